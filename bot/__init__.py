@@ -1,0 +1,1 @@
+"""Telegram chat bot for field auditors (phone calls, counter visits, letters)."""

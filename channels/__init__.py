@@ -1,0 +1,1 @@
+"""The wire: email out (SMTP), email in (IMAP), letters (PDF). Protocol I/O lives here only."""

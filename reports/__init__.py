@@ -1,0 +1,1 @@
+"""Statistics, exports and rendered reports."""
