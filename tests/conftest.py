@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, text
 
 from storage.db import Database, sync_url
 from storage.models import Base
+from tests.servers.dovecot import DovecotServer, DovecotUnavailable, find_dovecot
 
 POSTGRES_URL = os.environ.get(
     "TEMOIN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -126,3 +127,31 @@ def cli_env(db_target: DbTarget, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
         monkeypatch.setenv(key, value)
     monkeypatch.chdir(tmp_path)
     return db_target
+
+
+@pytest.fixture(scope="session")
+def dovecot_server() -> Iterator[DovecotServer]:
+    """One private Dovecot for the whole run (IMAP + LMTP on free loopback ports)."""
+    if find_dovecot() is None:
+        reason = "dovecot is not installed (apt-get install dovecot-imapd dovecot-lmtpd)"
+        if REQUIRE_SERVERS:
+            pytest.fail(f"{reason} (TEMOIN_TEST_REQUIRE_SERVERS=1)")
+        pytest.skip(reason)
+    try:
+        server = DovecotServer.start()
+    except DovecotUnavailable as exc:
+        if REQUIRE_SERVERS:
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def mail_user(dovecot_server: DovecotServer) -> str:
+    """A fresh mailbox user on the shared Dovecot (password in ``dovecot_server.users``)."""
+    user = f"persona{secrets.token_hex(4)}"
+    dovecot_server.add_user(user, secrets.token_urlsafe(12))
+    return user

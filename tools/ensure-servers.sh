@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Make sure the servers the test suite talks to are there.
 # - PostgreSQL: the machine provides one at 127.0.0.1:5432; start it if it is installed but stopped.
+# - Dovecot: the suite starts its own private instance; here we only make sure the binary is
+#   installed (Debian packages dovecot-imapd and dovecot-lmtpd), without letting Debian start
+#   the system service on ports 143/993.
 # With TEMOIN_TEST_REQUIRE_SERVERS=1 (CI) a missing server is an error, not a skip.
 set -euo pipefail
 
@@ -24,4 +27,34 @@ elif [ "$require" = 1 ]; then
   exit 1
 else
   say "PostgreSQL not reachable: its tests will be skipped"
+fi
+
+install_dovecot() {
+  say "installing dovecot-imapd and dovecot-lmtpd (Debian packages)"
+  local created_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    # Keep Debian's maintainer scripts from starting the system-wide service.
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+    created_policy=1
+  fi
+  local rc=0
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+      dovecot-imapd dovecot-lmtpd; } >/tmp/temoin-apt.log 2>&1 || rc=$?
+  [ "$created_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
+  if [ "$rc" != 0 ]; then
+    say "apt-get failed (exit $rc); see /tmp/temoin-apt.log"
+    tail -n 20 /tmp/temoin-apt.log >&2 || true
+  fi
+  return "$rc"
+}
+
+if [ -x /usr/sbin/dovecot ] || command -v dovecot >/dev/null; then
+  say "dovecot $(dovecot --version 2>/dev/null | cut -d' ' -f1) installed"
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  install_dovecot || { [ "$require" = 1 ] && exit 1; }
+elif [ "$require" = 1 ]; then
+  say "dovecot is required (TEMOIN_TEST_REQUIRE_SERVERS=1) but not installed, and we cannot install it (not root or no apt-get)"
+  exit 1
+else
+  say "dovecot not installed: mail tests will be skipped (sudo apt-get install dovecot-imapd dovecot-lmtpd)"
 fi

@@ -1,0 +1,254 @@
+"""A private Dovecot (IMAP + LMTP) for the test suite and the demo.
+
+Started in foreground mode from a temp directory, with nothing from /etc/dovecot, on free
+loopback ports; users are added to a passwd-file that Dovecot re-reads on change. Facts this
+relies on are in ../shared/testing.md ("Dovecot (IMAP) started by the test suite").
+
+    server = DovecotServer.start()
+    server.add_user("claire", "secret")
+    server.deliver("claire", raw_bytes)             # LMTP, like a real MTA
+    server.append("claire", raw_bytes, when=dt)     # IMAP APPEND with a chosen INTERNALDATE
+    server.stop()
+"""
+
+from __future__ import annotations
+
+import imaplib
+import os
+import pwd
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+
+class DovecotUnavailable(RuntimeError):
+    """Dovecot is not installed (or cannot start) on this machine."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def find_dovecot() -> str | None:
+    for candidate in (shutil.which("dovecot"), "/usr/sbin/dovecot"):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def _mail_owner() -> tuple[str, int, int, str]:
+    """(user, uid, gid, login user): Dovecot refuses to touch mail as root."""
+    if os.geteuid() == 0:
+        nobody = pwd.getpwnam("nobody")
+        login = "dovenull"
+        try:
+            pwd.getpwnam(login)
+        except KeyError:
+            login = "nobody"
+        return "nobody", nobody.pw_uid, nobody.pw_gid, login
+    me = pwd.getpwuid(os.geteuid())
+    return me.pw_name, me.pw_uid, me.pw_gid, me.pw_name
+
+
+@dataclass
+class DovecotServer:
+    root: Path
+    imap_port: int
+    lmtp_port: int
+    process: subprocess.Popen[bytes]
+    users: dict[str, str] = field(default_factory=dict)
+    host: str = "127.0.0.1"
+
+    @classmethod
+    def start(cls, root: Path | None = None) -> DovecotServer:
+        binary = find_dovecot()
+        if binary is None:
+            raise DovecotUnavailable(
+                "dovecot is not installed (apt-get install dovecot-imapd dovecot-lmtpd)"
+            )
+        if root is None:
+            root = Path(tempfile.mkdtemp(prefix="temoin-dovecot-"))
+        root.mkdir(parents=True, exist_ok=True)
+        # The mail user must be able to enter every directory on the way (see testing.md).
+        os.chmod(root, 0o755)
+        user, uid, gid, login_user = _mail_owner()
+        for sub in ("run", "state", "mail"):
+            (root / sub).mkdir(exist_ok=True)
+        os.chown(root / "mail", uid, gid)
+        (root / "passwd").write_text("")
+        imap_port, lmtp_port = free_port(), free_port()
+        internal = "dovecot" if os.geteuid() == 0 else user
+        config = f"""
+base_dir = {root}/run
+state_dir = {root}/state
+protocols = imap lmtp
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+log_path = {root}/dovecot.log
+info_log_path = {root}/dovecot.log
+mail_location = maildir:{root}/mail/%n/Maildir
+default_internal_user = {internal}
+default_login_user = {login_user}
+mail_uid = {uid}
+mail_gid = {gid}
+first_valid_uid = 0
+protocol lmtp {{
+  postmaster_address = postmaster@temoin.example
+}}
+namespace inbox {{
+  inbox = yes
+  separator = /
+  mailbox Junk {{
+    special_use = \\Junk
+    auto = create
+  }}
+  mailbox Sent {{
+    special_use = \\Sent
+    auto = create
+  }}
+}}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%n {root}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={root}/mail/%n
+}}
+service anvil {{
+  chroot =
+}}
+service imap-login {{
+  chroot =
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {imap_port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service lmtp {{
+  inet_listener lmtp {{
+    address = 127.0.0.1
+    port = {lmtp_port}
+  }}
+}}
+service stats {{
+  chroot =
+}}
+"""
+        conf = root / "dovecot.conf"
+        conf.write_text(config)
+        process = subprocess.Popen(
+            [binary, "-F", "-c", str(conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        server = cls(root, imap_port, lmtp_port, process)
+        try:
+            server._wait_ready()
+        except Exception:
+            server.stop()
+            raise
+        return server
+
+    def _wait_ready(self, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                err = (
+                    self.process.stderr.read().decode(errors="replace")
+                    if self.process.stderr
+                    else ""
+                )
+                log = self.log()
+                raise DovecotUnavailable(f"dovecot exited: {err.strip()} {log[-2000:]}")
+            try:
+                with socket.create_connection((self.host, self.imap_port), timeout=1) as sock:
+                    if sock.recv(64).startswith(b"* OK"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise DovecotUnavailable(
+            f"dovecot did not greet on port {self.imap_port}: {self.log()[-2000:]}"
+        )
+
+    def log(self) -> str:
+        path = self.root / "dovecot.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def add_user(self, user: str, password: str) -> None:
+        self.users[user] = password
+        lines = "".join(f"{u}:{{PLAIN}}{p}\n" for u, p in self.users.items())
+        passwd = self.root / "passwd"
+        tmp = passwd.with_suffix(".tmp")
+        tmp.write_text(lines)
+        os.replace(tmp, passwd)
+
+    def imap(self, user: str) -> imaplib.IMAP4:
+        conn = imaplib.IMAP4(self.host, self.imap_port, timeout=10)
+        conn.login(user, self.users[user])
+        return conn
+
+    def deliver(self, user: str, raw: bytes, sender: str = "sender@mairie.example") -> None:
+        """Deliver over LMTP, as a mail server would (Dovecot stamps INTERNALDATE = now)."""
+        with smtplib.LMTP(self.host, self.lmtp_port, timeout=10) as lmtp:
+            lmtp.sendmail(sender, [user], raw)
+
+    def append(
+        self,
+        user: str,
+        raw: bytes,
+        *,
+        mailbox: str = "INBOX",
+        when: datetime | None = None,
+        flags: str = "",
+    ) -> tuple[int, int]:
+        """IMAP APPEND with an INTERNALDATE; returns (UIDVALIDITY, UID) from APPENDUID."""
+        conn = self.imap(user)
+        try:
+            date_time = imaplib.Time2Internaldate(when) if when is not None else None
+            typ, data = conn.append(mailbox, flags or None, date_time, raw)
+            if typ != "OK":
+                raise RuntimeError(f"APPEND failed: {data!r}")
+            text = data[0].decode() if data and isinstance(data[0], bytes) else ""
+            # "[APPENDUID 1700000000 5] Append completed."
+            parts = text.split("APPENDUID", 1)[1].split("]", 1)[0].split()
+            return int(parts[0]), int(parts[1])
+        finally:
+            conn.logout()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        if self.process.stderr:
+            self.process.stderr.close()
+
+    def restart(self) -> None:
+        """Stop and start again on the same ports and mail directory."""
+        self.stop()
+        binary = find_dovecot()
+        assert binary is not None
+        self.process = subprocess.Popen(
+            [binary, "-F", "-c", str(self.root / "dovecot.conf")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        self._wait_ready()
