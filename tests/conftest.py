@@ -19,7 +19,8 @@ from sqlalchemy import create_engine, text
 
 from storage.db import Database, sync_url
 from storage.models import Base
-from tests.servers.dovecot import DovecotServer, DovecotUnavailable, find_dovecot
+from temoin.sim.dovecot import DovecotServer, DovecotUnavailable, find_dovecot
+from temoin.sim.smtp_provider import SmtpProvider
 
 POSTGRES_URL = os.environ.get(
     "TEMOIN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -155,3 +156,13 @@ def mail_user(dovecot_server: DovecotServer) -> str:
     user = f"persona{secrets.token_hex(4)}"
     dovecot_server.add_user(user, secrets.token_urlsafe(12))
     return user
+
+
+@pytest.fixture
+def smtp_provider() -> Iterator[SmtpProvider]:
+    """A persona's mail provider: aiosmtpd on a free loopback port, delivering local copies."""
+    provider = SmtpProvider.start()
+    try:
+        yield provider
+    finally:
+        provider.stop()

@@ -1,1 +1,0 @@
-"""Real servers started by the test suite on loopback (Dovecot, aiosmtpd, a Bot API)."""
