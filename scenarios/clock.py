@@ -2,12 +2,15 @@
 
 The real clock reads the system time; a ``FixedClock`` pins time to the second for
 tests; a ``FastClock`` runs a simulated campaign faster than real time (the demo).
-All return aware UTC datetimes.
+All return aware UTC datetimes, and every datetime handed to them must be aware
+(``require_utc`` refuses naive ones and converts the others to UTC).
 """
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -36,21 +39,37 @@ class FixedClock:
         self._now = require_utc(instant)
 
     def advance(self, delta: timedelta) -> None:
+        """Move the clock by ``delta`` (backwards when negative)."""
         self._now += delta
 
 
 class FastClock:
-    """Simulated time that starts at ``start`` and runs ``speed`` times faster than real time."""
+    """Simulated time that starts at ``start`` and runs ``speed`` times faster than real time.
 
-    def __init__(self, start: datetime, speed: float) -> None:
-        if speed <= 0:
-            raise ValueError("speed must be positive")
+    Real time is measured with ``monotonic`` (``time.monotonic`` by default), so a change of
+    the system clock does not make simulated time jump.
+    """
+
+    def __init__(
+        self,
+        start: datetime,
+        speed: float,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not (math.isfinite(speed) and speed > 0):
+            raise ValueError(f"speed must be a positive finite number, not {speed!r}")
         self._start = require_utc(start)
         self._speed = speed
-        self._origin = time.monotonic()
+        self._monotonic = monotonic
+        self._origin = monotonic()
+
+    @property
+    def speed(self) -> float:
+        return self._speed
 
     def now(self) -> datetime:
-        elapsed = (time.monotonic() - self._origin) * self._speed
+        elapsed = (self._monotonic() - self._origin) * self._speed
         return self._start + timedelta(seconds=elapsed)
 
 
