@@ -399,9 +399,10 @@ def _tokenise(source: str) -> list[_Tok]:
             raise ExpressionError(f"unexpected character {source[start]!r} at column {start + 1}")
         kind = match.lastgroup
         text = match.group(kind)
+        column = match.start(kind) + 1
         if kind == "word" and text in ("and", "or", "not"):
             kind = text
-        tokens.append(_Tok(kind, text, match.start(kind) + 1))
+        tokens.append(_Tok(kind, text, column))
         position = match.end()
     return tokens
 
