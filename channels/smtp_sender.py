@@ -34,9 +34,13 @@ from scenarios.clock import Clock, SystemClock
 class SendError(Exception):
     """Base of the three outcomes that are not an acceptance."""
 
-    def __init__(self, message: str, code: int | None = None) -> None:
+    def __init__(self, message: str, code: int | None = None, *, ambiguous: bool = False) -> None:
         super().__init__(message)
         self.code = code
+        # True when the connection failed after the message data was transmitted but before
+        # the server's reply was read: the server may have accepted it (RFC 1047). Such a
+        # message must be looked for in the mailbox before any resend.
+        self.ambiguous = ambiguous
 
 
 class TemporaryFailure(SendError):
@@ -150,7 +154,13 @@ class SmtpSession:
             await self._rcpt(recipient, ours=False)
             if self_copy and recipient.lower() != self.account.address.lower():
                 await self._rcpt(self.account.address, ours=True)
-            response = await self._smtp.data(raw)
+            try:
+                response = await self._smtp.data(raw)
+            except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError) as exc:
+                self._smtp.close()
+                raise TemporaryFailure(
+                    f"connection lost during DATA: {exc}", ambiguous=True
+                ) from exc
         except SendError:
             raise
         except aiosmtplib.SMTPSenderRefused as exc:

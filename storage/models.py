@@ -177,7 +177,8 @@ class Contact(Base):
     # replies (email, letter)
     first_ack_at: Mapped[datetime | None]
     first_answer_at: Mapped[datetime | None]
-    followup_message_id: Mapped[str | None] = mapped_column(String(250))
+    followup_due_at: Mapped[datetime | None]
+    followup_message_id: Mapped[str | None] = mapped_column(String(250), unique=True)
     followup_sent_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     outcome_reason: Mapped[str | None] = mapped_column(Text)

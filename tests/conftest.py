@@ -154,7 +154,7 @@ def dovecot_server() -> Iterator[DovecotServer]:
 def mail_user(dovecot_server: DovecotServer) -> str:
     """A fresh mailbox user on the shared Dovecot (password in ``dovecot_server.users``)."""
     user = f"persona{secrets.token_hex(4)}"
-    dovecot_server.add_user(user, secrets.token_urlsafe(12))
+    dovecot_server.add_user(user)
     return user
 
 

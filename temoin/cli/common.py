@@ -31,12 +31,13 @@ class AppContext:
 
 
 def fail_settings(message: str) -> NoReturn:
-    err_console.print(f"temoin: {message}", markup=False)
+    typer.echo(f"temoin: {message}", err=True)
     raise typer.Exit(2)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    err_console.print(f"temoin: {message}", markup=False)
+    # Plain echo, not rich: rich wraps at the terminal width and would split paths.
+    typer.echo(f"temoin: {message}", err=True)
     raise typer.Exit(code)
 
 

@@ -1,11 +1,11 @@
 """A private Dovecot (IMAP + LMTP) for the test suite and the demo.
 
 Started in foreground mode from a temp directory, with nothing from /etc/dovecot, on free
-loopback ports; users are added to a passwd-file that Dovecot re-reads on change. Facts this
+loopback ports; every user shares the server's random password (see ``add_user``). Facts this
 relies on are in ../shared/testing.md ("Dovecot (IMAP) started by the test suite").
 
     server = DovecotServer.start()
-    server.add_user("claire", "secret")
+    password = server.add_user("claire")
     server.deliver("claire", raw_bytes)             # LMTP, like a real MTA
     server.append("claire", raw_bytes, when=dt)     # IMAP APPEND with a chosen INTERNALDATE
     server.stop()
@@ -16,6 +16,7 @@ from __future__ import annotations
 import imaplib
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import smtplib
@@ -65,6 +66,7 @@ class DovecotServer:
     imap_port: int
     lmtp_port: int
     process: subprocess.Popen[bytes]
+    password: str = ""
     users: dict[str, str] = field(default_factory=dict)
     host: str = "127.0.0.1"
 
@@ -84,7 +86,7 @@ class DovecotServer:
         for sub in ("run", "state", "mail"):
             (root / sub).mkdir(exist_ok=True)
         os.chown(root / "mail", uid, gid)
-        (root / "passwd").write_text("")
+        password = secrets.token_urlsafe(16)
         imap_port, lmtp_port = free_port(), free_port()
         internal = "dovecot" if os.geteuid() == 0 else user
         config = f"""
@@ -119,12 +121,12 @@ namespace inbox {{
   }}
 }}
 passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%n {root}/passwd
+  driver = static
+  args = password={password}
 }}
 userdb {{
   driver = static
-  args = uid={uid} gid={gid} home={root}/mail/%n
+  args = uid={uid} gid={gid} home={root}/mail/%n allow_all_users=yes
 }}
 service anvil {{
   chroot =
@@ -156,7 +158,7 @@ service stats {{
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
-        server = cls(root, imap_port, lmtp_port, process)
+        server = cls(root, imap_port, lmtp_port, process, password=password)
         try:
             server._wait_ready()
         except Exception:
@@ -189,13 +191,17 @@ service stats {{
         path = self.root / "dovecot.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
-    def add_user(self, user: str, password: str) -> None:
-        self.users[user] = password
-        lines = "".join(f"{u}:{{PLAIN}}{p}\n" for u, p in self.users.items())
-        passwd = self.root / "passwd"
-        tmp = passwd.with_suffix(".tmp")
-        tmp.write_text(lines)
-        os.replace(tmp, passwd)
+    def add_user(self, user: str, password: str | None = None) -> str:
+        """Register a mailbox user; returns its password (the server's shared one).
+
+        Every user shares one random password and the static userdb accepts any name:
+        Dovecot re-reads a passwd-file at most once a second, so users added in quick
+        succession would otherwise be unknown for up to a second.
+        """
+        if password is not None and password != self.password:
+            raise ValueError("this test server gives every user its shared password")
+        self.users[user] = self.password
+        return self.password
 
     def imap(self, user: str) -> imaplib.IMAP4:
         conn = imaplib.IMAP4(self.host, self.imap_port, timeout=10)
