@@ -2,26 +2,45 @@
 
 Sources, highest priority first: environment (``TEMOIN_DATABASE_URL``, ``TEMOIN_TIMEZONE``,
 nested groups as ``TEMOIN_GROUP__FIELD``), the TOML file (``--config PATH``, else
-``TEMOIN_CONFIG``, else ``./temoin.toml`` if present), the defaults below.
+``TEMOIN_CONFIG``, else ``./temoin.toml`` if present), the defaults below. Unknown keys are
+refused at every level, so a typo fails instead of being silently ignored.
 
 Secrets are never values here: a ``SecretRef`` names where the value lives
-(``env:VARIABLE`` or ``file:/path/to/secret``) and is resolved only at the moment of use.
+(``env:VARIABLE`` or ``file:/path/to/secret``) and is resolved only at the moment of use
+(``resolve_secret``). The database password follows the same rule: ``database_password`` is a
+reference, joined to ``database_url`` only when a connection is opened
+(``Settings.connection_url``), so a container can take it from ``/run/secrets``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+from pydantic_settings import SettingsError as _SourceError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+ENV_PREFIX = "TEMOIN_"
+ENV_NESTED_DELIMITER = "__"
 
 
 class SettingsError(Exception):
@@ -35,7 +54,9 @@ class SecretError(Exception):
 def _check_secret_ref(value: str) -> str:
     kind, sep, target = value.partition(":")
     if not sep or kind not in ("env", "file") or not target:
-        raise ValueError("must be 'env:VARIABLE' or 'file:/path' (never the secret itself)")
+        raise ValueError(
+            "must be a reference, 'env:VARIABLE' or 'file:/path', never the secret itself"
+        )
     return value
 
 
@@ -44,40 +65,76 @@ SecretRef = Annotated[str, AfterValidator(_check_secret_ref)]
 
 def resolve_secret(ref: str) -> str:
     """Read the secret a reference points to. The value is never logged or stored."""
-    kind, _, target = _check_secret_ref(ref).partition(":")
+    try:
+        kind, _, target = _check_secret_ref(ref).partition(":")
+    except ValueError as exc:
+        # Do not echo ``ref``: when it is not a reference, it may be the secret itself.
+        raise SecretError(f"not a secret reference: {exc}") from exc
     if kind == "env":
         value = os.environ.get(target)
         if value is None:
             raise SecretError(f"environment variable {target} is not set")
+        if not value.strip():
+            raise SecretError(f"environment variable {target} is empty")
         return value
     try:
-        return Path(target).read_text(encoding="utf-8").strip()
+        value = Path(target).read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise SecretError(f"secret file {target} cannot be read: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise SecretError(f"secret file {target} is not UTF-8 text") from exc
+    if not value:
+        raise SecretError(f"secret file {target} is empty")
+    return value
 
 
 def _check_database_url(value: str) -> str:
-    scheme = value.split(":", 1)[0].split("+", 1)[0]
-    if scheme not in ("sqlite", "postgresql", "postgres"):
+    try:
+        url = make_url(value)
+    except (ArgumentError, ValueError) as exc:
+        raise ValueError("must look like sqlite:///path or postgresql://user@host/db") from exc
+    if url.get_backend_name() not in ("sqlite", "postgresql", "postgres"):
         raise ValueError("must start with sqlite:/// or postgresql://")
     return value
 
 
+# Lower case only: PostgreSQL folds the unquoted name in ``search_path`` to lower case.
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def _check_schema(value: str | None) -> str | None:
+    if value is not None and not _SCHEMA_NAME.fullmatch(value):
+        raise ValueError("must be a lower-case SQL name (letters, digits, underscore)")
+    return value
+
+
 class DispatchSettings(BaseModel):
-    batch_size: int = 50
-    interval_seconds: float = 30.0
-    lease_seconds: int = 300
+    model_config = ConfigDict(extra="forbid")
+
+    batch_size: int = Field(50, gt=0)
+    interval_seconds: float = Field(30.0, gt=0)
+    lease_seconds: int = Field(300, gt=0)
+    per_persona_per_hour: int = Field(20, ge=0)  # 0 = no limit
+    per_domain_per_hour: int = Field(10, ge=0)  # 0 = no limit
+    retry_base_seconds: int = Field(300, gt=0)
+    retry_cap_seconds: int = Field(6 * 3600, gt=0)
+    max_attempts: int = Field(8, gt=0)
+    smtp_timeout: float = Field(30.0, gt=0)
+    imap_timeout: float = Field(30.0, gt=0)
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="TEMOIN_",
-        env_nested_delimiter="__",
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_NESTED_DELIMITER,
         extra="forbid",
     )
 
     database_url: Annotated[str, AfterValidator(_check_database_url)] = "sqlite:///var/temoin.db"
-    database_schema: str | None = None  # PostgreSQL only: keep every table in this schema
+    # PostgreSQL only: keep every table in this schema
+    database_schema: Annotated[str | None, AfterValidator(_check_schema)] = None
+    # PostgreSQL password as a reference, for URLs written without one
+    database_password: SecretRef | None = None
     data_dir: Path = Path("var")
     timezone: str = "Europe/Paris"
     locale: str = "fr"
@@ -99,6 +156,20 @@ class Settings(BaseSettings):
         if value not in ("fr", "en"):
             raise ValueError("must be 'fr' or 'en'")
         return value
+
+    @model_validator(mode="after")
+    def _one_password_source(self) -> Settings:
+        if self.database_password is not None and make_url(self.database_url).password:
+            raise ValueError("database_password is set but database_url already carries a password")
+        return self
+
+    def connection_url(self) -> str:
+        """``database_url`` with the password resolved now; to connect, never to display."""
+        if self.database_password is None:
+            return self.database_url
+        password = resolve_secret(self.database_password)
+        url = make_url(self.database_url).set(password=password)
+        return url.render_as_string(hide_password=False)
 
 
 class _TomlSource(PydanticBaseSettingsSource):
@@ -123,18 +194,50 @@ def _config_path(explicit: Path | None) -> Path | None:
     return default if default.exists() else None
 
 
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise SettingsError(f"config file {path} does not exist") from exc
+    except OSError as exc:
+        raise SettingsError(f"config file {path} cannot be read: {exc.strerror}") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"config file {path} is not valid TOML: {exc}") from exc
+
+
+def _env_name(loc: tuple[str, ...]) -> str | None:
+    """The ``TEMOIN_*`` variable that set the value at ``loc``, if one did."""
+    wanted = [ENV_PREFIX + ENV_NESTED_DELIMITER.join(loc[:n]) for n in range(len(loc), 0, -1)]
+    present = {key.upper(): key for key in os.environ}
+    for name in wanted:
+        if name.upper() in present:
+            return present[name.upper()]
+    return None
+
+
+def _describe(error: Any, data: dict[str, Any], path: Path | None) -> str:
+    loc = tuple(str(p) for p in error["loc"])
+    name = ".".join(loc)
+    env = _env_name(loc) if loc else None
+    if env is not None:
+        origin = f" (from {env})"
+    elif path is not None and (not loc or loc[0] in data):
+        origin = f" (in {path})"
+    else:
+        origin = ""
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if not loc:
+        return f"settings: {message}{origin}"
+    if error["type"] == "extra_forbidden":
+        return f"unknown setting {name}{origin}"
+    return f"setting {name}: {message}{origin}"
+
+
 def load_settings(config: Path | None = None) -> Settings:
     """Build the settings; raise ``SettingsError`` with one line naming what is wrong."""
     path = _config_path(config)
-    data: dict[str, Any] = {}
-    if path is not None:
-        try:
-            with path.open("rb") as fh:
-                data = tomllib.load(fh)
-        except FileNotFoundError as exc:
-            raise SettingsError(f"config file {path} does not exist") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise SettingsError(f"config file {path} is not valid TOML: {exc}") from exc
+    data = _read_toml(path) if path is not None else {}
 
     class _Loaded(Settings):
         @classmethod
@@ -151,8 +254,16 @@ def load_settings(config: Path | None = None) -> Settings:
     try:
         loaded = _Loaded()
     except ValidationError as exc:
-        first = exc.errors()[0]
-        name = ".".join(str(p) for p in first["loc"]) or "settings"
-        origin = f" (in {path})" if path is not None else ""
-        raise SettingsError(f"setting {name}: {first['msg']}{origin}") from exc
-    return Settings.model_validate(loaded.model_dump())
+        raise SettingsError(_describe(exc.errors()[0], data, path)) from exc
+    except _SourceError as exc:
+        # pydantic-settings could not decode a variable (e.g. TEMOIN_DISPATCH='{bad').
+        found = re.search(r'field "(\w+)"', str(exc))
+        field = found.group(1) if found else "?"
+        cause = exc.__cause__ or exc
+        raise SettingsError(
+            f"setting {field}: {ENV_PREFIX}{field.upper()} is not valid JSON ({cause})"
+        ) from exc
+    # Copy into a plain ``Settings`` without validating again: validation through
+    # ``Settings.__init__`` would read the environment a second time.
+    values = {name: getattr(loaded, name) for name in Settings.model_fields}
+    return Settings.model_construct(_fields_set=set(loaded.model_fields_set), **values)

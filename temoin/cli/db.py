@@ -1,7 +1,102 @@
-"""`temoin db` commands."""
+"""`temoin db` commands: bring the configured database's schema up to date, or back.
+
+``upgrade [REVISION]`` (default ``head``), ``downgrade REVISION`` (no default: going back
+drops tables, so ``base`` or ``-1`` must be typed), ``current``. They use the settings'
+``database_url``/``database_schema`` (plus ``database_password``, resolved when
+connecting). A bad revision or an unreachable database prints one line and exits 1.
+"""
 
 from __future__ import annotations
 
-import typer
+from collections.abc import Callable
+from typing import TypeVar
 
-app = typer.Typer(no_args_is_help=True, help="db")
+import typer
+from alembic.util import CommandError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from storage import migrate
+from temoin.cli.common import app_context, console, fail, fail_settings
+from temoin.settings import SecretError, Settings
+
+T = TypeVar("T")
+
+app = typer.Typer(no_args_is_help=True, help="Database schema: upgrade, downgrade, current.")
+
+
+def _shown(settings: Settings) -> str:
+    where = make_url(settings.database_url).render_as_string(hide_password=True)
+    if settings.database_schema:
+        where += f" (schema {settings.database_schema})"
+    return where
+
+
+def _label(revision: str | None) -> str:
+    if revision is None:
+        return "empty (no revision)"
+    return f"{revision} (head)" if revision == migrate.head() else revision
+
+
+def _run(ctx: typer.Context, step: Callable[[str, str | None], T]) -> T:
+    settings = app_context(ctx).settings
+    try:
+        url = settings.connection_url()
+    except SecretError as exc:
+        fail_settings(f"setting database_password: {exc}")
+    try:
+        return step(url, settings.database_schema)
+    except CommandError as exc:
+        fail(f"database {_shown(settings)}: {exc}")
+    except (SQLAlchemyError, OSError) as exc:
+        # The driver's message may quote the URL; ours never shows the password.
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        fail(f"database {_shown(settings)}: {type(exc).__name__}: {reason}")
+
+
+@app.command()
+def upgrade(
+    ctx: typer.Context,
+    revision: str = typer.Argument("head", help="Target revision (default: head)."),
+) -> None:
+    """Apply migrations up to REVISION."""
+
+    def step(url: str, schema: str | None) -> tuple[str | None, str | None]:
+        return migrate.current(url, schema), migrate.upgrade(url, schema, revision)
+
+    before, after = _run(ctx, step)
+    shown = _shown(app_context(ctx).settings)
+    if before == after:
+        console.print(f"{shown}: already at {_label(after)}", markup=False, soft_wrap=True)
+    else:
+        console.print(
+            f"{shown}: upgraded {_label(before)} -> {_label(after)}", markup=False, soft_wrap=True
+        )
+
+
+@app.command(context_settings={"ignore_unknown_options": True})
+def downgrade(
+    ctx: typer.Context,
+    revision: str = typer.Argument(
+        ..., help="Target revision: an id, 'base' (drops every table) or '-1'."
+    ),
+) -> None:
+    """Revert migrations down to REVISION (required, to avoid accidents)."""
+
+    def step(url: str, schema: str | None) -> tuple[str | None, str | None]:
+        return migrate.current(url, schema), migrate.downgrade(url, schema, revision)
+
+    before, after = _run(ctx, step)
+    shown = _shown(app_context(ctx).settings)
+    console.print(
+        f"{shown}: downgraded {_label(before)} -> {_label(after)}", markup=False, soft_wrap=True
+    )
+
+
+@app.command()
+def current(ctx: typer.Context) -> None:
+    """Show the revision the database is at."""
+    at = _run(ctx, migrate.current)
+    console.print(
+        f"{_shown(app_context(ctx).settings)}: {_label(at)}", markup=False, soft_wrap=True
+    )
