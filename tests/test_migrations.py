@@ -331,5 +331,6 @@ def test_cli_unknown_revision_is_a_user_error(empty_cli_env: DbTarget) -> None:
     result = _temoin("db", "upgrade", "nosuchrev")
     assert result.exit_code == 1
     assert "nosuchrev" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert "Traceback" not in result.output
