@@ -36,6 +36,7 @@ from scenarios.render import (
     SAMPLE_PERSONA,
     SAMPLE_REQUEST,
     TEMPLATE_VARIABLES,
+    compile_template,
     render_wording,
     sample_service,
 )
@@ -93,14 +94,23 @@ class ExpectedElement(BaseModel):
     patterns: tuple[str, ...] = Field(min_length=1)
 
     def found_in(self, text: str) -> bool:
-        folded = fold(text)
+        folded = fold_words(text)
         return any(_pattern_regex(pattern).search(folded) for pattern in self.patterns)
+
+
+# Letters NFKD does not decompose but people write either way (« cœur » / "coeur").
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss"})
+
+
+def fold_words(text: str) -> str:
+    """Case, accents, ligatures and separators folded: the form patterns are matched in."""
+    return fold(text.translate(_LIGATURES))
 
 
 @lru_cache(maxsize=8192)
 def _pattern_regex(pattern: str) -> re.Pattern[str]:
     prefix = pattern.rstrip().endswith("*")
-    core = re.escape(fold(pattern.rstrip().rstrip("*")))
+    core = re.escape(fold_words(pattern.rstrip().rstrip("*")))
     return re.compile(rf"(?<!\w){core}" + ("" if prefix else r"(?!\w)"))
 
 
@@ -221,7 +231,7 @@ def _read_directory(directory: Path) -> tuple[dict[str, Scenario], list[CatalogP
     if not directory.is_dir():
         return {}, [CatalogProblem(str(directory), "", "not a directory")]
     problems: list[CatalogProblem] = []
-    found: dict[str, tuple[Scenario, Path]] = {}
+    read: list[tuple[Scenario, Path]] = []
     files = sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml"))
     for path in files:
         if path.suffix == ".yml":
@@ -229,15 +239,19 @@ def _read_directory(directory: Path) -> tuple[dict[str, Scenario], list[CatalogP
             continue
         scenario, file_problems = _read_file(path)
         problems.extend(CatalogProblem(str(path), where, why) for where, why in file_problems)
-        if scenario is None:
-            continue
+        if scenario is not None:
+            read.append((scenario, path))
+    if not files:
+        problems.append(CatalogProblem(str(directory), "", "no scenario file (<id>.yaml) here"))
+    # an id belongs to the file named after it; any other file claiming it is the duplicate
+    read.sort(key=lambda item: (item[1].stem != item[0].id, item[1].name))
+    found: dict[str, tuple[Scenario, Path]] = {}
+    for scenario, path in read:
         if scenario.id in found:
             other = found[scenario.id][1].name
             problems.append(CatalogProblem(str(path), "id", f"duplicate id, also in {other}"))
-            continue
-        found[scenario.id] = (scenario, path)
-    if not files:
-        problems.append(CatalogProblem(str(directory), "", "no scenario file (<id>.yaml) here"))
+        else:
+            found[scenario.id] = (scenario, path)
     scenarios = {key: found[key][0] for key in sorted(found)}
     return scenarios, problems
 
@@ -372,6 +386,7 @@ def _wording_problems(
 
 def _template_problems(source: str, variables: Mapping[str, frozenset[str]]) -> list[str]:
     try:
+        compile_template(source)  # also refuses unknown filters and tests
         tree = ENVIRONMENT.parse(source)
     except TemplateSyntaxError as exc:
         return [f"template syntax error at line {exc.lineno}: {exc.message}"]
@@ -448,7 +463,7 @@ def _element_problems(scenario: Scenario) -> list[tuple[str, str]]:
         seen.add(element.id)
         for p_index, pattern in enumerate(element.patterns):
             core = pattern.strip()
-            if not fold(core.rstrip("*")):
+            if not fold_words(core.rstrip("*")):
                 problems.append((f"{at}.patterns[{p_index}]", "empty pattern"))
             elif "*" in core.rstrip("*"):
                 problems.append((f"{at}.patterns[{p_index}]", "'*' only at the end of a pattern"))

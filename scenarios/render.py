@@ -198,4 +198,4 @@ SAMPLE_REQUEST = RequestView(subject="Demande de renseignements", sent_on="3 mar
 def sample_service(kind: str, city: str = "Pérignat-ès-Allier") -> ServiceView:
     """A plausible service of ``kind`` for checks and tests (accents on purpose)."""
     label = service_kind(kind).label_fr
-    return ServiceView(name=f"{label} ({city})", kind=kind, kind_label=label, city=city)
+    return ServiceView(name=label, kind=kind, kind_label=label, city=city)

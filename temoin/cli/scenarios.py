@@ -13,7 +13,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from scenarios.catalog import CatalogError, Scenario, Targets, check_catalog, load_catalog
+from scenarios.catalog import CatalogError, Scenario, Targets, load_catalog
 from temoin.cli.common import console, fail
 
 app = typer.Typer(no_args_is_help=True, help="Check and list the scenario catalogue.")
@@ -26,13 +26,13 @@ def check(
     ),
 ) -> None:
     """Check every scenario file: YAML, keys, service kinds, templates, audit grids."""
-    problems = check_catalog(directory)
-    if problems:
-        for problem in problems:
+    try:
+        count = len(load_catalog(directory))
+    except CatalogError as exc:
+        for problem in exc.problems:
             typer.echo(str(problem))
-        count = len(problems)
+        count = len(exc.problems)
         fail(f"{count} problem{'s' if count > 1 else ''} in the catalogue")
-    count = len(load_catalog(directory))
     typer.echo(f"{count} scenario{'s' if count > 1 else ''} OK")
 
 
