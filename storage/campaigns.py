@@ -1,0 +1,395 @@
+"""SQL of campaigns: create or re-plan one, bulk-insert its contacts, summarise it.
+
+Everything runs inside the caller's unit of work (``async with database.session()``), so a
+plan that fails half-way writes nothing. Contacts go in with Core ``insert()`` executemany
+in chunks (no ORM object per contact): tens of thousands of rows take about a second.
+
+Re-planning (``--replace``) deletes only the contacts whose status is in
+``scenarios.domain.REPLACEABLE_STATUSES``; the others are returned by ``kept_contacts`` for
+the planner to plan around, and are never touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, NamedTuple, cast
+
+from sqlalchemy import Table, and_, delete, func, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scenarios.campaign_file import AuditorSpec, PersonaSpec
+from scenarios.clock import require_utc
+from scenarios.domain import REPLACEABLE_STATUSES, Channel, ContactStatus
+from scenarios.planning import PlannedContact
+from storage.models import Auditor, Campaign, Collectivity, Contact, Persona, Service
+
+_CHUNK = 5000
+_REPLACEABLE = sorted(s.value for s in REPLACEABLE_STATUSES)
+
+
+class PersonaConflict(ValueError):
+    """A persona's email already belongs to another persona key."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceFilter:
+    """The campaign's selection; every non-empty criterion must hold."""
+
+    kinds: Sequence[str] = ()
+    departements: Sequence[str] = ()
+    population_ranges: Sequence[tuple[int, int | None]] = ()  # [low, high), high None: open
+    insee_codes: Sequence[str] = ()
+
+
+class ServiceRow(NamedTuple):
+    """One selected service with its collectivity."""
+
+    id: int
+    kind: str
+    email: str | None
+    phone: str | None
+    address: str | None
+    postal_code: str | None
+    city: str | None
+    opening_hours: str | None
+    collectivity_id: int
+    insee_code: str
+    collectivity_name: str
+    departement: str
+    population: int
+
+
+@dataclass(frozen=True, slots=True)
+class KeptContact:
+    id: int
+    service_id: int
+    collectivity_id: int
+    channel: Channel
+    scenario_id: str
+    wording: int
+    persona_id: int | None
+    auditor_id: int | None
+    at: datetime  # sent_at when sent, else planned_at
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignRow:
+    id: int
+    name: str
+    title: str | None
+    window_start: date
+    window_end: date
+    seed: int
+    state: str
+    spec: dict[str, Any]
+    created_at: datetime
+    planned_at: datetime
+
+
+async def find_campaign(session: AsyncSession, name: str) -> CampaignRow | None:
+    found = await session.scalar(select(Campaign).where(Campaign.name == name))
+    if found is None:
+        return None
+    return CampaignRow(
+        id=found.id,
+        name=found.name,
+        title=found.title,
+        window_start=found.window_start,
+        window_end=found.window_end,
+        seed=found.seed,
+        state=found.state,
+        spec=found.spec,
+        created_at=found.created_at,
+        planned_at=found.planned_at,
+    )
+
+
+async def campaign_names(session: AsyncSession) -> list[str]:
+    return list(await session.scalars(select(Campaign.name).order_by(Campaign.name)))
+
+
+async def save_campaign(
+    session: AsyncSession,
+    *,
+    name: str,
+    title: str | None,
+    window_start: date,
+    window_end: date,
+    seed: int,
+    spec: dict[str, Any],
+    now: datetime,
+) -> int:
+    """Create the campaign, or update the one of that name (re-plan); return its id."""
+    now = require_utc(now)
+    found = await session.scalar(select(Campaign).where(Campaign.name == name))
+    if found is None:
+        found = Campaign(name=name, created_at=now, state="planned")
+        session.add(found)
+    found.title = title
+    found.window_start = window_start
+    found.window_end = window_end
+    found.seed = seed
+    found.spec = spec
+    found.planned_at = now
+    await session.flush()
+    return found.id
+
+
+async def upsert_personas(
+    session: AsyncSession, personas: Sequence[PersonaSpec], now: datetime
+) -> dict[str, int]:
+    """Insert or update personas by key (identity and postal address only); key -> id.
+
+    Mailbox settings (SMTP, IMAP, password reference) are left as they are.
+    """
+    now = require_utc(now)
+    if not personas:
+        return {}
+    keys = [p.key for p in personas]
+    emails = [p.email for p in personas]
+    rows = await session.scalars(
+        select(Persona).where(or_(Persona.key.in_(keys), Persona.email.in_(emails)))
+    )
+    by_key: dict[str, Persona] = {}
+    by_email: dict[str, Persona] = {}
+    for row in rows:
+        by_key[row.key] = row
+        by_email[row.email.casefold()] = row
+    for spec in personas:
+        other = by_email.get(spec.email.casefold())
+        if other is not None and other.key != spec.key:
+            raise PersonaConflict(
+                f"persona {spec.key!r}: email {spec.email} already belongs to persona {other.key!r}"
+            )
+        persona = by_key.get(spec.key)
+        if persona is None:
+            persona = Persona(key=spec.key, created_at=now, active=True)
+            session.add(persona)
+            by_key[spec.key] = persona
+        persona.display_name = spec.display_name
+        persona.email = spec.email
+        persona.address = spec.address
+        persona.postal_code = spec.postal_code
+        persona.city = spec.city
+    await session.flush()
+    return {key: by_key[key].id for key in keys}
+
+
+async def upsert_auditors(
+    session: AsyncSession, auditors: Sequence[AuditorSpec], now: datetime
+) -> dict[str, int]:
+    """Insert or update auditors by key (their name); key -> id. Telegram binding is kept."""
+    now = require_utc(now)
+    if not auditors:
+        return {}
+    keys = [a.key for a in auditors]
+    rows = await session.scalars(select(Auditor).where(Auditor.key.in_(keys)))
+    by_key = {row.key: row for row in rows}
+    for spec in auditors:
+        row = by_key.get(spec.key)
+        if row is None:
+            row = Auditor(key=spec.key, created_at=now, role="auditor", language="fr", active=True)
+            session.add(row)
+            by_key[spec.key] = row
+        row.name = spec.name
+    await session.flush()
+    return {key: by_key[key].id for key in keys}
+
+
+async def persona_ids(session: AsyncSession, keys: Sequence[str]) -> dict[str, int]:
+    rows = await session.execute(select(Persona.key, Persona.id).where(Persona.key.in_(keys)))
+    return {key: id_ for key, id_ in rows}
+
+
+async def auditor_ids(session: AsyncSession, keys: Sequence[str]) -> dict[str, int]:
+    rows = await session.execute(select(Auditor.key, Auditor.id).where(Auditor.key.in_(keys)))
+    return {key: id_ for key, id_ in rows}
+
+
+async def select_services(session: AsyncSession, selection: ServiceFilter) -> list[ServiceRow]:
+    """The selected services with their collectivity, in one query, by code then id."""
+    query = (
+        select(
+            Service.id,
+            Service.kind,
+            Service.email,
+            Service.phone,
+            Service.address,
+            Service.postal_code,
+            Service.city,
+            Service.opening_hours,
+            Collectivity.id,
+            Collectivity.insee_code,
+            Collectivity.name,
+            Collectivity.departement,
+            Collectivity.population,
+        )
+        .join(Collectivity, Service.collectivity_id == Collectivity.id)
+        .order_by(Collectivity.insee_code, Service.id)
+    )
+    if selection.kinds:
+        query = query.where(Service.kind.in_(list(selection.kinds)))
+    if selection.departements:
+        query = query.where(Collectivity.departement.in_(list(selection.departements)))
+    if selection.insee_codes:
+        query = query.where(Collectivity.insee_code.in_(list(selection.insee_codes)))
+    if selection.population_ranges:
+        clauses = []
+        for low, high in selection.population_ranges:
+            if high is None:
+                clauses.append(Collectivity.population >= low)
+            else:
+                clauses.append(and_(Collectivity.population >= low, Collectivity.population < high))
+        query = query.where(or_(*clauses))
+    result = await session.execute(query)
+    return [ServiceRow._make(row) for row in result]
+
+
+async def delete_replaceable(session: AsyncSession, campaign_id: int) -> int:
+    """Delete the contacts nothing has happened to yet; return how many."""
+    result = await session.execute(
+        delete(Contact).where(Contact.campaign_id == campaign_id, Contact.status.in_(_REPLACEABLE))
+    )
+    count: int = result.rowcount  # type: ignore[attr-defined]
+    return count
+
+
+async def count_replaceable(session: AsyncSession, campaign_id: int) -> int:
+    """How many contacts ``delete_replaceable`` would delete."""
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Contact)
+        .where(Contact.campaign_id == campaign_id, Contact.status.in_(_REPLACEABLE))
+    )
+    return int(count or 0)
+
+
+async def kept_contacts(session: AsyncSession, campaign_id: int) -> list[KeptContact]:
+    """The campaign's contacts a re-plan keeps (status not replaceable), by id."""
+    rows = await session.execute(
+        select(
+            Contact.id,
+            Contact.service_id,
+            Contact.collectivity_id,
+            Contact.channel,
+            Contact.scenario_id,
+            Contact.wording,
+            Contact.persona_id,
+            Contact.auditor_id,
+            Contact.sent_at,
+            Contact.planned_at,
+            Contact.status,
+        )
+        .where(Contact.campaign_id == campaign_id, Contact.status.not_in(_REPLACEABLE))
+        .order_by(Contact.id)
+    )
+    kept: list[KeptContact] = []
+    for row in rows:
+        sent_at, planned_at = row[8], row[9]
+        kept.append(
+            KeptContact(
+                id=row[0],
+                service_id=row[1],
+                collectivity_id=row[2],
+                channel=Channel(row[3]),
+                scenario_id=row[4],
+                wording=row[5],
+                persona_id=row[6],
+                auditor_id=row[7],
+                at=sent_at if sent_at is not None else planned_at,
+                status=row[10],
+            )
+        )
+    return kept
+
+
+async def insert_contacts(
+    session: AsyncSession,
+    campaign_id: int,
+    contacts: Iterable[PlannedContact],
+    now: datetime,
+) -> int:
+    """Bulk-insert planned contacts (Core executemany, in chunks); return how many.
+
+    A phone or visit contact with an auditor starts ``assigned``, everything else
+    ``planned``.
+    """
+    now = require_utc(now)
+    table = cast(Table, Contact.__table__)
+    planned, assigned = ContactStatus.PLANNED.value, ContactStatus.ASSIGNED.value
+    rows: list[dict[str, Any]] = [
+        {
+            "campaign_id": campaign_id,
+            "service_id": c.service_id,
+            "collectivity_id": c.collectivity_id,
+            "scenario_id": c.scenario_id,
+            "channel": c.channel.value,
+            "wording": c.wording,
+            "persona_id": c.persona_id,
+            "auditor_id": c.auditor_id,
+            "planned_at": c.planned_at,
+            "status": planned if c.auditor_id is None else assigned,
+            "status_at": now,
+            "attempts": 0,
+        }
+        for c in contacts
+    ]
+    for start in range(0, len(rows), _CHUNK):
+        await session.execute(insert(table), rows[start : start + _CHUNK])
+    return len(rows)
+
+
+# --------------------------------------------------------------------------------------
+# Summaries for `campaign show`
+
+
+async def counts_by_channel_status(
+    session: AsyncSession, campaign_id: int
+) -> list[tuple[str, str, int]]:
+    rows = await session.execute(
+        select(Contact.channel, Contact.status, func.count())
+        .where(Contact.campaign_id == campaign_id)
+        .group_by(Contact.channel, Contact.status)
+        .order_by(Contact.channel, Contact.status)
+    )
+    return [(channel, status, count) for channel, status, count in rows]
+
+
+async def planned_times(session: AsyncSession, campaign_id: int) -> list[tuple[str, datetime]]:
+    """(channel, planned_at) of every contact: weeks are local, so grouped in Python."""
+    rows = await session.execute(
+        select(Contact.channel, Contact.planned_at).where(Contact.campaign_id == campaign_id)
+    )
+    return [(channel, at) for channel, at in rows]
+
+
+async def counts_by_persona(session: AsyncSession, campaign_id: int) -> list[tuple[str, str, int]]:
+    """(persona key, channel, count) for the campaign's written contacts."""
+    rows = await session.execute(
+        select(Persona.key, Contact.channel, func.count())
+        .join(Persona, Contact.persona_id == Persona.id)
+        .where(Contact.campaign_id == campaign_id)
+        .group_by(Persona.key, Contact.channel)
+        .order_by(Persona.key, Contact.channel)
+    )
+    return [(key, channel, count) for key, channel, count in rows]
+
+
+async def counts_by_auditor(
+    session: AsyncSession, campaign_id: int
+) -> list[tuple[str | None, str, int]]:
+    """(auditor key or None for unassigned, channel, count) for phone and visit contacts."""
+    rows = await session.execute(
+        select(Auditor.key, Contact.channel, func.count())
+        .outerjoin(Auditor, Contact.auditor_id == Auditor.id)
+        .where(
+            Contact.campaign_id == campaign_id,
+            Contact.channel.in_([Channel.PHONE.value, Channel.VISIT.value]),
+        )
+        .group_by(Auditor.key, Contact.channel)
+        .order_by(Auditor.key, Contact.channel)
+    )
+    return [(key, channel, count) for key, channel, count in rows]
