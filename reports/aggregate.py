@@ -38,8 +38,9 @@ Populations, for a statistician to audit
   from the deadline-based within-target flag for answers sent on a non-business day
   right after the deadline (``reports.facts``).
 - Phone: ``phone_calls`` = delivered phone contacts (``sent_at``: the call was placed)
-  whose outcome is known (``picked_up`` not None); pick-up rate with Wilson interval; medians of rings and seconds to pick-up, mean
-  transfers and median hold seconds over picked-up calls where known.
+  whose outcome is known (``picked_up`` not None); pick-up rate with Wilson interval;
+  medians of rings and seconds to pick-up, mean transfers and median hold seconds over
+  picked-up calls where known.
 - Visit: ``visits`` = visit contacts carried out (``sent_at`` set); median and p90 waiting
   seconds, median service seconds where known.
 
