@@ -23,14 +23,13 @@ All instants are aware datetimes (UTC by convention); naive ones are refused.
 - Business-day delay: ``BusinessCalendar.business_days_between(sent_at, at)``, the calendar's
   published convention (business days ``d`` with ``local(sent) < d <= local(at)``; sent
   Friday, answered Monday = 1; same local day = 0) in the collectivity's département.
-- Within target (``answered_within_target``, ``acknowledged_within_target``): the event
-  happened strictly before ``BusinessCalendar.deadline(sent_at, target)`` (end of the
-  target-th business day after the local sending date). This is **deadline-based**, not
-  ``business_days <= target``: the two differ only for an event on a non-business day
-  right after the deadline (a Saturday answer after a Friday deadline is late here, while
-  its business-day delay still equals the target). ``False`` when there was no event and
-  the window closed at or after the deadline; ``None`` when it cannot be told yet (no
-  event and the window closed before the deadline or is still open), when there is no
+- Within target (``answered_within_target``, ``acknowledged_within_target``): the event's
+  business-day delay is at most the target (``business_days_between(sent_at, at) <= target``),
+  the same measure the Kaplan–Meier "share within target" uses, so the two figures can never
+  disagree. (An answer on the Saturday after a Friday deadline has taken exactly the target's
+  number of working days: on time, as "5 jours ouvrés" is counted.) ``False`` when there was no
+  event and the window closed after more than ``target`` business days; ``None`` when it cannot
+  be told yet (no event and the window closed earlier or is still open), when there is no
   target, or when the request never reached the service (not sent or undeliverable).
 - Censoring delays (``censor_seconds``, ``censor_business_days``): ``sent_at`` to
   ``closed_at``, filled only when there is something to censor (no answer in the window).
@@ -177,10 +176,9 @@ def _within(
 ) -> bool | None:
     if target is None:
         return None
-    deadline = calendar.deadline(sent_at, target)
     if event_at is not None:
-        return event_at < deadline
-    if closed_at is not None and closed_at >= deadline:
+        return calendar.business_days_between(sent_at, event_at) <= target
+    if closed_at is not None and calendar.business_days_between(sent_at, closed_at) > target:
         return False
     return None
 

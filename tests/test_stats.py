@@ -406,14 +406,21 @@ def test_delays_answered() -> None:
     assert (late.ack_seconds, late.ack_business_days) == (194_400.0, 2)
 
 
-def test_delays_weekend_answer_is_late_by_deadline() -> None:
-    # Target 4 business days from Monday 3 March: deadline = end of Friday 7 March.
-    # Answer Saturday 8 March 10:00: business_days_between = 4 (Tue-Fri), yet late.
+def test_delays_weekend_answer_after_the_last_working_day_is_on_time() -> None:
+    # Target 4 business days from Monday 3 March. Answer Saturday 8 March 10:00: the business
+    # days elapsed are Tue-Fri = 4, so on time ("4 jours ouvrés" counts working days). The
+    # same answer on Monday 10 March has taken 5 working days: late. Kaplan-Meier's share
+    # within target counts the same way.
     d = delays_for(
         CAL75, sent_at=paris(3, 3, 9), first_answer_at=paris(3, 8, 10), answer_target_days=4
     )
     assert d.answer_business_days == 4
-    assert d.answered_within_target is False
+    assert d.answered_within_target is True
+    monday = delays_for(
+        CAL75, sent_at=paris(3, 3, 9), first_answer_at=paris(3, 10, 8), answer_target_days=4
+    )
+    assert monday.answer_business_days == 5
+    assert monday.answered_within_target is False
 
 
 def test_delays_follow_the_departement_holidays() -> None:
