@@ -12,7 +12,8 @@ from rich.console import Console
 
 from scenarios.clock import Clock, SystemClock
 from storage.db import Database
-from temoin.settings import Settings
+from temoin.database import open_database
+from temoin.settings import SecretError, Settings
 
 T = TypeVar("T")
 
@@ -52,7 +53,7 @@ def run_with_db(ctx: typer.Context, work: Callable[[Database, AppContext], Await
     app = app_context(ctx)
 
     async def _main() -> T:
-        database = Database(app.settings.database_url, schema=app.settings.database_schema)
+        database = open_database(app.settings)
         try:
             return await work(database, app)
         finally:
@@ -62,3 +63,5 @@ def run_with_db(ctx: typer.Context, work: Callable[[Database, AppContext], Await
         return asyncio.run(_main())
     except UserError as exc:
         fail(str(exc))
+    except SecretError as exc:
+        fail_settings(f"setting database_password: {exc}")
