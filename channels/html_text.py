@@ -1,0 +1,213 @@
+"""Untrusted HTML mail bodies: sanitise, then read as plain text.
+
+    html --nh3 (safe tags, http/https/mailto/tel links only)--> clean
+         --links to "text (url)"--> sanitised HTML (no <a>, no <img>, no script, no style)
+         --html.parser--> text (paragraphs, line breaks, lists, "> " for blockquotes)
+
+Nothing remote survives sanitising: images are dropped (a remote ``src`` is a read tracker),
+no ``style``/``class``/``on*`` attribute is kept, and a link becomes its text followed by its
+address so a coordinator reads where it pointed without a click opening it.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from html.parser import HTMLParser
+
+import nh3
+
+_TAGS = frozenset(
+    {
+        "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "div", "dl", "dt",
+        "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "li", "ol", "p", "pre", "q", "s",
+        "small", "span", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th",
+        "thead", "tr", "u", "ul", "a",
+    }
+)  # fmt: skip
+# Tags whose content is dropped with them, not just the tag.
+_DROP_WITH_CONTENT = frozenset(
+    {"script", "style", "title", "template", "noscript", "iframe", "object", "svg", "math"}
+)
+
+_CLEANER = nh3.Cleaner(
+    tags=set(_TAGS),
+    clean_content_tags=set(_DROP_WITH_CONTENT),
+    attributes={"a": {"href"}, "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan"}},
+    url_schemes={"http", "https", "mailto", "tel"},
+    strip_comments=True,
+    link_rel=None,
+)
+# nh3 output is normalised: attributes double-quoted, "<" and ">" escaped inside them, and
+# HTML parsing never nests one <a> inside another.
+_ANCHOR = re.compile(r'<a(?: href="([^"]*)")?>(.*?)</a>', re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def _defang_link(match: re.Match[str]) -> str:
+    href, inner = match.group(1), match.group(2)
+    if not href:
+        return inner
+    url = html.unescape(href)
+    label = html.unescape(_TAG.sub("", inner)).strip()
+    target = url.removeprefix("mailto:").removeprefix("tel:")
+    if label in (url, target) or not label:
+        return f"{inner}" if label else html.escape(url, quote=False)
+    return f"{inner} ({html.escape(url, quote=False)})"
+
+
+# HTML5 tree building costs time in proportion to nesting depth for each tag, so a crafted
+# "<div>" x 50,000 takes nh3 half a minute. Real mail nests a few dozen levels; past
+# MAX_DEPTH the markup is flattened to paragraphs and line breaks before sanitising.
+MAX_DEPTH = 200
+_TAG_TOKEN = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9:-]*)[^<>]*?(/?)>")
+_NOT_NESTING = frozenset(
+    {
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+        "source", "track", "wbr", "p", "li", "dt", "dd", "tr", "td", "th", "option",
+    }
+)  # fmt: skip
+_FLATTEN = re.compile(r"<(?!/?(?:p|br)\b)[^<>]*>", re.IGNORECASE)
+
+
+def nesting_depth(source: str) -> int:
+    """An upper estimate of how deep ``source`` nests elements (unclosed tags count)."""
+    if source.count("<") < MAX_DEPTH:
+        return source.count("<")
+    depth = deepest = 0
+    for match in _TAG_TOKEN.finditer(source):
+        closing, name, self_closing = match.groups()
+        if self_closing or name.lower() in _NOT_NESTING:
+            continue
+        depth = max(depth - 1, 0) if closing else depth + 1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def sanitise_html(source: str, defects: list[str] | None = None) -> str:
+    """Safe HTML for a coordinator's eyes: structure and text only, links as text."""
+    if nesting_depth(source) > MAX_DEPTH:
+        source = _FLATTEN.sub(" ", source)
+        if defects is not None:
+            defects.append(f"HTML nested deeper than {MAX_DEPTH} levels, flattened")
+    cleaned = _CLEANER.clean(source)
+    return _ANCHOR.sub(_defang_link, cleaned)
+
+
+_BLOCKS = frozenset(
+    {
+        "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "table", "tr", "ul", "ol", "dl", "dt",
+        "dd", "pre", "hr", "caption", "address", "section", "article", "header", "footer",
+        "center", "blockquote", "li", "tbody", "thead", "tfoot",
+    }
+)  # fmt: skip
+_PARAGRAPHS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "dl"})
+_SPACES = re.compile(r"\s+")
+
+
+class _TextWriter(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.lines: list[str] = []
+        self.current: list[str] = []
+        self.quote_depth = 0
+        self.pre_depth = 0
+        self.lists: list[list[int]] = []  # [ordered (0/1), counter]
+        self.item_prefix = ""
+        self.has_text = False  # the current line holds more than spaces
+
+    # -- lines ------------------------------------------------------------------------
+    def end_line(self, force: bool = False) -> None:
+        text = "".join(self.current).rstrip()
+        if text or force:
+            self.lines.append("> " * self.quote_depth + text if text else ">" * self.quote_depth)
+        self.current = []
+        self.has_text = False
+
+    def blank_line(self) -> None:
+        self.end_line()
+        if self.lines and self.lines[-1].strip("> ") != "":
+            self.lines.append(">" * self.quote_depth)
+
+    # -- parser callbacks ------------------------------------------------------------------
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "br":
+            self.end_line(force=True)
+        elif tag in ("td", "th"):
+            if self.current and not self.current[-1].endswith(" "):
+                self.current.append(" ")
+        elif tag in _BLOCKS:
+            if tag in _PARAGRAPHS and not (tag in ("ul", "ol") and self.lists):
+                self.blank_line()
+            else:
+                self.end_line()
+            if tag == "blockquote":
+                self.quote_depth += 1
+            elif tag == "pre":
+                self.pre_depth += 1
+            elif tag in ("ul", "ol"):
+                self.lists.append([1 if tag == "ol" else 0, 0])
+            elif tag == "li":
+                indent = "  " * max(len(self.lists) - 1, 0)
+                if self.lists and self.lists[-1][0]:
+                    self.lists[-1][1] += 1
+                    self.item_prefix = f"{indent}{self.lists[-1][1]}. "
+                else:
+                    self.item_prefix = f"{indent}- "
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in _BLOCKS:
+            return
+        nested_list = tag in ("ul", "ol") and len(self.lists) > 1
+        if (tag in _PARAGRAPHS or tag == "blockquote") and not nested_list:
+            self.blank_line()
+        else:
+            self.end_line()
+        if tag == "blockquote":
+            self.quote_depth = max(self.quote_depth - 1, 0)
+        elif tag == "pre":
+            self.pre_depth = max(self.pre_depth - 1, 0)
+        elif tag in ("ul", "ol") and self.lists:
+            self.lists.pop()
+
+    def handle_data(self, data: str) -> None:
+        if self.pre_depth:
+            first, *rest = data.replace("\r\n", "\n").split("\n")
+            self.add(first.replace("\xa0", " "))
+            for line in rest:
+                self.end_line(force=True)
+                self.add(line.replace("\xa0", " "))
+            return
+        chunk = _SPACES.sub(" ", data)
+        if not self.has_text:
+            chunk = chunk.lstrip()
+            if not chunk:
+                return
+            self.current = []
+        self.add(chunk)
+
+    def add(self, chunk: str) -> None:
+        if self.item_prefix and chunk.strip():
+            self.current.append(self.item_prefix)
+            self.item_prefix = ""
+        self.current.append(chunk)
+        if not self.has_text and chunk.strip():
+            self.has_text = True
+
+
+_MANY_BLANKS = re.compile(r"\n(?:[ >]*\n){2,}")
+
+
+def html_to_text(source: str) -> str:
+    """Plain text of (already sanitised) HTML."""
+    writer = _TextWriter()
+    writer.feed(source)
+    writer.close()
+    writer.end_line()
+    lines = writer.lines
+    while lines and not lines[-1].strip("> "):
+        lines.pop()
+    start = 0
+    while start < len(lines) and not lines[start].strip("> "):
+        start += 1
+    return _MANY_BLANKS.sub("\n\n", "\n".join(lines[start:]))

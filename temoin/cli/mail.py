@@ -1,0 +1,122 @@
+"""`temoin mail` commands: look at email messages offline, the way the watcher will.
+
+    temoin mail inspect FILE.eml… [--scenario ID]
+
+For each file, one JSON object on one line of standard output (JSON Lines): how the message
+was classified and why, its ids, dates, sender, subject, the new text of the reply, its
+attachments and the defects met while parsing. With ``--scenario``, also which of the
+scenario's expected elements the reply's own text (new text and signature, not the quoted
+request) contains. A file that is not an email at all is reported ``quarantined`` with the
+reason. Exit code 1 only when a file could not be read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from channels.classify import classify
+from channels.content import check_expected
+from channels.mime import Address, UnparsableMessage, parse_message
+from scenarios.catalog import CatalogError, ExpectedElement, UnknownScenario, load_catalog
+from temoin.cli.common import err_console, fail
+
+app = typer.Typer(no_args_is_help=True, help="Email messages, offline: inspect .eml files.")
+
+
+@app.command()
+def inspect(
+    files: list[Path] = typer.Argument(..., help="Raw messages (.eml) to parse and classify."),
+    scenario: str | None = typer.Option(
+        None, "--scenario", help="Also report the expected elements of this scenario."
+    ),
+) -> None:
+    """Parse and classify messages; print one JSON object per message."""
+    elements = _expected_elements(scenario) if scenario else None
+    unreadable = 0
+    for path in files:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            err_console.print(f"temoin: cannot read {path}: {exc.strerror or exc}", markup=False)
+            unreadable += 1
+            continue
+        typer.echo(json.dumps(inspect_report(str(path), raw, elements), ensure_ascii=False))
+    if unreadable:
+        raise typer.Exit(1)
+
+
+def _expected_elements(scenario_id: str) -> tuple[ExpectedElement, ...]:
+    try:
+        return load_catalog().get(scenario_id).expected_elements
+    except UnknownScenario:
+        fail(f"unknown scenario {scenario_id!r} (see `temoin scenarios list`)")
+    except CatalogError as exc:
+        fail(str(exc))
+
+
+def inspect_report(
+    file: str, raw: bytes, elements: Sequence[ExpectedElement] | None = None
+) -> dict[str, Any]:
+    """The JSON-ready report of one raw message."""
+    try:
+        parsed = parse_message(raw)
+    except UnparsableMessage as exc:
+        return {"file": file, "quarantined": True, "reason": exc.reason}
+    result = classify(parsed)
+    report: dict[str, Any] = {
+        "file": file,
+        "quarantined": False,
+        "classification": result.kind,
+        "evidence": list(result.evidence),
+        "bounce": None,
+        "message_id": parsed.message_id,
+        "in_reply_to": parsed.in_reply_to,
+        "references": list(parsed.references),
+        "dates": {
+            "date": parsed.date.isoformat() if parsed.date else None,
+            "date_raw": parsed.date_raw,
+        },
+        "from": _address(parsed.from_),
+        "to": [_address(address) for address in parsed.to],
+        "subject": parsed.subject,
+        "new_text": parsed.new_text,
+        "signature": parsed.signature,
+        "attachments": [
+            {
+                "filename": item.filename,
+                "content_type": item.content_type,
+                "size": item.size,
+                "sha256": item.sha256,
+            }
+            for item in parsed.attachments
+        ],
+        "defects": list(parsed.defects),
+    }
+    if result.bounce is not None:
+        bounce = result.bounce
+        report["bounce"] = {
+            "severity": bounce.severity,
+            "status": bounce.status,
+            "recipient": bounce.recipient,
+            "original_message_id": bounce.original_message_id,
+            "diagnostic": bounce.diagnostic,
+            "dsn": bounce.dsn,
+        }
+    if elements is not None:
+        own_text = f"{parsed.new_text}\n{parsed.signature}"
+        report["expected"] = [
+            {"id": hit.id, "label": element.label, "found": hit.found, "pattern": hit.pattern}
+            for hit, element in zip(check_expected(own_text, elements), elements, strict=True)
+        ]
+    return report
+
+
+def _address(address: Address | None) -> dict[str, str] | None:
+    if address is None:
+        return None
+    return {"name": address.name, "address": address.address}
