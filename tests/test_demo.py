@@ -6,7 +6,6 @@ import asyncio
 from pathlib import Path
 
 import pytest
-
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
