@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from temoin import __version__
-from temoin.cli import campaign, db, importer, mail, scenarios
+from temoin.cli import campaign, db, demo, importer, mail, scenarios
 from temoin.cli.common import AppContext, fail_settings
 from temoin.settings import SettingsError, load_settings
 
@@ -27,6 +27,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(importer.app, name="import")
 app.add_typer(scenarios.app, name="scenarios")
 app.add_typer(campaign.app, name="campaign")
+app.add_typer(demo.app, name="demo")
 app.add_typer(mail.app, name="mail")
 
 
