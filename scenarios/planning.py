@@ -215,15 +215,25 @@ class _Slots:
     def __init__(self, not_before: datetime | None) -> None:
         self.profiles: list[tuple[WeeklyHours, int]] = []
         self._index: dict[tuple[WeeklyHours, int], int] = {}
+        self._by_id: dict[tuple[int, int], int] = {}
+        self._keep: list[WeeklyHours] = []
+        self._totals: dict[tuple[str, int, date], tuple[tuple[tuple[int, int], ...], int]] = {}
         self._cache: dict[tuple[str, int, date], tuple[tuple[int, int], ...]] = {}
         self._floor = math.ceil(not_before.timestamp()) if not_before is not None else None
 
     def profile(self, hours: WeeklyHours, margin_s: int) -> int:
-        key = (hours, margin_s)
-        found = self._index.get(key)
+        # By identity first: hashing a WeeklyHours walks every interval, and services
+        # usually share a handful of parsed objects.
+        fast = (id(hours), margin_s)
+        found = self._by_id.get(fast)
         if found is None:
-            found = self._index[key] = len(self.profiles)
-            self.profiles.append(key)
+            key = (hours, margin_s)
+            found = self._index.get(key)
+            if found is None:
+                found = self._index[key] = len(self.profiles)
+                self.profiles.append(key)
+            self._by_id[fast] = found
+            self._keep.append(hours)  # the id stays valid while we hold the object
         return found
 
     def on(self, cal: BusinessCalendar, profile: int, day: date) -> tuple[tuple[int, int], ...]:
@@ -231,6 +241,17 @@ class _Slots:
         found = self._cache.get(key)
         if found is None:
             found = self._cache[key] = self._compute(cal, profile, day)
+        return found
+
+    def with_total(
+        self, cal: BusinessCalendar, profile: int, day: date
+    ) -> tuple[tuple[tuple[int, int], ...], int]:
+        """``on`` and the total length of its spans, in seconds."""
+        key = (cal.tz.key, profile, day)
+        found = self._totals.get(key)
+        if found is None:
+            spans = self.on(cal, profile, day)
+            found = self._totals[key] = (spans, sum(end - start for start, end in spans))
         return found
 
     def _compute(
@@ -339,11 +360,11 @@ def plan(request: PlanRequest) -> Plan:
     )
     for svc in services:
         dept = dept_of(svc.departement)
-        for quota in quotas:
+        for q_index, quota in enumerate(quotas):
             reason = _cannot_take(svc, quota.channel)
             if reason is None and dept is None:
                 reason = SkipReason.UNKNOWN_DEPARTEMENT
-            candidates = chooser.candidates(svc.kind, quota)
+            candidates = chooser.candidates(svc.kind, q_index, quota)
             if reason is None and not candidates:
                 reason = SkipReason.NO_SCENARIO
             profile = dispatch
@@ -352,7 +373,7 @@ def plan(request: PlanRequest) -> Plan:
                 if hours is None or hours.is_empty:
                     hours = rules.default_service_hours
                 profile = slots.profile(hours, margin)
-            if reason is None and dept is not None and not any(dept.mask(profile)):
+            if reason is None and dept is not None and not dept.union((profile,))[1]:
                 reason = SkipReason.NEVER_OPEN
             if reason is not None:
                 skipped.append(Skip(svc.id, quota.channel, reason))
@@ -365,20 +386,25 @@ def plan(request: PlanRequest) -> Plan:
 
     days_of = _place_days(requests, counted, dept_of, rules, request.seed)
     contacts = _place_times(requests, days_of, dept_of, slots, rules, request.seed)
-    contacts.sort(key=lambda c: (c.planned_at, c.service_id, c.channel))
+    contacts.sort(key=_planned_at)  # stable: ties keep the (deterministic) request order
     # People are assigned service by service (a service's contacts of one channel in a row
     # is what lets the least-used rule also avoid writing twice to the same service), the
     # services in a shuffled order so that nobody's contacts bunch up in time.
     ranked = [s.id for s in services]
     rng.shuffle(ranked)
-    rank = {sid: i for i, sid in enumerate(ranked)}
+    rank = {sid: i * 4 for i, sid in enumerate(ranked)}
+    channel_rank = {ch: i for i, ch in enumerate(CHANNEL_ORDER)}
     order = sorted(
         range(len(contacts)),
-        key=lambda i: (rank[contacts[i].service_id], CHANNEL_ORDER.index(contacts[i].channel), i),
+        key=lambda i: rank[contacts[i].service_id] + channel_rank[contacts[i].channel],
     )
     _assign_personas(contacts, order, request.personas, counted, rng)
     uncovered = _assign_auditors(contacts, order, request.auditors, counted, services, rng)
     return Plan(contacts=contacts, skipped=skipped, uncovered=uncovered)
+
+
+def _planned_at(contact: PlannedContact) -> datetime:
+    return contact.planned_at
 
 
 def _cannot_take(svc: ServiceInput, channel: Channel) -> SkipReason | None:
@@ -403,7 +429,7 @@ class _ScenarioChooser:
         self.wordings: dict[str, list[int]] = {s.id: [0] * max(1, s.n_wordings) for s in scenarios}
         self.used_by_service: dict[int, list[str]] = {}
         self.wordings_by_coll: dict[tuple[int, str], list[int]] = {}
-        self._cache: dict[tuple[str, ChannelQuota], list[tuple[ScenarioInput, float]]] = {}
+        self._cache: dict[tuple[str, int], list[tuple[ScenarioInput, float]]] = {}
         for f in fixed:
             if f.scenario_id in self.count:
                 self.count[f.scenario_id] += 1
@@ -415,17 +441,21 @@ class _ScenarioChooser:
                 f.wording
             )
 
-    def candidates(self, kind: str, quota: ChannelQuota) -> list[tuple[ScenarioInput, float]]:
-        key = (kind, quota)
+    def candidates(
+        self, kind: str, q_index: int, quota: ChannelQuota
+    ) -> list[tuple[ScenarioInput, float]]:
+        """Scenarios of the quota's channel fitting ``kind``, with weights, by id."""
+        key = (kind, q_index)
         found = self._cache.get(key)
         if found is None:
             if quota.scenarios:
                 pairs = [(self.by_id[i], w) for i, w in quota.scenarios if i in self.by_id]
             else:
                 pairs = [(s, 1.0) for s in self.by_channel[quota.channel]]
-            found = [
-                (s, w) for s, w in pairs if s.channel is quota.channel and w > 0 and s.fits(kind)
-            ]
+            found = sorted(
+                ((s, w) for s, w in pairs if s.channel is quota.channel and w > 0 and s.fits(kind)),
+                key=lambda sw: sw[0].id,
+            )
             self._cache[key] = found
         return found
 
@@ -433,18 +463,25 @@ class _ScenarioChooser:
         self, svc: ServiceInput, candidates: list[tuple[ScenarioInput, float]]
     ) -> ScenarioInput:
         used = self.used_by_service.setdefault(svc.id, [])
-        best = min(
-            candidates,
-            key=lambda sw: (sw[0].id in used, self.count[sw[0].id] / sw[1], sw[0].id),
-        )[0]
-        self.count[best.id] += 1
+        count = self.count
+        best = candidates[0][0]
+        best_key: tuple[bool, float] | None = None
+        for scenario, weight in candidates:  # by id: the first of equals wins
+            key = (scenario.id in used, count[scenario.id] / weight)
+            if best_key is None or key < best_key:
+                best, best_key = scenario, key
+        count[best.id] += 1
         used.append(best.id)
         return best
 
     def wording(self, collectivity_id: int, scenario: ScenarioInput) -> int:
         counts = self.wordings[scenario.id]
         used = self.wordings_by_coll.setdefault((collectivity_id, scenario.id), [])
-        best = min(range(len(counts)), key=lambda w: (counts[w], w in used, w))
+        best, best_key = 0, -1
+        for w, n in enumerate(counts):
+            key = 2 * n + (w in used)
+            if best_key < 0 or key < best_key:
+                best, best_key = w, key
         counts[best] += 1
         used.append(best)
         return best
@@ -681,19 +718,23 @@ def _place_times(
     seed: int,
 ) -> list[PlannedContact]:
     contacts: list[PlannedContact] = []
-    rngs: dict[int, random.Random] = {}
     from_ts = datetime.fromtimestamp
+    jitter = rules.jitter
+    # Requests come collectivity by collectivity: one generator each, made when it changes.
+    coll_id = -1
+    rng = random.Random()
+    dept: _Dept | None = None
     for req, d in zip(requests, days_of, strict=True):
         svc = req.service
-        dept = dept_of(svc.departement)
+        if svc.collectivity_id != coll_id:
+            coll_id = svc.collectivity_id
+            rng = random.Random(f"{seed}:t:{svc.collectivity_code}")
+            dept = dept_of(svc.departement)
         assert dept is not None
-        spans = slots.on(dept.cal, req.profile, dept.days[d])
-        rng = rngs.get(svc.collectivity_id)
-        if rng is None:
-            rng = rngs[svc.collectivity_id] = random.Random(f"{seed}:t:{svc.collectivity_code}")
+        spans, total = slots.with_total(dept.cal, req.profile, dept.days[d])
         at = spans[0][0]
-        if rules.jitter:
-            pick = rng.randrange(sum(end - start for start, end in spans))
+        if jitter:
+            pick = int(rng.random() * total)
             for start, end in spans:
                 if pick < end - start:
                     at = start + pick
@@ -701,7 +742,7 @@ def _place_times(
                 pick -= end - start
             if at % 60 == 0:
                 # Never on a whole minute: the span ends on a whole minute after ``at``.
-                at += 1 + rng.randrange(59)
+                at += 1 + int(rng.random() * 59)
         contacts.append(
             PlannedContact(
                 svc.id,
@@ -758,18 +799,16 @@ def _assign_personas(
         tally = counts[c.channel]
         on_service = by_service.setdefault(c.service_id, [])
         on_coll = by_coll.setdefault(c.collectivity_id, [])
+        # Least used, then not yet on this service, then not on this collectivity; ties go
+        # round the pool from a moving start (strictly-less keeps the first of equals).
         size = len(candidates)
-        best = min(
-            range(size),
-            key=lambda j: (
-                tally[candidates[j].id],
-                candidates[j].id in on_service,
-                candidates[j].id in on_coll,
-                (j - turn) % size,
-            ),
-        )
+        chosen, best_key = 0, -1
+        for j in range(size):
+            pid = candidates[(turn + j) % size].id
+            key = 4 * tally[pid] + 2 * (pid in on_service) + (pid in on_coll)
+            if best_key < 0 or key < best_key:
+                chosen, best_key = pid, key
         turn += 1
-        chosen = candidates[best].id
         tally[chosen] += 1
         on_service.append(chosen)
         on_coll.append(chosen)
@@ -825,16 +864,13 @@ def _assign_auditors(
         tally = counts[c.channel]
         on_service = by_service.setdefault(c.service_id, [])
         size = len(candidates)
-        best = min(
-            range(size),
-            key=lambda j: (
-                tally[candidates[j].id],
-                candidates[j].id in on_service,
-                (j - turn) % size,
-            ),
-        )
+        chosen, best_key = 0, -1
+        for j in range(size):
+            aid = candidates[(turn + j) % size].id
+            key = 2 * tally[aid] + (aid in on_service)
+            if best_key < 0 or key < best_key:
+                chosen, best_key = aid, key
         turn += 1
-        chosen = candidates[best].id
         tally[chosen] += 1
         on_service.append(chosen)
         contacts[i] = c._replace(auditor_id=chosen)
