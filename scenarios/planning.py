@@ -27,11 +27,20 @@ Flow:
    time zone, DST-correct because local intervals are converted to UTC first), never on
    a whole minute; emails and letters in the dispatch hours, phone calls and visits in the
    service's opening hours (or the default), ending ``field_margin_minutes`` before closing.
-4. **People.** Email and letter contacts, in time order, go to the persona serving that
+4. **People.** Service by service (services in a shuffled order, so nobody's contacts
+   bunch up in time), each email or letter contact goes to the persona serving that
    channel with the fewest contacts in it (ties: one that has not written to this service,
-   then not to this collectivity). Phone and visit contacts go to the auditors likewise,
-   restricted to those covering the département, most constrained contacts first; with no
-   auditor at all they stay unassigned.
+   then not to this collectivity, then round the pool). Taking a service's contacts of a
+   channel in a row is what makes "fewest first" also give them different personas: the
+   counts per channel never differ by more than one, and a service asking for no more
+   contacts than there are personas gets each from a different one. Phone and visit
+   contacts go to the auditors likewise, restricted to those covering the département,
+   most constrained contacts first; with no auditor at all they stay unassigned, and with
+   auditors none of whom covers the département they are counted in ``Plan.uncovered``.
+
+Cancelled kept contacts count for nothing (their quota is planned again); every other
+kept contact counts for the quota, the daily cap (on the day it was sent, else planned),
+the lockout and the balance of people.
 
 Rules, as checked by the tests: every planned time lies in the window, on a business day
 of the collectivity's département, inside the allowed hours; at most

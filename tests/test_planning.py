@@ -676,3 +676,35 @@ def test_nothing_is_planned_before_now_and_kept_contacts_count() -> None:
     [again] = [c for c in result.contacts if c.service_id == 1]
     lockout_end = BusinessCalendar.for_departement("75").add_business_days(sent.at.date(), 4)
     assert again.planned_at.date() >= lockout_end
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_windows_that_fit_exactly_are_still_planned(seed: int) -> None:
+    # 4 contacts, 3 clear business days between each: 13 business days, all needed.
+    req = PlanRequest(
+        services=[svc(1, 1, "75")],
+        scenarios=scenarios_all(),
+        quotas=[ChannelQuota(Channel.EMAIL, 4)],
+        window_start=date(2026, 3, 2),
+        window_end=date(2026, 3, 18),
+        seed=seed,
+        personas=PERSONAS,
+    )
+    result = plan(req)
+    check_plan(req, result)
+    days = sorted(c.planned_at.date() for c in result.contacts)
+    assert days == [date(2026, 3, 2), date(2026, 3, 6), date(2026, 3, 12), date(2026, 3, 18)]
+    # 3 services x 3 contacts, one a day, 2 clear days between: 9 contacts in 9 days.
+    tight = PlanRequest(
+        services=[svc(i, 1, "75") for i in (1, 2, 3)],
+        scenarios=scenarios_all(),
+        quotas=[ChannelQuota(Channel.EMAIL, 3)],
+        window_start=date(2026, 3, 2),
+        window_end=date(2026, 3, 12),
+        seed=seed,
+        rules=Rules(lockout_business_days=2),
+        personas=PERSONAS,
+    )
+    result = plan(tight)
+    check_plan(tight, result)
+    assert len({c.planned_at.date() for c in result.contacts}) == 9
