@@ -32,6 +32,7 @@ import logging
 import os
 import random
 import socket
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -126,11 +127,18 @@ def french_date(instant: datetime, calendar: BusinessCalendar) -> str:
 
 
 def dispatch_hours(spec: dict[str, Any]) -> WeeklyHours:
-    """The campaign's sending hours (local time of each collectivity)."""
-    dispatch = spec.get("dispatch") if isinstance(spec, dict) else None
+    """The campaign's sending hours (local time of each collectivity).
+
+    The campaign file keeps them as ``rules.dispatch_hours`` (scenarios/campaign_file.py);
+    ``dispatch.hours`` is read too for specs stored before that format.
+    """
     text = None
-    if isinstance(dispatch, dict):
-        text = dispatch.get("hours") or dispatch.get("business_hours")
+    if isinstance(spec, dict):
+        for group, key in (("rules", "dispatch_hours"), ("dispatch", "hours")):
+            table = spec.get(group)
+            if isinstance(table, dict) and table.get(key):
+                text = table[key]
+                break
     try:
         return parse_hours(str(text or DEFAULT_DISPATCH_HOURS))
     except OpeningHoursError:
@@ -173,13 +181,19 @@ class Dispatcher:
         self.owner = owner or worker_id()
         self.rng = rng or random.Random()
 
-    async def run_once(self) -> DispatchReport:
+    async def run_once(self, *, budget_seconds: float | None = None) -> DispatchReport:
+        """Work off what is due, batch after batch. With ``budget_seconds``, a step claims no
+        further batch once that much time has passed (the rest waits for the next run); each
+        step still gets one batch, so a backlog of first sends does not starve follow-ups."""
         report = DispatchReport()
+        started = time.monotonic()
         for step in (repo.FIRST, repo.FOLLOWUP):
             while True:
                 batch = await self._run_step(step)
                 report.add(batch)
                 if batch.claimed < self.config.batch_size:
+                    break
+                if budget_seconds is not None and time.monotonic() - started >= budget_seconds:
                     break
         return report
 

@@ -20,7 +20,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from scenarios.catalog import load_catalog
 from scenarios.clock import Clock
-from storage.db import Database
+from temoin.database import open_database
 from temoin.dispatcher import DispatchConfig, Dispatcher, DispatchReport
 from temoin.settings import Settings
 
@@ -32,6 +32,8 @@ def dispatch_config(settings: Settings) -> DispatchConfig:
     return DispatchConfig(
         batch_size=d.batch_size,
         lease_seconds=d.lease_seconds,
+        # Stop sending from a claim this close to its expiry: 30 s, less for short leases.
+        lease_margin_seconds=min(30, d.lease_seconds // 3),
         per_persona_per_hour=d.per_persona_per_hour,
         per_domain_per_hour=d.per_domain_per_hour,
         retry_base_seconds=d.retry_base_seconds,
@@ -42,12 +44,20 @@ def dispatch_config(settings: Settings) -> DispatchConfig:
     )
 
 
-async def dispatch_job(dispatcher: Dispatcher, limit_seconds: float) -> DispatchReport | None:
-    """One scheduled dispatch, bounded in time (an unfinished claim is recovered later)."""
+async def dispatch_job(
+    dispatcher: Dispatcher, limit_seconds: float, hard_limit_seconds: float | None = None
+) -> DispatchReport | None:
+    """One scheduled dispatch, bounded in time.
+
+    No new batch is claimed after ``limit_seconds`` (a backlog is worked off over several
+    runs); a run still busy after ``hard_limit_seconds`` (a hung server) is cancelled and its
+    unfinished claims are recovered after their lease, through the mailbox check.
+    """
+    hard = hard_limit_seconds if hard_limit_seconds is not None else 2 * limit_seconds
     try:
-        report = await asyncio.wait_for(dispatcher.run_once(), limit_seconds)
+        report = await asyncio.wait_for(dispatcher.run_once(budget_seconds=limit_seconds), hard)
     except TimeoutError:
-        log.error("dispatch run exceeded %.0f s; its claims will be recovered", limit_seconds)
+        log.error("dispatch run exceeded %.0f s; its claims will be recovered", hard)
         return None
     if report.claimed:
         log.info(
@@ -62,12 +72,14 @@ async def dispatch_job(dispatcher: Dispatcher, limit_seconds: float) -> Dispatch
 async def run_worker(
     settings: Settings, clock: Clock, *, once: bool = False
 ) -> DispatchReport | None:
-    database = Database(settings.database_url, schema=settings.database_schema)
+    database = open_database(settings)
     try:
         dispatcher = Dispatcher(database, load_catalog(), clock, dispatch_config(settings))
-        timeout = float(settings.dispatch.lease_seconds)
+        d = settings.dispatch
+        timeout = float(d.lease_seconds)
+        hard_timeout = timeout + d.lease_seconds + d.smtp_timeout + d.imap_timeout
         if once:
-            return await dispatch_job(dispatcher, timeout)
+            return await dispatch_job(dispatcher, timeout, hard_timeout)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -77,7 +89,7 @@ async def run_worker(
         scheduler.add_job(
             dispatch_job,
             "interval",
-            args=(dispatcher, timeout),
+            args=(dispatcher, timeout, hard_timeout),
             seconds=settings.dispatch.interval_seconds,
             id="dispatch",
             max_instances=1,

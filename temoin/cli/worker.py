@@ -1,0 +1,109 @@
+"""`temoin worker`: run the dispatcher on a schedule until SIGTERM/SIGINT, or once.
+
+Logs go to stderr, one line each with a UTC timestamp. The protocol libraries' own loggers
+are held at WARNING whatever ``--log-level`` says: at DEBUG they echo the commands they send,
+and a LOGIN or AUTH line carries a password.
+
+Options override the ``[dispatch]`` settings for this run (``--lease-seconds``,
+``--interval``, ``--batch-size``); the rate limits come from the settings only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+
+import typer
+
+from temoin.cli.common import app_context, fail, fail_settings
+from temoin.dispatcher import DispatchReport
+from temoin.settings import SecretError, Settings
+from temoin.worker import run_worker
+
+# Loggers that may print credentials at DEBUG (IMAP LOGIN, SMTP AUTH, aiosmtpd sessions).
+QUIET_LOGGERS = ("aioimaplib", "aiosmtplib", "mail.log", "apscheduler")
+
+
+class _UtcFormatter(logging.Formatter):
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        return f"{stamp}.{int(record.msecs):03d}Z"
+
+
+def setup_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_UtcFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+
+
+def report_lines(report: DispatchReport) -> list[str]:
+    lines = [
+        f"claimed {report.claimed}, sent {report.sent}, recovered {report.recovered}, "
+        f"deferred {report.deferred}, retried {report.retried}, "
+        f"undeliverable {report.undeliverable}, lost lease {report.lost_lease}"
+    ]
+    lines.extend(f"  {error}" for error in report.errors)
+    return lines
+
+
+def _overridden(settings: Settings, changes: dict[str, object]) -> Settings:
+    if not changes:
+        return settings
+    dispatch = settings.dispatch.model_copy(update=changes)
+    return settings.model_copy(update={"dispatch": dispatch})
+
+
+def worker(
+    ctx: typer.Context,
+    once: bool = typer.Option(
+        False, "--once", help="Run one dispatch pass, print its report and exit."
+    ),
+    lease_seconds: int | None = typer.Option(
+        None, "--lease-seconds", min=1, help="Claim lease (default: dispatch.lease_seconds)."
+    ),
+    interval: float | None = typer.Option(
+        None, "--interval", min=0.01, help="Seconds between runs (dispatch.interval_seconds)."
+    ),
+    batch_size: int | None = typer.Option(
+        None, "--batch-size", min=1, help="Contacts per claim (dispatch.batch_size)."
+    ),
+    log_level: str = typer.Option(
+        "info", "--log-level", help="debug, info, warning or error (logs go to stderr)."
+    ),
+) -> None:
+    """Send the due emails (and follow-ups) through the personas' mailboxes.
+
+    Several workers may run at once on PostgreSQL: they share the work through row claims.
+    """
+    if log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        fail(f"--log-level: unknown level {log_level!r}", 2)
+    setup_logging(log_level)
+    app = app_context(ctx)
+    changes: dict[str, object] = {}
+    if lease_seconds is not None:
+        changes["lease_seconds"] = lease_seconds
+    if interval is not None:
+        changes["interval_seconds"] = interval
+    if batch_size is not None:
+        changes["batch_size"] = batch_size
+    settings = _overridden(app.settings, changes)
+    try:
+        settings.connection_url()
+    except SecretError as exc:
+        fail_settings(f"setting database_password: {exc}")
+    try:
+        report = asyncio.run(run_worker(settings, app.clock, once=once))
+    except KeyboardInterrupt:  # a second Ctrl-C while stopping
+        raise typer.Exit(130) from None
+    if not once:
+        return
+    if report is None:
+        fail("the dispatch run did not finish in time; its claims will be recovered")
+    for line in report_lines(report):
+        typer.echo(line)
