@@ -661,8 +661,14 @@ class BotApiMetrics:
         self._lock = threading.Lock()
         self._requests: Counter[str] = Counter()
         self._latencies: list[LatencySample] = []
-        self.updates_created = 0
+        self._updates_created = 0
         self.latency_hook = latency_hook
+
+    @property
+    def updates_created(self) -> int:
+        """Updates the simulated users produced (including ones filtered by allowed_updates)."""
+        with self._lock:
+            return self._updates_created
 
     def requests(self) -> dict[str, int]:
         """Requests received per method name (including failed and unauthorized ones)."""
@@ -686,7 +692,11 @@ class BotApiMetrics:
         with self._lock:
             self._requests.clear()
             self._latencies.clear()
-            self.updates_created = 0
+            self._updates_created = 0
+
+    def _count_update(self) -> None:
+        with self._lock:
+            self._updates_created += 1
 
     def _count(self, method: str) -> None:
         with self._lock:
@@ -893,17 +903,19 @@ class SimulatedUser:
         """Edit one of this user's text messages (an ``edited_message`` update)."""
         return self._api._user_edit(self, message_id, text, date)
 
-    def press(
-        self, button: str, *, message_id: int | None = None, date: DateLike | None = None
-    ) -> JSONDict:
+    def press(self, button: str, *, message_id: int | None = None) -> JSONDict:
         """Press an inline button, found by its text (else its callback data) in the latest bot
-        message that carries an inline keyboard (or in ``message_id``)."""
-        return self._api._press(self, button, message_id, date)
+        message that carries an inline keyboard (or in ``message_id``).
 
-    def press_data(self, data: str, message_id: int, *, date: DateLike | None = None) -> JSONDict:
+        No ``date=``: a Telegram CallbackQuery carries no timestamp, so a bot must time a
+        button press with its own clock.
+        """
+        return self._api._press(self, button, message_id)
+
+    def press_data(self, data: str, message_id: int) -> JSONDict:
         """A callback query with arbitrary (forged) ``data`` on ``message_id``; an unknown or
         deleted message comes as an inaccessible message (``date`` 0), as in Telegram."""
-        return self._api._callback(self, data, message_id, date)
+        return self._api._callback(self, data, message_id)
 
     def block(self) -> None:
         """Block the bot: its requests to this chat fail with 403 until the user writes again."""
@@ -1453,7 +1465,9 @@ class LocalBotApi:
         if token != self._token:
             return 401, _ApiError(401, "Unauthorized").payload()
         if entry is None:
-            return 404, _ApiError(404, "Not Found").payload()
+            _LOG.warning("LocalBotApi: method %r is not implemented", method)
+            description = f"Not Found: method {method!r} is not implemented by LocalBotApi"
+            return 404, _ApiError(404, description).payload()
         self._note_chat_request(name, params)
         try:
             with self._lock:
@@ -1542,7 +1556,7 @@ class LocalBotApi:
     def _push_update(self, user: SimulatedUser, kind: str, payload: JSONDict) -> None:
         """Make an update available (API lock held)."""
         update: JSONDict = {"update_id": next(self._update_ids), kind: payload}
-        self.metrics.updates_created += 1
+        self.metrics._count_update()
         allowed = self._allowed_updates
         if (allowed is None and kind in _DEFAULT_EXCLUDED_UPDATES) or (
             allowed is not None and kind not in allowed
@@ -1563,16 +1577,16 @@ class LocalBotApi:
     ) -> JSONDict:
         when = _unix(date, self._clock)
         with self._lock:
+            replied = user._messages.get(reply_to) if reply_to is not None else None
+            if reply_to is not None and replied is None:
+                raise LookupError(f"{user!r}: no message {reply_to} to reply to")
             message: JSONDict = {
                 "message_id": user._take_message_id(),
                 "from": user.user_json,
                 "chat": user.chat_json,
                 "date": when,
             }
-            if reply_to is not None:
-                replied = user._messages.get(reply_to)
-                if replied is None:
-                    raise LookupError(f"{user!r}: no message {reply_to} to reply to")
+            if replied is not None:
                 message["reply_to_message"] = _strip_reply(replied)
             message.update(content)
             user._messages[message["message_id"]] = message
@@ -1597,9 +1611,7 @@ class LocalBotApi:
             self._push_update(user, "edited_message", edited)
             return copy.deepcopy(edited)
 
-    def _press(
-        self, user: SimulatedUser, button: str, message_id: int | None, date: DateLike | None
-    ) -> JSONDict:
+    def _press(self, user: SimulatedUser, button: str, message_id: int | None) -> JSONDict:
         with self._lock:
             if message_id is None:
                 candidates = sorted(
@@ -1631,13 +1643,9 @@ class LocalBotApi:
             data = chosen.get("callback_data")
             if not isinstance(data, str):
                 raise LookupError(f"{user!r}: button {button!r} has no callback_data")
-            return self._callback(user, data, int(target["message_id"]), date)
+            return self._callback(user, data, int(target["message_id"]))
 
-    def _callback(
-        self, user: SimulatedUser, data: str, message_id: int, date: DateLike | None
-    ) -> JSONDict:
-        # ``date`` has no field in a CallbackQuery; it is accepted for symmetry and validated.
-        _unix(date, self._clock)
+    def _callback(self, user: SimulatedUser, data: str, message_id: int) -> JSONDict:
         with self._lock:
             query_id = str(next(self._callback_ids))
             message = user._messages.get(message_id)
@@ -1838,16 +1846,21 @@ class LocalBotApi:
                     "ip_address": params.get_str("ip_address"),
                 }
             if params.get_bool("drop_pending_updates"):
-                self._updates.clear()
+                self._drop_pending_updates()
             self._cond.notify_all()
             self._api_waiters.wake_all()
         return True
+
+    def _drop_pending_updates(self) -> None:
+        self._updates.clear()
+        for user in self._users.values():
+            user._pending = None
 
     def _api_deleteWebhook(self, params: _Params) -> bool:
         with self._cond:
             self._webhook = None
             if params.get_bool("drop_pending_updates"):
-                self._updates.clear()
+                self._drop_pending_updates()
             self._cond.notify_all()
             self._api_waiters.wake_all()
         return True
@@ -1963,6 +1976,23 @@ class LocalBotApi:
         chat_id = params.get_int("chat_id")
         with self._lock:
             return copy.deepcopy(self._menu_buttons.get(chat_id, {"type": "default"}))
+
+    def _api_getChat(self, params: _Params) -> JSONDict:
+        chat_id = params.get_int("chat_id")
+        with self._lock:
+            user = self._users.get(chat_id) if chat_id is not None else None
+            if user is None or not user._started:
+                raise _bad_request("chat not found")
+            chat = user.chat_json
+        gifts = ("unlimited_gifts", "limited_gifts", "unique_gifts", "premium_subscription")
+        chat.update(
+            {
+                "accent_color_id": 0,
+                "max_reaction_count": 11,
+                "accepted_gift_types": {g: True for g in gifts} | {"gifts_from_channels": False},
+            }
+        )
+        return chat
 
     def _api_sendChatAction(self, params: _Params) -> bool:
         with self._lock:

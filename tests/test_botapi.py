@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dtm
+import importlib.util
 import re
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -32,6 +34,13 @@ from telegram.ext import (
 )
 
 from temoin.botapi import LatencySample, LocalBotApi, SimulatedUser
+
+if importlib.util.find_spec("sniffio") is None:
+    # httpcore runs ``import sniffio`` on every request and falls back to asyncio when it is
+    # missing; each failed import searches sys.path through pytest's import hooks, which made
+    # the 200-user test several times slower. A None entry fails that import at once; nothing
+    # else changes (the package is not installed either way).
+    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
 
 App = Application[Any, Any, Any, Any, Any, Any]
 
@@ -373,6 +382,30 @@ async def test_new_application_gets_what_arrived_while_none_ran(api: LocalBotApi
     assert api.pending_update_count == 0
 
 
+async def test_drop_pending_updates_and_allowed_updates(api: LocalBotApi) -> None:
+    uma = api.user(1020, "Uma")
+    uma.send_text("avant le démarrage")
+    application = build_app(api)
+    await application.initialize()
+    await application.start()
+    assert application.updater is not None
+    await application.updater.start_polling(
+        poll_interval=0, timeout=10, drop_pending_updates=True, allowed_updates=["callback_query"]
+    )
+    try:
+        await api.wait_until(lambda: api.active_polls == 1)
+        assert api.pending_update_count == 0  # dropped by deleteWebhook(drop_pending_updates)
+        uma.send_text("filtré")  # not an allowed kind: never queued
+        uma.press_data("answer:yes", 1)
+        await uma.wait_for_callback_answer()
+    finally:
+        await stop_app(application)
+    assert "texts" not in application.bot_data
+    assert application.bot_data["callbacks"] == [("answer:yes", True)]
+    assert api.metrics.updates_created == 3
+    assert api.pending_update_count == 0
+
+
 async def test_newer_poll_terminates_older_one(api: LocalBotApi, bot: Bot) -> None:
     async with Bot(api.token, base_url=api.base_url, base_file_url=api.base_file_url) as other:
         older = asyncio.create_task(other.get_updates(timeout=10))
@@ -509,6 +542,8 @@ async def test_other_bot_methods(api: LocalBotApi, bot: Bot) -> None:
     assert api.my_commands(language_code="en") == [{"command": "start", "description": "Start"}]
     assert await bot.set_chat_menu_button(chat_id=pia.id, menu_button=MenuButtonCommands())
     assert api.menu_button(pia.id) == {"type": "commands"}
+    chat = await bot.get_chat(pia.id)
+    assert (chat.id, chat.type, chat.first_name) == (pia.id, "private", "Pia")
 
     keyboard = ReplyKeyboardMarkup([["Appel", "Visite"]], one_time_keyboard=True)
     await bot.send_message(pia.id, "Quel type ?", reply_markup=keyboard)
@@ -533,6 +568,10 @@ async def test_other_bot_methods(api: LocalBotApi, bot: Bot) -> None:
     photo = pia.send_photo(PHOTO)
     file = await bot.get_file(photo["photo"][0]["file_id"])
     assert bytes(await file.download_as_bytearray()) == PHOTO
+    receipt = pia.send_document(b"%PDF recu", "reçu.pdf", "application/pdf", caption="reçu")
+    file = await bot.get_file(receipt["document"]["file_id"])
+    assert file.file_path is not None and file.file_path.endswith(".pdf")
+    assert bytes(await file.download_as_bytearray()) == b"%PDF recu"
     assert await bot.log_out() and await bot.close()
 
 
@@ -566,11 +605,49 @@ async def test_raw_http_json_form_and_errors(api: LocalBotApi) -> None:
         assert wrong.json() == {"ok": False, "error_code": 401, "description": "Unauthorized"}
 
         unknown = await client.post(api.method_url("sendDice"))
-        assert unknown.status_code == 404 and unknown.json()["ok"] is False
+        assert unknown.status_code == 404
+        assert unknown.json()["description"] == (
+            "Not Found: method 'sendDice' is not implemented by LocalBotApi"
+        )
 
         missing = await client.get(f"{api.base_file_url}{api.token}/photos/nothing.jpg")
         assert missing.status_code == 404
     assert api.metrics.request_count("sendMessage") == 2
+
+
+async def test_stop_answers_pending_polls_and_waiters() -> None:
+    server = LocalBotApi().start()
+    try:
+        vic = server.user(1021, "Vic")
+        async with Bot(server.token, base_url=server.base_url) as bot:
+            poll = asyncio.create_task(bot.get_updates(timeout=30))
+            await server.wait_until(lambda: server.active_polls == 1)
+            waiter = asyncio.create_task(vic.wait_for_message(timeout=30))
+            started = time.monotonic()
+            await asyncio.to_thread(server.stop)
+            assert await poll == ()
+            with pytest.raises(RuntimeError, match="stopped"):
+                await waiter
+            assert time.monotonic() - started < 3
+    finally:
+        server.stop()
+
+
+async def test_chunked_request_body(api: LocalBotApi) -> None:
+    wes = api.user(1022, "Wes", started=True)
+
+    async def body() -> AsyncIterator[bytes]:
+        yield f"chat_id={wes.id}&".encode()
+        yield b"text=d%C3%A9coup%C3%A9"
+
+    async with httpx.AsyncClient() as client:
+        response = await client.post(
+            api.method_url("sendMessage"),
+            content=body(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+    assert response.status_code == 200, response.text
+    assert response.json()["result"]["text"] == "découpé"
 
 
 def test_simulated_user_side_rules(api: LocalBotApi) -> None:
