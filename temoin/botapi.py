@@ -29,10 +29,23 @@ over 64 bytes, replies to unknown messages, a bot writing first to a user who ne
 User side (what a test or the demo drives): :meth:`LocalBotApi.user` returns a
 :class:`SimulatedUser` whose synchronous methods (``send_text``, ``send_command``, ``press``,
 ``send_photo``...) are thread-safe and callable from an event loop, and whose async helpers
-(``wait_for_message``...) wait for what the bot sends. Failures are injected with
-:meth:`LocalBotApi.fail_next`; :attr:`LocalBotApi.metrics` counts requests per method and
-measures handling latency (time from an update being made available to the bot's next request
-for that chat).
+(``wait_for_message``...) wait for what the bot sends::
+
+    alice = api.user(1001, "Alice")
+    alice.send_command("/start", "campagne-7")
+    welcome = await alice.wait_for_message()
+    alice.press("Oui")  # a button of the latest inline keyboard, by text or callback data
+    edited = await alice.wait_for_message(lambda m: "edit_date" in m)
+
+Failures are injected with :meth:`LocalBotApi.fail_next`; :attr:`LocalBotApi.metrics` counts
+requests per method and measures handling latency (time from an update being made available to
+the bot's next request for that chat).
+
+Notes for PTB 22 users: building ``RetryAfter`` emits a ``PTBDeprecationWarning`` unless
+``PTB_TIMEDELTA=true`` is set (then ``retry_after`` is a ``timedelta``), which matters under
+``filterwarnings = error``; ``Application.shutdown()`` skips an application whose
+``initialize()`` failed, so shut its ``bot`` down yourself; under load, a modest
+``connection_pool_size`` (16) is faster than PTB's default of 256.
 
 Simplifications: private chats only (chat id = user id), no inline mode, no media groups, no
 file download by URL, photos are not resized (every size of a photo serves the same bytes).
