@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import os
 import secrets
+
+# python-telegram-bot 22: without this, building RetryAfter warns (and warnings are errors
+# here); the bot process sets it too. retry_after is then a timedelta.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
