@@ -4,6 +4,9 @@
 # - Dovecot: the suite starts its own private instance; here we only make sure the binary is
 #   installed (Debian packages dovecot-imapd and dovecot-lmtpd), without letting Debian start
 #   the system service on ports 143/993.
+# - WeasyPrint (printed letters, PDF reports) needs Debian's Pango libraries, and HarfBuzz's
+#   subsetter (without it WeasyPrint warns at import, an error under the suite's
+#   filterwarnings=error): installed when missing.
 # With TEMOIN_TEST_REQUIRE_SERVERS=1 (CI) a missing server is an error, not a skip.
 set -euo pipefail
 
@@ -57,4 +60,26 @@ elif [ "$require" = 1 ]; then
   exit 1
 else
   say "dovecot not installed: mail tests will be skipped (sudo apt-get install dovecot-imapd dovecot-lmtpd)"
+fi
+
+# WeasyPrint's system libraries.
+pdf_libs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)
+missing_libs=()
+for lib in "${pdf_libs[@]}"; do
+  dpkg -s "$lib" >/dev/null 2>&1 || missing_libs+=("$lib")
+done
+if [ "${#missing_libs[@]}" = 0 ]; then
+  say "PDF libraries installed (${pdf_libs[*]})"
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  say "installing ${missing_libs[*]} (Debian packages, for WeasyPrint)"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+      "${missing_libs[@]}"; } >/tmp/temoin-apt-pdf.log 2>&1 || {
+    say "apt-get failed; see /tmp/temoin-apt-pdf.log"
+    [ "$require" = 1 ] && exit 1
+  }
+elif [ "$require" = 1 ]; then
+  say "${missing_libs[*]} required (TEMOIN_TEST_REQUIRE_SERVERS=1) but not installed, and we cannot install them"
+  exit 1
+else
+  say "${missing_libs[*]} not installed: PDF tests will fail (sudo apt-get install ${missing_libs[*]})"
 fi

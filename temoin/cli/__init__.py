@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from temoin import __version__
-from temoin.cli import campaign, db, demo, importer, mail, personas, scenarios, worker
+from temoin.cli import campaign, db, demo, importer, letters, mail, personas, scenarios, worker
 from temoin.cli.common import AppContext, fail_settings
 from temoin.settings import SettingsError, load_settings
 
@@ -30,6 +30,7 @@ app.add_typer(campaign.app, name="campaign")
 app.add_typer(demo.app, name="demo")
 app.add_typer(mail.app, name="mail")
 app.add_typer(personas.app, name="personas")
+app.add_typer(letters.app, name="letters")
 app.command("worker")(worker.worker)
 
 
