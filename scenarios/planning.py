@@ -597,11 +597,15 @@ def _place_collectivity(
     placed = _spread(order, reqs, usable, cap, masks, fixed_days, gap, rng)
     if placed is None:
         placed = _pack(reqs, cap, masks, fixed_days, gap)
+    exhausted = False
     if placed is None:
+        placed, exhausted = _search(reqs, usable, cap, masks, fixed_days, gap)
+    if placed is None:
+        verdict = "no plan was found in the search budget" if exhausted else "they cannot all hold"
         return None, (
             f"rules '{per_day_rule(per_day)}', '{lockout_rule(rules.lockout_business_days)}' "
-            f"and the opening hours cannot all hold for {who}: {len(reqs)} contacts in "
-            f"{len(usable)} business days"
+            f"and the opening hours: {verdict} for {who} ({len(reqs)} contacts in "
+            f"{len(usable)} business days)"
         )
     return placed, ""
 
@@ -712,6 +716,66 @@ def _pack(
     if any(remaining.values()):
         return None
     return result
+
+
+class _Budget(Exception):
+    pass
+
+
+SEARCH_BUDGET = 20_000
+
+
+def _search(
+    reqs: list[_Request],
+    usable: list[int],
+    cap: list[int],
+    masks: dict[int, list[bool]],
+    fixed_days: dict[int, list[int]],
+    gap: int,
+) -> tuple[list[int] | None, bool]:
+    """Last resort for tight windows: depth-first search, the request with the fewest
+    possible days first. Exhaustive within ``SEARCH_BUDGET`` tries; returns the days (or
+    None) and whether the budget ran out before the search could conclude."""
+    cap = list(cap)
+    days_of: dict[int, list[int]] = {sid: list(ds) for sid, ds in fixed_days.items()}
+    domains = [[d for d in usable if masks[r.profile][d]] for r in reqs]
+    result = [-1] * len(reqs)
+    tries = 0
+
+    def options(i: int) -> list[int]:
+        mine = days_of.get(reqs[i].service.id, [])
+        return [d for d in domains[i] if cap[d] > 0 and all(abs(d - x) >= gap for x in mine)]
+
+    def solve(remaining: list[int]) -> bool:
+        nonlocal tries
+        if not remaining:
+            return True
+        best, best_opts = -1, list[int]()
+        for i in remaining:
+            opts = options(i)
+            if not opts:
+                return False
+            if best < 0 or len(opts) < len(best_opts):
+                best, best_opts = i, opts
+        rest = [i for i in remaining if i != best]
+        mine = days_of.setdefault(reqs[best].service.id, [])
+        for d in best_opts:
+            tries += 1
+            if tries > SEARCH_BUDGET:
+                raise _Budget
+            cap[d] -= 1
+            mine.append(d)
+            result[best] = d
+            if solve(rest):
+                return True
+            cap[d] += 1
+            mine.pop()
+        return False
+
+    try:
+        return (result if solve(list(range(len(reqs)))) else None), False
+    except _Budget:
+        return None, True
 
 
 # --------------------------------------------------------------------------------------

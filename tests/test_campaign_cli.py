@@ -236,7 +236,8 @@ def test_show_json_has_stable_keys_and_the_counts(imported: DbTarget, tmp_path: 
     result = invoke("campaign", "show", NAME, "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert list(data) == [
+    # Later sections (mailboxes, observations) add keys after these.
+    assert list(data)[:6] == [
         "campaign",
         "contacts",
         "by_channel",

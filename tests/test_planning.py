@@ -708,3 +708,38 @@ def test_windows_that_fit_exactly_are_still_planned(seed: int) -> None:
     result = plan(tight)
     check_plan(tight, result)
     assert len({c.planned_at.date() for c in result.contacts}) == 9
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_unique_fit_between_opening_days_and_lockout_is_found(seed: int) -> None:
+    # 9 contacts, 9 business days, one a day, one clear day between contacts to a service;
+    # service 1 answers the phone on Wednesdays only, service 3 on Mondays only. One plan
+    # fits (up to swapping service 2's days), which the greedy passes do not find.
+    req = PlanRequest(
+        services=[
+            svc(1, 1, "75", hours="me 09:00-12:00"),
+            svc(2, 1, "75", hours="lu-ve 09:00-12:00"),
+            svc(3, 1, "75", hours="lu 09:00-12:00"),
+        ],
+        scenarios=scenarios_all(),
+        quotas=[ChannelQuota(Channel.EMAIL, 1), ChannelQuota(Channel.PHONE, 2)],
+        window_start=date(2026, 3, 2),
+        window_end=date(2026, 3, 12),
+        seed=seed,
+        rules=Rules(lockout_business_days=1),
+        personas=PERSONAS,
+    )
+    result = plan(req)
+    check_plan(req, result)
+    days = {
+        (c.service_id, c.channel): sorted(
+            d.planned_at.date()
+            for d in result.contacts
+            if (d.service_id, d.channel) == (c.service_id, c.channel)
+        )
+        for c in result.contacts
+    }
+    assert days[1, Channel.PHONE] == [date(2026, 3, 4), date(2026, 3, 11)]
+    assert days[1, Channel.EMAIL] == [date(2026, 3, 6)]
+    assert days[3, Channel.PHONE] == [date(2026, 3, 2), date(2026, 3, 9)]
+    assert days[3, Channel.EMAIL] == [date(2026, 3, 5)]
