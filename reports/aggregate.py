@@ -2,7 +2,8 @@
 
 ``aggregate(facts, by=(...))`` reads ``ContactFacts`` once (a generator is fine: one pass,
 constant memory per cell except the delay samples, kept as ``array('d')``) and returns one
-``Cell`` per combination of grouping keys, sorted by those keys.
+``Cell`` per combination of grouping keys, sorted by those keys. An ``Aggregator`` does the
+same fed one fact at a time, so that several groupings share one pass over a stream.
 
 Grouping keys
 -------------
@@ -101,6 +102,7 @@ __all__ = [
     "TIMING_PICKUP",
     "TIMING_WEIGHTS",
     "WRITTEN",
+    "Aggregator",
     "aggregate",
 ]
 
@@ -419,6 +421,85 @@ def _rank(cells: list[Cell], rank_by: str, higher_is_better: bool) -> list[Cell]
     ]
 
 
+class Aggregator:
+    """``aggregate`` fed one fact at a time: several groupings share one pass over a stream.
+
+    ``add`` each fact, then ``cells()`` once. Same arguments and results as ``aggregate``.
+    """
+
+    def __init__(
+        self,
+        by: Sequence[str] = (),
+        *,
+        min_cell: int = 5,
+        strata: Sequence[int] = DEFAULT_STRATA,
+        confidence: float = 0.95,
+        rank_by: str = "score",
+        higher_is_better: bool = True,
+        timing_weights: Mapping[str, float] = TIMING_WEIGHTS,
+    ) -> None:
+        if len(set(by)) != len(by):
+            raise ValueError(f"grouping keys repeat: {tuple(by)!r}")
+        if rank_by not in COLUMNS:
+            raise ValueError(f"unknown rank_by column {rank_by!r}")
+        weights = {**TIMING_WEIGHTS, **timing_weights}
+        if any(w < 0 for w in weights.values()):
+            raise ValueError("timing weights must be >= 0")
+        self._weights = weights
+        self._bounds = tuple(strata)
+        self._labels = stratum_labels(self._bounds)
+        self._names = tuple(by)
+        self._getters = [_key_getter(name, self._labels, self._bounds) for name in self._names]
+        self._by_collectivity = "collectivity" in self._names
+        self._min_cell = min_cell
+        self._confidence = confidence
+        self._rank_by = rank_by
+        self._higher_is_better = higher_is_better
+        self._cells: dict[tuple[str | None, ...], _Acc] = {}
+
+    @property
+    def by(self) -> tuple[str, ...]:
+        return self._names
+
+    def add(self, fact: ContactFacts) -> None:
+        if fact.channel not in _KNOWN_CHANNELS:
+            raise ValueError(f"unknown channel {fact.channel!r}")
+        key = tuple(get(fact) for get in self._getters)
+        acc = self._cells.get(key)
+        if acc is None:
+            acc = self._cells[key] = _Acc(fact.collectivity_name if self._by_collectivity else None)
+        acc.add(fact, self._weights)
+
+    def cells(self) -> list[Cell]:
+        order = {label: i for i, label in enumerate(self._labels)}
+        names = self._names
+
+        def sort_key(key: tuple[str | None, ...]) -> tuple[tuple[int, int, str], ...]:
+            parts = []
+            for name, value in zip(names, key, strict=True):
+                if value is None:
+                    parts.append((1, 0, ""))
+                elif name == "stratum":
+                    parts.append((0, order[value], ""))
+                else:
+                    parts.append((0, 0, value))
+            return tuple(parts)
+
+        finished = [
+            _finish(
+                tuple(zip(names, key, strict=True)),
+                self._cells[key],
+                min_cell=self._min_cell,
+                confidence=self._confidence,
+            )
+            for key in sorted(self._cells, key=sort_key)
+        ]
+        return _rank(finished, self._rank_by, self._higher_is_better)
+
+
+_KNOWN_CHANNELS: Final = frozenset(CHANNELS)
+
+
 def aggregate(
     facts: Iterable[ContactFacts],
     by: Sequence[str] = (),
@@ -436,50 +517,15 @@ def aggregate(
     population, ``None`` last). Raises ``ValueError`` on an unknown key, channel or
     ``rank_by`` column, a negative weight, or a contact whose answer delay was not filled.
     """
-    if len(set(by)) != len(by):
-        raise ValueError(f"grouping keys repeat: {tuple(by)!r}")
-    if rank_by not in COLUMNS:
-        raise ValueError(f"unknown rank_by column {rank_by!r}")
-    weights = {**TIMING_WEIGHTS, **timing_weights}
-    if any(w < 0 for w in weights.values()):
-        raise ValueError("timing weights must be >= 0")
-    bounds = tuple(strata)
-    labels = stratum_labels(bounds)
-    names = tuple(by)
-    getters = [_key_getter(name, labels, bounds) for name in names]
-    known_channels = frozenset(CHANNELS)
-    by_collectivity = "collectivity" in names
-
-    cells: dict[tuple[str | None, ...], _Acc] = {}
+    aggregator = Aggregator(
+        by,
+        min_cell=min_cell,
+        strata=strata,
+        confidence=confidence,
+        rank_by=rank_by,
+        higher_is_better=higher_is_better,
+        timing_weights=timing_weights,
+    )
     for fact in facts:
-        if fact.channel not in known_channels:
-            raise ValueError(f"unknown channel {fact.channel!r}")
-        key = tuple(get(fact) for get in getters)
-        acc = cells.get(key)
-        if acc is None:
-            acc = cells[key] = _Acc(fact.collectivity_name if by_collectivity else None)
-        acc.add(fact, weights)
-
-    order = {label: i for i, label in enumerate(labels)}
-
-    def sort_key(key: tuple[str | None, ...]) -> tuple[tuple[int, int, str], ...]:
-        parts = []
-        for name, value in zip(names, key, strict=True):
-            if value is None:
-                parts.append((1, 0, ""))
-            elif name == "stratum":
-                parts.append((0, order[value], ""))
-            else:
-                parts.append((0, 0, value))
-        return tuple(parts)
-
-    finished = [
-        _finish(
-            tuple(zip(names, key, strict=True)),
-            cells[key],
-            min_cell=min_cell,
-            confidence=confidence,
-        )
-        for key in sorted(cells, key=sort_key)
-    ]
-    return _rank(finished, rank_by, higher_is_better)
+        aggregator.add(fact)
+    return aggregator.cells()

@@ -123,6 +123,28 @@ class DispatchSettings(BaseModel):
     imap_timeout: float = Field(30.0, gt=0)
 
 
+class ReportSettings(BaseModel):
+    """Statistics and reports (``temoin stats``, ``export``, ``report``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Population strata bounds (inhabitants), lower bounds inclusive: < 2 000, 2 000-10 000…
+    strata: tuple[int, ...] = (2000, 10000, 50000)
+    # A cell with fewer delivered contacts is flagged and never ranked.
+    min_cell: int = Field(5, gt=0)
+    # A collectivity's report shows no figure computed over fewer other collectivities.
+    min_peers: int = Field(5, gt=0)
+
+    @field_validator("strata")
+    @classmethod
+    def _increasing(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value or any(b <= 0 for b in value):
+            raise ValueError("strata bounds must be positive, e.g. [2000, 10000, 50000]")
+        if list(value) != sorted(set(value)):
+            raise ValueError("strata bounds must increase strictly")
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -140,6 +162,7 @@ class Settings(BaseSettings):
     locale: str = "fr"
     bot_token: SecretRef | None = None
     dispatch: DispatchSettings = DispatchSettings()
+    reports: ReportSettings = ReportSettings()
 
     @field_validator("timezone")
     @classmethod

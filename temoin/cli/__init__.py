@@ -14,6 +14,7 @@ import typer
 from temoin import __version__
 from temoin.cli import campaign, db, demo, importer, letters, mail, personas, scenarios, worker
 from temoin.cli.common import AppContext, fail_settings
+from temoin.cli.reports import export_command, report, stats
 from temoin.settings import SettingsError, load_settings
 
 app = typer.Typer(
@@ -32,6 +33,9 @@ app.add_typer(mail.app, name="mail")
 app.add_typer(personas.app, name="personas")
 app.add_typer(letters.app, name="letters")
 app.command("worker")(worker.worker)
+app.command("stats")(stats)
+app.command("export")(export_command)
+app.command("report")(report)
 
 
 def _version(value: bool) -> None:

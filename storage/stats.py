@@ -1,0 +1,323 @@
+"""What the statistics read from the database: contacts with their service, collectivity,
+timeline events and grid answers, streamed in constant memory.
+
+    contact ⋈ service ⋈ collectivity  (one streamed query, ordered by contact id,
+        |                               server-side cursor, ``yield_per`` rows at a time)
+        +-- chunk of ``chunk`` contacts: ids lo..hi
+              contact_event  WHERE contact_id BETWEEN lo AND hi (one query per chunk)
+              observation    WHERE contact_id BETWEEN lo AND hi (one query per chunk)
+        --> ContactRow, one per contact, in contact id order
+
+Three queries per chunk whatever the number of contacts (no N+1); the side tables are read
+by id range joined to the campaign, so no parameter list grows with the chunk. Everything
+happens in the caller's session (one transaction: one consistent snapshot).
+
+Rows are plain values: deriving facts and delays from them is ``reports.facts``' job
+(``contact_facts``); this module only reads. Persona and auditor appear by their key, never
+by name. Photo evidence appears only as "there is a photo" (never its location metadata).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scenarios import events as ev
+from storage.models import (
+    Auditor,
+    Campaign,
+    Collectivity,
+    Contact,
+    ContactEvent,
+    Observation,
+    Persona,
+    Service,
+)
+
+__all__ = [
+    "FIELD_EVENT_KINDS",
+    "CampaignInfo",
+    "CollectivityInfo",
+    "ContactRow",
+    "EventRow",
+    "ServiceInfo",
+    "campaign_info",
+    "collectivity_info",
+    "collectivity_services",
+    "stream_contact_rows",
+]
+
+# The timeline events statistics read (scenarios.events); the rest stay in the database.
+FIELD_EVENT_KINDS: tuple[str, ...] = (
+    ev.CALL_STARTED,
+    ev.CALL_PICKED_UP,
+    ev.CALL_VOICEMAIL,
+    ev.CALL_NO_ANSWER,
+    ev.CALL_BUSY,
+    ev.CALL_TRANSFERRED,
+    ev.CALL_ON_HOLD,
+    ev.CALL_RESUMED,
+    ev.CALL_HUNG_UP,
+    ev.VISIT_ARRIVED,
+    ev.VISIT_SERVED,
+    ev.VISIT_LEFT,
+    ev.LETTER_PRINTED,
+    ev.LETTER_POSTED,
+    ev.LETTER_REPLY_RECEIVED,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignInfo:
+    id: int
+    name: str
+    title: str | None
+    window_start: date
+    window_end: date
+    state: str
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class CollectivityInfo:
+    id: int
+    insee_code: str
+    name: str
+    kind: str
+    population: int
+    departement: str
+    region: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceInfo:
+    id: int
+    kind: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    kind: str
+    at: datetime
+    attempt: int | None  # detail["attempt"] of phone events
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRow:
+    """One contact as stored, with its service and collectivity, events and grid answers."""
+
+    id: int
+    channel: str
+    scenario_id: str
+    wording: int
+    status: str
+    planned_at: datetime
+    sent_at: datetime | None
+    first_ack_at: datetime | None
+    first_answer_at: datetime | None
+    closed_at: datetime | None
+    checks: dict[str, Any] | None
+    service_id: int
+    service_kind: str
+    service_name: str
+    collectivity_id: int
+    collectivity_code: str
+    collectivity_name: str
+    collectivity_kind: str
+    population: int
+    departement: str
+    region: str | None
+    persona_key: str | None
+    auditor_key: str | None
+    events: tuple[EventRow, ...] = ()
+    answers: dict[str, Any] = field(default_factory=dict)
+    photos: int = 0
+
+
+async def campaign_info(session: AsyncSession, name: str) -> CampaignInfo | None:
+    found = (
+        await session.execute(
+            select(
+                Campaign.id,
+                Campaign.name,
+                Campaign.title,
+                Campaign.window_start,
+                Campaign.window_end,
+                Campaign.state,
+                Campaign.closed_at,
+            ).where(Campaign.name == name)
+        )
+    ).first()
+    return None if found is None else CampaignInfo(*found)
+
+
+async def collectivity_info(session: AsyncSession, insee_code: str) -> CollectivityInfo | None:
+    found = (
+        await session.execute(
+            select(
+                Collectivity.id,
+                Collectivity.insee_code,
+                Collectivity.name,
+                Collectivity.kind,
+                Collectivity.population,
+                Collectivity.departement,
+                Collectivity.region,
+            ).where(Collectivity.insee_code == insee_code)
+        )
+    ).first()
+    return None if found is None else CollectivityInfo(*found)
+
+
+async def collectivity_services(session: AsyncSession, collectivity_id: int) -> list[ServiceInfo]:
+    rows = await session.execute(
+        select(Service.id, Service.kind, Service.name)
+        .where(Service.collectivity_id == collectivity_id)
+        .order_by(Service.id)
+    )
+    return [ServiceInfo(*row) for row in rows]
+
+
+async def _keys(session: AsyncSession, model: type[Persona] | type[Auditor]) -> dict[int, str]:
+    return {row[0]: row[1] for row in await session.execute(select(model.id, model.key))}
+
+
+def _attempt(detail: Any) -> int | None:
+    if isinstance(detail, dict):
+        value = detail.get("attempt")
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
+
+async def _side_tables(
+    session: AsyncSession, campaign_id: int, lo: int, hi: int
+) -> tuple[dict[int, list[EventRow]], dict[int, dict[str, Any]], dict[int, int]]:
+    """Events, grid answers and photo counts of the campaign's contacts with ids lo..hi."""
+    in_range = and_(Contact.campaign_id == campaign_id, Contact.id >= lo, Contact.id <= hi)
+    events: dict[int, list[EventRow]] = {}
+    rows = await session.execute(
+        select(ContactEvent.contact_id, ContactEvent.kind, ContactEvent.at, ContactEvent.detail)
+        .join(Contact, Contact.id == ContactEvent.contact_id)
+        .where(in_range, ContactEvent.kind.in_(FIELD_EVENT_KINDS))
+        .order_by(ContactEvent.contact_id, ContactEvent.at, ContactEvent.id)
+    )
+    for contact_id, kind, at, detail in rows:
+        events.setdefault(contact_id, []).append(EventRow(kind, at, _attempt(detail)))
+    answers: dict[int, dict[str, Any]] = {}
+    photos: dict[int, int] = {}
+    rows = await session.execute(
+        select(
+            Observation.contact_id,
+            Observation.question_id,
+            Observation.value,
+            Observation.photo_sha256.is_not(None),
+        )
+        .join(Contact, Contact.id == Observation.contact_id)
+        .where(in_range)
+        .order_by(Observation.contact_id, Observation.question_id)
+    )
+    for contact_id, question_id, value, has_photo in rows:
+        answers.setdefault(contact_id, {})[question_id] = value
+        if has_photo:
+            photos[contact_id] = photos.get(contact_id, 0) + 1
+    return events, answers, photos
+
+
+_COLUMNS = (
+    Contact.id,
+    Contact.channel,
+    Contact.scenario_id,
+    Contact.wording,
+    Contact.status,
+    Contact.planned_at,
+    Contact.sent_at,
+    Contact.first_ack_at,
+    Contact.first_answer_at,
+    Contact.closed_at,
+    Contact.checks,
+    Contact.service_id,
+    Service.kind,
+    Service.name,
+    Contact.collectivity_id,
+    Collectivity.insee_code,
+    Collectivity.name,
+    Collectivity.kind,
+    Collectivity.population,
+    Collectivity.departement,
+    Collectivity.region,
+    Contact.persona_id,
+    Contact.auditor_id,
+)
+
+
+async def stream_contact_rows(
+    session: AsyncSession,
+    campaign_id: int,
+    *,
+    collectivity_ids: Sequence[int] | None = None,
+    chunk: int = 5000,
+) -> AsyncIterator[ContactRow]:
+    """Every contact of the campaign (optionally of some collectivities), by contact id.
+
+    Memory holds one chunk of contacts with their events and answers, whatever the size of
+    the campaign.
+    """
+    personas = await _keys(session, Persona)
+    auditors = await _keys(session, Auditor)
+    stmt = (
+        select(*_COLUMNS)
+        .join(Service, Service.id == Contact.service_id)
+        .join(Collectivity, Collectivity.id == Contact.collectivity_id)
+        .where(Contact.campaign_id == campaign_id)
+        .order_by(Contact.id)
+        .execution_options(yield_per=chunk)
+    )
+    if collectivity_ids is not None:
+        stmt = stmt.where(Contact.collectivity_id.in_(list(collectivity_ids)))
+    result = await session.stream(stmt)
+    try:
+        async for partition in result.partitions(chunk):
+            if not partition:
+                continue
+            lo, hi = partition[0][0], partition[-1][0]
+            events, answers, photos = await _side_tables(session, campaign_id, lo, hi)
+            for row in partition:
+                values: tuple[Any, ...] = tuple(row)
+                contact_id = values[0]
+                persona_id, auditor_id = values[21], values[22]
+                yield ContactRow(
+                    id=values[0],
+                    channel=values[1],
+                    scenario_id=values[2],
+                    wording=values[3],
+                    status=values[4],
+                    planned_at=values[5],
+                    sent_at=values[6],
+                    first_ack_at=values[7],
+                    first_answer_at=values[8],
+                    closed_at=values[9],
+                    checks=values[10],
+                    service_id=values[11],
+                    service_kind=values[12],
+                    service_name=values[13],
+                    collectivity_id=values[14],
+                    collectivity_code=values[15],
+                    collectivity_name=values[16],
+                    collectivity_kind=values[17],
+                    population=values[18],
+                    departement=values[19],
+                    region=values[20],
+                    persona_key=personas.get(persona_id) if persona_id is not None else None,
+                    auditor_key=auditors.get(auditor_id) if auditor_id is not None else None,
+                    events=tuple(events.get(contact_id, ())),
+                    answers=answers.get(contact_id, {}),
+                    photos=photos.get(contact_id, 0),
+                )
+    finally:
+        await result.close()

@@ -1,0 +1,250 @@
+"""`temoin stats`, `temoin export`, `temoin report`: the figures a coordinator can publish.
+
+``stats CAMPAIGN [--by KEYS]... [--min-cell N] [--json]``: one table per grouping (``--by``
+may be repeated; each value is one grouping, its keys joined by commas, e.g.
+``--by channel --by channel,stratum``; default: overall, channel, stratum and
+channel × stratum). Small cells are flagged and never ranked. ``--json`` prints the
+tables with stable keys (``reports.cells.COLUMNS`` for the rows).
+
+``export CAMPAIGN --format csv|xlsx|parquet|json --level contacts|stats --out PATH``:
+streamed files with their metadata (``reports.exports``).
+
+``report CAMPAIGN --out FILE.html|FILE.pdf [--previous CAMPAIGN] [--collectivity CODE]``:
+the national barometer, or one collectivity's own (``reports.render``).
+
+A campaign still open is reported "as of now" (the clock's time): unanswered requests
+are censored at that instant. Settings: ``[reports]`` ``strata``, ``min_cell``,
+``min_peers``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from reports.cells import GROUP_KEYS, Cell
+from reports.exports import DEFAULT_GROUPINGS, FORMATS, LEVELS, compute_stats, export
+from reports.render import ReportOptions, collectivity_report, national_report, write_report
+from scenarios.catalog import Catalog, CatalogError, load_catalog
+from storage.db import Database
+from storage.stats import CampaignInfo, campaign_info, collectivity_info
+from temoin.cli.common import AppContext, UserError, console, fail, run_with_db
+
+__all__ = ["export_command", "parse_groupings", "report", "stats"]
+
+
+def parse_groupings(values: Sequence[str]) -> tuple[tuple[str, ...], ...]:
+    """``["channel", "channel,stratum", ""]`` -> ``(("channel",), ("channel", "stratum"), ())``."""
+    if not values:
+        return DEFAULT_GROUPINGS
+    out: list[tuple[str, ...]] = []
+    for value in values:
+        keys = tuple(k.strip() for k in value.split(",") if k.strip())
+        unknown = [k for k in keys if k not in GROUP_KEYS]
+        if unknown:
+            fail(f"unknown grouping key {unknown[0]!r}; known: {', '.join(GROUP_KEYS)}")
+        if len(set(keys)) != len(keys):
+            fail(f"a grouping key repeats in {value!r}")
+        if keys not in out:
+            out.append(keys)
+    return tuple(out)
+
+
+def _catalog() -> Catalog:
+    try:
+        return load_catalog()
+    except CatalogError as exc:
+        raise UserError(str(exc)) from exc
+
+
+async def _campaign(database: Database, name: str) -> CampaignInfo:
+    async with database.session() as session:
+        found = await campaign_info(session, name)
+    if found is None:
+        raise UserError(f"no campaign named {name!r}")
+    return found
+
+
+def _fmt(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100.0 * value:.1f}%"
+
+
+def _table(by: tuple[str, ...], cells: list[Cell], min_cell: int) -> Table:
+    title = " × ".join(by) if by else "overall"
+    table = Table(title=f"By {title}", title_justify="left")
+    for key in by:
+        table.add_column(key)
+    for name in ("n", "response", "95% CI", "in target", "KM median (bd)", "pick-up", "score"):
+        table.add_column(name, justify="right")
+    table.add_column("rank", justify="right")
+    for cell in cells:
+        response = cell.response
+        ci = f"{_pct(response.low)}-{_pct(response.high)}" if response.low is not None else "-"
+        km = cell.answer_bdays.km.median if cell.written_delivered else None
+        rank = f"small (n<{min_cell}), not ranked" if cell.small else _fmt(cell.rank)
+        table.add_row(
+            *(cell.key(k) or "-" for k in by),
+            str(cell.delivered),
+            _pct(response.rate),
+            ci,
+            _pct(cell.answered_within_target.rate),
+            _fmt(km) if cell.written_delivered else "-",
+            _pct(cell.phone.picked_up.rate),
+            _fmt(cell.score),
+            rank,
+            style="dim" if cell.small else None,
+        )
+    return table
+
+
+def stats(
+    ctx: typer.Context,
+    campaign: str = typer.Argument(..., help="Campaign name."),
+    by: list[str] = typer.Option(
+        [], "--by", help="A grouping: keys joined by commas (repeat for several tables)."
+    ),
+    min_cell: int | None = typer.Option(None, "--min-cell", min=1, help="Small-cell threshold."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+) -> None:
+    """Statistics of a campaign: one table per grouping."""
+    groupings = parse_groupings(by)
+
+    async def work(database: Database, app: AppContext) -> None:
+        settings = app.settings.reports
+        threshold = min_cell or settings.min_cell
+        info = await _campaign(database, campaign)
+        as_of = app.clock.now()
+        async with database.session() as session:
+            tables = await compute_stats(
+                session,
+                info,
+                groupings,
+                as_of=as_of,
+                min_cell=threshold,
+                strata=settings.strata,
+                catalog=_catalog(),
+            )
+        if as_json:
+            payload = {
+                "campaign": info.name,
+                "as_of": as_of.isoformat(),
+                "closed_at": info.closed_at.isoformat() if info.closed_at else None,
+                "min_cell": threshold,
+                "strata": list(settings.strata),
+                "tables": [
+                    {
+                        "by": list(keys),
+                        "rows": [cell.to_row() for cell in cells],
+                        "criteria": [row for cell in cells for row in cell.criterion_rows()],
+                    }
+                    for keys, cells in tables
+                ],
+            }
+            typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+            return
+        console.print(f"Campaign {info.name}: as of {as_of.isoformat(timespec='seconds')}")
+        for keys, cells in tables:
+            console.print(_table(keys, cells, threshold))
+
+    run_with_db(ctx, work)
+
+
+def export_command(
+    ctx: typer.Context,
+    campaign: str = typer.Argument(..., help="Campaign name."),
+    fmt: str = typer.Option(..., "--format", help=f"One of {', '.join(FORMATS)}."),
+    level: str = typer.Option("contacts", "--level", help=f"One of {', '.join(LEVELS)}."),
+    out: Path = typer.Option(..., "--out", help="File to write."),
+    by: list[str] = typer.Option([], "--by", help="Groupings of the stats level (as in stats)."),
+    min_cell: int | None = typer.Option(None, "--min-cell", min=1),
+) -> None:
+    """Export a campaign's contacts or statistics, with their metadata."""
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"one of {', '.join(FORMATS)}", param_hint="--format")
+    if level not in LEVELS:
+        raise typer.BadParameter(f"one of {', '.join(LEVELS)}", param_hint="--level")
+    groupings = parse_groupings(by)
+    if not out.parent.exists():
+        fail(f"directory {out.parent} does not exist")
+
+    async def work(database: Database, app: AppContext) -> int:
+        settings = app.settings.reports
+        info = await _campaign(database, campaign)
+        now: datetime = app.clock.now()
+        async with database.session() as session:
+            return await export(
+                session,
+                info,
+                fmt=fmt,
+                level=level,
+                out=out,
+                generated_at=now,
+                groupings=groupings,
+                min_cell=min_cell or settings.min_cell,
+                strata=settings.strata,
+                catalog=_catalog(),
+            )
+
+    count = run_with_db(ctx, work)
+    sidecar = "" if fmt == "xlsx" else f" (metadata in {out}.meta.json)"
+    console.print(f"wrote {count} rows to {out}{sidecar}")
+
+
+def report(
+    ctx: typer.Context,
+    campaign: str = typer.Argument(..., help="Campaign name."),
+    out: Path = typer.Option(..., "--out", help="FILE.html or FILE.pdf."),
+    previous: str | None = typer.Option(None, "--previous", help="Campaign to compare with."),
+    collectivity: str | None = typer.Option(
+        None, "--collectivity", help="INSEE code: that collectivity's own barometer."
+    ),
+) -> None:
+    """The national barometer, or a collectivity's own, in French (HTML or PDF)."""
+    if out.suffix.lower() not in (".html", ".htm", ".pdf"):
+        raise typer.BadParameter("the file must end in .html or .pdf", param_hint="--out")
+
+    async def work(database: Database, app: AppContext) -> str:
+        settings = app.settings.reports
+        options = ReportOptions(
+            min_cell=settings.min_cell, min_peers=settings.min_peers, strata=settings.strata
+        )
+        info = await _campaign(database, campaign)
+        before = await _campaign(database, previous) if previous else None
+        now = app.clock.now()
+        catalog = _catalog()
+        async with database.session() as session:
+            if collectivity is None:
+                return await national_report(
+                    session,
+                    info,
+                    generated_at=now,
+                    previous=before,
+                    options=options,
+                    catalog=catalog,
+                )
+            target = await collectivity_info(session, collectivity)
+            if target is None:
+                raise UserError(f"no collectivity with INSEE code {collectivity!r}")
+            return await collectivity_report(
+                session, info, target, generated_at=now, options=options, catalog=catalog
+            )
+
+    if not out.parent.exists():
+        fail(f"directory {out.parent} does not exist")
+    html = run_with_db(ctx, work)
+    write_report(html, out)
+    console.print(f"wrote {out}")
