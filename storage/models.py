@@ -80,6 +80,9 @@ class Service(Base):
     postal_code: Mapped[str | None] = mapped_column(String(10))
     city: Mapped[str | None] = mapped_column(String(120))
     opening_hours: Mapped[str | None] = mapped_column(String(300))
+    # WGS 84 position of the counter, when known: an auditor's arrival is compared with it
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -277,3 +280,63 @@ class Observation(Base):
     note: Mapped[str | None] = mapped_column(Text)
     review_state: Mapped[str | None] = mapped_column(String(20))  # to_fix | accepted
     review_note: Mapped[str | None] = mapped_column(Text)
+
+
+class InviteCode(Base):
+    """A single-use, expiring code that binds a Telegram user to an auditor (hash only)."""
+
+    __tablename__ = "invite_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 hex of the code
+    auditor_id: Mapped[int] = mapped_column(ForeignKey("auditor.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by: Mapped[int | None] = mapped_column(BigInteger)  # Telegram user id
+
+
+class BotState(Base):
+    """Where one Telegram user is in the bot, written through on every update.
+
+    ``stage`` names the flow step (``bot.flows``), ``contact_id`` / ``question_id`` /
+    ``attempt`` what it is about; wrong invite codes are counted here for the rate limit.
+    """
+
+    __tablename__ = "bot_state"
+
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    auditor_id: Mapped[int | None] = mapped_column(ForeignKey("auditor.id", ondelete="SET NULL"))
+    stage: Mapped[str] = mapped_column(String(30), default="idle")
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
+    question_id: Mapped[str | None] = mapped_column(String(80))
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    data: Mapped[JSONDict | None]
+    failed_codes: Mapped[int] = mapped_column(Integer, default=0)
+    failed_since: Mapped[datetime | None]
+    refused_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class CampaignCoordinator(Base):
+    """Which campaigns a coordinator follows (digest, ``/avancement``)."""
+
+    __tablename__ = "campaign_coordinator"
+    __table_args__ = (UniqueConstraint("campaign_id", "auditor_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    auditor_id: Mapped[int] = mapped_column(ForeignKey("auditor.id", ondelete="CASCADE"))
+
+
+class BotReminder(Base):
+    """A reminder or digest sent (or being sent): one per auditor, slot and local day."""
+
+    __tablename__ = "bot_reminder"
+    __table_args__ = (UniqueConstraint("auditor_id", "slot", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    auditor_id: Mapped[int] = mapped_column(ForeignKey("auditor.id", ondelete="CASCADE"))
+    slot: Mapped[str] = mapped_column(String(20))
+    day: Mapped[date]
+    sent_at: Mapped[datetime]

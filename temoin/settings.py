@@ -145,6 +145,26 @@ class ReportSettings(BaseModel):
         return value
 
 
+class BotSettings(BaseModel):
+    """The auditors' chat bot (``temoin bot``): long polling unless ``webhook_url`` is set."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str | None = None  # for invite links; default: asked with getMe
+    webhook_url: str | None = None  # public HTTPS URL Telegram posts updates to
+    webhook_secret: SecretRef | None = None  # X-Telegram-Bot-Api-Secret-Token
+    listen: str = "127.0.0.1"  # the webhook's local listening address
+    port: int = Field(8443, gt=0, lt=65536)
+    base_url: str | None = None  # Bot API server, e.g. a local one (tests, demo)
+    base_file_url: str | None = None
+    concurrent_updates: int = Field(64, gt=0)  # different users at once; one user in order
+    morning_hour: int = Field(8, ge=0, le=23)  # local hour: today's tasks and late ones
+    evening_hour: int = Field(18, ge=0, le=23)  # local hour: tomorrow's tasks
+    digest_hour: int = Field(19, ge=0, le=23)  # local hour of the coordinators' digest
+    photo_max_bytes: int = Field(10_000_000, gt=0)
+    location_flag_metres: float = Field(300.0, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -162,6 +182,7 @@ class Settings(BaseSettings):
     locale: str = "fr"
     bot_token: SecretRef | None = None
     dispatch: DispatchSettings = DispatchSettings()
+    bot: BotSettings = BotSettings()
     reports: ReportSettings = ReportSettings()
 
     @field_validator("timezone")

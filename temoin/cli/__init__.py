@@ -12,7 +12,20 @@ from pathlib import Path
 import typer
 
 from temoin import __version__
-from temoin.cli import campaign, db, demo, importer, letters, mail, personas, scenarios, worker
+from temoin.cli import (
+    auditors,
+    campaign,
+    db,
+    demo,
+    importer,
+    letters,
+    mail,
+    observations,
+    personas,
+    scenarios,
+    worker,
+)
+from temoin.cli import bot as bot_cli
 from temoin.cli.common import AppContext, fail_settings
 from temoin.cli.reports import export_command, report, stats
 from temoin.settings import SettingsError, load_settings
@@ -33,6 +46,9 @@ app.add_typer(mail.app, name="mail")
 app.add_typer(personas.app, name="personas")
 app.add_typer(letters.app, name="letters")
 app.command("worker")(worker.worker)
+app.command("bot")(bot_cli.bot)
+app.add_typer(auditors.app, name="auditors")
+app.add_typer(observations.app, name="observations")
 app.command("stats")(stats)
 app.command("export")(export_command)
 app.command("report")(report)

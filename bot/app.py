@@ -1,0 +1,196 @@
+"""The bot's wiring: ``build_application`` (handlers, error handler, jobs) and ``run``.
+
+``run`` serves with long polling, or with a webhook when ``bot.webhook_url`` is set (PTB's
+tornado server on ``bot.listen``:``bot.port``, checking Telegram's secret token header).
+Updates of different users are handled concurrently, those of one user in order
+(``PerUserUpdateProcessor``): a user's updates change their state row one after the other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from telegram import BotCommand, Update
+from telegram.ext import (
+    Application,
+    BaseUpdateProcessor,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import handlers
+from bot.handlers import Runtime
+from bot.reminders import reminder_job
+from scenarios.catalog import Catalog, load_catalog
+from scenarios.clock import Clock, SystemClock
+from scenarios.i18n import Translator
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+App = Application[Any, Any, Any, Any, Any, Any]
+
+COMMANDS = (
+    ("taches", "bot.command.tasks"),
+    ("avancement", "bot.command.progress"),
+    ("annuler", "bot.command.cancel"),
+    ("aide", "bot.command.help"),
+)
+
+
+class PerUserUpdateProcessor(BaseUpdateProcessor):
+    """Concurrent across users, sequential for one user (their state is one row)."""
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._waiting: dict[int, int] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        user = update.effective_user if isinstance(update, Update) else None
+        if user is None:
+            await coroutine
+            return
+        key = user.id
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._waiting[key] = self._waiting.get(key, 0) + 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._waiting[key] -= 1
+            if self._waiting[key] == 0:  # forget idle users: the dict stays small
+                del self._waiting[key]
+                del self._locks[key]
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    """What the bot is given (``temoin.cli.bot`` builds it from the settings, secrets read)."""
+
+    token: str = field(repr=False)
+    timezone: str = "Europe/Paris"
+    base_url: str | None = None
+    base_file_url: str | None = None
+    concurrent_updates: int = 64
+    photo_max_bytes: int = 10_000_000
+    location_flag_metres: float = 300.0
+    morning_hour: int = 8
+    evening_hour: int = 18
+    digest_hour: int = 19
+    webhook_url: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
+    listen: str = "127.0.0.1"
+    port: int = 8443
+    reminders: bool = True  # the reminder job (tests drive ``bot.reminders.send_due``)
+    reminder_interval: float = 60.0
+
+
+def build_application(
+    conf: BotConfig,
+    database: Database,
+    *,
+    clock: Clock | None = None,
+    catalog: Catalog | None = None,
+) -> App:
+    """The Application with every handler, the error handler and the reminder job."""
+    builder = (
+        Application.builder()
+        .token(conf.token)
+        .concurrent_updates(PerUserUpdateProcessor(conf.concurrent_updates))
+        # httpcore's pool bookkeeping grows with its size: a few connections do better.
+        .connection_pool_size(16)
+        .pool_timeout(30)
+        .post_init(_post_init)
+    )
+    if conf.base_url:
+        builder = builder.base_url(conf.base_url)
+    if conf.base_file_url:
+        builder = builder.base_file_url(conf.base_file_url)
+    app: App = builder.build()
+    app.bot_data["runtime"] = Runtime(
+        database=database,
+        clock=clock or SystemClock(),
+        catalog=catalog or load_catalog(),
+        tz=ZoneInfo(conf.timezone),
+        photo_max_bytes=conf.photo_max_bytes,
+        flag_metres=conf.location_flag_metres,
+        morning_hour=conf.morning_hour,
+        evening_hour=conf.evening_hour,
+        digest_hour=conf.digest_hour,
+        write_lock=asyncio.Lock() if database.is_sqlite else None,
+    )
+    private = filters.ChatType.PRIVATE
+    app.add_handler(CommandHandler("start", handlers.start, filters=private))
+    app.add_handler(CommandHandler(["taches", "tasks"], handlers.tasks, filters=private))
+    app.add_handler(CommandHandler(["avancement", "progress"], handlers.progress, filters=private))
+    app.add_handler(CommandHandler(["aide", "help"], handlers.help_command, filters=private))
+    app.add_handler(CommandHandler(["annuler", "cancel"], handlers.cancel, filters=private))
+    app.add_handler(CallbackQueryHandler(handlers.on_callback))
+    app.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, handlers.on_text))
+    app.add_handler(
+        MessageHandler(private & (filters.PHOTO | filters.Document.IMAGE), handlers.on_photo)
+    )
+    app.add_handler(MessageHandler(private & filters.LOCATION, handlers.on_location))
+    app.add_handler(MessageHandler(private & ~filters.UpdateType.EDITED, handlers.on_other))
+    app.add_error_handler(handlers.on_error)
+    if conf.reminders and app.job_queue is not None:
+        # misfire_grace_time: a tick missed while the loop was busy still runs (the claims
+        # in the database keep it from sending anything twice).
+        app.job_queue.run_repeating(
+            reminder_job, interval=conf.reminder_interval, first=5, name="reminders",
+            job_kwargs={"misfire_grace_time": 50, "coalesce": True},
+        )  # fmt: skip
+    return app
+
+
+async def _post_init(app: App) -> None:
+    for locale in ("fr", "en"):
+        t = Translator(locale)
+        commands = [BotCommand(name, t(key)) for name, key in COMMANDS]
+        await app.bot.set_my_commands(commands, language_code=None if locale == "fr" else "en")
+
+
+async def run(conf: BotConfig, database: Database, *, clock: Clock | None = None) -> None:
+    """Serve until SIGINT/SIGTERM: long polling, or the webhook when configured."""
+    app = build_application(conf, database, clock=clock)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    async with app:
+        await app.start()
+        assert app.updater is not None
+        if conf.webhook_url:
+            await app.updater.start_webhook(
+                listen=conf.listen,
+                port=conf.port,
+                url_path=urlsplit(conf.webhook_url).path.lstrip("/"),
+                webhook_url=conf.webhook_url,
+                secret_token=conf.webhook_secret,
+                allowed_updates=Update.ALL_TYPES,
+            )
+            log.info("bot serving a webhook on %s:%s", conf.listen, conf.port)
+        else:
+            await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+            log.info("bot polling for updates")
+        await stop.wait()
+        await app.updater.stop()
+        await app.stop()

@@ -1,0 +1,553 @@
+"""Thin Telegram callbacks: identify, load, decide (``bot.flows``), write, then reply.
+
+Each update is one short unit of work: the auditor is looked up from the Telegram user id,
+the task is loaded only when it is assigned to them (``storage.bot.owned_task``: whatever
+callback data a client forges), the flow decides, and the new state, events and answers are
+committed before anything is sent. The session is never held across a Telegram request.
+
+Times: a message carries its date (Telegram's server clock), used as the event time. A
+callback query carries no date at all, so a button press is timed by the bot's clock when
+it is handled (``Runtime.clock``, injected in tests); on a healthy bot that is well under a
+second after the press.
+
+Anyone who is not an enrolled, active auditor gets one polite refusal and nothing more;
+``/start CODE`` is the only thing they can do, and wrong codes are limited per Telegram user
+(``MAX_WRONG_CODES`` per ``WRONG_CODES_WINDOW``, counted in the database).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    Update,
+)
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import ContextTypes
+
+from bot import flows
+from bot.flows import Outcome, Snapshot, State
+from bot.photos import PhotoRefused, strip_metadata
+from bot.views import Button, Reply, rows, task_list
+from scenarios.catalog import Catalog, UnknownScenario
+from scenarios.clock import Clock
+from scenarios.domain import Channel
+from scenarios.i18n import Translator, pick_locale
+from storage import bot as repo
+from storage.db import Database
+from storage.models import Auditor, BotState
+
+log = logging.getLogger(__name__)
+
+MAX_WRONG_CODES = 5
+WRONG_CODES_WINDOW = timedelta(hours=1)
+MENU_KEYS = ("bot.menu.tasks", "bot.menu.progress", "bot.menu.help")
+
+
+@dataclass
+class Runtime:
+    """What every callback needs; one per Application, in ``bot_data["runtime"]``."""
+
+    database: Database
+    clock: Clock
+    catalog: Catalog
+    tz: ZoneInfo
+    photo_max_bytes: int = 10_000_000
+    flag_metres: float = 300.0
+    morning_hour: int = 8
+    evening_hour: int = 18
+    digest_hour: int = 19
+    # SQLite has one writer: units of work of this process queue here instead of failing
+    # with "database is locked" when a read transaction tries to become a write one.
+    write_lock: asyncio.Lock | None = field(default=None)
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[AsyncSession]:
+        if self.write_lock is None:
+            async with self.database.session() as session:
+                yield session
+            return
+        async with self.write_lock, self.database.session() as session:
+            yield session
+
+
+def runtime(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
+    found = context.bot_data["runtime"]
+    assert isinstance(found, Runtime)
+    return found
+
+
+def translator(update: Update) -> Translator:
+    user = update.effective_user
+    return Translator(pick_locale(user.language_code if user else None))
+
+
+# --------------------------------------------------------------------------- sending
+
+
+def markup(reply: Reply, t: Translator) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
+    if reply.buttons:
+        return InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
+                for row in reply.buttons
+            ]
+        )
+    if reply.menu:
+        labels = [t(key) for key in MENU_KEYS]
+        return ReplyKeyboardMarkup(
+            [[KeyboardButton(labels[0])], [KeyboardButton(labels[1]), KeyboardButton(labels[2])]],
+            resize_keyboard=True,
+            is_persistent=True,
+        )
+    return None
+
+
+async def send(context: ContextTypes.DEFAULT_TYPE, chat_id: int, replies: list[Reply],
+               t: Translator) -> None:  # fmt: skip
+    for reply in replies:
+        await context.bot.send_message(chat_id, reply.text, reply_markup=markup(reply, t))
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _state_of(row: BotState) -> State:
+    return State(row.stage, row.contact_id, row.question_id, row.attempt, dict(row.data or {}))
+
+
+async def persist(
+    session: AsyncSession,
+    row: BotState,
+    outcome: Outcome,
+    auditor_id: int,
+    contact_id: int | None,
+    now: datetime,
+) -> None:
+    """Write the outcome of one update: state, events, answers, status."""
+    new = outcome.state
+    row.stage, row.contact_id, row.question_id = new.stage, new.contact_id, new.question_id
+    row.attempt, row.data, row.updated_at = new.attempt, new.data or None, now
+    if contact_id is None:
+        return
+    actor = f"auditor:{auditor_id}"
+    for event in outcome.events:
+        await repo.add_event(session, contact_id, event.kind, event.at, actor, event.detail)
+    for event_id, detail in outcome.event_updates:
+        await repo.update_event_detail(session, event_id, detail)
+    for answer in outcome.answers:
+        await repo.upsert_answer(
+            session,
+            contact_id=contact_id,
+            question_id=answer.question_id,
+            value=answer.value,
+            auditor_id=auditor_id,
+            at=now,
+            photo_sha256=answer.photo_sha256,
+            review_state=answer.review_state,
+        )
+    await repo.delete_answers(session, contact_id, outcome.deleted)
+    if outcome.status is not None:
+        await repo.set_status(
+            session,
+            contact_id,
+            outcome.status.status,
+            now,
+            first_answer_at=outcome.status.first_answer_at,
+            closed=outcome.status.closed,
+        )
+    await session.flush()
+
+
+async def snapshot(
+    session: AsyncSession, rt: Runtime, auditor: Auditor, contact_id: int, now: datetime,
+    t: Translator,
+) -> Snapshot | None:  # fmt: skip
+    """The task as its owner sees it; None when it is not this auditor's (or does not exist)."""
+    task = await repo.owned_task(session, auditor.id, contact_id)
+    if task is None:
+        return None
+    try:
+        scenario = rt.catalog.get(task.scenario_id)
+    except UnknownScenario:
+        scenario = None
+    return Snapshot(
+        auditor_id=auditor.id,
+        auditor_name=auditor.name,
+        task=task,
+        scenario=scenario,
+        answers=await repo.answers_of(session, contact_id),
+        events=await repo.events_of(session, contact_id),
+        now=now,
+        t=t,
+        tz=rt.tz,
+        flag_metres=rt.flag_metres,
+    )
+
+
+def refusal(row: BotState, now: datetime, t: Translator) -> list[Reply]:
+    """One polite refusal per unknown Telegram user, then silence."""
+    if row.refused_at is not None:
+        return []
+    row.refused_at = now
+    return [Reply(t("bot.refused"))]
+
+
+async def identify(
+    session: AsyncSession, user_id: int, now: datetime
+) -> tuple[Auditor | None, BotState]:
+    auditor = await repo.auditor_by_telegram(session, user_id)
+    row = await repo.load_state(session, user_id, now)
+    return auditor, row
+
+
+# --------------------------------------------------------------------------- commands
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/start`` (welcome back) or ``/start CODE`` (enrolment)."""
+    user, message = update.effective_user, update.effective_message
+    if user is None or message is None:
+        return
+    rt, t = runtime(context), translator(update)
+    now = rt.clock.now()
+    code = context.args[0] if context.args else ""
+    async with rt.unit() as session:
+        auditor, row = await identify(session, user.id, now)
+        if auditor is not None:
+            replies = [Reply(t("bot.welcome_back", name=auditor.name), menu=True)]
+        elif not code:
+            replies = refusal(row, now, t)
+        else:
+            replies = await _enrol(session, row, code, user.id, user.language_code, now, t)
+    await send(context, user.id, replies, t)
+
+
+async def _enrol(
+    session: AsyncSession,
+    row: BotState,
+    code: str,
+    user_id: int,
+    language_code: str | None,
+    now: datetime,
+    t: Translator,
+) -> list[Reply]:
+    if row.failed_since is None or now - row.failed_since > WRONG_CODES_WINDOW:
+        row.failed_codes, row.failed_since = 0, now
+    if row.failed_codes >= MAX_WRONG_CODES:
+        row.failed_codes += 1
+        # Said once when the limit is reached; later attempts in the window get nothing.
+        return [Reply(t("bot.enrol.too_many"))] if row.failed_codes == MAX_WRONG_CODES + 1 else []
+    redeemed = await repo.redeem_invite(session, repo.hash_code(code), user_id, now)
+    if redeemed.auditor is None:
+        row.failed_codes += 1
+        return [Reply(t(f"bot.enrol.{redeemed.reason}"))]
+    auditor = redeemed.auditor
+    auditor.language = pick_locale(language_code)
+    row.auditor_id, row.failed_codes, row.refused_at = auditor.id, 0, None
+    row.stage, row.contact_id, row.question_id, row.updated_at = flows.IDLE, None, None, now
+    log.info("auditor %s enrolled", auditor.key)
+    return [Reply(t("bot.enrol.welcome", name=auditor.name), menu=True)]
+
+
+async def tasks(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/taches`` and the menu's « Mes tâches »."""
+    user = update.effective_user
+    if user is None:
+        return
+    rt, t = runtime(context), translator(update)
+    now = rt.clock.now()
+    async with rt.unit() as session:
+        replies = await _task_list(session, rt, user.id, now, t)
+    await send(context, user.id, replies, t)
+
+
+async def _task_list(
+    session: AsyncSession, rt: Runtime, user_id: int, now: datetime, t: Translator
+) -> list[Reply]:
+    auditor, row = await identify(session, user_id, now)
+    if auditor is None:
+        return refusal(row, now, t)
+    found = await repo.open_tasks(session, auditor.id)
+    fixes = await repo.open_fixes(session, auditor.id)
+    return [task_list(t, found, now.astimezone(rt.tz).date(), rt.tz, len(fixes))]
+
+
+async def progress(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/avancement``: the coordinator's campaigns, per channel and status."""
+    user = update.effective_user
+    if user is None:
+        return
+    rt, t = runtime(context), translator(update)
+    now = rt.clock.now()
+    async with rt.unit() as session:
+        auditor, row = await identify(session, user.id, now)
+        if auditor is None:
+            replies = refusal(row, now, t)
+        elif auditor.role != "coordinator":
+            replies = [Reply(t("bot.progress.not_coordinator"))]
+        else:
+            counts = await repo.coordinated_progress(session, auditor.id)
+            replies = [Reply(progress_text(t, counts))]
+    await send(context, user.id, replies, t)
+
+
+def progress_text(t: Translator, counts: list[tuple[str, str, str, int]]) -> str:
+    if not counts:
+        return t("bot.progress.none")
+    lines = [t("bot.progress.title")]
+    campaigns: dict[str, dict[str, dict[str, int]]] = {}
+    for campaign, channel, status, count in counts:
+        campaigns.setdefault(campaign, {}).setdefault(channel, {})[status] = count
+    for campaign, channels in campaigns.items():
+        total = sum(sum(v.values()) for v in channels.values())
+        lines.append(t("bot.progress.campaign", campaign=campaign, total=total))
+        for channel in (c.value for c in Channel):
+            if channel not in channels:
+                continue
+            parts = ", ".join(
+                t("bot.progress.count", status=t(f"bot.status.{status}"), count=count)
+                for status, count in sorted(channels[channel].items())
+            )
+            lines.append(t("bot.progress.channel", channel=t(f"channel.{channel}"), parts=parts))
+    return "\n".join(lines)
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    user = update.effective_user
+    if user is None:
+        return
+    rt, t = runtime(context), translator(update)
+    now = rt.clock.now()
+    async with rt.unit() as session:
+        auditor, row = await identify(session, user.id, now)
+        replies = refusal(row, now, t) if auditor is None else [Reply(t("bot.help"), menu=True)]
+    await send(context, user.id, replies, t)
+
+
+async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """``/annuler``: leave the current step; what was answered stays."""
+    user = update.effective_user
+    if user is None:
+        return
+    rt, t = runtime(context), translator(update)
+    now = rt.clock.now()
+    async with rt.unit() as session:
+        auditor, row = await identify(session, user.id, now)
+        if auditor is None:
+            replies = refusal(row, now, t)
+        else:
+            await persist(session, row, Outcome(State()), auditor.id, None, now)
+            replies = [Reply(t("bot.cancelled"), rows(Button(t("bot.button.tasks"), "m")))]
+    await send(context, user.id, replies, t)
+
+
+# --------------------------------------------------------------------------- presses
+
+
+async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None:
+        return
+    rt, t = runtime(context), translator(update)
+    now = rt.clock.now()  # a callback query has no date: the press is timed on handling
+    toast: str | None = None
+    async with rt.unit() as session:
+        auditor, row = await identify(session, user.id, now)
+        if auditor is None:
+            replies = refusal(row, now, t)
+        else:
+            replies, toast = await _press(session, rt, auditor, row, query.data or "", now, t)
+    await query.answer(toast)
+    await send(context, user.id, replies, t)
+
+
+async def _press(
+    session: AsyncSession,
+    rt: Runtime,
+    auditor: Auditor,
+    row: BotState,
+    data: str,
+    now: datetime,
+    t: Translator,
+) -> tuple[list[Reply], str | None]:
+    parts = data.split(":")
+    op = parts[0]
+    if op == "m":
+        return await _task_list(session, rt, auditor.telegram_user_id or 0, now, t), None
+    if op == "fx":
+        return await _fix_list(session, rt, auditor, t), None
+    if len(parts) < 2 or not parts[1].isdigit():
+        return [], t("bot.stale")
+    snap = await snapshot(session, rt, auditor, int(parts[1]), now, t)
+    if snap is None:
+        return [], t("bot.not_found")
+    state = _state_of(row)
+    outcome = flows.open_task(state, snap) if op == "o" else flows.press(state, snap, op, parts[2:])
+    await persist(session, row, outcome, auditor.id, snap.task.id, now)
+    return outcome.replies, outcome.toast
+
+
+async def _fix_list(
+    session: AsyncSession, rt: Runtime, auditor: Auditor, t: Translator
+) -> list[Reply]:
+    fixes = await repo.open_fixes(session, auditor.id)
+    if not fixes:
+        return [Reply(t("bot.fix.nothing"))]
+    buttons: list[Button] = []
+    lines = [t("bot.fix.list")]
+    for contact_id, question_id, reason in fixes:
+        task = await repo.owned_task(session, auditor.id, contact_id)
+        if task is None:
+            continue
+        label, index = question_id, 0
+        try:
+            scenario = rt.catalog.get(task.scenario_id)
+            index = next(i for i, q in enumerate(scenario.grid) if q.id == question_id)
+            label = scenario.grid[index].label
+        except (UnknownScenario, StopIteration):
+            continue
+        lines.append(t("bot.fix.item", service=task.service_name, label=label, reason=reason or ""))
+        buttons.append(Button(t("bot.button.fix", service=task.service_name),
+                              f"f:{contact_id}:{index}"))  # fmt: skip
+    return [Reply("\n".join(lines), rows(*buttons))]
+
+
+# --------------------------------------------------------------------------- messages
+
+
+async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None or message.text is None:
+        return
+    text = message.text.strip()
+    for locale in ("fr", "en"):
+        labels = [Translator(locale)(key) for key in MENU_KEYS]
+        if text in labels:
+            handler = (tasks, progress, help_command)[labels.index(text)]
+            await handler(update, context)
+            return
+    await _with_task(update, context, lambda state, snap: flows.text_input(state, snap, text))
+
+
+async def on_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message is None or message.location is None:
+        return
+    lat, lon = message.location.latitude, message.location.longitude
+    await _with_task(update, context, lambda state, snap: flows.location(state, snap, lat, lon))
+
+
+async def _with_task(update: Update, context: ContextTypes.DEFAULT_TYPE, step: Any) -> None:
+    """Apply ``step(state, snapshot)`` to the user's current task; time = message date."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    rt, t = runtime(context), translator(update)
+    now = rt.clock.now()
+    at = message.date or now
+    async with rt.unit() as session:
+        auditor, row = await identify(session, user.id, now)
+        if auditor is None:
+            replies = refusal(row, now, t)
+        elif row.contact_id is None:
+            replies = [Reply(t("bot.text.unexpected"), rows(Button(t("bot.button.tasks"), "m")))]
+        else:
+            snap = await snapshot(session, rt, auditor, row.contact_id, at, t)
+            if snap is None:
+                await persist(session, row, Outcome(State()), auditor.id, None, now)
+                replies = [Reply(t("bot.not_found"))]
+            else:
+                outcome = step(_state_of(row), snap)
+                await persist(session, row, outcome, auditor.id, snap.task.id, now)
+                replies = outcome.replies
+    await send(context, user.id, replies, t)
+
+
+async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A photo (or an image sent as a file): checked, downloaded, stripped, stored."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    rt, t = runtime(context), translator(update)
+    now = rt.clock.now()
+    if message.photo:
+        source: Any = message.photo[-1]
+    elif message.document is not None and (message.document.mime_type or "").startswith("image/"):
+        source = message.document
+    else:
+        return
+    async with rt.unit() as session:  # is a photo expected at all? (before any download)
+        auditor, row = await identify(session, user.id, now)
+        expected = auditor is not None and row.stage in (flows.GRID, flows.LETTER_PHOTO)
+        replies = refusal(row, now, t) if auditor is None else []
+    if auditor is None or not expected:
+        await send(context, user.id, replies or [Reply(t("bot.photo.unexpected"))], t)
+        return
+    if (source.file_size or 0) > rt.photo_max_bytes:
+        too_big = Reply(t("bot.photo.too_big", mb=rt.photo_max_bytes // 10**6))
+        await send(context, user.id, [too_big], t)
+        return
+    data = bytes(await (await source.get_file()).download_as_bytearray())
+    try:
+        if len(data) > rt.photo_max_bytes:
+            raise PhotoRefused("too big")
+        clean = await asyncio.to_thread(strip_metadata, data)
+    except PhotoRefused:
+        await send(context, user.id, [Reply(t("bot.photo.unreadable"))], t)
+        return
+
+    async with rt.unit() as session:
+        sha = await repo.store_blob(session, clean, now)
+        auditor, row = await identify(session, user.id, now)
+        if auditor is None or row.contact_id is None:
+            replies = [Reply(t("bot.photo.unexpected"))]
+        else:
+            snap = await snapshot(session, rt, auditor, row.contact_id, message.date or now, t)
+            if snap is None:
+                replies = [Reply(t("bot.not_found"))]
+            else:
+                outcome = flows.photo_input(_state_of(row), snap, sha)
+                await persist(session, row, outcome, auditor.id, snap.task.id, now)
+                replies = outcome.replies
+    await send(context, user.id, replies, t)
+
+
+async def on_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Anything else (unknown command, sticker…): the refusal, or a hint for auditors."""
+    user = update.effective_user
+    if user is None or update.effective_message is None:
+        return
+    rt, t = runtime(context), translator(update)
+    now = rt.clock.now()
+    async with rt.unit() as session:
+        auditor, row = await identify(session, user.id, now)
+        replies = refusal(row, now, t) if auditor is None else [Reply(t("bot.help"), menu=True)]
+    await send(context, user.id, replies, t)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The one error handler: log (never the message content), tell the auditor briefly."""
+    error = context.error
+    if isinstance(error, Forbidden):
+        log.info("a user blocked the bot")
+        return
+    log.error("update failed: %s", error.__class__.__name__, exc_info=error)
+    if isinstance(update, Update) and update.effective_user is not None:
+        t = translator(update)
+        try:
+            await context.bot.send_message(update.effective_user.id, t("bot.error"))
+        except TelegramError:
+            log.warning("could not tell the user about the failure")

@@ -1,0 +1,616 @@
+"""SQL of the auditors' bot: enrolment, per-user state, tasks, answers, events, reviews.
+
+Every function runs inside the caller's unit of work (``async with database.session()``):
+the bot loads what an update needs, decides (``bot.flows``, pure), writes the outcome and
+commits before it replies, so a restart resumes exactly where the auditor was.
+
+Ownership is checked here, in SQL: ``owned_task`` returns a contact only when it is assigned
+to the auditor asking, so forged callback data reaches nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scenarios.clock import require_utc
+from scenarios.domain import Channel, ContactStatus
+from storage.models import (
+    Auditor,
+    Blob,
+    BotReminder,
+    BotState,
+    Campaign,
+    CampaignCoordinator,
+    Collectivity,
+    Contact,
+    ContactEvent,
+    InviteCode,
+    Observation,
+    Service,
+)
+
+FIELD_OPEN = (ContactStatus.PLANNED, ContactStatus.ASSIGNED, ContactStatus.IN_PROGRESS)
+LETTER_TO_POST = (ContactStatus.PLANNED, ContactStatus.PRINTED)
+LETTER_WAITING = (ContactStatus.POSTED, ContactStatus.ACKNOWLEDGED)
+OPEN_STATUSES = frozenset(s.value for s in (*FIELD_OPEN, *LETTER_TO_POST, *LETTER_WAITING))
+
+
+def hash_code(code: str) -> str:
+    """What is stored of an invite code: SHA-256 of its normalised text."""
+    return hashlib.sha256(code.strip().upper().encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------- auditors
+
+
+async def auditor_by_telegram(session: AsyncSession, telegram_user_id: int) -> Auditor | None:
+    """The active auditor bound to this Telegram user, or None."""
+    return await session.scalar(
+        select(Auditor).where(
+            Auditor.telegram_user_id == telegram_user_id, Auditor.active.is_(True)
+        )
+    )
+
+
+async def find_auditor(session: AsyncSession, ref: str) -> Auditor | None:
+    """An auditor by key, or by id when ``ref`` is a number."""
+    found = await session.scalar(select(Auditor).where(Auditor.key == ref))
+    if found is None and ref.isdigit():
+        found = await session.get(Auditor, int(ref))
+    return found
+
+
+async def list_auditors(session: AsyncSession) -> list[tuple[Auditor, int]]:
+    """Every auditor with the number of open tasks assigned to them, by key."""
+    open_count = (
+        select(func.count())
+        .where(Contact.auditor_id == Auditor.id, Contact.status.in_(sorted(OPEN_STATUSES)))
+        .correlate(Auditor)
+        .scalar_subquery()
+    )
+    rows = await session.execute(select(Auditor, open_count).order_by(Auditor.key))
+    return [(auditor, int(count)) for auditor, count in rows]
+
+
+async def create_invite(
+    session: AsyncSession,
+    *,
+    key: str,
+    name: str,
+    role: str,
+    code_hash: str,
+    now: datetime,
+    expires_at: datetime,
+) -> tuple[Auditor, bool]:
+    """An invite for the auditor ``key`` (created when new; name and role updated).
+
+    Returns the auditor and whether it was created. Only the code's hash is stored.
+    """
+    now = require_utc(now)
+    auditor = await session.scalar(select(Auditor).where(Auditor.key == key))
+    created = auditor is None
+    if auditor is None:
+        auditor = Auditor(key=key, name=name, role=role, language="fr", active=True, created_at=now)
+        session.add(auditor)
+    else:
+        auditor.name = name
+        auditor.role = role
+    await session.flush()
+    session.add(
+        InviteCode(
+            code_hash=code_hash,
+            auditor_id=auditor.id,
+            created_at=now,
+            expires_at=require_utc(expires_at),
+        )
+    )
+    await session.flush()
+    return auditor, created
+
+
+async def add_coordination(session: AsyncSession, auditor_id: int, campaign_id: int) -> None:
+    exists = await session.scalar(
+        select(CampaignCoordinator.id).where(
+            CampaignCoordinator.auditor_id == auditor_id,
+            CampaignCoordinator.campaign_id == campaign_id,
+        )
+    )
+    if exists is None:
+        session.add(CampaignCoordinator(auditor_id=auditor_id, campaign_id=campaign_id))
+        await session.flush()
+
+
+async def find_campaign_id(session: AsyncSession, name: str) -> int | None:
+    return await session.scalar(select(Campaign.id).where(Campaign.name == name))
+
+
+@dataclass(frozen=True, slots=True)
+class Redeemed:
+    """The outcome of ``/start CODE``: ``auditor`` when bound, else why not."""
+
+    auditor: Auditor | None
+    reason: str | None  # unknown | used | expired | taken (the user is someone else already)
+
+
+async def redeem_invite(
+    session: AsyncSession, code_hash: str, telegram_user_id: int, now: datetime
+) -> Redeemed:
+    """Bind the Telegram user to the invite's auditor, once; the code is spent."""
+    invite = await session.scalar(
+        select(InviteCode).where(InviteCode.code_hash == code_hash).with_for_update()
+    )
+    if invite is None:
+        return Redeemed(None, "unknown")
+    if invite.used_at is not None:
+        return Redeemed(None, "used")
+    if invite.expires_at <= now:
+        return Redeemed(None, "expired")
+    auditor = await session.get(Auditor, invite.auditor_id)
+    if auditor is None or not auditor.active:
+        return Redeemed(None, "unknown")
+    other = await session.scalar(
+        select(Auditor).where(
+            Auditor.telegram_user_id == telegram_user_id, Auditor.id != auditor.id
+        )
+    )
+    if other is not None:
+        return Redeemed(None, "taken")
+    claimed = await session.execute(
+        update(InviteCode)
+        .where(InviteCode.id == invite.id, InviteCode.used_at.is_(None))
+        .values(used_at=now, used_by=telegram_user_id)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return Redeemed(None, "used")
+    auditor.telegram_user_id = telegram_user_id
+    await session.flush()
+    return Redeemed(auditor, None)
+
+
+# --------------------------------------------------------------------------- state
+
+
+async def load_state(session: AsyncSession, telegram_user_id: int, now: datetime) -> BotState:
+    """The user's state row, created (idle) on first contact."""
+    state = await session.get(BotState, telegram_user_id)
+    if state is None:
+        state = BotState(
+            telegram_user_id=telegram_user_id,
+            stage="idle",
+            attempt=0,
+            failed_codes=0,
+            updated_at=require_utc(now),
+        )
+        session.add(state)
+        try:
+            async with session.begin_nested():
+                await session.flush()
+        except IntegrityError:  # created by a concurrent update of the same user
+            state = await session.get(BotState, telegram_user_id, populate_existing=True)
+            assert state is not None
+    return state
+
+
+# --------------------------------------------------------------------------- tasks
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRow:
+    """A contact as the bot shows it, with its service, collectivity and campaign."""
+
+    id: int
+    channel: str
+    status: str
+    scenario_id: str
+    wording: int
+    planned_at: datetime
+    auditor_id: int | None
+    campaign_name: str
+    campaign_end: date
+    service_name: str
+    service_kind: str
+    phone: str | None
+    address: str | None
+    postal_code: str | None
+    city: str | None
+    opening_hours: str | None
+    latitude: float | None
+    longitude: float | None
+    collectivity_name: str
+    departement: str
+
+
+def _task_query() -> Any:
+    return (
+        select(
+            Contact.id,
+            Contact.channel,
+            Contact.status,
+            Contact.scenario_id,
+            Contact.wording,
+            Contact.planned_at,
+            Contact.auditor_id,
+            Campaign.name,
+            Campaign.window_end,
+            Service.name,
+            Service.kind,
+            Service.phone,
+            Service.address,
+            Service.postal_code,
+            Service.city,
+            Service.opening_hours,
+            Service.latitude,
+            Service.longitude,
+            Collectivity.name,
+            Collectivity.departement,
+        )
+        .join(Service, Contact.service_id == Service.id)
+        .join(Collectivity, Contact.collectivity_id == Collectivity.id)
+        .join(Campaign, Contact.campaign_id == Campaign.id)
+    )
+
+
+async def owned_task(session: AsyncSession, auditor_id: int, contact_id: int) -> TaskRow | None:
+    """The contact when it is assigned to this auditor; None for anything else."""
+    row = (
+        await session.execute(
+            _task_query().where(Contact.id == contact_id, Contact.auditor_id == auditor_id)
+        )
+    ).first()
+    return None if row is None else TaskRow(*row)
+
+
+async def open_tasks(session: AsyncSession, auditor_id: int) -> list[TaskRow]:
+    """The auditor's calls and visits not done yet, and letters to post or awaiting a reply."""
+    field = [Channel.PHONE.value, Channel.VISIT.value]
+    letter_open = [s.value for s in (*LETTER_TO_POST, *LETTER_WAITING)]
+    query = (
+        _task_query()
+        .where(Contact.auditor_id == auditor_id)
+        .where(
+            (Contact.channel.in_(field) & Contact.status.in_([s.value for s in FIELD_OPEN]))
+            | ((Contact.channel == Channel.LETTER.value) & Contact.status.in_(letter_open))
+        )
+        .order_by(Contact.planned_at, Contact.id)
+    )
+    return [TaskRow(*row) for row in await session.execute(query)]
+
+
+async def assign_contact(
+    session: AsyncSession, contact_id: int, auditor_id: int, now: datetime
+) -> Contact | None:
+    contact = await session.get(Contact, contact_id)
+    if contact is None:
+        return None
+    contact.auditor_id = auditor_id
+    if contact.channel in (Channel.PHONE, Channel.VISIT) and contact.status == "planned":
+        contact.status = ContactStatus.ASSIGNED.value
+        contact.status_at = require_utc(now)
+    await session.flush()
+    return contact
+
+
+async def set_status(
+    session: AsyncSession,
+    contact_id: int,
+    status: str,
+    now: datetime,
+    *,
+    first_answer_at: datetime | None = None,
+    closed: bool = False,
+) -> None:
+    contact = await session.get(Contact, contact_id)
+    assert contact is not None
+    if contact.status != status:
+        contact.status = status
+        contact.status_at = require_utc(now)
+    if first_answer_at is not None and contact.first_answer_at is None:
+        contact.first_answer_at = require_utc(first_answer_at)
+    if closed:
+        contact.closed_at = require_utc(now)
+
+
+# --------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    id: int
+    kind: str
+    at: datetime
+    detail: dict[str, Any]
+
+
+async def events_of(session: AsyncSession, contact_id: int) -> list[EventRow]:
+    rows = await session.execute(
+        select(ContactEvent.id, ContactEvent.kind, ContactEvent.at, ContactEvent.detail)
+        .where(ContactEvent.contact_id == contact_id)
+        .order_by(ContactEvent.at, ContactEvent.id)
+    )
+    return [EventRow(id_, kind, at, detail or {}) for id_, kind, at, detail in rows]
+
+
+async def add_event(
+    session: AsyncSession,
+    contact_id: int,
+    kind: str,
+    at: datetime,
+    actor: str | None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        ContactEvent(
+            contact_id=contact_id, kind=kind, at=require_utc(at), actor=actor, detail=detail
+        )
+    )
+
+
+async def update_event_detail(session: AsyncSession, event_id: int, detail: dict[str, Any]) -> None:
+    event = await session.get(ContactEvent, event_id)
+    assert event is not None
+    event.detail = {**(event.detail or {}), **detail}
+
+
+# --------------------------------------------------------------------------- answers
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerRow:
+    question_id: str
+    value: Any
+    review_state: str | None
+    review_note: str | None
+    photo_sha256: str | None
+
+
+async def answers_of(session: AsyncSession, contact_id: int) -> dict[str, AnswerRow]:
+    rows = await session.execute(
+        select(
+            Observation.question_id,
+            Observation.value,
+            Observation.review_state,
+            Observation.review_note,
+            Observation.photo_sha256,
+        ).where(Observation.contact_id == contact_id)
+    )
+    return {row[0]: AnswerRow(*row) for row in rows}
+
+
+async def upsert_answer(
+    session: AsyncSession,
+    *,
+    contact_id: int,
+    question_id: str,
+    value: Any,
+    auditor_id: int,
+    at: datetime,
+    photo_sha256: str | None = None,
+    review_state: str | None = None,
+) -> Any:
+    """Store the answer (replacing an earlier one); return the value it replaced."""
+    row = await session.scalar(
+        select(Observation).where(
+            Observation.contact_id == contact_id, Observation.question_id == question_id
+        )
+    )
+    previous = None
+    if row is None:
+        row = Observation(contact_id=contact_id, question_id=question_id)
+        session.add(row)
+    else:
+        previous = row.value
+    row.value = value
+    row.auditor_id = auditor_id
+    row.answered_at = require_utc(at)
+    row.photo_sha256 = photo_sha256
+    if review_state is not None:
+        row.review_state = review_state
+    await session.flush()
+    return previous
+
+
+async def delete_answers(
+    session: AsyncSession, contact_id: int, question_ids: Iterable[str]
+) -> None:
+    ids = list(question_ids)
+    if ids:
+        await session.execute(
+            delete(Observation).where(
+                Observation.contact_id == contact_id, Observation.question_id.in_(ids)
+            )
+        )
+
+
+async def mark_to_fix(
+    session: AsyncSession, contact_id: int, question_id: str, reason: str, now: datetime
+) -> bool:
+    """Ask for a correction; False when there is no such answer."""
+    row = await session.scalar(
+        select(Observation).where(
+            Observation.contact_id == contact_id, Observation.question_id == question_id
+        )
+    )
+    if row is None:
+        return False
+    row.review_state = "to_fix"
+    row.review_note = reason
+    await session.flush()
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class FixRequest:
+    event_id: int
+    contact_id: int
+    question_id: str
+    reason: str
+    auditor_id: int
+    telegram_user_id: int
+    language: str
+    at: datetime
+
+
+async def pending_fix_requests(session: AsyncSession) -> list[FixRequest]:
+    """``review.to_fix`` events whose answer is still to fix, for bound active auditors."""
+    rows = await session.execute(
+        select(
+            ContactEvent.id,
+            ContactEvent.contact_id,
+            ContactEvent.detail,
+            Auditor.id,
+            Auditor.telegram_user_id,
+            Auditor.language,
+            ContactEvent.at,
+        )
+        .join(Contact, ContactEvent.contact_id == Contact.id)
+        .join(Auditor, Contact.auditor_id == Auditor.id)
+        .join(
+            Observation,
+            (Observation.contact_id == Contact.id) & (Observation.review_state == "to_fix"),
+        )
+        .where(
+            ContactEvent.kind == "review.to_fix",
+            Auditor.active.is_(True),
+            Auditor.telegram_user_id.is_not(None),
+        )
+        .order_by(ContactEvent.id)
+    )
+    found: dict[int, FixRequest] = {}
+    for event_id, contact_id, detail, auditor_id, tg_id, language, at in rows:
+        detail = detail or {}
+        found[event_id] = FixRequest(
+            event_id,
+            contact_id,
+            str(detail.get("question", "")),
+            str(detail.get("reason", "")),
+            auditor_id,
+            int(tg_id or 0),
+            language,
+            at,
+        )
+    return list(found.values())
+
+
+async def open_fixes(session: AsyncSession, auditor_id: int) -> list[tuple[int, str, str | None]]:
+    """(contact id, question id, reason) of this auditor's answers to correct."""
+    rows = await session.execute(
+        select(Observation.contact_id, Observation.question_id, Observation.review_note)
+        .join(Contact, Observation.contact_id == Contact.id)
+        .where(Contact.auditor_id == auditor_id, Observation.review_state == "to_fix")
+        .order_by(Observation.contact_id, Observation.id)
+    )
+    return [(cid, qid, note) for cid, qid, note in rows]
+
+
+# --------------------------------------------------------------------------- blobs
+
+
+async def store_blob(session: AsyncSession, data: bytes, now: datetime) -> str:
+    """Keep ``data`` content-addressed; return its SHA-256 (stored once)."""
+    digest = hashlib.sha256(data).hexdigest()
+    if await session.get(Blob, digest) is None:
+        session.add(Blob(sha256=digest, size=len(data), data=data, created_at=require_utc(now)))
+        await session.flush()
+    return digest
+
+
+# --------------------------------------------------------------------------- reminders
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    auditor_id: int
+    telegram_user_id: int
+    name: str
+    role: str
+    language: str
+
+
+async def bound_auditors(session: AsyncSession) -> list[Recipient]:
+    rows = await session.execute(
+        select(Auditor.id, Auditor.telegram_user_id, Auditor.name, Auditor.role, Auditor.language)
+        .where(Auditor.active.is_(True), Auditor.telegram_user_id.is_not(None))
+        .order_by(Auditor.id)
+    )
+    return [Recipient(a, int(t or 0), n, r, lang) for a, t, n, r, lang in rows]
+
+
+async def claim_reminder(
+    session: AsyncSession, auditor_id: int, slot: str, day: date, now: datetime
+) -> bool:
+    """Record that ``slot`` of ``day`` goes to the auditor; False when it already went."""
+    found = await session.scalar(
+        select(BotReminder.id).where(
+            BotReminder.auditor_id == auditor_id, BotReminder.slot == slot, BotReminder.day == day
+        )
+    )
+    if found is not None:
+        return False
+    try:
+        async with session.begin_nested():
+            session.add(
+                BotReminder(auditor_id=auditor_id, slot=slot, day=day, sent_at=require_utc(now))
+            )
+            await session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- progress
+
+
+async def coordinated_progress(
+    session: AsyncSession, auditor_id: int
+) -> list[tuple[str, str, str, int]]:
+    """(campaign, channel, status, count) for the campaigns this coordinator follows."""
+    rows = await session.execute(
+        select(Campaign.name, Contact.channel, Contact.status, func.count())
+        .join(CampaignCoordinator, CampaignCoordinator.campaign_id == Campaign.id)
+        .join(Contact, Contact.campaign_id == Campaign.id)
+        .where(CampaignCoordinator.auditor_id == auditor_id)
+        .group_by(Campaign.name, Contact.channel, Contact.status)
+        .order_by(Campaign.name, Contact.channel, Contact.status)
+    )
+    return [(name, channel, status, int(count)) for name, channel, status, count in rows]
+
+
+# --------------------------------------------------------------------------- CLI reading
+
+
+async def contact_answers(
+    session: AsyncSession, contact_ids: Sequence[int]
+) -> dict[int, dict[str, Any]]:
+    """Answers per contact (question id -> value), for ``campaign show``."""
+    found: dict[int, dict[str, Any]] = {}
+    if not contact_ids:
+        return found
+    rows = await session.execute(
+        select(Observation.contact_id, Observation.question_id, Observation.value)
+        .where(Observation.contact_id.in_(list(contact_ids)))
+        .order_by(Observation.contact_id, Observation.id)
+    )
+    for contact_id, question_id, value in rows:
+        found.setdefault(contact_id, {})[question_id] = value
+    return found
+
+
+async def done_field_contacts(
+    session: AsyncSession, campaign_id: int
+) -> list[tuple[int, str, str, str]]:
+    """(contact id, channel, scenario id, service name) of the done calls and visits."""
+    rows = await session.execute(
+        select(Contact.id, Contact.channel, Contact.scenario_id, Service.name)
+        .join(Service, Contact.service_id == Service.id)
+        .where(Contact.campaign_id == campaign_id, Contact.status == ContactStatus.DONE.value)
+        .order_by(Contact.id)
+    )
+    return [(cid, channel, scenario, name) for cid, channel, scenario, name in rows]

@@ -1,0 +1,216 @@
+"""`temoin auditors …`: invite auditors to the bot, list them, disable them, assign tasks.
+
+``invite --name NAME [--key KEY] [--role coordinator] [--expires 7d] [--campaign NAME]``
+creates a single-use code that expires (only its SHA-256 is stored) and prints it with the
+``https://t.me/<bot>?start=CODE`` link. ``--key`` binds the invite to an auditor the
+campaign file already created (same key); without it the key is made from the name. The
+bot's username comes from ``bot.username`` or, failing that, from Telegram (getMe).
+``--campaign`` (coordinators) names a campaign they follow (digest, ``/avancement``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from enum import StrEnum
+from typing import Any
+
+import typer
+from rich.table import Table
+from telegram import Bot
+from telegram.error import TelegramError
+
+from bot.invites import invite_link, new_code, parse_expiry
+from storage import bot as repo
+from storage.db import Database
+from temoin.cli.common import AppContext, UserError, console, fail, run_with_db
+from temoin.settings import SecretError, Settings, resolve_secret
+
+app = typer.Typer(no_args_is_help=True, help="Auditors: invitations to the bot, tasks.")
+
+_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
+
+
+class Role(StrEnum):
+    AUDITOR = "auditor"
+    COORDINATOR = "coordinator"
+
+
+def key_from_name(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    key = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:60]
+    return key or "auditeur"
+
+
+async def _bot_username(settings: Settings) -> str | None:
+    if settings.bot.username:
+        return settings.bot.username
+    if settings.bot_token is None:
+        return None
+    try:
+        token = resolve_secret(settings.bot_token)
+    except SecretError:
+        return None
+    kwargs: dict[str, Any] = {}
+    if settings.bot.base_url:
+        kwargs["base_url"] = settings.bot.base_url
+    try:
+        async with Bot(token, **kwargs) as bot:
+            return bot.username
+    except (TelegramError, OSError):
+        return None
+
+
+@app.command("invite")
+def invite(
+    ctx: typer.Context,
+    name: str = typer.Option(..., "--name", help="The auditor's name, e.g. 'Paul Durand'."),
+    key: str | None = typer.Option(None, "--key", help="Auditor key (default: from the name)."),
+    role: Role = typer.Option(Role.AUDITOR, "--role", help="auditor or coordinator."),
+    expires: str = typer.Option("7d", "--expires", help="Validity: 7d, 48h, 30m."),
+    campaigns: list[str] = typer.Option(
+        [], "--campaign", help="A campaign this coordinator follows (repeatable)."
+    ),
+) -> None:
+    """Create a single-use invite code and print it with the bot link."""
+    try:
+        validity = parse_expiry(expires)
+    except ValueError as exc:
+        fail(str(exc))
+    chosen = key or key_from_name(name)
+    if not _KEY.match(chosen):
+        fail(f"key {chosen!r}: lower-case letters, digits, - and _ only")
+    if not name.strip() or len(name) > 120:
+        fail("--name: give the auditor's name (at most 120 characters)")
+    code = new_code()
+
+    async def work(database: Database, app_ctx: AppContext) -> tuple[bool, str | None]:
+        now = app_ctx.clock.now()
+        async with database.session() as session:
+            auditor, created = await repo.create_invite(
+                session,
+                key=chosen,
+                name=name.strip(),
+                role=role.value,
+                code_hash=repo.hash_code(code),
+                now=now,
+                expires_at=now + validity,
+            )
+            for campaign in campaigns:
+                campaign_id = await repo.find_campaign_id(session, campaign)
+                if campaign_id is None:
+                    raise UserError(f"no campaign named {campaign!r}")
+                await repo.add_coordination(session, auditor.id, campaign_id)
+        return created, await _bot_username(app_ctx.settings)
+
+    created, username = run_with_db(ctx, work)
+    verb = "created" if created else "existing"
+    console.print(f"Auditor {chosen} ({verb}, {role.value}): invite valid for {expires}.")
+    console.print(f"Code: {code}")
+    if username:
+        console.print(f"Link: {invite_link(username, code)}")
+    else:
+        console.print("Link: set bot.username (or bot_token) to print the t.me link.")
+
+
+@app.command("list")
+def list_command(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Auditors with their role, Telegram binding and open tasks."""
+
+    async def work(database: Database, app_ctx: AppContext) -> list[dict[str, Any]]:
+        async with database.session() as session:
+            found = await repo.list_auditors(session)
+        return [
+            {
+                "key": auditor.key,
+                "name": auditor.name,
+                "role": auditor.role,
+                "active": auditor.active,
+                "telegram": auditor.telegram_user_id is not None,
+                "open_tasks": count,
+            }
+            for auditor, count in found
+        ]
+
+    rows = run_with_db(ctx, work)
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table(title="Auditors", title_justify="left")
+    for column in ("key", "name", "role", "active", "telegram", "open tasks"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["key"], row["name"], row["role"], "yes" if row["active"] else "no",
+            "bound" if row["telegram"] else "-", str(row["open_tasks"]),
+        )  # fmt: skip
+    console.print(table)
+
+
+@app.command("disable")
+def disable(
+    ctx: typer.Context,
+    auditor: str = typer.Argument(..., help="Auditor key (or id)."),
+) -> None:
+    """Disable an auditor: the bot refuses them from now on (tasks stay assigned)."""
+
+    async def work(database: Database, app_ctx: AppContext) -> None:
+        async with database.session() as session:
+            found = await repo.find_auditor(session, auditor)
+            if found is None:
+                raise UserError(f"no auditor {auditor!r}")
+            found.active = False
+
+    run_with_db(ctx, work)
+    console.print(f"Auditor {auditor} disabled.")
+
+
+@app.command("assign")
+def assign(
+    ctx: typer.Context,
+    contact: int = typer.Argument(..., help="Contact id."),
+    auditor: str = typer.Argument(..., help="Auditor key (or id)."),
+) -> None:
+    """Give a contact (call, visit, or a letter to post) to an auditor."""
+
+    async def work(database: Database, app_ctx: AppContext) -> str:
+        async with database.session() as session:
+            found = await repo.find_auditor(session, auditor)
+            if found is None:
+                raise UserError(f"no auditor {auditor!r}")
+            if not found.active:
+                raise UserError(f"auditor {found.key} is disabled")
+            row = await repo.assign_contact(session, contact, found.id, app_ctx.clock.now())
+            if row is None:
+                raise UserError(f"no contact {contact}")
+            if row.channel == "email":
+                raise UserError(f"contact {contact} is an email: nobody posts or calls it")
+            return f"Contact {contact} ({row.channel}, {row.status}) assigned to {found.key}."
+
+    console.print(run_with_db(ctx, work))
+
+
+@app.command("coordinate")
+def coordinate(
+    ctx: typer.Context,
+    auditor: str = typer.Argument(..., help="Coordinator key (or id)."),
+    campaign: str = typer.Argument(..., help="Campaign name."),
+) -> None:
+    """Let a coordinator follow a campaign (daily digest, /avancement)."""
+
+    async def work(database: Database, app_ctx: AppContext) -> None:
+        async with database.session() as session:
+            found = await repo.find_auditor(session, auditor)
+            if found is None:
+                raise UserError(f"no auditor {auditor!r}")
+            campaign_id = await repo.find_campaign_id(session, campaign)
+            if campaign_id is None:
+                raise UserError(f"no campaign named {campaign!r}")
+            await repo.add_coordination(session, found.id, campaign_id)
+
+    run_with_db(ctx, work)
+    console.print(f"{auditor} follows {campaign}.")

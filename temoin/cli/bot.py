@@ -1,0 +1,77 @@
+"""`temoin bot`: run the auditors' Telegram bot until SIGTERM/SIGINT.
+
+Long polling by default; a webhook when ``bot.webhook_url`` is set (see ``[bot]`` in the
+settings). The token is read from ``bot_token`` (a secret reference) and never printed or
+logged: the HTTP client's request log, which would show it in every URL, is held at WARNING.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+import typer
+
+from bot.app import BotConfig, run
+from temoin.cli.common import app_context, fail_settings
+from temoin.database import open_database
+from temoin.settings import SecretError, Settings, resolve_secret
+
+# httpx logs each request line at INFO: a Bot API URL holds the token.
+QUIET_LOGGERS = ("httpx", "httpcore", "apscheduler", "telegram.ext.Updater")
+
+
+def bot_config(settings: Settings) -> BotConfig:
+    """The bot's configuration from the settings, secrets resolved now."""
+    if settings.bot_token is None:
+        raise SecretError("bot_token is not set (give a reference: env:VAR or file:/path)")
+    conf = settings.bot
+    return BotConfig(
+        token=resolve_secret(settings.bot_token),
+        timezone=settings.timezone,
+        base_url=conf.base_url,
+        base_file_url=conf.base_file_url,
+        concurrent_updates=conf.concurrent_updates,
+        photo_max_bytes=conf.photo_max_bytes,
+        location_flag_metres=conf.location_flag_metres,
+        morning_hour=conf.morning_hour,
+        evening_hour=conf.evening_hour,
+        digest_hour=conf.digest_hour,
+        webhook_url=conf.webhook_url,
+        webhook_secret=resolve_secret(conf.webhook_secret) if conf.webhook_secret else None,
+        listen=conf.listen,
+        port=conf.port,
+    )
+
+
+def setup_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+
+
+def bot(
+    ctx: typer.Context,
+    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning, error."),
+) -> None:
+    """Run the auditors' Telegram bot (long polling, or the configured webhook)."""
+    app = app_context(ctx)
+    try:
+        conf = bot_config(app.settings)
+    except SecretError as exc:
+        fail_settings(f"bot settings: {exc}")
+    setup_logging(log_level)
+
+    async def main() -> None:
+        database = open_database(app.settings)
+        try:
+            await run(conf, database, clock=app.clock)
+        finally:
+            await database.dispose()
+
+    asyncio.run(main())

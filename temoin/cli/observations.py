@@ -1,0 +1,52 @@
+"""`temoin observations …`: a coordinator's review of the answers auditors gave.
+
+``to-fix CONTACT QUESTION --reason "…"`` marks one answer « à corriger »: the answer's review
+state becomes ``to_fix`` and a ``review.to_fix`` event records the question and the reason.
+The bot tells the auditor (within a minute), re-asks the question, and the new answer
+replaces the old one (review state ``fixed``, event ``review.fixed``).
+"""
+
+from __future__ import annotations
+
+import typer
+
+from scenarios import events as ev
+from scenarios.catalog import UnknownScenario, load_catalog
+from storage import bot as repo
+from storage.db import Database
+from storage.models import Contact
+from temoin.cli.common import AppContext, UserError, console, fail, run_with_db
+
+app = typer.Typer(no_args_is_help=True, help="Review the auditors' observations.")
+
+
+@app.command("to-fix")
+def to_fix(
+    ctx: typer.Context,
+    contact: int = typer.Argument(..., help="Contact id."),
+    question: str = typer.Argument(..., help="Question id of the scenario's grid."),
+    reason: str = typer.Option(..., "--reason", help="What is wrong, for the auditor."),
+) -> None:
+    """Ask the auditor to correct one answer; they are told why in the bot."""
+    if not reason.strip():
+        fail("--reason: say what to correct")
+
+    async def work(database: Database, app_ctx: AppContext) -> str:
+        now = app_ctx.clock.now()
+        async with database.session() as session:
+            row = await session.get(Contact, contact)
+            if row is None:
+                raise UserError(f"no contact {contact}")
+            try:
+                label = load_catalog().get(row.scenario_id).question(question).label
+            except (UnknownScenario, KeyError):
+                raise UserError(
+                    f"question {question!r} is not in the grid of {row.scenario_id}"
+                ) from None
+            if not await repo.mark_to_fix(session, contact, question, reason.strip(), now):
+                raise UserError(f"contact {contact} has no answer to {question!r}")
+            detail = {"question": question, "reason": reason.strip()}
+            await repo.add_event(session, contact, ev.REVIEW_TO_FIX, now, "coordinator", detail)
+        return f"Contact {contact}: « {label} » marked to fix; the auditor will be told."
+
+    console.print(run_with_db(ctx, work))
