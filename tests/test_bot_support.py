@@ -49,7 +49,9 @@ class Bot:
         )
 
     async def start(self) -> None:
-        app = build_application(self.config(), self.database, clock=self.clock, catalog=self.catalog)
+        app = build_application(
+            self.config(), self.database, clock=self.clock, catalog=self.catalog
+        )
         await app.initialize()
         await app.start()
         assert app.updater is not None
@@ -67,7 +69,7 @@ class Bot:
             await app.stop()
         await app.shutdown()
 
-    async def idle(self, timeout: float = 5.0) -> None:
+    async def idle(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
         """Wait until every update sent so far has been fetched and handled."""
         assert self.app is not None
         app = self.app
@@ -193,7 +195,7 @@ async def answers(database: Database, contact_id: int) -> dict[str, Any]:
                 Observation.contact_id == contact_id
             )
         )
-        return dict(rows.tuples().all())
+        return {qid: value for qid, value in rows}
 
 
 async def contact(database: Database, contact_id: int) -> Contact:
