@@ -297,10 +297,12 @@ class Dispatcher:
                         break
                     await self._send_one(smtp, item, report, sent_copies)
         except SendError as exc:  # the session itself could not be opened
-            ours = isinstance(exc, AccountFailure)
+            # Our provider is down, busy or refuses our login: nothing to do with the services,
+            # so no attempt is counted against them (an outage of a day must not make its
+            # contacts undeliverable); they go out at the next opening once it is back.
             for item in to_send:
                 if not self._done(item, report):
-                    await self._retry(item, str(exc), report, ours=ours)
+                    await self._retry(item, str(exc), report, ours=True)
         if sent_copies and self.config.sent_copy and imap_account is not None:
             await self._copy_to_sent(imap_account, sent_copies, report)
 

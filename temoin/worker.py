@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from datetime import UTC
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -95,7 +95,9 @@ async def run_worker(
             max_instances=1,
             coalesce=True,
             misfire_grace_time=None,
-            next_run_time=clock.now(),
+            # The scheduler keeps real time whatever the domain clock says (a shifted or fast
+            # clock here would make APScheduler enumerate every missed run since then).
+            next_run_time=datetime.now(UTC),
         )
         scheduler.start()
         log.info("worker %s started", dispatcher.owner)

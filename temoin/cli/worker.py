@@ -14,9 +14,12 @@ import asyncio
 import logging
 import sys
 import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import typer
 
+from scenarios.clock import Clock
 from temoin.cli.common import app_context, fail, fail_settings
 from temoin.dispatcher import DispatchReport
 from temoin.settings import SecretError, Settings
@@ -52,6 +55,19 @@ def report_lines(report: DispatchReport) -> list[str]:
     return lines
 
 
+@dataclass(frozen=True)
+class OffsetClock:
+    """The system clock shifted by a fixed offset (tests and demos: "as if it were Monday").
+
+    Every process given the same offset shares one timeline, so leases stay comparable
+    between workers."""
+
+    offset: timedelta
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
 def _overridden(settings: Settings, changes: dict[str, object]) -> Settings:
     if not changes:
         return settings
@@ -76,6 +92,9 @@ def worker(
     log_level: str = typer.Option(
         "info", "--log-level", help="debug, info, warning or error (logs go to stderr)."
     ),
+    clock_offset: float | None = typer.Option(
+        None, "--clock-offset", hidden=True, help="Run as if now were SECONDS later (tests)."
+    ),
 ) -> None:
     """Send the due emails (and follow-ups) through the personas' mailboxes.
 
@@ -97,8 +116,14 @@ def worker(
         settings.connection_url()
     except SecretError as exc:
         fail_settings(f"setting database_password: {exc}")
+    clock: Clock = app.clock
+    if clock_offset is not None:
+        clock = OffsetClock(timedelta(seconds=clock_offset))
+        logging.getLogger("temoin.worker").warning(
+            "clock shifted by %+.0f s: now is %s", clock_offset, clock.now().isoformat()
+        )
     try:
-        report = asyncio.run(run_worker(settings, app.clock, once=once))
+        report = asyncio.run(run_worker(settings, clock, once=once))
     except KeyboardInterrupt:  # a second Ctrl-C while stopping
         raise typer.Exit(130) from None
     if not once:
