@@ -19,7 +19,8 @@ Values, the same in every format (documented in each export's metadata):
   (``2026-03-02T10:15:00+01:00``); XLSX: real Excel date-times holding the Paris wall-clock
   time (Excel has no time zones); Parquet: ``timestamp[us, tz=Europe/Paris]`` (UTC inside).
 - numbers: integers as integers; floats written with Python's shortest round-trip ``repr``
-  (CSV, JSON), as numbers (XLSX, Parquet). Rates are fractions in [0, 1].
+  (CSV, JSON), as doubles (Parquet), as Excel numbers (XLSX: openpyxl writes 16
+  significant digits, Excel shows 15). Rates are fractions in [0, 1].
 - booleans: ``true``/``false`` (CSV, JSON), Excel booleans, Parquet booleans; missing
   values are empty (CSV), ``null`` (JSON, Parquet) or empty cells (XLSX).
 
@@ -38,6 +39,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import zipfile
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
@@ -342,12 +344,17 @@ def contact_row(
     }
 
 
+def _grouping(by: Sequence[str]) -> str:
+    """The ``grouping`` column: the keys joined by commas, ``overall`` for no key."""
+    return ",".join(by) or "overall"
+
+
 def stats_rows(
     tables: Iterable[tuple[tuple[str, ...], list[Cell]]],
 ) -> Iterator[dict[str, RowValue | datetime]]:
     for by, cells in tables:
         for cell in cells:
-            yield {"grouping": ",".join(by), **cell.to_row()}
+            yield {"grouping": _grouping(by), **cell.to_row()}
 
 
 def criteria_rows(
@@ -356,7 +363,7 @@ def criteria_rows(
     for by, cells in tables:
         for cell in cells:
             for row in cell.criterion_rows():
-                yield {"grouping": ",".join(by), **row}
+                yield {"grouping": _grouping(by), **row}
 
 
 # --------------------------------------------------------------------------- metadata
@@ -588,15 +595,24 @@ class _XlsxSheet(_Sink):
         pass
 
 
+_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
+
+
 def _normalise_zip(source: Path, target: Path, generated_at: datetime) -> None:
-    """Copy the zip with every entry dated at the generation time (Paris wall clock)."""
+    """Copy the zip with every entry dated at the generation time (Paris wall clock), and
+    the workbook's "modified" property too (openpyxl sets it to the time of saving)."""
     local = generated_at.astimezone(PARIS)
     stamp = (local.year, local.month, local.day, local.hour, local.minute, local.second)
+    utc = generated_at.astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat()
     with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w") as dst:
         for item in src.infolist():
             info = zipfile.ZipInfo(item.filename, date_time=stamp)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o600 << 16
+            if item.filename == "docProps/core.xml":
+                core = _MODIFIED.sub(rb"\g<1>" + utc.encode() + rb"Z\g<2>", src.read(item))
+                dst.writestr(info, core)
+                continue
             with src.open(item) as fin, dst.open(info, "w") as fout:
                 shutil.copyfileobj(fin, fout, 1 << 20)
 

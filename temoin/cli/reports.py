@@ -95,7 +95,7 @@ def _table(by: tuple[str, ...], cells: list[Cell], min_cell: int) -> Table:
         response = cell.response
         ci = f"{_pct(response.low)}-{_pct(response.high)}" if response.low is not None else "-"
         km = cell.answer_bdays.km.median if cell.written_delivered else None
-        rank = f"small (n<{min_cell}), not ranked" if cell.small else _fmt(cell.rank)
+        rank = "small" if cell.small else _fmt(cell.rank)
         table.add_row(
             *(cell.key(k) or "-" for k in by),
             str(cell.delivered),
@@ -159,6 +159,7 @@ def stats(
         console.print(f"Campaign {info.name}: as of {as_of.isoformat(timespec='seconds')}")
         for keys, cells in tables:
             console.print(_table(keys, cells, threshold))
+        typer.echo(f"small: fewer than {threshold} delivered contacts; flagged, not ranked")
 
     run_with_db(ctx, work)
 
