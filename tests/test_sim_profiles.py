@@ -22,8 +22,10 @@ from temoin.sim.profiles import (
     Profile,
     ProfileMix,
     Request,
+    ServiceEntry,
     decide,
     request_rng,
+    simulated_services,
 )
 
 PARIS = BusinessCalendar.for_departement("75")
@@ -251,3 +253,24 @@ def test_a_broken_profile_is_refused(changes: dict[str, object], message: str) -
 def test_a_mix_refuses_unknown_profiles() -> None:
     with pytest.raises(ValueError, match="unknown profiles"):
         ProfileMix((("reactive", 1), ("paresseuse", 1)))
+
+
+def test_the_directory_becomes_simulated_services_one_per_address() -> None:
+    entries = [
+        ServiceEntry("Mairie@Lavernay.example", "21", "Lavernay", "Secrétariat", "accueil_mairie"),
+        ServiceEntry("mairie@lavernay.example", "21", "Lavernay", "Élections", "elections"),
+        ServiceEntry("etat-civil@mornealianes.example", "972", "Le Morne-aux-Lianes"),
+    ]
+    services = simulated_services(entries, seed=5)
+    assert sorted(services) == ["etat-civil@mornealianes.example", "mairie@lavernay.example"]
+    lavernay = services["mairie@lavernay.example"]
+    assert (lavernay.name, lavernay.kind, lavernay.departement) == (
+        "Secrétariat",
+        "accueil_mairie",
+        "21",
+    )
+    assert services["etat-civil@mornealianes.example"].calendar.tz == ZoneInfo("America/Martinique")
+    assert (
+        simulated_services(reversed(entries), seed=5)["etat-civil@mornealianes.example"]
+        == (services["etat-civil@mornealianes.example"])
+    )

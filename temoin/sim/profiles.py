@@ -342,6 +342,42 @@ class SimulatedService:
         return BusinessCalendar.for_departement(self.departement)
 
 
+@dataclass(frozen=True)
+class ServiceEntry:
+    """A service of the directory, as the demo reads it (before a profile is drawn)."""
+
+    address: str
+    departement: str
+    collectivity: str = ""
+    name: str = ""
+    kind: str = ""
+
+
+def simulated_services(
+    entries: Iterable[ServiceEntry], seed: int | str, mix: ProfileMix = DEFAULT_MIX
+) -> dict[str, SimulatedService]:
+    """A simulated service per address (lower-case), its profile drawn from ``mix``.
+
+    Several services sharing one address (a small town hall's single mailbox) are one
+    simulated service: the first entry describes it.
+    """
+    first: dict[str, ServiceEntry] = {}
+    for entry in entries:
+        first.setdefault(entry.address.strip().lower(), entry)
+    profiles = mix.assign(first, seed)
+    return {
+        address: SimulatedService(
+            address,
+            entry.departement,
+            profiles[address],
+            collectivity=entry.collectivity,
+            name=entry.name,
+            kind=entry.kind,
+        )
+        for address, entry in first.items()
+    }
+
+
 def request_rng(seed: int | str, service: str, message_id: str | None) -> random.Random:
     """The generator for one request's decision (stable across runs and arrival orders)."""
     return random.Random(f"{seed}|request|{service.lower()}|{message_id or ''}")
