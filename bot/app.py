@@ -167,14 +167,21 @@ async def _post_init(app: App) -> None:
         await app.bot.set_my_commands(commands, language_code=None if locale == "fr" else "en")
 
 
-async def run(conf: BotConfig, database: Database, *, clock: Clock | None = None) -> None:
-    """Serve until SIGINT/SIGTERM: long polling, or the webhook when configured."""
+async def run(
+    conf: BotConfig,
+    database: Database,
+    *,
+    clock: Clock | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Serve until SIGINT/SIGTERM (or ``stop``): long polling, or the configured webhook."""
     app = build_application(conf, database, clock=clock)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+    if stop is None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
     async with app:
         await app.start()
         assert app.updater is not None

@@ -38,6 +38,10 @@ postal_code        no        5 digits; 4 get the dropped leading zero [code post
 city               no        [ville, localité]
 opening_hours      no        the format of ``scenarios.opening_hours``, stored in its
                              canonical form [horaires, horaires d'ouverture]
+latitude           no        WGS 84 decimal degrees of the counter (``45.8936`` or
+                             ``45,8936``), with longitude or not at all: a visiting
+                             auditor's shared location is compared with it [lat]
+longitude          no        likewise, −180 to 180 [lon, lng, long]
 =================  ========  ===========================================================
 
 Any unknown, duplicated or missing required column is an error; so is a collectivity given
@@ -110,6 +114,8 @@ class ServiceRecord:
     city: str | None = None
     opening_hours: str | None = None
     line: int = field(default=0, compare=False)
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +154,8 @@ _COLUMNS: dict[str, tuple[bool, tuple[str, ...]]] = {
     "city": (False, ("ville", "localite", "commune postale", "bureau distributeur")),
     "opening_hours": (False, ("horaires", "horaires d ouverture", "heures d ouverture",
                               "horaires ouverture")),
+    "latitude": (False, ("lat",)),
+    "longitude": (False, ("lon", "lng", "long")),
 }  # fmt: skip
 
 _MAX_LENGTH = {"collectivity_name": 200, "service_name": 200, "address": 300, "city": 120,
@@ -370,6 +378,17 @@ def parse_postal_code(text: str) -> str:
     return code
 
 
+def parse_coordinate(text: str, limit: float) -> float:
+    """Decimal degrees, ``.`` or ``,`` as the decimal mark, within ±``limit``."""
+    try:
+        value = float(text.strip().replace(",", ".").replace("\u2212", "-"))
+    except ValueError:
+        raise FieldError(f"{text!r} is not decimal degrees (like 45.8936)") from None
+    if not -limit <= value <= limit:
+        raise FieldError(f"{text!r} is outside -{limit:g} to {limit:g} degrees")
+    return value
+
+
 def parse_opening_hours(text: str) -> str | None:
     try:
         hours = parse_hours(text)
@@ -580,12 +599,17 @@ class _Builder:
         postal_code = self._check(line, cells, "postal_code", parse_postal_code, False)
         city = self._check(line, cells, "city", str, False)
         hours = self._check(line, cells, "opening_hours", parse_opening_hours, False)
+        lat = self._check(line, cells, "latitude", lambda v: parse_coordinate(v, 90), False)
+        lon = self._check(line, cells, "longitude", lambda v: parse_coordinate(v, 180), False)
+        if (lat is None) != (lon is None) and len(self.errors) == before:
+            header = cells.get("latitude" if lat is None else "longitude", ("latitude", ""))[0]
+            self.errors.append(RowError(line, header, "give latitude and longitude together"))
         if len(self.errors) > before or collectivity is None or kind is None:
             return None
         name = name or service_kind(kind).label_fr
         return ServiceRecord(
             collectivity.insee_code, kind, name, email, phone, address, postal_code, city, hours,
-            line,
+            line, latitude=lat, longitude=lon,
         )  # fmt: skip
 
     def _identifier(

@@ -28,7 +28,9 @@ from storage.models import Collectivity, Service
 _CHUNK = 5000
 
 _COLLECTIVITY_FIELDS = ("name", "kind", "population", "departement", "region")
-_SERVICE_FIELDS = ("email", "phone", "address", "postal_code", "city", "opening_hours")
+_SERVICE_FIELDS = (
+    "email", "phone", "address", "postal_code", "city", "opening_hours", "latitude", "longitude",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -408,7 +408,7 @@ def test_header_problems() -> None:
     assert errors_of(csv_bytes(header=header)) == [
         "line 1, column Nom: unknown column (known: insee_code, collectivity_name,"
         " collectivity_kind, population, departement, service_kind, service_name, email,"
-        " phone, address, postal_code, city, opening_hours)",
+        " phone, address, postal_code, city, opening_hours, latitude, longitude)",
         "line 1, column mail: email is already given by 'Courriel'",
         "line 1, column #9: column without a header",
         "line 1, column collectivity_name: missing required column",

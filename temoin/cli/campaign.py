@@ -59,6 +59,7 @@ from scenarios.planning import (
 from storage import campaigns as repo
 from storage.db import Database
 from temoin.cli.common import AppContext, UserError, app_context, console, fail, run_with_db
+from temoin.cli.observations import gather_observations, print_observations
 
 app = typer.Typer(no_args_is_help=True, help="Plan campaigns and follow them.")
 
@@ -421,6 +422,7 @@ async def gather_show(database: Database, name: str, tz: ZoneInfo) -> dict[str, 
         times = await repo.planned_times(session, campaign.id)
         per_persona = await repo.counts_by_persona(session, campaign.id)
         per_auditor = await repo.counts_by_auditor(session, campaign.id)
+        observed = await gather_observations(session, campaign.id)
 
     by_channel: dict[str, dict[str, Any]] = {}
     for ch in CHANNEL_ORDER:
@@ -465,6 +467,7 @@ async def gather_show(database: Database, name: str, tz: ZoneInfo) -> dict[str, 
         ],
         "by_persona": personas,
         "by_auditor": auditors,
+        "observations": observed,
     }
 
 
@@ -497,6 +500,8 @@ def print_show(data: dict[str, Any]) -> None:
         console.print(_people_table("Per persona", "persona", data["by_persona"], WRITTEN))
     if data["by_auditor"]:
         console.print(_people_table("Per auditor", "auditor", data["by_auditor"], FIELD))
+    if data.get("observations"):
+        print_observations(data["observations"])
 
 
 @app.command("show")

@@ -8,7 +8,11 @@ replaces the old one (review state ``fixed``, event ``review.fixed``).
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
+from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from scenarios import events as ev
 from scenarios.catalog import UnknownScenario, load_catalog
@@ -50,3 +54,53 @@ def to_fix(
         return f"Contact {contact}: « {label} » marked to fix; the auditor will be told."
 
     console.print(run_with_db(ctx, work))
+
+
+# -- `campaign show`: the observations section -------------------------------------------
+
+
+async def gather_observations(session: AsyncSession, campaign_id: int) -> list[dict[str, Any]]:
+    """Per done call or visit of the campaign: its answers by question label (JSON values)."""
+    done = await repo.done_field_contacts(session, campaign_id)
+    values = await repo.contact_answers(session, [row[0] for row in done])
+    catalog = load_catalog()
+    section: list[dict[str, Any]] = []
+    for contact_id, channel, scenario_id, service in done:
+        try:
+            labels = {q.id: q.label for q in catalog.get(scenario_id).grid}
+        except UnknownScenario:
+            labels = {}
+        section.append(
+            {
+                "contact": contact_id,
+                "channel": channel,
+                "scenario": scenario_id,
+                "service": service,
+                "answers": {
+                    labels.get(qid, qid): value for qid, value in values.get(contact_id, {}).items()
+                },
+            }
+        )
+    return section
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def print_observations(section: list[dict[str, Any]]) -> None:
+    for row in section:
+        table = Table(
+            title=f"Contact {row['contact']} ({row['channel']}, {row['scenario']}): "
+            f"{row['service']}",
+            title_justify="left",
+        )
+        table.add_column("question")
+        table.add_column("answer")
+        for label, value in row["answers"].items():
+            table.add_row(label, _shown(value))
+        console.print(table)
