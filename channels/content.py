@@ -1,12 +1,16 @@
-"""What a reply says: folding text for comparison, and the expected-element matcher.
+"""What a reply says: the expected-element matcher, over folded text.
 
     reply text --fold_words--> "bonjour madame l acte ..." --patterns--> [ElementHit, ...]
 
+Folding lives in ``scenarios.text``; ``fold`` (there ``fold_lines``) and ``fold_words`` are
+re-exported here, the names the quote splitter, the classifier and ``temoin`` import.
 ``fold`` lower-cases and strips accents but keeps lines and punctuation, so the quote splitter
 and the classifier can match wording line by line. ``fold_words`` goes further (apostrophes,
 hyphens and slashes become spaces, whitespace collapses) so that « pièce d’identité » and
-"piece d'identite" compare equal; it is the same normal form ``scenarios.catalog`` uses, so
-``check_expected`` agrees with ``Scenario.elements_found``.
+"piece d'identite" compare equal. ``scenarios.catalog`` folds its patterns with
+``scenarios.text.fold_terms`` instead: the two agree on ordinary French and on the shipped
+catalogue, so ``check_expected`` agrees with ``Scenario.elements_found`` there; where they
+part (« ‘ », « ʼ », « – », « — ») is written in ``scenarios.text``.
 
 Patterns are phrases, not regular expressions (the catalogue is written by coordinators):
 matched on whole words, and a trailing ``*`` matches any ending (``gratuit*`` finds
@@ -16,53 +20,14 @@ matched on whole words, and a trailing ``*`` matches any ending (``gratuit*`` fi
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import NamedTuple, Protocol
 
-# Characters NFKD leaves alone but people write either way.
-_FOLD_TABLE = str.maketrans(
-    {
-        "œ": "oe",
-        "Œ": "oe",
-        "æ": "ae",
-        "Æ": "ae",
-        "ß": "ss",
-        "’": "'",
-        "‘": "'",
-        "ʼ": "'",
-        "´": "'",
-        "\u00a0": " ",  # no-break space, used before « : » in French typography
-        "\u202f": " ",  # narrow no-break space (same use, newer clients)
-        "\u2009": " ",
-        "\u2007": " ",
-        "–": "-",
-        "—": "-",
-    }
-)
-_FOLD_CHARS = re.compile("[" + "".join(chr(code) for code in _FOLD_TABLE) + "]")
-_SEPARATORS = re.compile(r"['/_\-]")
+from scenarios.text import fold_lines
+from scenarios.text import fold_words as fold_words
 
-
-# Combining marks left by NFKD (Latin accents sit in the first block). A regex is ~10x faster
-# than testing unicodedata.combining() character by character on long mails.
-_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
-
-
-def fold(text: str) -> str:
-    """Case- and accent-folded ``text``; lines, punctuation and spacing are kept."""
-    if text.isascii():
-        return text.lower()
-    if _FOLD_CHARS.search(text):
-        text = text.translate(_FOLD_TABLE)  # slow on long text: only when needed
-    decomposed = unicodedata.normalize("NFKD", text)
-    return _COMBINING.sub("", decomposed).casefold()
-
-
-def fold_words(text: str) -> str:
-    """``fold`` then separators to spaces and whitespace collapsed: words only."""
-    return " ".join(_SEPARATORS.sub(" ", fold(text)).split())
+fold = fold_lines
 
 
 class ExpectedElement(Protocol):

@@ -40,7 +40,8 @@ from scenarios.render import (
     render_wording,
     sample_service,
 )
-from scenarios.service_kinds import fold, known_codes
+from scenarios.service_kinds import known_codes
+from scenarios.text import fold_terms
 
 CATALOG_DIR = Path(__file__).parent / "catalog"
 SCENARIO_ID = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -94,23 +95,14 @@ class ExpectedElement(BaseModel):
     patterns: tuple[str, ...] = Field(min_length=1)
 
     def found_in(self, text: str) -> bool:
-        folded = fold_words(text)
+        folded = fold_terms(text)
         return any(_pattern_regex(pattern).search(folded) for pattern in self.patterns)
-
-
-# Letters NFKD does not decompose but people write either way (« cœur » / "coeur").
-_LIGATURES = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss"})
-
-
-def fold_words(text: str) -> str:
-    """Case, accents, ligatures and separators folded: the form patterns are matched in."""
-    return fold(text.translate(_LIGATURES))
 
 
 @lru_cache(maxsize=8192)
 def _pattern_regex(pattern: str) -> re.Pattern[str]:
     prefix = pattern.rstrip().endswith("*")
-    core = re.escape(fold_words(pattern.rstrip().rstrip("*")))
+    core = re.escape(fold_terms(pattern.rstrip().rstrip("*")))
     return re.compile(rf"(?<!\w){core}" + ("" if prefix else r"(?!\w)"))
 
 
@@ -463,7 +455,7 @@ def _element_problems(scenario: Scenario) -> list[tuple[str, str]]:
         seen.add(element.id)
         for p_index, pattern in enumerate(element.patterns):
             core = pattern.strip()
-            if not fold_words(core.rstrip("*")):
+            if not fold_terms(core.rstrip("*")):
                 problems.append((f"{at}.patterns[{p_index}]", "empty pattern"))
             elif "*" in core.rstrip("*"):
                 problems.append((f"{at}.patterns[{p_index}]", "'*' only at the end of a pattern"))

@@ -10,121 +10,93 @@ Answer values are JSON-friendly: ``yes_no`` -> bool, ``choice`` -> the choice's 
 the stored photo (str). ``None`` means "skipped" (an optional question) and counts as
 unanswered.
 
-``relevant`` conditions use a small expression language, parsed here (never ``eval``)::
+``relevant`` conditions (which question is asked when) are written in the small language
+of ``scenarios.conditions``; ``met_when`` (which answer meets a criterion) is described in
+``scenarios.grid_model``; durations are read and written by ``scenarios.durations``. This
+module keeps what acts on an answer or a whole grid: the validation of typed answers (with
+French messages), navigation (``is_relevant``, ``next_question``, ``prune_irrelevant``,
+``missing_required``), scoring and the checks of a grid. It re-exports the public names of
+those three modules, so ``scenarios.grid`` stays the one import path::
 
-    {picked_up} == yes and ({rings} >= 3 or not {transferred})
-
-Operands: a reference ``{question_id}`` to an earlier question, or a literal: ``yes``/``no``
-(also ``oui``/``non``, ``true``/``false``), a number, a bare word or a quoted string (a choice
-value). Operators: ``== != < <= > >=`` between a reference and a literal, ``and``, ``or``,
-``not``, parentheses; a bare reference is true when the answer is truthy. Logic is three-valued
-(like SQL): a comparison with an unanswered question is *unknown*, and a question whose
-condition is not plainly true is not asked.
-
-``met_when`` says which answer counts as "criterion met" for scoring: ``yes``/``no`` for a
-yes/no question, a choice value or a list of them, ``{min: a, max: b}`` for numbers and
-durations (bounds included).
+    grid_model <- conditions <- grid
+    text <- durations <-------- grid
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
-from functools import lru_cache
-from typing import Any, Literal, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from scenarios.conditions import (
+    BoolOp,
+    Compare,
+    CompareOp,
+    Condition,
+    ExpressionError,
+    Literal_,
+    Not,
+    Truthy,
+    check_condition,
+    evaluate,
+    parse_condition,
+    references,
+)
+from scenarios.durations import format_duration, parse_duration
+from scenarios.grid_model import (
+    CHOICE_VALUE,
+    NO_WORDS,
+    QUESTION_ID,
+    YES_WORDS,
+    Answers,
+    AnswerValue,
+    Bounds,
+    Choice,
+    Grid,
+    Question,
+    QuestionType,
+)
+from scenarios.text import NBSP, NNBSP, fold_key
 
-from scenarios.service_kinds import fold
+__all__ = [
+    "CHOICE_VALUE",
+    "DURATION_EXAMPLES",
+    "NBSP",
+    "NNBSP",
+    "QUESTION_ID",
+    "AnswerValue",
+    "Answers",
+    "BoolOp",
+    "Bounds",
+    "Choice",
+    "Compare",
+    "CompareOp",
+    "Condition",
+    "ExpressionError",
+    "Grid",
+    "GridScore",
+    "Invalid",
+    "Literal_",
+    "Not",
+    "Question",
+    "QuestionType",
+    "Truthy",
+    "check_condition",
+    "check_grid",
+    "criterion_met",
+    "evaluate",
+    "format_duration",
+    "grid_score",
+    "is_relevant",
+    "missing_required",
+    "next_question",
+    "parse_condition",
+    "parse_duration",
+    "prune_irrelevant",
+    "references",
+    "validate_answer",
+]
 
-NBSP = "\u00a0"  # before « : » and inside « guillemets » (French typography)
-NNBSP = "\u202f"  # before « ; ? ! »
-
-QUESTION_ID = r"^[a-z][a-z0-9_]*$"
-CHOICE_VALUE = r"^[a-z0-9][a-z0-9_]*$"
-
-AnswerValue: TypeAlias = bool | int | str | None
-Answers: TypeAlias = Mapping[str, AnswerValue]
-
-
-class QuestionType(StrEnum):
-    YES_NO = "yes_no"
-    CHOICE = "choice"
-    INTEGER = "integer"
-    DURATION = "duration"
-    TEXT = "text"
-    PHOTO = "photo"
-
-
-class Choice(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    value: str = Field(pattern=CHOICE_VALUE, max_length=80)
-    label: str = Field(min_length=1)
-
-
-class Bounds(BaseModel):
-    """A closed interval for ``met_when`` on numbers and durations."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    min: float | None = None
-    max: float | None = None
-
-    def contains(self, value: float) -> bool:
-        return (self.min is None or value >= self.min) and (self.max is None or value <= self.max)
-
-
-_YES_WORDS = frozenset({"yes", "oui", "o", "y", "true", "vrai", "1"})
-_NO_WORDS = frozenset({"no", "non", "n", "false", "faux", "0"})
 _SKIP_WORDS = frozenset({"", "-", "passer", "/passer"})
-
-
-class Question(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    id: str = Field(pattern=QUESTION_ID, max_length=80)
-    type: QuestionType
-    label: str = Field(min_length=1)
-    hint: str | None = None
-    required: bool = True
-    relevant: str | None = None
-    choices: tuple[Choice, ...] = ()
-    min: int | None = None
-    max: int | None = None
-    max_length: int | None = Field(default=None, gt=0)
-    weight: float | None = Field(default=None, ge=0)
-    met_when: bool | str | tuple[str, ...] | Bounds | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _yes_no_words(cls, data: Any) -> Any:
-        # YAML 1.1 reads a bare ``yes`` as True, but ``"oui"`` stays a string: accept both.
-        if isinstance(data, dict) and data.get("type") == "yes_no":
-            met = data.get("met_when")
-            if isinstance(met, str) and fold(met) in _YES_WORDS | _NO_WORDS:
-                data = {**data, "met_when": fold(met) in _YES_WORDS}
-        return data
-
-    @property
-    def is_criterion(self) -> bool:
-        return self.met_when is not None
-
-    @property
-    def criterion_weight(self) -> float:
-        """Weight in the grid score: 1 by default for a criterion, 0 for a plain question."""
-        if self.met_when is None:
-            return 0.0
-        return 1.0 if self.weight is None else self.weight
-
-    def choice_values(self) -> tuple[str, ...]:
-        return tuple(choice.value for choice in self.choices)
-
-
-Grid: TypeAlias = Sequence[Question]
-
 
 # --------------------------------------------------------------------------- answers
 
@@ -152,7 +124,7 @@ def validate_answer(question: Question, raw_text: str) -> AnswerValue | Invalid:
     For a photo question ``raw_text`` is the stored photo's reference.
     """
     text = " ".join(raw_text.split())
-    if not question.required and fold(text) in _SKIP_WORDS:
+    if not question.required and fold_key(text) in _SKIP_WORDS:
         return None
     match question.type:
         case QuestionType.YES_NO:
@@ -171,18 +143,18 @@ def validate_answer(question: Question, raw_text: str) -> AnswerValue | Invalid:
 
 
 def _yes_no(text: str) -> bool | Invalid:
-    word = fold(text).rstrip(".!")
-    if word in _YES_WORDS:
+    word = fold_key(text).rstrip(".!")
+    if word in YES_WORDS:
         return True
-    if word in _NO_WORDS:
+    if word in NO_WORDS:
         return False
     return Invalid(f"Veuillez répondre par {_quote('oui')} ou {_quote('non')}.")
 
 
 def _choice(question: Question, text: str) -> str | Invalid:
-    wanted = fold(text)
+    wanted = fold_key(text)
     for index, choice in enumerate(question.choices, start=1):
-        if wanted in (fold(choice.value), fold(choice.label), str(index)):
+        if wanted in (fold_key(choice.value), fold_key(choice.label), str(index)):
             return choice.value
     listed = f"{NNBSP}; ".join(f"{i}. {c.label}" for i, c in enumerate(question.choices, 1))
     return Invalid(f"Veuillez choisir l’une des réponses proposées{NBSP}: {listed}.")
@@ -241,330 +213,7 @@ def _text(question: Question, text: str) -> str | Invalid:
     return text
 
 
-# --------------------------------------------------------------------------- durations
-
-_UNIT_SECONDS = {"h": 3600, "min": 60, "s": 1}
-_UNIT_WORDS = {
-    "h": "h",
-    "hr": "h",
-    "hrs": "h",
-    "heure": "h",
-    "heures": "h",
-    "min": "min",
-    "mins": "min",
-    "minute": "min",
-    "minutes": "min",
-    "mn": "min",
-    "m": "min",
-    "'": "min",
-    "’": "min",
-    "s": "s",
-    "sec": "s",
-    "secs": "s",
-    "seconde": "s",
-    "secondes": "s",
-    '"': "s",
-    "″": "s",
-    "''": "s",
-}
-_NEXT_UNIT = {"h": "min", "min": "s"}
-_DURATION_TOKEN = re.compile(
-    r"(\d+(?:[.,]\d+)?)\s*(heures?|hrs?|h|minutes?|mins?|mn|m|secondes?|secs?|s|''|'|’|\"|″)?\s*"
-)
-_CLOCK = re.compile(r"^(\d+):([0-5]\d)(?::([0-5]\d))?$")
-
-
-def parse_duration(text: str) -> int | None:
-    """Seconds in a French-typed duration, or None when it cannot be read.
-
-    Accepted: « 45 s », « 2 min 30 », « 2 min 30 s », « 2'30 », « 1 h 05 », « 1h05min »,
-    « 1:30 » (min:s), « 1:02:03 » (h:min:s), « 1,5 min ». A bare number is refused because
-    its unit would be a guess. A number after the last unit counts in the next smaller unit.
-    """
-    cleaned = " ".join(text.replace(NBSP, " ").replace(NNBSP, " ").split()).casefold()
-    cleaned = cleaned.replace(" et ", " ")
-    if not cleaned:
-        return None
-    clock = _CLOCK.match(cleaned.replace(" ", ""))
-    if clock:
-        first, second, third = clock.groups()
-        if third is None:
-            return int(first) * 60 + int(second)
-        return int(first) * 3600 + int(second) * 60 + int(third)
-    position = 0
-    total = 0.0
-    last_unit: str | None = None
-    while position < len(cleaned):
-        token = _DURATION_TOKEN.match(cleaned, position)
-        if token is None or token.end() == position:
-            return None
-        number, unit_word = token.groups()
-        amount = float(number.replace(",", "."))
-        if unit_word is None:
-            # a trailing bare number after a unit: « 2 min 30 », « 1 h 05 »
-            if last_unit is None or token.end() != len(cleaned) or last_unit not in _NEXT_UNIT:
-                return None
-            unit = _NEXT_UNIT[last_unit]
-        else:
-            unit = _UNIT_WORDS[unit_word]
-            if last_unit is not None and _UNIT_SECONDS[unit] >= _UNIT_SECONDS[last_unit]:
-                return None  # units must go down: « 30 s 2 min » is not a duration
-        total += amount * _UNIT_SECONDS[unit]
-        last_unit = unit
-        position = token.end()
-    return round(total)
-
-
-def format_duration(seconds: float) -> str:
-    """« 45 s », « 2 min 30 s », « 1 h 05 min » (French, as the auditor would write it)."""
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        if secs:
-            return f"{hours}{NBSP}h{NBSP}{minutes:02d}{NBSP}min{NBSP}{secs:02d}{NBSP}s"
-        return f"{hours}{NBSP}h{NBSP}{minutes:02d}{NBSP}min" if minutes else f"{hours}{NBSP}h"
-    if minutes:
-        return f"{minutes}{NBSP}min{NBSP}{secs:02d}{NBSP}s" if secs else f"{minutes}{NBSP}min"
-    return f"{secs}{NBSP}s"
-
-
-# --------------------------------------------------------------------------- conditions
-
-
-class ExpressionError(ValueError):
-    """A ``relevant`` expression that cannot be parsed."""
-
-
-Literal_: TypeAlias = bool | int | float | str
-CompareOp: TypeAlias = Literal["==", "!=", "<", "<=", ">", ">="]
-
-
-@dataclass(frozen=True, slots=True)
-class Compare:
-    ref: str
-    op: CompareOp
-    literal: Literal_
-
-
-@dataclass(frozen=True, slots=True)
-class Truthy:
-    ref: str
-
-
-@dataclass(frozen=True, slots=True)
-class Not:
-    operand: Condition
-
-
-@dataclass(frozen=True, slots=True)
-class BoolOp:
-    op: Literal["and", "or"]
-    operands: tuple[Condition, ...]
-
-
-Condition: TypeAlias = Compare | Truthy | Not | BoolOp
-
-_TOKEN = re.compile(
-    r"""\s*(?:
-        (?P<ref>\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\})
-      | (?P<number>-?\d+(?:\.\d+)?)
-      | (?P<string>'[^']*'|"[^"]*")
-      | (?P<op>==|!=|<=|>=|<|>)
-      | (?P<paren>[()])
-      | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
-    )""",
-    re.VERBOSE,
-)
-_BOOL_WORDS = {"yes": True, "oui": True, "true": True, "no": False, "non": False, "false": False}
-_SAME: dict[str, CompareOp] = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
-# ``3 <= {rings}`` is read as ``{rings} >= 3``
-_FLIP: dict[str, CompareOp] = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
-
-
-@dataclass(frozen=True, slots=True)
-class _Tok:
-    kind: str
-    text: str
-    position: int
-
-
-def _tokenise(source: str) -> list[_Tok]:
-    tokens: list[_Tok] = []
-    position = 0
-    while position < len(source):
-        if source[position:].strip() == "":
-            break
-        match = _TOKEN.match(source, position)
-        if match is None or match.lastgroup is None:
-            start = len(source[position:]) - len(source[position:].lstrip()) + position
-            raise ExpressionError(f"unexpected character {source[start]!r} at column {start + 1}")
-        kind = match.lastgroup
-        text = match.group(kind)
-        column = match.start(kind) + 1
-        if kind == "word" and text in ("and", "or", "not"):
-            kind = text
-        tokens.append(_Tok(kind, text, column))
-        position = match.end()
-    return tokens
-
-
-class _Parser:
-    def __init__(self, source: str) -> None:
-        self.tokens = _tokenise(source)
-        self.index = 0
-
-    def peek(self) -> _Tok | None:
-        return self.tokens[self.index] if self.index < len(self.tokens) else None
-
-    def take(self) -> _Tok:
-        token = self.peek()
-        if token is None:
-            raise ExpressionError("unexpected end of expression")
-        self.index += 1
-        return token
-
-    def parse(self) -> Condition:
-        if not self.tokens:
-            raise ExpressionError("empty expression")
-        condition = self.parse_or()
-        extra = self.peek()
-        if extra is not None:
-            raise ExpressionError(f"unexpected {extra.text!r} at column {extra.position}")
-        return condition
-
-    def parse_or(self) -> Condition:
-        operands = [self.parse_and()]
-        while (token := self.peek()) is not None and token.kind == "or":
-            self.take()
-            operands.append(self.parse_and())
-        return operands[0] if len(operands) == 1 else BoolOp("or", tuple(operands))
-
-    def parse_and(self) -> Condition:
-        operands = [self.parse_not()]
-        while (token := self.peek()) is not None and token.kind == "and":
-            self.take()
-            operands.append(self.parse_not())
-        return operands[0] if len(operands) == 1 else BoolOp("and", tuple(operands))
-
-    def parse_not(self) -> Condition:
-        token = self.peek()
-        if token is not None and token.kind == "not":
-            self.take()
-            return Not(self.parse_not())
-        return self.parse_atom()
-
-    def parse_atom(self) -> Condition:
-        token = self.take()
-        if token.kind == "paren" and token.text == "(":
-            inner = self.parse_or()
-            closing = self.take()
-            if closing.text != ")":
-                raise ExpressionError(f"expected ')' at column {closing.position}")
-            return inner
-        left = self.operand(token)
-        following = self.peek()
-        if following is None or following.kind != "op":
-            if isinstance(left, _Ref):
-                return Truthy(left.name)
-            raise ExpressionError(f"a literal alone is not a condition (column {token.position})")
-        op = self.take().text
-        right_token = self.take()
-        right = self.operand(right_token)
-        if isinstance(left, _Ref) and not isinstance(right, _Ref):
-            return Compare(left.name, _SAME[op], right)
-        if isinstance(right, _Ref) and not isinstance(left, _Ref):
-            return Compare(right.name, _FLIP[op], left)
-        both = "questions" if isinstance(left, _Ref) else "values"
-        raise ExpressionError(
-            f"compare a {{question}} with a value, not two {both} (column {token.position})"
-        )
-
-    def operand(self, token: _Tok) -> _Ref | Literal_:
-        match token.kind:
-            case "ref":
-                return _Ref(token.text.strip("{} "))
-            case "number":
-                return float(token.text) if "." in token.text else int(token.text)
-            case "string":
-                return token.text[1:-1]
-            case "word":
-                return _BOOL_WORDS.get(token.text.casefold(), token.text)
-        raise ExpressionError(f"unexpected {token.text!r} at column {token.position}")
-
-
-@dataclass(frozen=True, slots=True)
-class _Ref:
-    name: str
-
-
-@lru_cache(maxsize=4096)
-def parse_condition(source: str) -> Condition:
-    """Parse a ``relevant`` expression; raise ``ExpressionError`` (English) when it is wrong."""
-    return _Parser(source).parse()
-
-
-def references(condition: Condition) -> list[str]:
-    """The question ids a condition reads, in order of appearance."""
-    match condition:
-        case Compare(ref=ref) | Truthy(ref=ref):
-            return [ref]
-        case Not(operand=operand):
-            return references(operand)
-        case BoolOp(operands=operands):
-            return [ref for operand in operands for ref in references(operand)]
-    raise AssertionError(condition)  # pragma: no cover
-
-
-def evaluate(condition: Condition, answers: Answers) -> bool | None:
-    """Three-valued evaluation: None when it depends on an unanswered question."""
-    match condition:
-        case Truthy(ref=ref):
-            value = answers.get(ref)
-            return None if value is None else bool(value)
-        case Compare(ref=ref, op=op, literal=literal):
-            return _compare(answers.get(ref), op, literal)
-        case Not(operand=operand):
-            inner = evaluate(operand, answers)
-            return None if inner is None else not inner
-        case BoolOp(op="and", operands=operands):
-            results = [evaluate(operand, answers) for operand in operands]
-            if False in results:
-                return False
-            return None if None in results else True
-        case BoolOp(operands=operands):
-            results = [evaluate(operand, answers) for operand in operands]
-            if True in results:
-                return True
-            return None if None in results else False
-    raise AssertionError(condition)  # pragma: no cover
-
-
-def _compare(value: AnswerValue, op: CompareOp, literal: Literal_) -> bool | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or isinstance(literal, bool) or isinstance(value, str):
-        if op == "==":
-            return value == literal and type(value) is type(literal)
-        if op == "!=":
-            return not (value == literal and type(value) is type(literal))
-        return None
-    if isinstance(literal, str):
-        return None if op not in ("==", "!=") else op == "!="
-    match op:
-        case "==":
-            return value == literal
-        case "!=":
-            return value != literal
-        case "<":
-            return value < literal
-        case "<=":
-            return value <= literal
-        case ">":
-            return value > literal
-        case ">=":
-            return value >= literal
-    raise AssertionError(op)  # pragma: no cover
+# --------------------------------------------------------------------------- navigation
 
 
 def is_relevant(question: Question, answers: Answers) -> bool:
@@ -727,55 +376,3 @@ def _check_met_when(question: Question) -> list[str]:
                 return [f"met_when min {met.min:g} is greater than max {met.max:g}"]
             return []
     return [f"a {question.type} question cannot be a criterion"]
-
-
-def check_condition(source: str, earlier: Mapping[str, Question]) -> list[str]:
-    """Reasons why ``source`` is not a valid condition over the ``earlier`` questions."""
-    try:
-        condition = parse_condition(source)
-    except ExpressionError as exc:
-        return [f"bad expression: {exc}"]
-    return _check_types(condition, earlier)
-
-
-def _check_types(condition: Condition, earlier: Mapping[str, Question]) -> list[str]:
-    match condition:
-        case Not(operand=operand):
-            return _check_types(operand, earlier)
-        case BoolOp(operands=operands):
-            return [reason for operand in operands for reason in _check_types(operand, earlier)]
-        case Truthy(ref=ref):
-            return [] if ref in earlier else [_unknown(ref)]
-        case Compare(ref=ref, op=op, literal=literal):
-            question = earlier.get(ref)
-            if question is None:
-                return [_unknown(ref)]
-            return _check_compare(question, op, literal)
-    raise AssertionError(condition)  # pragma: no cover
-
-
-def _unknown(ref: str) -> str:
-    return f"{{{ref}}} is not an earlier question of this grid"
-
-
-def _check_compare(question: Question, op: CompareOp, literal: Literal_) -> list[str]:
-    ref = f"{{{question.id}}}"
-    equality = op in ("==", "!=")
-    match question.type:
-        case QuestionType.YES_NO:
-            if not equality or not isinstance(literal, bool):
-                return [f"{ref} is yes/no: compare it with == yes or == no"]
-        case QuestionType.CHOICE:
-            if not equality or not isinstance(literal, str):
-                return [f"{ref} is a choice: compare it with == or != and a choice value"]
-            if literal not in question.choice_values():
-                return [f"{literal!r} is not a choice of {ref}"]
-        case QuestionType.INTEGER | QuestionType.DURATION:
-            if isinstance(literal, bool | str):
-                return [f"{ref} is a number: compare it with a number"]
-        case QuestionType.TEXT:
-            if not equality or not isinstance(literal, str):
-                return [f"{ref} is text: compare it with == or != and a string"]
-        case QuestionType.PHOTO:
-            return [f"{ref} is a photo: use it alone ({ref}) to mean 'a photo was given'"]
-    return []

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
+
+from scenarios.text import fold_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,24 +38,18 @@ SERVICE_KINDS: tuple[ServiceKind, ...] = (
 _BY_CODE = {kind.code: kind for kind in SERVICE_KINDS}
 
 
-def fold(text: str) -> str:
-    """Lower-case, strip accents and collapse separators: what people type, compared."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
-    for sep in ("_", "-", "'", "’", "/"):
-        bare = bare.replace(sep, " ")
-    return " ".join(bare.split())
-
+# The name bot.flows and scenarios.directory import; the implementation is in scenarios.text.
+fold = fold_key
 
 _LOOKUP: dict[str, str] = {}
 for _kind in SERVICE_KINDS:
     for _name in (_kind.code, _kind.label_fr, *_kind.aliases):
-        _LOOKUP.setdefault(fold(_name), _kind.code)
+        _LOOKUP.setdefault(fold_key(_name), _kind.code)
 
 
 def resolve_service_kind(text: str) -> str | None:
     """Map a code, French label or alias to the kind's code, or None if unknown."""
-    return _LOOKUP.get(fold(text))
+    return _LOOKUP.get(fold_key(text))
 
 
 def service_kind(code: str) -> ServiceKind:

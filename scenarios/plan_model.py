@@ -1,0 +1,184 @@
+"""The planner's vocabulary: what ``plan()`` is given, what it returns, and its rules.
+
+    PlanRequest(services, scenarios, quotas, window, seed, Rules, personas, auditors, fixed)
+        --scenarios.planning.plan--> Plan(contacts: [PlannedContact], skipped: [Skip], uncovered)
+
+Plain frozen dataclasses and named tuples, no behaviour beyond ``ScenarioInput.fits``: the
+constants of the channel mix (``CHANNEL_ORDER``, ``WRITTEN``, ``FIELD``) and the default
+hours, ``InfeasiblePlan`` and ``SkipReason``, the inputs and outputs, ``Rules`` and the two
+rule texts the infeasibility messages quote. ``Request`` is the one intermediate type: a
+contact asked for by the demand step of ``plan()`` and not yet placed on a day and time
+(``scenarios.placement``, ``scenarios.day_fitting``).
+
+Everything here is re-exported by ``scenarios.planning``, the import path callers use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import NamedTuple
+
+from scenarios.domain import Channel, ContactStatus
+from scenarios.opening_hours import WeeklyHours, parse_hours
+
+DEFAULT_DISPATCH_HOURS = "lu-ve 08:30-12:00,13:30-18:00"
+DEFAULT_SERVICE_HOURS = "lu-ve 09:00-12:00,14:00-17:00"
+CHANNEL_ORDER: tuple[Channel, ...] = (Channel.EMAIL, Channel.LETTER, Channel.PHONE, Channel.VISIT)
+WRITTEN: tuple[Channel, ...] = (Channel.EMAIL, Channel.LETTER)
+FIELD: tuple[Channel, ...] = (Channel.PHONE, Channel.VISIT)
+
+
+class InfeasiblePlan(ValueError):
+    """The rules cannot be met; the message names the rule and the shortfall."""
+
+
+class SkipReason(StrEnum):
+    NO_EMAIL = "no email address"
+    NO_PHONE = "no phone number"
+    NO_ADDRESS = "no postal address"
+    NO_SCENARIO = "no scenario fits the service kind"
+    NEVER_OPEN = "not open on any business day of the window"
+    UNKNOWN_DEPARTEMENT = "unknown département"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceInput:
+    id: int
+    kind: str
+    collectivity_id: int
+    collectivity_code: str
+    collectivity_name: str
+    departement: str
+    has_email: bool
+    has_phone: bool
+    has_address: bool
+    opening_hours: WeeklyHours | None = None  # None or empty: unknown, the default applies
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioInput:
+    id: str
+    channel: Channel
+    service_kinds: tuple[str, ...]
+    n_wordings: int = 1
+
+    def fits(self, kind: str) -> bool:
+        return kind in self.service_kinds
+
+
+@dataclass(frozen=True, slots=True)
+class PersonaInput:
+    id: int
+    key: str
+    channels: tuple[Channel, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditorInput:
+    id: int
+    key: str
+    departements: tuple[str, ...] = ()  # empty: covers every département
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelQuota:
+    channel: Channel
+    per_service: int
+    scenarios: tuple[tuple[str, float], ...] = ()  # (id, weight); empty: all that fit, weight 1
+
+
+def _default_dispatch() -> WeeklyHours:
+    return parse_hours(DEFAULT_DISPATCH_HOURS)
+
+
+def _default_service() -> WeeklyHours:
+    return parse_hours(DEFAULT_SERVICE_HOURS)
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    dispatch_hours: WeeklyHours = field(default_factory=_default_dispatch)
+    default_service_hours: WeeklyHours = field(default_factory=_default_service)
+    max_per_collectivity_per_day: int = 1
+    lockout_business_days: int = 3
+    jitter: bool = True
+    field_margin_minutes: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class FixedContact:
+    """A contact that exists and is kept: it counts for the quota, the cap and the lockout."""
+
+    service_id: int
+    collectivity_id: int
+    channel: Channel
+    scenario_id: str
+    wording: int
+    persona_id: int | None
+    auditor_id: int | None
+    at: datetime  # when it happened (sent) or is planned
+    status: str = ContactStatus.PLANNED
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRequest:
+    services: Sequence[ServiceInput]
+    scenarios: Sequence[ScenarioInput]
+    quotas: Sequence[ChannelQuota]
+    window_start: date
+    window_end: date
+    seed: int
+    rules: Rules = field(default_factory=Rules)
+    personas: Sequence[PersonaInput] = ()
+    auditors: Sequence[AuditorInput] = ()
+    fixed: Sequence[FixedContact] = ()
+    not_before: datetime | None = None  # nothing is planned before this instant
+
+
+class PlannedContact(NamedTuple):
+    service_id: int
+    collectivity_id: int
+    scenario_id: str
+    channel: Channel
+    wording: int
+    persona_id: int | None
+    auditor_id: int | None
+    planned_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    service_id: int
+    channel: Channel
+    reason: SkipReason
+
+
+@dataclass
+class Plan:
+    contacts: list[PlannedContact]
+    skipped: list[Skip]
+    # field contacts left without an auditor although auditors were given, per (channel, dept)
+    uncovered: dict[tuple[Channel, str], int]
+
+
+def per_day_rule(n: int) -> str:
+    return f"at most {n} contact{'s' if n > 1 else ''} per collectivity per day"
+
+
+def lockout_rule(n: int) -> str:
+    return (
+        f"lockout of {n} business day{'' if n == 1 else 's'} between contacts to the same service"
+    )
+
+
+class Request(NamedTuple):
+    """One contact asked for, not yet placed; ``profile`` indexes ``placement.Slots.profiles``."""
+
+    service: ServiceInput
+    channel: Channel
+    profile: int
+    scenario_id: str
+    wording: int
