@@ -31,8 +31,11 @@ Kinds: ``answer``, ``acknowledgement``, ``out_of_office``, ``bounce``, ``read_re
    (no quoted original, no signature): absence wording in a short text (at most 120 words;
    many small-town webmails send vacation replies without any header) gives
    **out_of_office**; redirect wording in at most 150 words gives **redirect**;
-   acknowledgement wording in at most 80 words, i.e. no room for a substantive answer,
-   gives a human **acknowledgement**; everything else is an **answer**.
+   acknowledgement wording (« nous avons bien reçu… », or « bien reçu » opening a sentence)
+   in at most 80 words *and no substantive sentence* gives a human **acknowledgement**: every
+   sentence is a greeting, the receipt, a holding promise (« je reviens vers vous », « dans
+   les meilleurs délais »), thanks or a closing. A short text that opens with a receipt and
+   then answers (« La délivrance est gratuite. ») is an **answer**, as is everything else.
 
 All wording is matched after folding case and accents (``channels.content.fold``).
 """
@@ -224,6 +227,67 @@ def _find(wording: _Wording, text: str) -> str | None:
         if pattern.search(text):
             return shown
     return None
+
+
+# A human receipt says it got the request, maybe that someone will come back, and nothing
+# else. Each sentence of the new text is sorted: greeting, receipt, holding promise, thanks,
+# closing, a short line (a name), or *substantive*; one substantive sentence makes an answer
+# of a text that opens with « Nous avons bien reçu votre demande ».
+_SENTENCES = re.compile(r"(?<=[.!?;])\s+|\n\s*\n")
+_BIEN_RECU = re.compile(r"^(bien recu|bonne reception|message recu|demande recue)\b")
+_NOT_SUBSTANCE = re.compile(
+    r"^(bonjour|bonsoir|madame|monsieur|mesdames|messieurs|cher|chere|hello|"
+    r"cordialement|bien cordialement|bien a (vous|toi)|salutations|sinceres salutations|"
+    r"veuillez agreer|je vous prie|nous vous prions|recevez|bonne (journee|soiree)|"
+    r"belle journee|merci|best regards|regards|kind regards)\b"
+    r"|\b(revien\w*|revenons|revenir) vers vous\b"
+    r"|\bvous (repondr\w*|sera repondu|recontact\w*|rappell?er\w*|tiendr\w* inform\w*)"
+    r"|\bdans les (meilleurs|plus brefs) delais\b|\bdes que possible\b"
+    r"|\ben cours de (traitement|instruction|examen)\b"
+    r"|\b(sera|va etre|seront) (traitee?s?|etudiee?s?|examinee?s?|instruite?s?)\b"
+    r"|\bnous ne manquerons pas\b|\bvous en remerci\w*|\bmerci (pour|de) votre\b"
+    r"|\btransmise? (au|a la|aux|a l') ?(service|personne|agent|collegue)s?\b"
+    r"|\b(je |nous )?(la |le |les |vous )?(transmets|transmettons|transfere|transferons)\b"
+)
+_SHORT_LINE_WORDS = 4
+
+
+_LEADING_GREETING = re.compile(
+    r"^(bonjour|bonsoir|hello)( (madame|monsieur|mesdames|messieurs|a (vous|tous)))?\s*,\s*"
+)
+
+
+def _sentences(text: str) -> list[str]:
+    """Sentences of folded text, a greeting on the same line (« bonjour, … ») removed."""
+    # Mail clients wrap lines inside a sentence: only blank lines and punctuation split.
+    parts = (" ".join(part.split()).strip(" ,-") for part in _SENTENCES.split(text))
+    return [_LEADING_GREETING.sub("", part) for part in parts if part]
+
+
+def _sentence_ack(text: str) -> str | None:
+    """Receipt wording at the start of a sentence (« Bonjour, Bien reçu, je… »)."""
+    for sentence in _sentences(text):
+        if _BIEN_RECU.search(sentence):
+            return "bien reçu"
+    return None
+
+
+def _substantive_sentences(text: str) -> list[str]:
+    """Sentences that are neither greeting, receipt, holding promise, thanks nor closing."""
+    found: list[str] = []
+    for sentence in _sentences(text):
+        if len(sentence.split()) <= _SHORT_LINE_WORDS:
+            continue
+        if _find(_ACK, sentence) or _BIEN_RECU.search(sentence):
+            # The receipt sentence itself; what follows a comma may still say more.
+            rest = sentence.split(",", 1)[1] if "," in sentence else ""
+            if len(rest.split()) > _SHORT_LINE_WORDS and not _NOT_SUBSTANCE.search(rest.strip()):
+                found.append(rest.strip())
+            continue
+        if _NOT_SUBSTANCE.search(sentence):
+            continue
+        found.append(sentence)
+    return found
 
 
 def _absence(subject: str, text: str) -> str | None:
@@ -491,9 +555,13 @@ def _human(parsed: ParsedMessage, subject: str) -> Classification:
     redirect = _find(_REDIRECT, text)
     if redirect and words <= HUMAN_REDIRECT_MAX_WORDS:
         return Classification("redirect", (*evidence, f'text matches "{redirect}"', size))
-    ack = _find(_ACK, text)
-    if ack and words <= HUMAN_ACK_MAX_WORDS:
+    ack = _find(_ACK, text) or _sentence_ack(text)
+    substance = _substantive_sentences(text) if ack else []
+    if ack and words <= HUMAN_ACK_MAX_WORDS and not substance:
         return Classification("acknowledgement", (*evidence, f'text matches "{ack}"', size))
+    if ack and substance:
+        evidence.append(f'text matches "{ack}", but also says: "{substance[0][:60]}"')
+        ack = None
     if absence:
         evidence.append(f"{absence}, but in a longer text")
     if ack:

@@ -336,8 +336,36 @@ def test_human_acknowledgement_needs_a_short_text() -> None:
     )
     assert long.kind == "answer"
     assert (
-        'text matches "nous avons bien reçu votre demande", but in a longer text' in long.evidence
+        'text matches "nous avons bien reçu votre demande", but also says: "il faut fournir un '
+        'justificatif de domicile recent."' in long.evidence
     )
+
+
+def test_a_short_answer_that_opens_with_a_receipt_is_an_answer() -> None:
+    result = classify_raw(
+        message(
+            "From: agent@m.example",
+            "Bonjour Madame,\n\nNous avons bien reçu votre demande et vous en remercions.\n\n"
+            "La délivrance des actes d'état civil est gratuite. La copie vous sera envoyée par\n"
+            "voie postale, en général sous huitaine.\n",
+        )
+    )
+    assert result.kind == "answer"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Bonjour,\n\nBien reçu, je reviens vers vous dès que possible.\n",
+        "Bonjour, bien reçu, je reviens vers vous rapidement.\n",
+        "Madame,\nJ'accuse réception de votre message, que je transmets à la personne en\n"
+        "charge.\n",
+        "Bonjour,\nNous avons bien reçu votre demande. Elle a été transmise au service concerné\n"
+        "qui vous répondra dans les meilleurs délais.\n",
+    ],
+)
+def test_human_receipts_with_holding_promises(body: str) -> None:
+    assert classify_raw(message("From: agent@m.example", body)).kind == "acknowledgement"
 
 
 def test_ack_wording_in_the_quoted_original_does_not_count() -> None:
