@@ -419,18 +419,6 @@ def _meta_json(data: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- writers
 
 
-def _text(value: RowValue | datetime) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime):
-        return value.astimezone(PARIS).isoformat()
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
-
-
 def _jsonable(value: RowValue | datetime) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(PARIS).isoformat()
@@ -449,15 +437,35 @@ class _Sink:
         raise NotImplementedError
 
 
+def _bool_text(value: bool | None) -> str:
+    return "" if value is None else "true" if value else "false"
+
+
+def _datetime_text(value: datetime | None) -> str:
+    return "" if value is None else value.astimezone(PARIS).isoformat()
+
+
 class _CsvSink(_Sink):
+    """The csv module writes ``None`` as an empty field and numbers with ``repr``: only
+    booleans and instants need converting."""
+
     def __init__(self, path: Path, columns: Sequence[Column]) -> None:
         self._names = [c.name for c in columns]
+        self._converted = [
+            (c.name, _bool_text if c.kind == "bool" else _datetime_text)
+            for c in columns
+            if c.kind in ("bool", "datetime")
+        ]
         self._fh = path.open("w", encoding="utf-8", newline="")
         self._writer = csv.writer(self._fh, lineterminator="\n")
         self._writer.writerow(self._names)
 
     def write(self, row: dict[str, Any]) -> None:
-        self._writer.writerow([_text(row[name]) for name in self._names])
+        if self._converted:
+            row = dict(row)
+            for name, convert in self._converted:
+                row[name] = convert(row[name])
+        self._writer.writerow([row[name] for name in self._names])
         self.rows += 1
 
     def close(self) -> None:

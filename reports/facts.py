@@ -565,10 +565,28 @@ def field_facts(channel: str, events: Sequence[EventLike]) -> FieldFacts:
     return FieldFacts()
 
 
+def _unassessed(scenario: Scenario) -> tuple[GridResult, ...]:
+    """Every criterion of the grid, none assessed (no answer yet), cached per scenario."""
+    found = _UNASSESSED.get(scenario.id)
+    if found is None or found[0] is not scenario:
+        criteria = tuple(
+            (f"{scenario.id}.{q.id}", q.criterion_weight, None)
+            for q in scenario.grid
+            if q.is_criterion
+        )
+        found = _UNASSESSED[scenario.id] = (scenario, criteria)
+    return found[1]
+
+
+_UNASSESSED: dict[str, tuple[Scenario, tuple[GridResult, ...]]] = {}
+
+
 def grid_results(scenario: Scenario | None, answers: Mapping[str, Any]) -> tuple[GridResult, ...]:
     """One ``GridResult`` per criterion question of the scenario's grid (module docstring)."""
     if scenario is None or not scenario.grid:
         return ()
+    if not answers:
+        return _unassessed(scenario)
     out: list[GridResult] = []
     for question in scenario.grid:
         if not question.is_criterion:

@@ -25,7 +25,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from scenarios import events as ev
 from storage.models import (
@@ -196,7 +196,7 @@ def _attempt(detail: Any) -> int | None:
 
 
 async def _side_tables(
-    session: AsyncSession, campaign_id: int, lo: int, hi: int
+    session: AsyncConnection, campaign_id: int, lo: int, hi: int
 ) -> tuple[dict[int, list[EventRow]], dict[int, dict[str, Any]], dict[int, int]]:
     """Events, grid answers and photo counts of the campaign's contacts with ids lo..hi."""
     in_range = and_(Contact.campaign_id == campaign_id, Contact.id >= lo, Contact.id <= hi)
@@ -280,13 +280,15 @@ async def stream_contact_rows(
     )
     if collectivity_ids is not None:
         stmt = stmt.where(Contact.collectivity_id.in_(list(collectivity_ids)))
-    result = await session.stream(stmt)
+    # Core rows through the session's connection: same transaction, no ORM row loading.
+    connection = await session.connection()
+    result = await connection.stream(stmt)
     try:
         async for partition in result.partitions(chunk):
             if not partition:
                 continue
             lo, hi = partition[0][0], partition[-1][0]
-            events, answers, photos = await _side_tables(session, campaign_id, lo, hi)
+            events, answers, photos = await _side_tables(connection, campaign_id, lo, hi)
             for row in partition:
                 values: tuple[Any, ...] = tuple(row)
                 contact_id = values[0]
