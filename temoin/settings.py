@@ -123,26 +123,24 @@ class DispatchSettings(BaseModel):
     imap_timeout: float = Field(30.0, gt=0)
 
 
-class ReportSettings(BaseModel):
-    """Statistics and reports (``temoin stats``, ``export``, ``report``)."""
+class TrackingSettings(BaseModel):
+    """The mailbox watchers (``temoin worker``): IMAP IDLE, polling, matching, census."""
 
     model_config = ConfigDict(extra="forbid")
 
-    # Population strata bounds (inhabitants), lower bounds inclusive: < 2 000, 2 000-10 000…
-    strata: tuple[int, ...] = (2000, 10000, 50000)
-    # A cell with fewer delivered contacts is flagged and never ranked.
-    min_cell: int = Field(5, gt=0)
-    # A collectivity's report shows no figure computed over fewer other collectivities.
-    min_peers: int = Field(5, gt=0)
-
-    @field_validator("strata")
-    @classmethod
-    def _increasing(cls, value: tuple[int, ...]) -> tuple[int, ...]:
-        if not value or any(b <= 0 for b in value):
-            raise ValueError("strata bounds must be positive, e.g. [2000, 10000, 50000]")
-        if list(value) != sorted(set(value)):
-            raise ValueError("strata bounds must increase strictly")
-        return value
+    enabled: bool = True
+    # Without IDLE, and for folders IDLE does not cover (Junk), look this often.
+    poll_interval_seconds: float = Field(60.0, gt=0)
+    # Re-issue IDLE at least this often (RFC 2177: servers may drop it after 30 minutes).
+    idle_timeout_seconds: float = Field(300.0, gt=0)
+    # A match below this confidence goes to the triage queue, never to a contact.
+    match_threshold: float = Field(0.7, ge=0, le=1)
+    # Compare each folder's message count on the server with what is stored.
+    census_interval_seconds: float = Field(3600.0, gt=0)
+    fetch_batch: int = Field(200, gt=0)
+    imap_timeout: float = Field(60.0, gt=0)
+    backoff_base_seconds: float = Field(5.0, gt=0)
+    backoff_cap_seconds: float = Field(600.0, gt=0)
 
 
 class BotSettings(BaseModel):
@@ -165,6 +163,28 @@ class BotSettings(BaseModel):
     location_flag_metres: float = Field(300.0, gt=0)
 
 
+class ReportSettings(BaseModel):
+    """Statistics and reports (``temoin stats``, ``export``, ``report``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Population strata bounds (inhabitants), lower bounds inclusive: < 2 000, 2 000-10 000…
+    strata: tuple[int, ...] = (2000, 10000, 50000)
+    # A cell with fewer delivered contacts is flagged and never ranked.
+    min_cell: int = Field(5, gt=0)
+    # A collectivity's report shows no figure computed over fewer other collectivities.
+    min_peers: int = Field(5, gt=0)
+
+    @field_validator("strata")
+    @classmethod
+    def _increasing(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value or any(b <= 0 for b in value):
+            raise ValueError("strata bounds must be positive, e.g. [2000, 10000, 50000]")
+        if list(value) != sorted(set(value)):
+            raise ValueError("strata bounds must increase strictly")
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -182,8 +202,9 @@ class Settings(BaseSettings):
     locale: str = "fr"
     bot_token: SecretRef | None = None
     dispatch: DispatchSettings = DispatchSettings()
-    bot: BotSettings = BotSettings()
     reports: ReportSettings = ReportSettings()
+    tracking: TrackingSettings = TrackingSettings()
+    bot: BotSettings = BotSettings()
 
     @field_validator("timezone")
     @classmethod

@@ -1,4 +1,4 @@
-"""``temoin worker``: the scheduler that wakes the dispatcher (and, later, the mailbox watchers).
+"""``temoin worker``: the scheduler that wakes the dispatcher, and the mailbox watchers.
 
 APScheduler's ``AsyncIOScheduler`` runs in this process with an in-memory job store: several
 worker processes share the work through the database (row claims), never through a shared job
@@ -23,6 +23,7 @@ from scenarios.clock import Clock
 from temoin.database import open_database
 from temoin.dispatcher import DispatchConfig, Dispatcher, DispatchReport
 from temoin.settings import Settings
+from temoin.tracking import Tracker, tracking_config
 
 log = logging.getLogger("temoin.worker")
 
@@ -100,11 +101,18 @@ async def run_worker(
             next_run_time=datetime.now(UTC),
         )
         scheduler.start()
+        tracking: asyncio.Task[None] | None = None
+        if settings.tracking.enabled:  # one watcher per persona mailbox
+            tracker = Tracker(database, load_catalog(), clock, tracking_config(settings))
+            tracking = asyncio.create_task(tracker.run(stop), name="tracking")
         log.info("worker %s started", dispatcher.owner)
         try:
             await stop.wait()
         finally:
             scheduler.shutdown(wait=False)
+            if tracking is not None:
+                stop.set()
+                await asyncio.gather(tracking, return_exceptions=True)
             log.info("worker %s stopping", dispatcher.owner)
         return None
     finally:

@@ -22,7 +22,9 @@ from temoin.cli import (
     mail,
     observations,
     personas,
+    review,
     scenarios,
+    triage,
     worker,
 )
 from temoin.cli import bot as bot_cli
@@ -52,6 +54,8 @@ app.add_typer(observations.app, name="observations")
 app.command("stats")(stats)
 app.command("export")(export_command)
 app.command("report")(report)
+app.add_typer(triage.app, name="triage")
+app.command("review")(review.command)
 
 
 def _version(value: bool) -> None:

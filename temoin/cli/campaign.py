@@ -58,6 +58,7 @@ from scenarios.planning import (
 )
 from storage import campaigns as repo
 from storage.db import Database
+from storage.mail import campaign_mail_summary
 from temoin.cli.common import AppContext, UserError, app_context, console, fail, run_with_db
 from temoin.cli.observations import gather_observations, print_observations
 
@@ -423,6 +424,7 @@ async def gather_show(database: Database, name: str, tz: ZoneInfo) -> dict[str, 
         per_persona = await repo.counts_by_persona(session, campaign.id)
         per_auditor = await repo.counts_by_auditor(session, campaign.id)
         observed = await gather_observations(session, campaign.id)
+        mail = await campaign_mail_summary(session, campaign.id)
 
     by_channel: dict[str, dict[str, Any]] = {}
     for ch in CHANNEL_ORDER:
@@ -468,6 +470,7 @@ async def gather_show(database: Database, name: str, tz: ZoneInfo) -> dict[str, 
         "by_persona": personas,
         "by_auditor": auditors,
         "observations": observed,
+        "mail": mail,
     }
 
 
@@ -502,6 +505,28 @@ def print_show(data: dict[str, Any]) -> None:
         console.print(_people_table("Per auditor", "auditor", data["by_auditor"], FIELD))
     if data.get("observations"):
         print_observations(data["observations"])
+    _print_mail(data["mail"])
+
+
+def _print_mail(mail: dict[str, Any]) -> None:
+    """Mailboxes: the census (server count vs stored), triage and quarantine."""
+    if not mail["mailboxes"]:
+        return
+    table = Table(title="Mailboxes (census)", title_justify="left")
+    for column in ("persona", "folder", "on server", "stored", "gap", "checked (UTC)"):
+        table.add_column(column)
+    for m in mail["mailboxes"]:
+        server = "?" if m["server_count"] is None else str(m["server_count"])
+        gap = "?" if m["gap"] is None else str(m["gap"])
+        checked = (m["checked_at"] or "")[:16].replace("T", " ")
+        table.add_row(m["persona"], m["folder"], server, str(m["stored"]), gap, checked)
+    console.print(table)
+    if mail["gaps"]:
+        console.print(f"[bold red]{mail['gaps']} message(s) on the servers are not stored.[/]")
+    console.print(
+        f"Triage: {mail['triage_pending']} pending; quarantined: {mail['quarantined']}; "
+        f"not processed yet: {mail['unprocessed']}."
+    )
 
 
 @app.command("show")

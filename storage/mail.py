@@ -1,0 +1,869 @@
+"""SQL of the mailbox watchers: raw messages, checkpoints, processing claims, contact effects.
+
+    fetched batch ─► store_raw (one transaction) ──────────► blobs (SHA-256, stored once)
+                     │                                      message rows: raw + UID only,
+                     │                                      ``classification`` NULL
+                     └─ checkpoint moved to the batch's last UID, in the same transaction
+    parsed batch  ─► claim (UPDATE … WHERE classification IS NULL RETURNING id)
+                     ─► load contacts (locked) ─► save message results, contact changes, events
+
+Rows are unique on (persona, mailbox, UIDVALIDITY, UID): a batch stored twice (a watcher
+restarted mid-fetch, two workers) inserts nothing the second time. A UIDVALIDITY change is
+reconciled here: a message of the folder stored under an older UIDVALIDITY with the same bytes
+(SHA-256), or failing that the same Message-ID, is moved to its new (UIDVALIDITY, UID) instead
+of being stored again, so it is neither duplicated nor counted twice.
+
+``classification`` NULL means "stored, not processed yet"; processing claims rows with a
+conditional UPDATE, so when two processes race only one applies a message's effects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scenarios.domain import Channel
+from storage.models import (
+    Blob,
+    Campaign,
+    Collectivity,
+    Contact,
+    ContactEvent,
+    MailboxCheckpoint,
+    Message,
+    Persona,
+    Service,
+)
+
+PROCESSING = "processing"  # a claim's placeholder, never committed
+QUARANTINED = "quarantined"
+OWN_COPY = "own_copy"
+PENDING = "pending"
+_CHUNK = 500
+_HEAD_LIMIT = 65_536
+_MESSAGE_ID = re.compile(
+    rb"^message-id:[ \t]*(?:\r?\n[ \t]+)?(<[^<>\s]{1,246}>)", re.IGNORECASE | re.MULTILINE
+)
+
+
+# -- rows -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RawMessage:
+    uid: int
+    internal_date: datetime
+    raw: bytes
+    sha256: str
+    message_id: str | None
+
+    @classmethod
+    def of(cls, uid: int, internal_date: datetime, raw: bytes) -> RawMessage:
+        return cls(uid, internal_date, raw, hashlib.sha256(raw).hexdigest(), header_message_id(raw))
+
+
+def header_message_id(raw: bytes) -> str | None:
+    """The Message-ID of the header block, read without parsing (for reconciliation)."""
+    end = raw.find(b"\n\n", 0, _HEAD_LIMIT)
+    end2 = raw.find(b"\r\n\r\n", 0, _HEAD_LIMIT)
+    stops = [e for e in (end, end2) if e >= 0]
+    head = raw[: min(stops)] if stops else raw[:_HEAD_LIMIT]
+    found = _MESSAGE_ID.search(head)
+    return found.group(1).decode("ascii", "replace") if found else None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRaw:
+    id: int
+    mailbox: str
+    internal_date: datetime
+    raw: bytes
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoreOutcome:
+    to_process: list[tuple[int, int]]  # (id, UID) of the batch's rows not processed yet
+    inserted: int
+    relinked: int
+
+
+@dataclass(frozen=True, slots=True)
+class PersonaAccount:
+    id: int
+    key: str
+    email: str
+    display_name: str
+    subaddress_separator: str | None
+    imap_host: str | None
+    imap_port: int | None
+    imap_security: str | None
+    username: str | None
+    password_ref: str | None
+    address: str | None
+    postal_code: str | None
+    city: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ContactView:
+    """A contact as the tracker sees and changes it (a plain snapshot)."""
+
+    id: int
+    persona_id: int | None
+    status: str
+    status_at: datetime
+    sent_at: datetime | None
+    followup_sent_at: datetime | None
+    message_id: str | None
+    followup_message_id: str | None
+    reply_token: str | None
+    first_ack_at: datetime | None
+    first_answer_at: datetime | None
+    outcome_reason: str | None
+    checks: dict[str, Any] | None
+    scenario_id: str
+    wording: int
+    service_id: int
+    service_email: str | None
+    service_phone: str | None
+    service_name: str
+    service_kind: str
+    service_city: str | None
+    collectivity_id: int
+    collectivity_name: str
+    departement: str
+
+
+_WRITABLE = ("status", "status_at", "first_ack_at", "first_answer_at", "outcome_reason", "checks")
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    contact_id: int
+    kind: str
+    at: datetime
+    detail: dict[str, Any]
+    actor: str = "tracker"
+
+
+@dataclass(slots=True)
+class MessageResult:
+    """The processed columns of one message row."""
+
+    id: int
+    classification: str
+    message_id: str | None = None
+    in_reply_to: str | None = None
+    references: str | None = None
+    subject: str | None = None
+    from_address: str | None = None
+    to_addresses: str | None = None
+    date_header: datetime | None = None
+    text: str | None = None
+    new_text: str | None = None
+    html_sanitised: str | None = None
+    attachments: dict[str, Any] | None = None
+    evidence: dict[str, Any] | None = None
+    contact_id: int | None = None
+    match_method: str | None = None
+    match_confidence: float | None = None
+    triage_state: str | None = None
+    quarantine_reason: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+_LIMITS = {"message_id": 250, "in_reply_to": 250, "from_address": 254, "match_method": 30,
+           "classification": 20, "triage_state": 20}  # fmt: skip
+
+
+def clean_text(value: str) -> str:
+    """What every database takes: no NUL (PostgreSQL refuses it), no lone surrogate."""
+    if "\x00" in value:
+        value = value.replace("\x00", "\ufffd")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
+def clean_json(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(str(k)): clean_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean_json(v) for v in value]
+    return value
+
+
+def _row_values(result: MessageResult) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for f in fields(MessageResult):
+        if f.name == "extra":
+            continue
+        value = getattr(result, f.name)
+        if isinstance(value, str):
+            value = clean_text(value)
+            limit = _LIMITS.get(f.name)
+            if limit is not None:
+                value = value[:limit]
+        elif isinstance(value, dict):
+            value = clean_json(value)
+        values[f.name] = value
+    return values
+
+
+# -- raw storage ---------------------------------------------------------------------------
+
+
+def _insert(session: AsyncSession, table: Any) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+async def last_uid(session: AsyncSession, persona_id: int, mailbox: str, uidvalidity: int) -> int:
+    """The checkpoint of (persona, mailbox, UIDVALIDITY), created at 0 when new."""
+    await session.execute(
+        _insert(session, MailboxCheckpoint)
+        .values(persona_id=persona_id, mailbox=mailbox, uidvalidity=uidvalidity, last_uid=0)
+        .on_conflict_do_nothing(index_elements=["persona_id", "mailbox", "uidvalidity"])
+    )
+    found = await session.scalar(
+        select(MailboxCheckpoint.last_uid).where(
+            MailboxCheckpoint.persona_id == persona_id,
+            MailboxCheckpoint.mailbox == mailbox,
+            MailboxCheckpoint.uidvalidity == uidvalidity,
+        )
+    )
+    return int(found or 0)
+
+
+async def store_raw(
+    session: AsyncSession,
+    *,
+    persona_id: int,
+    mailbox: str,
+    uidvalidity: int,
+    items: Sequence[RawMessage],
+    up_to: int,
+    now: datetime,
+) -> StoreOutcome:
+    """Store a fetched batch (blobs, rows) and move the checkpoint, in the caller's transaction."""
+    uids = [item.uid for item in items]
+    existing: set[int] = set()
+    for part in _chunks(uids):
+        existing.update(
+            await session.scalars(
+                select(Message.uid).where(
+                    Message.persona_id == persona_id,
+                    Message.mailbox == mailbox,
+                    Message.uidvalidity == uidvalidity,
+                    Message.uid.in_(part),
+                )
+            )
+        )
+    fresh = [item for item in items if item.uid not in existing]
+    if fresh:
+        blobs: dict[str, dict[str, Any]] = {}
+        for item in fresh:
+            blobs.setdefault(
+                item.sha256,
+                {"sha256": item.sha256, "size": len(item.raw), "data": item.raw, "created_at": now},
+            )
+        stored: set[str] = set()
+        hashes = list(blobs)
+        for part in _chunks(hashes):
+            stored.update(await session.scalars(select(Blob.sha256).where(Blob.sha256.in_(part))))
+        new_blobs = [row for sha, row in blobs.items() if sha not in stored]
+        for part in _chunks(new_blobs):
+            await session.execute(
+                _insert(session, Blob).on_conflict_do_nothing(index_elements=["sha256"]),
+                list(part),
+            )
+    relinked_uids = await _relink(session, persona_id, mailbox, uidvalidity, fresh, now)
+    rows = [
+        {
+            "direction": "in",
+            "persona_id": persona_id,
+            "mailbox": mailbox,
+            "uidvalidity": uidvalidity,
+            "uid": item.uid,
+            "raw_sha256": item.sha256,
+            "message_id": item.message_id,
+            "internal_date": item.internal_date,
+            "created_at": now,
+        }
+        for item in fresh
+        if item.uid not in relinked_uids
+    ]
+    for part in _chunks(rows):
+        await session.execute(
+            _insert(session, Message).on_conflict_do_nothing(
+                index_elements=["persona_id", "mailbox", "uidvalidity", "uid"]
+            ),
+            list(part),
+        )
+    await session.execute(
+        update(MailboxCheckpoint)
+        .where(
+            MailboxCheckpoint.persona_id == persona_id,
+            MailboxCheckpoint.mailbox == mailbox,
+            MailboxCheckpoint.uidvalidity == uidvalidity,
+            MailboxCheckpoint.last_uid < up_to,
+        )
+        .values(last_uid=up_to)
+    )
+    to_process: list[tuple[int, int]] = []
+    for part in _chunks(uids):
+        found = await session.execute(
+            select(Message.id, Message.uid)
+            .where(
+                Message.persona_id == persona_id,
+                Message.mailbox == mailbox,
+                Message.uidvalidity == uidvalidity,
+                Message.uid.in_(part),
+                Message.classification.is_(None),
+            )
+            .order_by(Message.uid)
+        )
+        to_process.extend((id_, uid) for id_, uid in found.all() if uid is not None)
+    return StoreOutcome(to_process, len(rows), len(relinked_uids))
+
+
+async def _relink(
+    session: AsyncSession,
+    persona_id: int,
+    mailbox: str,
+    uidvalidity: int,
+    fresh: Sequence[RawMessage],
+    now: datetime,
+) -> set[int]:
+    """Move rows stored under an older UIDVALIDITY of this folder to their new UID."""
+    if not fresh:
+        return set()
+    hashes = list({item.sha256 for item in fresh})
+    ids = list({item.message_id for item in fresh if item.message_id})
+    old: list[Message] = []
+    base = (
+        Message.persona_id == persona_id,
+        Message.mailbox == mailbox,
+        Message.uidvalidity != uidvalidity,
+    )
+    for part in _chunks(hashes):
+        old.extend(
+            await session.scalars(select(Message).where(*base, Message.raw_sha256.in_(part)))
+        )
+    for part in _chunks(ids):
+        old.extend(
+            await session.scalars(select(Message).where(*base, Message.message_id.in_(part)))
+        )
+    if not old:
+        return set()
+    unique = sorted({row.id: row for row in old}.values(), key=lambda row: row.id)
+    used: set[int] = set()
+    relinked: set[int] = set()
+    for item in fresh:
+        same = [r for r in unique if r.id not in used and r.raw_sha256 == item.sha256]
+        if not same and item.message_id:
+            same = [r for r in unique if r.id not in used and r.message_id == item.message_id]
+            if len(same) > 1:
+                continue  # one Message-ID, several different old copies: store anew
+        if not same:
+            continue
+        row = same[0]
+        used.add(row.id)
+        note: dict[str, Any] = {
+            "at": now.isoformat(),
+            "from": [row.uidvalidity, row.uid],
+            "to": [uidvalidity, item.uid],
+        }
+        if row.raw_sha256 != item.sha256:
+            note["server_copy_sha256"] = item.sha256  # bytes differ: the new copy is kept too
+        evidence = dict(row.evidence or {})
+        evidence["relinked"] = [*evidence.get("relinked", []), note]
+        row.uidvalidity, row.uid, row.evidence = uidvalidity, item.uid, evidence
+        relinked.add(item.uid)
+    await session.flush()
+    return relinked
+
+
+async def pending_raw(session: AsyncSession, persona_id: int, limit: int) -> list[StoredRaw]:
+    """Rows stored but not processed (oldest first), with their raw bytes."""
+    rows = await session.execute(
+        select(Message.id, Message.mailbox, Message.internal_date, Blob.data, Blob.sha256)
+        .join(Blob, Blob.sha256 == Message.raw_sha256)
+        .where(Message.persona_id == persona_id, Message.classification.is_(None))
+        .order_by(Message.id)
+        .limit(limit)
+    )
+    return [
+        StoredRaw(id_, mailbox or "", internal_date, bytes(data), sha)
+        for id_, mailbox, internal_date, data, sha in rows.all()
+        if internal_date is not None
+    ]
+
+
+async def raw_of(session: AsyncSession, message_id: int) -> StoredRaw | None:
+    row = (
+        await session.execute(
+            select(Message.id, Message.mailbox, Message.internal_date, Blob.data, Blob.sha256)
+            .join(Blob, Blob.sha256 == Message.raw_sha256)
+            .where(Message.id == message_id)
+        )
+    ).first()
+    if row is None or row[2] is None:
+        return None
+    return StoredRaw(row[0], row[1] or "", row[2], bytes(row[3]), row[4])
+
+
+# -- processing ----------------------------------------------------------------------------
+
+
+async def claim(session: AsyncSession, ids: Sequence[int]) -> set[int]:
+    """Take the rows still unprocessed; the first statement of the processing transaction."""
+    won: set[int] = set()
+    for part in _chunks(list(ids)):
+        result = await session.execute(
+            update(Message)
+            .where(Message.id.in_(part), Message.classification.is_(None))
+            .values(classification=PROCESSING)
+            .returning(Message.id)
+        )
+        won.update(result.scalars())
+    return won
+
+
+async def persona_accounts(
+    session: AsyncSession, *, active_only: bool = True
+) -> list[PersonaAccount]:
+    query = select(Persona).order_by(Persona.id)
+    if active_only:
+        query = query.where(Persona.active.is_(True))
+    rows = await session.scalars(query)
+    return [
+        PersonaAccount(
+            p.id,
+            p.key,
+            p.email,
+            p.display_name,
+            p.subaddress_separator,
+            p.imap_host,
+            p.imap_port,
+            p.imap_security,
+            p.username,
+            p.password_ref,
+            p.address,
+            p.postal_code,
+            p.city,
+        )
+        for p in rows
+    ]
+
+
+def _contact_query() -> Any:
+    return (
+        select(Contact, Service, Collectivity)
+        .join(Service, Service.id == Contact.service_id)
+        .join(Collectivity, Collectivity.id == Contact.collectivity_id)
+    )
+
+
+def _view(contact: Contact, service: Service, collectivity: Collectivity) -> ContactView:
+    return ContactView(
+        id=contact.id,
+        persona_id=contact.persona_id,
+        status=contact.status,
+        status_at=contact.status_at,
+        sent_at=contact.sent_at,
+        followup_sent_at=contact.followup_sent_at,
+        message_id=contact.message_id,
+        followup_message_id=contact.followup_message_id,
+        reply_token=contact.reply_token,
+        first_ack_at=contact.first_ack_at,
+        first_answer_at=contact.first_answer_at,
+        outcome_reason=contact.outcome_reason,
+        checks=dict(contact.checks) if contact.checks is not None else None,
+        scenario_id=contact.scenario_id,
+        wording=contact.wording,
+        service_id=service.id,
+        service_email=service.email,
+        service_phone=service.phone,
+        service_name=service.name,
+        service_kind=service.kind,
+        service_city=service.city,
+        collectivity_id=collectivity.id,
+        collectivity_name=collectivity.name,
+        departement=collectivity.departement,
+    )
+
+
+async def persona_contacts(session: AsyncSession, persona_id: int) -> list[ContactView]:
+    """The persona's email contacts that have gone out (they have a Message-ID)."""
+    rows = await session.execute(
+        _contact_query().where(
+            Contact.persona_id == persona_id,
+            Contact.channel == Channel.EMAIL.value,
+            Contact.message_id.is_not(None),
+        )
+    )
+    return [_view(c, s, k) for c, s, k in rows.all()]
+
+
+async def own_copy_subjects(session: AsyncSession, persona_id: int) -> dict[int, list[str]]:
+    """Subjects of our own sent emails seen in the mailbox, per contact."""
+    rows = await session.execute(
+        select(Message.contact_id, Message.subject).where(
+            Message.persona_id == persona_id,
+            Message.classification == OWN_COPY,
+            Message.contact_id.is_not(None),
+        )
+    )
+    found: dict[int, list[str]] = {}
+    for contact_id, subject in rows.all():
+        if contact_id is not None and subject:
+            found.setdefault(contact_id, []).append(subject)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class SeenMessage:
+    id: int
+    contact_id: int | None
+    classification: str
+    from_address: str | None
+    message_id: str | None
+    raw_sha256: str
+
+
+async def seen_before(
+    session: AsyncSession,
+    persona_id: int,
+    hashes: Sequence[str],
+    message_ids: Sequence[str],
+    exclude: Sequence[int],
+) -> list[SeenMessage]:
+    """Processed rows of the persona with one of these hashes or Message-IDs (duplicates)."""
+    found: dict[int, SeenMessage] = {}
+    base = (
+        Message.persona_id == persona_id,
+        Message.classification.is_not(None),
+        Message.classification.not_in([PROCESSING, QUARANTINED]),
+        Message.id.not_in(list(exclude)) if exclude else Message.id.is_not(None),
+    )
+    columns = (
+        Message.id,
+        Message.contact_id,
+        Message.classification,
+        Message.from_address,
+        Message.message_id,
+        Message.raw_sha256,
+    )
+    for column, values in ((Message.raw_sha256, hashes), (Message.message_id, message_ids)):
+        for part in _chunks(list(values)):
+            rows = await session.execute(select(*columns).where(*base, column.in_(part)))
+            for id_, contact_id, kind, sender, mid, sha in rows.all():
+                found[id_] = SeenMessage(id_, contact_id, kind or "", sender, mid, sha)
+    return sorted(found.values(), key=lambda seen: seen.id)
+
+
+async def lock_contacts(session: AsyncSession, ids: Iterable[int]) -> dict[int, ContactView]:
+    """Contacts about to change, locked until commit on PostgreSQL."""
+    wanted = sorted(set(ids))
+    views: dict[int, ContactView] = {}
+    for part in _chunks(wanted):
+        query = _contact_query().where(Contact.id.in_(part)).order_by(Contact.id)
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(of=Contact)
+        for c, s, k in (await session.execute(query)).all():
+            views[c.id] = _view(c, s, k)
+    return views
+
+
+async def save_contacts(
+    session: AsyncSession, before: dict[int, ContactView], after: dict[int, ContactView]
+) -> int:
+    """Write what changed between two snapshots of each contact; return how many changed."""
+    changed = 0
+    for contact_id, new in after.items():
+        old = before[contact_id]
+        values = {
+            name: getattr(new, name)
+            for name in _WRITABLE
+            if getattr(new, name) != getattr(old, name)
+        }
+        if values:
+            if "checks" in values and values["checks"] is not None:
+                values["checks"] = clean_json(values["checks"])
+            await session.execute(update(Contact).where(Contact.id == contact_id).values(**values))
+            changed += 1
+    return changed
+
+
+async def add_events(session: AsyncSession, events: Sequence[EventRow]) -> None:
+    if events:
+        await session.execute(
+            _insert(session, ContactEvent),
+            [
+                {
+                    "contact_id": e.contact_id,
+                    "kind": e.kind,
+                    "at": e.at,
+                    "actor": e.actor,
+                    "detail": clean_json(e.detail),
+                }
+                for e in events
+            ],
+        )
+
+
+async def save_results(session: AsyncSession, results: Sequence[MessageResult]) -> None:
+    """ORM bulk UPDATE by primary key (one executemany per batch)."""
+    if results:
+        await session.execute(update(Message), [_row_values(r) for r in results])
+
+
+def quarantine(message_id: int, reason: str) -> MessageResult:
+    return MessageResult(id=message_id, classification=QUARANTINED, quarantine_reason=reason)
+
+
+# -- census ----------------------------------------------------------------------------------
+
+
+async def record_census(
+    session: AsyncSession,
+    persona_id: int,
+    mailbox: str,
+    uidvalidity: int,
+    server_count: int,
+    now: datetime,
+) -> int:
+    """Keep the server's count beside the checkpoint; return how many rows are stored."""
+    await session.execute(
+        update(MailboxCheckpoint)
+        .where(
+            MailboxCheckpoint.persona_id == persona_id,
+            MailboxCheckpoint.mailbox == mailbox,
+            MailboxCheckpoint.uidvalidity == uidvalidity,
+        )
+        .values(server_count=server_count, checked_at=now)
+    )
+    stored = await session.scalar(
+        select(func.count())
+        .select_from(Message)
+        .where(
+            Message.persona_id == persona_id,
+            Message.mailbox == mailbox,
+            Message.uidvalidity == uidvalidity,
+        )
+    )
+    return int(stored or 0)
+
+
+async def stored_uids(
+    session: AsyncSession, persona_id: int, mailbox: str, uidvalidity: int
+) -> set[int]:
+    rows = await session.scalars(
+        select(Message.uid).where(
+            Message.persona_id == persona_id,
+            Message.mailbox == mailbox,
+            Message.uidvalidity == uidvalidity,
+        )
+    )
+    return {uid for uid in rows if uid is not None}
+
+
+async def mailbox_report(session: AsyncSession, persona_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """Per persona and folder (current UIDVALIDITY): server count, stored, gap, last census."""
+    if not persona_ids:
+        return []
+    latest = (
+        select(func.max(MailboxCheckpoint.id))
+        .where(MailboxCheckpoint.persona_id.in_(list(persona_ids)))
+        .group_by(MailboxCheckpoint.persona_id, MailboxCheckpoint.mailbox)
+    )
+    rows = await session.execute(
+        select(MailboxCheckpoint, Persona.key)
+        .join(Persona, Persona.id == MailboxCheckpoint.persona_id)
+        .where(MailboxCheckpoint.id.in_(latest))
+        .order_by(Persona.key, MailboxCheckpoint.mailbox)
+    )
+    report: list[dict[str, Any]] = []
+    for checkpoint, key in rows.all():
+        stored = await session.scalar(
+            select(func.count())
+            .select_from(Message)
+            .where(
+                Message.persona_id == checkpoint.persona_id,
+                Message.mailbox == checkpoint.mailbox,
+                Message.uidvalidity == checkpoint.uidvalidity,
+            )
+        )
+        server = checkpoint.server_count
+        report.append(
+            {
+                "persona": key,
+                "folder": checkpoint.mailbox,
+                "uidvalidity": checkpoint.uidvalidity,
+                "last_uid": checkpoint.last_uid,
+                "server_count": server,
+                "stored": int(stored or 0),
+                "gap": None if server is None else max(server - int(stored or 0), 0),
+                "checked_at": checkpoint.checked_at.isoformat() if checkpoint.checked_at else None,
+            }
+        )
+    return report
+
+
+async def campaign_mail_summary(session: AsyncSession, campaign_id: int) -> dict[str, Any]:
+    """The ``mail`` section of ``campaign show``: mailboxes of the campaign's personas."""
+    persona_ids = list(
+        await session.scalars(
+            select(Contact.persona_id)
+            .where(Contact.campaign_id == campaign_id, Contact.persona_id.is_not(None))
+            .distinct()
+        )
+    )
+    ids = [p for p in persona_ids if p is not None]
+    mailboxes = await mailbox_report(session, ids)
+    by_class: dict[str, int] = {}
+    rows = await session.execute(
+        select(Message.classification, func.count())
+        .join(Contact, Contact.id == Message.contact_id)
+        .where(Contact.campaign_id == campaign_id)
+        .group_by(Message.classification)
+    )
+    for classification, count in rows.all():
+        by_class[classification or "unprocessed"] = count
+    counts: dict[str, int] = {}
+    if ids:
+        for name, condition in (
+            ("triage_pending", Message.triage_state == PENDING),
+            ("quarantined", Message.classification == QUARANTINED),
+            ("unprocessed", Message.classification.is_(None)),
+        ):
+            value = await session.scalar(
+                select(func.count())
+                .select_from(Message)
+                .where(Message.persona_id.in_(ids), condition)
+            )
+            counts[name] = int(value or 0)
+    return {
+        "mailboxes": mailboxes,
+        "gaps": sum(m["gap"] or 0 for m in mailboxes),
+        "matched_by_classification": dict(sorted(by_class.items())),
+        "triage_pending": counts.get("triage_pending", 0),
+        "quarantined": counts.get("quarantined", 0),
+        "unprocessed": counts.get("unprocessed", 0),
+    }
+
+
+# -- triage ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TriageRow:
+    id: int
+    persona_key: str | None
+    persona_id: int | None
+    mailbox: str | None
+    internal_date: datetime | None
+    from_address: str | None
+    subject: str | None
+    classification: str | None
+    triage_state: str | None
+    contact_id: int | None
+    evidence: dict[str, Any] | None
+
+
+async def triage_rows(
+    session: AsyncSession, *, state: str | None = PENDING, message_id: int | None = None
+) -> list[TriageRow]:
+    query = (
+        select(
+            Message.id,
+            Persona.key,
+            Message.persona_id,
+            Message.mailbox,
+            Message.internal_date,
+            Message.from_address,
+            Message.subject,
+            Message.classification,
+            Message.triage_state,
+            Message.contact_id,
+            Message.evidence,
+        )
+        .outerjoin(Persona, Persona.id == Message.persona_id)
+        .order_by(Message.internal_date, Message.id)
+    )
+    if message_id is not None:
+        query = query.where(Message.id == message_id)
+    elif state is not None:
+        query = query.where(Message.triage_state == state)
+    return [TriageRow(*row) for row in (await session.execute(query)).all()]
+
+
+async def set_triage(
+    session: AsyncSession,
+    message_id: int,
+    *,
+    state: str,
+    expect: str = PENDING,
+    contact_id: int | None = None,
+    method: str | None = None,
+    confidence: float | None = None,
+    evidence: dict[str, Any] | None = None,
+) -> bool:
+    """Move a message out of triage, conditionally on its current state."""
+    values: dict[str, Any] = {"triage_state": state}
+    if contact_id is not None:
+        values |= {"contact_id": contact_id, "match_method": method,
+                   "match_confidence": confidence}  # fmt: skip
+    if evidence is not None:
+        values["evidence"] = clean_json(evidence)
+    result = await session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.triage_state == expect)
+        .values(**values)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def contact_view(session: AsyncSession, contact_id: int) -> ContactView | None:
+    return (await lock_contacts(session, [contact_id])).get(contact_id)
+
+
+async def contact_campaign(session: AsyncSession, contact_id: int) -> str | None:
+    return cast(
+        str | None,
+        await session.scalar(
+            select(Campaign.name)
+            .join(Contact, Contact.campaign_id == Campaign.id)
+            .where(Contact.id == contact_id)
+        ),
+    )
+
+
+async def set_checks(session: AsyncSession, contact_id: int, checks: dict[str, Any]) -> None:
+    await session.execute(
+        update(Contact).where(Contact.id == contact_id).values(checks=clean_json(checks))
+    )
+
+
+def with_changes(view: ContactView, **changes: Any) -> ContactView:
+    return replace(view, **changes)
