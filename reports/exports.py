@@ -452,8 +452,8 @@ class _CsvSink(_Sink):
     def __init__(self, path: Path, columns: Sequence[Column]) -> None:
         self._names = [c.name for c in columns]
         self._converted = [
-            (c.name, _bool_text if c.kind == "bool" else _datetime_text)
-            for c in columns
+            (index, _bool_text if c.kind == "bool" else _datetime_text)
+            for index, c in enumerate(columns)
             if c.kind in ("bool", "datetime")
         ]
         self._fh = path.open("w", encoding="utf-8", newline="")
@@ -461,11 +461,10 @@ class _CsvSink(_Sink):
         self._writer.writerow(self._names)
 
     def write(self, row: dict[str, Any]) -> None:
-        if self._converted:
-            row = dict(row)
-            for name, convert in self._converted:
-                row[name] = convert(row[name])
-        self._writer.writerow([row[name] for name in self._names])
+        values = [row[name] for name in self._names]
+        for index, convert in self._converted:
+            values[index] = convert(values[index])
+        self._writer.writerow(values)
         self.rows += 1
 
     def close(self) -> None:

@@ -554,6 +554,9 @@ def _letter(events: Sequence[EventLike]) -> FieldFacts:
     )
 
 
+_NOTHING = FieldFacts()
+
+
 def field_facts(channel: str, events: Sequence[EventLike]) -> FieldFacts:
     """What the timeline events (in time order) say for a contact of ``channel``."""
     if channel == Channel.PHONE:
@@ -562,7 +565,7 @@ def field_facts(channel: str, events: Sequence[EventLike]) -> FieldFacts:
         return _visit(events)
     if channel == Channel.LETTER:
         return _letter(events)
-    return FieldFacts()
+    return _NOTHING
 
 
 def _unassessed(scenario: Scenario) -> tuple[GridResult, ...]:
@@ -631,6 +634,17 @@ def content_checks(checks: Mapping[str, Any] | None) -> dict[str, bool]:
 
 
 def _targets(channel: str, scenario: Scenario | None) -> tuple[int | None, int | None]:
+    key = (channel, scenario.id if scenario is not None else None)
+    found = _TARGETS.get(key)
+    if found is None or found[0] is not scenario:
+        found = _TARGETS[key] = (scenario, _find_targets(channel, scenario))
+    return found[1]
+
+
+_TARGETS: dict[tuple[str, str | None], tuple[Scenario | None, tuple[int | None, int | None]]] = {}
+
+
+def _find_targets(channel: str, scenario: Scenario | None) -> tuple[int | None, int | None]:
     if scenario is not None:
         return scenario.targets.answer_days, scenario.targets.acknowledgement_days
     try:

@@ -108,9 +108,12 @@ class EventRow:
     attempt: int | None  # detail["attempt"] of phone events
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ContactRow:
-    """One contact as stored, with its service and collectivity, events and grid answers."""
+    """One contact as stored, with its service and collectivity, events and grid answers.
+
+    Not frozen: a million of them are built per report, and a frozen dataclass's
+    ``__init__`` is several times slower. Treat it as read-only."""
 
     id: int
     channel: str
@@ -199,12 +202,18 @@ async def _side_tables(
     session: AsyncConnection, campaign_id: int, lo: int, hi: int
 ) -> tuple[dict[int, list[EventRow]], dict[int, dict[str, Any]], dict[int, int]]:
     """Events, grid answers and photo counts of the campaign's contacts with ids lo..hi."""
+    # The range is repeated on the side table's own contact_id so that its index is used.
     in_range = and_(Contact.campaign_id == campaign_id, Contact.id >= lo, Contact.id <= hi)
     events: dict[int, list[EventRow]] = {}
     rows = await session.execute(
         select(ContactEvent.contact_id, ContactEvent.kind, ContactEvent.at, ContactEvent.detail)
         .join(Contact, Contact.id == ContactEvent.contact_id)
-        .where(in_range, ContactEvent.kind.in_(FIELD_EVENT_KINDS))
+        .where(
+            in_range,
+            ContactEvent.contact_id >= lo,
+            ContactEvent.contact_id <= hi,
+            ContactEvent.kind.in_(FIELD_EVENT_KINDS),
+        )
         .order_by(ContactEvent.contact_id, ContactEvent.at, ContactEvent.id)
     )
     for contact_id, kind, at, detail in rows:
@@ -219,7 +228,7 @@ async def _side_tables(
             Observation.photo_sha256.is_not(None),
         )
         .join(Contact, Contact.id == Observation.contact_id)
-        .where(in_range)
+        .where(in_range, Observation.contact_id >= lo, Observation.contact_id <= hi)
         .order_by(Observation.contact_id, Observation.question_id)
     )
     for contact_id, question_id, value, has_photo in rows:
@@ -256,6 +265,11 @@ _COLUMNS = (
 )
 
 
+# ``_COLUMNS[:21]`` are ``ContactRow``'s first 21 fields, in order (a test compares them).
+_ROW: Any = ContactRow
+_NO_ANSWERS: dict[str, Any] = {}
+
+
 async def stream_contact_rows(
     session: AsyncSession,
     campaign_id: int,
@@ -289,37 +303,17 @@ async def stream_contact_rows(
                 continue
             lo, hi = partition[0][0], partition[-1][0]
             events, answers, photos = await _side_tables(connection, campaign_id, lo, hi)
+            make = _ROW  # positional: a third of the cost of 26 keyword arguments
             for row in partition:
-                values: tuple[Any, ...] = tuple(row)
-                contact_id = values[0]
-                persona_id, auditor_id = values[21], values[22]
-                yield ContactRow(
-                    id=values[0],
-                    channel=values[1],
-                    scenario_id=values[2],
-                    wording=values[3],
-                    status=values[4],
-                    planned_at=values[5],
-                    sent_at=values[6],
-                    first_ack_at=values[7],
-                    first_answer_at=values[8],
-                    closed_at=values[9],
-                    checks=values[10],
-                    service_id=values[11],
-                    service_kind=values[12],
-                    service_name=values[13],
-                    collectivity_id=values[14],
-                    collectivity_code=values[15],
-                    collectivity_name=values[16],
-                    collectivity_kind=values[17],
-                    population=values[18],
-                    departement=values[19],
-                    region=values[20],
-                    persona_key=personas.get(persona_id) if persona_id is not None else None,
-                    auditor_key=auditors.get(auditor_id) if auditor_id is not None else None,
-                    events=tuple(events.get(contact_id, ())),
-                    answers=answers.get(contact_id, {}),
-                    photos=photos.get(contact_id, 0),
+                contact_id = row[0]
+                persona_id, auditor_id = row[21], row[22]
+                yield make(
+                    *row[:21],
+                    personas.get(persona_id) if persona_id is not None else None,
+                    auditors.get(auditor_id) if auditor_id is not None else None,
+                    tuple(events.get(contact_id, ())),
+                    answers.get(contact_id, _NO_ANSWERS),
+                    photos.get(contact_id, 0),
                 )
     finally:
         await result.close()

@@ -390,3 +390,25 @@ def test_aggregate_of_facts_is_unchanged_by_the_aggregator_refactor() -> None:
     for fact in facts:
         pushed.add(fact)
     assert pushed.cells() == aggregate(facts, by=("stratum",))
+
+
+def test_stream_columns_match_the_row_fields() -> None:
+    """``stream_contact_rows`` builds ``ContactRow`` positionally from ``_COLUMNS``."""
+    import dataclasses
+
+    from storage.stats import _COLUMNS
+
+    pairs = [
+        (f"{column.table.name}.{column.key}", field.name)
+        for column, field in zip(_COLUMNS[:21], dataclasses.fields(ContactRow), strict=False)
+    ]
+    for source, target in pairs:
+        table, name = source.split(".")
+        expected = {
+            ("service", "kind"): "service_kind",
+            ("service", "name"): "service_name",
+            ("collectivity", "insee_code"): "collectivity_code",
+            ("collectivity", "name"): "collectivity_name",
+            ("collectivity", "kind"): "collectivity_kind",
+        }.get((table, name), name)
+        assert target == expected, (source, target)
