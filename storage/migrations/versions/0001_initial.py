@@ -6,7 +6,7 @@ indexes. Times are ``DateTime(timezone=True)`` (``storage.types.UTCDateTime`` in
 
 Revision ID: 0001
 Revises: nothing (first revision)
-Create Date: 2026-11-29 16:16:49.126792+00:00
+Create Date: 2026-11-29 16:57:02.336435+00:00
 """
 
 from __future__ import annotations
@@ -107,6 +107,64 @@ def upgrade() -> None:
         sa.UniqueConstraint("key", name=op.f("uq_persona_key")),
     )
     op.create_table(
+        "bot_reminder",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("auditor_id", sa.Integer(), nullable=False),
+        sa.Column("slot", sa.String(length=20), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["auditor_id"],
+            ["auditor.id"],
+            name=op.f("fk_bot_reminder_auditor_id_auditor"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_bot_reminder")),
+        sa.UniqueConstraint(
+            "auditor_id", "slot", "day", name=op.f("uq_bot_reminder_auditor_id_slot_day")
+        ),
+    )
+    op.create_table(
+        "campaign_coordinator",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("campaign_id", sa.Integer(), nullable=False),
+        sa.Column("auditor_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["auditor_id"],
+            ["auditor.id"],
+            name=op.f("fk_campaign_coordinator_auditor_id_auditor"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["campaign_id"],
+            ["campaign.id"],
+            name=op.f("fk_campaign_coordinator_campaign_id_campaign"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_campaign_coordinator")),
+        sa.UniqueConstraint(
+            "campaign_id", "auditor_id", name=op.f("uq_campaign_coordinator_campaign_id_auditor_id")
+        ),
+    )
+    op.create_table(
+        "invite_code",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("code_hash", sa.String(length=64), nullable=False),
+        sa.Column("auditor_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("used_by", sa.BigInteger(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["auditor_id"],
+            ["auditor.id"],
+            name=op.f("fk_invite_code_auditor_id_auditor"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_invite_code")),
+        sa.UniqueConstraint("code_hash", name=op.f("uq_invite_code_code_hash")),
+    )
+    op.create_table(
         "mailbox_checkpoint",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("persona_id", sa.Integer(), nullable=False),
@@ -138,6 +196,8 @@ def upgrade() -> None:
         sa.Column("postal_code", sa.String(length=10), nullable=True),
         sa.Column("city", sa.String(length=120), nullable=True),
         sa.Column("opening_hours", sa.String(length=300), nullable=True),
+        sa.Column("latitude", sa.Float(), nullable=True),
+        sa.Column("longitude", sa.Float(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -222,6 +282,33 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_contact_persona_id"), ["persona_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_contact_service_id"), ["service_id"], unique=False)
 
+    op.create_table(
+        "bot_state",
+        sa.Column("telegram_user_id", sa.BigInteger(), nullable=False),
+        sa.Column("auditor_id", sa.Integer(), nullable=True),
+        sa.Column("stage", sa.String(length=30), nullable=False),
+        sa.Column("contact_id", sa.Integer(), nullable=True),
+        sa.Column("question_id", sa.String(length=80), nullable=True),
+        sa.Column("attempt", sa.Integer(), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=True),
+        sa.Column("failed_codes", sa.Integer(), nullable=False),
+        sa.Column("failed_since", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("refused_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["auditor_id"],
+            ["auditor.id"],
+            name=op.f("fk_bot_state_auditor_id_auditor"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["contact_id"],
+            ["contact.id"],
+            name=op.f("fk_bot_state_contact_id_contact"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("telegram_user_id", name=op.f("pk_bot_state")),
+    )
     op.create_table(
         "contact_event",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -340,6 +427,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_contact_event_contact_id"))
 
     op.drop_table("contact_event")
+    op.drop_table("bot_state")
     with op.batch_alter_table("contact", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_contact_service_id"))
         batch_op.drop_index(batch_op.f("ix_contact_persona_id"))
@@ -355,6 +443,9 @@ def downgrade() -> None:
 
     op.drop_table("service")
     op.drop_table("mailbox_checkpoint")
+    op.drop_table("invite_code")
+    op.drop_table("campaign_coordinator")
+    op.drop_table("bot_reminder")
     op.drop_table("persona")
     with op.batch_alter_table("collectivity", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_collectivity_departement"))
