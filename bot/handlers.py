@@ -208,9 +208,7 @@ def refusal(row: BotState, now: datetime, t: Translator) -> list[Reply]:
 async def identify(
     session: AsyncSession, user_id: int, now: datetime
 ) -> tuple[Auditor | None, BotState]:
-    auditor = await repo.auditor_by_telegram(session, user_id)
-    row = await repo.load_state(session, user_id, now)
-    return auditor, row
+    return await repo.identify(session, user_id, now)
 
 
 # --------------------------------------------------------------------------- commands

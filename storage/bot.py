@@ -17,6 +17,8 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -178,6 +180,28 @@ async def redeem_invite(
 # --------------------------------------------------------------------------- state
 
 
+async def identify(
+    session: AsyncSession, telegram_user_id: int, now: datetime
+) -> tuple[Auditor | None, BotState]:
+    """The active auditor bound to this Telegram user (or None) and the user's state row,
+    in one query for a known user."""
+    found = (
+        await session.execute(
+            select(BotState, Auditor)
+            .outerjoin(
+                Auditor,
+                (Auditor.telegram_user_id == BotState.telegram_user_id) & Auditor.active.is_(True),
+            )
+            .where(BotState.telegram_user_id == telegram_user_id)
+        )
+    ).first()
+    if found is not None:
+        return found[1], found[0]
+    return await auditor_by_telegram(session, telegram_user_id), await load_state(
+        session, telegram_user_id, now
+    )
+
+
 async def load_state(session: AsyncSession, telegram_user_id: int, now: datetime) -> BotState:
     """The user's state row, created (idle) on first contact."""
     state = await session.get(BotState, telegram_user_id)
@@ -307,15 +331,20 @@ async def set_status(
     first_answer_at: datetime | None = None,
     closed: bool = False,
 ) -> None:
-    contact = await session.get(Contact, contact_id)
-    assert contact is not None
-    if contact.status != status:
-        contact.status = status
-        contact.status_at = require_utc(now)
-    if first_answer_at is not None and contact.first_answer_at is None:
-        contact.first_answer_at = require_utc(first_answer_at)
+    """Move the contact to ``status`` (``status_at`` only when it changes), in one UPDATE."""
+    now = require_utc(now)
+    await session.execute(
+        update(Contact)
+        .where(Contact.id == contact_id, Contact.status != status)
+        .values(status=status, status_at=now)
+    )
+    extra: dict[str, Any] = {}
     if closed:
-        contact.closed_at = require_utc(now)
+        extra["closed_at"] = now
+    if first_answer_at is not None:
+        extra["first_answer_at"] = func.coalesce(Contact.first_answer_at, first_answer_at)
+    if extra:
+        await session.execute(update(Contact).where(Contact.id == contact_id).values(**extra))
 
 
 # --------------------------------------------------------------------------- events
@@ -394,27 +423,22 @@ async def upsert_answer(
     at: datetime,
     photo_sha256: str | None = None,
     review_state: str | None = None,
-) -> Any:
-    """Store the answer (replacing an earlier one); return the value it replaced."""
-    row = await session.scalar(
-        select(Observation).where(
-            Observation.contact_id == contact_id, Observation.question_id == question_id
-        )
-    )
-    previous = None
-    if row is None:
-        row = Observation(contact_id=contact_id, question_id=question_id)
-        session.add(row)
-    else:
-        previous = row.value
-    row.value = value
-    row.auditor_id = auditor_id
-    row.answered_at = require_utc(at)
-    row.photo_sha256 = photo_sha256
+) -> None:
+    """Store the answer, replacing an earlier one (one INSERT … ON CONFLICT statement)."""
+    values: dict[str, Any] = {
+        "value": value,
+        "auditor_id": auditor_id,
+        "answered_at": require_utc(at),
+        "photo_sha256": photo_sha256,
+    }
     if review_state is not None:
-        row.review_state = review_state
-    await session.flush()
-    return previous
+        values["review_state"] = review_state
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(Observation).values(contact_id=contact_id, question_id=question_id, **values)
+    statement = statement.on_conflict_do_update(
+        index_elements=["contact_id", "question_id"], set_=values
+    )
+    await session.execute(statement)
 
 
 async def delete_answers(

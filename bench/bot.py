@@ -1,0 +1,319 @@
+"""Benchmark: 200 scripted auditors completing phone tasks at once, through the local Bot API.
+
+    .venv/bin/python bench/bot.py [--auditors 200] [--backends sqlite,postgresql]
+
+For each backend (SQLite in a temporary file; PostgreSQL in a temporary schema of
+``--pg-url``, dropped afterwards):
+
+1. not timed: create the tables, one campaign, one service, N auditors bound to Telegram
+   users and one phone task each (scenario ``phone-listes-electorales``);
+2. timed: the real bot (``bot.app.build_application``, PTB's HTTP stack, long polling) against
+   ``temoin.botapi.LocalBotApi``; every auditor, concurrently, opens the task, presses « Appel
+   lancé », « Décroché », « Raccroché », answers the 13 grid questions (buttons and typed
+   answers) and validates: 17 updates each, each sent once the previous reply has arrived;
+3. timed, the baseline: the same scripted traffic against a bot that only answers each update
+   with a one-button message (no database): what PTB and the local server cost by themselves.
+
+Latency is the local server's measure: from an update being available to the bot's first
+request for that chat (the reply), so it includes PTB fetching the update. Prints updates per
+second and p50 / p99 latency per backend with the ratio to the baseline; the target is a p99
+under 100 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import random
+import secrets
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+# Run as ``python bench/bot.py``, this file's folder comes first on sys.path and its name
+# would hide the ``bot`` package: drop that folder before importing it.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
+
+from sqlalchemy import text  # noqa: E402
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update  # noqa: E402
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters  # noqa: E402
+
+from bot.app import App, BotConfig, PerUserUpdateProcessor, run  # noqa: E402
+from storage.db import Database  # noqa: E402
+from storage.models import Auditor, Base, Campaign, Collectivity, Contact, Service  # noqa: E402
+from temoin.botapi import LocalBotApi, SimulatedUser  # noqa: E402
+
+NOW = datetime.now(UTC)
+SCENARIO = "phone-listes-electorales"
+USER_BASE = 900_000
+
+
+async def seed(database: Database, n: int) -> list[int]:
+    async with database.engine.begin() as conn:
+        await conn.run_sync(Base.metadata.create_all)
+    async with database.session() as s:
+        camp = Campaign(name="bench", window_start=NOW.date(), window_end=NOW.date(), seed=1,
+                        spec={}, created_at=NOW, planned_at=NOW)  # fmt: skip
+        coll = Collectivity(insee_code="63300", name="Riom", kind="commune", population=19000,
+                            departement="63", created_at=NOW, updated_at=NOW)  # fmt: skip
+        s.add_all([camp, coll])
+        await s.flush()
+        svc = Service(collectivity_id=coll.id, kind="accueil_mairie", name="Accueil",
+                      phone="+33473000000", opening_hours="lu-ve 08:30-12:00,13:30-17:30",
+                      created_at=NOW, updated_at=NOW)  # fmt: skip
+        s.add(svc)
+        await s.flush()
+        contacts: list[Contact] = []
+        for i in range(n):
+            auditor = Auditor(
+                key=f"a{i}",
+                name=f"Auditeur {i}",
+                telegram_user_id=USER_BASE + i,
+                role="auditor",
+                language="fr",
+                active=True,
+                created_at=NOW,
+            )
+            s.add(auditor)
+            await s.flush()
+            contact = Contact(campaign_id=camp.id, service_id=svc.id, collectivity_id=coll.id,
+                              scenario_id=SCENARIO, channel="phone", wording=i,
+                              auditor_id=auditor.id, planned_at=NOW, status="assigned",
+                              status_at=NOW, attempts=0)  # fmt: skip
+            s.add(contact)
+            contacts.append(contact)
+        await s.flush()
+        return [c.id for c in contacts]
+
+
+async def reset(database: Database) -> None:
+    """Every task back to « assigned », nothing answered: the next mode starts afresh."""
+    async with database.session() as s:
+        for table in ("observation", "contact_event", "bot_state"):
+            await s.execute(text(f"DELETE FROM {table}"))
+        await s.execute(text("UPDATE contact SET status = 'assigned', closed_at = NULL"))
+    await database.dispose()
+
+
+def has_buttons(message: dict[str, Any]) -> bool:
+    return bool((message.get("reply_markup") or {}).get("inline_keyboard"))
+
+
+Step = Callable[[SimulatedUser, dict[str, Any]], Any]
+
+
+def script(contact_id: int) -> list[Step]:
+    """The auditor's 17 updates; each step acts on the previous bot message."""
+
+    def press(label: str) -> Step:
+        return lambda user, last: user.press(label, message_id=last["message_id"])
+
+    def typed(answer: str) -> Step:
+        return lambda user, last: user.send_text(answer)
+
+    return [
+        lambda user, last: user.press_data(f"o:{contact_id}", 1),
+        press("📞 Appel lancé"),
+        press("✅ Décroché"),
+        press("📴 Raccroché"),
+        press("Oui"),  # picked up
+        typed("3"),  # rings
+        typed("1 min 30"),  # wait before a human
+        press("Oui"),  # service named
+        press("Non"),  # transferred
+        typed("2"),  # courtesy: « Aimable »
+        press("Oui"),
+        press("Oui"),
+        press("Non"),
+        press("Oui, une réponse complète"),
+        press("Passer"),  # call duration (optional)
+        typed("RAS"),  # comments
+        press("✅ Valider"),
+    ]
+
+
+async def drive(user: SimulatedUser, steps: list[Step], think: float) -> None:
+    """Play the steps, each once the previous reply is there; ``think``: mean pause (s)."""
+    rng = random.Random(user.id)
+    last: dict[str, Any] = {"message_id": 1}
+    if think:
+        await asyncio.sleep(rng.uniform(0, think))  # people do not all start at once
+    for step in steps:
+        step(user, last)
+        last = await user.wait_for_message(has_buttons, timeout=300)
+        if think:
+            await asyncio.sleep(rng.uniform(0.5 * think, 1.5 * think))
+
+
+async def echo_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    assert update.effective_user is not None
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Suivant", callback_data="next")]])
+    await context.bot.send_message(update.effective_user.id, "ok", reply_markup=keyboard)
+
+
+def baseline_app(api: LocalBotApi) -> App:
+    app: App = (
+        Application.builder().token(api.token).base_url(api.base_url)
+        .base_file_url(api.base_file_url).concurrent_updates(PerUserUpdateProcessor(256))
+        .connection_pool_size(16).pool_timeout(30).build()
+    )  # fmt: skip
+    app.add_handler(CallbackQueryHandler(echo_callback))
+    app.add_handler(MessageHandler(filters.ALL, echo_callback))
+    return app
+
+
+def baseline_script(n_steps: int) -> list[Step]:
+    steps: list[Step] = [lambda user, last: user.send_text("début")]
+    steps += [lambda user, last: user.press("Suivant", message_id=last["message_id"])] * (
+        n_steps - 1
+    )
+    return steps
+
+
+def bot_process(conf: BotConfig, url: str, schema: str | None) -> None:
+    """The bot under test, in its own process (its own GIL), until SIGTERM."""
+    database = Database(url, schema=schema)
+
+    async def main() -> None:
+        try:
+            await run(conf, database)
+        finally:
+            await database.dispose()
+
+    asyncio.run(main())
+
+
+def baseline_process(conf: BotConfig) -> None:
+    """The baseline bot: a one-button reply to every update, no database."""
+
+    async def main() -> None:
+        app = baseline_app(conf)
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        async with app:
+            await app.start()
+            assert app.updater is not None
+            await app.updater.start_polling(poll_interval=0, timeout=10)
+            await stop.wait()
+            await app.updater.stop()
+            await app.stop()
+
+    asyncio.run(main())
+
+
+async def measure(
+    api: LocalBotApi, process: Any, scripts: list[list[Step]], think: float
+) -> tuple[float, int, list[float]]:
+    process.start()
+    try:
+        await api.wait_until(lambda: api.active_polls > 0, timeout=60)
+        users = [api.user(USER_BASE + i, f"Auditeur{i}", started=True) for i in range(len(scripts))]
+        api.metrics.reset()
+        started = time.perf_counter()
+        await asyncio.gather(*(drive(u, s, think) for u, s in zip(users, scripts, strict=True)))
+        elapsed = time.perf_counter() - started
+    finally:
+        process.terminate()
+        await asyncio.to_thread(process.join, 30)
+    latencies = [sample.seconds for sample in api.metrics.latencies()]
+    return elapsed, api.metrics.updates_created, latencies
+
+
+def quantile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=1000, method="inclusive")[round(q * 1000) - 1]
+
+
+def report(name: str, elapsed: float, updates: int, latencies: list[float]) -> tuple[float, float]:
+    p50, p99 = quantile(latencies, 0.50) * 1000, quantile(latencies, 0.99) * 1000
+    print(
+        f"{name:<22} {updates:>6} updates in {elapsed:6.2f} s: {updates / elapsed:7.0f} updates/s,"
+        f" p50 {p50:6.1f} ms, p99 {p99:6.1f} ms"
+    )
+    return p50, p99
+
+
+async def run_backend(backend: str, n: int, pg_url: str, thinks: list[float]) -> bool:
+    schema = None
+    with tempfile.TemporaryDirectory() as tmp:
+        if backend == "sqlite":
+            url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        else:
+            url = pg_url
+            schema = f"bench_{secrets.token_hex(4)}"
+            admin = Database(pg_url)
+            async with admin.engine.begin() as conn:
+                await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            await admin.dispose()
+        database = Database(url, schema=schema)
+        try:
+            contacts = await seed(database, n)
+            await database.dispose()  # the bot process opens its own connections
+            spawn = multiprocessing.get_context("spawn")
+            done_total = 0
+            for think in thinks:
+                mode = f"think {think:g} s" if think else "no think time"
+                await reset(database)
+                with LocalBotApi() as api:
+                    conf = BotConfig(token=api.token, base_url=api.base_url,
+                                     base_file_url=api.base_file_url, reminders=False,
+                                     concurrent_updates=256)  # fmt: skip
+                    process = spawn.Process(target=bot_process, args=(conf, url, schema))
+                    result = await measure(api, process, [script(c) for c in contacts], think)
+                    _, p99 = report(f"{backend}, {mode}: bot", *result)
+                with LocalBotApi() as api:
+                    conf = BotConfig(token=api.token, base_url=api.base_url,
+                                     base_file_url=api.base_file_url)  # fmt: skip
+                    process = spawn.Process(target=baseline_process, args=(conf,))
+                    scripts = [baseline_script(len(script(0))) for _ in contacts]
+                    result = await measure(api, process, scripts, think)
+                    _, b_p99 = report(f"{backend}, {mode}: baseline", *result)
+                verdict = "met" if p99 < 100 else "MISSED"
+                async with database.session() as s:
+                    done = await s.scalar(
+                        text("SELECT count(*) FROM contact WHERE status = 'done'")
+                    )
+                done_total += int(done or 0)
+                print(
+                    f"  {done}/{n} tasks done; p99 bot / baseline {p99 / b_p99:.1f}; "
+                    f"target p99 < 100 ms: {verdict}"
+                )
+            return done_total == n * len(thinks)
+        finally:
+            await database.dispose()
+            if schema is not None:
+                admin = Database(pg_url)
+                async with admin.engine.begin() as conn:
+                    await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+                await admin.dispose()
+
+
+async def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--auditors", type=int, default=200)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument(
+        "--think", default="0,2", help="mean pauses between an auditor's steps, in s (0: none)"
+    )
+    args = parser.parse_args(argv)
+    thinks = [float(x) for x in args.think.split(",")]
+    # The local server's threads and the simulated users share this process: a short switch
+    # interval keeps them from queueing behind one another for the GIL (the bot has its own).
+    sys.setswitchinterval(0.0005)
+    ok = True
+    for backend in args.backends.split(","):
+        ok = await run_backend(backend.strip(), args.auditors, args.pg_url, thinks) and ok
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
