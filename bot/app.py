@@ -136,7 +136,8 @@ def build_application(
         digest_hour=conf.digest_hour,
         write_lock=asyncio.Lock() if database.is_sqlite else None,
     )
-    private = filters.ChatType.PRIVATE
+    # Edits are ignored: an edited old message must not answer the current question.
+    private = filters.ChatType.PRIVATE & ~filters.UpdateType.EDITED
     app.add_handler(CommandHandler("start", handlers.start, filters=private))
     app.add_handler(CommandHandler(["taches", "tasks"], handlers.tasks, filters=private))
     app.add_handler(CommandHandler(["avancement", "progress"], handlers.progress, filters=private))
@@ -148,7 +149,7 @@ def build_application(
         MessageHandler(private & (filters.PHOTO | filters.Document.IMAGE), handlers.on_photo)
     )
     app.add_handler(MessageHandler(private & filters.LOCATION, handlers.on_location))
-    app.add_handler(MessageHandler(private & ~filters.UpdateType.EDITED, handlers.on_other))
+    app.add_handler(MessageHandler(private, handlers.on_other))
     app.add_error_handler(handlers.on_error)
     if conf.reminders and app.job_queue is not None:
         # misfire_grace_time: a tick missed while the loop was busy still runs (the claims

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import traceback
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -542,7 +543,10 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if isinstance(error, Forbidden):
         log.info("a user blocked the bot")
         return
-    log.error("update failed: %s", error.__class__.__name__, exc_info=error)
+    # The class and the stack only: an exception's text (a SQL error's parameters, say) may
+    # quote what the auditor typed, and message contents are never logged.
+    stack = "".join(traceback.format_tb(error.__traceback__)) if error is not None else ""
+    log.error("update failed: %s\n%s", error.__class__.__name__, stack)
     if isinstance(update, Update) and update.effective_user is not None:
         t = translator(update)
         try:

@@ -190,3 +190,36 @@ async def test_phone_task_from_start_to_validated_observation(
     assert (await paul.wait_for_callback_answer(lambda a: bool(a["text"])))["text"] == (
         "Ce bouton n’est plus valable."
     )
+
+
+async def test_nothing_typed_is_lost_when_a_reply_fails_and_edits_are_ignored(
+    api: LocalBotApi, database: Database, running: Bot
+) -> None:
+    world = await seed(database)
+    cid = world.contacts["phone"]
+    paul = await enrol(api, database, "paul", 6002)
+    paul.press_data(f"o:{cid}", 1)
+    await next_with_buttons(paul)
+    paul.press("📞 Appel lancé")
+    await next_with_buttons(paul)
+    paul.press("✅ Décroché")
+    await next_with_buttons(paul)
+    paul.press("📴 Raccroché")
+    await next_with_buttons(paul)
+
+    api.fail_next("sendMessage", 400)  # the reply to the next answer is lost on the way
+    paul.press("Oui")
+    sorry = await paul.wait_for_message()
+    assert "Rien de ce que vous avez saisi n’est perdu" in text_of(sorry)
+    assert await answers(database, cid) == {"picked_up": True}
+    paul.send_command("/taches")
+    listing = await next_with_buttons(paul)
+    paul.press(next(b for b in buttons(listing) if b.startswith("☎️")))
+    assert "Nombre de sonneries" in text_of(await paul.wait_for_message())  # resumed
+
+    sent = paul.send_text("3")
+    await paul.wait_for_message(lambda m: "Attente avant" in text_of(m))
+    paul.edit_text(sent["message_id"], "30")
+    await running.idle()
+    assert (await answers(database, cid))["rings"] == 3
+    assert "Attente avant" in text_of(paul.messages[-1])  # no reply to the edit
