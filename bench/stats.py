@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import os
 import random
 import resource
 import secrets
@@ -299,19 +300,21 @@ async def _timed(database: Database, backend: str, out_dir: Path) -> dict[str, f
     async with database.session() as s:
         info = await campaign_info(s, "bench")
     assert info is not None
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     async with database.session() as s:
         tables = await compute_stats(s, info, [("channel", "stratum")], as_of=CLOSE)
     figures["stats_s"] = time.perf_counter() - start
+    figures["stats_cpu"] = time.process_time() - cpu
     figures["cells"] = float(len(tables[0][1]))
     figures["peak_after_stats_mb"] = peak_mb()
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     async with database.session() as s:
         rows = await export(
             s, info, fmt="csv", level="contacts", out=out_dir / "contacts.csv", generated_at=CLOSE
         )
     figures["export_s"] = time.perf_counter() - start
+    figures["export_cpu"] = time.process_time() - cpu
     figures["export_rows"] = float(rows)
     figures["peak_after_export_mb"] = peak_mb()
 
@@ -320,6 +323,7 @@ async def _timed(database: Database, backend: str, out_dir: Path) -> dict[str, f
         result = await s.execute(text(BARE_PG if backend == "postgresql" else BARE_SQLITE))
         bare = result.all()
     figures["bare_s"] = time.perf_counter() - start
+    figures["load"] = os.getloadavg()[0]
     figures["bare_cells"] = float(len(bare))
     return figures
 
@@ -384,12 +388,14 @@ def main() -> None:
             ratio = figures["stats_s"] / figures["bare_s"]
             print(
                 f"{backend}: statistics channel x stratum {figures['stats_s']:.1f} s "
-                f"({int(figures['cells'])} cells); bare GROUP BY {figures['bare_s']:.2f} s "
+                f"(this process's CPU {figures['stats_cpu']:.1f} s, {int(figures['cells'])} "
+                f"cells); bare GROUP BY {figures['bare_s']:.2f} s "
                 f"({int(figures['bare_cells'])} cells); ratio {ratio:.1f}x"
             )
             print(
-                f"{backend}: contact CSV export {figures['export_s']:.1f} s "
-                f"({int(figures['export_rows']):,} rows)"
+                f"{backend}: contact CSV export {figures['export_s']:.1f} s (CPU "
+                f"{figures['export_cpu']:.1f} s, {int(figures['export_rows']):,} rows); "
+                f"load average {figures['load']:.1f} on {os.cpu_count()} CPUs"
             )
             print(
                 f"{backend}: peak memory {figures['peak_after_stats_mb']:.0f} MB after the "
