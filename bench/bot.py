@@ -241,7 +241,9 @@ def report(name: str, elapsed: float, updates: int, latencies: list[float]) -> t
     return p50, p99
 
 
-async def run_backend(backend: str, n: int, pg_url: str, thinks: list[float]) -> bool:
+async def run_backend(
+    backend: str, n: int, pg_url: str, thinks: list[float], concurrency: int
+) -> bool:
     schema = None
     with tempfile.TemporaryDirectory() as tmp:
         if backend == "sqlite":
@@ -265,7 +267,7 @@ async def run_backend(backend: str, n: int, pg_url: str, thinks: list[float]) ->
                 with LocalBotApi() as api:
                     conf = BotConfig(token=api.token, base_url=api.base_url,
                                      base_file_url=api.base_file_url, reminders=False,
-                                     concurrent_updates=256)  # fmt: skip
+                                     concurrent_updates=concurrency)  # fmt: skip
                     process = spawn.Process(target=bot_process, args=(conf, url, schema))
                     result = await measure(api, process, [script(c) for c in contacts], think)
                     _, p99 = report(f"{backend}, {mode}: bot", *result)
@@ -304,6 +306,9 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--think", default="0,2", help="mean pauses between an auditor's steps, in s (0: none)"
     )
+    parser.add_argument(
+        "--concurrency", type=int, default=64, help="updates the bot handles at once"
+    )
     args = parser.parse_args(argv)
     thinks = [float(x) for x in args.think.split(",")]
     # The local server's threads and the simulated users share this process: a short switch
@@ -311,7 +316,10 @@ async def main(argv: list[str] | None = None) -> int:
     sys.setswitchinterval(0.0005)
     ok = True
     for backend in args.backends.split(","):
-        ok = await run_backend(backend.strip(), args.auditors, args.pg_url, thinks) and ok
+        ok = (
+            await run_backend(backend.strip(), args.auditors, args.pg_url, thinks, args.concurrency)
+            and ok
+        )
     return 0 if ok else 1
 
 

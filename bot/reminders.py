@@ -58,10 +58,13 @@ async def send_due(rt: Runtime, bot: Bot) -> int:
     slots = due_slots(rt, now)
     async with rt.unit() as session:
         recipients = await repo.bound_auditors(session)
+        claimed = await repo.claimed_reminders(session, today) if slots else set()
     for person in recipients:
         t = Translator(person.language)
         for slot in slots:
             if slot == "digest" and person.role != "coordinator":
+                continue
+            if (person.auditor_id, slot) in claimed:
                 continue
             async with rt.unit() as session:
                 if not await repo.claim_reminder(session, person.auditor_id, slot, today, now):

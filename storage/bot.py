@@ -567,6 +567,14 @@ async def bound_auditors(session: AsyncSession) -> list[Recipient]:
     return [Recipient(a, int(t or 0), n, r, lang) for a, t, n, r, lang in rows]
 
 
+async def claimed_reminders(session: AsyncSession, day: date) -> set[tuple[int, str]]:
+    """(auditor id, slot) already claimed for ``day``: one query per reminder tick."""
+    rows = await session.execute(
+        select(BotReminder.auditor_id, BotReminder.slot).where(BotReminder.day == day)
+    )
+    return {(auditor_id, slot) for auditor_id, slot in rows}
+
+
 async def claim_reminder(
     session: AsyncSession, auditor_id: int, slot: str, day: date, now: datetime
 ) -> bool:
