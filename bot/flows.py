@@ -69,6 +69,8 @@ LETTER_DATE = "letter_date"
 LETTER_PHOTO = "letter_photo"
 
 _SKIP_WORDS = frozenset({"-", "passer", "skip", "/passer"})
+# Callback data is the client's to forge: indexes are ASCII digits, a few of them.
+_ASCII_INT = re.compile(r"[0-9]{1,6}")
 
 
 @dataclass
@@ -478,7 +480,7 @@ def _answer_button(state: State, snap: Snapshot, args: Sequence[str]) -> Outcome
         value = choice == "y"
     elif (
         question.type == QuestionType.CHOICE
-        and choice.isdigit()
+        and _ASCII_INT.fullmatch(choice) is not None
         and int(choice) < len(question.choices)
     ):
         value = question.choices[int(choice)].value
@@ -608,7 +610,7 @@ def _validate(state: State, snap: Snapshot) -> Outcome:
 
 
 def _start_fix(state: State, snap: Snapshot, args: Sequence[str]) -> Outcome:
-    if not args or not args[0].isdigit() or int(args[0]) >= len(snap.grid):
+    if not args or _ASCII_INT.fullmatch(args[0]) is None or int(args[0]) >= len(snap.grid):
         return stale(state, snap.t)
     question = snap.grid[int(args[0])]
     row = snap.answers.get(question.id)

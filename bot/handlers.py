@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import traceback
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -54,6 +55,7 @@ log = logging.getLogger(__name__)
 
 MAX_WRONG_CODES = 5
 WRONG_CODES_WINDOW = timedelta(hours=1)
+_CONTACT_ID = re.compile(r"[0-9]{1,9}")  # forged data must not overflow an SQL integer
 MENU_KEYS = ("bot.menu.tasks", "bot.menu.progress", "bot.menu.help")
 
 
@@ -388,7 +390,7 @@ async def _press(
         return await _task_list(session, rt, auditor.telegram_user_id or 0, now, t), None
     if op == "fx":
         return await _fix_list(session, rt, auditor, t), None
-    if len(parts) < 2 or not parts[1].isdigit():
+    if len(parts) < 2 or _CONTACT_ID.fullmatch(parts[1]) is None:
         return [], t("bot.stale")
     snap = await snapshot(session, rt, auditor, int(parts[1]), now, t)
     if snap is None:

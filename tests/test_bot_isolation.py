@@ -50,7 +50,7 @@ async def test_forged_callbacks_reach_nothing_of_another_auditor(
         paul.press_data(data, listing["message_id"])
         answer = await paul.wait_for_callback_answer()
         assert answer["text"] == "Tâche introuvable.", data
-    for data in ("zzz", "p:abc", "q", ""):
+    for data in ("zzz", "p:abc", "q", "", "o:99999999999999999999", "o:²"):
         paul.press_data(data or "-", listing["message_id"])
         assert (await paul.wait_for_callback_answer())["text"] == "Ce bouton n’est plus valable."
     await running.idle()
@@ -80,6 +80,10 @@ async def test_an_answer_button_of_another_question_is_stale(
     first = await next_with_buttons(paul)
     paul.press("Non")
     await next_with_buttons(paul)
+    paul.press_data(f"q:{mine}:²:0", first["message_id"])  # forged: not an index
+    assert (await paul.wait_for_callback_answer(lambda a: bool(a["text"])))["text"] == (
+        "Ce bouton n’est plus valable."
+    )
     paul.press("Oui", message_id=first["message_id"])  # the old question's button
     assert (await paul.wait_for_callback_answer(lambda a: bool(a["text"])))["text"] == (
         "Ce bouton n’est plus valable."
