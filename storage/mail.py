@@ -161,6 +161,7 @@ class MessageResult:
 
     id: int
     classification: str
+    direction: str = "in"  # "out" for the copies of what we sent
     message_id: str | None = None
     in_reply_to: str | None = None
     references: str | None = None
@@ -476,40 +477,22 @@ async def persona_accounts(
     ]
 
 
+# Columns in the order of ContactView's fields: rows become views without ORM objects.
+_VIEW_COLUMNS = (
+    Contact.id, Contact.persona_id, Contact.status, Contact.status_at, Contact.sent_at,
+    Contact.followup_sent_at, Contact.message_id, Contact.followup_message_id,
+    Contact.reply_token, Contact.first_ack_at, Contact.first_answer_at, Contact.outcome_reason,
+    Contact.checks, Contact.scenario_id, Contact.wording, Service.id, Service.email,
+    Service.phone, Service.name, Service.kind, Service.city, Collectivity.id, Collectivity.name,
+    Collectivity.departement,
+)  # fmt: skip
+
+
 def _contact_query() -> Any:
     return (
-        select(Contact, Service, Collectivity)
+        select(*_VIEW_COLUMNS)
         .join(Service, Service.id == Contact.service_id)
         .join(Collectivity, Collectivity.id == Contact.collectivity_id)
-    )
-
-
-def _view(contact: Contact, service: Service, collectivity: Collectivity) -> ContactView:
-    return ContactView(
-        id=contact.id,
-        persona_id=contact.persona_id,
-        status=contact.status,
-        status_at=contact.status_at,
-        sent_at=contact.sent_at,
-        followup_sent_at=contact.followup_sent_at,
-        message_id=contact.message_id,
-        followup_message_id=contact.followup_message_id,
-        reply_token=contact.reply_token,
-        first_ack_at=contact.first_ack_at,
-        first_answer_at=contact.first_answer_at,
-        outcome_reason=contact.outcome_reason,
-        checks=dict(contact.checks) if contact.checks is not None else None,
-        scenario_id=contact.scenario_id,
-        wording=contact.wording,
-        service_id=service.id,
-        service_email=service.email,
-        service_phone=service.phone,
-        service_name=service.name,
-        service_kind=service.kind,
-        service_city=service.city,
-        collectivity_id=collectivity.id,
-        collectivity_name=collectivity.name,
-        departement=collectivity.departement,
     )
 
 
@@ -522,7 +505,7 @@ async def persona_contacts(session: AsyncSession, persona_id: int) -> list[Conta
             Contact.message_id.is_not(None),
         )
     )
-    return [_view(c, s, k) for c, s, k in rows.all()]
+    return [ContactView(*row) for row in rows.all()]
 
 
 async def own_copy_subjects(session: AsyncSession, persona_id: int) -> dict[int, list[str]]:
@@ -589,17 +572,18 @@ async def lock_contacts(session: AsyncSession, ids: Iterable[int]) -> dict[int, 
     for part in _chunks(wanted):
         query = _contact_query().where(Contact.id.in_(part)).order_by(Contact.id)
         if session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(of=Contact)
-        for c, s, k in (await session.execute(query)).all():
-            views[c.id] = _view(c, s, k)
+            query = query.with_for_update(of=Contact.__table__)
+        for row in (await session.execute(query)).all():
+            views[row[0]] = ContactView(*row)
     return views
 
 
 async def save_contacts(
     session: AsyncSession, before: dict[int, ContactView], after: dict[int, ContactView]
 ) -> int:
-    """Write what changed between two snapshots of each contact; return how many changed."""
-    changed = 0
+    """Write what changed between two snapshots of each contact; return how many changed.
+    Contacts changing the same columns go in one executemany."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for contact_id, new in after.items():
         old = before[contact_id]
         values = {
@@ -608,11 +592,12 @@ async def save_contacts(
             if getattr(new, name) != getattr(old, name)
         }
         if values:
-            if "checks" in values and values["checks"] is not None:
+            if values.get("checks") is not None:
                 values["checks"] = clean_json(values["checks"])
-            await session.execute(update(Contact).where(Contact.id == contact_id).values(**values))
-            changed += 1
-    return changed
+            groups.setdefault(tuple(sorted(values)), []).append({"id": contact_id, **values})
+    for rows in groups.values():
+        await session.execute(update(Contact), rows)
+    return sum(len(rows) for rows in groups.values())
 
 
 async def add_events(session: AsyncSession, events: Sequence[EventRow]) -> None:

@@ -40,6 +40,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 from channels.classify import BounceInfo
 from channels.content import fold
@@ -79,8 +80,9 @@ def normalise_subject(subject: str) -> str:
     return " ".join(_NOT_WORD.sub(" ", text).split())
 
 
+@lru_cache(maxsize=65_536)
 def similar_subjects(a: str, b: str) -> bool:
-    """Both already normalised."""
+    """Both already normalised. Cached: a persona's contacts share a few subjects."""
     if not a or not b:
         return False
     if a == b:
@@ -88,7 +90,12 @@ def similar_subjects(a: str, b: str) -> bool:
     short, long_ = sorted((a, b), key=len)
     if len(short) >= 12 and short in long_:
         return True
-    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio() >= SUBJECT_SIMILARITY
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    return (
+        matcher.real_quick_ratio() >= SUBJECT_SIMILARITY
+        and matcher.quick_ratio() >= SUBJECT_SIMILARITY
+        and matcher.ratio() >= SUBJECT_SIMILARITY
+    )
 
 
 def domain_of(address: str) -> str:
@@ -247,6 +254,9 @@ class MatchIndex:
             return MatchResult(None, None, None, (*suggestions, found), f"{why}: below threshold")
 
         def by_subject(pool: Sequence[ContactRef]) -> list[ContactRef]:
+            exact = [c for c in pool if subject in c.subjects]
+            if exact or not subject:
+                return exact
             return [c for c in pool if any(similar_subjects(subject, s) for s in c.subjects)]
 
         if bounce is not None and bounce.recipient:

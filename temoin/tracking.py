@@ -43,12 +43,14 @@ import contextlib
 import dataclasses
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.classify import BounceInfo, Classification, classify
 from channels.imap_session import FetchedMessage, ImapAccount
@@ -177,9 +179,10 @@ def reply_effect(
     reply: Reply,
     *,
     scenario: Scenario | None,
-    checks: dict[str, Any] | None = None,
+    checks: Callable[[], dict[str, Any]] | None = None,
 ) -> tuple[ContactView, list[EventRow]]:
-    """The contact after ``reply``, and the events to add. ``checks``: of this answer."""
+    """The contact after ``reply``, and the events to add. ``checks`` computes the content
+    checks of this answer; called only when it is the contact's first answer."""
     calendar = BusinessCalendar.for_departement(view.departement)
     at = reply.received_at
     detail: dict[str, Any] = {
@@ -215,7 +218,7 @@ def reply_effect(
             detail["first"] = True
             within(targets.answer_days if targets else None)
             if checks is not None:
-                changes["checks"] = carry_reviews(view.checks, checks)
+                changes["checks"] = carry_reviews(view.checks, checks())
         if view.status in ("sent", "acknowledged"):
             changes |= {"status": "answered", "status_at": at}
     elif reply.kind == "bounce":
@@ -463,7 +466,7 @@ class Tracker:
         return ProcessReport(processed=1, quarantined=1)
 
     async def _record(
-        self, session: Any, persona: PersonaAccount, items: Sequence[Item],
+        self, session: AsyncSession, persona: PersonaAccount, items: Sequence[Item],
         analyses: Sequence[Analysis],
     ) -> ProcessReport:  # fmt: skip
         report = ProcessReport()
@@ -514,7 +517,7 @@ class Tracker:
             )
             _evidence(row)["match"] = _match_evidence(match)
             if match.own_copy:
-                row.classification = mail.OWN_COPY
+                row.classification, row.direction = mail.OWN_COPY, "out"
                 report.own_copies += 1
             if match.contact_id is None:
                 row.triage_state = mail.PENDING
@@ -539,7 +542,7 @@ class Tracker:
 
     async def _apply(
         self,
-        session: Any,
+        session: AsyncSession,
         persona: PersonaAccount,
         replies: Sequence[tuple[Reply, ParsedMessage]],
         *,
@@ -559,16 +562,17 @@ class Tracker:
             if view is None:
                 continue
             scenario = self._scenario(view.scenario_id)
-            checks = None
+            checks: Callable[[], dict[str, Any]] | None = None
             if reply.kind in ("answer", "redirect"):
-                elements = scenario.expected_elements if scenario else ()
-                checks = check_answer(
-                    parsed, elements, message=reply.message, computed_at=self.clock.now(),
+                checks = partial(
+                    check_answer, parsed, scenario.expected_elements if scenario else (),
+                    message=reply.message, computed_at=self.clock.now(),
                     redirect=reply.kind == "redirect", persona_email=persona.email,
                     service_email=view.service_email, service_phone=view.service_phone,
                 )  # fmt: skip
-            after[contact_id], new_events = reply_effect(view, reply, scenario=scenario,
-                                                         checks=checks)  # fmt: skip
+            after[contact_id], new_events = reply_effect(
+                view, reply, scenario=scenario, checks=checks
+            )
             events.extend(new_events)
         await mail.save_contacts(session, before, after)
         await mail.add_events(session, events)
@@ -633,7 +637,7 @@ class Tracker:
         subjects = {normalise_subject(s) for s in own}
         rendered = self._rendered_subject(persona, view)
         if rendered:
-            subjects.add(normalise_subject(rendered))
+            subjects.add(rendered)
         return ContactRef(
             id=view.id, status=view.status, sent_at=view.sent_at, message_id=view.message_id,
             followup_message_id=view.followup_message_id, reply_token=view.reply_token,
@@ -642,7 +646,7 @@ class Tracker:
         )  # fmt: skip
 
     def _rendered_subject(self, persona: PersonaAccount, view: ContactView) -> str | None:
-        """The subject the dispatcher wrote (same rendering), cached per contact."""
+        """The subject the dispatcher wrote (same rendering), normalised, cached per contact."""
         if view.id in self._subjects:
             return self._subjects[view.id]
         subject: str | None = None
@@ -662,8 +666,9 @@ class Tracker:
                 subject = rendered.subject or scenario.title
             except Exception:  # an unknown kind or a template error: no subject to compare
                 subject = None
-        self._subjects[view.id] = subject
-        return subject
+        normalised = normalise_subject(subject) if subject else None
+        self._subjects[view.id] = normalised
+        return normalised
 
 
 def _key(persona: PersonaAccount) -> tuple[Any, ...]:

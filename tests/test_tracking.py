@@ -81,11 +81,13 @@ async def test_threaded_reply_and_own_copy_timed_from_internaldate(
     rows = await messages(database, world.persona_id)
     mine = _by_subject(rows, "Demande de copie")
     assert mine.subject == "Demande de copie intégrale d'acte de naissance"
-    assert (mine.classification, mine.contact_id, mine.match_method) == (
+    assert (mine.classification, mine.direction, mine.contact_id, mine.match_method) == (
         "own_copy",
+        "out",
         c.id,
         "own_copy",
     )
+    assert not await events(database, c.id, "mail_own_copy")  # a copy is not a reply
     answered = _by_subject(rows, "Re:")
     assert (answered.classification, answered.match_method, answered.match_confidence) == (
         "answer",
