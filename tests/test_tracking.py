@@ -3,7 +3,13 @@ on SQLite and PostgreSQL: matching, timing to the second, kinds of replies, own 
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import sys
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +17,7 @@ from scenarios.calendar import BusinessCalendar
 from storage.db import Database
 from temoin.sim.dovecot import DovecotServer
 from temoin.tracking import delays
+from tests.conftest import DbTarget
 from tests.mailworld import (
     PASSWORD_ENV,
     SENT,
@@ -308,6 +315,37 @@ async def test_business_days_across_weekend_and_local_holidays(
     assert event.detail["business_days"] == 1  # Fri 3 (Good Friday), Mon 6 (Easter Monday): off
     elsewhere = delays(sent, received, BusinessCalendar.for_departement("63"))
     assert elsewhere["business_days"] == 2  # Friday 3 April is worked in Puy-de-Dôme
+
+
+async def test_temoin_worker_runs_the_watchers(
+    database: Database,
+    db_target: DbTarget,
+    dovecot_server: DovecotServer,
+    mail_user: str,
+    tmp_path: Path,
+) -> None:
+    world = await make_world(database, dovecot_server, mail_user)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TEMOIN_")}
+    env |= db_target.env() | {PASSWORD_ENV: dovecot_server.password}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "temoin", "worker", cwd=tmp_path, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        received = datetime.now(UTC).replace(microsecond=0)
+        dovecot_server.deliver(mail_user, reply(sender=world.services["acte"],
+                                                to=world.persona_email,
+                                                in_reply_to=world.message_ids["acte"]))  # fmt: skip
+        deadline = time.monotonic() + 30
+        while (await contact(database, world.contacts["acte"])).status != "answered":
+            assert time.monotonic() < deadline, "the worker did not record the answer"
+            await asyncio.sleep(0.2)
+        answered = await contact(database, world.contacts["acte"])
+        assert answered.first_answer_at is not None
+        assert abs((answered.first_answer_at - received).total_seconds()) <= 5
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 30) == 0
 
 
 def bounce(original_id: str, recipient: str, status: str, persona: str) -> bytes:
