@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, and_, delete, func, insert, or_, select
+from sqlalchemy import Table, and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scenarios.campaign_file import AuditorSpec, PersonaSpec
@@ -393,3 +393,64 @@ async def counts_by_auditor(
         .order_by(Auditor.key, Contact.channel)
     )
     return [(key, channel, count) for key, channel, count in rows]
+
+
+# Contacts still waiting for something when a campaign closes: they are censored at the
+# close time (``closed_at``), not dropped. Their status is kept: it says how far they got.
+OPEN_AT_CLOSE = (
+    ContactStatus.PLANNED.value,
+    ContactStatus.ASSIGNED.value,
+    ContactStatus.SENDING.value,
+    ContactStatus.SENT.value,
+    ContactStatus.ACKNOWLEDGED.value,
+    ContactStatus.PRINTED.value,
+    ContactStatus.POSTED.value,
+    ContactStatus.IN_PROGRESS.value,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CloseResult:
+    closed_at: datetime
+    already_closed: bool
+    censored: int  # contacts sent and still unanswered at the close
+    never_sent: int  # contacts still planned: nothing reached the service
+
+
+async def close_campaign(session: AsyncSession, campaign_id: int, at: datetime) -> CloseResult:
+    """Close a campaign at ``at``; closing again keeps the first close time."""
+    at = require_utc(at)
+    campaign = await session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise LookupError(f"no campaign with id {campaign_id}")
+    already = campaign.closed_at is not None
+    closed_at = campaign.closed_at if campaign.closed_at is not None else at
+    campaign.closed_at = closed_at
+    campaign.state = "closed"
+    open_rows = and_(
+        Contact.campaign_id == campaign_id,
+        Contact.closed_at.is_(None),
+        Contact.status.in_(OPEN_AT_CLOSE),
+    )
+    censored = await session.scalar(
+        select(func.count())
+        .select_from(Contact)
+        .where(open_rows, Contact.status.in_(_SENT_NOT_ANSWERED))
+    )
+    never_sent = await session.scalar(
+        select(func.count()).select_from(Contact).where(open_rows, Contact.status.in_(_NOT_STARTED))
+    )
+    await session.execute(update(Contact).where(open_rows).values(closed_at=closed_at))
+    return CloseResult(closed_at, already, int(censored or 0), int(never_sent or 0))
+
+
+_SENT_NOT_ANSWERED = (
+    ContactStatus.SENT.value,
+    ContactStatus.ACKNOWLEDGED.value,
+    ContactStatus.POSTED.value,
+)
+_NOT_STARTED = (
+    ContactStatus.PLANNED.value,
+    ContactStatus.ASSIGNED.value,
+    ContactStatus.PRINTED.value,
+)

@@ -545,3 +545,45 @@ def show_command(
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         print_show(data)
+
+
+# --------------------------------------------------------------------------------------
+# close
+
+
+@app.command("close")
+def close_command(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Campaign name."),
+    at: str = typer.Option(None, "--at", help="Close time, ISO 8601 with a zone (default: now)."),
+) -> None:
+    """Close a campaign: contacts still unanswered are censored at the close time.
+
+    They are kept, never dropped: statistics count them as "no answer within N days".
+    Closing again keeps the first close time.
+    """
+    when: datetime | None = None
+    if at is not None:
+        try:
+            when = datetime.fromisoformat(at)
+        except ValueError:
+            fail(f"--at {at!r} is not an ISO 8601 date-time")
+        if when.tzinfo is None:
+            fail(f"--at {at!r} has no time zone (add Z or +01:00)")
+
+    async def work(database: Database, app_ctx: AppContext) -> repo.CloseResult:
+        async with database.session() as session:
+            found = await repo.find_campaign(session, name)
+            if found is None:
+                raise UserError(f"no campaign named {name!r}")
+            return await repo.close_campaign(session, found.id, when or app_ctx.clock.now())
+
+    result = run_with_db(ctx, work)
+    tz = ZoneInfo(app_context(ctx).settings.timezone)
+    local = result.closed_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    if result.already_closed:
+        typer.echo(f"Campaign {name} was already closed on {local}.")
+    typer.echo(
+        f"Campaign {name} closed on {local}: {result.censored} contact(s) sent and unanswered "
+        f"are censored at that time; {result.never_sent} never went out."
+    )
