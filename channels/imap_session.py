@@ -125,6 +125,13 @@ class ImapSession:
 
     def _on_lost(self, exc: Exception | None) -> None:
         self._lost = exc or ConnectionError("connection closed")
+        # aioimaplib does not wake an IDLE waiter when the connection drops: push the
+        # sentinel it uses for "stop waiting" so ``idle()`` returns and sees ``_lost``.
+        client = self._client
+        protocol = getattr(client, "protocol", None) if client is not None else None
+        queue = getattr(protocol, "idle_queue", None)
+        if queue is not None:
+            queue.put_nowait(aioimaplib.STOP_WAIT_SERVER_PUSH)
 
     async def connect(self) -> None:
         try:
@@ -158,6 +165,12 @@ class ImapSession:
     async def close(self) -> None:
         client, self._client = self._client, None
         if client is None:
+            return
+        if self._lost is not None:
+            # Nothing to log out from: just make sure the transport is closed.
+            transport = getattr(getattr(client, "protocol", None), "transport", None)
+            if transport is not None:
+                transport.close()
             return
         # A logout on a dead connection may raise anything; the connection is gone either way.
         with contextlib.suppress(Exception):
@@ -326,6 +339,10 @@ class ImapSession:
                 )
             except TimeoutError:
                 pushed = None
+            if self._lost is not None:
+                # The IDLE command can never complete on a dead connection: do not wait.
+                idle.cancel()
+                raise ImapTemporaryError(f"IMAP connection lost: {self._lost!r}")
             client.idle_done()
             await asyncio.wait_for(idle, self.timeout)
         except (OSError, TimeoutError, aioimaplib.Abort, aioimaplib.CommandTimeout) as exc:

@@ -77,3 +77,20 @@ async def test_wrong_password_and_dead_server(
     with pytest.raises(ImapTemporaryError):
         async with ImapSession(dead, timeout=2):
             pass
+
+
+async def test_idle_wakes_up_when_the_connection_drops(
+    dovecot_server: DovecotServer, mail_user: str
+) -> None:
+    import asyncio
+    import time
+
+    async with ImapSession(_account(dovecot_server, mail_user)) as imap:
+        await imap.select("INBOX")
+        waiting = asyncio.create_task(imap.idle(30))
+        await asyncio.sleep(0.3)
+        started = time.monotonic()
+        imap.client.protocol.transport.close()  # the network goes away under IDLE
+        with pytest.raises(ImapTemporaryError):
+            await asyncio.wait_for(waiting, 10)
+        assert time.monotonic() - started < 5, "IDLE must not wait out its 30 s"
