@@ -45,6 +45,7 @@ import zipfile
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
@@ -84,6 +85,7 @@ __all__ = [
     "criteria_rows",
     "describe",
     "export",
+    "shipped_catalog",
     "stats_columns",
     "stats_rows",
 ]
@@ -231,6 +233,12 @@ def describe(name: str, t: Translator | None = None, level: str = "stats") -> st
 # --------------------------------------------------------------------------- facts
 
 
+@lru_cache(maxsize=1)
+def shipped_catalog() -> Catalog:
+    """The shipped scenario catalogue, loaded once per process (it checks every wording)."""
+    return load_catalog()
+
+
 async def contact_records(
     session: AsyncSession,
     campaign: CampaignInfo,
@@ -243,7 +251,7 @@ async def contact_records(
 
     ``as_of`` censors the contacts of a campaign still open (``reports.facts``).
     """
-    scenarios = (catalog or load_catalog()).scenarios
+    scenarios = (catalog or shipped_catalog()).scenarios
     calendars: dict[str, CountingCalendar] = {}
     async for row in stream_contact_rows(session, campaign.id, collectivity_ids=collectivity_ids):
         calendar = calendars.get(row.departement)

@@ -50,10 +50,10 @@ from reports.aggregate import (
 )
 from reports.cells import Cell
 from reports.charts import histogram_svg, km_svg
-from reports.exports import contact_records
+from reports.exports import contact_records, shipped_catalog
 from reports.facts import DEFAULT_STRATA, ContactFacts, population_stratum
 from reports.intervals import Proportion
-from scenarios.catalog import Catalog, Scenario, load_catalog
+from scenarios.catalog import Catalog, Scenario
 from scenarios.i18n import Translator
 from storage.stats import CampaignInfo, CollectivityInfo, ContactRow
 from temoin import __version__
@@ -225,7 +225,7 @@ async def national_report(
 ) -> str:
     """The national barometer of ``campaign`` as a self-contained HTML page."""
     t = Translator("fr")
-    catalog = catalog or load_catalog()
+    catalog = catalog or shipped_catalog()
     as_of = as_of or generated_at
     agg = {
         name: Aggregator(by, min_cell=options.min_cell, strata=options.strata)
@@ -384,7 +384,7 @@ async def collectivity_report(
 ) -> str:
     """A collectivity's own barometer (module docstring: what it shows and withholds)."""
     t = Translator("fr")
-    catalog = catalog or load_catalog()
+    catalog = catalog or shipped_catalog()
     as_of = as_of or generated_at
     own_code = collectivity.insee_code
     stratum = population_stratum(collectivity.population, options.strata)
