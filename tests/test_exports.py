@@ -238,7 +238,9 @@ async def test_reexport_is_byte_identical(database: Database, tmp_path: Path) ->
                     assert content == a[name], name
 
 
-def test_cli_export_and_stats(cli_env: DbTarget, tmp_path: Path) -> None:
+def test_cli_export_and_stats(
+    cli_env: DbTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async def build() -> Fixture:
         db = cli_env.database()
         try:
@@ -274,6 +276,23 @@ def test_cli_export_and_stats(cli_env: DbTarget, tmp_path: Path) -> None:
     result = runner.invoke(temoin.cli.app, ["stats", fx.campaign.name, "--by", "stratum,channel"])
     assert result.exit_code == 0, result.output
     assert "not ranked" in result.output
+    # settings [reports]: min_cell 9 makes the 8 delivered emails a small cell; strata
+    monkeypatch.setenv("TEMOIN_REPORTS__MIN_CELL", "9")
+    monkeypatch.setenv("TEMOIN_REPORTS__STRATA", "[5000]")
+    result = runner.invoke(temoin.cli.app, ["stats", fx.campaign.name, "--by", "stratum", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["min_cell"] == 9 and payload["strata"] == [5000]
+    by_stratum = {r["stratum"]: r["planned"] for r in payload["tables"][0]["rows"]}
+    # below 5 000: 1 500, 800 (one email each), 4 200 (email, phone), 2 500 (email,
+    # letter), 3 300 (email, bounced email) = 8; 5 000 and more: 5 100 (email, visit),
+    # 9 100 and 7 700 (one email each) = 4
+    assert by_stratum == {"moins de 5 000 hab.": 8, "5 000 hab. et plus": 4}
+    result = runner.invoke(temoin.cli.app, ["stats", fx.campaign.name, "--by", "channel", "--json"])
+    email = next(
+        r for r in json.loads(result.output)["tables"][0]["rows"] if r["channel"] == "email"
+    )
+    assert email["small"] is True and email["rank"] is None
     result = runner.invoke(temoin.cli.app, ["stats", "nope"])
     assert result.exit_code == 1
     assert "no campaign named 'nope'" in result.output
