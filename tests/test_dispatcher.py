@@ -213,15 +213,9 @@ async def test_server_down_then_back(world: World) -> None:
     assert down.retried == 1
     row = await world.get(cid)
     assert row.status == "planned" and "cannot connect" in (row.last_error or "")
-    restarted = SmtpProvider(port=port, credentials=world.provider.credentials,
-                             local_mailboxes=world.provider.local_mailboxes)  # fmt: skip
-    from aiosmtpd.controller import Controller
-
-    from temoin.sim.smtp_provider import _Handler
-
-    controller = Controller(_Handler(restarted), hostname="127.0.0.1", port=port,
-                            auth_require_tls=False, authenticator=restarted._authenticate)  # fmt: skip
-    controller.start()
+    # The provider comes back on the same port, with the same accounts and mailboxes.
+    restarted = SmtpProvider.start(credentials=world.provider.credentials, port=port)
+    restarted.local_mailboxes.update(world.provider.local_mailboxes)
     try:
         assert row.next_attempt_at is not None
         world.clock.set(row.next_attempt_at + timedelta(seconds=1))
@@ -229,7 +223,7 @@ async def test_server_down_then_back(world: World) -> None:
         assert back.sent == 1
         assert [m.message_id for m in restarted.received] == [(await world.get(cid)).message_id]
     finally:
-        controller.stop()
+        restarted.stop()
 
 
 async def test_nothing_goes_out_at_night_late_contacts_wait_for_the_morning(world: World) -> None:

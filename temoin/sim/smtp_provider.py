@@ -80,8 +80,11 @@ class SmtpProvider:
     _attempts: dict[tuple[str, str], int] = field(default_factory=dict)
 
     @classmethod
-    def start(cls, *, credentials: dict[str, str] | None = None) -> SmtpProvider:
-        provider = cls(port=free_port(), credentials=dict(credentials or {}))
+    def start(
+        cls, *, credentials: dict[str, str] | None = None, port: int | None = None
+    ) -> SmtpProvider:
+        """Start on ``port`` (a free one by default: aiosmtpd cannot be given port 0)."""
+        provider = cls(port=port or free_port(), credentials=dict(credentials or {}))
         kwargs: dict[str, Any] = {
             "auth_require_tls": False,
             "authenticator": provider._authenticate,
