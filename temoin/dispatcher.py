@@ -14,20 +14,29 @@ One ``run_once()``:
    burst at night), and within the rate limits per persona and per recipient domain.
 4. **Send**, one SMTP connection per persona per batch, each message with the persona's own
    address as a second envelope recipient (the proof used in step 2).
-5. **Record** each outcome in its own short transaction, fenced by the lease owner: 250 →
-   ``sent`` with the acceptance time; 5xx → ``undeliverable`` with the server's words; 4xx or a
-   lost connection → retry with capped exponential backoff and jitter; a problem on our side
-   (password, TLS, template) → retry without blaming the service, error kept for the
-   coordinator. Then a copy goes to the Sent folder over IMAP APPEND, as a mail client does.
+5. **Record** the outcomes, fenced by the lease owner: 250 → ``sent`` with the acceptance
+   time, written ``record_every`` at a time in one short transaction (the guarantee does not
+   rest on that write: a crash before it leaves those contacts ``sending``, and step 2 finds
+   them in the mailbox); 5xx → ``undeliverable`` with the server's words; 4xx or a lost
+   connection → retry with capped exponential backoff and jitter; a problem on our side
+   (password, TLS, template, our provider down) → retry without blaming the service, error
+   kept for the coordinator. The copies go to the Sent folder over IMAP APPEND, as a mail
+   client does, in the background while the next batch is sent.
 
 The remaining window: a message accepted by the provider whose blind copy is not yet in the
 mailbox when another worker verifies it, i.e. a provider queue slower than the lease
 (``lease_seconds``, default 5 minutes). Providers file local copies in seconds; a lease that
-expires before is the only way to get a second email, and it is logged as such.
+expires before is the only way to get a second email, and it is logged as such. The same
+holds for a worker frozen (suspended machine, SIGSTOP, swap storm) for longer than
+``lease_margin_seconds`` between its last lease check and the end of a DATA: its lease
+expires, another worker finds nothing in the mailbox and sends, then the frozen one
+completes its send. A worker that merely dies (kill -9, crash, power loss) never causes a
+second email: whatever the server accepted is found in the mailbox.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import random
@@ -40,6 +49,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from jinja2 import TemplateError
+from sqlalchemy.exc import SQLAlchemyError
 
 from channels.imap_session import ImapAccount, ImapError, ImapSession
 from channels.outgoing import (
@@ -94,6 +104,9 @@ class DispatchConfig:
     self_copy: bool = True
     sent_copy: bool = True
     verify_retry_seconds: int = 120
+    # Outcomes "accepted by the server" are written this many at a time, in one transaction
+    # (a crash before the write leaves them to the mailbox check, like any crash after 250).
+    record_every: int = 25
 
 
 @dataclass
@@ -114,6 +127,18 @@ class DispatchReport:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.errors.extend(other.errors)
         self.handled |= other.handled
+
+
+@dataclass(frozen=True, slots=True)
+class _Accepted:
+    """A step the server accepted (or that was found in the mailbox), not yet recorded."""
+
+    item: repo.Claimed
+    accepted_at: datetime
+    reply: str
+    recovered: bool
+    scenario: Scenario | None = None
+    calendar: BusinessCalendar | None = None
 
 
 def worker_id() -> str:
@@ -180,6 +205,7 @@ class Dispatcher:
         self.config = config or DispatchConfig()
         self.owner = owner or worker_id()
         self.rng = rng or random.Random()
+        self._copying: asyncio.Task[list[str]] | None = None
 
     async def run_once(self, *, budget_seconds: float | None = None) -> DispatchReport:
         """Work off what is due, batch after batch. With ``budget_seconds``, a step claims no
@@ -187,14 +213,17 @@ class Dispatcher:
         step still gets one batch, so a backlog of first sends does not starve follow-ups."""
         report = DispatchReport()
         started = time.monotonic()
-        for step in (repo.FIRST, repo.FOLLOWUP):
-            while True:
-                batch = await self._run_step(step)
-                report.add(batch)
-                if batch.claimed < self.config.batch_size:
-                    break
-                if budget_seconds is not None and time.monotonic() - started >= budget_seconds:
-                    break
+        try:
+            for step in (repo.FIRST, repo.FOLLOWUP):
+                while True:
+                    batch = await self._run_step(step)
+                    report.add(batch)
+                    if batch.claimed < self.config.batch_size:
+                        break
+                    if budget_seconds is not None and time.monotonic() - started >= budget_seconds:
+                        break
+        finally:
+            await self._wait_for_copies(report)
         return report
 
     async def _run_step(self, step: str) -> DispatchReport:
@@ -261,13 +290,15 @@ class Dispatcher:
                 for item in unverified:
                     await self._defer_verification(item, f"mailbox check failed: {exc}", report)
                 items = [item for item in items if not item.recovering]
+        recovered: list[_Accepted] = []
         for item in items:
             if item.recovering and item.message_id in found:
                 reply = "found in mailbox after restart"
-                at = found[item.message_id]
-                await self._record_sent(item, at, reply, recovered=True, report=report)
+                recovered.append(_Accepted(item, found[item.message_id], reply, recovered=True))
+                self._mark_handled(item, report)
             else:
                 to_send.append(item)
+        await self._record_accepted(recovered, report)
         to_send = await self._gate(to_send, counts, report)
         if not to_send:
             return
@@ -280,6 +311,7 @@ class Dispatcher:
             address=persona.email,
         )
         sent_copies: list[tuple[EmailMessage, datetime]] = []
+        accepted: list[_Accepted] = []
         try:
             async with SmtpSession(
                 account, timeout=self.config.smtp_timeout, clock=self.clock
@@ -295,7 +327,10 @@ class Dispatcher:
                         for rest in to_send[position:]:
                             await self._retry(rest, "SMTP connection lost", report, ours=False)
                         break
-                    await self._send_one(smtp, item, report, sent_copies)
+                    await self._send_one(smtp, item, report, sent_copies, accepted)
+                    if len(accepted) >= self.config.record_every:
+                        await self._record_accepted(accepted, report)
+                        accepted = []
         except SendError as exc:  # the session itself could not be opened
             # Our provider is down, busy or refuses our login: nothing to do with the services,
             # so no attempt is counted against them (an outage of a day must not make its
@@ -303,8 +338,12 @@ class Dispatcher:
             for item in to_send:
                 if not self._done(item, report):
                     await self._retry(item, str(exc), report, ours=True)
+        finally:
+            await self._record_accepted(accepted, report)
         if sent_copies and self.config.sent_copy and imap_account is not None:
-            await self._copy_to_sent(imap_account, sent_copies, report)
+            # As a mail client does, in the background: the next batch is sent meanwhile.
+            await self._wait_for_copies(report)
+            self._copying = asyncio.create_task(self._copy_to_sent(imap_account, sent_copies))
 
     def _done(self, item: repo.Claimed, report: DispatchReport) -> bool:
         return item.contact_id in report.handled
@@ -318,6 +357,7 @@ class Dispatcher:
         item: repo.Claimed,
         report: DispatchReport,
         sent_copies: list[tuple[EmailMessage, datetime]],
+        accepted: list[_Accepted],
     ) -> None:
         try:
             message, scenario, calendar = self._render(item)
@@ -340,8 +380,9 @@ class Dispatcher:
         except AccountFailure as exc:
             await self._retry(item, str(exc), report, ours=True)
             return
-        await self._record_sent(item, result.accepted_at, result.reply, recovered=False,
-                                report=report, scenario=scenario, calendar=calendar)  # fmt: skip
+        self._mark_handled(item, report)
+        accepted.append(_Accepted(item, result.accepted_at, result.reply, recovered=False,
+                                  scenario=scenario, calendar=calendar))  # fmt: skip
         sent_copies.append((message, result.accepted_at))
 
     def _render(self, item: repo.Claimed) -> tuple[EmailMessage, Scenario, BusinessCalendar]:
@@ -467,11 +508,9 @@ class Dispatcher:
         return found
 
     async def _copy_to_sent(
-        self,
-        account: ImapAccount,
-        copies: list[tuple[EmailMessage, datetime]],
-        report: DispatchReport,
-    ) -> None:
+        self, account: ImapAccount, copies: list[tuple[EmailMessage, datetime]]
+    ) -> list[str]:
+        """APPEND the copies to Sent; returns the errors (the emails went out regardless)."""
         try:
             async with ImapSession(account, timeout=self.config.imap_timeout) as imap:
                 folder = (await imap.special_folders()).get("sent", "Sent")
@@ -481,44 +520,70 @@ class Dispatcher:
                     )
         except ImapError as exc:
             # The email went out; only the mailbox copy is missing. Keep going, say so.
-            report.errors.append(f"copy to Sent failed for {account.username}: {exc}")
             log.warning("copy to Sent failed for %s: %s", account.username, exc)
+            return [f"copy to Sent failed for {account.username}: {exc}"]
+        return []
+
+    async def _wait_for_copies(self, report: DispatchReport) -> None:
+        """Wait for the Sent copies still being appended (at most one batch's)."""
+        copying, self._copying = self._copying, None
+        if copying is None:
+            return
+        try:
+            report.errors.extend(await copying)
+        except Exception as exc:  # a copy is a courtesy: the emails went out regardless
+            log.exception("copy to Sent failed")
+            report.errors.append(f"copy to Sent failed: {exc!r}")
 
     # -- outcomes ------------------------------------------------------------------------
 
-    async def _record_sent(
-        self,
-        item: repo.Claimed,
-        accepted_at: datetime,
-        reply: str,
-        *,
-        recovered: bool,
-        report: DispatchReport,
-        scenario: Scenario | None = None,
-        calendar: BusinessCalendar | None = None,
-    ) -> None:
-        followup_due = None
-        if item.step == repo.FIRST:
+    async def _record_accepted(self, accepted: list[_Accepted], report: DispatchReport) -> None:
+        """Record accepted steps in one transaction, each fenced by our lease."""
+        if not accepted:
+            return
+        rows = [
+            repo.Accepted(
+                done.item, done.accepted_at, done.reply, self._followup_due(done), done.recovered
+            )
+            for done in accepted
+        ]
+        try:
+            async with self.database.session() as session:
+                results = await repo.mark_sent_many(session, rows, owner=self.owner)
+        except SQLAlchemyError as exc:
+            # Nothing recorded: the steps stay "sending" under our lease; once it expires the
+            # mailbox check finds them and records them. Nothing is sent twice.
+            ids = [done.item.contact_id for done in accepted]
+            report.errors.append(f"contacts {ids}: recording the sends failed: {exc}")
+            log.error("recording %d sends failed (the mailbox check will): %s", len(ids), exc)
+            return
+        for done, ok in zip(accepted, results, strict=True):
+            self._mark_handled(done.item, report)
+            if not ok:
+                report.lost_lease += 1
+                log.warning("contact %s: lease lost before recording its send",
+                            done.item.contact_id)  # fmt: skip
+            elif done.recovered:
+                report.recovered += 1
+            else:
+                report.sent += 1
+
+    def _followup_due(self, done: _Accepted) -> datetime | None:
+        """When a first email unanswered calls for a follow-up (None: never)."""
+        item = done.item
+        if item.step != repo.FIRST:
+            return None
+        scenario = done.scenario
+        if scenario is None:
             try:
-                scenario = scenario or self.catalog.get(item.scenario_id)
+                scenario = self.catalog.get(item.scenario_id)
             except UnknownScenario:
-                scenario = None
-            calendar = calendar or BusinessCalendar.for_departement(item.departement)
-            days = scenario.targets.followup_after_days if scenario else None
-            if scenario is not None and scenario.followup is not None and days:
-                followup_due = calendar.deadline(accepted_at, days)
-        async with self.database.session() as session:
-            ok = await repo.mark_sent(session, item, owner=self.owner, accepted_at=accepted_at,
-                                      reply=reply, followup_due_at=followup_due,
-                                      recovered=recovered)  # fmt: skip
-        self._mark_handled(item, report)
-        if not ok:
-            report.lost_lease += 1
-            log.warning("contact %s: lease lost before recording its send", item.contact_id)
-        elif recovered:
-            report.recovered += 1
-        else:
-            report.sent += 1
+                return None
+        days = scenario.targets.followup_after_days
+        if scenario.followup is None or not days:
+            return None
+        calendar = done.calendar or BusinessCalendar.for_departement(item.departement)
+        return calendar.deadline(done.accepted_at, days)
 
     def _backoff(self, attempts: int) -> timedelta:
         base = self.config.retry_base_seconds * (2 ** max(attempts - 1, 0))

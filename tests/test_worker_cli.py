@@ -8,6 +8,8 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from tests.test_dispatch_crash import ALL_WEEK, PRETEND, Mailworld, seed, statuses
 from tests.test_dispatch_crash import world as world  # the fixture, shared
 
@@ -20,6 +22,8 @@ def run_worker(world: Mailworld, *args: str) -> subprocess.CompletedProcess[str]
     )  # fmt: skip
 
 
+# One backend is enough here: tests/test_dispatch_crash.py runs workers on both.
+@pytest.mark.parametrize("empty_db", ["sqlite"], indirect=True)
 def test_once_sends_what_is_due_and_prints_its_report(world: Mailworld) -> None:
     seed(world, 3, spec=ALL_WEEK, planned_at=PRETEND - timedelta(minutes=5))
     done = run_worker(world, "--once", "--log-level", "debug")
