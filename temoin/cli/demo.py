@@ -1,19 +1,30 @@
-"""`temoin demo`: run the demonstration campaign on this machine."""
+"""`temoin demo`: a whole campaign on this machine, every protocol real, in simulated time.
+
+``temoin demo`` plans ``examples/demo-campaign.toml`` for the services of
+``examples/services.csv`` and runs it (see temoin/demo.py): emails over SMTP to simulated
+services that answer into Dovecot mailboxes, replies tracked over IMAP, scripted auditors on
+the bot, letters printed; then it closes the campaign, prints the statistics and writes the
+exports and reports under ``--out`` (default ``var/demo/``).
+
+``--check`` compares every measured figure with the truth the simulators recorded, prints the
+differences and exits 1 if any timing differs. ``--database postgresql://… --workers 2`` runs
+the same on PostgreSQL with two ``temoin worker`` processes. ``--plan-only`` imports and plans,
+prints the plan and stops.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 
 import typer
 
 from scenarios.campaign_file import CampaignFileError, load_campaign_file
 from scenarios.planning import InfeasiblePlan
-from temoin.cli.campaign import plan_summary, print_plan_summary
 from temoin.cli.common import app_context, console, fail
-from temoin.demo import DemoError, default_paths, display_zone, fresh_sqlite, run_demo
 
-app = typer.Typer(help="Run the demonstration campaign on this machine.")
+app = typer.Typer(help="Run a whole example campaign on this machine, in simulated time.")
 
 
 @app.callback(invoke_without_command=True)
@@ -23,27 +34,85 @@ def demo(
     database: str = typer.Option(
         None, "--database", help="Database URL (default: a fresh SQLite file under --out)."
     ),
+    workers: int = typer.Option(
+        0, "--workers", min=0, max=16, help="Worker processes sending the emails (0: in-process)."
+    ),
+    check: bool = typer.Option(
+        False, "--check", help="Print the comparison with the truth; exit 1 if a timing differs."
+    ),
+    plan_only: bool = typer.Option(
+        False, "--plan-only", help="Import the services, plan the campaign, print the plan."
+    ),
+    services: Path = typer.Option(None, "--services", help="Services CSV (the example's)."),
+    campaign: Path = typer.Option(None, "--campaign", help="Campaign file (the demo's)."),
 ) -> None:
-    """Import the example services, plan the example campaign and show the plan."""
+    """Run the demonstration campaign and report on it."""
+    # Imported here: temoin.demo uses the other commands, which import this package.
+    from temoin.cli.campaign import plan_summary, print_plan_summary
+    from temoin.demo import (
+        DemoError,
+        DemoOptions,
+        default_paths,
+        display_zone,
+        fresh_sqlite,
+        run_demo,
+        run_full_demo,
+        summary_lines,
+    )
+    from temoin.sim.clock import SteppedClock
+
     app_ctx = app_context(ctx)
     services_csv, campaign_file, default_out = default_paths()
+    services_csv = services or services_csv
+    campaign_file = campaign or campaign_file
     out_dir = out or default_out
+    schema = app_ctx.settings.database_schema if database else None
+    tz = display_zone(app_ctx.settings.timezone)
     try:
-        services_data = services_csv.read_bytes()
         spec = load_campaign_file(campaign_file)
-        url = database or fresh_sqlite(out_dir)
-        schema = app_ctx.settings.database_schema if database else None
-        result = asyncio.run(
-            run_demo(app_ctx.clock, services_data=services_data, spec=spec,
-                     database_url=url, schema=schema)
-        )  # fmt: skip
+        if plan_only:
+            from temoin.demo import campaign_times
+
+            url = database or fresh_sqlite(out_dir)
+            clock = SteppedClock(campaign_times(spec, tz)[0])
+            planned = asyncio.run(
+                run_demo(clock, services_data=services_csv.read_bytes(), spec=spec,
+                         database_url=url, schema=schema)
+            )  # fmt: skip
+            c = planned.imported
+            collectivities = (
+                c.collectivities_created + c.collectivities_updated + c.collectivities_unchanged
+            )
+            count = c.services_created + c.services_updated + c.services_unchanged
+            console.print(f"Imported {collectivities} collectivities and {count} services.")
+            print_plan_summary(plan_summary(planned.plan, tz))
+            console.print(f"Database: {planned.database_url}")
+            return
+        options = DemoOptions(
+            out=out_dir,
+            services_csv=services_csv,
+            campaign_file=campaign_file,
+            database_url=database,
+            schema=schema,
+            workers=workers,
+            live=sys.stdout.isatty(),
+        )
+        result = asyncio.run(run_full_demo(options, app_ctx.settings, spec, console))
+    except KeyboardInterrupt:
+        fail("demo interrupted; every server and process it started is stopped", 130)
     except (DemoError, CampaignFileError, InfeasiblePlan, OSError) as exc:
         fail(f"demo: {exc}")
-    c = result.imported
-    collectivities = (
-        c.collectivities_created + c.collectivities_updated + c.collectivities_unchanged
-    )
-    services = c.services_created + c.services_updated + c.services_unchanged
-    console.print(f"Imported {collectivities} collectivities and {services} services.")
-    print_plan_summary(plan_summary(result.plan, display_zone(app_ctx.settings.timezone)))
-    console.print(f"Database: {result.database_url}")
+    for line in summary_lines(result, tz):
+        console.print(line)
+    timing = result.check.timing_differences
+    if check:
+        console.print("Check against the truth (also in check.json):")
+        for line in result.check.lines():
+            console.print(f"  {line}")
+        if timing:
+            fail(f"{len(timing)} timing difference(s) between the measures and the truth")
+    else:
+        console.print(
+            f"Measured against the truth: {len(timing)} timing difference(s) "
+            f"(details: temoin demo --check, or {result.paths.check})."
+        )

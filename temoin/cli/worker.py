@@ -6,6 +6,8 @@ and a LOGIN or AUTH line carries a password.
 
 Options override the ``[dispatch]`` settings for this run (``--lease-seconds``,
 ``--interval``, ``--batch-size``); the rate limits come from the settings only.
+``--clock-file PATH`` reads "now" from the file ``temoin demo`` publishes its simulated clock
+to (``temoin.sim.clock.FileClock``), so the demo's worker processes live in its time.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import typer
 
@@ -23,6 +26,7 @@ from scenarios.clock import Clock
 from temoin.cli.common import app_context, fail, fail_settings
 from temoin.dispatcher import DispatchReport
 from temoin.settings import SecretError, Settings
+from temoin.sim.clock import FileClock
 from temoin.worker import run_worker
 
 # Loggers that may print credentials at DEBUG (IMAP LOGIN, SMTP AUTH, aiosmtpd sessions).
@@ -95,6 +99,9 @@ def worker(
     clock_offset: float | None = typer.Option(
         None, "--clock-offset", hidden=True, help="Run as if now were SECONDS later (tests)."
     ),
+    clock_file: Path | None = typer.Option(
+        None, "--clock-file", help="Read the time from this file (temoin demo's simulated clock)."
+    ),
 ) -> None:
     """Send the due emails (and follow-ups) through the personas' mailboxes.
 
@@ -122,6 +129,8 @@ def worker(
         logging.getLogger("temoin.worker").warning(
             "clock shifted by %+.0f s: now is %s", clock_offset, clock.now().isoformat()
         )
+    if clock_file is not None:
+        clock = FileClock(clock_file)
     try:
         report = asyncio.run(run_worker(settings, clock, once=once))
     except KeyboardInterrupt:  # a second Ctrl-C while stopping

@@ -28,6 +28,18 @@ fills the ``Measured*`` dataclasses from the database) and returns every differe
 Which kinds make "the first acknowledgement" and "the first answer" is a convention of the
 tracker: by default an acknowledgement is ``acknowledgement`` and an answer is ``answer`` or
 ``redirect`` (a redirect is the service's reply to the request, see temoin/content_checks.py).
+
+The demo adds two records:
+
+- ``acceptance``: every message the personas' provider accepted, with its recipients and the
+  simulated instant of the acceptance (the 250 after DATA), as the simulator saw it. It is the
+  sink of "sent exactly once": ``compare_sends`` checks that each request and each follow-up
+  reached its service exactly once, and that the send time the dispatcher recorded is the
+  acceptance time to the second.
+- ``field``: what a simulated auditor really did on a call, a visit or a letter: every button
+  press that times something (its event kind and instant), the grid answers meant (after any
+  wrong input the bot had to ask again), how many wrong inputs were typed and how many the bot
+  asked again. ``compare_field`` checks timings to the second and answers for equality.
 """
 
 from __future__ import annotations
@@ -36,7 +48,7 @@ import json
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -139,6 +151,73 @@ class Refusal:
     attempt: int = 1
 
 
+@dataclass(frozen=True)
+class Acceptance:
+    """A message the personas' provider accepted (250 after DATA), in simulated time."""
+
+    message_id: str | None
+    recipients: tuple[str, ...]
+    at: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "message_id": self.message_id,
+            "recipients": list(self.recipients),
+            "at": _iso(self.at),
+        }
+
+
+@dataclass(frozen=True)
+class FieldRecord:
+    """What a simulated auditor did on one task.
+
+    ``events``: (event kind of scenarios/events.py, instant) of every timed button press, in
+    order; ``answers``: the grid answers meant, by question id (``PHOTO`` for a photo sent,
+    None for a question skipped); ``wrong_inputs``: answers typed wrong on purpose;
+    ``re_asked``: how many of them the bot refused and asked again; ``done``: the grid was
+    validated (a letter: its steps were all logged).
+    """
+
+    contact_id: int
+    channel: str
+    auditor: str
+    events: tuple[tuple[str, datetime], ...] = ()
+    answers: Mapping[str, Any] = field(default_factory=dict)
+    wrong_inputs: int = 0
+    re_asked: int = 0
+    done: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "contact_id": self.contact_id,
+            "channel": self.channel,
+            "auditor": self.auditor,
+            "events": [[kind, _iso(at)] for kind, at in self.events],
+            "answers": dict(self.answers),
+            "wrong_inputs": self.wrong_inputs,
+            "re_asked": self.re_asked,
+            "done": self.done,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FieldRecord:
+        return cls(
+            contact_id=int(data["contact_id"]),
+            channel=str(data["channel"]),
+            auditor=str(data["auditor"]),
+            events=tuple(
+                (str(kind), cast(datetime, _parse_time(at))) for kind, at in data["events"]
+            ),
+            answers=dict(data.get("answers") or {}),
+            wrong_inputs=int(data.get("wrong_inputs", 0)),
+            re_asked=int(data.get("re_asked", 0)),
+            done=bool(data.get("done", False)),
+        )
+
+
+PHOTO = "<photo>"  # a photo answer in the truth: the stored reference is not known in advance
+
+
 class Truth:
     """Every decision and delivery, in memory and (with ``path``) appended as JSON lines.
 
@@ -150,6 +229,8 @@ class Truth:
         self._lock = threading.Lock()
         self._reactions: dict[str, TruthReaction] = {}
         self._refusals: list[Refusal] = []
+        self._acceptances: list[Acceptance] = []
+        self._fields: dict[int, FieldRecord] = {}
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
 
@@ -209,6 +290,22 @@ class Truth:
                 }
             )
 
+    def record_acceptance(
+        self, message_id: str | None, recipients: Sequence[str], at: datetime
+    ) -> Acceptance:
+        """The provider accepted a message for ``recipients`` at simulated instant ``at``."""
+        acceptance = Acceptance(message_id, tuple(r.lower() for r in recipients), _utc(at))
+        with self._lock:
+            self._acceptances.append(acceptance)
+            self._write({"event": "acceptance", **acceptance.to_json()})
+        return acceptance
+
+    def record_field(self, record: FieldRecord) -> None:
+        """What an auditor really did on one call, visit or letter (the latest record wins)."""
+        with self._lock:
+            self._fields[record.contact_id] = record
+            self._write({"event": "field", **record.to_json()})
+
     def _write(self, record: dict[str, Any]) -> None:
         if self.path is None:
             return
@@ -247,6 +344,14 @@ class Truth:
                             record["reply"],
                             int(record.get("attempt", 1)),
                         )
+                    elif event == "acceptance":
+                        truth.record_acceptance(
+                            record.get("message_id"),
+                            list(record["recipients"]),
+                            cast(datetime, _parse_time(record["at"])),
+                        )
+                    elif event == "field":
+                        truth.record_field(FieldRecord.from_json(record))
                     else:
                         raise ValueError(f"unknown event {event!r}")
                 except (KeyError, TypeError, ValueError) as exc:
@@ -262,6 +367,16 @@ class Truth:
     def refusals(self) -> list[Refusal]:
         with self._lock:
             return list(self._refusals)
+
+    @property
+    def acceptances(self) -> list[Acceptance]:
+        with self._lock:
+            return list(self._acceptances)
+
+    @property
+    def fields(self) -> list[FieldRecord]:
+        with self._lock:
+            return list(self._fields.values())
 
     def reaction(self, reaction_id: str) -> TruthReaction:
         with self._lock:
@@ -585,3 +700,243 @@ def _class_scores(pairs: Sequence[tuple[str | None, str]]) -> dict[str, ClassSco
         fn = sum(1 for t, m in pairs if t == kind and m != kind)
         scores[kind] = ClassScore(kind, tp, fp, fn)
     return scores
+
+
+# -- sends: the provider's sink against what the dispatcher recorded --------------------------
+
+
+@dataclass(frozen=True)
+class MeasuredSend:
+    """One email contact's sends as the dispatcher recorded them."""
+
+    contact: int
+    service: str  # the address it was sent to
+    message_id: str | None
+    sent_at: datetime | None
+    followup_message_id: str | None = None
+    followup_sent_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SendDifference:
+    """``fact``: sent_at / followup_sent_at (times, to the second), copies / followup_copies
+    (how many times the provider accepted the message for the service: exactly once)."""
+
+    contact: int
+    fact: str
+    expected: datetime | int | None
+    measured: datetime | int | None
+
+    @property
+    def timing(self) -> bool:
+        return self.fact in ("sent_at", "followup_sent_at")
+
+    def __str__(self) -> str:
+        return (
+            f"contact {self.contact}: {self.fact} expected {self.expected}, measured "
+            f"{self.measured}"
+        )
+
+
+@dataclass(frozen=True)
+class SendComparison:
+    sends_compared: int
+    followups_compared: int
+    differences: tuple[SendDifference, ...]
+    unclaimed: tuple[str | None, ...]  # accepted by the provider, recorded by no contact
+
+    @property
+    def timing_differences(self) -> tuple[SendDifference, ...]:
+        return tuple(d for d in self.differences if d.timing)
+
+    @property
+    def duplicates(self) -> int:
+        return sum(
+            1
+            for d in self.differences
+            if not d.timing and isinstance(d.measured, int) and d.measured > 1
+        )
+
+
+def compare_sends(truth: Truth, sends: Iterable[MeasuredSend]) -> SendComparison:
+    """Each request and follow-up accepted exactly once for its service, at the recorded time."""
+    copies: dict[tuple[str | None, str], list[datetime]] = defaultdict(list)
+    for acceptance in truth.acceptances:
+        for recipient in acceptance.recipients:
+            copies[(acceptance.message_id, recipient)].append(acceptance.at)
+    claimed: set[tuple[str | None, str]] = set()
+    differences: list[SendDifference] = []
+    sends_compared = followups_compared = 0
+    for send in sends:
+        service = send.service.lower()
+        for fact, message_id, recorded in (
+            ("sent_at", send.message_id, send.sent_at),
+            ("followup_sent_at", send.followup_message_id, send.followup_sent_at),
+        ):
+            if message_id is None:
+                continue
+            key = (message_id, service)
+            claimed.add(key)
+            seen = sorted(copies.get(key, ()))
+            if recorded is None and not seen:
+                continue  # claimed but never accepted (refused at RCPT, or not sent yet)
+            if fact == "sent_at":
+                sends_compared += 1
+            else:
+                followups_compared += 1
+            count_fact = "copies" if fact == "sent_at" else "followup_copies"
+            if len(seen) != 1:
+                differences.append(SendDifference(send.contact, count_fact, 1, len(seen)))
+            first = seen[0] if seen else None
+            if _second(first) != _second(recorded):
+                differences.append(
+                    SendDifference(send.contact, fact, _second(first), _second(recorded))
+                )
+    claimed_ids = {message_id for message_id, _ in claimed}
+    unclaimed = tuple(
+        sorted({a.message_id or "" for a in truth.acceptances if a.message_id not in claimed_ids})
+    )
+    return SendComparison(sends_compared, followups_compared, tuple(differences), unclaimed)
+
+
+# -- field tasks: the auditors' truth against the bot's records ------------------------------
+
+
+@dataclass(frozen=True)
+class MeasuredField:
+    """A call, visit or letter as the bot recorded it."""
+
+    contact_id: int
+    channel: str
+    status: str
+    events: tuple[tuple[str, datetime], ...] = ()
+    answers: Mapping[str, Any] = field(default_factory=dict)
+    first_answer_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class FieldDifference:
+    """``fact``: ``event[i]`` (kind and instant), ``events`` (how many), ``first_answer_at``,
+    ``status``, ``answer:<question>``, ``re_asked`` or ``presence``."""
+
+    contact_id: int
+    fact: str
+    expected: Any
+    measured: Any
+
+    @property
+    def timing(self) -> bool:
+        return self.fact.startswith("event") or self.fact in ("first_answer_at", "presence")
+
+    def __str__(self) -> str:
+        return (
+            f"contact {self.contact_id}: {self.fact} expected {self.expected!r}, measured "
+            f"{self.measured!r}"
+        )
+
+
+@dataclass(frozen=True)
+class FieldComparison:
+    tasks_compared: int
+    events_compared: int
+    answers_compared: int
+    answers_equal: int
+    wrong_inputs: int
+    re_asked: int
+    differences: tuple[FieldDifference, ...]
+
+    @property
+    def timing_differences(self) -> tuple[FieldDifference, ...]:
+        return tuple(d for d in self.differences if d.timing)
+
+    @property
+    def answer_accuracy(self) -> float | None:
+        return self.answers_equal / self.answers_compared if self.answers_compared else None
+
+
+_LETTER_REPLY = "letter.reply_received"
+
+
+def _same_answer(expected: Any, measured: Any) -> bool:
+    if expected == PHOTO:
+        return isinstance(measured, str) or (isinstance(measured, dict) and "photo" in measured)
+    return bool(type(expected) is type(measured) and expected == measured)
+
+
+def compare_field(truth: Truth, measured: Iterable[MeasuredField]) -> FieldComparison:
+    """Every timed press to the second, every grid answer for equality, every task's status."""
+    seen = {m.contact_id: m for m in measured}
+    differences: list[FieldDifference] = []
+    events_compared = answers_compared = answers_equal = wrong = re_asked = 0
+    records = sorted(truth.fields, key=lambda r: r.contact_id)
+    for record in records:
+        got = seen.get(record.contact_id)
+        if got is None:
+            differences.append(FieldDifference(record.contact_id, "presence", True, False))
+            continue
+        wrong += record.wrong_inputs
+        re_asked += record.re_asked
+        if record.re_asked != record.wrong_inputs:
+            differences.append(
+                FieldDifference(record.contact_id, "re_asked", record.wrong_inputs, record.re_asked)
+            )
+        if len(record.events) != len(got.events):
+            differences.append(
+                FieldDifference(record.contact_id, "events", len(record.events), len(got.events))
+            )
+        for index, (expected, found) in enumerate(zip(record.events, got.events, strict=False)):
+            events_compared += 1
+            want = (expected[0], _second(expected[1]))
+            have = (found[0], _second(found[1]))
+            if want != have:
+                differences.append(
+                    FieldDifference(record.contact_id, f"event[{index}]", want, have)
+                )
+        for question in sorted(set(record.answers) | set(got.answers)):
+            answers_compared += 1
+            expected_value = record.answers.get(question)
+            found_value = got.answers.get(question)
+            if (
+                question in record.answers
+                and question in got.answers
+                and _same_answer(expected_value, found_value)
+            ):
+                answers_equal += 1
+            else:
+                differences.append(
+                    FieldDifference(
+                        record.contact_id, f"answer:{question}", expected_value, found_value
+                    )
+                )
+        if record.channel == "letter":
+            replied = [at for kind, at in record.events if kind == _LETTER_REPLY]
+            expected_answer = _second(replied[0]) if replied else None
+            if expected_answer != _second(got.first_answer_at):
+                differences.append(
+                    FieldDifference(
+                        record.contact_id,
+                        "first_answer_at",
+                        expected_answer,
+                        _second(got.first_answer_at),
+                    )
+                )
+            expected_status = "answered" if replied else "posted"
+        else:
+            expected_status = "done"
+        if record.done and got.status != expected_status:
+            differences.append(
+                FieldDifference(record.contact_id, "status", expected_status, got.status)
+            )
+    known = {r.contact_id for r in records}
+    for contact_id, got in sorted(seen.items()):
+        if contact_id not in known and got.events:
+            differences.append(FieldDifference(contact_id, "presence", False, True))
+    return FieldComparison(
+        tasks_compared=len(records),
+        events_compared=events_compared,
+        answers_compared=answers_compared,
+        answers_equal=answers_equal,
+        wrong_inputs=wrong,
+        re_asked=re_asked,
+        differences=tuple(differences),
+    )
