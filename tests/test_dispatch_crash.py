@@ -32,6 +32,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.orm import Session
 
+from scenarios.campaign_file import parse_campaign
 from scenarios.catalog import load_catalog
 from scenarios.clock import FixedClock
 from storage.db import Database, sync_url
@@ -322,9 +323,18 @@ def test_two_workers_at_once_send_each_email_exactly_once(
     for worker in pair:
         assert worker.stop() == 0, worker.tail()
     assert_each_sent_once(world, count)
-    # Both took part (they share the work through row claims, not by luck of timing).
-    owners = [w.tail().count("dispatch:") for w in pair]
-    assert all(owners), owners
+    # Both took part: the work is shared through row claims, not left to one process.
+    engine = world.engine()
+    try:
+        with engine.connect() as conn:
+            owners = conn.execute(
+                select(ContactEvent.actor, func.count())
+                .where(ContactEvent.kind == "sent")
+                .group_by(ContactEvent.actor)
+            ).all()
+    finally:
+        engine.dispose()
+    assert len(owners) == 2, owners
 
 
 # -- an outage over a whole send window ----------------------------------------------------
@@ -393,3 +403,19 @@ async def test_provider_down_all_day_then_late_emails_go_out_next_morning_within
     for i, at in enumerate(sent):
         assert sum(1 for other in sent[i:] if other < at + timedelta(hours=1)) <= limit
     assert sent[-1] - sent[0] >= timedelta(hours=(count - 1) // limit)
+
+
+def test_dispatch_hours_are_read_where_the_campaign_file_keeps_them() -> None:
+    spec = parse_campaign(
+        {
+            "name": "samedi",
+            "seed": 1,
+            "window": {"start": "2026-03-02", "end": "2026-03-27"},
+            "mix": {"email": {"per_service": 1}},
+            "personas": [{"key": "c", "display_name": "C D", "email": "c@persona.example"}],
+            "rules": {"dispatch_hours": "sa 09:00-12:00"},
+        }
+    )
+    hours = dispatch_hours(spec.model_dump(mode="json"))  # as storage keeps Campaign.spec
+    assert [str(i.start) for i in hours.on(5)] == ["09:00:00"] and hours.on(0) == ()
+    assert hours.on(0) != dispatch_hours({}).on(0)  # not the default
