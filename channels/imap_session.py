@@ -135,17 +135,15 @@ class ImapSession:
 
     async def connect(self) -> None:
         try:
+            # aioimaplib's IMAP4_SSL does not take conn_lost_cb; IMAP4 with an SSL context
+            # is the same implicit-TLS connection (IMAP4_SSL only forwards to it).
+            context = None
             if self.account.security == "tls":
                 context = self._tls_context or ssl.create_default_context()
-                self._client = aioimaplib.IMAP4_SSL(
-                    self.account.host, self.account.port, timeout=self.timeout,
-                    ssl_context=context, conn_lost_cb=self._on_lost,
-                )  # fmt: skip
-            else:
-                self._client = aioimaplib.IMAP4(
-                    self.account.host, self.account.port, timeout=self.timeout,
-                    conn_lost_cb=self._on_lost,
-                )  # fmt: skip
+            self._client = aioimaplib.IMAP4(
+                self.account.host, self.account.port, timeout=self.timeout,
+                conn_lost_cb=self._on_lost, ssl_context=context,
+            )  # fmt: skip
             await asyncio.wait_for(self._client.wait_hello_from_server(), self.timeout)
         except (OSError, TimeoutError, aioimaplib.Abort) as exc:
             await self.close()

@@ -94,3 +94,24 @@ async def test_idle_wakes_up_when_the_connection_drops(
         with pytest.raises(ImapTemporaryError):
             await asyncio.wait_for(waiting, 10)
         assert time.monotonic() - started < 5, "IDLE must not wait out its 30 s"
+
+
+async def test_implicit_tls(dovecot_server: DovecotServer, mail_user: str) -> None:
+    """The production default: IMAP over TLS (port 993), the certificate verified."""
+    import ssl
+
+    assert dovecot_server.imaps_port is not None and dovecot_server.certificate is not None
+    context = ssl.create_default_context(cafile=str(dovecot_server.certificate))
+    account = ImapAccount(
+        "127.0.0.1", dovecot_server.imaps_port, "tls", mail_user, dovecot_server.password
+    )
+    dovecot_server.append(mail_user, _raw(1))
+    async with ImapSession(account, tls_context=context) as imap:
+        state = await imap.select("INBOX")
+        assert state.exists == 1
+        [fetched] = await imap.fetch([1])
+        assert fetched.raw == _raw(1)
+    # An unknown certificate is refused, never silently accepted.
+    with pytest.raises(ImapTemporaryError):
+        async with ImapSession(account, timeout=5):
+            pass

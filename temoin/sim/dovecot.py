@@ -60,6 +60,22 @@ def _mail_owner() -> tuple[str, int, int, str]:
     return me.pw_name, me.pw_uid, me.pw_gid, me.pw_name
 
 
+def _self_signed_certificate(root: Path) -> tuple[Path, Path] | None:
+    """A certificate for 127.0.0.1 (openssl CLI); None when openssl is not there."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        return None
+    cert, key = root / "cert.pem", root / "key.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
+         "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    os.chmod(key, 0o644)  # read by Dovecot's config parser, which may not run as root
+    return cert, key
+
+
 @dataclass
 class DovecotServer:
     root: Path
@@ -67,6 +83,8 @@ class DovecotServer:
     lmtp_port: int
     process: subprocess.Popen[bytes]
     password: str = ""
+    imaps_port: int | None = None  # implicit TLS, with the self-signed ``certificate``
+    certificate: Path | None = None
     users: dict[str, str] = field(default_factory=dict)
     host: str = "127.0.0.1"
 
@@ -87,15 +105,22 @@ class DovecotServer:
             (root / sub).mkdir(exist_ok=True)
         os.chown(root / "mail", uid, gid)
         password = secrets.token_urlsafe(16)
-        imap_port, lmtp_port = free_port(), free_port()
+        imap_port, lmtp_port, imaps_port = free_port(), free_port(), free_port()
+        cert = _self_signed_certificate(root)
         internal = "dovecot" if os.geteuid() == 0 else user
+        ssl_settings = (
+            f"ssl = yes\nssl_cert = <{cert[0]}\nssl_key = <{cert[1]}" if cert else "ssl = no"
+        )
         config = f"""
 base_dir = {root}/run
 state_dir = {root}/state
 protocols = imap lmtp
 listen = 127.0.0.1
-ssl = no
+{ssl_settings}
 disable_plaintext_auth = no
+# A wrong password in one test must not slow every later login from loopback down
+# (Dovecot's auth penalty): the whole machine is trusted here.
+login_trusted_networks = 127.0.0.0/8
 auth_mechanisms = plain login
 log_path = {root}/dovecot.log
 info_log_path = {root}/dovecot.log
@@ -138,7 +163,8 @@ service imap-login {{
     port = {imap_port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {imaps_port if cert else 0}
   }}
 }}
 service lmtp {{
@@ -159,6 +185,8 @@ service stats {{
             stderr=subprocess.PIPE,
         )
         server = cls(root, imap_port, lmtp_port, process, password=password)
+        if cert:
+            server.imaps_port, server.certificate = imaps_port, cert[0]
         try:
             server._wait_ready()
         except Exception:
