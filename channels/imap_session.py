@@ -164,15 +164,14 @@ class ImapSession:
         client, self._client = self._client, None
         if client is None:
             return
-        if self._lost is not None:
-            # Nothing to log out from: just make sure the transport is closed.
-            transport = getattr(getattr(client, "protocol", None), "transport", None)
-            if transport is not None:
-                transport.close()
-            return
-        # A logout on a dead connection may raise anything; the connection is gone either way.
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(client.logout(), 5)
+        if self._lost is None:
+            # A logout on a dead connection may raise anything; it is closed below anyway.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.logout(), 5)
+        # Whatever LOGOUT did (or if it timed out), the transport must not outlive us.
+        transport = getattr(getattr(client, "protocol", None), "transport", None)
+        if transport is not None and not transport.is_closing():
+            transport.close()
 
     @property
     def client(self) -> aioimaplib.IMAP4:

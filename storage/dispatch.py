@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scenarios.domain import Channel, ContactStatus
@@ -86,6 +86,7 @@ def _first_due(now: datetime) -> Any:
         or_(
             and_(
                 Contact.status == ContactStatus.PLANNED.value,
+                Contact.closed_at.is_(None),  # a closed campaign sends nothing new
                 Contact.planned_at <= now,
                 or_(Contact.next_attempt_at.is_(None), Contact.next_attempt_at <= now),
             ),
@@ -99,6 +100,7 @@ def _followup_due(now: datetime) -> Any:
         Contact.channel == Channel.EMAIL.value,
         Contact.status.in_((ContactStatus.SENT.value, ContactStatus.ACKNOWLEDGED.value)),
         Contact.first_answer_at.is_(None),
+        Contact.closed_at.is_(None),
         Contact.followup_due_at <= now,
         Contact.followup_sent_at.is_(None),
         or_(Contact.lease_expires_at.is_(None), Contact.lease_expires_at < now),
@@ -282,8 +284,14 @@ async def mark_sent_many(
             "next_attempt_at": None,
         }
         if claimed.step == FIRST:
+            # A reply the tracker recorded while this send was being recovered (status still
+            # ``sending``) is kept: statuses never move backwards.
             values |= {
-                "status": ContactStatus.SENT.value,
+                "status": case(
+                    (table.c.first_answer_at.is_not(None), ContactStatus.ANSWERED.value),
+                    (table.c.first_ack_at.is_not(None), ContactStatus.ACKNOWLEDGED.value),
+                    else_=ContactStatus.SENT.value,
+                ),
                 "status_at": done.accepted_at,
                 "sent_at": done.accepted_at,
                 "server_reply": done.reply,

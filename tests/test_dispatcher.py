@@ -353,3 +353,49 @@ async def test_missing_password_is_our_problem_and_retried(
     assert row.status == "planned" and row.attempts == 0
     assert "TEMOIN_TEST_PERSONA_PASSWORD" in (row.last_error or "")
     assert world.provider.received == []
+
+
+async def test_a_reply_recorded_during_recovery_is_kept(world: World) -> None:
+    """The worker died after the provider accepted; the reply was tracked meanwhile
+    (status still ``sending``). Recording the recovered send must not move it back."""
+    cid = await world.contact()
+    from storage import dispatch as repo
+
+    async with world.database.session() as s:
+        [claimed] = await repo.claim_batch(
+            s, step=repo.FIRST, now=world.clock.now(), owner="dead-worker",
+            lease_until=world.clock.now() + timedelta(seconds=60), limit=10,
+            new_ids=world.dispatcher()._new_ids, skip_locked=not world.database.is_sqlite,
+        )  # fmt: skip
+    message = build_email(
+        sender=Sender("Claire Mercier", world.persona_email), to=claimed.service_email,
+        subject="Demande", body="Bonjour", message_id=claimed.message_id, date=world.clock.now(),
+    )  # fmt: skip
+    account = SmtpAccount("127.0.0.1", world.provider.port, "none", world.user,
+                          world.dovecot.users[world.user], world.persona_email)  # fmt: skip
+    async with SmtpSession(account) as smtp:
+        await smtp.send(message, claimed.service_email)
+    answered = MONDAY_10H + timedelta(seconds=40)
+    async with world.database.session() as s:
+        row = await s.get(Contact, cid)
+        assert row is not None and row.status == "sending"
+        row.first_answer_at = answered
+    world.clock.advance(timedelta(seconds=61))
+    report = await world.dispatcher().run_once()
+    assert report.recovered == 1
+    row = await world.get(cid)
+    assert row.status == "answered"
+    assert row.first_answer_at == answered and row.sent_at is not None
+    assert world.sink_ids().count(claimed.message_id) == 1
+
+
+async def test_a_closed_campaign_sends_nothing_new(world: World) -> None:
+    cid = await world.contact()
+    async with world.database.session() as s:
+        row = await s.get(Contact, cid)
+        assert row is not None
+        row.closed_at = MONDAY_10H - timedelta(minutes=1)
+    report = await world.dispatcher().run_once()
+    assert report.claimed == 0
+    assert world.provider.received == []
+    assert (await world.get(cid)).status == "planned"
