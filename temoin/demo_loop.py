@@ -65,6 +65,7 @@ class LoopStats:
     letter_prints: int = 0
     auditor_steps: int = 0
     triaged: int = 0  # replies the coordinator matched (or ignored) by hand
+    opened_without_button: int = 0  # tasks beyond the ten « Mes tâches » lists
     real_seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)
 
@@ -138,6 +139,7 @@ class Simulation:
         if self.progress is not None:
             await self.progress(self.clock.now(), True)
         self.stats.real_seconds = time.monotonic() - started
+        self.stats.opened_without_button = self.auditors.stats.opened_without_button
         return self.stats
 
     def _next_instant(self) -> datetime | None:

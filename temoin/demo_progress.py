@@ -13,7 +13,7 @@ from datetime import datetime
 from types import TracebackType
 from zoneinfo import ZoneInfo
 
-from rich.console import Console, Group
+from rich.console import Console
 from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.table import Table
@@ -112,7 +112,7 @@ class ProgressDisplay:
             f"{c.letters_posted}/{c.letters}, answered {c.letters_answered}"
         )
 
-    def _panel(self, local: datetime, instant: datetime) -> Group:
+    def _panel(self, local: datetime, instant: datetime) -> Table:
         total = max(1.0, (self.end - self.start).total_seconds())
         done = min(total, max(0.0, (instant - self.start).total_seconds()))
         table = Table.grid(padding=(0, 2))
@@ -124,4 +124,5 @@ class ProgressDisplay:
         table.add_row("letters posted", f"{c.letters_posted} / {c.letters}")
         table.add_row("letters answered", str(c.letters_answered))
         table.add_row("real time", f"{time.monotonic() - self._started:.0f} s")
-        return Group(ProgressBar(total=total, completed=done, width=60), table)
+        table.add_row("until the close", ProgressBar(total=total, completed=done, width=50))
+        return table

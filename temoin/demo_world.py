@@ -357,6 +357,9 @@ class World:
             log.exception("stopping the demo's servers")
         for name in (MAIL_PASSWORD_ENV, BOT_TOKEN_ENV):
             os.environ.pop(name, None)
+        # Dovecot's configuration holds the run's mail password: gone with the server.
+        if self.dovecot is not None:
+            (self.dovecot.root / "dovecot.conf").unlink(missing_ok=True)
 
 
 def _traversable_by_others(directory: Path) -> bool:

@@ -15,8 +15,12 @@ prints the plan and stops.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 import typer
 
@@ -25,6 +29,22 @@ from scenarios.planning import InfeasiblePlan
 from temoin.cli.common import app_context, console, fail
 
 app = typer.Typer(help="Run a whole example campaign on this machine, in simulated time.")
+
+T = TypeVar("T")
+
+
+async def _stoppable(work: Coroutine[Any, Any, T]) -> T:
+    """``work``, cancelled by SIGTERM as by Ctrl-C, so that its clean-up runs either way."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    with contextlib.suppress(NotImplementedError):
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        return await work
+    finally:
+        with contextlib.suppress(NotImplementedError):
+            loop.remove_signal_handler(signal.SIGTERM)
 
 
 @app.callback(invoke_without_command=True)
@@ -97,9 +117,11 @@ def demo(
             workers=workers,
             live=sys.stdout.isatty(),
         )
-        result = asyncio.run(run_full_demo(options, app_ctx.settings, spec, console))
+        result = asyncio.run(_stoppable(run_full_demo(options, app_ctx.settings, spec, console)))
     except KeyboardInterrupt:
         fail("demo interrupted; every server and process it started is stopped", 130)
+    except asyncio.CancelledError:
+        fail("demo stopped (SIGTERM); every server and process it started is stopped", 143)
     except (DemoError, CampaignFileError, InfeasiblePlan, OSError) as exc:
         fail(f"demo: {exc}")
     for line in summary_lines(result, tz):

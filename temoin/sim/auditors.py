@@ -39,7 +39,7 @@ import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -59,7 +59,6 @@ log = logging.getLogger(__name__)
 Settle = Callable[[], Awaitable[None]]
 _REPLY_TIMEOUT = 30.0  # real seconds the bot may take to answer one update
 _BETWEEN_TASKS = timedelta(minutes=2)
-_SECOND = timedelta(seconds=1)
 
 
 class AuditorError(RuntimeError):
@@ -658,7 +657,3 @@ class SimulatedAuditors:
 def letter_post_time(printed_at: datetime, rng: random.Random) -> datetime:
     """When the auditor posts a printed letter: within the next hours, on a whole second."""
     return (printed_at + timedelta(minutes=rng.randint(10, 150))).replace(microsecond=0)
-
-
-def business_start(day: date, calendar: BusinessCalendar, at: time) -> datetime:
-    return calendar.local_instant(day, at).astimezone(UTC)
