@@ -90,8 +90,8 @@ async def email_steps(session: AsyncSession, campaign: int) -> list[EmailStep]:
         elif status == ContactStatus.SENDING.value:
             steps.append(EmailStep(cid, lease, leased))
         elif answered is None and f_due is not None and f_sent is None:
-            expired = lease if leased else None
-            steps.append(EmailStep(cid, _latest(f_due, retry, expired), leased))
+            # claimable once its lease (a live one, or a hold for a mailbox check) is over
+            steps.append(EmailStep(cid, _latest(f_due, retry, lease), leased))
         elif leased:
             steps.append(EmailStep(cid, None, True))
     return steps
