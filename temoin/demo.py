@@ -48,7 +48,7 @@ from temoin.demo_check import CheckResult, check
 from temoin.demo_loop import LoopStats, Simulation
 from temoin.demo_outputs import Commands, Outputs, close_and_report
 from temoin.demo_progress import ProgressDisplay
-from temoin.demo_world import DemoError, DemoPaths, World
+from temoin.demo_world import DemoError, DemoPaths, World, require_dovecot
 from temoin.settings import Settings
 from temoin.sim.clock import SteppedClock
 from temoin.worker import dispatch_config
@@ -250,6 +250,7 @@ async def _run_full_demo(
             f"the campaign closes on {close_at:%Y-%m-%d}, not in the past: Dovecot would date "
             "the replies of the future today; move the campaign window back"
         )
+    require_dovecot()
     url = options.database_url or fresh_sqlite(options.out)
     schema = options.schema if options.database_url else None
     clock = SteppedClock(start, paths.clock)

@@ -48,14 +48,25 @@ class ProgressDisplay:
         *,
         live: bool,
     ) -> None:
-        self.console = console
+        # Bound to the stream of now: the commands the demo runs print into a buffer of theirs
+        # meanwhile (sys.stdout redirected), which must not swallow a refresh of the panel.
+        self.console = Console(file=console.file, highlight=False, width=console.width)
         self.database = database
         self.campaign_id = campaign_id
         self.start = start
         self.end = end
         self.tz = tz
         self.counts = Counts()
-        self._live = Live(console=console, refresh_per_second=8, transient=False) if live else None
+        self._live = (
+            Live(
+                console=self.console,
+                refresh_per_second=8,
+                redirect_stdout=False,
+                redirect_stderr=False,
+            )
+            if live
+            else None
+        )
         self._read_at = 0.0
         self._day: str | None = None
         self._started = time.monotonic()
