@@ -192,18 +192,32 @@ def task_card(
 def task_list(
     t: Translator, tasks: Sequence[TaskRow], today: date, tz: ZoneInfo, fixes: int
 ) -> Reply:
-    """The auditor's tasks: late, today, upcoming (at most 10), letters; one button each."""
+    """The auditor's tasks: late, today, upcoming (at most 10), letters awaiting a reply.
+
+    Posted letters waiting for their reply are always listed, in a group of their own: they
+    are neither late nor due, and cut off with the upcoming tasks they would leave the
+    auditor no button for « Réponse reçue ».
+    """
     if not tasks and not fixes:
         return Reply(t("bot.tasks.none"))
-    late = [x for x in tasks if _is_late(x, today, tz)]
-    due_today = [x for x in tasks if x not in late and local(x.planned_at, tz).date() == today]
-    upcoming = [x for x in tasks if x not in late and x not in due_today][:10]
+    awaiting = [x for x in tasks if _awaits_reply(x)]
+    late = [x for x in tasks if x not in awaiting and _is_late(x, today, tz)]
+    due_today = [
+        x
+        for x in tasks
+        if x not in awaiting and x not in late and local(x.planned_at, tz).date() == today
+    ]
+    upcoming = [x for x in tasks if x not in awaiting and x not in late and x not in due_today]
     lines = [t("bot.tasks.title")]
     buttons: list[Button] = []
-    for key, group in (("late", late), ("today", due_today), ("upcoming", upcoming)):
+    # (key, shown, how many there are): the upcoming header counts them all, 10 are listed.
+    groups = (("late", late, len(late)), ("today", due_today, len(due_today)),
+              ("upcoming", upcoming[:10], len(upcoming)),
+              ("awaiting", awaiting, len(awaiting)))  # fmt: skip
+    for key, group, count in groups:
         if not group:
             continue
-        lines.append(t(f"bot.tasks.{key}", count=len(group)))
+        lines.append(t(f"bot.tasks.{key}", count=count))
         for task in group:
             label = task_label(t, task, tz)
             lines.append(f"• {label}")
@@ -212,6 +226,10 @@ def task_list(
         lines.append(t("bot.tasks.fixes", count=fixes))
         buttons.append(Button(t("bot.button.fixes"), "fx"))
     return Reply("\n".join(lines), rows(*buttons))
+
+
+def _awaits_reply(task: TaskRow) -> bool:
+    return task.channel == Channel.LETTER and task.status not in ("planned", "printed")
 
 
 def _is_late(task: TaskRow, today: date, tz: ZoneInfo) -> bool:
