@@ -1,7 +1,8 @@
 """Clocks: every piece of code that needs "now" is handed one of these.
 
 The real clock reads the system time; a ``FixedClock`` pins time to the second for
-tests; a ``FastClock`` runs a simulated campaign faster than real time (the demo).
+tests; a ``FastClock`` runs faster than real time. (The demo uses a stepped clock that only
+moves when its orchestrator says so, temoin/sim/clock.py: exact to the second.)
 All return aware UTC datetimes, and every datetime handed to them must be aware
 (``require_utc`` refuses naive ones and converts the others to UTC).
 """
