@@ -55,3 +55,22 @@ REVIEW_FIXED = "review.fixed"
 REVIEW_OVERRIDE = "review.override"
 
 CALL_OUTCOMES = (CALL_PICKED_UP, CALL_VOICEMAIL, CALL_NO_ANSWER, CALL_BUSY)
+
+# What auditors record in the field: every timing of a call, a visit or a letter's life
+# after printing comes from these.
+FIELD_EVENTS: tuple[str, ...] = (
+    CALL_STARTED,
+    CALL_PICKED_UP,
+    CALL_VOICEMAIL,
+    CALL_NO_ANSWER,
+    CALL_BUSY,
+    CALL_TRANSFERRED,
+    CALL_ON_HOLD,
+    CALL_RESUMED,
+    CALL_HUNG_UP,
+    VISIT_ARRIVED,
+    VISIT_SERVED,
+    VISIT_LEFT,
+    LETTER_POSTED,
+    LETTER_REPLY_RECEIVED,
+)

@@ -53,23 +53,7 @@ __all__ = [
 ]
 
 # The timeline events statistics read (scenarios.events); the rest stay in the database.
-FIELD_EVENT_KINDS: tuple[str, ...] = (
-    ev.CALL_STARTED,
-    ev.CALL_PICKED_UP,
-    ev.CALL_VOICEMAIL,
-    ev.CALL_NO_ANSWER,
-    ev.CALL_BUSY,
-    ev.CALL_TRANSFERRED,
-    ev.CALL_ON_HOLD,
-    ev.CALL_RESUMED,
-    ev.CALL_HUNG_UP,
-    ev.VISIT_ARRIVED,
-    ev.VISIT_SERVED,
-    ev.VISIT_LEFT,
-    ev.LETTER_PRINTED,
-    ev.LETTER_POSTED,
-    ev.LETTER_REPLY_RECEIVED,
-)
+FIELD_EVENT_KINDS: tuple[str, ...] = (ev.LETTER_PRINTED, *ev.FIELD_EVENTS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,22 +40,7 @@ from temoin.sim.truth import (
     compare_sends,
 )
 
-FIELD_EVENTS = (
-    ev.CALL_STARTED,
-    ev.CALL_PICKED_UP,
-    ev.CALL_VOICEMAIL,
-    ev.CALL_NO_ANSWER,
-    ev.CALL_BUSY,
-    ev.CALL_TRANSFERRED,
-    ev.CALL_ON_HOLD,
-    ev.CALL_RESUMED,
-    ev.CALL_HUNG_UP,
-    ev.VISIT_ARRIVED,
-    ev.VISIT_SERVED,
-    ev.VISIT_LEFT,
-    ev.LETTER_POSTED,
-    ev.LETTER_REPLY_RECEIVED,
-)
+FIELD_EVENTS = ev.FIELD_EVENTS
 
 
 @dataclass
