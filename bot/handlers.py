@@ -527,16 +527,10 @@ async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Anything else (unknown command, sticker…): the refusal, or a hint for auditors."""
-    user = update.effective_user
-    if user is None or update.effective_message is None:
+    """Anything else (unknown command, sticker…): the refusal, or the help for auditors."""
+    if update.effective_message is None:
         return
-    rt, t = runtime(context), translator(update)
-    now = rt.clock.now()
-    async with rt.unit() as session:
-        auditor, row = await identify(session, user.id, now)
-        replies = refusal(row, now, t) if auditor is None else [Reply(t("bot.help"), menu=True)]
-    await send(context, user.id, replies, t)
+    await help_command(update, context)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
