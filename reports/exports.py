@@ -24,7 +24,7 @@ Values, the same in every format (documented in each export's metadata):
 - booleans: ``true``/``false`` (CSV, JSON), Excel booleans, Parquet booleans; missing
   values are empty (CSV), ``null`` (JSON, Parquet) or empty cells (XLSX).
 
-Metadata: campaign, generation time, ``temoin.__version__``, ``holidays.__version__``, the
+Metadata: campaign, generation time, the Témoin version, ``holidays.__version__``, the
 as-of instant (censoring of a campaign still open), and the meaning of every column, in
 French from the catalogue (``report.col.*``): a README sheet (XLSX), a sidecar
 ``PATH.meta.json`` (CSV, Parquet, JSON) and Parquet key-value metadata (``temoin``).
@@ -65,10 +65,10 @@ from reports.facts import (
     stratum_index,
     stratum_labels,
 )
+from reports.version import temoin_version
 from scenarios.catalog import Catalog, load_catalog
 from scenarios.i18n import Translator
 from storage.stats import CampaignInfo, ContactRow, stream_contact_rows
-from temoin import __version__
 
 __all__ = [
     "CONTACT_COLUMNS",
@@ -401,7 +401,7 @@ class ExportMeta:
             "campaign_closed_at": _iso(self.campaign.closed_at),
             "as_of": _iso(self.as_of),
             "generated_at": _iso(self.generated_at),
-            "temoin_version": __version__,
+            "temoin_version": temoin_version(),
             "holidays_version": HOLIDAYS_VERSION,
             "level": self.level,
             "format": self.format,
@@ -553,7 +553,7 @@ class _XlsxBook:
         stamp = generated_at.astimezone(UTC).replace(tzinfo=None, microsecond=0)
         self._book.properties.created = stamp
         self._book.properties.modified = stamp
-        self._book.properties.creator = f"Témoin {__version__}"
+        self._book.properties.creator = f"Témoin {temoin_version()}"
         self._bold = Font(bold=True)
         info = self._book.create_sheet("README")
         for line in readme:

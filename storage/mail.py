@@ -42,6 +42,7 @@ from storage.models import (
     Persona,
     Service,
 )
+from storage.personas import PersonaInfo, persona_info
 
 PROCESSING = "processing"  # a claim's placeholder, never committed
 QUARANTINED = "quarantined"
@@ -94,23 +95,6 @@ class StoreOutcome:
     to_process: list[tuple[int, int]]  # (id, UID) of the batch's rows not processed yet
     inserted: int
     relinked: int
-
-
-@dataclass(frozen=True, slots=True)
-class PersonaAccount:
-    id: int
-    key: str
-    email: str
-    display_name: str
-    subaddress_separator: str | None
-    imap_host: str | None
-    imap_port: int | None
-    imap_security: str | None
-    username: str | None
-    password_ref: str | None
-    address: str | None
-    postal_code: str | None
-    city: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -450,31 +434,12 @@ async def claim(session: AsyncSession, ids: Sequence[int]) -> set[int]:
     return won
 
 
-async def persona_accounts(
-    session: AsyncSession, *, active_only: bool = True
-) -> list[PersonaAccount]:
+async def persona_accounts(session: AsyncSession, *, active_only: bool = True) -> list[PersonaInfo]:
     query = select(Persona).order_by(Persona.id)
     if active_only:
         query = query.where(Persona.active.is_(True))
     rows = await session.scalars(query)
-    return [
-        PersonaAccount(
-            p.id,
-            p.key,
-            p.email,
-            p.display_name,
-            p.subaddress_separator,
-            p.imap_host,
-            p.imap_port,
-            p.imap_security,
-            p.username,
-            p.password_ref,
-            p.address,
-            p.postal_code,
-            p.city,
-        )
-        for p in rows
-    ]
+    return [persona_info(p) for p in rows]
 
 
 # Columns in the order of ContactView's fields: rows become views without ORM objects.

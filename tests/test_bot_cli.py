@@ -13,13 +13,13 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-import temoin.cli
+import temoin.cli.app
 from bot.app import BotConfig, run
 from scenarios.directory import parse_directory
+from sim.botapi import LocalBotApi
 from storage import bot as repo
 from storage.db import Database
 from storage.models import Auditor, Campaign, Contact, InviteCode, Service
-from temoin.botapi import LocalBotApi
 from tests.conftest import DbTarget
 from tests.test_bot_support import NOW, Bot, api, running, seed, text_of
 
@@ -29,7 +29,7 @@ runner = CliRunner()
 
 
 def cli(*args: str) -> tuple[int, str]:
-    result = runner.invoke(temoin.cli.app, list(args))
+    result = runner.invoke(temoin.cli.app.app, list(args))
     return result.exit_code, result.output
 
 

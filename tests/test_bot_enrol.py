@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from sim.botapi import LocalBotApi
 from storage.db import Database
 from storage.models import Auditor, BotState, InviteCode
-from temoin.botapi import LocalBotApi
 from tests.test_bot_support import NOW, Bot, api, invite, running, seed, text_of
 
 __all__ = ["api", "running"]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from sim.botapi import LocalBotApi
 from storage.db import Database
-from temoin.botapi import LocalBotApi
 from tests.test_bot_support import (
     Bot,
     answers,

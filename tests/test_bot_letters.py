@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from scenarios import events as ev
+from sim.botapi import LocalBotApi
 from storage.db import Database
-from temoin.botapi import LocalBotApi
 from tests.test_bot_support import (
     NOW,
     Bot,

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from scenarios import events as ev
+from sim.botapi import LocalBotApi, SimulatedUser
 from storage.db import Database
-from temoin.botapi import LocalBotApi, SimulatedUser
 from tests.test_bot_support import (
     NOW,
     Bot,

@@ -9,15 +9,15 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-import temoin.cli
+import temoin.cli.app
 from bot.app import BotConfig, build_application
 from bot.handlers import Runtime
 from bot.reminders import send_due
 from scenarios import events as ev
+from sim.botapi import LocalBotApi
 from storage import bot as repo
 from storage.db import Database
 from storage.models import Campaign, Observation, Service
-from temoin.botapi import LocalBotApi
 from tests import factories
 from tests.conftest import DbTarget
 from tests.test_bot_support import (
@@ -126,11 +126,13 @@ async def test_review_to_fix_round_trip(
 
     runner = CliRunner()
     args = ["observations", "to-fix", str(cid), "rings", "--reason", "12 sonneries ? Vérifiez."]
-    result = await asyncio.to_thread(runner.invoke, temoin.cli.app, args)
+    result = await asyncio.to_thread(runner.invoke, temoin.cli.app.app, args)
     assert result.exit_code == 0, result.output
     assert "marked to fix" in result.output
     bad = await asyncio.to_thread(
-        runner.invoke, temoin.cli.app, ["observations", "to-fix", str(cid), "nope", "--reason", "x"]
+        runner.invoke,
+        temoin.cli.app.app,
+        ["observations", "to-fix", str(cid), "nope", "--reason", "x"],
     )
     assert bad.exit_code == 1 and "not in the grid" in bad.output
 

@@ -19,10 +19,10 @@ from sqlalchemy import select
 from bot.app import App, BotConfig, build_application
 from scenarios.catalog import Catalog, load_catalog
 from scenarios.clock import FixedClock
+from sim.botapi import LocalBotApi, SimulatedUser
 from storage import bot as repo
 from storage.db import Database
 from storage.models import Auditor, Contact, ContactEvent, Observation
-from temoin.botapi import LocalBotApi, SimulatedUser
 from tests import factories
 
 NOW = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)  # Tuesday, 10:00 in Paris

@@ -11,9 +11,9 @@ from PIL import ExifTags, Image
 from sqlalchemy import select
 
 from scenarios import events as ev
+from sim.botapi import LocalBotApi
 from storage.db import Database
 from storage.models import Blob, Observation
-from temoin.botapi import LocalBotApi
 from tests.test_bot_support import (
     NOW,
     Bot,

@@ -33,7 +33,7 @@ from telegram.ext import (
     filters,
 )
 
-from temoin.botapi import LatencySample, LocalBotApi, SimulatedUser
+from sim.botapi import LatencySample, LocalBotApi, SimulatedUser
 
 if importlib.util.find_spec("sniffio") is None:
     # httpcore runs ``import sniffio`` on every request and falls back to asyncio when it is

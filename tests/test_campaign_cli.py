@@ -17,7 +17,7 @@ import yaml
 from sqlalchemy import func, select, update
 from typer.testing import CliRunner, Result
 
-import temoin.cli
+import temoin.cli.app
 from scenarios.calendar import BusinessCalendar
 from scenarios.campaign_file import CampaignFileError, load_campaign_file, parse_campaign
 from scenarios.domain import ContactStatus
@@ -33,7 +33,7 @@ NAME = "barometre-printemps-2027"
 
 
 def invoke(*args: str) -> Result:
-    return CliRunner().invoke(temoin.cli.app, list(args))
+    return CliRunner().invoke(temoin.cli.app.app, list(args))
 
 
 def example_file(tmp_path: Path, **changes: Any) -> Path:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from storage.models import Campaign, Contact
-from temoin.cli import app
+from temoin.cli.app import app
 from tests import factories
 from tests.conftest import DbTarget
 

@@ -16,7 +16,7 @@ import yaml
 from jinja2.exceptions import SecurityError, UndefinedError
 from typer.testing import CliRunner
 
-import temoin.cli
+import temoin.cli.app
 from scenarios.catalog import (
     CATALOG_DIR,
     Catalog,
@@ -570,7 +570,7 @@ def clean_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
 
 
 def test_cli_check_shipped_catalogue(clean_cli: CliRunner) -> None:
-    result = clean_cli.invoke(temoin.cli.app, ["scenarios", "check"])
+    result = clean_cli.invoke(temoin.cli.app.app, ["scenarios", "check"])
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == f"{len(CATALOG)} scenarios OK"
 
@@ -582,7 +582,7 @@ def test_cli_check_broken_catalogue(clean_cli: CliRunner, tmp_path: Path) -> Non
     data["grid"][2]["relevant"] = "{courtesy} == aimable"
     data["service_kinds"] = ["piscine", "sauna"]
     written = _write(folder, data)
-    result = clean_cli.invoke(temoin.cli.app, ["scenarios", "check", str(folder)])
+    result = clean_cli.invoke(temoin.cli.app.app, ["scenarios", "check", str(folder)])
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     assert f"{written}: service_kinds[1]: unknown service kind 'sauna'" in "\n".join(lines)
@@ -591,7 +591,7 @@ def test_cli_check_broken_catalogue(clean_cli: CliRunner, tmp_path: Path) -> Non
 
 
 def test_cli_list_json(clean_cli: CliRunner) -> None:
-    result = clean_cli.invoke(temoin.cli.app, ["scenarios", "list", "--json"])
+    result = clean_cli.invoke(temoin.cli.app.app, ["scenarios", "list", "--json"])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert [row["id"] for row in rows] == list(CATALOG.scenarios)
@@ -612,7 +612,7 @@ def test_cli_list_json(clean_cli: CliRunner) -> None:
 
 
 def test_cli_list_table_and_dir(clean_cli: CliRunner, tmp_path: Path) -> None:
-    result = clean_cli.invoke(temoin.cli.app, ["scenarios", "list"], env={"COLUMNS": "160"})
+    result = clean_cli.invoke(temoin.cli.app.app, ["scenarios", "list"], env={"COLUMNS": "160"})
     assert result.exit_code == 0, result.output
     for scenario_id in CATALOG.scenarios:
         assert scenario_id in result.stdout
@@ -620,11 +620,11 @@ def test_cli_list_table_and_dir(clean_cli: CliRunner, tmp_path: Path) -> None:
     folder.mkdir()
     _write(folder, PHONE)
     result = clean_cli.invoke(
-        temoin.cli.app, ["scenarios", "list", "--dir", str(folder)], env={"COLUMNS": "160"}
+        temoin.cli.app.app, ["scenarios", "list", "--dir", str(folder)], env={"COLUMNS": "160"}
     )
     assert result.exit_code == 0 and "phone-piscine-horaires" in result.stdout
     assert "email-acte-naissance" not in result.stdout
     (folder / "broken.yaml").write_text("id: [", encoding="utf-8")
-    result = clean_cli.invoke(temoin.cli.app, ["scenarios", "list", "--dir", str(folder)])
+    result = clean_cli.invoke(temoin.cli.app.app, ["scenarios", "list", "--dir", str(folder)])
     assert result.exit_code == 1
     assert "temoin scenarios check" in result.stderr

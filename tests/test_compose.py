@@ -12,7 +12,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-import temoin.cli
+import temoin.cli.app
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMOIN_SERVICES = ("migrate", "worker", "bot")
@@ -92,7 +92,7 @@ def test_start_order(compose: dict[str, Any]) -> None:
 
 def test_migrate_command_is_a_real_cli_command(compose: dict[str, Any]) -> None:
     args = compose["services"]["migrate"]["command"]
-    result = CliRunner().invoke(temoin.cli.app, [*args, "--help"])
+    result = CliRunner().invoke(temoin.cli.app.app, [*args, "--help"])
     assert result.exit_code == 0, result.output
 
 

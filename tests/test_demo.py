@@ -16,10 +16,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from scenarios import events as ev
-from storage.models import Campaign, Collectivity, Contact, Service
-from temoin.cli import app
-from temoin.demo import campaign_times, default_paths, seeded_ids
-from temoin.sim.truth import (
+from sim.truth import (
     PHOTO,
     FieldRecord,
     MeasuredField,
@@ -28,6 +25,9 @@ from temoin.sim.truth import (
     compare_field,
     compare_sends,
 )
+from storage.models import Campaign, Collectivity, Contact, Service
+from temoin.cli.app import app
+from temoin.demo import campaign_times, default_paths, seeded_ids
 from tests.conftest import DbTarget
 
 T0 = datetime(2026, 3, 17, 9, 0, tzinfo=UTC)

@@ -32,14 +32,14 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.orm import Session
 
+from runners.dispatcher import DispatchConfig, Dispatcher, dispatch_hours
 from scenarios.campaign_file import parse_campaign
 from scenarios.catalog import load_catalog
 from scenarios.clock import FixedClock
+from sim.dovecot import DovecotServer
+from sim.smtp_provider import ReceivedMessage, SmtpProvider, _Handler
 from storage.db import Database, sync_url
 from storage.models import Campaign, Collectivity, Contact, ContactEvent, Persona, Service
-from temoin.dispatcher import DispatchConfig, Dispatcher, dispatch_hours
-from temoin.sim.dovecot import DovecotServer
-from temoin.sim.smtp_provider import ReceivedMessage, SmtpProvider, _Handler
 from tests.conftest import DbTarget, require_postgres
 
 PRETEND = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # Monday 10:00 in Paris

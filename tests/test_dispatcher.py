@@ -15,13 +15,13 @@ from sqlalchemy import select
 
 from channels.outgoing import Sender, build_email
 from channels.smtp_sender import SmtpAccount, SmtpSession
+from runners.dispatcher import DispatchConfig, Dispatcher
 from scenarios.catalog import Catalog, load_catalog
 from scenarios.clock import FixedClock
+from sim.dovecot import DovecotServer
+from sim.smtp_provider import SmtpProvider
 from storage.db import Database
 from storage.models import Contact, ContactEvent
-from temoin.dispatcher import DispatchConfig, Dispatcher
-from temoin.sim.dovecot import DovecotServer
-from temoin.sim.smtp_provider import SmtpProvider
 from tests import factories
 
 # Monday 2 March 2026, 10:00:07 in Paris (09:00:07 UTC): inside the default dispatch hours.

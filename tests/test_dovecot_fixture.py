@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from temoin.sim.dovecot import DovecotServer
+from sim.dovecot import DovecotServer
 
 RAW = (
     b"From: etat-civil@mairie.example\r\nTo: p@persona.example\r\nSubject: Re: acte\r\n"

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-import temoin.cli
+import temoin.cli.app
 from reports.exports import (
     CONTACT_COLUMNS,
     HOLIDAYS_VERSION,
@@ -252,7 +252,7 @@ def test_cli_export_and_stats(
     runner = CliRunner()
     out = tmp_path / "contacts.csv"
     result = runner.invoke(
-        temoin.cli.app,
+        temoin.cli.app.app,
         ["export", fx.campaign.name, "--format", "csv", "--level", "contacts", "--out", str(out)],
     )
     assert result.exit_code == 0, result.output
@@ -261,7 +261,9 @@ def test_cli_export_and_stats(
     assert [r["channel"] for r in rows].count("email") == 9
     assert (tmp_path / "contacts.csv.meta.json").exists()
 
-    result = runner.invoke(temoin.cli.app, ["stats", fx.campaign.name, "--by", "channel", "--json"])
+    result = runner.invoke(
+        temoin.cli.app.app, ["stats", fx.campaign.name, "--by", "channel", "--json"]
+    )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
     assert payload["closed_at"] == CLOSE.isoformat()
@@ -273,13 +275,17 @@ def test_cli_export_and_stats(
     letter = next(r for r in table["rows"] if r["channel"] == "letter")
     assert letter["small"] is True and letter["rank"] is None  # flagged, never ranked
 
-    result = runner.invoke(temoin.cli.app, ["stats", fx.campaign.name, "--by", "stratum,channel"])
+    result = runner.invoke(
+        temoin.cli.app.app, ["stats", fx.campaign.name, "--by", "stratum,channel"]
+    )
     assert result.exit_code == 0, result.output
     assert "not ranked" in result.output
     # settings [reports]: min_cell 9 makes the 8 delivered emails a small cell; strata
     monkeypatch.setenv("TEMOIN_REPORTS__MIN_CELL", "9")
     monkeypatch.setenv("TEMOIN_REPORTS__STRATA", "[5000]")
-    result = runner.invoke(temoin.cli.app, ["stats", fx.campaign.name, "--by", "stratum", "--json"])
+    result = runner.invoke(
+        temoin.cli.app.app, ["stats", fx.campaign.name, "--by", "stratum", "--json"]
+    )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
     assert payload["min_cell"] == 9 and payload["strata"] == [5000]
@@ -288,13 +294,15 @@ def test_cli_export_and_stats(
     # letter), 3 300 (email, bounced email) = 8; 5 000 and more: 5 100 (email, visit),
     # 9 100 and 7 700 (one email each) = 4
     assert by_stratum == {"moins de 5 000 hab.": 8, "5 000 hab. et plus": 4}
-    result = runner.invoke(temoin.cli.app, ["stats", fx.campaign.name, "--by", "channel", "--json"])
+    result = runner.invoke(
+        temoin.cli.app.app, ["stats", fx.campaign.name, "--by", "channel", "--json"]
+    )
     email = next(
         r for r in json.loads(result.output)["tables"][0]["rows"] if r["channel"] == "email"
     )
     assert email["small"] is True and email["rank"] is None
-    result = runner.invoke(temoin.cli.app, ["stats", "nope"])
+    result = runner.invoke(temoin.cli.app.app, ["stats", "nope"])
     assert result.exit_code == 1
     assert "no campaign named 'nope'" in result.output
-    result = runner.invoke(temoin.cli.app, ["stats", fx.campaign.name, "--by", "colour"])
+    result = runner.invoke(temoin.cli.app.app, ["stats", fx.campaign.name, "--by", "colour"])
     assert result.exit_code == 1

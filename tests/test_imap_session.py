@@ -13,7 +13,7 @@ from channels.imap_session import (
     ImapTemporaryError,
     parse_internaldate,
 )
-from temoin.sim.dovecot import DovecotServer, free_port
+from sim.dovecot import DovecotServer, free_port
 
 
 def _raw(n: int) -> bytes:

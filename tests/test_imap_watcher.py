@@ -22,10 +22,10 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, delete, func, select
 
 from channels.imap_watcher import MailboxWatcher, WatchConfig
+from runners.tracker import Tracker
+from sim.dovecot import DovecotServer
 from storage.db import Database, sync_url
 from storage.models import Base, ContactEvent, MailboxCheckpoint, Message
-from temoin.sim.dovecot import DovecotServer
-from temoin.tracking import Tracker
 from tests.conftest import DbTarget
 from tests.mailworld import (
     PASSWORD_ENV,

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
-import temoin.cli
+import temoin.cli.app
 from scenarios.directory import ImportResult, parse_directory
 from storage.db import Database
 from storage.directory import (
@@ -45,7 +45,7 @@ def write_rows(
 
 
 def invoke(*args: str) -> Result:
-    return CliRunner().invoke(temoin.cli.app, ["import", "services", *args])
+    return CliRunner().invoke(temoin.cli.app.app, ["import", "services", *args])
 
 
 Snapshot = dict[str, list[tuple[Any, ...]]]

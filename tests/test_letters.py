@@ -14,7 +14,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-import temoin.cli
+import temoin.cli.app
 from scenarios.catalog import load_catalog
 from scenarios.render import CollectivityView, PersonaView, ServiceView, render_wording
 from storage.models import Contact, ContactEvent
@@ -114,7 +114,9 @@ def test_due_letters_are_printed_once_for_a_window_envelope(
 ) -> None:
     seeded = asyncio.run(_seed(cli_env))
     out = tmp_path / "lettres"
-    result = runner.invoke(temoin.cli.app, ["letters", "print", seeded.campaign, "--out", str(out)])
+    result = runner.invoke(
+        temoin.cli.app.app, ["letters", "print", seeded.campaign, "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     [pdf_path] = sorted(out.glob("*.pdf"))
     assert pdf_path.name.endswith(f"_34299_etat-civil_{seeded.due}.pdf")
@@ -175,16 +177,18 @@ def test_due_letters_are_printed_once_for_a_window_envelope(
 
     # Again: nothing new. With --until tomorrow: the next one only. --reprint: the due one.
     stamp = pdf_path.stat().st_mtime_ns
-    again = runner.invoke(temoin.cli.app, ["letters", "print", seeded.campaign, "--out", str(out)])
+    again = runner.invoke(
+        temoin.cli.app.app, ["letters", "print", seeded.campaign, "--out", str(out)]
+    )
     assert again.exit_code == 0, again.output
     assert "no letter" in again.stdout and "1 already printed" in again.stdout
     assert pdf_path.stat().st_mtime_ns == stamp
     tomorrow = (today + timedelta(days=1)).date().isoformat()
-    later = runner.invoke(temoin.cli.app, ["letters", "print", seeded.campaign, "--out",
+    later = runner.invoke(temoin.cli.app.app, ["letters", "print", seeded.campaign, "--out",
                                            str(out), "--until", tomorrow])  # fmt: skip
     assert later.exit_code == 0, later.output
     assert len(list(out.glob("*.pdf"))) == 2
-    reprint = runner.invoke(temoin.cli.app, ["letters", "print", seeded.campaign, "--out",
+    reprint = runner.invoke(temoin.cli.app.app, ["letters", "print", seeded.campaign, "--out",
                                              str(out), "--reprint"])  # fmt: skip
     assert reprint.exit_code == 0 and "(reprint)" in reprint.stdout
     statuses, events = asyncio.run(_rows(cli_env))
@@ -197,5 +201,5 @@ def test_due_letters_are_printed_once_for_a_window_envelope(
 
 
 def test_unknown_campaign(cli_env: DbTarget, tmp_path: Path) -> None:
-    result = runner.invoke(temoin.cli.app, ["letters", "print", "nope", "--out", str(tmp_path)])
+    result = runner.invoke(temoin.cli.app.app, ["letters", "print", "nope", "--out", str(tmp_path)])
     assert result.exit_code == 1 and "no campaign 'nope'" in result.stderr

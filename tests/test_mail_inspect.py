@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-import temoin.cli
+import temoin.cli.app
 from channels.content import check_expected, fold, fold_words
 from channels.mime import parse_message
 from scenarios.catalog import load_catalog
@@ -30,7 +30,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def inspect(*args: str) -> tuple[Result, list[dict[str, Any]]]:
-    result = CliRunner().invoke(temoin.cli.app, ["mail", "inspect", *args])
+    result = CliRunner().invoke(temoin.cli.app.app, ["mail", "inspect", *args])
     return result, [json.loads(line) for line in result.stdout.splitlines()]
 
 

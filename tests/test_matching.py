@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 
 from channels.classify import BounceInfo, classify
+from channels.content_checks import carry_reviews, check_answer, effective, find_item, review
+from channels.matching import ContactRef, MatchIndex, normalise_subject, similar_subjects
 from channels.mime import ParsedMessage, parse_message
+from runners.effects import Reply, reply_effect
 from scenarios.catalog import load_catalog
 from storage.mail import ContactView
-from temoin.content_checks import carry_reviews, check_answer, effective, find_item, review
-from temoin.matching import ContactRef, MatchIndex, normalise_subject, similar_subjects
-from temoin.tracking import Reply, reply_effect
 from tests.mailworld import reply
 
 SENT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -21,7 +21,7 @@ from sqlalchemy import Column, Integer, MetaData, func, inspect, select, text
 from sqlalchemy.engine import Connection
 from typer.testing import CliRunner
 
-import temoin.cli
+import temoin.cli.app
 from storage import migrate
 from storage.db import make_engine
 from storage.models import NAMING, Base, Campaign, Collectivity, Contact, Service
@@ -292,7 +292,7 @@ def empty_cli_env(
 
 
 def _temoin(*args: str) -> Any:
-    return CliRunner().invoke(temoin.cli.app, list(args))
+    return CliRunner().invoke(temoin.cli.app.app, list(args))
 
 
 def test_cli_upgrade_then_current_shows_head(empty_cli_env: DbTarget) -> None:

@@ -8,17 +8,17 @@ import socket
 import pytest
 from typer.testing import CliRunner
 
-import temoin.cli
+import temoin.cli.app
+from sim.dovecot import DovecotServer, free_port
+from sim.smtp_provider import SmtpProvider
 from temoin.cli.personas import describe_failure
-from temoin.sim.dovecot import DovecotServer, free_port
-from temoin.sim.smtp_provider import SmtpProvider
 from tests.conftest import DbTarget
 
 runner = CliRunner()
 
 
 def run(*args: str) -> tuple[int, str, str]:
-    result = runner.invoke(temoin.cli.app, list(args))
+    result = runner.invoke(temoin.cli.app.app, list(args))
     return result.exit_code, result.stdout, result.stderr
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
-import temoin.cli
+import temoin.cli.app
 from reports.render import ReportOptions, collectivity_report, national_report, write_report
 from storage.db import Database
 from storage.stats import collectivity_info
@@ -160,20 +160,21 @@ def test_cli_report(cli_env: DbTarget, tmp_path: Path) -> None:
     fx = asyncio.run(build())
     runner = CliRunner()
     out = tmp_path / "barometre.html"
-    result = runner.invoke(temoin.cli.app, ["report", fx.campaign.name, "--out", str(out)])
+    result = runner.invoke(temoin.cli.app.app, ["report", fx.campaign.name, "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "62,5\u202f%" in out.read_text(encoding="utf-8")
     out = tmp_path / "commune.html"
     result = runner.invoke(
-        temoin.cli.app,
+        temoin.cli.app.app,
         ["report", fx.campaign.name, "--collectivity", "63901", "--out", str(out)],
     )
     assert result.exit_code == 0, result.output
     assert "Aubière-les-Monts" in out.read_text(encoding="utf-8")
     result = runner.invoke(
-        temoin.cli.app, ["report", fx.campaign.name, "--collectivity", "99999", "--out", str(out)]
+        temoin.cli.app.app,
+        ["report", fx.campaign.name, "--collectivity", "99999", "--out", str(out)],
     )
     assert result.exit_code == 1
     assert "no collectivity" in result.output
-    result = runner.invoke(temoin.cli.app, ["report", fx.campaign.name, "--out", "x.txt"])
+    result = runner.invoke(temoin.cli.app.app, ["report", fx.campaign.name, "--out", "x.txt"])
     assert result.exit_code == 2

@@ -9,13 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from temoin.settings import (
-    SecretError,
-    Settings,
-    SettingsError,
-    load_settings,
-    resolve_secret,
-)
+from runners.secrets import SecretError, resolve_secret
+from temoin.settings import Settings, SettingsError, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from temoin.sim.clock import FileClock, SteppedClock
+from scenarios.clock import FileClock, SteppedClock
 
 
 def test_stepped_clock_is_shared_through_its_file(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from scenarios.calendar import BusinessCalendar
-from temoin.sim.profiles import (
+from sim.profiles import (
     DEFAULT_MIX,
     DEFAULT_OFFICE_HOURS,
     HUMAN_MIN_DELAY,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from temoin.sim.truth import (
+from sim.truth import (
     Measured,
     MeasuredContact,
     MeasuredMessage,

@@ -17,8 +17,8 @@ from channels.smtp_sender import (
     TemporaryFailure,
 )
 from scenarios.clock import FixedClock
-from temoin.sim.dovecot import DovecotServer, free_port
-from temoin.sim.smtp_provider import SmtpProvider
+from sim.dovecot import DovecotServer, free_port
+from sim.smtp_provider import SmtpProvider
 
 PERSONA = "claire.mercier@persona.example"
 SERVICE = "etat-civil@mairie-saint-aubin.example"

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from runners.effects import delays
 from scenarios.calendar import BusinessCalendar
+from sim.dovecot import DovecotServer
 from storage.db import Database
-from temoin.sim.dovecot import DovecotServer
-from temoin.tracking import delays
 from tests.conftest import DbTarget
 from tests.mailworld import (
     PASSWORD_ENV,

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import delete, select
 from typer.testing import CliRunner
 
-import temoin.cli
+import temoin.cli.app
+from sim.dovecot import DovecotServer
 from storage.models import Contact, Message
-from temoin.sim.dovecot import DovecotServer
 from tests.conftest import DbTarget
 from tests.mailworld import PASSWORD_ENV, SENT, World, make_world, reply, tracker
 
@@ -27,7 +27,7 @@ def _imap_password(monkeypatch: pytest.MonkeyPatch, dovecot_server: DovecotServe
 
 
 def cli(*args: str) -> Any:
-    result = runner.invoke(temoin.cli.app, list(args))
+    result = runner.invoke(temoin.cli.app.app, list(args))
     return result
 
 

@@ -22,10 +22,11 @@ from telegram import Bot
 from telegram.error import TelegramError
 
 from bot.invites import invite_link, new_code, parse_expiry
+from runners.secrets import SecretError, resolve_secret
 from storage import bot as repo
 from storage.db import Database
 from temoin.cli.common import AppContext, UserError, console, fail, run_with_db
-from temoin.settings import SecretError, Settings, resolve_secret
+from temoin.settings import Settings
 
 app = typer.Typer(no_args_is_help=True, help="Auditors: invitations to the bot, tasks.")
 

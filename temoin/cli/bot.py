@@ -14,9 +14,10 @@ import sys
 import typer
 
 from bot.app import BotConfig, run
+from runners.secrets import SecretError, resolve_secret
 from temoin.cli.common import app_context, fail_settings
 from temoin.database import open_database
-from temoin.settings import SecretError, Settings, resolve_secret
+from temoin.settings import Settings
 
 # httpx logs each request line at INFO: a Bot API URL holds the token.
 QUIET_LOGGERS = ("httpx", "httpcore", "apscheduler", "telegram.ext.Updater")

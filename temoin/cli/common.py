@@ -10,19 +10,17 @@ from typing import NoReturn, TypeVar
 import typer
 from rich.console import Console
 
+from runners.secrets import SecretError
 from scenarios.clock import Clock, SystemClock
 from storage.db import Database
 from temoin.database import open_database
-from temoin.settings import SecretError, Settings
+from temoin.errors import UserError as UserError  # the CLI's commands raise it too
+from temoin.settings import Settings
 
 T = TypeVar("T")
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
-
-
-class UserError(Exception):
-    """A problem the user can fix (bad file, unknown name); printed without traceback."""
 
 
 @dataclass

@@ -16,9 +16,10 @@ from alembic.util import CommandError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from runners.secrets import SecretError
 from storage import migrate
 from temoin.cli.common import app_context, console, fail, fail_settings
-from temoin.settings import SecretError, Settings
+from temoin.settings import Settings
 
 T = TypeVar("T")
 

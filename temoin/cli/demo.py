@@ -67,7 +67,8 @@ def demo(
     campaign: Path = typer.Option(None, "--campaign", help="Campaign file (the demo's)."),
 ) -> None:
     """Run the demonstration campaign and report on it."""
-    # Imported here: temoin.demo uses the other commands, which import this package.
+    # Imported when run: the demo pulls in the simulators and the servers' code (start-up).
+    from scenarios.clock import SteppedClock
     from temoin.cli.campaign import plan_summary, print_plan_summary
     from temoin.demo import (
         DemoError,
@@ -79,7 +80,6 @@ def demo(
         run_full_demo,
         summary_lines,
     )
-    from temoin.sim.clock import SteppedClock
 
     app_ctx = app_context(ctx)
     services_csv, campaign_file, default_out = default_paths()
@@ -117,7 +117,10 @@ def demo(
             workers=workers,
             live=sys.stdout.isatty(),
         )
-        result = asyncio.run(_stoppable(run_full_demo(options, app_ctx.settings, spec, console)))
+        root = ctx.find_root().command
+        result = asyncio.run(
+            _stoppable(run_full_demo(options, app_ctx.settings, spec, console, root))
+        )
     except KeyboardInterrupt:
         fail("demo interrupted; every server and process it started is stopped", 130)
     except asyncio.CancelledError:

@@ -25,10 +25,10 @@ from rich.table import Table
 
 from channels.imap_session import ImapAccount, ImapAuthError, ImapError, ImapSession
 from channels.smtp_sender import SendError, SmtpAccount, SmtpSession
+from runners.secrets import SecretError, resolve_secret
 from storage import personas as repo
 from storage.db import Database
 from temoin.cli.common import AppContext, UserError, console, fail, run_with_db
-from temoin.settings import SecretError, resolve_secret
 
 app = typer.Typer(no_args_is_help=True, help="Personas: identities and mailbox accounts.")
 

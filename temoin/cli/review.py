@@ -18,11 +18,11 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from channels.content_checks import UnknownCheck, effective, empty_checks, review
 from scenarios.catalog import UnknownScenario, load_catalog
 from storage import mail
 from storage.db import Database
 from temoin.cli.common import AppContext, UserError, console, fail, run_with_db
-from temoin.content_checks import UnknownCheck, effective, empty_checks, review
 
 _YES = {"yes", "y", "oui", "true", "1"}
 _NO = {"no", "n", "non", "false", "0"}

@@ -17,11 +17,12 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from runners.tracker import Tracker, TriageError
 from scenarios.catalog import load_catalog
 from storage import mail
 from storage.db import Database
 from temoin.cli.common import AppContext, UserError, console, run_with_db
-from temoin.tracking import Tracker, TriageError, tracking_config
+from temoin.worker import tracking_config
 
 app = typer.Typer(no_args_is_help=True, help="Replies that match no contact with confidence.")
 

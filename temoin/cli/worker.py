@@ -7,7 +7,7 @@ and a LOGIN or AUTH line carries a password.
 Options override the ``[dispatch]`` settings for this run (``--lease-seconds``,
 ``--interval``, ``--batch-size``); the rate limits come from the settings only.
 ``--clock-file PATH`` reads "now" from the file ``temoin demo`` publishes its simulated clock
-to (``temoin.sim.clock.FileClock``), so the demo's worker processes live in its time.
+to (``scenarios.clock.FileClock``), so the demo's worker processes live in its time.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from pathlib import Path
 
 import typer
 
-from scenarios.clock import Clock
+from runners.dispatcher import DispatchReport
+from runners.secrets import SecretError
+from scenarios.clock import Clock, FileClock
 from temoin.cli.common import app_context, fail, fail_settings
-from temoin.dispatcher import DispatchReport
-from temoin.settings import SecretError, Settings
-from temoin.sim.clock import FileClock
+from temoin.settings import Settings
 from temoin.worker import run_worker
 
 # Loggers that may print credentials at DEBUG (IMAP LOGIN, SMTP AUTH, aiosmtpd sessions).

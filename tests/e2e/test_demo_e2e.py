@@ -33,10 +33,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from sim.dovecot import DovecotServer
+from sim.truth import Truth
 from storage import demo as repo
-from temoin.cli import app
-from temoin.sim.dovecot import DovecotServer
-from temoin.sim.truth import Truth
+from temoin.cli.app import app
 from tests.conftest import DbTarget
 
 DATA = Path(__file__).parent / "data"

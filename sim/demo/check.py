@@ -2,7 +2,7 @@
 
     database (dispatcher, tracker, bot records) --measure()--> Measured, sends, field tasks
     truth.jsonl (simulated services, provider sink, auditors)
-        --compare / compare_sends / compare_field (temoin/sim/truth.py)--> CheckResult
+        --compare / compare_sends / compare_field (sim/truth.py)--> CheckResult
 
 Timings must match to the second: first acknowledgement and first answer of every email
 contact (the IMAP INTERNALDATE the services' replies were given), the send times (the
@@ -23,9 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from scenarios import events as ev
-from storage import demo as repo
-from storage.db import Database
-from temoin.sim.truth import (
+from sim.truth import (
     Comparison,
     FieldComparison,
     Measured,
@@ -39,6 +37,8 @@ from temoin.sim.truth import (
     compare_field,
     compare_sends,
 )
+from storage import demo as repo
+from storage.db import Database
 
 FIELD_EVENTS = ev.FIELD_EVENTS
 

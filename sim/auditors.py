@@ -51,8 +51,8 @@ from scenarios.catalog import Catalog
 from scenarios.clock import Clock
 from scenarios.grid import AnswerValue, Question, QuestionType
 from scenarios.i18n import Translator
-from temoin.botapi import JSONDict, LocalBotApi, SimulatedUser
-from temoin.sim.truth import PHOTO, FieldRecord, Truth
+from sim.botapi import JSONDict, LocalBotApi, SimulatedUser
+from sim.truth import PHOTO, FieldRecord, Truth
 
 log = logging.getLogger(__name__)
 

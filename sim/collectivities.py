@@ -62,8 +62,8 @@ from scenarios.clock import Clock
 from scenarios.domain import Channel
 from scenarios.render import de_lieu
 from scenarios.service_kinds import resolve_service_kind, service_kind
-from temoin.sim.dovecot import DovecotServer
-from temoin.sim.profiles import (
+from sim.dovecot import DovecotServer
+from sim.profiles import (
     DeadAddress,
     Decision,
     PlannedReaction,
@@ -72,8 +72,8 @@ from temoin.sim.profiles import (
     decide,
     request_rng,
 )
-from temoin.sim.smtp_provider import ReceivedMessage, SmtpProvider
-from temoin.sim.truth import Truth, TruthReaction
+from sim.smtp_provider import ReceivedMessage, SmtpProvider
+from sim.truth import Truth, TruthReaction
 
 log = logging.getLogger(__name__)
 

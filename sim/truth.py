@@ -27,7 +27,7 @@ fills the ``Measured*`` dataclasses from the database) and returns every differe
 
 Which kinds make "the first acknowledgement" and "the first answer" is a convention of the
 tracker: by default an acknowledgement is ``acknowledgement`` and an answer is ``answer`` or
-``redirect`` (a redirect is the service's reply to the request, see temoin/content_checks.py).
+``redirect`` (a redirect is the service's reply to the request, see channels/content_checks.py).
 
 The demo adds two records:
 
@@ -53,7 +53,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from temoin.sim.profiles import ReactionKind
+from sim.profiles import ReactionKind
 
 TRUTH_VERSION = 1
 REACTION_KINDS: tuple[str, ...] = (

@@ -31,19 +31,19 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from datetime import time as dt_time
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from channels.imap_watcher import WatchConfig
+from runners.dispatcher import DispatchConfig, Dispatcher
+from runners.tracker import Tracker, TrackingConfig
 from scenarios.calendar import BusinessCalendar
 from scenarios.domain import Channel
+from sim.auditors import SimulatedAuditors, Task, letter_post_time
+from sim.collectivities import ContactInfo, Delivery, SimulatedCollectivities
+from sim.demo.world import DemoError, World
 from storage import demo as repo
 from storage.db import Database
-from temoin.demo_outputs import Commands
-from temoin.demo_world import DemoError, World
-from temoin.dispatcher import DispatchConfig, Dispatcher
-from temoin.sim.auditors import SimulatedAuditors, Task, letter_post_time
-from temoin.sim.collectivities import ContactInfo, Delivery, SimulatedCollectivities
-from temoin.tracking import Tracker, TrackingConfig
 
 _SECOND = timedelta(seconds=1)
 _TRIAGE_TIME = dt_time(9, 30)
@@ -76,6 +76,13 @@ class LoopStats:
 Progress = Callable[[datetime, bool], Awaitable[None]]  # (simulated instant, force a refresh)
 
 
+class Commands(Protocol):
+    """The coordinator's ``temoin`` commands, run in simulated time (given by ``temoin demo``:
+    the simulation drives the real command line, it does not import it)."""
+
+    async def run(self, *args: str, capture: bool = True) -> str: ...
+
+
 class Simulation:
     def __init__(
         self,
@@ -99,7 +106,7 @@ class Simulation:
         self.close_at = close_at
         self.progress = progress
         self.stats = LoopStats()
-        self.tz = ZoneInfo(world.settings.timezone)
+        self.tz = ZoneInfo(world.timezone)
         self.dispatcher: Dispatcher | None = None
         if not world.workers:
             self.dispatcher = Dispatcher(

@@ -25,7 +25,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
-from temoin.sim.dovecot import free_port
+from sim.dovecot import free_port
 
 Rule = Callable[[str, str, int], str | None]
 

@@ -4,36 +4,10 @@
         1. store raw bytes + advance the checkpoint (one transaction, storage/mail.py)
         2. parse + classify, in a thread (channels/mime.py, channels/classify.py);
            not an email at all → quarantined with its reason, never dropped
-        3. one transaction: claim the rows, match (temoin/matching.py), record the effects
+        3. one transaction: claim the rows, match (channels/matching.py), record the effects
 
-Effects of a matched message on its contact (``reply_effect``, pure):
-
-- the times are the IMAP INTERNALDATE (the receiving server's clock), never the Date header;
-  the Date header is kept, and a skew of more than 15 minutes is flagged (message evidence and
-  a ``date_skew`` event);
-- ``acknowledgement`` sets ``first_ack_at`` (the earliest wins), ``sent`` → ``acknowledged``;
-- ``answer`` sets ``first_answer_at`` and the content checks of that first answer
-  (temoin/content_checks.py), ``sent``/``acknowledged`` → ``answered``; an answer with no
-  acknowledgement before it is fine; statuses never move backwards;
-- ``redirect`` (« adressez-vous à … ») counts as an answer — the citizen was answered, by being
-  sent elsewhere — whose ``right_service`` check fails;
-- ``bounce``: a hard one (5.x.x) makes the contact ``undeliverable`` (unless it was already
-  answered); a soft or unknown one is recorded and is not final;
-- ``out_of_office``, ``read_receipt``, ``other``: recorded, neither acknowledgement nor answer.
-
-Every matched message adds a ``mail_<kind>`` ContactEvent (``at`` = INTERNALDATE) whose detail
-carries the delays since the first send: ``delay_seconds`` (exact, INTERNALDATE has whole
-seconds), ``business_days`` (business days of the collectivity's département after the send
-day, up to the receipt day: next business day = 1), ``business_seconds`` (seconds falling on
-business days) and, for the first acknowledgement and the first answer, ``within_target``
-against the scenario's targets. Delays live in events, not in ``Contact.checks``: they are facts
-about messages, while checks are about content and may be reviewed.
-
-A provider that files a reply as spam may flag it (``X-Spam-Flag``, « [SPAM] »); the flag is
-kept in evidence and the message classified as if unflagged: a reply filed as spam still counts.
-The same message seen twice (the same bytes, or the same Message-ID from the same sender, e.g.
-moved from Junk to INBOX by a person) is stored twice, as the server holds it twice, but only
-the first copy has effects; the second is linked with ``match_method='duplicate'``.
+The effects on the contact are pure and live in runners/effects.py; parsing and
+classification in channels/analysis.py.
 """
 
 from __future__ import annotations
@@ -42,35 +16,34 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from channels.classify import BounceInfo, Classification, classify
+from channels.analysis import Analysis, analyse, analyse_all
+from channels.classify import Classification
+from channels.content_checks import check_answer
 from channels.imap_session import FetchedMessage, ImapAccount
 from channels.imap_watcher import MailboxWatcher, WatchConfig
-from channels.mime import ParsedMessage, UnparsableMessage, parse_message
-from scenarios.calendar import BusinessCalendar
+from channels.matching import ContactRef, MatchIndex, MatchResult, normalise_subject
+from channels.mime import ParsedMessage
+from runners import accounts
+from runners.effects import DATE_SKEW, Reply, reply_effect
+from runners.secrets import SecretError
 from scenarios.catalog import Catalog, Scenario, UnknownScenario
 from scenarios.clock import Clock
 from scenarios.render import CollectivityView, PersonaView, ServiceView, render_wording
 from storage import mail
 from storage.db import Database
-from storage.mail import ContactView, EventRow, MessageResult, PersonaAccount, RawMessage
-from temoin.content_checks import carry_reviews, check_answer
-from temoin.matching import ContactRef, MatchIndex, MatchResult, normalise_subject
-from temoin.settings import SecretError, Settings, resolve_secret
+from storage.mail import ContactView, EventRow, MessageResult, RawMessage
+from storage.personas import PersonaInfo
 
 log = logging.getLogger("temoin.tracking")
-
-DATE_SKEW = timedelta(minutes=15)
-ACTOR = "tracker"
 
 
 @dataclass(frozen=True)
@@ -78,167 +51,6 @@ class TrackingConfig:
     watch: WatchConfig = field(default_factory=WatchConfig)
     match_threshold: float = 0.7
     persona_refresh_seconds: float = 600.0
-
-
-def tracking_config(settings: Settings) -> TrackingConfig:
-    t = settings.tracking
-    return TrackingConfig(
-        watch=WatchConfig(
-            poll_interval=t.poll_interval_seconds,
-            idle_timeout=t.idle_timeout_seconds,
-            census_interval=t.census_interval_seconds,
-            fetch_batch=t.fetch_batch,
-            timeout=t.imap_timeout,
-            backoff_base=t.backoff_base_seconds,
-            backoff_cap=t.backoff_cap_seconds,
-        ),
-        match_threshold=t.match_threshold,
-        persona_refresh_seconds=min(t.census_interval_seconds, 600.0),
-    )
-
-
-# -- analysis (CPU, in a thread) -------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Analysis:
-    parsed: ParsedMessage | None
-    classification: Classification | None
-    quarantine_reason: str | None = None
-    spam_flagged: bool = False
-
-
-_SPAM_SUBJECT = re.compile(r"^\s*(\[spam\]|\*+\s*spam\s*\*+)\s*", re.IGNORECASE)
-_SPAM_HEADERS = frozenset({"x-spam-flag", "x-spam-status"})
-
-
-def analyse(raw: bytes) -> Analysis:
-    """Parse and classify one message; never raises."""
-    try:
-        parsed = parse_message(raw)
-    except UnparsableMessage as exc:
-        return Analysis(None, None, exc.reason)
-    except Exception as exc:  # a parser bug must not lose the message
-        return Analysis(None, None, f"parser crashed: {type(exc).__name__}: {exc}"[:500])
-    try:
-        result = classify(parsed)
-        flagged = (
-            result.kind == "other"
-            and bool(result.evidence)
-            and ("spam" in result.evidence[0].lower())
-        )
-        if flagged:
-            unflagged = dataclasses.replace(
-                parsed,
-                headers=tuple(h for h in parsed.headers if h[0].lower() not in _SPAM_HEADERS),
-                subject=_SPAM_SUBJECT.sub("", parsed.subject),
-            )
-            again = classify(unflagged)
-            result = Classification(again.kind, (*result.evidence, *again.evidence), again.bounce)
-        return Analysis(parsed, result, spam_flagged=flagged)
-    except Exception as exc:
-        return Analysis(parsed, None, f"classifier crashed: {type(exc).__name__}: {exc}"[:500])
-
-
-def analyse_all(raws: Sequence[bytes]) -> list[Analysis]:
-    return [analyse(raw) for raw in raws]
-
-
-# -- effects on a contact (pure) -------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    message: int
-    contact_id: int
-    kind: str
-    received_at: datetime
-    date_header: datetime | None
-    method: str
-    confidence: float
-    bounce: BounceInfo | None = None
-
-
-def delays(
-    sent_at: datetime | None, received_at: datetime, calendar: BusinessCalendar
-) -> dict[str, Any]:
-    if sent_at is None:
-        return {"delay_seconds": None}
-    seconds = int((received_at - sent_at).total_seconds())
-    if seconds < 0:  # our clock and the provider's disagree: never a negative delay
-        return {"delay_seconds": 0, "business_days": 0, "business_seconds": 0, "clock_skew": True}
-    return {
-        "delay_seconds": seconds,
-        "business_days": calendar.business_days_between(sent_at, received_at),
-        "business_seconds": calendar.business_seconds_between(sent_at, received_at),
-    }
-
-
-def reply_effect(
-    view: ContactView,
-    reply: Reply,
-    *,
-    scenario: Scenario | None,
-    checks: Callable[[], dict[str, Any]] | None = None,
-) -> tuple[ContactView, list[EventRow]]:
-    """The contact after ``reply``, and the events to add. ``checks`` computes the content
-    checks of this answer; called only when it is the contact's first answer."""
-    calendar = BusinessCalendar.for_departement(view.departement)
-    at = reply.received_at
-    detail: dict[str, Any] = {
-        "message": reply.message,
-        "classification": reply.kind,
-        "method": reply.method,
-        "confidence": reply.confidence,
-        "received_at": at.isoformat(),
-        **delays(view.sent_at, at, calendar),
-    }
-    if view.followup_sent_at is not None and at > view.followup_sent_at:
-        detail["after_followup"] = True
-    events: list[EventRow] = []
-    changes: dict[str, Any] = {}
-    targets = scenario.targets if scenario is not None else None
-
-    def within(days: int | None) -> None:
-        if days is not None and view.sent_at is not None:
-            detail["target_days"] = days
-            # ``deadline`` is the instant the next day starts: strictly before it is in time.
-            detail["within_target"] = at < calendar.deadline(view.sent_at, days)
-
-    if reply.kind == "acknowledgement":
-        if view.first_ack_at is None or at < view.first_ack_at:
-            changes["first_ack_at"] = at
-            detail["first"] = True
-            within(targets.acknowledgement_days if targets else None)
-        if view.status == "sent":
-            changes |= {"status": "acknowledged", "status_at": at}
-    elif reply.kind in ("answer", "redirect"):
-        if view.first_answer_at is None or at < view.first_answer_at:
-            changes["first_answer_at"] = at
-            detail["first"] = True
-            within(targets.answer_days if targets else None)
-            if checks is not None:
-                changes["checks"] = carry_reviews(view.checks, checks())
-        if view.status in ("sent", "acknowledged"):
-            changes |= {"status": "answered", "status_at": at}
-    elif reply.kind == "bounce":
-        bounce = reply.bounce
-        severity = bounce.severity if bounce else "unknown"
-        detail |= {"severity": severity, "status": bounce.status if bounce else None,
-                   "diagnostic": bounce.diagnostic if bounce else None}  # fmt: skip
-        if severity == "hard" and view.status in ("sent", "acknowledged"):
-            reason = f"bounce {bounce.status if bounce and bounce.status else ''}".strip()
-            if bounce and bounce.diagnostic:
-                reason += f": {bounce.diagnostic}"
-            changes |= {"status": "undeliverable", "status_at": at, "outcome_reason": reason}
-            detail["final"] = True
-    events.append(EventRow(view.id, f"mail_{reply.kind}", at, detail, ACTOR))
-    if reply.date_header is not None and abs(reply.date_header - at) > DATE_SKEW:
-        skew = int((reply.date_header - at).total_seconds())
-        events.append(EventRow(view.id, "date_skew", at, {
-            "message": reply.message, "date_header": reply.date_header.isoformat(),
-            "internal_date": at.isoformat(), "skew_seconds": skew}, ACTOR))  # fmt: skip
-    return dataclasses.replace(view, **changes), events
 
 
 class TriageError(Exception):
@@ -271,7 +83,7 @@ class ProcessReport:
 class PersonaSink:
     """The ``MailboxSink`` of one persona: storage first, then processing."""
 
-    def __init__(self, tracker: Tracker, persona: PersonaAccount) -> None:
+    def __init__(self, tracker: Tracker, persona: PersonaInfo) -> None:
         self.tracker = tracker
         self.persona = persona
 
@@ -333,27 +145,20 @@ class Tracker:
 
     # -- watchers --------------------------------------------------------------------------
 
-    def account(self, persona: PersonaAccount) -> ImapAccount | None:
+    def account(self, persona: PersonaInfo) -> ImapAccount | None:
         """The persona's IMAP account, or None (no IMAP host, or its secret is missing)."""
         if not persona.imap_host or not persona.password_ref:
             return None
         try:
-            password = resolve_secret(persona.password_ref)
+            return accounts.imap_account(persona, accounts.password(persona))
         except SecretError as exc:
             log.error("persona %s: mailbox not watched: %s", persona.key, exc)
             return None
-        return ImapAccount(
-            host=persona.imap_host,
-            port=persona.imap_port or 993,
-            security=persona.imap_security or "tls",
-            username=persona.username or persona.email,
-            password=password,
-        )
 
-    def watcher(self, persona: PersonaAccount, account: ImapAccount) -> MailboxWatcher:
+    def watcher(self, persona: PersonaInfo, account: ImapAccount) -> MailboxWatcher:
         return MailboxWatcher(persona.key, account, PersonaSink(self, persona), self.config.watch)
 
-    async def personas(self) -> list[PersonaAccount]:
+    async def personas(self) -> list[PersonaInfo]:
         async with self.database.session() as session:
             return [p for p in await mail.persona_accounts(session) if p.imap_host]
 
@@ -398,7 +203,7 @@ class Tracker:
 
     def _reconcile(
         self,
-        personas: Sequence[PersonaAccount],
+        personas: Sequence[PersonaInfo],
         running: dict[int, tuple[asyncio.Task[None], asyncio.Event, tuple[Any, ...]]],
     ) -> None:
         wanted = {p.id: p for p in personas}
@@ -422,7 +227,7 @@ class Tracker:
 
     # -- processing --------------------------------------------------------------------------
 
-    async def process_pending(self, persona: PersonaAccount, limit: int = 200) -> int:
+    async def process_pending(self, persona: PersonaInfo, limit: int = 200) -> int:
         """Process what was stored raw but not processed (a crash between the two steps)."""
         done = 0
         while True:
@@ -436,7 +241,7 @@ class Tracker:
             if len(rows) < limit:
                 return done
 
-    async def process(self, persona: PersonaAccount, items: Sequence[Item]) -> ProcessReport:
+    async def process(self, persona: PersonaInfo, items: Sequence[Item]) -> ProcessReport:
         analyses = await asyncio.to_thread(analyse_all, [item.raw for item in items])
         try:
             async with self.database.session() as session:
@@ -466,7 +271,7 @@ class Tracker:
         return ProcessReport(processed=1, quarantined=1)
 
     async def _record(
-        self, session: AsyncSession, persona: PersonaAccount, items: Sequence[Item],
+        self, session: AsyncSession, persona: PersonaInfo, items: Sequence[Item],
         analyses: Sequence[Analysis],
     ) -> ProcessReport:  # fmt: skip
         report = ProcessReport()
@@ -543,7 +348,7 @@ class Tracker:
     async def _apply(
         self,
         session: AsyncSession,
-        persona: PersonaAccount,
+        persona: PersonaInfo,
         replies: Sequence[tuple[Reply, ParsedMessage]],
         *,
         locked: dict[int, ContactView] | None = None,
@@ -623,7 +428,7 @@ class Tracker:
             await self._apply(session, persona, [(reply, analysis.parsed)], locked=before)
         return reply
 
-    async def personas_all(self) -> list[PersonaAccount]:
+    async def personas_all(self) -> list[PersonaInfo]:
         async with self.database.session() as session:
             return await mail.persona_accounts(session, active_only=False)
 
@@ -633,7 +438,7 @@ class Tracker:
         except UnknownScenario:
             return None
 
-    def _ref(self, persona: PersonaAccount, view: ContactView, own: Sequence[str]) -> ContactRef:
+    def _ref(self, persona: PersonaInfo, view: ContactView, own: Sequence[str]) -> ContactRef:
         subjects = {normalise_subject(s) for s in own}
         rendered = self._rendered_subject(persona, view)
         if rendered:
@@ -645,7 +450,7 @@ class Tracker:
             collectivity_id=view.collectivity_id, subjects=tuple(s for s in subjects if s),
         )  # fmt: skip
 
-    def _rendered_subject(self, persona: PersonaAccount, view: ContactView) -> str | None:
+    def _rendered_subject(self, persona: PersonaInfo, view: ContactView) -> str | None:
         """The subject the dispatcher wrote (same rendering), normalised, cached per contact."""
         if view.id in self._subjects:
             return self._subjects[view.id]
@@ -671,7 +476,7 @@ class Tracker:
         return normalised
 
 
-def _key(persona: PersonaAccount) -> tuple[Any, ...]:
+def _key(persona: PersonaInfo) -> tuple[Any, ...]:
     return (persona.email, persona.subaddress_separator, persona.imap_host, persona.imap_port,
             persona.imap_security, persona.username, persona.password_ref)  # fmt: skip
 

@@ -36,21 +36,21 @@ from zoneinfo import ZoneInfo
 
 from bot.app import App, BotConfig, build_application
 from bot.invites import new_code
+from runners.secrets import resolve_secret
 from scenarios.campaign_file import CampaignSpec
 from scenarios.catalog import Catalog
+from scenarios.clock import SteppedClock
 from scenarios.directory import ImportResult
+from sim.auditors import Identity, LetterModel, SimulatedAuditors
+from sim.botapi import LocalBotApi
+from sim.collectivities import ContactInfo, SimulatedCollectivities
+from sim.dovecot import DovecotServer, DovecotUnavailable, find_dovecot
+from sim.profiles import ServiceEntry, simulated_services
+from sim.smtp_provider import ReceivedMessage, SmtpProvider
+from sim.truth import Truth
 from storage import bot as bot_repo
 from storage import personas as persona_repo
 from storage.db import Database
-from temoin.botapi import LocalBotApi
-from temoin.settings import Settings, resolve_secret
-from temoin.sim.auditors import Identity, LetterModel, SimulatedAuditors
-from temoin.sim.clock import SteppedClock
-from temoin.sim.collectivities import ContactInfo, SimulatedCollectivities
-from temoin.sim.dovecot import DovecotServer, DovecotUnavailable, find_dovecot
-from temoin.sim.profiles import ServiceEntry, simulated_services
-from temoin.sim.smtp_provider import ReceivedMessage, SmtpProvider
-from temoin.sim.truth import Truth
 
 log = logging.getLogger("temoin.demo")
 
@@ -125,7 +125,9 @@ class World:
     """Start with ``await World(...).start()``; always ``await world.stop()``."""
 
     paths: DemoPaths
-    settings: Settings
+    timezone: str  # the display zone of the simulated people (Europe/Paris)
+    database_url: str  # the one the worker processes open too
+    database_schema: str | None
     database: Database
     clock: SteppedClock
     catalog: Catalog
@@ -222,7 +224,7 @@ class World:
             self.truth,
             self.spec.seed,
             settle=self.settle,
-            tz=ZoneInfo(self.settings.timezone),
+            tz=ZoneInfo(self.timezone),
             letters=LetterModel(),
             close_at=close_at,
         )
@@ -258,7 +260,7 @@ class World:
         token_ref = f"env:{BOT_TOKEN_ENV}"
         config = BotConfig(
             token=resolve_secret(token_ref),
-            timezone=self.settings.timezone,
+            timezone=self.timezone,
             base_url=api.base_url,
             base_file_url=api.base_file_url,
             reminders=False,  # reminders would interleave with the scripted conversations
@@ -289,9 +291,9 @@ class World:
 
     def _start_workers(self, count: int) -> None:
         env = dict(os.environ)
-        env["TEMOIN_DATABASE_URL"] = self.settings.database_url
-        if self.settings.database_schema:
-            env["TEMOIN_DATABASE_SCHEMA"] = self.settings.database_schema
+        env["TEMOIN_DATABASE_URL"] = self.database_url
+        if self.database_schema:
+            env["TEMOIN_DATABASE_SCHEMA"] = self.database_schema
         env["TEMOIN_TRACKING__ENABLED"] = "false"  # the demo syncs the mailboxes itself
         for index in range(count):
             stderr = (self.paths.logs / f"worker-{index + 1}.log").open("wb")

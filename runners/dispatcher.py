@@ -51,7 +51,7 @@ from typing import Any
 from jinja2 import TemplateError
 from sqlalchemy.exc import SQLAlchemyError
 
-from channels.imap_session import ImapAccount, ImapError, ImapSession
+from channels.imap_session import ImapAccount, ImapError
 from channels.outgoing import (
     Sender,
     build_email,
@@ -59,14 +59,16 @@ from channels.outgoing import (
     make_reply_token,
     subaddress,
 )
+from channels.sent_folder import copy_to_sent, find_sent
 from channels.smtp_sender import (
     AccountFailure,
     RecipientRejected,
     SendError,
-    SmtpAccount,
     SmtpSession,
     TemporaryFailure,
 )
+from runners import accounts
+from runners.secrets import SecretError
 from scenarios.calendar import BusinessCalendar
 from scenarios.catalog import Catalog, Scenario, UnknownScenario
 from scenarios.clock import Clock
@@ -80,7 +82,6 @@ from scenarios.render import (
 )
 from storage import dispatch as repo
 from storage.db import Database
-from temoin.settings import SecretError, resolve_secret
 
 log = logging.getLogger("temoin.dispatcher")
 
@@ -272,12 +273,12 @@ class Dispatcher:
     ) -> None:
         persona = items[0].persona
         try:
-            password = resolve_secret(persona.password_ref) if persona.password_ref else None
+            password = accounts.password(persona)
         except SecretError as exc:
             for item in items:
                 await self._retry(item, f"persona {persona.key}: {exc}", report, ours=True)
             return
-        imap_account = self._imap_account(persona, password)
+        imap_account = accounts.imap_account(persona, password)
         to_send: list[repo.Claimed] = []
         unverified = [item for item in items if item.recovering]
         found: dict[str, datetime] = {}
@@ -302,14 +303,12 @@ class Dispatcher:
         to_send = await self._gate(to_send, counts, report)
         if not to_send:
             return
-        account = SmtpAccount(
-            host=persona.smtp_host or "127.0.0.1",
-            port=persona.smtp_port or 25,
-            security=persona.smtp_security or "starttls",
-            username=persona.username,
-            password=password,
-            address=persona.email,
-        )
+        account = accounts.smtp_account(persona, password)
+        if account is None:
+            why = f"persona {persona.key} has no SMTP server (temoin personas add KEY --smtp-host)"
+            for item in to_send:
+                await self._retry(item, why, report, ours=True)
+            return
         sent_copies: list[tuple[EmailMessage, datetime]] = []
         accepted: list[_Accepted] = []
         try:
@@ -474,55 +473,18 @@ class Dispatcher:
 
     # -- mailbox -------------------------------------------------------------------------
 
-    def _imap_account(self, persona: repo.PersonaRow, password: str | None) -> ImapAccount | None:
-        if not persona.imap_host or password is None:
-            return None
-        return ImapAccount(
-            host=persona.imap_host,
-            port=persona.imap_port or 993,
-            security=persona.imap_security or "tls",
-            username=persona.username or persona.email,
-            password=password,
-        )
-
     async def _find_in_mailbox(
         self, account: ImapAccount | None, message_ids: list[str]
     ) -> dict[str, datetime]:
         """Message-IDs found in INBOX or Sent, with the INTERNALDATE of the copy found."""
         if account is None:
             raise ValueError("the persona has no IMAP account to verify a send")
-        found: dict[str, datetime] = {}
-        async with ImapSession(account, timeout=self.config.imap_timeout) as imap:
-            roles = await imap.special_folders()
-            for folder in ("INBOX", roles.get("sent")):
-                if folder is None:
-                    continue
-                await imap.select(folder)
-                for message_id in message_ids:
-                    if message_id in found:
-                        continue
-                    uids = await imap.search_message_id(message_id)
-                    if uids:
-                        [fetched] = await imap.fetch(uids[:1])
-                        found[message_id] = fetched.internal_date
-        return found
+        return await find_sent(account, message_ids, imap_timeout=self.config.imap_timeout)
 
     async def _copy_to_sent(
         self, account: ImapAccount, copies: list[tuple[EmailMessage, datetime]]
     ) -> list[str]:
-        """APPEND the copies to Sent; returns the errors (the emails went out regardless)."""
-        try:
-            async with ImapSession(account, timeout=self.config.imap_timeout) as imap:
-                folder = (await imap.special_folders()).get("sent", "Sent")
-                for message, accepted_at in copies:
-                    await imap.append(
-                        folder, message.as_bytes(), flags=r"(\Seen)", when=accepted_at
-                    )
-        except ImapError as exc:
-            # The email went out; only the mailbox copy is missing. Keep going, say so.
-            log.warning("copy to Sent failed for %s: %s", account.username, exc)
-            return [f"copy to Sent failed for {account.username}: {exc}"]
-        return []
+        return await copy_to_sent(account, copies, imap_timeout=self.config.imap_timeout)
 
     async def _wait_for_copies(self, report: DispatchReport) -> None:
         """Wait for the Sent copies still being appended (at most one batch's)."""
