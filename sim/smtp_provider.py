@@ -74,6 +74,7 @@ class SmtpProvider:
     local_mailboxes: dict[str, tuple[str, int]] = field(default_factory=dict)
     rules: list[Rule] = field(default_factory=list)
     received: list[ReceivedMessage] = field(default_factory=list)
+    logins: list[tuple[str, bool]] = field(default_factory=list)  # (login, accepted), in order
     on_message: Callable[[ReceivedMessage], Any] | None = None
     _controller: Controller | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -113,7 +114,10 @@ class SmtpProvider:
     ) -> AuthResult:
         if isinstance(data, LoginPassword):
             user = data.login.decode()
-            if self.credentials.get(user) == data.password.decode():
+            ok = self.credentials.get(user) == data.password.decode()
+            with self._lock:
+                self.logins.append((user, ok))
+            if ok:
                 return AuthResult(success=True)
         return AuthResult(success=False, handled=False)
 

@@ -23,8 +23,9 @@ import typer
 from email_validator import EmailNotValidError, validate_email
 from rich.table import Table
 
-from channels.imap_session import ImapAccount, ImapAuthError, ImapError, ImapSession
-from channels.smtp_sender import SendError, SmtpAccount, SmtpSession
+from channels.imap_session import ImapAuthError, ImapError, ImapSession
+from channels.smtp_sender import SendError, SmtpSession
+from runners import accounts
 from runners.secrets import SecretError, resolve_secret
 from storage import personas as repo
 from storage.db import Database
@@ -33,8 +34,6 @@ from temoin.cli.common import AppContext, UserError, console, fail, run_with_db
 app = typer.Typer(no_args_is_help=True, help="Personas: identities and mailbox accounts.")
 
 _KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
-SMTP_PORTS = {"starttls": 587, "tls": 465, "none": 25}
-IMAP_PORTS = {"tls": 993, "none": 143}
 
 
 class SmtpSecurity(StrEnum):
@@ -138,7 +137,10 @@ def add(
 
 def _fill_defaults(changes: dict[str, Any], current: repo.PersonaInfo | None) -> None:
     """Security and ports follow from each other when only one of them is given."""
-    for proto, ports, default in (("smtp", SMTP_PORTS, "starttls"), ("imap", IMAP_PORTS, "tls")):
+    for proto, ports, default in (
+        ("smtp", accounts.SMTP_PORTS, accounts.SMTP_DEFAULT_SECURITY),
+        ("imap", accounts.IMAP_PORTS, accounts.IMAP_DEFAULT_SECURITY),
+    ):
         host, port, security = f"{proto}_host", f"{proto}_port", f"{proto}_security"
         had_security = current is not None and getattr(current, security) is not None
         if changes[host] is not None and changes[security] is None and not had_security:
@@ -251,15 +253,15 @@ async def _resolves(host: str, port: int) -> str | None:
 
 
 async def _check_smtp(p: repo.PersonaInfo, password: str | None, wait: float) -> list[Check]:
-    if not p.smtp_host:
+    endpoint = accounts.smtp_endpoint(p)
+    bare = accounts.smtp_account(p, None, authenticate=False)
+    if endpoint is None or bare is None:
         return [Check("FAIL", "smtp", "no SMTP host (temoin personas add KEY --smtp-host ...)")]
-    security = p.smtp_security or "starttls"
-    port = p.smtp_port or SMTP_PORTS.get(security, 587)
-    where = f"{p.smtp_host}:{port}"
-    reason = await _resolves(p.smtp_host, port)
+    security = endpoint.security
+    where = str(endpoint)
+    reason = await _resolves(endpoint.host, endpoint.port)
     if reason is not None:
         return [Check("FAIL", "smtp", f"{where}: {reason}"), Check("skip", "smtp auth", "")]
-    bare = SmtpAccount(p.smtp_host, port, security, None, None, p.email)
     try:
         async with SmtpSession(bare, timeout=wait):
             pass
@@ -270,10 +272,10 @@ async def _check_smtp(p: repo.PersonaInfo, password: str | None, wait: float) ->
         ]
     tls = {"starttls": "STARTTLS", "tls": "implicit TLS", "none": "no TLS"}.get(security, security)
     checks = [Check("ok", "smtp", f"{where} answers EHLO, {tls}")]
-    if password is None:
+    account = accounts.smtp_account(p, password)
+    if password is None or account is None:
         return [*checks, Check("skip", "smtp auth", "no password to try")]
-    login = p.username or p.email
-    account = SmtpAccount(p.smtp_host, port, security, login, password, p.email)
+    login = endpoint.login
     try:
         async with SmtpSession(account, timeout=wait):
             pass
@@ -283,18 +285,18 @@ async def _check_smtp(p: repo.PersonaInfo, password: str | None, wait: float) ->
 
 
 async def _check_imap(p: repo.PersonaInfo, password: str | None, wait: float) -> list[Check]:
-    if not p.imap_host:
+    endpoint = accounts.imap_endpoint(p)
+    if endpoint is None:
         return [Check("FAIL", "imap", "no IMAP host (temoin personas add KEY --imap-host ...)")]
-    security = p.imap_security or "tls"
-    port = p.imap_port or IMAP_PORTS.get(security, 993)
-    where = f"{p.imap_host}:{port}"
-    reason = await _resolves(p.imap_host, port)
+    security = endpoint.security
+    where = str(endpoint)
+    reason = await _resolves(endpoint.host, endpoint.port)
     if reason is not None:
         return [Check("FAIL", "imap", f"{where}: {reason}"), Check("skip", "imap folders", "")]
-    if password is None:
+    account = accounts.imap_account(p, password)
+    if account is None:
         return [Check("skip", "imap", "no password to log in with")]
-    login = p.username or p.email
-    account = ImapAccount(p.imap_host, port, security, login, password)
+    login = endpoint.login
     checks: list[Check] = []
     try:
         async with ImapSession(account, timeout=wait) as imap:
@@ -334,7 +336,7 @@ async def check_persona(p: repo.PersonaInfo, wait: float) -> list[Check]:
         checks.append(Check("FAIL", "password", "no password reference (--password-ref)"))
     else:
         try:
-            password = resolve_secret(p.password_ref)
+            password = accounts.password(p)
         except SecretError as exc:
             checks.append(Check("FAIL", "password", f"{p.password_ref}: {exc}"))
         else:
