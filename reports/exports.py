@@ -65,6 +65,7 @@ from reports.facts import (
     stratum_index,
     stratum_labels,
 )
+from reports.formats import FORMATS, LEVELS
 from reports.version import temoin_version
 from scenarios.catalog import Catalog, load_catalog
 from scenarios.i18n import Translator
@@ -97,8 +98,6 @@ DEFAULT_GROUPINGS: Final[tuple[tuple[str, ...], ...]] = (
     ("stratum",),
     ("channel", "stratum"),
 )
-FORMATS: Final = ("csv", "xlsx", "parquet", "json")
-LEVELS: Final = ("contacts", "stats")
 ROW_GROUP: Final = 50_000
 HOLIDAYS_VERSION: Final[str] = holidays.__version__  # type: ignore[attr-defined]
 Kind = Literal["str", "int", "float", "bool", "datetime"]

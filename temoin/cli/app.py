@@ -1,8 +1,10 @@
 """The ``temoin`` command line: one Typer app, one sub-app per room.
 
-Settings are loaded once in the root callback (``--config`` or ``TEMOIN_CONFIG``) and handed
-to commands through ``ctx.obj``. A bad setting prints one line and exits 2; a user error
-(bad file, unknown campaign) prints its message and exits 1; no traceback either way.
+Settings are read once, at their first use by a command (``--config`` or ``TEMOIN_CONFIG``),
+through the ``AppContext`` the root callback hands to commands in ``ctx.obj``. A bad setting
+prints one line and exits 2; a user error (bad file, unknown campaign) prints its message and
+exits 1; no traceback either way. Command modules import their heavy libraries inside the
+commands: ``temoin --help`` and every ``--help`` answer without loading them.
 """
 
 from __future__ import annotations
@@ -28,11 +30,11 @@ from temoin.cli import (
     worker,
 )
 from temoin.cli import bot as bot_cli
-from temoin.cli.common import AppContext, fail_settings
+from temoin.cli.common import AppContext
 from temoin.cli.reports import export_command, report, stats
-from temoin.settings import SettingsError, load_settings
 
 app = typer.Typer(
+    rich_markup_mode=None,
     name="temoin",
     help="Témoin: mystery-citizen audits of local public services.",
     no_args_is_help=True,
@@ -74,11 +76,7 @@ def root(
 ) -> None:
     if isinstance(ctx.obj, AppContext):  # a caller's context (the demo's simulated clock)
         return
-    try:
-        settings = load_settings(config)
-    except SettingsError as exc:
-        fail_settings(str(exc))
-    ctx.obj = AppContext(settings=settings)
+    ctx.obj = AppContext(config=config)
 
 
 def main() -> None:

@@ -10,14 +10,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
-from bot.app import BotConfig, run
-from runners.secrets import SecretError, resolve_secret
 from temoin.cli.common import app_context, fail_settings
-from temoin.database import open_database
-from temoin.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.app import BotConfig
+    from temoin.settings import Settings
 
 # httpx logs each request line at INFO: a Bot API URL holds the token.
 QUIET_LOGGERS = ("httpx", "httpcore", "apscheduler", "telegram.ext.Updater")
@@ -25,6 +26,9 @@ QUIET_LOGGERS = ("httpx", "httpcore", "apscheduler", "telegram.ext.Updater")
 
 def bot_config(settings: Settings) -> BotConfig:
     """The bot's configuration from the settings, secrets resolved now."""
+    from bot.app import BotConfig
+    from runners.secrets import SecretError, resolve_secret
+
     if settings.bot_token is None:
         raise SecretError("bot_token is not set (give a reference: env:VAR or file:/path)")
     conf = settings.bot
@@ -61,6 +65,10 @@ def bot(
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning, error."),
 ) -> None:
     """Run the auditors' Telegram bot (long polling, or the configured webhook)."""
+    from bot.app import run
+    from runners.secrets import SecretError
+    from temoin.database import open_database
+
     app = app_context(ctx)
     try:
         conf = bot_config(app.settings)

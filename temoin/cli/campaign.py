@@ -17,30 +17,23 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
 
-from scenarios.campaign_file import (
-    CampaignFileError,
-    load_campaign_file,
-)
-from scenarios.domain import Channel, ContactStatus
-from scenarios.planning import (
-    CHANNEL_ORDER,
-    FIELD,
-    WRITTEN,
-)
-from storage import campaigns as repo
-from storage.db import Database
-from storage.mail import campaign_mail_summary
 from temoin.cli.common import AppContext, UserError, app_context, console, fail, run_with_db
-from temoin.cli.observations import gather_observations, print_observations
-from temoin.planning import PlanOutcome, catalog_scenarios, plan_campaign
 
-app = typer.Typer(no_args_is_help=True, help="Plan campaigns and follow them.")
+if TYPE_CHECKING:
+    from scenarios.domain import Channel
+    from storage import campaigns as repo
+    from storage.db import Database
+    from temoin.planning import PlanOutcome
+
+app = typer.Typer(
+    rich_markup_mode=None, no_args_is_help=True, help="Plan campaigns and follow them."
+)
 
 
 # --------------------------------------------------------------------------------------
@@ -59,6 +52,8 @@ def week_monday(label: str) -> date:
 
 def plan_summary(outcome: PlanOutcome, tz: ZoneInfo) -> dict[str, Any]:
     """The figures `plan` prints, as plain data."""
+    from scenarios.planning import CHANNEL_ORDER, FIELD, WRITTEN
+
     contacts = outcome.plan.contacts
     new = Counter(c.channel.value for c in contacts)
     kept = Counter(k.channel.value for k in outcome.kept)
@@ -107,6 +102,8 @@ def plan_summary(outcome: PlanOutcome, tz: ZoneInfo) -> dict[str, Any]:
 
 
 def _week_table(by_week: dict[str, dict[str, int]], title: str) -> Table:
+    from scenarios.planning import CHANNEL_ORDER
+
     table = Table(title=title, title_justify="left")
     table.add_column("ISO week")
     table.add_column("from")
@@ -134,6 +131,8 @@ def _people_table(
 
 
 def print_plan_summary(summary: dict[str, Any]) -> None:
+    from scenarios.planning import FIELD, WRITTEN
+
     verb = "would plan" if summary["dry_run"] else "planned"
     console.print(
         f"Campaign [bold]{summary['name']}[/bold] ({summary['window']['start']} to "
@@ -189,6 +188,9 @@ def plan_command(
     ),
 ) -> None:
     """Create a campaign's contacts from its file and print a summary."""
+    from scenarios.campaign_file import CampaignFileError, load_campaign_file
+    from temoin.planning import catalog_scenarios, plan_campaign
+
     try:
         spec = load_campaign_file(file)
     except CampaignFileError as exc:
@@ -219,6 +221,12 @@ def plan_command(
 
 async def gather_show(database: Database, name: str, tz: ZoneInfo) -> dict[str, Any]:
     """Everything `show` prints, as a plain dict with stable keys (JSON-ready)."""
+    from scenarios.domain import ContactStatus
+    from scenarios.planning import CHANNEL_ORDER, FIELD, WRITTEN
+    from storage import campaigns as repo
+    from storage.mail import campaign_mail_summary
+    from temoin.cli.observations import gather_observations
+
     async with database.session() as session:
         campaign = await repo.find_campaign(session, name)
         if campaign is None:
@@ -281,6 +289,10 @@ async def gather_show(database: Database, name: str, tz: ZoneInfo) -> dict[str, 
 
 
 def print_show(data: dict[str, Any]) -> None:
+    from scenarios.domain import ContactStatus
+    from scenarios.planning import FIELD, WRITTEN
+    from temoin.cli.observations import print_observations
+
     c = data["campaign"]
     title = f" — {c['title']}" if c["title"] else ""
     console.print(f"Campaign [bold]{c['name']}[/bold]{title}")
@@ -368,6 +380,8 @@ def close_command(
     They are kept, never dropped: statistics count them as "no answer within N days".
     Closing again keeps the first close time.
     """
+    from storage import campaigns as repo
+
     when: datetime | None = None
     if at is not None:
         try:

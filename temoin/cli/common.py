@@ -1,21 +1,25 @@
-"""What every command shares: the settings, a database opened per command, clean errors."""
+"""What every command shares: the settings, a database opened per command, clean errors.
+
+Nothing heavy is imported here at module level: every command module imports this one, and
+``temoin --help`` must answer at once (bench/startup.py).
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import NoReturn, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 
-from runners.secrets import SecretError
 from scenarios.clock import Clock, SystemClock
-from storage.db import Database
-from temoin.database import open_database
 from temoin.errors import UserError as UserError  # the CLI's commands raise it too
-from temoin.settings import Settings
+
+if TYPE_CHECKING:  # imported when used: ``temoin --help`` must not load the database layer
+    from storage.db import Database
+    from temoin.settings import Settings
 
 T = TypeVar("T")
 
@@ -23,10 +27,32 @@ console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 
-@dataclass
 class AppContext:
-    settings: Settings
-    clock: Clock = field(default_factory=SystemClock)
+    """What every command shares: the settings, read at their first use (so that ``--help``
+    reads none), and the clock ("now" for every command; the demo's is simulated)."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        clock: Clock | None = None,
+        *,
+        config: Path | None = None,
+    ) -> None:
+        self._settings = settings
+        self.config = config
+        self.clock: Clock = clock or SystemClock()
+
+    @property
+    def settings(self) -> Settings:
+        """The settings; a missing or invalid one prints one line naming it and exits 2."""
+        if self._settings is None:
+            from temoin.settings import SettingsError, load_settings
+
+            try:
+                self._settings = load_settings(self.config)
+            except SettingsError as exc:
+                fail_settings(str(exc))
+        return self._settings
 
 
 def fail_settings(message: str) -> NoReturn:
@@ -48,6 +74,9 @@ def app_context(ctx: typer.Context) -> AppContext:
 
 def run_with_db(ctx: typer.Context, work: Callable[[Database, AppContext], Awaitable[T]]) -> T:
     """Open the configured database, run ``work``, close it; user errors exit 1."""
+    from runners.secrets import SecretError
+    from temoin.database import open_database
+
     app = app_context(ctx)
 
     async def _main() -> T:

@@ -20,15 +20,18 @@ import signal
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
-from scenarios.campaign_file import CampaignFileError, load_campaign_file
-from scenarios.planning import InfeasiblePlan
 from temoin.cli.common import app_context, console, fail
 
-app = typer.Typer(help="Run a whole example campaign on this machine, in simulated time.")
+if TYPE_CHECKING:
+    pass
+
+app = typer.Typer(
+    rich_markup_mode=None, help="Run a whole example campaign on this machine, in simulated time."
+)
 
 T = TypeVar("T")
 
@@ -67,8 +70,11 @@ def demo(
     campaign: Path = typer.Option(None, "--campaign", help="Campaign file (the demo's)."),
 ) -> None:
     """Run the demonstration campaign and report on it."""
+    from scenarios.campaign_file import CampaignFileError, load_campaign_file
+
     # Imported when run: the demo pulls in the simulators and the servers' code (start-up).
     from scenarios.clock import SteppedClock
+    from scenarios.planning import InfeasiblePlan
     from temoin.cli.campaign import plan_summary, print_plan_summary
     from temoin.demo import (
         DemoError,

@@ -15,17 +15,19 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from channels.classify import classify
-from channels.content import check_expected
-from channels.mime import Address, UnparsableMessage, parse_message
-from scenarios.catalog import CatalogError, ExpectedElement, UnknownScenario, load_catalog
 from temoin.cli.common import err_console, fail
 
-app = typer.Typer(no_args_is_help=True, help="Email messages, offline: inspect .eml files.")
+if TYPE_CHECKING:
+    from channels.mime import Address
+    from scenarios.catalog import ExpectedElement
+
+app = typer.Typer(
+    rich_markup_mode=None, no_args_is_help=True, help="Email messages, offline: inspect .eml files."
+)
 
 
 @app.command()
@@ -51,6 +53,8 @@ def inspect(
 
 
 def _expected_elements(scenario_id: str) -> tuple[ExpectedElement, ...]:
+    from scenarios.catalog import CatalogError, UnknownScenario, load_catalog
+
     try:
         return load_catalog().get(scenario_id).expected_elements
     except UnknownScenario:
@@ -63,6 +67,10 @@ def inspect_report(
     file: str, raw: bytes, elements: Sequence[ExpectedElement] | None = None
 ) -> dict[str, Any]:
     """The JSON-ready report of one raw message."""
+    from channels.classify import classify
+    from channels.content import check_expected
+    from channels.mime import UnparsableMessage, parse_message
+
     try:
         parsed = parse_message(raw)
     except UnparsableMessage as exc:

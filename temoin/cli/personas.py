@@ -17,21 +17,20 @@ import socket
 import ssl
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from email_validator import EmailNotValidError, validate_email
 from rich.table import Table
 
-from channels.imap_session import ImapAuthError, ImapError, ImapSession
-from channels.smtp_sender import SendError, SmtpSession
-from runners import accounts
-from runners.secrets import SecretError, resolve_secret
-from storage import personas as repo
-from storage.db import Database
 from temoin.cli.common import AppContext, UserError, console, fail, run_with_db
 
-app = typer.Typer(no_args_is_help=True, help="Personas: identities and mailbox accounts.")
+if TYPE_CHECKING:
+    from storage import personas as repo
+    from storage.db import Database
+
+app = typer.Typer(
+    rich_markup_mode=None, no_args_is_help=True, help="Personas: identities and mailbox accounts."
+)
 
 _KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
 
@@ -82,6 +81,11 @@ def add(
     ),
 ) -> None:
     """Create persona KEY, or change the options given (the others stay as they are)."""
+    from email_validator import EmailNotValidError, validate_email
+
+    from runners.secrets import SecretError, resolve_secret
+    from storage import personas as repo
+
     if not _KEY.match(key):
         fail(f"persona key {key!r}: use lower-case letters, digits, '-' and '_' (max 60)", 2)
     if password_ref is not None and not repo.is_secret_reference(password_ref):
@@ -137,6 +141,8 @@ def add(
 
 def _fill_defaults(changes: dict[str, Any], current: repo.PersonaInfo | None) -> None:
     """Security and ports follow from each other when only one of them is given."""
+    from runners import accounts
+
     for proto, ports, default in (
         ("smtp", accounts.SMTP_PORTS, accounts.SMTP_DEFAULT_SECURITY),
         ("imap", accounts.IMAP_PORTS, accounts.IMAP_DEFAULT_SECURITY),
@@ -176,6 +182,7 @@ def list_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """List the personas with their mailbox settings (password references, never values)."""
+    from storage import personas as repo
 
     async def work(database: Database, _app: AppContext) -> list[repo.PersonaInfo]:
         async with database.session() as session:
@@ -253,6 +260,9 @@ async def _resolves(host: str, port: int) -> str | None:
 
 
 async def _check_smtp(p: repo.PersonaInfo, password: str | None, wait: float) -> list[Check]:
+    from channels.smtp_sender import SendError, SmtpSession
+    from runners import accounts
+
     endpoint = accounts.smtp_endpoint(p)
     bare = accounts.smtp_account(p, None, authenticate=False)
     if endpoint is None or bare is None:
@@ -285,6 +295,9 @@ async def _check_smtp(p: repo.PersonaInfo, password: str | None, wait: float) ->
 
 
 async def _check_imap(p: repo.PersonaInfo, password: str | None, wait: float) -> list[Check]:
+    from channels.imap_session import ImapAuthError, ImapError, ImapSession
+    from runners import accounts
+
     endpoint = accounts.imap_endpoint(p)
     if endpoint is None:
         return [Check("FAIL", "imap", "no IMAP host (temoin personas add KEY --imap-host ...)")]
@@ -330,6 +343,9 @@ async def _check_imap(p: repo.PersonaInfo, password: str | None, wait: float) ->
 
 
 async def check_persona(p: repo.PersonaInfo, wait: float) -> list[Check]:
+    from runners import accounts
+    from runners.secrets import SecretError
+
     checks: list[Check] = []
     password: str | None = None
     if not p.password_ref:
@@ -354,6 +370,7 @@ def check(
     timeout: float = typer.Option(15.0, "--timeout", min=0.1, help="Seconds per connection."),
 ) -> None:
     """Log in to the persona's SMTP and IMAP accounts; one line per check; exit 1 on failure."""
+    from storage import personas as repo
 
     async def work(database: Database, _app: AppContext) -> list[Check]:
         async with database.session() as session:

@@ -10,24 +10,28 @@ from the message's INTERNALDATE, its status moves forward, an answer's content i
 
 from __future__ import annotations
 
-import getpass
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
-from runners.tracker import Tracker, TriageError
-from scenarios.catalog import load_catalog
-from storage import mail
-from storage.db import Database
 from temoin.cli.common import AppContext, UserError, console, run_with_db
-from temoin.worker import tracking_config
 
-app = typer.Typer(no_args_is_help=True, help="Replies that match no contact with confidence.")
+if TYPE_CHECKING:
+    from storage import mail
+    from storage.db import Database
+
+app = typer.Typer(
+    rich_markup_mode=None,
+    no_args_is_help=True,
+    help="Replies that match no contact with confidence.",
+)
 
 
 def _who() -> str:
+    import getpass
+
     try:
         return getpass.getuser()
     except Exception:  # no user name in a container: still record the decision
@@ -58,6 +62,7 @@ def list_command(
     show_all: bool = typer.Option(False, "--all", help="Also matched and ignored ones."),
 ) -> None:
     """List the messages waiting for a coordinator's decision, oldest first."""
+    from storage import mail
 
     async def work(database: Database, _app: AppContext) -> list[dict[str, Any]]:
         async with database.session() as session:
@@ -92,6 +97,9 @@ def match_command(
     contact: int = typer.Argument(..., help="Contact id it answers."),
 ) -> None:
     """Attach a message to a contact and record its effects (times, status, checks)."""
+    from runners.tracker import Tracker, TriageError
+    from scenarios.catalog import load_catalog
+    from temoin.worker import tracking_config
 
     async def work(database: Database, app_ctx: AppContext) -> str:
         tracker = Tracker(
@@ -113,6 +121,7 @@ def ignore_command(
     message: int = typer.Argument(..., help="Message id (from `temoin triage list`)."),
 ) -> None:
     """Take a message out of triage: it answers no contact."""
+    from storage import mail
 
     async def work(database: Database, app_ctx: AppContext) -> None:
         async with database.session() as session:

@@ -16,18 +16,18 @@ import asyncio
 import logging
 import sys
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from runners.dispatcher import DispatchReport
-from runners.secrets import SecretError
-from scenarios.clock import Clock, FileClock
+from scenarios.clock import Clock, FileClock, OffsetClock
 from temoin.cli.common import app_context, fail, fail_settings
-from temoin.settings import Settings
-from temoin.worker import run_worker
+
+if TYPE_CHECKING:
+    from runners.dispatcher import DispatchReport
+    from temoin.settings import Settings
 
 # Loggers that may print credentials at DEBUG (IMAP LOGIN, SMTP AUTH, aiosmtpd sessions).
 QUIET_LOGGERS = ("aioimaplib", "aiosmtplib", "mail.log", "apscheduler")
@@ -57,19 +57,6 @@ def report_lines(report: DispatchReport) -> list[str]:
     ]
     lines.extend(f"  {error}" for error in report.errors)
     return lines
-
-
-@dataclass(frozen=True)
-class OffsetClock:
-    """The system clock shifted by a fixed offset (tests and demos: "as if it were Monday").
-
-    Every process given the same offset shares one timeline, so leases stay comparable
-    between workers."""
-
-    offset: timedelta
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self.offset
 
 
 def _overridden(settings: Settings, changes: dict[str, object]) -> Settings:
@@ -107,6 +94,9 @@ def worker(
 
     Several workers may run at once on PostgreSQL: they share the work through row claims.
     """
+    from runners.secrets import SecretError
+    from temoin.worker import run_worker
+
     if log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         fail(f"--log-level: unknown level {log_level!r}", 2)
     setup_logging(log_level)
