@@ -38,7 +38,7 @@ from runners.secrets import SecretError
 from scenarios.catalog import Catalog, Scenario, UnknownScenario
 from scenarios.clock import Clock
 from scenarios.render import CollectivityView, PersonaView, ServiceView, render_wording
-from storage import mail
+from storage import mail, mail_census, triage
 from storage.db import Database
 from storage.mail import ContactView, EventRow, MessageResult, RawMessage
 from storage.personas import PersonaInfo
@@ -111,14 +111,14 @@ class PersonaSink:
 
     async def census(self, folder: str, uidvalidity: int, server_count: int) -> int:
         async with self.tracker.database.session() as session:
-            return await mail.record_census(
+            return await mail_census.record_census(
                 session, self.persona.id, folder, uidvalidity, server_count,
                 self.tracker.clock.now(),
             )  # fmt: skip
 
     async def missing(self, folder: str, uidvalidity: int, uids: Sequence[int]) -> list[int]:
         async with self.tracker.database.session() as session:
-            stored = await mail.stored_uids(session, self.persona.id, folder, uidvalidity)
+            stored = await mail_census.stored_uids(session, self.persona.id, folder, uidvalidity)
         return [uid for uid in uids if uid not in stored]
 
     async def pending(self) -> None:
@@ -388,7 +388,7 @@ class Tracker:
         """A coordinator's decision: ``message_id`` belongs to ``contact_id``. Its effects are
         recorded as for an automatic match (method ``manual``, confidence 1.0)."""
         async with self.database.session() as session:
-            rows = await mail.triage_rows(session, message_id=message_id)
+            rows = await triage.triage_rows(session, message_id=message_id)
             stored = await mail.raw_of(session, message_id)
         if not rows or stored is None:
             raise TriageError(f"no message {message_id}")
@@ -420,7 +420,7 @@ class Tracker:
             evidence = dict(row.evidence or {})
             evidence["triage"] = {"by": actor, "at": self.clock.now().isoformat(),
                                   "contact": contact_id}  # fmt: skip
-            if not await mail.set_triage(
+            if not await triage.set_triage(
                 session, message_id, state="matched", expect=row.triage_state or mail.PENDING,
                 contact_id=contact_id, method="manual", confidence=1.0, evidence=evidence,
             ):  # fmt: skip

@@ -224,7 +224,7 @@ async def gather_show(database: Database, name: str, tz: ZoneInfo) -> dict[str, 
     from scenarios.domain import ContactStatus
     from scenarios.planning import CHANNEL_ORDER, FIELD, WRITTEN
     from storage import campaigns as repo
-    from storage.mail import campaign_mail_summary
+    from storage.mail_census import campaign_mail_summary
     from temoin.cli.observations import gather_observations
 
     async with database.session() as session:

@@ -56,6 +56,7 @@ def command(
     from channels.content_checks import UnknownCheck, empty_checks, review
     from scenarios.catalog import UnknownScenario, load_catalog
     from storage import mail
+    from storage import triage as triage_repo
 
     wanted = [_parse(c) for c in check]
 
@@ -82,7 +83,7 @@ def command(
                         f"(known: {', '.join(known)})"
                     ) from exc
             if wanted:
-                await mail.set_checks(session, contact, checks)
+                await triage_repo.set_checks(session, contact, checks)
         return checks
 
     checks = run_with_db(ctx, work)

@@ -19,7 +19,7 @@ from rich.table import Table
 from temoin.cli.common import AppContext, UserError, console, run_with_db
 
 if TYPE_CHECKING:
-    from storage import mail
+    from storage import triage as triage_repo
     from storage.db import Database
 
 app = typer.Typer(
@@ -38,7 +38,7 @@ def _who() -> str:
         return "coordinator"
 
 
-def _row(row: mail.TriageRow) -> dict[str, Any]:
+def _row(row: triage_repo.TriageRow) -> dict[str, Any]:
     evidence = row.evidence or {}
     match = evidence.get("match") or {}
     return {
@@ -63,10 +63,11 @@ def list_command(
 ) -> None:
     """List the messages waiting for a coordinator's decision, oldest first."""
     from storage import mail
+    from storage import triage as triage_repo
 
     async def work(database: Database, _app: AppContext) -> list[dict[str, Any]]:
         async with database.session() as session:
-            rows = await mail.triage_rows(session, state=None if show_all else mail.PENDING)
+            rows = await triage_repo.triage_rows(session, state=None if show_all else mail.PENDING)
         return [_row(r) for r in rows if r.triage_state is not None]
 
     rows = run_with_db(ctx, work)
@@ -121,17 +122,19 @@ def ignore_command(
     message: int = typer.Argument(..., help="Message id (from `temoin triage list`)."),
 ) -> None:
     """Take a message out of triage: it answers no contact."""
-    from storage import mail
+    from storage import triage as triage_repo
 
     async def work(database: Database, app_ctx: AppContext) -> None:
         async with database.session() as session:
-            rows = await mail.triage_rows(session, message_id=message)
+            rows = await triage_repo.triage_rows(session, message_id=message)
             if not rows:
                 raise UserError(f"no message {message}")
             evidence = dict(rows[0].evidence or {})
             evidence["triage"] = {"by": _who(), "at": app_ctx.clock.now().isoformat(),
                                   "ignored": True}  # fmt: skip
-            if not await mail.set_triage(session, message, state="ignored", evidence=evidence):
+            if not await triage_repo.set_triage(
+                session, message, state="ignored", evidence=evidence
+            ):
                 raise UserError(f"message {message} is not pending in triage")
 
     run_with_db(ctx, work)
