@@ -38,9 +38,10 @@ Decision order, first match wins; language-neutral signals before any wording:
    header) → **out_of_office**; redirect wording in at most 150 words → **redirect**; receipt
    wording in at most 80 words *and no substantive sentence* → **acknowledgement** (every
    sentence a greeting, the receipt, a holding promise, thanks or a closing). Else a reply (a
-   thread relation or a quote) is an **answer**; a person's message that replies to nothing
-   is **other**, unsure — it may be an answer written as a new message, which only the
-   tracker's match can tell.
+   thread relation or a quote) is an **answer**. A message that replies to nothing is unsure
+   either way: an **answer** when it has the form of a letter (a greeting first, a closing or
+   a signature last) — people do answer by writing a new message, and only the tracker's match
+   can tell —, **other** otherwise (spam and mailings seldom greet anyone by name).
 
 All wording is matched after folding case and accents (``channels.content.fold``); the
 word lists live in ``channels.wording``.
@@ -385,8 +386,35 @@ def _human(parsed: ParsedMessage, subject: str) -> Classification:
     if thread or quoted:
         evidence += [e for e in (thread, "quotes the original" if quoted else None) if e]
         return Classification("answer", (*evidence, size))
+    evidence.append("replies to nothing: no thread relation, no quoted original")
+    letter = _letter_form(parsed)
+    if letter:
+        # People do answer by writing a new message (another agent, a copied address): only
+        # the tracker's match can tell whether this one answers our request.
+        return Classification("answer", (*evidence, letter, size), unsure=True)
     return Classification(
-        "other",
-        (*evidence, "replies to nothing: no thread relation, no quoted original", size),
-        unsure=True,
+        "other", (*evidence, "no greeting and closing of a letter", size), unsure=True
     )
+
+
+_GREETING = re.compile(
+    r"^(bonjour|bonsoir|madame|monsieur|mesdames|messieurs|cher|chere|hello|hi|dear|"
+    r"good (morning|afternoon)|sehr geehrte|guten tag|hallo|liebe|estimad[oa]s?|buenos dias|"
+    r"hola|gentile|egregi[oa]|buongiorno|salve|dzien dobry|szanown)\b"
+)
+_CLOSING = re.compile(
+    r"^(cordialement|bien cordialement|salutations|sinceres salutations|bien a vous|"
+    r"veuillez agreer|je vous prie|(best |kind |warm )?regards|sincerely|yours|thanks|"
+    r"thank you|cheers|mit freundlichen grussen|freundliche grusse|viele grusse|beste grusse|"
+    r"(un )?saludo|saludos|atentamente|cordiali saluti|distinti saluti|pozdrawiam)\b"
+)
+
+
+def _letter_form(parsed: ParsedMessage) -> str | None:
+    """Evidence that the new text is a letter from a person: a greeting and a closing."""
+    lines = [line.strip(" ,*") for line in fold(parsed.new_text).splitlines() if line.strip()]
+    if len(lines) < 2 or not _GREETING.match(lines[0]):
+        return None
+    if parsed.signature.strip() or any(_CLOSING.match(line) for line in lines[-8:]):
+        return "a letter from a person (greeting and closing)"
+    return None
