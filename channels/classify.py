@@ -399,21 +399,26 @@ def _human(parsed: ParsedMessage, subject: str) -> Classification:
 
 _GREETING = re.compile(
     r"^(bonjour|bonsoir|madame|monsieur|mesdames|messieurs|cher|chere|hello|hi|dear|"
-    r"good (morning|afternoon)|sehr geehrte|guten tag|hallo|liebe|estimad[oa]s?|buenos dias|"
-    r"hola|gentile|egregi[oa]|buongiorno|salve|dzien dobry|szanown)\b"
+    r"good (morning|afternoon)|sehr geehrte\w*|guten tag|hallo|liebe\w?|estimad[oa]s?|"
+    r"buenos dias|hola|gentile|egregi[oa]|buongiorno|salve|dzien dobry|szanown\w*)\b"
 )
 _CLOSING = re.compile(
     r"^(cordialement|bien cordialement|salutations|sinceres salutations|bien a vous|"
     r"veuillez agreer|je vous prie|(best |kind |warm )?regards|sincerely|yours|thanks|"
-    r"thank you|cheers|mit freundlichen grussen|freundliche grusse|viele grusse|beste grusse|"
+    r"thank you|cheers|mit freundlichen gru(ss|ß)en|(freundliche|viele|beste) gru(ss|ß)e|"
     r"(un )?saludo|saludos|atentamente|cordiali saluti|distinti saluti|pozdrawiam)\b"
 )
 
 
+_TAG = re.compile(r"<[^<>]{0,200}>")
+
+
 def _letter_form(parsed: ParsedMessage) -> str | None:
     """Evidence that the new text is a letter from a person: a greeting and a closing."""
-    lines = [line.strip(" ,*") for line in fold(parsed.new_text).splitlines() if line.strip()]
-    if len(lines) < 2 or not _GREETING.match(lines[0]):
+    text = _TAG.sub("", fold(parsed.new_text))  # HTML sent as text/plain keeps its <p>
+    lines = [line.strip(" ,*") for line in text.splitlines() if line.strip(" ,*")]
+    # Letters of public bodies often open with a reference block (« Ihre Nachricht vom … »).
+    if len(lines) < 2 or not any(_GREETING.match(line) for line in lines[:6]):
         return None
     if parsed.signature.strip() or any(_CLOSING.match(line) for line in lines[-8:]):
         return "a letter from a person (greeting and closing)"
