@@ -89,13 +89,14 @@ class Classification:
 
 
 _NO_REPLY = re.compile(
-    r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|ne[-_.]?pas[-_.]?repondre|nepasrepondre|"
-    r"notifications?|notify|alerts?|newsletters?|mailer|automailer|bounces?|auto[-_.]?reply|"
-    r"autoresponder)([-+._][^@]*)?@",
+    r"^([^@]*[-_.])?(no[-_.]?reply|do[-_.]?not[-_.]?reply|ne[-_.]?pas[-_.]?repondre|"
+    r"nepasrepondre|notifications?|notify|alerts?|newsletters?|mailer|automailer|bounces?|"
+    r"auto[-_.]?reply|autoresponder)([-+._][^@]*)?@",
     re.IGNORECASE,
 )
 _REPLY_PREFIX = re.compile(
-    r"^\s*(\[[^\]]{0,40}\]\s*)?(re|r|aw|antw|sv|vs|odp|ref|rif|tr|fw|fwd|wg|rv)\s*(\[\d+\])?\s*:",
+    # Reply prefixes only: a forward ("Fwd:", « TR : », "WG:") is how spam fakes a relation.
+    r"^\s*(\[[^\]]{0,40}\]\s*)?(re|r|aw|antw|sv|vs|odp|rif)\s*(\[\d+\])?\s*:",
     re.IGNORECASE,
 )
 _NOT_AUTO = frozenset({"", "no", "false", "0", "off", "none"})

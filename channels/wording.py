@@ -238,6 +238,7 @@ REDIRECT = wording(
 UNSUBSCRIBE = wording(
     ("se désinscrire", r"\b(se |vous )?(desinscrire|desabonner|desinscription|desabonnement)\b"),
     ("unsubscribe", r"\bunsubscribe\b"),
+    ("opt out", r"\b(opt[- ]?out|to be removed|remove request|be removed from)\b"),
     ("abmelden", r"\b(newsletter )?abbestellen|abmelden\b"),
     ("darse de baja", r"\bdarse de baja\b"),
     ("cancellarti", r"\b(cancellarti|disiscriviti)\b"),
