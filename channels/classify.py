@@ -31,8 +31,9 @@ Decision order, first match wins; language-neutral signals before any wording:
    **redirect**; receipt wording → **acknowledgement**. With no such wording: an
    ``auto-replied`` message or an auto-reply subject is an **acknowledgement** (unsure); a
    notification (``auto-generated``, a no-reply sender) is **other**.
-6. **other** (bulk): ``List-Id``, ``List-Unsubscribe``, ``Precedence: bulk|list|junk``, or an
-   unsubscribe footer in a message that replies to nothing.
+6. **other** (bulk): ``List-Id``, ``List-Unsubscribe``, ``Precedence: bulk|list|junk``, an
+   unsubscribe footer in a message that replies to nothing, or a challenge-response filter
+   asking the sender to prove itself.
 7. **people**, on the new text only (no quoted original, no signature): absence wording in a
    short text (at most 120 words; small-town webmails send vacation replies without any
    header) → **out_of_office**; redirect wording in at most 150 words → **redirect**; receipt
@@ -60,6 +61,7 @@ from channels.wording import (
     ABSENCE,
     ACK,
     AUTO_SUBJECT,
+    CHALLENGE,
     MDN_SUBJECT,
     REDIRECT,
     SPAM_SUBJECT,
@@ -345,6 +347,10 @@ def _bulk(parsed: ParsedMessage, subject: str) -> Classification | None:
         footer = find(UNSUBSCRIBE, fold(parsed.text[-3_000:]))
         if footer:
             evidence.append(f'unsubscribe footer ("{footer}"), replies to nothing')
+    if not evidence and not parsed.quoted_text.strip():
+        challenge = find(CHALLENGE, fold(parsed.text[:_AUTO_SCAN]))
+        if challenge:
+            evidence.append(f'challenge-response: text matches "{challenge}"')
     if not evidence:
         return None
     return Classification("other", tuple(evidence))

@@ -243,3 +243,13 @@ UNSUBSCRIBE = wording(
     ("darse de baja", r"\bdarse de baja\b"),
     ("cancellarti", r"\b(cancellarti|disiscriviti)\b"),
 )
+
+# Challenge-response filters (Bluebottle, Boxbe, SpamArrest…) ask the sender to prove itself.
+CHALLENGE = wording(
+    (
+        "click the link to be added to the allowed list",
+        r"\b(click|follow|visit) (on )?(the|this) (following )?link\b.{0,120}"
+        r"\b(allowed|approved|whitelist|verif|confirm)",
+    ),
+    ("this account is protected by", r"\b(account|mailbox|inbox) is protected by\b"),
+)
