@@ -161,10 +161,19 @@ def _sentence_ack(text: str) -> str | None:
     return None
 
 
+def _before_closing(text: str) -> str:
+    """The folded text up to its closing formula: what follows is a name and a disclaimer."""
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        if index and _CLOSING.match(line.strip(" ,*")):
+            return "\n".join(lines[:index])
+    return text
+
+
 def _substantive_sentences(text: str) -> list[str]:
     """Sentences that are neither greeting, receipt, holding promise, thanks nor closing."""
     found: list[str] = []
-    for sentence in _sentences(text):
+    for sentence in _sentences(_before_closing(text)):
         if len(sentence.split()) <= _SHORT_LINE_WORDS:
             continue
         if find(ACK, sentence) or _BIEN_RECU.search(sentence):
@@ -427,6 +436,6 @@ def _letter_form(parsed: ParsedMessage) -> str | None:
     # Letters of public bodies often open with a reference block (« Ihre Nachricht vom … »).
     if len(lines) < 2 or not any(_GREETING.match(line) for line in lines[:6]):
         return None
-    if parsed.signature.strip() or any(_CLOSING.match(line) for line in lines[-8:]):
+    if parsed.signature.strip() or any(_CLOSING.match(line) for line in lines[1:]):
         return "a letter from a person (greeting and closing)"
     return None
