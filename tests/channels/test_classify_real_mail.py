@@ -108,10 +108,17 @@ def test_arf_feedback_report_is_not_an_answer(path: str) -> None:
     assert result.evidence[0].startswith("ARF feedback report")
 
 
+def test_amazon_ses_notification_is_not_an_answer() -> None:
+    # sisimai/rb-sisimai set-of-emails/maildir/bsd/email-amazonses-12.eml: "AWS Notification
+    # Message" from no-reply@sns.amazonaws.com, a JSON delivery notification.
+    result = corpus("sisimai/email-amazonses-12.eml")
+    assert result.kind == "other", result.evidence
+    assert result.bounce is None
+
+
 def test_notification_from_a_no_reply_sender_is_not_an_answer() -> None:
     # apache/spamassassin t/data/spam/spf1: a Google News Alert from
-    # newsalerts-noreply@…, no thread headers (the SES case is the same rule: a no-reply
-    # sender without reply wording is a notification).
+    # newsalerts-noreply@…, no thread headers.
     result = corpus("spamassassin/spam-spf1")
     assert result.kind == "other", result.evidence
     assert "a notification: no reply wording" in result.evidence
