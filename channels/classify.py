@@ -352,11 +352,14 @@ def _bulk(parsed: ParsedMessage, subject: str) -> Classification | None:
     precedence = (parsed.header("Precedence") or "").strip().lower()
     if precedence in ("bulk", "list", "junk"):
         evidence.append(f"header Precedence: {precedence}")
-    if not evidence and _thread(parsed) is None:
-        footer = find(UNSUBSCRIBE, fold(parsed.text[-3_000:]))
+    quoted = bool(parsed.quoted_text.strip())
+    if not evidence and _thread(parsed) is None and not quoted:
+        # The sender's own text only: a reply quoting a mailing keeps the mailing's footer.
+        own = f"{parsed.new_text}\n{parsed.signature}"
+        footer = find(UNSUBSCRIBE, fold(own[-3_000:]))
         if footer:
             evidence.append(f'unsubscribe footer ("{footer}"), replies to nothing')
-    if not evidence and not parsed.quoted_text.strip():
+    if not evidence and not quoted:
         challenge = find(CHALLENGE, fold(parsed.text[:_AUTO_SCAN]))
         if challenge:
             evidence.append(f'challenge-response: text matches "{challenge}"')
