@@ -29,7 +29,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
+# Appended, not prepended: a PYTHONPATH naming another tree (main's, say) comes first.
+sys.path.append(str(Path(__file__).resolve().parents[1]))
 
 from channels.classify import classify
 from channels.mime import parse_message
