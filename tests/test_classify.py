@@ -41,8 +41,13 @@ def classify_raw(raw: bytes) -> Classification:
     return classify(parse_message(raw))
 
 
-def message(headers: str, body: str = "Bonjour,\n\nVoici la réponse.\n") -> bytes:
+def message(
+    headers: str, body: str = "Bonjour,\n\nVoici la réponse.\n", *, reply: bool = True
+) -> bytes:
+    """A message replying to our request (In-Reply-To), unless ``reply`` is False."""
     head = headers.strip().replace("\n", "\r\n")
+    if reply and "In-Reply-To" not in head:
+        head += "\r\nIn-Reply-To: <request.1@temoin-persona.example>"
     if "Content-Type" not in head:
         head += "\r\nContent-Type: text/plain; charset=utf-8"
     return (head + "\r\n\r\n" + body).encode("utf-8")

@@ -100,6 +100,7 @@ def test_inspect_every_sample() -> None:
     for report in reports:
         assert report["quarantined"] is False
         assert report["evidence"]
+        assert report["unsure"] is False  # every shipped sample is clear-cut
 
 
 def test_inspect_report_fields() -> None:

@@ -3,11 +3,11 @@
     temoin mail inspect FILE.eml… [--scenario ID]
 
 For each file, one JSON object on one line of standard output (JSON Lines): how the message
-was classified and why, its ids, dates, sender, subject, the new text of the reply, its
-attachments and the defects met while parsing. With ``--scenario``, also which of the
-scenario's expected elements the reply's own text (new text and signature, not the quoted
-request) contains. A file that is not an email at all is reported ``quarantined`` with the
-reason. Exit code 1 only when a file could not be read.
+was classified and why (and whether the classifier is unsure of it), its ids, dates, sender,
+subject, the new text of the reply, its attachments and the defects met while parsing. With
+``--scenario``, also which of the scenario's expected elements the reply's own text (new text
+and signature, not the quoted request) contains. A file that is not an email at all is
+reported ``quarantined`` with the reason. Exit code 1 only when a file could not be read.
 """
 
 from __future__ import annotations
@@ -81,6 +81,7 @@ def inspect_report(
         "quarantined": False,
         "classification": result.kind,
         "evidence": list(result.evidence),
+        "unsure": result.unsure,
         "bounce": None,
         "message_id": parsed.message_id,
         "in_reply_to": parsed.in_reply_to,
