@@ -53,7 +53,9 @@ def analyse(raw: bytes) -> Analysis:
                 subject=_SPAM_SUBJECT.sub("", parsed.subject),
             )
             again = classify(unflagged)
-            result = Classification(again.kind, (*result.evidence, *again.evidence), again.bounce)
+            result = Classification(
+                again.kind, (*result.evidence, *again.evidence), again.bounce, unsure=again.unsure
+            )
         return Analysis(parsed, result, spam_flagged=flagged)
     except Exception as exc:
         return Analysis(parsed, None, f"classifier crashed: {type(exc).__name__}: {exc}"[:500])

@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from channels.bounces import BounceInfo, Severity, delivery_report
 from channels.content import fold
@@ -69,11 +69,12 @@ from channels.wording import (
     find,
 )
 
-__all__ = ["BounceInfo", "Classification", "Kind", "Severity", "classify"]
+__all__ = ["KINDS", "BounceInfo", "Classification", "Kind", "Severity", "classify"]
 
 Kind = Literal[
     "answer", "acknowledgement", "out_of_office", "bounce", "read_receipt", "redirect", "other"
 ]
+KINDS: tuple[Kind, ...] = get_args(Kind)
 
 _AUTO_SCAN = 5_000  # characters of an automatic reply looked at for wording
 HUMAN_ABSENCE_MAX_WORDS = 120

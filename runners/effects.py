@@ -56,6 +56,7 @@ class Reply:
     method: str
     confidence: float
     bounce: BounceInfo | None = None
+    classified_by: str | None = None  # a person who set the class in triage (else the rules)
 
 
 def delays(
@@ -87,6 +88,7 @@ def reply_effect(
     detail: dict[str, Any] = {
         "message": reply.message,
         "classification": reply.kind,
+        **({"classified_by": reply.classified_by} if reply.classified_by else {}),
         "method": reply.method,
         "confidence": reply.confidence,
         "received_at": at.isoformat(),

@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.analysis import Analysis, analyse, analyse_all
-from channels.classify import Classification
+from channels.classify import KINDS, Classification
 from channels.content_checks import check_answer
 from channels.imap_session import FetchedMessage, ImapAccount
 from channels.imap_watcher import MailboxWatcher, WatchConfig
@@ -44,6 +44,10 @@ from storage.mail import ContactView, EventRow, MessageResult, RawMessage
 from storage.personas import PersonaInfo
 
 log = logging.getLogger("temoin.tracking")
+
+# Matches that name our request itself: our Message-ID in the thread headers, or the reply
+# token of the address we asked replies to go to.
+CONFIRMING_MATCHES = frozenset({"thread", "reply_token"})
 
 
 @dataclass(frozen=True)
@@ -324,7 +328,29 @@ class Tracker:
             if match.own_copy:
                 row.classification, row.direction = mail.OWN_COPY, "out"
                 report.own_copies += 1
+            if match.contact_id is not None and result.unsure and not match.own_copy:
+                if _confirmed(result, match):
+                    # The rules could not vouch for the class, but the reply names our request
+                    # (our Message-ID or its reply token): the match confirms it.
+                    _evidence(row)["unsure_confirmed_by"] = match.method
+                else:
+                    # Unsure, and matched only by a guess: a person decides (the suggested
+                    # contact stays in the match evidence), nothing moves meanwhile.
+                    _evidence(row)["unsure"] = True
+                    suggestions = _evidence(row)["match"]["suggestions"]
+                    if all(hint["contact"] != match.contact_id for hint in suggestions):
+                        suggestions.insert(0, {"contact": match.contact_id, "method": match.method,
+                                               "confidence": match.confidence})  # fmt: skip
+                    row.triage_state = mail.PENDING
+                    report.triage += 1
+                    report.by_kind[row.classification] = (
+                        report.by_kind.get(row.classification, 0) + 1
+                    )
+                    results.append(row)
+                    continue
             if match.contact_id is None:
+                if result.unsure:
+                    _evidence(row)["unsure"] = True
                 row.triage_state = mail.PENDING
                 report.triage += 1
             else:
@@ -384,9 +410,14 @@ class Tracker:
 
     # -- triage ------------------------------------------------------------------------------
 
-    async def match_manually(self, message_id: int, contact_id: int, *, actor: str) -> Reply:
-        """A coordinator's decision: ``message_id`` belongs to ``contact_id``. Its effects are
-        recorded as for an automatic match (method ``manual``, confidence 1.0)."""
+    async def match_manually(
+        self, message_id: int, contact_id: int, *, actor: str, kind: str | None = None
+    ) -> Reply:
+        """A coordinator's decision: ``message_id`` belongs to ``contact_id`` (and, with
+        ``kind``, is of that class whatever the classifier said). Its effects are recorded as for
+        an automatic match (method ``manual``, confidence 1.0), at the message's INTERNALDATE."""
+        if kind is not None and kind not in KINDS:
+            raise TriageError(f"unknown class {kind!r}: one of {', '.join(KINDS)}")
         async with self.database.session() as session:
             rows = await triage.triage_rows(session, message_id=message_id)
             stored = await mail.raw_of(session, message_id)
@@ -414,15 +445,20 @@ class Tracker:
                 raise TriageError(
                     f"message {message_id} was received before contact {contact_id} was sent"
                 )
-            reply = Reply(message_id, contact_id, analysis.classification.kind,
+            classified = analysis.classification
+            reply = Reply(message_id, contact_id, kind or classified.kind,
                           stored.internal_date, analysis.parsed.date, "manual", 1.0,
-                          analysis.classification.bounce)  # fmt: skip
+                          classified.bounce if (kind or classified.kind) == "bounce" else None,
+                          classified_by=actor if kind else None)  # fmt: skip
             evidence = dict(row.evidence or {})
             evidence["triage"] = {"by": actor, "at": self.clock.now().isoformat(),
                                   "contact": contact_id}  # fmt: skip
+            if kind is not None:
+                evidence["triage"] |= {"class": kind, "classifier_said": classified.kind}
             if not await triage.set_triage(
                 session, message_id, state="matched", expect=row.triage_state or mail.PENDING,
                 contact_id=contact_id, method="manual", confidence=1.0, evidence=evidence,
+                classification=kind,
             ):  # fmt: skip
                 raise TriageError(f"message {message_id} changed meanwhile; try again")
             await self._apply(session, persona, [(reply, analysis.parsed)], locked=before)
@@ -474,6 +510,11 @@ class Tracker:
         normalised = normalise_subject(subject) if subject else None
         self._subjects[view.id] = normalised
         return normalised
+
+
+def _confirmed(result: Classification, match: MatchResult) -> bool:
+    """An unsure answer or acknowledgement is accepted when the reply names our request."""
+    return result.kind in ("answer", "acknowledgement") and match.method in CONFIRMING_MATCHES
 
 
 def _key(persona: PersonaInfo) -> tuple[Any, ...]:

@@ -68,9 +68,13 @@ async def set_triage(
     method: str | None = None,
     confidence: float | None = None,
     evidence: dict[str, Any] | None = None,
+    classification: str | None = None,
 ) -> bool:
-    """Move a message out of triage, conditionally on its current state."""
+    """Move a message out of triage, conditionally on its current state (``classification``:
+    the class a person set, replacing the classifier's)."""
     values: dict[str, Any] = {"triage_state": state}
+    if classification is not None:
+        values["classification"] = classification
     if contact_id is not None:
         values |= {"contact_id": contact_id, "match_method": method,
                    "match_confidence": confidence}  # fmt: skip

@@ -96,6 +96,12 @@ def match_command(
     ctx: typer.Context,
     message: int = typer.Argument(..., help="Message id (from `temoin triage list`)."),
     contact: int = typer.Argument(..., help="Contact id it answers."),
+    kind: str | None = typer.Option(
+        None,
+        "--as",
+        help="Its class, when the classifier was unsure or wrong: answer, acknowledgement, "
+        "out_of_office, bounce, read_receipt, redirect or other.",
+    ),
 ) -> None:
     """Attach a message to a contact and record its effects (times, status, checks)."""
     from runners.tracker import Tracker, TriageError
@@ -107,7 +113,7 @@ def match_command(
             database, load_catalog(), app_ctx.clock, tracking_config(app_ctx.settings)
         )
         try:
-            reply = await tracker.match_manually(message, contact, actor=_who())
+            reply = await tracker.match_manually(message, contact, actor=_who(), kind=kind)
         except TriageError as exc:
             raise UserError(str(exc)) from exc
         return reply.kind

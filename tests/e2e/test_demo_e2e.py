@@ -41,7 +41,11 @@ from tests.conftest import DbTarget
 
 DATA = Path(__file__).parent / "data"
 CLASSIFICATION_FLOOR = 0.95
-MATCHING_FLOOR = 0.9
+# The tracker's own matches over the delivered replies. Replies it cannot tie to a request
+# without a guess (an unsure class matched only by sender or subject: the simulated services
+# write unthreaded answers from other agents) go to triage, where the coordinator matches them;
+# those count as unmatched here. A wrong automatic match is never allowed.
+MATCHING_FLOOR = 0.8
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -141,6 +145,8 @@ def test_a_reduced_demo_measures_what_the_simulators_did(
     emails = check["emails"]
     assert emails["classification_accuracy"] >= CLASSIFICATION_FLOOR, emails["misclassified"]
     assert emails["matching_accuracy"] >= MATCHING_FLOOR, emails["mismatched"]
+    assert emails["matched_wrongly"] == 0, emails["mismatched"]
+    assert accounting["replies_in_triage"] == 0  # the coordinator saw to every one
     assert set(emails["classes"]) >= {"answer", "acknowledgement", "bounce"}
     field = check["field"]
     assert field["answer_accuracy"] == 1.0 and field["differences"] == []
