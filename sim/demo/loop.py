@@ -40,8 +40,8 @@ from runners.tracker import Tracker, TrackingConfig
 from scenarios.calendar import BusinessCalendar
 from scenarios.domain import Channel
 from sim.auditors import SimulatedAuditors, Task, letter_post_time
-from sim.collectivities import ContactInfo, Delivery, SimulatedCollectivities
 from sim.demo.world import DemoError, World
+from sim.town_halls.simulator import ContactInfo, Delivery, SimulatedCollectivities
 from storage import demo as repo
 from storage.db import Database
 

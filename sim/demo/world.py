@@ -43,10 +43,10 @@ from scenarios.clock import SteppedClock
 from scenarios.directory import ImportResult
 from sim.auditors import Identity, LetterModel, SimulatedAuditors
 from sim.botapi import LocalBotApi
-from sim.collectivities import ContactInfo, SimulatedCollectivities
 from sim.dovecot import DovecotServer, DovecotUnavailable, find_dovecot
 from sim.profiles import ServiceEntry, simulated_services
 from sim.smtp_provider import ReceivedMessage, SmtpProvider
+from sim.town_halls.simulator import ContactInfo, SimulatedCollectivities
 from sim.truth import Truth
 from storage import bot as bot_repo
 from storage import personas as persona_repo
