@@ -52,7 +52,8 @@ from scenarios.clock import Clock
 from scenarios.grid import AnswerValue, Question, QuestionType
 from scenarios.i18n import Translator
 from sim.botapi import JSONDict, LocalBotApi, SimulatedUser
-from sim.truth import PHOTO, FieldRecord, Truth
+from sim.truth.journal import Truth
+from sim.truth.records import PHOTO, FieldRecord
 
 log = logging.getLogger(__name__)
 

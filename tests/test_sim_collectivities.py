@@ -30,7 +30,7 @@ from sim.dovecot import DovecotServer
 from sim.profiles import DEFAULT_OFFICE_HOURS, PROFILES, Outcome, Profile, SimulatedService
 from sim.smtp_provider import SmtpProvider
 from sim.town_halls.simulator import ContactInfo, SimulatedCollectivities
-from sim.truth import Truth
+from sim.truth.journal import Truth
 
 CATALOG = load_catalog()
 # Monday, 09:00 in Paris. In the past: Dovecot replaces an INTERNALDATE later than its own

@@ -47,7 +47,7 @@ from sim.dovecot import DovecotServer, DovecotUnavailable, find_dovecot
 from sim.profiles import ServiceEntry, simulated_services
 from sim.smtp_provider import ReceivedMessage, SmtpProvider
 from sim.town_halls.simulator import ContactInfo, SimulatedCollectivities
-from sim.truth import Truth
+from sim.truth.journal import Truth
 from storage import bot as bot_repo
 from storage import personas as persona_repo
 from storage.db import Database

@@ -56,7 +56,8 @@ from sim.town_halls.mailboxes import Mailboxes
 from sim.town_halls.recognise import ScenarioRecogniser
 from sim.town_halls.voices import voice_of
 from sim.town_halls.writer import Writer
-from sim.truth import Truth, TruthReaction
+from sim.truth.journal import Truth
+from sim.truth.records import TruthReaction
 
 log = logging.getLogger(__name__)
 

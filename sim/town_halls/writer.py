@@ -32,6 +32,8 @@ from sim.town_halls.voices import Agent, Voice, civility
 
 @dataclass(frozen=True)
 class Written:
+    """A message ready to deliver, and what the truth records of it."""
+
     raw: bytes
     message_id: str
     sender: str
@@ -42,7 +44,7 @@ class Written:
 
 
 class Writer:
-    """Composes one reaction to one request (deterministic for its generator)."""
+    """The pieces of one reaction to one request (deterministic for its generator)."""
 
     def __init__(
         self,
@@ -59,7 +61,7 @@ class Writer:
         self.rng = rng
         self.tz = voice.service.calendar.tz
 
-    # -- pieces --
+    # -- pieces of the text --
 
     def _message_id(self, style: str) -> str:
         rng, domain = self.rng, self.voice.domain
@@ -226,6 +228,8 @@ class Writer:
         omitted: tuple[str, ...] = (),
         auto_headers: str | None = None,
     ) -> Written:
+        """The message from its lines: envelope, the auto-responder's headers when
+        ``auto_headers`` says which (exchange, vacation, ticket), body, the provider's trace."""
         msg, message_id = self._envelope(
             sender_name=sender_name,
             sender=sender,
