@@ -41,7 +41,8 @@ from scenarios.campaign_file import CampaignSpec
 from scenarios.catalog import Catalog
 from scenarios.clock import SteppedClock
 from scenarios.directory import ImportResult
-from sim.auditors import Identity, LetterModel, SimulatedAuditors
+from sim.auditors.simulator import SimulatedAuditors
+from sim.auditors.tasks import Identity, LetterModel
 from sim.botapi import LocalBotApi
 from sim.dovecot import DovecotServer, DovecotUnavailable, find_dovecot
 from sim.profiles import ServiceEntry, simulated_services
