@@ -2,7 +2,7 @@
 
     database (dispatcher, tracker, bot records) --measure()--> Measured, sends, field tasks
     truth.jsonl (simulated services, provider sink, auditors)
-        --compare / compare_sends / compare_field (sim/truth.py)--> CheckResult
+        --compare / compare_sends / compare_field (sim/truth/)--> CheckResult
 
 Timings must match to the second: first acknowledgement and first answer of every email
 contact (the IMAP INTERNALDATE the services' replies were given), the send times (the
