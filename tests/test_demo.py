@@ -16,15 +16,10 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from scenarios import events as ev
-from sim.truth import (
-    PHOTO,
-    FieldRecord,
-    MeasuredField,
-    MeasuredSend,
-    Truth,
-    compare_field,
-    compare_sends,
-)
+from sim.truth.field import MeasuredField, compare_field
+from sim.truth.journal import Truth
+from sim.truth.records import PHOTO, FieldRecord
+from sim.truth.sends import MeasuredSend, compare_sends
 from storage.models import Campaign, Collectivity, Contact, Service
 from temoin.cli.app import app
 from temoin.demo import campaign_times, default_paths, seeded_ids

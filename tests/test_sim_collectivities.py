@@ -26,11 +26,11 @@ from scenarios.calendar import BusinessCalendar
 from scenarios.catalog import load_catalog
 from scenarios.clock import FastClock, FixedClock
 from scenarios.render import CollectivityView, PersonaView, ServiceView, render_wording
-from sim.collectivities import ContactInfo, SimulatedCollectivities
 from sim.dovecot import DovecotServer
 from sim.profiles import DEFAULT_OFFICE_HOURS, PROFILES, Outcome, Profile, SimulatedService
 from sim.smtp_provider import SmtpProvider
-from sim.truth import Truth
+from sim.town_halls.simulator import ContactInfo, SimulatedCollectivities
+from sim.truth.journal import Truth
 
 CATALOG = load_catalog()
 # Monday, 09:00 in Paris. In the past: Dovecot replaces an INTERNALDATE later than its own

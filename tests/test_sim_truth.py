@@ -8,14 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from sim.truth import (
-    Measured,
-    MeasuredContact,
-    MeasuredMessage,
-    Truth,
-    TruthReaction,
-    compare,
-)
+from sim.truth.journal import Truth
+from sim.truth.records import TruthReaction
+from sim.truth.replies import Measured, MeasuredContact, MeasuredMessage, compare
 
 T0 = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
 SERVICE = "etat-civil@mairie.example"

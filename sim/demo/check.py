@@ -2,7 +2,7 @@
 
     database (dispatcher, tracker, bot records) --measure()--> Measured, sends, field tasks
     truth.jsonl (simulated services, provider sink, auditors)
-        --compare / compare_sends / compare_field (sim/truth.py)--> CheckResult
+        --compare / compare_sends / compare_field (sim/truth/)--> CheckResult
 
 Timings must match to the second: first acknowledgement and first answer of every email
 contact (the IMAP INTERNALDATE the services' replies were given), the send times (the
@@ -23,20 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from scenarios import events as ev
-from sim.truth import (
-    Comparison,
-    FieldComparison,
-    Measured,
-    MeasuredContact,
-    MeasuredField,
-    MeasuredMessage,
-    MeasuredSend,
-    SendComparison,
-    Truth,
-    compare,
-    compare_field,
-    compare_sends,
-)
+from sim.truth.field import FieldComparison, MeasuredField, compare_field
+from sim.truth.journal import Truth
+from sim.truth.replies import Comparison, Measured, MeasuredContact, MeasuredMessage, compare
+from sim.truth.sends import MeasuredSend, SendComparison, compare_sends
 from storage import demo as repo
 from storage.db import Database
 

@@ -39,9 +39,10 @@ from runners.dispatcher import DispatchConfig, Dispatcher
 from runners.tracker import Tracker, TrackingConfig
 from scenarios.calendar import BusinessCalendar
 from scenarios.domain import Channel
-from sim.auditors import SimulatedAuditors, Task, letter_post_time
-from sim.collectivities import ContactInfo, Delivery, SimulatedCollectivities
+from sim.auditors.simulator import SimulatedAuditors
+from sim.auditors.tasks import Task, letter_post_time
 from sim.demo.world import DemoError, World
+from sim.town_halls.simulator import ContactInfo, Delivery, SimulatedCollectivities
 from storage import demo as repo
 from storage.db import Database
 

@@ -41,13 +41,14 @@ from scenarios.campaign_file import CampaignSpec
 from scenarios.catalog import Catalog
 from scenarios.clock import SteppedClock
 from scenarios.directory import ImportResult
-from sim.auditors import Identity, LetterModel, SimulatedAuditors
+from sim.auditors.simulator import SimulatedAuditors
+from sim.auditors.tasks import Identity, LetterModel
 from sim.botapi import LocalBotApi
-from sim.collectivities import ContactInfo, SimulatedCollectivities
 from sim.dovecot import DovecotServer, DovecotUnavailable, find_dovecot
 from sim.profiles import ServiceEntry, simulated_services
 from sim.smtp_provider import ReceivedMessage, SmtpProvider
-from sim.truth import Truth
+from sim.town_halls.simulator import ContactInfo, SimulatedCollectivities
+from sim.truth.journal import Truth
 from storage import bot as bot_repo
 from storage import personas as persona_repo
 from storage.db import Database

@@ -34,7 +34,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sim.dovecot import DovecotServer
-from sim.truth import Truth
+from sim.truth.journal import Truth
 from storage import demo as repo
 from temoin.cli.app import app
 from tests.conftest import DbTarget
