@@ -25,6 +25,7 @@ the repository) is removed at the end unless --keep. Exit 0 when every check pas
 from __future__ import annotations
 
 import argparse
+import csv
 import os
 import shlex
 import shutil
@@ -74,10 +75,19 @@ def ensure_host_tools() -> None:
 
 
 def checks() -> list[tuple[list[str] | None, list[str], bool]]:
-    """(entrypoint override, arguments, should succeed), as for ``docker run``."""
+    """(entrypoint override, arguments, should succeed), as for ``docker run``.
+
+    The README's production commands that need no mail server nor Telegram, on the example
+    campaign: its first two weeks of letters, the national report and the first
+    collectivity's own, the exports of step 9 (openpyxl writes its temporary files to /tmp).
+    """
     plan = tomllib.loads((EXAMPLES / "campaign.toml").read_text(encoding="utf-8"))
     name = plan["name"]
-    until = (plan["window"]["start"] + timedelta(days=11)).isoformat()  # two weeks of letters
+    until = (plan["window"]["start"] + timedelta(days=11)).isoformat()
+    with (EXAMPLES / "services.csv").open(encoding="utf-8-sig", newline="") as rows:
+        reader = csv.reader(rows, delimiter=";")
+        next(reader)  # the header
+        insee = next(reader)[0]  # the first collectivity's code
     return [
         (None, [], True),  # the image's default command
         (None, ["--version"], True),
@@ -86,7 +96,14 @@ def checks() -> list[tuple[list[str] | None, list[str], bool]]:
         (None, ["import", "services", "/data/services.csv"], True),
         (None, ["campaign", "plan", "/data/campaign.toml"], True),
         (None, ["letters", "print", name, "--out", "var/letters", "--until", until], True),
+        (None, ["stats", name, "--by", "channel"], True),
         (None, ["report", name, "--out", "var/rapport.pdf"], True),
+        (
+            None,
+            ["report", name, "--collectivity", insee, "--out", f"var/rapport-{insee}.pdf"],
+            True,
+        ),
+        (None, ["export", name, "--format", "xlsx", "--out", "var/contacts.xlsx"], True),
         (None, ["export", name, "--format", "parquet", "--out", "var/contacts.parquet"], True),
         (["python", "-c"], [CHART], True),
         (["sh", "-c"], ["touch /srv/temoin/outside-var"], False),
