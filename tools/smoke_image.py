@@ -183,7 +183,7 @@ def remove(work: Path) -> None:
     ]
     if mounted:
         raise SmokeError(f"not removing {work}: {mounted[0]} is mounted")
-    shutil.rmtree(work, ignore_errors=True)
+    subprocess.run(["rm", "-rf", "--one-file-system", str(work)], check=True)
 
 
 def main() -> int:
@@ -203,22 +203,28 @@ def main() -> int:
     remove(work)
     work.mkdir(parents=True)
     failures: list[str] = []
+    times: list[str] = []
     try:
         image = Builder(REPO / "Dockerfile", work, say).build()
-        built = time.monotonic() - started
+        times.append(f"build {time.monotonic() - started:.0f} s")
         report_image(image)
         t0 = time.monotonic()
         failures += run_image(image)
         failures += read_pdfs(image.root / Path(image.workdir, "var").relative_to("/"))
-        say(f"\ntimes: build {built:.0f} s, checks {time.monotonic() - t0:.0f} s, "
-            f"total {time.monotonic() - started:.0f} s")  # fmt: skip
+        times.append(f"checks {time.monotonic() - t0:.0f} s")
     except SmokeError as exc:
         failures.append(str(exc))
     finally:
         if not args.keep:
+            t0 = time.monotonic()
             remove(work)
+            times.append(f"clean-up {time.monotonic() - t0:.0f} s")
     for failure in failures:
         print(f"FAILED: {failure}", file=sys.stderr)
+    times.append(
+        f"total {time.monotonic() - started:.0f} s (load average {os.getloadavg()[0]:.1f})"
+    )
+    say(f"\ntimes: {', '.join(times)}")
     say("smoke check: " + ("FAILED" if failures else "passed"))
     return 1 if failures else 0
 
