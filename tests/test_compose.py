@@ -142,7 +142,7 @@ def _final_stage(dockerfile: str) -> list[str]:
 
 def test_dockerfile_runs_the_console_script_as_non_root() -> None:
     stage = _final_stage((ROOT / "Dockerfile").read_text(encoding="utf-8"))
-    assert stage[0].split()[1] == "python:3.11-slim"
+    assert stage[0].split()[1] == "python:3.11-slim-bookworm"  # the release is named
     entrypoint = [line for line in stage if line.upper().startswith("ENTRYPOINT ")]
     assert len(entrypoint) == 1
     command = json.loads(entrypoint[0].split(None, 1)[1])  # exec form, so signals reach it
