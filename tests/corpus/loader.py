@@ -1,6 +1,6 @@
 """The evaluation corpus of real mail: its manifest read and every file checked.
 
-    MANIFEST.toml --tomllib--> one CorpusMessage per [[message]] --raw()--> bytes
+    MANIFEST*.toml --tomllib--> one CorpusMessage per [[message]] --raw()--> bytes
                                   (path, label, source repository, path and commit,
                                    licence, sha256, language, vendor, provenance)
 
@@ -59,15 +59,28 @@ class CorpusMessage:
         return data
 
 
-def load_corpus(manifest: Path = MANIFEST) -> list[CorpusMessage]:
-    """Every message of the manifest, in manifest order."""
+def manifests(root: Path = CORPUS_DIR) -> list[Path]:
+    """``MANIFEST.toml`` and its companions (``MANIFEST-<batch>.toml``), in name order: each
+    batch of messages is added with a manifest of its own."""
+    return sorted(root.glob("MANIFEST*.toml"))
+
+
+def load_corpus(manifest: Path | None = None) -> list[CorpusMessage]:
+    """Every message of ``manifest`` (default: of every manifest), in manifest order."""
+    messages: list[CorpusMessage] = []
+    seen: set[str] = set()
+    for path in [manifest] if manifest is not None else manifests():
+        messages += _load_one(path, seen)
+    return messages
+
+
+def _load_one(manifest: Path, seen: set[str]) -> list[CorpusMessage]:
     try:
         with manifest.open("rb") as handle:
             entries = tomllib.load(handle).get("message", [])
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise CorpusError(f"{manifest}: {exc}") from exc
     messages: list[CorpusMessage] = []
-    seen: set[str] = set()
     for index, entry in enumerate(entries, 1):
         where = f"{manifest}: message {index} ({entry.get('path', 'no path')})"
         missing = [name for name in _REQUIRED if not entry.get(name)]
