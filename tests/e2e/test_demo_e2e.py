@@ -15,7 +15,7 @@ in triage); the classification accuracy above a floor; every file written; every
 the demo started stopped.
 
 The classification floor, 95 %: the simulated services write the French mail Témoin's
-classifier was built for (tests/test_sim_collectivities.py checks that it reads every kind
+classifier was built for (tests/sim/test_town_halls.py checks that it reads every kind
 of simulated message as written), and the demo measures 100 % with this seed; the floor
 leaves room for a rule of the classifier to be tightened without hiding a real regression
 (three misread messages out of some sixty fail it).

@@ -12,7 +12,7 @@ import pytest
 from runners.secrets import SecretError, resolve_secret
 from temoin.settings import Settings, SettingsError, load_settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)

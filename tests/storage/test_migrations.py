@@ -27,7 +27,7 @@ from storage.db import make_engine
 from storage.models import NAMING, Base, Campaign, Collectivity, Contact, Service
 from tests.conftest import DbTarget
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MODEL_TABLES = set(Base.metadata.tables)
 
 

@@ -26,7 +26,7 @@ from storage.db import Database
 from storage.models import Auditor, Campaign, Collectivity, Contact, Persona, Service
 from tests.conftest import DbTarget
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_CAMPAIGN = ROOT / "examples" / "campaign.toml"
 EXAMPLE_SERVICES = ROOT / "examples" / "services.csv"
 NAME = "barometre-printemps-2027"

@@ -21,7 +21,7 @@ from tests.mailworld import reply
 SENT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LATER = SENT + timedelta(hours=5)
 PERSONA = "claire.mercier@persona.example"
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "mail"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "mail"
 
 
 def ref(id_: int, service: str, collectivity: int, subject: str = "", **kw: Any) -> ContactRef:

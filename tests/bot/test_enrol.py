@@ -9,9 +9,7 @@ from sqlalchemy import select
 from sim.botapi import LocalBotApi
 from storage.db import Database
 from storage.models import Auditor, BotState, InviteCode
-from tests.test_bot_support import NOW, Bot, api, invite, running, seed, text_of
-
-__all__ = ["api", "running"]
+from tests.bot.support import NOW, Bot, invite, seed, text_of
 
 
 async def test_valid_code_binds_the_user_and_shows_the_menu(

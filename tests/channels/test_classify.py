@@ -9,7 +9,7 @@ import pytest
 from channels.classify import Classification, classify
 from channels.mime import parse_message
 
-SAMPLES = Path(__file__).resolve().parents[1] / "examples" / "mail"
+SAMPLES = Path(__file__).resolve().parents[2] / "examples" / "mail"
 
 # file -> (kind, evidence that must be among the reasons)
 EXPECTED = {

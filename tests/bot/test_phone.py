@@ -8,22 +8,18 @@ from datetime import timedelta
 from scenarios import events as ev
 from sim.botapi import LocalBotApi, SimulatedUser
 from storage.db import Database
-from tests.test_bot_support import (
+from tests.bot.support import (
     NOW,
     Bot,
     answers,
-    api,
     buttons,
     contact,
     enrol,
     events,
     next_with_buttons,
-    running,
     seed,
     text_of,
 )
-
-__all__ = ["api", "running"]
 
 
 async def ask(user: SimulatedUser, text: str) -> str:

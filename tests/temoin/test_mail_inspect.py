@@ -16,7 +16,7 @@ from channels.content import check_expected, fold, fold_words
 from channels.mime import parse_message
 from scenarios.catalog import load_catalog
 
-SAMPLES = Path(__file__).resolve().parents[1] / "examples" / "mail"
+SAMPLES = Path(__file__).resolve().parents[2] / "examples" / "mail"
 
 
 @pytest.fixture(autouse=True)

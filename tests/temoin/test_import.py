@@ -26,7 +26,7 @@ from storage.directory import (
 from storage.models import Collectivity, Service
 from tests.conftest import DbTarget
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "services.csv"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "services.csv"
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
 

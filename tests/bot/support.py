@@ -8,12 +8,12 @@ by a ``FixedClock`` the test moves, messages by their ``date=``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+import io
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
+from PIL import ExifTags, Image
 from sqlalchemy import select
 
 from bot.app import App, BotConfig, build_application
@@ -88,26 +88,6 @@ class Bot:
     async def restart(self) -> None:
         await self.stop()
         await self.start()
-
-
-@pytest.fixture
-def api() -> Iterator[LocalBotApi]:
-    with LocalBotApi() as server:
-        yield server
-    assert server.internal_errors == []
-
-
-@pytest.fixture
-async def running(api: LocalBotApi, database: Database) -> AsyncIterator[Bot]:
-    bot = Bot(api, database, FixedClock(NOW))
-    await bot.start()
-    try:
-        yield bot
-    finally:
-        await bot.stop()
-
-
-# --------------------------------------------------------------------------- seeding
 
 
 @dataclass
@@ -217,3 +197,16 @@ def buttons(message: dict[str, Any]) -> list[str]:
 async def next_with_buttons(user: SimulatedUser) -> dict[str, Any]:
     """The next bot message that carries an inline keyboard."""
     return await user.wait_for_message(lambda m: bool(buttons(m)))
+
+
+def photo_with_gps() -> bytes:
+    image = Image.new("RGB", (64, 48), (200, 30, 30))
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "TestPhone"
+    exif[ExifTags.IFD.GPSInfo] = {
+        ExifTags.GPS.GPSLatitudeRef: "N",
+        ExifTags.GPS.GPSLatitude: (45.0, 53.0, 37.0),
+    }
+    out = io.BytesIO()
+    image.save(out, format="JPEG", exif=exif.tobytes())
+    return out.getvalue()

@@ -7,42 +7,26 @@ import hashlib
 import io
 from datetime import timedelta
 
-from PIL import ExifTags, Image
+from PIL import Image
 from sqlalchemy import select
 
 from scenarios import events as ev
 from sim.botapi import LocalBotApi
 from storage.db import Database
 from storage.models import Blob, Observation
-from tests.test_bot_support import (
+from tests.bot.support import (
     NOW,
     Bot,
     answers,
-    api,
     buttons,
     contact,
     enrol,
     events,
     next_with_buttons,
-    running,
+    photo_with_gps,
     seed,
     text_of,
 )
-
-__all__ = ["api", "running"]
-
-
-def photo_with_gps() -> bytes:
-    image = Image.new("RGB", (64, 48), (200, 30, 30))
-    exif = Image.Exif()
-    exif[ExifTags.Base.Make] = "TestPhone"
-    exif[ExifTags.IFD.GPSInfo] = {
-        ExifTags.GPS.GPSLatitudeRef: "N",
-        ExifTags.GPS.GPSLatitude: (45.0, 53.0, 37.0),
-    }
-    out = io.BytesIO()
-    image.save(out, format="JPEG", exif=exif.tobytes())
-    return out.getvalue()
 
 
 async def test_visit_from_arrival_to_validated_observation(

@@ -20,10 +20,8 @@ from sim.botapi import LocalBotApi
 from storage import bot as repo
 from storage.db import Database
 from storage.models import Auditor, Campaign, Contact, InviteCode, Service
+from tests.bot.support import NOW, Bot, seed, text_of
 from tests.conftest import DbTarget
-from tests.test_bot_support import NOW, Bot, api, running, seed, text_of
-
-__all__ = ["api", "running"]
 
 runner = CliRunner()
 

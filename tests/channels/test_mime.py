@@ -17,7 +17,7 @@ from channels.html_text import html_to_text, sanitise_html
 from channels.mime import ParsedMessage, UnparsableMessage, decode_header_value, parse_message
 from channels.quotes import split_reply
 
-SAMPLES = Path(__file__).resolve().parents[1] / "examples" / "mail"
+SAMPLES = Path(__file__).resolve().parents[2] / "examples" / "mail"
 SAMPLE_FILES = sorted(SAMPLES.glob("*.eml"))
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_dispatch_crash import ALL_WEEK, PRETEND, Mailworld, seed, statuses
-from tests.test_dispatch_crash import world as world  # the fixture, shared
+from tests.runners.test_dispatch_crash import ALL_WEEK, PRETEND, Mailworld, seed, statuses
+from tests.runners.test_dispatch_crash import world as world  # the fixture, shared
 
 
 def run_worker(world: Mailworld, *args: str) -> subprocess.CompletedProcess[str]:
@@ -22,7 +22,7 @@ def run_worker(world: Mailworld, *args: str) -> subprocess.CompletedProcess[str]
     )  # fmt: skip
 
 
-# One backend is enough here: tests/test_dispatch_crash.py runs workers on both.
+# One backend is enough here: tests/runners/test_dispatch_crash.py runs workers on both.
 @pytest.mark.parametrize("empty_db", ["sqlite"], indirect=True)
 def test_once_sends_what_is_due_and_prints_its_report(world: Mailworld) -> None:
     seed(world, 3, spec=ALL_WEEK, planned_at=PRETEND - timedelta(minutes=5))

@@ -7,22 +7,18 @@ from datetime import UTC, datetime
 from scenarios import events as ev
 from sim.botapi import LocalBotApi
 from storage.db import Database
-from tests.test_bot_support import (
+from tests.bot.support import (
     NOW,
     Bot,
-    api,
     buttons,
     contact,
     enrol,
     events,
     next_with_buttons,
-    running,
+    photo_with_gps,
     seed,
     text_of,
 )
-from tests.test_bot_visit import photo_with_gps
-
-__all__ = ["api", "running"]
 
 
 async def test_letter_posted_then_reply_received(

@@ -46,7 +46,7 @@ PRETEND = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # Monday 10:00 in Paris
 ALL_WEEK = {"rules": {"dispatch_hours": "lu-di 00:00-24:00"}}
 PASSWORD_VAR = "TEMOIN_TEST_CRASH_PASSWORD"
 PARIS = ZoneInfo("Europe/Paris")
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # -- world ---------------------------------------------------------------------------------

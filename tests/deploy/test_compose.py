@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 import temoin.cli.app
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TEMOIN_SERVICES = ("migrate", "worker", "bot")
 SECRET_WORDS = ("PASSWORD", "TOKEN", "SECRET")
 

@@ -111,7 +111,7 @@ async def main():
 
 asyncio.run(main())
 """
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_killed_mid_fetch_then_run_twice(

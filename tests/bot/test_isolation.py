@@ -4,21 +4,17 @@ from __future__ import annotations
 
 from sim.botapi import LocalBotApi
 from storage.db import Database
-from tests.test_bot_support import (
+from tests.bot.support import (
     Bot,
     answers,
-    api,
     buttons,
     contact,
     enrol,
     events,
     next_with_buttons,
-    running,
     seed,
     text_of,
 )
-
-__all__ = ["api", "running"]
 
 
 async def test_forged_callbacks_reach_nothing_of_another_auditor(

@@ -19,22 +19,18 @@ from storage import bot as repo
 from storage.db import Database
 from storage.models import Campaign, Observation, Service
 from tests import factories
-from tests.conftest import DbTarget
-from tests.test_bot_support import (
+from tests.bot.support import (
     NOW,
     Bot,
     answers,
-    api,
     buttons,
     enrol,
     events,
     next_with_buttons,
-    running,
     seed,
     text_of,
 )
-
-__all__ = ["api", "running"]
+from tests.conftest import DbTarget
 
 
 def runtime_of(bot: Bot) -> Runtime:
