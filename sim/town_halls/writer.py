@@ -287,6 +287,10 @@ class Writer:
         else:
             person = style in ("outlook", "zimbra") and not planned.automatic
             self._body(msg, text, html_part=person)
+        if msg.is_multipart():
+            # The email package draws boundaries from the global generator: the seed's instead,
+            # so the same seed writes the same bytes.
+            msg.set_boundary(f"----=_Part_{self.rng.getrandbits(64):016x}")
         raw = as_delivered(
             msg.as_bytes(),
             return_path=sender if return_path is None else return_path,

@@ -74,7 +74,7 @@ class TruthReaction:
     subject: str | None = None
     threaded: bool = False
     automatic: bool = False
-    other_agent: bool = False
+    other_agent: bool = False  # another agent wrote it (from their address, or a ticket system)
     included: tuple[str, ...] = ()
     omitted: tuple[str, ...] = ()
     mailbox: str | None = None  # INBOX or Junk

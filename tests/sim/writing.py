@@ -4,14 +4,16 @@ simulated mail written for them, without servers (the writers are pure given a g
     requests(n) --> Incoming requests of the catalogue's email scenarios, from two personas
         (one with a Reply-To token), to services of several kinds, départements and voices
     write_all(seed) --> for every request and every (kind, form) of compose.WRITERS: the
-        planned reaction, the voice it was written in, and the Written message
+        planned reaction, the voice it was written in, and the Written message; the services'
+        voices are drawn from the seed, then given each mail platform and ticket system in
+        turn (with a mail client that goes with the platform), so every vendor is written
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 from channels.outgoing import Sender, build_email
@@ -22,6 +24,7 @@ from sim.profiles import PROFILES, SimulatedService
 from sim.smtp_provider import ReceivedMessage
 from sim.town_halls.compose import WRITERS, compose
 from sim.town_halls.incoming import Incoming
+from sim.town_halls.platforms import PLATFORMS, TICKET_SYSTEMS
 from sim.town_halls.voices import Voice, voice_of
 from sim.town_halls.writer import Writer, Written
 
@@ -106,14 +109,18 @@ def planned_for(
 def write_all(seed: int | str) -> Iterator[Sample]:
     """Every (kind, form) of the compose table, for every service and persona."""
     index = 0
-    for service in services(seed):
-        voice = voice_of(service, seed)
+    clients = {"exchange": "outlook", "zimbra": "zimbra", "sieve": "roundcube"}
+    for number, service in enumerate(services(seed)):
+        platform = PLATFORMS[number % len(PLATFORMS)]
+        ticket_system = (None, *TICKET_SYSTEMS)[number % (len(TICKET_SYSTEMS) + 1)]
+        voice = replace(voice_of(service, seed), platform=platform, ticket_system=ticket_system,
+                        client=clients.get(platform, "thunderbird"))  # fmt: skip
         for persona in PERSONAS:
             index += 1
             incoming = request(service, persona, index)
             scenario = CATALOG.get(SCENARIOS[service.kind])
-            for number, (kind, form) in enumerate(sorted(WRITERS)):
-                rng = random.Random(f"{seed}|{incoming.message_id}|{number}")
+            for draw, (kind, form) in enumerate(sorted(WRITERS)):
+                rng = random.Random(f"{seed}|{incoming.message_id}|{draw}")
                 elements = tuple(e.id for e in scenario.expected_elements)
                 planned = planned_for(kind, form, incoming.date or SENT, elements, rng)
                 writer = Writer(voice, incoming, scenario, rng, incoming.date or SENT)
