@@ -113,7 +113,7 @@ class Profile:
     unthreaded_share: float = 0.1
     omit_share: float = 0.15
     junk_share: float = 0.03
-    client_rule_share: float = 0.25  # of absence replies: the agent's client rule, no header
+    client_rule_share: float = 0.3  # of absence replies: the agent's client rule, no header
     ticket_answer_share: float = 0.6  # of answers, when the service has a ticket system
     newsletter_share: float = 0.12  # of a persona's first requests to a town
     newsletter_issues: tuple[int, int] = (1, 3)  # issues received after subscribing
