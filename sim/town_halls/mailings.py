@@ -136,7 +136,7 @@ def _bulletin(writer: Writer, planned: PlannedReaction) -> Written:
     return writer.finish(
         text,
         sender_name=voice.town_hall,
-        sender=voice.service.address,
+        sender=f"mairie@{voice.domain}",  # the town hall's secretariat, whichever service
         to="undisclosed-recipients:;",
         subject=f"Informations municipales - {voice.town}",
         planned=planned,
