@@ -29,6 +29,7 @@ from scenarios.render import CollectivityView, PersonaView, ServiceView, render_
 from sim.dovecot import DovecotServer
 from sim.profiles import DEFAULT_OFFICE_HOURS, PROFILES, Outcome, Profile, SimulatedService
 from sim.smtp_provider import SmtpProvider
+from sim.town_halls.platforms import TICKET_SYSTEMS
 from sim.town_halls.simulator import ContactInfo, SimulatedCollectivities
 from sim.truth.journal import Truth
 
@@ -225,7 +226,9 @@ async def test_a_campaign_of_requests_gets_its_reactions_in_the_persona_mailboxe
     assert [r.service for r in truth.refusals] == ["urbanisme@kergoat-plage.example"] * 2
     assert not any(r.contact_message_id in {s.message_id for s in refused} for r in reactions)
     kinds = {r.kind for r in reactions}
-    assert kinds == {"answer", "acknowledgement", "out_of_office", "bounce", "redirect", "none"}
+    assert kinds == {
+        "answer", "acknowledgement", "out_of_office", "bounce", "redirect", "other", "none"
+    }  # fmt: skip
 
     # Read both mailboxes back: every delivery is there, as the truth says.
     stored = {
@@ -251,12 +254,13 @@ async def test_a_campaign_of_requests_gets_its_reactions_in_the_persona_mailboxe
         if reaction.threaded:
             assert parsed.in_reply_to == reaction.contact_message_id
             assert parsed.references[-1] == reaction.contact_message_id
-        else:
-            assert parsed.in_reply_to is None and parsed.references == ()
+        else:  # no thread, or a ticket system's own
+            assert reaction.contact_message_id not in (parsed.in_reply_to, *parsed.references)
         if reaction.other_agent:
             assert reaction.sender is not None
             assert reaction.sender.split("@")[1] == reaction.service.split("@")[1]
-            assert reaction.sender != reaction.service
+            # from the agent's own address, unless the ticket system sent it
+            assert reaction.sender != reaction.service or reaction.form in TICKET_SYSTEMS
         if not reaction.automatic:  # people write in office hours of their département
             calendar = BusinessCalendar.for_departement(
                 next(c.service.departement for c in cases if c.service.address == reaction.service)
@@ -270,7 +274,7 @@ async def test_a_campaign_of_requests_gets_its_reactions_in_the_persona_mailboxe
             assert result.bounce is not None
             assert result.bounce.original_message_id == reaction.contact_message_id
             assert result.bounce.recipient == reaction.service
-            assert result.bounce.severity == "hard"
+            assert result.bounce.severity == ("hard" if reaction.undeliverable else "soft")
         # Realism check: our classifier reads every simulated message as the truth says.
         assert result.kind == reaction.kind, (reaction.kind, result, parsed.new_text)
         if reaction.kind == "answer":
