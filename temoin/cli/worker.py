@@ -50,11 +50,8 @@ def setup_logging(level: str) -> None:
 
 
 def report_lines(report: DispatchReport) -> list[str]:
-    lines = [
-        f"claimed {report.claimed}, sent {report.sent}, recovered {report.recovered}, "
-        f"deferred {report.deferred}, retried {report.retried}, "
-        f"undeliverable {report.undeliverable}, lost lease {report.lost_lease}"
-    ]
+    lines = [report.counts()]
+    lines.extend(f"  {line}" for line in report.lines())
     lines.extend(f"  {error}" for error in report.errors)
     return lines
 
