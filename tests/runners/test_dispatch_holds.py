@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from sim.dovecot import free_port
 from sim.smtp_provider import SmtpProvider
-from storage.models import ContactEvent
+from storage.models import Campaign, ContactEvent
+from temoin.cli.campaign import gather_show
+from temoin.cli.waiting import waiting_lines
 from tests.test_dispatcher import MONDAY_10H, World
 from tests.test_dispatcher import world as world  # the fixture, shared
 
@@ -212,3 +215,48 @@ async def test_when_the_provider_accepts_again_what_its_breaker_held_goes_out_at
     assert any("accepts again after 60 s" in line and "2 held contacts released" in line
                for line in back.lines())  # fmt: skip
     assert sorted(world.sink_ids()) == sorted([(await world.get(c)).message_id for c in ids])
+
+
+async def test_campaign_show_says_why_emails_wait_in_french_and_english(world: World) -> None:
+    for _ in range(3):
+        await world.contact()
+    greylisted = await world.contact(service={"email": "accueil@mairie-greylist.example"})
+    world.provider.rules.append(
+        lambda stage, address, _n: (
+            "450 4.2.0 Greylisted" if address == "accueil@mairie-greylist.example" else None
+        )
+    )
+    dispatcher = world.dispatcher()
+    await dispatcher.run_once()  # the greylisted one is refused, the other three go out
+    port = world.provider.port
+    world.provider.stop()
+    for _ in range(2):
+        await world.contact()
+    world.clock.advance(timedelta(seconds=30))
+    await dispatcher.run_once()  # the provider is down: held (the greylisted one not due)
+    async with world.database.session() as s:
+        name = (await s.scalars(select(Campaign.name))).one()
+    paris = ZoneInfo("Europe/Paris")
+    data = await gather_show(world.database, name, paris)
+    by_reason = {entry["reason"]: entry for entry in data["waiting"]}
+    assert set(by_reason) == {"provider_unreachable", "recipient_retry"}
+    down = by_reason["provider_unreachable"]
+    assert down["contacts"] == 2 and down["provider"] == f"127.0.0.1:{port}"
+    assert down["cause"] == "connection refused" and "Errno 111" in down["reply"]
+    assert down["since"] == "2026-03-02T09:00:37+00:00"
+    assert down["next_attempt"] == "2026-03-02T09:00:42+00:00"
+    assert by_reason["recipient_retry"]["contacts"] == 1
+    now = world.clock.now()
+    fr = waiting_lines(data["waiting"], "fr", paris, now)
+    assert (
+        f"2 contacts — en attente\u202f: fournisseur injoignable depuis 10\xa0h\xa000 "
+        f"(connection refused)\u202f; prochain essai à 10\xa0h\xa000 — 127.0.0.1:{port}"
+    ) in fr
+    assert any(line.startswith("1 contact — en attente\u202f: refus temporaire du destinataire")
+               for line in fr)  # fmt: skip
+    en = waiting_lines(data["waiting"], "en", paris, now)
+    assert (
+        "2 contacts — waiting: provider unreachable since 10:00 (connection refused); "
+        f"next try at 10:00 — 127.0.0.1:{port}"
+    ) in en
+    assert (await world.get(greylisted)).status == "planned"
