@@ -250,7 +250,7 @@ class Dispatcher:
         finally:
             await self.record.record_accepted(accepted, report, copies, keep=keep)
         if copies and imap_account is not None:
-            await self.copies.start(imap_account, copies, lease_until)
+            await self.copies.start(imap_account, copies, lease_until, report)
 
     async def _send_batch(
         self,

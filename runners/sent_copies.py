@@ -75,10 +75,16 @@ class SentCopies:
         self.owner = owner
         self._task: asyncio.Task[DispatchReport] | None = None
 
-    async def start(self, account: ImapAccount, jobs: list[CopyJob], lease_until: datetime) -> None:
+    async def start(
+        self,
+        account: ImapAccount,
+        jobs: list[CopyJob],
+        lease_until: datetime,
+        report: DispatchReport,
+    ) -> None:
         """File ``jobs`` in the background (after the copies still running, at most one
-        batch's: the next batch is sent meanwhile)."""
-        await self.wait(None)
+        batch's, counted in ``report``: the next batch is sent meanwhile)."""
+        await self.wait(report)
         self._task = asyncio.create_task(self._file(account, jobs, lease_until))
 
     async def wait(self, report: DispatchReport | None) -> None:

@@ -52,3 +52,12 @@ def test_a_bad_log_level_is_refused(tmp_path: Path) -> None:
         env={"PATH": "/usr/bin", "TEMOIN_DATABASE_URL": f"sqlite:///{tmp_path / 't.db'}"},
     )  # fmt: skip
     assert done.returncode == 2 and "unknown level 'loud'" in done.stderr
+
+
+def test_as_of_must_be_a_date_time(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "temoin", "worker", "--once", "--as-of", "lundi"],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        env={"PATH": "/usr/bin", "TEMOIN_DATABASE_URL": f"sqlite:///{tmp_path / 't.db'}"},
+    )  # fmt: skip
+    assert done.returncode == 2 and "--as-of 'lundi' is not an ISO 8601 date-time" in done.stderr
