@@ -219,7 +219,7 @@ class Recorder:
         # Ours: the provider's or the account's breaker decides when to try again.
         key, kind = self.breaker_of(route, outcome)
         hold: Hold | None
-        if outcome.code is None:  # no reply at all: the connection is gone
+        if outcome.session_wide or outcome.code is None:  # every message would meet it
             hold = self.breakers.trip(key, kind, outcome, now)
         else:
             hold = self.breakers.strike(key, kind, outcome, now)

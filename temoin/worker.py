@@ -86,7 +86,10 @@ async def dispatch_job(
         log.info("dispatch: %s", report.counts())
     # One line per provider and reason (held, retried), not one per contact.
     for line in report.lines():
-        log.warning(line) if " held " in line else log.info(line)
+        if " held " in line:
+            log.warning("%s", line)
+        else:
+            log.info("%s", line)
     return report
 
 
