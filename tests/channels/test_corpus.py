@@ -20,7 +20,7 @@ FLOORS = {
     "answer": (0.99, 0.85),
     "acknowledgement": (0.6, 0.95),
     "out_of_office": (0.95, 0.92),
-    "bounce": (0.98, 0.98),
+    "bounce": (0.98, 0.97),
     "other": (0.85, 0.85),
 }
 
