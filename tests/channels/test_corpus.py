@@ -17,7 +17,7 @@ from tests.corpus.loader import KINDS, CorpusError, load_corpus, unlisted_files
 
 # class -> (minimum precision, minimum recall), on the whole corpus
 FLOORS = {
-    "answer": (0.99, 0.85),
+    "answer": (0.9, 0.85),
     "acknowledgement": (0.6, 0.85),
     "out_of_office": (0.95, 0.92),
     "bounce": (0.98, 0.97),
