@@ -55,6 +55,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reports.aggregate import Aggregator
 from reports.cells import COLUMNS, GROUP_KEYS, Cell, RowValue
+from reports.db_stats import compute_stats_db
 from reports.facts import (
     DEFAULT_STRATA,
     ContactFacts,
@@ -80,6 +81,7 @@ __all__ = [
     "Column",
     "ExportMeta",
     "compute_stats",
+    "compute_stats_reference",
     "contact_records",
     "contact_row",
     "criteria_rows",
@@ -277,7 +279,38 @@ async def compute_stats(
     strata: Sequence[int] = DEFAULT_STRATA,
     catalog: Catalog | None = None,
 ) -> list[tuple[tuple[str, ...], list[Cell]]]:
-    """The cells of every grouping, from one pass over the campaign's contacts."""
+    """The cells of every grouping: counted by the database (``reports.db_stats``), or by
+    ``compute_stats_reference`` where the database path hands over to the Python rules."""
+    found = await compute_stats_db(
+        session,
+        campaign,
+        groupings,
+        as_of=as_of,
+        catalog=catalog or shipped_catalog(),
+        min_cell=min_cell,
+        strata=strata,
+    )
+    if found is not None:
+        return found
+    return await compute_stats_reference(
+        session, campaign, groupings, as_of=as_of, min_cell=min_cell, strata=strata,
+        catalog=catalog,
+    )  # fmt: skip
+
+
+async def compute_stats_reference(
+    session: AsyncSession,
+    campaign: CampaignInfo,
+    groupings: Sequence[Sequence[str]],
+    *,
+    as_of: datetime,
+    min_cell: int = 5,
+    strata: Sequence[int] = DEFAULT_STRATA,
+    catalog: Catalog | None = None,
+) -> list[tuple[tuple[str, ...], list[Cell]]]:
+    """The cells of every grouping from one pass over the facts of every contact
+    (``reports.facts``, ``reports.aggregate``): the rules as written, the oracle of
+    ``reports.db_stats``."""
     aggregators = [
         Aggregator(tuple(by), min_cell=min_cell, strata=strata, rank_by="score") for by in groupings
     ]

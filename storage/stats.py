@@ -28,6 +28,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from scenarios import events as ev
+from storage.contact_facts import DETAILED
 from storage.models import (
     Auditor,
     Campaign,
@@ -183,11 +184,13 @@ def _attempt(detail: Any) -> int | None:
 
 
 async def _side_tables(
-    session: AsyncConnection, campaign_id: int, lo: int, hi: int
+    session: AsyncConnection, campaign_id: int, lo: int, hi: int, detailed_only: bool = False
 ) -> tuple[dict[int, list[EventRow]], dict[int, dict[str, Any]], dict[int, int]]:
     """Events, grid answers and photo counts of the campaign's contacts with ids lo..hi."""
     # The range is repeated on the side table's own contact_id so that its index is used.
     in_range = and_(Contact.campaign_id == campaign_id, Contact.id >= lo, Contact.id <= hi)
+    if detailed_only:
+        in_range = and_(in_range, DETAILED)
     events: dict[int, list[EventRow]] = {}
     rows = await session.execute(
         select(ContactEvent.contact_id, ContactEvent.kind, ContactEvent.at, ContactEvent.detail)
@@ -260,9 +263,12 @@ async def stream_contact_rows(
     *,
     collectivity_ids: Sequence[int] | None = None,
     chunk: int = 5000,
+    detailed_only: bool = False,
 ) -> AsyncIterator[ContactRow]:
     """Every contact of the campaign (optionally of some collectivities), by contact id.
 
+    ``detailed_only``: only the contacts ``storage.contact_facts.DETAILED`` selects (phone,
+    grid answers, content checks), those the SQL statistics leave to ``reports.facts``.
     Memory holds one chunk of contacts with their events and answers, whatever the size of
     the campaign.
     """
@@ -278,6 +284,8 @@ async def stream_contact_rows(
     )
     if collectivity_ids is not None:
         stmt = stmt.where(Contact.collectivity_id.in_(list(collectivity_ids)))
+    if detailed_only:
+        stmt = stmt.where(DETAILED)
     # Core rows through the session's connection: same transaction, no ORM row loading.
     connection = await session.connection()
     result = await connection.stream(stmt)
@@ -286,7 +294,9 @@ async def stream_contact_rows(
             if not partition:
                 continue
             lo, hi = partition[0][0], partition[-1][0]
-            events, answers, photos = await _side_tables(connection, campaign_id, lo, hi)
+            events, answers, photos = await _side_tables(
+                connection, campaign_id, lo, hi, detailed_only
+            )
             make = _ROW  # positional: a third of the cost of 26 keyword arguments
             for row in partition:
                 contact_id = row[0]
