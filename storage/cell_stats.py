@@ -224,7 +224,16 @@ async def cell_aggregates(
             )
         )
     if dialect == "sqlite" and out:
-        await _sqlite_visit_quantiles(session, facts, params, keys, out)
+        visits, visit_params = facts_sql(
+            dialect,
+            campaign_id=campaign_id,
+            as_of_us=as_of_us,
+            campaign_closed_us=campaign_closed_us,
+            strata=strata,
+            targets=targets,
+            channel="visit",
+        )
+        await _sqlite_visit_quantiles(session, visits, visit_params, keys, out)
     return out
 
 

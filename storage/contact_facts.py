@@ -99,15 +99,11 @@ def _safe(word: str) -> str:
     return word
 
 
-def _ord(dialect: str, instant: str, alias: str) -> str:
+def _ord(instant: str, alias: str) -> str:
     return (
-        f"(CASE WHEN {_mod(dialect, instant)} >= {alias}.split_us"
+        f"(CASE WHEN ({instant} % {DAY_US}) >= {alias}.split_us"
         f" THEN {alias}.ord_after ELSE {alias}.ord_before END)"
     )
-
-
-def _mod(dialect: str, instant: str) -> str:
-    return f"({instant} % {DAY_US})"
 
 
 def facts_sql(
@@ -118,6 +114,8 @@ def facts_sql(
     campaign_closed_us: int | None,
     strata: Sequence[int],
     targets: Targets,
+    with_planned: bool = False,
+    channel: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """The per-contact facts SELECT (a subquery's text) and its parameters.
 
@@ -127,12 +125,16 @@ def facts_sql(
     detailed answer_target ack_target ans_delay_us ans_bd ack_delay_us ack_bd censor_us
     censor_bd ans_within ack_within waiting_us service_us skew unmapped`` (``*_us``
     integers; ``*_bd`` business days; flags are booleans on PostgreSQL, 0/1 on SQLite).
+    ``planned_us`` is NULL unless ``with_planned``; ``channel`` keeps only that channel.
     """
 
     def us(column: str) -> str:
         return epoch_us(dialect, column)
 
     big = "MAX" if dialect == "sqlite" else "GREATEST"
+    # A fence keeps each stage's columns computed once per row: without it both planners
+    # inline the stages and copy every expression into every use (exponential here).
+    fence = "LIMIT -1 OFFSET 0" if dialect == "sqlite" else "OFFSET 0"
     params: dict[str, Any] = {
         "campaign": campaign_id,
         "as_of_us": as_of_us,
@@ -152,6 +154,28 @@ def facts_sql(
     )
     kind_list = ", ".join(f"'{k}'" for k in kinds)
     closed_null = "CAST(:campaign_closed_us AS BIGINT)"
+    # Stage expressions over the base columns (each base column is computed once, behind
+    # a fence; these are plain integer arithmetic, cheap to repeat).
+    closed = (
+        "(CASE WHEN b.closed0_us IS NOT NULL THEN b.closed0_us WHEN b.sent_us IS NOT NULL"
+        f" THEN {big}(CAST(:as_of_us AS BIGINT), b.sent_us) END)"
+    )
+    delivered = "(b.sent_us IS NOT NULL AND b.status <> 'undeliverable')"
+    end = f"(CASE WHEN {delivered} THEN {big}({closed}, b.sent_us) END)"
+    answer_in = f"(CASE WHEN b.answer_us <= {end} THEN b.answer_us END)"
+    ack_in = (
+        f"(CASE WHEN b.ack_us <= {end} AND (NOT COALESCE(b.answer_us <= {end}, FALSE)"
+        f" OR b.ack_us < b.answer_us) THEN b.ack_us"
+        f" WHEN b.answer_us <= {end} THEN b.answer_us END)"
+    )
+    ans_bd = f"({_ord('t.ans_at', 'ba')} - {_ord('t.sent_us', 'bs')})"
+    ack_bd = f"({_ord('t.ack_at', 'bk')} - {_ord('t.sent_us', 'bs')})"
+    censor_bd = f"({_ord('t.censor_at', 'bc')} - {_ord('t.sent_us', 'bs')})"
+    planned = us("t.planned_at") if with_planned else "NULL"
+    only_channel = ""
+    if channel is not None:
+        only_channel = " AND c.channel = :only_channel"
+        params["only_channel"] = channel
     sql = f"""
 WITH ev AS (
   SELECT e.contact_id AS id,
@@ -177,7 +201,7 @@ base AS (
     k.departement, k.region,
     CASE {strata_case} ELSE {len(strata)} END AS stratum,
     c.persona_id, c.auditor_id,
-    {us("c.planned_at")} AS planned_us,
+    c.planned_at,
     {
         us(
             "COALESCE(CASE c.channel WHEN 'letter' THEN ev.posted WHEN 'phone' THEN ev.started"
@@ -198,76 +222,47 @@ base AS (
     JOIN collectivity k ON k.id = c.collectivity_id
     LEFT JOIN ev ON ev.id = c.id
     LEFT JOIN lv ON lv.id = c.id
-  WHERE c.campaign_id = :campaign
-),
-w AS (
-  SELECT base.*,
-    CASE WHEN closed0_us IS NOT NULL THEN closed0_us
-         WHEN sent_us IS NOT NULL THEN {big}(CAST(:as_of_us AS BIGINT), sent_us) END AS closed_us,
-    (sent_us IS NOT NULL AND status <> 'undeliverable') AS delivered,
-    channel IN ('email', 'letter') AS written
-  FROM base
-),
-e AS (
-  SELECT w.*,
-    CASE WHEN delivered THEN {big}(closed_us, sent_us) END AS end_us
-  FROM w
-),
-a AS (
-  SELECT e.*,
-    CASE WHEN end_us IS NOT NULL AND answer_us <= end_us THEN answer_us END AS answer_in_us
-  FROM e
-),
-k2 AS (
+  WHERE c.campaign_id = :campaign{only_channel}
+)
+SELECT t.id, t.channel, t.scenario_id, t.status, t.wording, t.service_id, t.service_kind,
+  t.service_name, t.collectivity_id, t.coll_code, t.coll_name, t.coll_kind, t.population,
+  t.departement, t.region, t.stratum, t.persona_id, t.auditor_id, {planned} AS planned_us,
+  t.sent_us, t.answer_us, t.ack_us, t.closed_us, t.delivered, t.written, t.detailed,
+  t.answer_target, t.ack_target,
+  t.ans_at - t.sent_us AS ans_delay_us, {ans_bd} AS ans_bd,
+  t.ack_at - t.sent_us AS ack_delay_us, {ack_bd} AS ack_bd,
+  t.censor_at - t.sent_us AS censor_us, {censor_bd} AS censor_bd,
+  CASE WHEN t.answer_target IS NULL THEN NULL
+       WHEN t.ans_at IS NOT NULL THEN {ans_bd} <= t.answer_target
+       WHEN t.censor_at IS NOT NULL AND {censor_bd} > t.answer_target THEN FALSE
+  END AS ans_within,
+  CASE WHEN t.ack_target IS NULL THEN NULL
+       WHEN t.ack_at IS NOT NULL THEN {ack_bd} <= t.ack_target
+       WHEN t.censor_at IS NOT NULL AND {censor_bd} > t.ack_target THEN FALSE
+  END AS ack_within,
+  t.waiting_us, t.service_us, t.skew,
+  (t.end_us IS NOT NULL AND (bs.departement IS NULL
+    OR (t.ans_at IS NOT NULL AND ba.departement IS NULL)
+    OR (t.ack_at IS NOT NULL AND bk.departement IS NULL)
+    OR (t.censor_at IS NOT NULL AND bc.departement IS NULL))) AS unmapped
+FROM (
   SELECT a.*,
-    CASE WHEN end_us IS NOT NULL AND ack_us <= end_us
-              AND (answer_in_us IS NULL OR ack_us < answer_in_us) THEN ack_us
-         ELSE answer_in_us END AS ack_in_us
-  FROM a
-),
-t AS (
-  SELECT k2.*,
     CASE WHEN answer_in_us IS NOT NULL THEN {big}(answer_in_us, sent_us) END AS ans_at,
     CASE WHEN ack_in_us IS NOT NULL THEN {big}(ack_in_us, sent_us) END AS ack_at,
     CASE WHEN end_us IS NOT NULL AND answer_in_us IS NULL THEN end_us END AS censor_at,
     (end_us IS NOT NULL AND (closed_us < sent_us - {SKEW_US}
       OR answer_in_us < sent_us - {SKEW_US} OR ack_in_us < sent_us - {SKEW_US})) AS skew
-  FROM k2
-),
-o AS (
-  SELECT t.*,
-    {_ord(dialect, "t.sent_us", "bs")} AS sent_ord,
-    {_ord(dialect, "t.ans_at", "ba")} AS ans_ord,
-    {_ord(dialect, "t.ack_at", "bk")} AS ack_ord,
-    {_ord(dialect, "t.censor_at", "bc")} AS censor_ord
-  FROM t
-    LEFT JOIN {TABLE} bs ON t.end_us IS NOT NULL AND bs.departement = t.departement
-      AND bs.utc_day = t.sent_us / {DAY_US}
-    LEFT JOIN {TABLE} ba ON ba.departement = t.departement AND ba.utc_day = t.ans_at / {DAY_US}
-    LEFT JOIN {TABLE} bk ON bk.departement = t.departement AND bk.utc_day = t.ack_at / {DAY_US}
-    LEFT JOIN {TABLE} bc ON bc.departement = t.departement
-      AND bc.utc_day = t.censor_at / {DAY_US}
-)
-SELECT o.id, o.channel, o.scenario_id, o.status, o.wording, o.service_id, o.service_kind,
-  o.service_name, o.collectivity_id, o.coll_code, o.coll_name, o.coll_kind, o.population,
-  o.departement, o.region, o.stratum, o.persona_id, o.auditor_id, o.planned_us, o.sent_us,
-  o.answer_us, o.ack_us, o.closed_us, o.delivered, o.written, o.detailed,
-  o.answer_target, o.ack_target,
-  o.ans_at - o.sent_us AS ans_delay_us, o.ans_ord - o.sent_ord AS ans_bd,
-  o.ack_at - o.sent_us AS ack_delay_us, o.ack_ord - o.sent_ord AS ack_bd,
-  o.censor_at - o.sent_us AS censor_us, o.censor_ord - o.sent_ord AS censor_bd,
-  CASE WHEN o.answer_target IS NULL THEN NULL
-       WHEN o.ans_at IS NOT NULL THEN o.ans_ord - o.sent_ord <= o.answer_target
-       WHEN o.censor_at IS NOT NULL AND o.censor_ord - o.sent_ord > o.answer_target THEN FALSE
-  END AS ans_within,
-  CASE WHEN o.ack_target IS NULL THEN NULL
-       WHEN o.ack_at IS NOT NULL THEN o.ack_ord - o.sent_ord <= o.ack_target
-       WHEN o.censor_at IS NOT NULL AND o.censor_ord - o.sent_ord > o.ack_target THEN FALSE
-  END AS ack_within,
-  o.waiting_us, o.service_us, o.skew,
-  (o.end_us IS NOT NULL AND (o.sent_ord IS NULL OR (o.ans_at IS NOT NULL AND o.ans_ord IS NULL)
-    OR (o.ack_at IS NOT NULL AND o.ack_ord IS NULL)
-    OR (o.censor_at IS NOT NULL AND o.censor_ord IS NULL))) AS unmapped
-FROM o
+  FROM (
+    SELECT b.*, {closed} AS closed_us, {end} AS end_us, {delivered} AS delivered,
+      b.channel IN ('email', 'letter') AS written,
+      {answer_in} AS answer_in_us, {ack_in} AS ack_in_us
+    FROM (SELECT * FROM base {fence}) b {fence}
+  ) a {fence}
+) t
+  LEFT JOIN {TABLE} bs ON t.end_us IS NOT NULL AND bs.departement = t.departement
+    AND bs.utc_day = t.sent_us / {DAY_US}
+  LEFT JOIN {TABLE} ba ON ba.departement = t.departement AND ba.utc_day = t.ans_at / {DAY_US}
+  LEFT JOIN {TABLE} bk ON bk.departement = t.departement AND bk.utc_day = t.ack_at / {DAY_US}
+  LEFT JOIN {TABLE} bc ON bc.departement = t.departement AND bc.utc_day = t.censor_at / {DAY_US}
 """
     return sql, params
