@@ -16,7 +16,7 @@ calendar's convention (business days ``d`` with ``local(a) < d <= local(b)``).
 A temporary table rather than a stored one: the holidays come from the ``holidays`` package,
 whose version may change between two reports; a table rebuilt per report can never be stale.
 It lives in the caller's transaction (SQLite: the connection's temp schema; PostgreSQL:
-``pg_temp``, ``ON COMMIT DROP``), and ``drop_business_days`` removes it early.
+``pg_temp``, ``ON COMMIT DROP``); ``drop_business_days`` empties it early.
 """
 
 from __future__ import annotations
@@ -120,15 +120,15 @@ async def instant_span(
 async def load_business_days(session: AsyncSession, rows: Iterable[BusinessDayRow]) -> None:
     """(Re)create the temporary table in the session's transaction and fill it."""
     dialect = session.get_bind().dialect.name
-    await drop_business_days(session)
     suffix = " ON COMMIT DROP" if dialect == "postgresql" else ""
     await session.execute(
         text(
-            f"CREATE TEMPORARY TABLE {TABLE} (departement VARCHAR(3) NOT NULL,"
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {TABLE} (departement VARCHAR(3) NOT NULL,"
             " utc_day INTEGER NOT NULL, split_us BIGINT NOT NULL, ord_before INTEGER NOT NULL,"
             f" ord_after INTEGER NOT NULL, PRIMARY KEY (departement, utc_day)){suffix}"
         )
     )
+    await session.execute(text(f"DELETE FROM {TABLE}"))
     batch: Sequence[dict[str, object]] = [
         {
             "d": r.departement,
@@ -146,4 +146,6 @@ async def load_business_days(session: AsyncSession, rows: Iterable[BusinessDayRo
 
 
 async def drop_business_days(session: AsyncSession) -> None:
-    await session.execute(text(f"DROP TABLE IF EXISTS {TABLE}"))
+    """Empty the table (a server-side cursor of PostgreSQL may still hold it until the end
+    of the transaction, which then drops it: DROP would be refused)."""
+    await session.execute(text(f"DELETE FROM {TABLE}"))

@@ -1,7 +1,8 @@
 """Per-contact facts in SQL: origin, window, clamped events, delays and business days.
 
 One SELECT, the same on SQLite and PostgreSQL up to a few dialect words, that the
-statistics (``storage.cell_stats``) group and the contact export streams::
+statistics (``storage.cell_stats``) group and the contact export streams
+(``stream_facts``: a server-side cursor, partitions of rows)::
 
     contact ⋈ service ⋈ collectivity
       ⟕ ev   first origin / reply / visit events per contact (one GROUP BY over the events)
@@ -34,11 +35,12 @@ Targets come in as literals from the caller (``Targets``); strata bounds as para
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, or_, select
+from sqlalchemy import ColumnElement, Row, exists, or_, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from scenarios import events as ev
@@ -50,6 +52,7 @@ __all__ = [
     "SKEW_US",
     "Targets",
     "facts_sql",
+    "stream_facts",
 ]
 
 SKEW_US = 120_000_000
@@ -266,3 +269,38 @@ FROM (
   LEFT JOIN {TABLE} bc ON bc.departement = t.departement AND bc.utc_day = t.censor_at / {DAY_US}
 """
     return sql, params
+
+
+async def stream_facts(
+    session: AsyncSession,
+    *,
+    campaign_id: int,
+    as_of_us: int,
+    campaign_closed_us: int | None,
+    strata: Sequence[int],
+    targets: Targets,
+    chunk: int = 5000,
+) -> AsyncIterator[Sequence[Row[Any]]]:
+    """The facts of every contact (``planned_us`` included), by contact id, in partitions
+    of ``chunk`` rows read from a server-side cursor. Needs the business-day table
+    (``storage.business_days.load_business_days``) in the same session."""
+    dialect = session.get_bind().dialect.name
+    sql, params = facts_sql(
+        dialect,
+        campaign_id=campaign_id,
+        as_of_us=as_of_us,
+        campaign_closed_us=campaign_closed_us,
+        strata=strata,
+        targets=targets,
+        with_planned=True,
+    )
+    connection = await session.connection()
+    result = await connection.stream(
+        text(f"{sql} ORDER BY t.id").execution_options(yield_per=chunk), params
+    )
+    try:
+        async for partition in result.partitions(chunk):
+            if partition:
+                yield partition
+    finally:
+        await result.close()

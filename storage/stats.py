@@ -47,6 +47,7 @@ __all__ = [
     "ContactRow",
     "EventRow",
     "ServiceInfo",
+    "actor_keys",
     "campaign_info",
     "collectivity_info",
     "collectivity_services",
@@ -175,6 +176,11 @@ async def _keys(session: AsyncSession, model: type[Persona] | type[Auditor]) -> 
     return {row[0]: row[1] for row in await session.execute(select(model.id, model.key))}
 
 
+async def actor_keys(session: AsyncSession) -> tuple[dict[int, str], dict[int, str]]:
+    """Persona id -> key and auditor id -> key (exports show keys, never names)."""
+    return await _keys(session, Persona), await _keys(session, Auditor)
+
+
 def _attempt(detail: Any) -> int | None:
     if isinstance(detail, dict):
         value = detail.get("attempt")
@@ -264,11 +270,13 @@ async def stream_contact_rows(
     collectivity_ids: Sequence[int] | None = None,
     chunk: int = 5000,
     detailed_only: bool = False,
+    contact_ids: Sequence[int] | None = None,
 ) -> AsyncIterator[ContactRow]:
     """Every contact of the campaign (optionally of some collectivities), by contact id.
 
     ``detailed_only``: only the contacts ``storage.contact_facts.DETAILED`` selects (phone,
-    grid answers, content checks), those the SQL statistics leave to ``reports.facts``.
+    grid answers, content checks), those the SQL statistics leave to ``reports.facts``;
+    ``contact_ids``: only those contacts (a few thousand at most: one parameter each).
     Memory holds one chunk of contacts with their events and answers, whatever the size of
     the campaign.
     """
@@ -286,6 +294,8 @@ async def stream_contact_rows(
         stmt = stmt.where(Contact.collectivity_id.in_(list(collectivity_ids)))
     if detailed_only:
         stmt = stmt.where(DETAILED)
+    if contact_ids is not None:
+        stmt = stmt.where(Contact.id.in_(list(contact_ids)))
     # Core rows through the session's connection: same transaction, no ORM row loading.
     connection = await session.connection()
     result = await connection.stream(stmt)
