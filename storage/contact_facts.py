@@ -63,9 +63,11 @@ DETAILED: ColumnElement[bool] = or_(
     Contact.checks.is_not(None),
     exists(select(_ANSWER.id).where(_ANSWER.contact_id == Contact.id)),
 )
+# The same predicate; IN rather than EXISTS so that PostgreSQL hashes the observations once
+# instead of probing them once per contact (SQLite builds one ephemeral index either way).
 _DETAILED_SQL = (
     "(c.channel = 'phone' OR c.checks IS NOT NULL"
-    " OR EXISTS (SELECT 1 FROM observation o WHERE o.contact_id = c.id))"
+    " OR c.id IN (SELECT o.contact_id FROM observation o))"
 )
 
 
@@ -82,18 +84,34 @@ def _literal(value: int | None) -> str:
     return "NULL" if value is None else str(int(value))
 
 
-def _target_case(targets: Targets, index: int, params: dict[str, Any]) -> str:
-    by_channel = " ".join(
-        f"WHEN '{_safe(ch)}' THEN {_literal(pair[index])}" for ch, pair in targets.channels.items()
-    )
-    default = f"CASE c.channel {by_channel} END" if by_channel else "NULL"
+def _targets(targets: Targets, params: dict[str, Any]) -> tuple[str, str, str, str]:
+    """(CTE, join, answer target, ack target): a VALUES table of the scenarios' targets joined
+    by scenario id (one hash lookup, not a CASE over every scenario), the channel defaults
+    for a scenario not listed."""
+
+    def by_channel(index: int) -> str:
+        whens = " ".join(
+            f"WHEN '{_safe(ch)}' THEN {_literal(pair[index])}"
+            for ch, pair in targets.channels.items()
+        )
+        return f"CASE c.channel {whens} END" if whens else "NULL"
+
     if not targets.scenarios:
-        return default
-    whens = []
-    for i, (sid, pair) in enumerate(sorted(targets.scenarios.items())):
+        return "", "", by_channel(0), by_channel(1)
+    rows = []
+    for i, (sid, (answer, ack)) in enumerate(sorted(targets.scenarios.items())):
         params[f"sc{i}"] = sid
-        whens.append(f"WHEN c.scenario_id = :sc{i} THEN {_literal(pair[index])}")
-    return f"CASE {' '.join(whens)} ELSE {default} END"
+        rows.append(
+            f"(CAST(:sc{i} AS VARCHAR(80)), CAST({_literal(answer)} AS INTEGER),"
+            f" CAST({_literal(ack)} AS INTEGER))"
+        )
+    cte = f"tg (scenario_id, answer_days, ack_days) AS (VALUES {', '.join(rows)}),\n"
+    return (
+        cte,
+        " LEFT JOIN tg ON tg.scenario_id = c.scenario_id",
+        f"(CASE WHEN tg.scenario_id IS NOT NULL THEN tg.answer_days ELSE {by_channel(0)} END)",
+        f"(CASE WHEN tg.scenario_id IS NOT NULL THEN tg.ack_days ELSE {by_channel(1)} END)",
+    )
 
 
 def _safe(word: str) -> str:
@@ -146,8 +164,7 @@ def facts_sql(
     strata_case = " ".join(f"WHEN k.population < :b{i} THEN {i}" for i in range(len(strata)))
     for i, bound in enumerate(strata):
         params[f"b{i}"] = int(bound)
-    answer_target = _target_case(targets, 0, params)
-    ack_target = _target_case(targets, 1, params)
+    targets_cte, targets_join, answer_target, ack_target = _targets(targets, params)
     kinds = (
         ev.LETTER_POSTED,
         ev.LETTER_REPLY_RECEIVED,
@@ -180,7 +197,7 @@ def facts_sql(
         only_channel = " AND c.channel = :only_channel"
         params["only_channel"] = channel
     sql = f"""
-WITH ev AS (
+WITH {targets_cte}ev AS (
   SELECT e.contact_id AS id,
     MIN(CASE WHEN e.kind = '{ev.LETTER_POSTED}' THEN e.at END) AS posted,
     MIN(CASE WHEN e.kind = '{ev.LETTER_REPLY_RECEIVED}' THEN e.at END) AS replied,
@@ -224,7 +241,7 @@ base AS (
     JOIN service s ON s.id = c.service_id
     JOIN collectivity k ON k.id = c.collectivity_id
     LEFT JOIN ev ON ev.id = c.id
-    LEFT JOIN lv ON lv.id = c.id
+    LEFT JOIN lv ON lv.id = c.id{targets_join}
   WHERE c.campaign_id = :campaign{only_channel}
 )
 SELECT t.id, t.channel, t.scenario_id, t.status, t.wording, t.service_id, t.service_kind,
