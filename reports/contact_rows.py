@@ -23,10 +23,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reports.db_stats import business_day_rows, epoch_us, targets_of
+from reports.db_stats import epoch_us, load_calendar, targets_of
 from reports.facts import CountingCalendar, contact_facts, stratum_labels
 from scenarios.catalog import Catalog
-from storage.business_days import drop_business_days, instant_span, load_business_days
+from storage.business_days import drop_business_days
 from storage.contact_facts import stream_facts
 from storage.stats import CampaignInfo, actor_keys, stream_contact_rows
 
@@ -89,12 +89,8 @@ async def contact_values(
     """
     bounds = tuple(strata)
     labels = stratum_labels(bounds)
-    first, last, departements = await instant_span(session, campaign.id)
-    days = []
-    if first is not None and last is not None:
-        ends = [last, as_of, *([campaign.closed_at] if campaign.closed_at else [])]
-        days = business_day_rows(departements, first, max(ends))
-    await load_business_days(session, days)
+    # Contacts outside the usual span come out unmapped and take the Python rules.
+    await load_calendar(session, campaign, as_of)
     personas, auditors = await actor_keys(session)
     scenarios = catalog.scenarios
     calendars: dict[str, CountingCalendar] = {}

@@ -61,6 +61,7 @@ from scenarios.catalog import DEFAULT_TARGETS, Catalog
 from storage.business_days import (
     DAY_US,
     BusinessDayRow,
+    all_departements,
     drop_business_days,
     instant_span,
     load_business_days,
@@ -69,7 +70,7 @@ from storage.cell_stats import CellAggregate, cell_aggregates
 from storage.contact_facts import Targets
 from storage.stats import CampaignInfo, stream_contact_rows
 
-__all__ = ["business_day_rows", "compute_stats_db", "supported", "targets_of"]
+__all__ = ["business_day_rows", "compute_stats_db", "load_calendar", "supported", "targets_of"]
 
 _LEVELS = (0.5, 0.75, 0.9)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -294,31 +295,22 @@ async def compute_stats_db(
         return None
     bounds = tuple(strata)
     labels = stratum_labels(bounds)
-    first, last, departements = await instant_span(session, campaign.id)
-    rows: list[BusinessDayRow] = []
-    if first is not None and last is not None:
-        ends = [last, as_of, *([campaign.closed_at] if campaign.closed_at else [])]
-        rows = business_day_rows(departements, first, max(ends))
-    await load_business_days(session, rows)
+    tables = None
     try:
-        tables: list[tuple[tuple[str, ...], list[CellAggregate]]] = []
-        for by in groupings:
-            names = tuple(by)
-            aggs = await cell_aggregates(
-                session,
-                campaign_id=campaign.id,
-                by=names,
-                as_of_us=epoch_us(as_of),
-                campaign_closed_us=epoch_us(campaign.closed_at) if campaign.closed_at else None,
-                strata=bounds,
-                targets=targets_of(catalog),
-                timing_weights=(weights[TIMING_ANSWER], weights[TIMING_ACK]),
+        for exact in (False, True):
+            # The usual span first; an instant outside it (flagged unmapped): the exact one.
+            await load_calendar(session, campaign, as_of, exact=exact)
+            tables = await _aggregates(
+                session, campaign, groupings, as_of, catalog, bounds, weights
             )
-            if any(a.counts["skew"] or a.counts["unmapped"] or a.counts["odd"] for a in aggs):
-                return None
-            tables.append((names, [a for a in aggs if a.counts["planned"]]))
+            if tables is not None:
+                break
+    except _HandOver:
+        return None
     finally:
         await drop_business_days(session)
+    if tables is None:
+        return None
     details = await _details(
         session,
         campaign,
@@ -354,6 +346,69 @@ async def compute_stats_db(
         ]
         out.append((names, _rank(cells, "score", True)))
     return out
+
+
+async def load_calendar(
+    session: AsyncSession, campaign: CampaignInfo, as_of: datetime, *, exact: bool = False
+) -> None:
+    """Fill the business-day table for the campaign's delays.
+
+    Usually over the campaign window, from a month before it to a month after the latest of
+    its end, its close and ``as_of``, for every département of the directory (no scan of
+    the contacts); ``exact``: over the campaign's stored instants (``instant_span``), for
+    the rare campaign with an instant outside that span (the query flags it ``unmapped``).
+    """
+    rows: list[BusinessDayRow] = []
+    closed = [campaign.closed_at] if campaign.closed_at else []
+    if exact:
+        first, last, departements = await instant_span(session, campaign.id)
+        if first is not None and last is not None:
+            rows = business_day_rows(departements, first, max([last, as_of, *closed]))
+    else:
+        start = datetime.combine(campaign.window_start, time(0), tzinfo=UTC)
+        end = datetime.combine(campaign.window_end, time(0), tzinfo=UTC) + timedelta(days=1)
+        rows = business_day_rows(
+            await all_departements(session),
+            start - timedelta(days=31),
+            max([end, as_of, *closed]) + timedelta(days=31),
+        )
+    await load_business_days(session, rows)
+
+
+class _HandOver(Exception):
+    """The Python rules must decide (they raise on what the database flagged)."""
+
+
+async def _aggregates(
+    session: AsyncSession,
+    campaign: CampaignInfo,
+    groupings: Sequence[Sequence[str]],
+    as_of: datetime,
+    catalog: Catalog,
+    bounds: tuple[int, ...],
+    weights: Mapping[str, float],
+) -> list[tuple[tuple[str, ...], list[CellAggregate]]] | None:
+    """The database's cells of every grouping; None when an instant fell outside the
+    business-day table; ``_HandOver`` on what the Python rules refuse."""
+    tables: list[tuple[tuple[str, ...], list[CellAggregate]]] = []
+    for by in groupings:
+        names = tuple(by)
+        aggs = await cell_aggregates(
+            session,
+            campaign_id=campaign.id,
+            by=names,
+            as_of_us=epoch_us(as_of),
+            campaign_closed_us=epoch_us(campaign.closed_at) if campaign.closed_at else None,
+            strata=bounds,
+            targets=targets_of(catalog),
+            timing_weights=(weights[TIMING_ANSWER], weights[TIMING_ACK]),
+        )
+        if any(a.counts["skew"] or a.counts["odd"] for a in aggs):
+            raise _HandOver
+        if any(a.counts["unmapped"] for a in aggs):
+            return None
+        tables.append((names, [a for a in aggs if a.counts["planned"]]))
+    return tables
 
 
 async def _details(

@@ -37,6 +37,7 @@ __all__ = [
     "ORIGIN_KINDS",
     "TABLE",
     "BusinessDayRow",
+    "all_departements",
     "drop_business_days",
     "epoch_us",
     "instant_span",
@@ -115,6 +116,14 @@ async def instant_span(
     lows = [v for v in (span[0], events[0]) if v is not None]
     highs = [v for v in (span[1], span[2], events[1]) if v is not None]
     return min(lows, default=None), max(highs, default=None), list(depts)
+
+
+async def all_departements(session: AsyncSession) -> list[str]:
+    """Every département of the directory (its index answers: no scan of the contacts)."""
+    found = await session.scalars(
+        select(Collectivity.departement).distinct().order_by(Collectivity.departement)
+    )
+    return list(found.all())
 
 
 async def load_business_days(session: AsyncSession, rows: Iterable[BusinessDayRow]) -> None:

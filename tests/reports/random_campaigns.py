@@ -70,15 +70,20 @@ def _answer(rnd: random.Random, question: Any) -> Any:
 
 
 async def random_campaign(
-    session: AsyncSession, catalog: Catalog, seed: int, *, contacts: int = 60
+    session: AsyncSession,
+    catalog: Catalog,
+    seed: int,
+    *,
+    contacts: int = 60,
+    window: tuple[date, date] = (date(2026, 1, 1), date(2026, 12, 31)),
 ) -> Campaign:
     rnd = random.Random(seed)
     start = STARTS[seed % len(STARTS)]
     closed = None if seed % 4 == 3 else start + timedelta(days=rnd.choice((9, 20, 40)))
     camp = Campaign(
         name=f"random-{seed}",
-        window_start=date(2026, 1, 1),
-        window_end=date(2026, 12, 31),
+        window_start=window[0],
+        window_end=window[1],
         seed=seed,
         spec={},
         state="closed" if closed else "running",

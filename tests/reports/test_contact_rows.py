@@ -8,7 +8,7 @@ PostgreSQL: every value with its type, then the CSV and JSON files byte for byte
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +59,14 @@ async def _reference(database: Database, info: CampaignInfo) -> list[list[Any]]:
 async def test_streamed_rows_equal_the_python_rules(
     database: Database, tmp_path: Path, seed: int
 ) -> None:
+    # Seed 3's window is far from its contacts: every one of them is then outside the
+    # business-day table and must come out of the Python rules, the same.
+    window = (date(2027, 1, 4), date(2027, 1, 29)) if seed == 3 else None
     async with database.session() as s:
-        await random_campaign(s, shipped_catalog(), seed, contacts=120)
+        if window:
+            await random_campaign(s, shipped_catalog(), seed, contacts=120, window=window)
+        else:
+            await random_campaign(s, shipped_catalog(), seed, contacts=120)
     async with database.session() as s:
         info = await campaign_info(s, f"random-{seed}")
         assert info is not None

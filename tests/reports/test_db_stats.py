@@ -9,12 +9,13 @@ PostgreSQL. Also: the hand-over to the Python rules where they raise.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from reports.db_stats import compute_stats_db
+from reports.db_stats import compute_stats_db, epoch_us, load_calendar, targets_of
 from reports.exports import compute_stats, compute_stats_reference, shipped_catalog
+from storage.cell_stats import cell_aggregates
 from storage.db import Database
 from storage.models import Contact
 from storage.stats import campaign_info
@@ -74,6 +75,33 @@ async def test_many_contacts_in_few_cells(database: Database) -> None:
     async with database.session() as s:
         await random_campaign(s, shipped_catalog(), 101, contacts=700)
     fast, slow = await _both(database, "random-101", as_of=AS_OF + timedelta(days=30))
+    assert fast is not None
+    assert fast == slow
+
+
+async def test_instants_outside_the_window_load_the_exact_calendar(database: Database) -> None:
+    """Contacts months away from the campaign's window: the usual business-day span misses
+    them, the query says so, and the exact span is loaded instead (same cells)."""
+    async with database.session() as s:
+        await random_campaign(
+            s, shipped_catalog(), 2, contacts=60, window=(date(2027, 1, 4), date(2027, 1, 29))
+        )
+    async with database.session() as s:
+        info = await campaign_info(s, "random-2")
+        assert info is not None
+        await load_calendar(s, info, AS_OF)
+        cells = await cell_aggregates(
+            s,
+            campaign_id=info.id,
+            by=(),
+            as_of_us=epoch_us(AS_OF),
+            campaign_closed_us=epoch_us(info.closed_at) if info.closed_at else None,
+            strata=(2000, 10000, 50000),
+            targets=targets_of(shipped_catalog()),
+            timing_weights=(2.0, 1.0),
+        )
+        assert cells[0].counts["unmapped"] > 0  # the usual span misses them
+    fast, slow = await _both(database, "random-2")
     assert fast is not None
     assert fast == slow
 
