@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -63,14 +63,6 @@ def paris_text(us: int) -> str:
     if micro:
         return f"{prefix}{minute:02d}:{second:02d}.{micro:06d}{offset_text}"
     return f"{prefix}{minute:02d}:{second:02d}{offset_text}"
-
-
-def _flag(value: Any) -> bool | None:
-    return None if value is None else bool(value)
-
-
-def _seconds(us: int | None) -> float | None:
-    return None if us is None else us / 1_000_000
 
 
 async def contact_values(
@@ -127,64 +119,42 @@ async def contact_values(
                             values[index] = epoch_us(values[index])
                     reference[row.id] = values
             for r in partition:
-                if r.detailed or r.skew or r.unmapped:
-                    yield reference[r.id]
+                (
+                    contact_id, channel, scenario_id, status, wording, service_id,
+                    service_kind, service_name, _collectivity_id, coll_code, coll_name,
+                    coll_kind, population, departement, region, stratum, persona, auditor,
+                    planned_us, sent_us, answer_us, ack_us, closed_us, delivered, written,
+                    detailed, answer_target, ack_target, ans_delay_us, ans_bd, ack_delay_us,
+                    ack_bd, censor_us, censor_bd, ans_within, ack_within, waiting_us,
+                    service_us, skew, unmapped,
+                ) = cast(tuple[Any, ...], r)  # fmt: skip
+                if detailed or skew or unmapped:
+                    yield reference[contact_id]
                     continue
-                known = r.delivered and r.written
-                ack = _seconds(r.ack_delay_us)
-                answer = _seconds(r.ans_delay_us)
-                persona, auditor = r.persona_id, r.auditor_id
+                known = delivered and written
+                ack = None if ack_delay_us is None else ack_delay_us / 1_000_000
+                answer = None if ans_delay_us is None else ans_delay_us / 1_000_000
                 yield [
-                    r.id,
-                    r.channel,
-                    r.scenario_id,
-                    r.wording,
-                    r.status,
-                    r.service_id,
-                    r.service_kind,
-                    r.service_name,
-                    r.coll_code,
-                    r.coll_name,
-                    r.coll_kind,
-                    r.population,
-                    labels[r.stratum],
-                    r.departement,
-                    r.region,
+                    contact_id, channel, scenario_id, wording, status, service_id,
+                    service_kind, service_name, coll_code, coll_name, coll_kind, population,
+                    labels[stratum], departement, region,
                     personas.get(persona) if persona is not None else None,
                     auditors.get(auditor) if auditor is not None else None,
-                    r.planned_us,
-                    r.sent_us,
-                    r.ack_us,
-                    r.answer_us,
-                    r.closed_us,
-                    r.status == "undeliverable",
+                    planned_us, sent_us, ack_us, answer_us, closed_us,
+                    status == "undeliverable",
                     (ack is not None) if known else None,
                     (answer is not None) if known else None,
-                    ack,
-                    r.ack_bd,
-                    answer,
-                    r.ans_bd,
-                    _seconds(r.censor_us),
-                    r.censor_bd,
-                    r.ack_target,
-                    r.answer_target,
-                    _flag(r.ack_within),
-                    _flag(r.ans_within),
-                    None,  # phone_attempts
-                    None,  # picked_up
-                    None,  # rings
-                    None,  # seconds_to_pickup
-                    None,  # transfers
-                    None,  # hold_seconds
-                    _seconds(r.waiting_us),
-                    _seconds(r.service_us),
-                    0,  # criteria_assessed
-                    0,  # criteria_met
-                    None,  # criteria_score
-                    None,  # criteria_missed
-                    None,  # content_found
-                    None,  # content_missing
-                    0,  # photos
-                ]
+                    ack, ack_bd, answer, ans_bd,
+                    None if censor_us is None else censor_us / 1_000_000, censor_bd,
+                    ack_target, answer_target,
+                    None if ack_within is None else bool(ack_within),
+                    None if ans_within is None else bool(ans_within),
+                    # phone: attempts, picked up, rings, seconds to pick-up, transfers, hold
+                    None, None, None, None, None, None,
+                    None if waiting_us is None else waiting_us / 1_000_000,
+                    None if service_us is None else service_us / 1_000_000,
+                    # criteria assessed, met, score, missed; content found, missing; photos
+                    0, 0, None, None, None, None, 0,
+                ]  # fmt: skip
     finally:
         await drop_business_days(session)
