@@ -1,8 +1,11 @@
 """From the database to facts, statistics and export files (CSV, XLSX, Parquet, JSON lines).
 
-    storage.stats.stream_contact_rows --contact_facts--> (ContactRow, ContactFacts)
-        |--> Aggregator per grouping --> cells (``compute_stats``)
-        '--> contact rows (``contact_row``) --> writer, one row at a time
+    compute_stats: reports.db_stats (GROUP BY in the database, Python over aggregates)
+        '-- hands over to compute_stats_reference where the Python rules must decide:
+            storage.stats.stream_contact_rows --contact_facts--> Aggregator per grouping
+    contacts level: reports.contact_rows (the database's per-contact facts, streamed)
+        --> values in CONTACT_COLUMNS order --> writer, one row at a time
+    contact_records (the Python rules, every contact): reports.render and the tests
 
 Levels: ``contacts`` (one row per contact: every timing, classification and check; persona
 and auditor by key only; no photo, hence no photo location metadata) and ``stats`` (the
@@ -12,9 +15,9 @@ the XLSX workbook has one sheet per grouping and a ``criteria`` sheet).
 Contact rows come from the database's per-contact facts (``reports.contact_rows``: a
 server-side cursor; the Python rules only for phone, grid and checks contacts), instants
 as integer microseconds that each writer renders. Writers stream: CSV and JSON lines are
-written as rows come, XLSX with openpyxl's
-write-only mode, Parquet with a ``ParquetWriter`` in row groups of ``ROW_GROUP`` rows, so a
-million contacts take constant memory.
+written as rows come, XLSX with openpyxl's write-only mode, Parquet with a
+``ParquetWriter`` in row groups of ``ROW_GROUP`` rows, so a million contacts take constant
+memory.
 
 Values, the same in every format (documented in each export's metadata):
 
