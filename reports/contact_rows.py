@@ -10,8 +10,8 @@
 
 Same rows as ``contact_row(row, contact_facts(row))`` for every contact
 (``tests/reports/test_contact_rows.py`` compares whole files on random campaigns). A contact
-that is not detailed has no grid answer, no content check, no photo and no call: its
-criteria columns are 0 / empty and its phone columns empty, as the Python rules give.
+that is not detailed has no grid answer, no content check, no photo and no hold: its
+criteria columns are 0 / empty and its hold 0 when picked up, as the Python rules give.
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ async def contact_values(
                     planned_us, sent_us, answer_us, ack_us, closed_us, delivered, written,
                     detailed, answer_target, ack_target, ans_delay_us, ans_bd, ack_delay_us,
                     ack_bd, censor_us, censor_bd, ans_within, ack_within, waiting_us,
-                    service_us, skew, unmapped,
+                    service_us, picked, pickup_us, transfers, phone_attempts, skew, unmapped,
                 ) = cast(tuple[Any, ...], r)  # fmt: skip
                 if detailed or skew or unmapped:
                     yield reference[contact_id]
@@ -149,8 +149,12 @@ async def contact_values(
                     ack_target, answer_target,
                     None if ack_within is None else bool(ack_within),
                     None if ans_within is None else bool(ans_within),
-                    # phone: attempts, picked up, rings, seconds to pick-up, transfers, hold
-                    None, None, None, None, None, None,
+                    phone_attempts,
+                    None if picked is None else bool(picked),
+                    None,  # rings: a grid answer (detailed contacts only)
+                    None if pickup_us is None else pickup_us / 1_000_000,
+                    transfers,
+                    0.0 if picked else None,  # hold: a call with a hold is detailed
                     None if waiting_us is None else waiting_us / 1_000_000,
                     None if service_us is None else service_us / 1_000_000,
                     # criteria assessed, met, score, missed; content found, missing; photos

@@ -3,8 +3,8 @@
     business_day_rows ──> storage.business_days (temporary table, one row per département/day)
     storage.cell_stats.cell_aggregates, per grouping ──> counts, visit quantiles, score parts,
         packed delay samples (one GROUP BY per grouping)
-    storage.stats.stream_contact_rows(detailed_only) ──reports.facts──> _Acc per cell:
-        phone figures, audit-grid and content criteria, their scores (the contacts SQL leaves)
+    storage.stats.stream_contact_rows(the detailed ids) ──reports.facts──> _Acc per cell:
+        audit-grid and content criteria, irregular calls, their scores (what SQL leaves)
     ──> Cell: Wilson intervals, delay quantiles and Kaplan–Meier medians (numpy over the
         cell's samples), scores, small flag, rank (``reports.aggregate._rank``)
 
@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reports.aggregate import (
     TIMING_ACK,
     TIMING_ANSWER,
+    TIMING_PICKUP,
     TIMING_WEIGHTS,
     _Acc,
     _key_getter,
@@ -185,7 +186,7 @@ def _delay(
     )
 
 
-def _median(values: array[float]) -> float | None:
+def _median(values: Sequence[float]) -> float | None:
     return quantiles_sorted(sorted(values), (0.5,))[0]
 
 
@@ -209,6 +210,18 @@ def _cell(
     for cid, (assessed, met) in detail.criteria.items():
         if cid not in (TIMING_ANSWER, TIMING_ACK):
             criteria[cid] = (assessed, met)
+    # Calls the database read: not picked up = the pick-up criterion not met (picked up, the
+    # rings are unknown without grid answers: not assessed); hold 0 for each picked call.
+    missed = n["phone_calls"] - n["phone_picked"]
+    if missed:
+        assessed, met = criteria.get(TIMING_PICKUP, (0, 0))
+        criteria[TIMING_PICKUP] = (assessed + missed, met)
+    calls = detail.phone_calls + n["phone_calls"]
+    picked = detail.picked_up + n["phone_picked"]
+    pickup = [*detail.pickup_seconds, *(s["pickup"] / 1_000_000).tolist()]
+    hold = [*detail.hold, *([0.0] * n["phone_picked"])]
+    transfers_n = detail.transfers_n + n["phone_picked"]
+    transfers_sum = detail.transfers_sum + n["transfers_sum"]
     w_ans, w_ack = weights[TIMING_ANSWER], weights[TIMING_ACK]
     scores: list[tuple[str, float | None]] = []
     weighted = 0.0
@@ -222,6 +235,9 @@ def _cell(
             num += w_ans * ans_met + w_ack * ack_met
             den += w_ans * ans_n + w_ack * ack_n
             scored += sql_scored
+        elif channel == "phone" and missed:
+            den += weights[TIMING_PICKUP] * missed
+            scored += missed if weights[TIMING_PICKUP] > 0 else 0
         if den > 0:
             value = 100.0 * num / den
             scores.append((channel, value))
@@ -251,14 +267,12 @@ def _cell(
             s["ack_bd_e"].astype(np.float64), s["ack_bd_c"].astype(np.float64), confidence
         ),
         phone=PhoneSummary(
-            calls=detail.phone_calls,
-            picked_up=proportion(detail.picked_up, detail.phone_calls, confidence),
+            calls=calls,
+            picked_up=proportion(picked, calls, confidence),
             rings_median=_median(detail.rings),
-            seconds_to_pickup_median=_median(detail.pickup_seconds),
-            transfers_mean=(
-                detail.transfers_sum / detail.transfers_n if detail.transfers_n else None
-            ),
-            hold_seconds_median=_median(detail.hold),
+            seconds_to_pickup_median=_median(pickup),
+            transfers_mean=transfers_sum / transfers_n if transfers_n else None,
+            hold_seconds_median=_median(hold),
         ),
         visit=VisitSummary(
             visits=n["visits"],
@@ -427,21 +441,33 @@ async def _details(
     accs: list[dict[tuple[str | None, ...], _Acc]] = [{} for _ in tables]
     calendars: dict[str, CountingCalendar] = {}
     scenarios = catalog.scenarios
-    async for row in stream_contact_rows(session, campaign.id, detailed_only=True):
-        calendar = calendars.get(row.departement)
-        if calendar is None:
-            calendar = calendars[row.departement] = CountingCalendar(row.departement)
-        facts = contact_facts(
-            row,
-            scenario=scenarios.get(row.scenario_id),
-            calendar=calendar,
-            campaign_closed_at=campaign.closed_at,
-            as_of=as_of,
-        )
-        for getter, cells in zip(getters, accs, strict=True):
-            key = tuple(get(facts) for get in getter)
-            acc = cells.get(key)
-            if acc is None:
-                acc = cells[key] = _Acc(None)
-            acc.add(facts, weights)
+    ids = _detailed_ids(tables)
+    for start in range(0, len(ids), _ID_CHUNK):
+        chunk = ids[start : start + _ID_CHUNK].tolist()
+        async for row in stream_contact_rows(session, campaign.id, contact_ids=chunk):
+            calendar = calendars.get(row.departement)
+            if calendar is None:
+                calendar = calendars[row.departement] = CountingCalendar(row.departement)
+            facts = contact_facts(
+                row,
+                scenario=scenarios.get(row.scenario_id),
+                calendar=calendar,
+                campaign_closed_at=campaign.closed_at,
+                as_of=as_of,
+            )
+            for getter, cells in zip(getters, accs, strict=True):
+                key = tuple(get(facts) for get in getter)
+                acc = cells.get(key)
+                if acc is None:
+                    acc = cells[key] = _Acc(None)
+                acc.add(facts, weights)
     return accs
+
+
+_ID_CHUNK = 5000
+
+
+def _detailed_ids(tables: Sequence[tuple[tuple[str, ...], Any]]) -> NDArray[np.int64]:
+    """The ids the database left to the Python rules (each grouping has them all)."""
+    parts = [agg.samples["detailed_ids"] for agg in tables[0][1]] if tables else []
+    return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)

@@ -60,11 +60,14 @@ _COUNTS: Final = (
     ("ack_n", "delivered AND written AND ack_within IS NOT NULL"),
     ("ack_within", "delivered AND written AND ack_within"),
     ("visits", "delivered AND channel = 'visit'"),
+    ("phone_calls", "delivered AND channel = 'phone' AND NOT detailed AND picked IS NOT NULL"),
+    ("phone_picked", "delivered AND channel = 'phone' AND NOT detailed AND picked = 1"),
     ("skew", "skew"),
     ("unmapped", "unmapped"),
     ("odd", "channel NOT IN ('email', 'letter', 'phone', 'visit') OR population < 0"),
 )
 
+_PICKED = "delivered AND channel = 'phone' AND NOT detailed AND picked = 1"
 _ANS_E = "delivered AND written AND ans_delay_us IS NOT NULL"
 _ANS_C = "delivered AND written AND ans_delay_us IS NULL AND censor_us IS NOT NULL"
 _ACK_E = "delivered AND written AND ack_delay_us IS NOT NULL"
@@ -79,6 +82,8 @@ _SAMPLES: Final = (
     ("ack_h_c", "censor_us", _ACK_C),
     ("ack_bd_e", "ack_bd", _ACK_E),
     ("ack_bd_c", "censor_bd", _ACK_C),
+    ("pickup", "pickup_us", f"{_PICKED} AND pickup_us IS NOT NULL"),
+    ("detailed_ids", "id", "detailed"),
 )
 
 _VISIT = "delivered AND channel = 'visit'"
@@ -117,6 +122,11 @@ def _score_columns(weights: tuple[float, float]) -> list[tuple[str, str]]:
             ),
         ]
     return out
+
+
+def _wide(sample: str) -> bool:
+    """Microseconds and ids take 8 bytes; business days 4."""
+    return "_bd_" not in sample
 
 
 def _pack(dialect: str, column: str, condition: str, wide: bool) -> str:
@@ -168,7 +178,8 @@ async def cell_aggregates(
     counts = [*_COUNTS, *_score_columns(timing_weights)]
     columns += [f"COUNT(*) FILTER (WHERE {cond}) AS {name}" for name, cond in counts]
     for name, column, cond in _SAMPLES:
-        columns.append(f"{_pack(dialect, column, cond, '_h_' in name)} AS {name}")
+        columns.append(f"{_pack(dialect, column, cond, _wide(name))} AS {name}")
+    columns.append(f"SUM(CASE WHEN {_PICKED} THEN transfers ELSE 0 END) AS transfers_sum")
     if dialect == "postgresql":
         columns.append(
             "percentile_cont(ARRAY[0.5, 0.9]::float8[]) WITHIN GROUP (ORDER BY"
@@ -196,8 +207,10 @@ async def cell_aggregates(
             position += 1
         samples: dict[str, NDArray[np.int64]] = {}
         for name, _column, _cond in _SAMPLES:
-            samples[name] = _unpack(dialect, values[position], "_h_" in name)
+            samples[name] = _unpack(dialect, values[position], _wide(name))
             position += 1
+        numbers["transfers_sum"] = int(values[position] or 0)
+        position += 1
         waiting_median = waiting_p90 = service_median = None
         if dialect == "postgresql":
             waiting = values[position]

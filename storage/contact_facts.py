@@ -26,9 +26,12 @@ The rules, mirrored from ``reports.facts`` (module docstring there; the equivale
   clamped up to ``sent``; ``censor_*`` only without an answer.
 - ``skew``: an end, answer or acknowledgement more than 120 s before ``sent`` — the Python
   rules refuse it with an error, so a caller seeing it hands over to them.
-- ``detailed``: a phone contact, or one with grid answers or content checks: what only the
-  Python rules compute (phone attempts, audit grid, checks). ``DETAILED`` is the same
-  predicate for ``storage.stats.stream_contact_rows``.
+- calls: per attempt (``detail["attempt"]``), the first attempt picked up is the call
+  (seconds to pick-up from its first start, its transfers; hold 0); else not picked up if
+  an attempt ended in voicemail, no answer or busy; else unknown.
+- ``detailed``: grid answers, content checks, or a call whose timeline the SQL does not
+  read (a hold, an event without an integer attempt, a non-call event): what only the
+  Python rules compute.
 
 Targets come in as literals from the caller (``Targets``); strata bounds as parameters.
 """
@@ -39,16 +42,13 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, exists, or_, select, text
+from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from scenarios import events as ev
 from storage.business_days import DAY_US, TABLE, epoch_us
-from storage.models import Contact, Observation
 
 __all__ = [
-    "DETAILED",
     "SKEW_US",
     "Targets",
     "facts_sql",
@@ -57,18 +57,42 @@ __all__ = [
 
 SKEW_US = 120_000_000
 
-_ANSWER = aliased(Observation)  # aliased: the predicate also filters queries of observation
-DETAILED: ColumnElement[bool] = or_(
-    Contact.channel == "phone",
-    Contact.checks.is_not(None),
-    exists(select(_ANSWER.id).where(_ANSWER.contact_id == Contact.id)),
-)
-# The same predicate; IN rather than EXISTS so that PostgreSQL hashes the observations once
-# instead of probing them once per contact (SQLite builds one ephemeral index either way).
+# IN rather than EXISTS so that PostgreSQL hashes the observations once instead of
+# probing them once per contact (SQLite builds one ephemeral index either way).
+# A JSON column given Python's None holds the JSON text 'null' (SQLAlchemy's default),
+# which is no checks at all.
 _DETAILED_SQL = (
-    "(c.channel = 'phone' OR c.checks IS NOT NULL"
-    " OR c.id IN (SELECT o.contact_id FROM observation o))"
+    "((c.checks IS NOT NULL AND {checks_text} <> 'null')"
+    " OR c.id IN (SELECT o.contact_id FROM observation o)"
+    " OR (c.channel = 'phone' AND COALESCE(pp.odd, 0) > 0))"
 )
+# Call events whose attempts the SQL reads; any other timeline event of the statistics
+# (storage.stats.FIELD_EVENT_KINDS) on a call, or one without an integer attempt, makes
+# the call ``detailed``.
+_CALL_KINDS = (
+    ev.CALL_STARTED,
+    ev.CALL_PICKED_UP,
+    ev.CALL_VOICEMAIL,
+    ev.CALL_NO_ANSWER,
+    ev.CALL_BUSY,
+    ev.CALL_TRANSFERRED,
+    ev.CALL_HUNG_UP,
+)
+_FIELD_KINDS = (ev.LETTER_PRINTED, *ev.FIELD_EVENTS)
+
+
+def _attempt(dialect: str) -> str:
+    """SQL for ``detail["attempt"]`` when it is a JSON integer, else NULL."""
+    if dialect == "sqlite":
+        return (
+            "(CASE WHEN json_type(e.detail, '$.attempt') = 'integer'"
+            " THEN json_extract(e.detail, '$.attempt') END)"
+        )
+    return (
+        "(CASE WHEN json_typeof(e.detail -> 'attempt') = 'number'"
+        " AND (e.detail ->> 'attempt') ~ '^-?[0-9]{1,15}$'"
+        " THEN CAST(e.detail ->> 'attempt' AS BIGINT) END)"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,6 +197,13 @@ def facts_sql(
         ev.VISIT_SERVED,
     )
     kind_list = ", ".join(f"'{k}'" for k in kinds)
+    attempt = _attempt(dialect)
+    detailed = _DETAILED_SQL.format(
+        checks_text="c.checks" if dialect == "sqlite" else "CAST(c.checks AS TEXT)"
+    )
+    missed_kinds = f"'{ev.CALL_VOICEMAIL}', '{ev.CALL_NO_ANSWER}', '{ev.CALL_BUSY}'"
+    call_kinds = ", ".join(f"'{k}'" for k in _CALL_KINDS)
+    field_kinds = ", ".join(f"'{k}'" for k in _FIELD_KINDS)
     closed_null = "CAST(:campaign_closed_us AS BIGINT)"
     # Stage expressions over the base columns (each base column is computed once, behind
     # a fence; these are plain integer arithmetic, cheap to repeat).
@@ -208,6 +239,29 @@ WITH {targets_cte}ev AS (
   WHERE c.campaign_id = :campaign AND e.kind IN ({kind_list})
   GROUP BY e.contact_id
 ),
+pa AS (
+  SELECT e.contact_id AS id, {attempt} AS attempt,
+    MIN(CASE WHEN e.kind = '{ev.CALL_STARTED}' THEN e.at END) AS started,
+    MIN(CASE WHEN e.kind = '{ev.CALL_PICKED_UP}' THEN e.at END) AS picked,
+    SUM(CASE WHEN e.kind = '{ev.CALL_TRANSFERRED}' THEN 1 ELSE 0 END) AS transfers,
+    MAX(CASE WHEN e.kind IN ({missed_kinds}) THEN 1 ELSE 0 END) AS missed,
+    SUM(CASE WHEN e.kind = '{ev.CALL_STARTED}' THEN 1 ELSE 0 END) AS starts,
+    SUM(CASE WHEN {attempt} IS NULL OR e.kind NOT IN ({call_kinds}) THEN 1 ELSE 0 END) AS odd
+  FROM contact_event e JOIN contact c ON c.id = e.contact_id
+  WHERE c.campaign_id = :campaign AND c.channel = 'phone' AND e.kind IN ({field_kinds})
+  GROUP BY e.contact_id, {attempt}
+),
+pc AS (
+  SELECT id, COUNT(*) AS attempts, SUM(CASE WHEN attempt > 0 THEN 1 ELSE 0 END) AS positive,
+    CAST(SUM(starts) AS BIGINT) AS starts, MAX(missed) AS missed,
+    CAST(SUM(odd) AS BIGINT) AS odd,
+    MIN(CASE WHEN picked IS NOT NULL THEN attempt END) AS p
+  FROM pa GROUP BY id
+),
+pp AS (
+  SELECT pc.*, pa.started AS p_started, pa.picked AS p_picked, pa.transfers AS p_transfers
+  FROM pc LEFT JOIN pa ON pa.id = pc.id AND pa.attempt = pc.p
+),
 lv AS (
   SELECT e.contact_id AS id, MIN(e.at) AS left_at
   FROM contact_event e JOIN ev ON ev.id = e.contact_id
@@ -234,14 +288,22 @@ base AS (
     COALESCE({us("c.closed_at")}, {closed_null}) AS closed0_us,
     CASE WHEN c.channel = 'visit' THEN {us("ev.served")} - {us("ev.arrived")} END AS waiting_us,
     CASE WHEN c.channel = 'visit' THEN {us("lv.left_at")} - {us("ev.served")} END AS service_us,
+    CASE WHEN c.channel = 'phone' THEN
+      CASE WHEN pp.p IS NOT NULL THEN 1 WHEN pp.missed = 1 THEN 0 END END AS picked,
+    CASE WHEN pp.p IS NOT NULL THEN {us("pp.p_picked")} - {us("pp.p_started")} END
+      AS pickup_us,
+    CASE WHEN pp.p IS NOT NULL THEN pp.p_transfers END AS transfers,
+    CASE WHEN c.channel = 'phone' THEN CASE WHEN pp.p IS NOT NULL THEN pp.attempts
+      ELSE COALESCE(NULLIF(pp.positive, 0), pp.starts, 0) END END AS phone_attempts,
     {answer_target} AS answer_target,
     {ack_target} AS ack_target,
-    {_DETAILED_SQL} AS detailed
+    {detailed} AS detailed
   FROM contact c
     JOIN service s ON s.id = c.service_id
     JOIN collectivity k ON k.id = c.collectivity_id
     LEFT JOIN ev ON ev.id = c.id
-    LEFT JOIN lv ON lv.id = c.id{targets_join}
+    LEFT JOIN lv ON lv.id = c.id
+    LEFT JOIN pp ON pp.id = c.id{targets_join}
   WHERE c.campaign_id = :campaign{only_channel}
 )
 SELECT t.id, t.channel, t.scenario_id, t.status, t.wording, t.service_id, t.service_kind,
@@ -260,7 +322,7 @@ SELECT t.id, t.channel, t.scenario_id, t.status, t.wording, t.service_id, t.serv
        WHEN t.ack_at IS NOT NULL THEN {ack_bd} <= t.ack_target
        WHEN t.censor_at IS NOT NULL AND {censor_bd} > t.ack_target THEN FALSE
   END AS ack_within,
-  t.waiting_us, t.service_us, t.skew,
+  t.waiting_us, t.service_us, t.picked, t.pickup_us, t.transfers, t.phone_attempts, t.skew,
   (t.end_us IS NOT NULL AND (bs.departement IS NULL
     OR (t.ans_at IS NOT NULL AND ba.departement IS NULL)
     OR (t.ack_at IS NOT NULL AND bk.departement IS NULL)

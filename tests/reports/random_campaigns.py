@@ -189,11 +189,14 @@ async def random_campaign(
                 left = served + timedelta(seconds=rnd.randrange(-300, 900))
                 events.append(_event(contact.id, ev.VISIT_LEFT, left))
         elif channel == "phone" and rnd.random() < 0.85:
-            for attempt in range(1, rnd.randrange(2, 4)):
+            first = rnd.choice((1, 1, 1, 0, -1))
+            for attempt in range(first, first + rnd.randrange(1, 4)):
                 events += _call(rnd, contact.id, attempt, t)
                 t += timedelta(hours=rnd.randrange(1, 30))
+            if rnd.random() < 0.03:
+                events.append(_event(contact.id, ev.VISIT_ARRIVED, t))  # not a call event
         found = catalog.scenarios.get(contact.scenario_id)
-        if found is not None and channel in ("phone", "visit") and rnd.random() < 0.5:
+        if found is not None and channel in ("phone", "visit") and rnd.random() < 0.3:
             for question in found.grid:
                 if rnd.random() < 0.85:
                     answers.append(
@@ -215,13 +218,23 @@ def _event(contact_id: int, kind: str, at: datetime, **detail: Any) -> ContactEv
 
 
 def _call(rnd: random.Random, contact_id: int, attempt: int, at: datetime) -> list[ContactEvent]:
-    out = [_event(contact_id, ev.CALL_STARTED, at, attempt=attempt)]
+    """One attempt: started, an outcome, during a picked-up call maybe transfers and a
+    hold; sometimes an event without its attempt number, or no start at all."""
+    out = []
+    if rnd.random() < 0.9:
+        out.append(_event(contact_id, ev.CALL_STARTED, at, attempt=attempt))
     t = at + timedelta(seconds=rnd.randrange(2, 50), microseconds=rnd.randrange(10**6))
     outcome = rnd.choice((ev.CALL_PICKED_UP, ev.CALL_PICKED_UP, ev.CALL_NO_ANSWER, ev.CALL_BUSY))
     out.append(_event(contact_id, outcome, t, attempt=attempt))
     if outcome == ev.CALL_PICKED_UP:
-        for kind in rnd.sample((ev.CALL_ON_HOLD, ev.CALL_RESUMED, ev.CALL_TRANSFERRED), 3):
+        kinds = [ev.CALL_TRANSFERRED] * rnd.randrange(0, 3)
+        if rnd.random() < 0.3:
+            kinds += [ev.CALL_ON_HOLD, ev.CALL_RESUMED]
+        for kind in kinds:
             t += timedelta(seconds=rnd.randrange(1, 90), microseconds=rnd.randrange(10**6))
             out.append(_event(contact_id, kind, t, attempt=attempt))
-    out.append(_event(contact_id, ev.CALL_HUNG_UP, t + timedelta(seconds=30), attempt=attempt))
+    hung_up = _event(contact_id, ev.CALL_HUNG_UP, t + timedelta(seconds=30), attempt=attempt)
+    if rnd.random() < 0.05:
+        hung_up.detail = None  # no attempt number: the Python rules place it
+    out.append(hung_up)
     return out
