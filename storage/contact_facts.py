@@ -7,6 +7,7 @@ statistics (``storage.cell_stats``) group and the contact export streams
     contact ⋈ service ⋈ collectivity
       ⟕ ev   first origin / reply / visit events per contact (one GROUP BY over the events)
       ⟕ lv   first ``visit.left`` at or after ``visit.served``
+      ⟕ pp   calls: per attempt (pa), per call (pc), the attempt picked up first
       -> instants as integer microseconds since 1970-01-01 UTC (``*_us``)
       -> window and clamps (the rules of ``reports.facts.delays_for``, restated below)
       ⟕ tmp_business_day ×4  (``storage.business_days``: ordinal of sent, answer, ack, close)
@@ -168,7 +169,8 @@ def facts_sql(
     collectivity_id coll_code coll_name coll_kind population departement region stratum
     persona_id auditor_id planned_us sent_us answer_us ack_us closed_us delivered written
     detailed answer_target ack_target ans_delay_us ans_bd ack_delay_us ack_bd censor_us
-    censor_bd ans_within ack_within waiting_us service_us skew unmapped`` (``*_us``
+    censor_bd ans_within ack_within waiting_us service_us picked pickup_us transfers
+    phone_attempts skew unmapped`` (``*_us``
     integers; ``*_bd`` business days; flags are booleans on PostgreSQL, 0/1 on SQLite).
     ``planned_us`` is NULL unless ``with_planned``; ``channel`` keeps only that channel.
     """
