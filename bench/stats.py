@@ -221,8 +221,8 @@ def load_postgresql(url: str, schema: str, n: int) -> None:
         raw.commit()
         # VACUUM as well as ANALYZE: otherwise autovacuum wakes up on the freshly copied
         # tables in the middle of the timed queries (and the first reads set hint bits).
-        raw.autocommit = True
-        cur.execute("VACUUM ANALYZE")
+        raw.dbapi_connection.autocommit = True  # type: ignore[union-attr]
+        raw.cursor().execute("VACUUM ANALYZE")
     finally:
         raw.close()
         engine.dispose()
@@ -403,13 +403,15 @@ def main() -> None:
                 with admin.begin() as conn:
                     conn.execute(text(f'CREATE SCHEMA "{schema}"'))
                 url = args.pg_url
-                load_postgresql(url, schema, args.contacts)
             else:
                 url = f"sqlite:///{out_dir / 'bench.db'}"
-                load_sqlite(out_dir / "bench.db", args.contacts)
-            print(f"{backend}: loaded {args.contacts:,} contacts in "
-                  f"{time.perf_counter() - start:.1f} s (not timed)")  # fmt: skip
             try:
+                if schema is not None:
+                    load_postgresql(url, schema, args.contacts)
+                else:
+                    load_sqlite(out_dir / "bench.db", args.contacts)
+                print(f"{backend}: loaded {args.contacts:,} contacts in "
+                      f"{time.perf_counter() - start:.1f} s (not timed)")  # fmt: skip
                 figures = asyncio.run(timed(url, schema, backend, out_dir))
             finally:
                 if schema is not None:
