@@ -28,6 +28,9 @@ from temoin.settings import Settings
 
 log = logging.getLogger("temoin.worker")
 
+# On SIGTERM a dispatch run in progress may finish within this time (Docker waits 10 s).
+STOP_GRACE_SECONDS = 8.0
+
 
 def dispatch_config(settings: Settings) -> DispatchConfig:
     d = settings.dispatch
@@ -110,10 +113,21 @@ async def run_worker(
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
         scheduler = AsyncIOScheduler(timezone=UTC)
+        running: set[asyncio.Task[object]] = set()
+
+        async def dispatch() -> None:
+            task = asyncio.current_task()
+            if task is not None:
+                running.add(task)
+            try:
+                await dispatch_job(dispatcher, timeout, hard_timeout)
+            finally:
+                if task is not None:
+                    running.discard(task)
+
         scheduler.add_job(
-            dispatch_job,
+            dispatch,
             "interval",
-            args=(dispatcher, timeout, hard_timeout),
             seconds=settings.dispatch.interval_seconds,
             id="dispatch",
             max_instances=1,
@@ -132,6 +146,11 @@ async def run_worker(
         try:
             await stop.wait()
         finally:
+            # No new run; the one in progress finishes its batch (its sends are recorded and
+            # its connections closed) rather than being cancelled midway, up to a grace time.
+            scheduler.pause()
+            if running:
+                await asyncio.wait(running, timeout=STOP_GRACE_SECONDS)
             scheduler.shutdown(wait=False)
             if tracking is not None:
                 stop.set()
