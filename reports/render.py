@@ -53,6 +53,7 @@ from reports.charts import histogram_svg, km_svg
 from reports.exports import contact_records, shipped_catalog
 from reports.facts import DEFAULT_STRATA, ContactFacts, population_stratum
 from reports.intervals import Proportion
+from reports.outputs import open_output
 from scenarios.catalog import Catalog, Scenario
 from scenarios.i18n import Translator
 from storage.stats import CampaignInfo, CollectivityInfo, ContactRow
@@ -563,13 +564,15 @@ async def collectivity_report(
 
 
 def write_report(html: str, out: Path) -> None:
-    """Write the page as HTML, or as PDF (WeasyPrint) when ``out`` ends in ``.pdf``."""
+    """Write the page as HTML, or as PDF (WeasyPrint) when ``out`` ends in ``.pdf``, through
+    ``reports.outputs`` (atomically, never through a link; ``OutputError`` says why not)."""
     suffix = out.suffix.lower()
-    if suffix == ".pdf":
-        from weasyprint import HTML
-
-        HTML(string=html, base_url=None).write_pdf(out)
-    elif suffix in (".html", ".htm"):
-        out.write_text(html, encoding="utf-8")
-    else:
+    if suffix not in (".pdf", ".html", ".htm"):
         raise ValueError(f"a report is written as .html or .pdf, not {out.name!r}")
+    with open_output(out) as stream:
+        if suffix == ".pdf":
+            from weasyprint import HTML
+
+            HTML(string=html, base_url=None).write_pdf(stream)
+        else:
+            stream.write(html.encode("utf-8"))

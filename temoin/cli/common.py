@@ -10,6 +10,7 @@ from typing import NoReturn, TypeVar
 import typer
 from rich.console import Console
 
+from reports.outputs import OutputError
 from scenarios.clock import Clock, SystemClock
 from storage.db import Database
 from temoin.database import open_database
@@ -61,7 +62,7 @@ def run_with_db(ctx: typer.Context, work: Callable[[Database, AppContext], Await
 
     try:
         return asyncio.run(_main())
-    except UserError as exc:
+    except (UserError, OutputError) as exc:
         fail(str(exc))
     except SecretError as exc:
         fail_settings(f"setting database_password: {exc}")

@@ -30,6 +30,7 @@ from rich.table import Table
 
 from reports.cells import GROUP_KEYS, Cell
 from reports.exports import DEFAULT_GROUPINGS, FORMATS, LEVELS, compute_stats, export
+from reports.outputs import OutputError, check_target
 from reports.render import ReportOptions, collectivity_report, national_report, write_report
 from scenarios.catalog import Catalog, CatalogError, load_catalog
 from storage.db import Database
@@ -179,8 +180,12 @@ def export_command(
     if level not in LEVELS:
         raise typer.BadParameter(f"one of {', '.join(LEVELS)}", param_hint="--level")
     groupings = parse_groupings(by)
-    if not out.parent.exists():
-        fail(f"directory {out.parent} does not exist")
+    try:
+        check_target(out)
+        if fmt != "xlsx":
+            check_target(out.with_name(out.name + ".meta.json"))
+    except OutputError as exc:
+        fail(str(exc))
 
     async def work(database: Database, app: AppContext) -> int:
         settings = app.settings.reports
@@ -244,8 +249,10 @@ def report(
                 session, info, target, generated_at=now, options=options, catalog=catalog
             )
 
-    if not out.parent.exists():
-        fail(f"directory {out.parent} does not exist")
-    html = run_with_db(ctx, work)
-    write_report(html, out)
+    try:
+        check_target(out)
+        html = run_with_db(ctx, work)
+        write_report(html, out)
+    except OutputError as exc:
+        fail(str(exc))
     console.print(f"wrote {out}")
