@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from scenarios.campaign_file import (
     CampaignFileError,
@@ -59,7 +60,16 @@ from scenarios.planning import (
 from storage import campaigns as repo
 from storage.db import Database
 from storage.mail import campaign_mail_summary
-from temoin.cli.common import AppContext, UserError, app_context, console, fail, run_with_db
+from temoin.cli.common import (
+    AppContext,
+    UserError,
+    app_context,
+    console,
+    fail,
+    printable,
+    run_with_db,
+    styled,
+)
 from temoin.cli.observations import gather_observations, print_observations
 
 app = typer.Typer(no_args_is_help=True, help="Plan campaigns and follow them.")
@@ -330,9 +340,15 @@ def _people_table(
 def print_plan_summary(summary: dict[str, Any]) -> None:
     verb = "would plan" if summary["dry_run"] else "planned"
     console.print(
-        f"Campaign [bold]{summary['name']}[/bold] ({summary['window']['start']} to "
-        f"{summary['window']['end']}): {verb} {summary['contacts']} contacts for "
-        f"{summary['services']} services of {summary['collectivities']} collectivities."
+        Text.assemble(
+            "Campaign ",
+            styled(summary["name"], "bold"),
+            printable(
+                f" ({summary['window']['start']} to {summary['window']['end']}): {verb} "
+                f"{summary['contacts']} contacts for {summary['services']} services of "
+                f"{summary['collectivities']} collectivities."
+            ),
+        )
     )
     if summary["deleted"] or summary["kept"]:
         deleted = "would delete" if summary["dry_run"] else "deleted"
@@ -361,13 +377,18 @@ def print_plan_summary(summary: dict[str, Any]) -> None:
         console.print(table)
     for row in summary["uncovered"]:
         console.print(
-            f"[yellow]No auditor covers département {row['departement']}:[/yellow] "
-            f"{row['contacts']} {row['channel']} contacts left unassigned."
+            Text.assemble(
+                styled(f"No auditor covers département {row['departement']}:", "yellow"),
+                f" {row['contacts']} {row['channel']} contacts left unassigned.",
+            )
         )
     if summary["unreadable_hours"]:
         console.print(
-            f"[yellow]{summary['unreadable_hours']} services have unreadable opening hours;"
-            " the default hours were used.[/yellow]"
+            styled(
+                f"{summary['unreadable_hours']} services have unreadable opening hours;"
+                " the default hours were used.",
+                "yellow",
+            )
         )
     if summary["dry_run"]:
         console.print("Dry run: nothing was written.")
@@ -477,7 +498,7 @@ async def gather_show(database: Database, name: str, tz: ZoneInfo) -> dict[str, 
 def print_show(data: dict[str, Any]) -> None:
     c = data["campaign"]
     title = f" — {c['title']}" if c["title"] else ""
-    console.print(f"Campaign [bold]{c['name']}[/bold]{title}")
+    console.print(Text.assemble("Campaign ", styled(c["name"], "bold"), printable(title)))
     console.print(
         f"Window {c['window']['start']} to {c['window']['end']}, state {c['state']}, "
         f"seed {c['seed']}, planned {c['planned_at'][:16].replace('T', ' ')} UTC; "
@@ -522,7 +543,8 @@ def _print_mail(mail: dict[str, Any]) -> None:
         table.add_row(m["persona"], m["folder"], server, str(m["stored"]), gap, checked)
     console.print(table)
     if mail["gaps"]:
-        console.print(f"[bold red]{mail['gaps']} message(s) on the servers are not stored.[/]")
+        gaps = f"{mail['gaps']} message(s) on the servers are not stored."
+        console.print(styled(gaps, "bold red"))
     console.print(
         f"Triage: {mail['triage_pending']} pending; quarantined: {mail['quarantined']}; "
         f"not processed yet: {mail['unprocessed']}."

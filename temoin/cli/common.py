@@ -1,14 +1,24 @@
-"""What every command shares: the settings, a database opened per command, clean errors."""
+"""What every command shares: the settings, a database opened per command, clean errors.
+
+The consoles print what we do not control (mail subjects and senders, names from a CSV or
+a campaign file, auditors' answers) as plain text: rich markup is off (``[/]`` or
+``[link=…]`` in a subject is shown as written, not obeyed nor a ``MarkupError``), and
+terminal control characters (ESC sequences, C1 controls, carriage returns, bidirectional
+overrides) are shown as visible symbols (``printable``), never sent to the terminal. Our
+own emphasis is given as ``rich.text.Text`` styles, not markup.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from reports.outputs import OutputError
 from scenarios.clock import Clock, SystemClock
@@ -18,8 +28,42 @@ from temoin.settings import SecretError, Settings
 
 T = TypeVar("T")
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# C0 controls but tab and line feed, DEL, C1 controls, and the bidirectional embeddings,
+# overrides and isolates (they reorder what is shown: a subject could display as another).
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    char = match.group()
+    if char < " ":
+        return chr(0x2400 + ord(char))  # the Unicode control pictures: ESC shows as ␛
+    return "\u2421" if char == "\x7f" else "\ufffd"
+
+
+def printable(text: str) -> str:
+    """``text`` with every terminal control character replaced by a visible symbol."""
+    return _CONTROLS.sub(_visible, text)
+
+
+class SafeConsole(Console):
+    """A console for untrusted text: no markup, no emoji codes, no control characters."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(highlight=False, markup=False, emoji=False, **kwargs)
+
+    def render_str(self, text: str, **kwargs: Any) -> Text:
+        kwargs["markup"] = False  # also when a caller asks for it: our texts carry data
+        kwargs["emoji"] = False
+        return super().render_str(printable(text), **kwargs)
+
+
+console = SafeConsole()
+err_console = SafeConsole(stderr=True)
+
+
+def styled(text: str, style: str) -> Text:
+    """Our own emphasis on a text that may hold data (``printable`` applied)."""
+    return Text(printable(text), style=style)
 
 
 class UserError(Exception):
@@ -33,13 +77,13 @@ class AppContext:
 
 
 def fail_settings(message: str) -> NoReturn:
-    typer.echo(f"temoin: {message}", err=True)
+    typer.echo(f"temoin: {printable(message)}", err=True)
     raise typer.Exit(2)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
     # Plain echo, not rich: rich wraps at the terminal width and would split paths.
-    typer.echo(f"temoin: {message}", err=True)
+    typer.echo(f"temoin: {printable(message)}", err=True)
     raise typer.Exit(code)
 
 
