@@ -16,16 +16,19 @@ in East Asian locales). ``formula_like`` says whether a text is such a cell.
 
 from __future__ import annotations
 
-from typing import Any, Final
+import re
+from typing import TYPE_CHECKING, Any, Final
 
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+if TYPE_CHECKING:  # openpyxl (and numpy under it) loads only when a workbook is written
+    from openpyxl.cell import WriteOnlyCell
 
 __all__ = ["csv_value", "formula_like", "xlsx_text_cell", "xlsx_value"]
 
 # ASCII signs, then their full-width forms (U+FF1D, U+FF0B, U+FF0D, U+FF20)
 _SIGNS: Final = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
 _LEADING_CONTROLS: Final = frozenset("\t\r\n")
+# What XML 1.0 cannot hold (openpyxl's ILLEGAL_CHARACTERS_RE): C0 controls but tab, LF, CR.
+_NOT_XML: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def formula_like(text: str) -> bool:
@@ -47,8 +50,10 @@ def csv_value(value: Any) -> Any:
 
 def xlsx_text_cell(sheet: Any, text: str) -> WriteOnlyCell:
     """A write-only string cell holding ``text`` as it is (never a formula)."""
+    from openpyxl.cell import WriteOnlyCell
+
     cell = WriteOnlyCell(sheet)
-    cell.value = ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)
+    cell.value = _NOT_XML.sub("\ufffd", text)
     cell.data_type = "s"  # openpyxl guessed "f" for "=…" and "e" for "#N/A": text it is
     return cell
 
