@@ -301,10 +301,12 @@ def parse_population(text: str) -> int:
     value = text.strip()
     if not re.fullmatch(rf"\d+|\d{{1,3}}({_THOUSANDS}\d{{3}})+", value):
         raise FieldError(f"population {text!r} is not a whole number ≥ 0 (e.g. 12 345)")
-    number = int(re.sub(_THOUSANDS, "", value))
-    if number > MAX_POPULATION:
-        raise FieldError(f"population {text!r} is more than {MAX_POPULATION:,}".replace(",", " "))
-    return number
+    digits = re.sub(_THOUSANDS, "", value).lstrip("0") or "0"
+    # checked before int(): Python refuses to read more than 4,300 digits at all
+    if len(digits) > len(str(MAX_POPULATION)) or int(digits) > MAX_POPULATION:
+        shown = text if len(text) <= 20 else text[:20] + "…"
+        raise FieldError(f"population {shown!r} is more than {MAX_POPULATION:,}".replace(",", " "))
+    return int(digits)
 
 
 def parse_service_kind(text: str) -> str:

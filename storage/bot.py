@@ -65,7 +65,7 @@ async def auditor_by_telegram(session: AsyncSession, telegram_user_id: int) -> A
 async def find_auditor(session: AsyncSession, ref: str) -> Auditor | None:
     """An auditor by key, or by id when ``ref`` is a number."""
     found = await session.scalar(select(Auditor).where(Auditor.key == ref))
-    if found is None and ref.isdigit():
+    if found is None and ref.isdigit() and len(ref) < 10:  # an id fits a 32-bit integer
         found = await session.get(Auditor, int(ref))
     return found
 

@@ -39,6 +39,8 @@ from pydantic_settings import SettingsError as _SourceError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from scenarios.input_files import LIMITS, InputFileError, read_input
+
 ENV_PREFIX = "TEMOIN_"
 ENV_NESTED_DELIMITER = "__"
 
@@ -261,14 +263,21 @@ def _config_path(explicit: Path | None) -> Path | None:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError as exc:
-        raise SettingsError(f"config file {path} does not exist") from exc
-    except OSError as exc:
-        raise SettingsError(f"config file {path} cannot be read: {exc.strerror}") from exc
+        # a regular file of sane size only: a FIFO would block, /dev/zero never end
+        return tomllib.loads(read_input(path, LIMITS["campaign"]).decode("utf-8"))
+    except InputFileError as exc:
+        reason = str(exc)
+        if reason == "no such file":
+            reason = "does not exist"
+        elif not reason.startswith("cannot be read"):
+            reason = f"cannot be read: it {reason}"
+        raise SettingsError(f"config file {path} {reason}") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SettingsError(f"config file {path} is not valid TOML: {exc}") from exc
+    except RecursionError as exc:
+        raise SettingsError(f"config file {path} is not valid TOML: nested too deeply") from exc
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise SettingsError(f"config file {path} is not valid TOML: a number is too long") from exc
 
 
 def _env_name(loc: tuple[str, ...]) -> str | None:

@@ -24,7 +24,7 @@ from telegram.error import TelegramError
 from bot.invites import invite_link, new_code, parse_expiry
 from storage import bot as repo
 from storage.db import Database
-from temoin.cli.common import AppContext, UserError, console, fail, run_with_db
+from temoin.cli.common import MAX_ID, AppContext, UserError, console, fail, run_with_db
 from temoin.settings import SecretError, Settings, resolve_secret
 
 app = typer.Typer(no_args_is_help=True, help="Auditors: invitations to the bot, tasks.")
@@ -172,7 +172,7 @@ def disable(
 @app.command("assign")
 def assign(
     ctx: typer.Context,
-    contact: int = typer.Argument(..., help="Contact id."),
+    contact: int = typer.Argument(..., min=1, max=MAX_ID, help="Contact id."),
     auditor: str = typer.Argument(..., help="Auditor key (or id)."),
 ) -> None:
     """Give a contact (call, visit, or a letter to post) to an auditor."""

@@ -14,8 +14,14 @@ import sys
 import typer
 
 from bot.app import BotConfig, run
-from temoin.cli.common import app_context, fail_settings
-from temoin.database import open_database
+from temoin.cli.common import (
+    DatabaseUnreachable,
+    app_context,
+    connect_or_raise,
+    fail_database,
+    fail_settings,
+    open_or_raise,
+)
 from temoin.settings import SecretError, Settings, resolve_secret
 
 # httpx logs each request line at INFO: a Bot API URL holds the token.
@@ -68,10 +74,14 @@ def bot(
     setup_logging(log_level)
 
     async def main() -> None:
-        database = open_database(app.settings)
+        database = open_or_raise(app.settings)
         try:
+            await connect_or_raise(database)
             await run(conf, database, clock=app.clock)
         finally:
             await database.dispose()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except DatabaseUnreachable as exc:
+        fail_database(app.settings, exc)

@@ -35,6 +35,8 @@ from rich.table import Table
 from rich.text import Text
 
 from scenarios.campaign_file import (
+    FIRST_YEAR,
+    LAST_YEAR,
     CampaignFileError,
     CampaignSpec,
     check_scenarios,
@@ -592,6 +594,8 @@ def close_command(
             fail(f"--at {at!r} is not an ISO 8601 date-time")
         if when.tzinfo is None:
             fail(f"--at {at!r} has no time zone (add Z or +01:00)")
+        if not FIRST_YEAR <= when.year <= LAST_YEAR:
+            fail(f"--at {at!r}: a time between {FIRST_YEAR} and {LAST_YEAR}")
 
     async def work(database: Database, app_ctx: AppContext) -> repo.CloseResult:
         async with database.session() as session:

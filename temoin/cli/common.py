@@ -19,6 +19,8 @@ from typing import Any, NoReturn, TypeVar
 import typer
 from rich.console import Console
 from rich.text import Text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
 from reports.outputs import OutputError
 from scenarios.clock import Clock, SystemClock
@@ -27,6 +29,10 @@ from temoin.database import open_database
 from temoin.settings import SecretError, Settings
 
 T = TypeVar("T")
+
+# Row ids are 32-bit integers on PostgreSQL (64 on SQLite): a larger one given on the
+# command line is refused by the option parser rather than overflowing a driver.
+MAX_ID = 2**31 - 1
 
 # C0 controls but tab and line feed, DEL, C1 controls, and the bidirectional embeddings,
 # overrides and isolates (they reorder what is shown: a subject could display as another).
@@ -93,14 +99,70 @@ def app_context(ctx: typer.Context) -> AppContext:
     return obj
 
 
+class DatabaseUnreachable(Exception):
+    """The configured database cannot be reached or opened (the message says why)."""
+
+
+def database_shown(settings: Settings) -> str:
+    """The database URL as a coordinator may read it (never the password)."""
+    try:
+        where = make_url(settings.database_url).render_as_string(hide_password=True)
+    except Exception:  # a URL SQLAlchemy cannot parse is refused by the settings already
+        where = "(database_url)"
+    if settings.database_schema:
+        where += f" (schema {settings.database_schema})"
+    return where
+
+
+def _reason(exc: BaseException) -> str:
+    # The driver's message may quote the URL; the line built here never shows a password.
+    cause = getattr(exc, "orig", None) or exc
+    text = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {text[0]}" if text else type(cause).__name__
+
+
+def open_or_raise(settings: Settings) -> Database:
+    """``open_database``, a SQLite file whose folder cannot be made raising
+    ``DatabaseUnreachable`` (a secret that cannot be read raises ``SecretError``)."""
+    try:
+        return open_database(settings)
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        raise DatabaseUnreachable(f"cannot create{where}: {exc.strerror or exc}") from exc
+
+
+async def connect_or_raise(database: Database) -> None:
+    """Open (and give back) one connection: an unreachable database, a wrong password or
+    a SQLite file that cannot be created raise ``DatabaseUnreachable`` here, before any
+    work starts, rather than as a driver's traceback somewhere inside it."""
+    try:
+        async with database.engine.connect():
+            pass
+    except (DBAPIError, OSError, TimeoutError) as exc:
+        raise DatabaseUnreachable(f"cannot connect: {_reason(exc)}") from exc
+
+
+def fail_database(settings: Settings, exc: BaseException) -> NoReturn:
+    fail(f"database {database_shown(settings)}: {exc}")
+
+
 def run_with_db(ctx: typer.Context, work: Callable[[Database, AppContext], Awaitable[T]]) -> T:
-    """Open the configured database, run ``work``, close it; user errors exit 1."""
+    """Open the configured database, run ``work``, close it; user errors exit 1, and so
+    does a database that cannot be reached or has no tables yet (one line each)."""
     app = app_context(ctx)
 
     async def _main() -> T:
-        database = open_database(app.settings)
+        database = open_or_raise(app.settings)
         try:
-            return await work(database, app)
+            await connect_or_raise(database)
+            try:
+                return await work(database, app)
+            except (OperationalError, ProgrammingError) as exc:
+                if not _missing_table(exc):
+                    raise
+                raise DatabaseUnreachable(
+                    f"{_reason(exc)} (is the schema created? temoin db upgrade)"
+                ) from exc
         finally:
             await database.dispose()
 
@@ -108,5 +170,12 @@ def run_with_db(ctx: typer.Context, work: Callable[[Database, AppContext], Await
         return asyncio.run(_main())
     except (UserError, OutputError) as exc:
         fail(str(exc))
+    except DatabaseUnreachable as exc:
+        fail_database(app.settings, exc)
     except SecretError as exc:
         fail_settings(f"setting database_password: {exc}")
+
+
+def _missing_table(exc: DBAPIError) -> bool:
+    text = str(getattr(exc, "orig", exc)).lower()
+    return "no such table" in text or ("relation" in text and "does not exist" in text)

@@ -15,6 +15,7 @@ import typer
 from rich.table import Table
 
 from scenarios.directory import ImportResult, parse_directory
+from scenarios.input_files import LIMITS, InputFileError, read_input
 from storage.db import Database
 from storage.directory import ImportCounts, upsert_directory
 from temoin.cli.common import AppContext, console, run_with_db
@@ -32,13 +33,9 @@ def _fail(message: str) -> NoReturn:
 
 def _read(path: Path) -> bytes:
     try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        _fail(f"{path}: no such file")
-    except IsADirectoryError:
-        _fail(f"{path}: is a directory")
-    except OSError as exc:
-        _fail(f"{path}: cannot be read ({exc.strerror})")
+        return read_input(path, LIMITS["services"])
+    except InputFileError as exc:
+        _fail(f"{path}: {exc}")
 
 
 def _report_errors(path: Path, result: ImportResult) -> NoReturn:

@@ -20,6 +20,7 @@ import typer
 
 from channels.letters import LetterError, compose_letter, file_name, render_pdf
 from reports.outputs import OutputError, write_output
+from scenarios.campaign_file import FIRST_YEAR, LAST_YEAR
 from scenarios.catalog import UnknownScenario, load_catalog
 from storage import letters as repo
 from storage.db import Database
@@ -50,6 +51,8 @@ def print_letters(
     ),
 ) -> None:
     """Render each due letter of CAMPAIGN as a PDF in --out and mark it printed."""
+    if until is not None and not FIRST_YEAR <= until.year <= LAST_YEAR:
+        fail(f"--until {until.date()}: a day between {FIRST_YEAR} and {LAST_YEAR}")
 
     async def work(database: Database, app: AppContext) -> PrintRun:
         tz = ZoneInfo(app.settings.timezone)

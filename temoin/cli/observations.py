@@ -19,7 +19,7 @@ from scenarios.catalog import UnknownScenario, load_catalog
 from storage import bot as repo
 from storage.db import Database
 from storage.models import Contact
-from temoin.cli.common import AppContext, UserError, console, fail, run_with_db
+from temoin.cli.common import MAX_ID, AppContext, UserError, console, fail, run_with_db
 
 app = typer.Typer(no_args_is_help=True, help="Review the auditors' observations.")
 
@@ -27,7 +27,7 @@ app = typer.Typer(no_args_is_help=True, help="Review the auditors' observations.
 @app.command("to-fix")
 def to_fix(
     ctx: typer.Context,
-    contact: int = typer.Argument(..., help="Contact id."),
+    contact: int = typer.Argument(..., min=1, max=MAX_ID, help="Contact id."),
     question: str = typer.Argument(..., help="Question id of the scenario's grid."),
     reason: str = typer.Option(..., "--reason", help="What is wrong, for the auditor."),
 ) -> None:

@@ -21,7 +21,7 @@ from rich.table import Table
 from scenarios.catalog import UnknownScenario, load_catalog
 from storage import mail
 from storage.db import Database
-from temoin.cli.common import AppContext, UserError, console, fail, run_with_db
+from temoin.cli.common import MAX_ID, AppContext, UserError, console, fail, run_with_db
 from temoin.content_checks import UnknownCheck, effective, empty_checks, review
 
 _YES = {"yes", "y", "oui", "true", "1"}
@@ -45,7 +45,7 @@ def _who() -> str:
 
 def command(
     ctx: typer.Context,
-    contact: int = typer.Argument(..., help="Contact id."),
+    contact: int = typer.Argument(..., min=1, max=MAX_ID, help="Contact id."),
     check: list[str] = typer.Option(
         [], "--check", help="NAME=yes|no: override one check (repeatable)."
     ),

@@ -20,7 +20,7 @@ from rich.table import Table
 from scenarios.catalog import load_catalog
 from storage import mail
 from storage.db import Database
-from temoin.cli.common import AppContext, UserError, console, run_with_db
+from temoin.cli.common import MAX_ID, AppContext, UserError, console, run_with_db
 from temoin.tracking import Tracker, TriageError, tracking_config
 
 app = typer.Typer(no_args_is_help=True, help="Replies that match no contact with confidence.")
@@ -87,8 +87,10 @@ def list_command(
 @app.command("match")
 def match_command(
     ctx: typer.Context,
-    message: int = typer.Argument(..., help="Message id (from `temoin triage list`)."),
-    contact: int = typer.Argument(..., help="Contact id it answers."),
+    message: int = typer.Argument(
+        ..., min=1, max=MAX_ID, help="Message id (from `temoin triage list`)."
+    ),
+    contact: int = typer.Argument(..., min=1, max=MAX_ID, help="Contact id it answers."),
 ) -> None:
     """Attach a message to a contact and record its effects (times, status, checks)."""
 
@@ -109,7 +111,9 @@ def match_command(
 @app.command("ignore")
 def ignore_command(
     ctx: typer.Context,
-    message: int = typer.Argument(..., help="Message id (from `temoin triage list`)."),
+    message: int = typer.Argument(
+        ..., min=1, max=MAX_ID, help="Message id (from `temoin triage list`)."
+    ),
 ) -> None:
     """Take a message out of triage: it answers no contact."""
 

@@ -23,7 +23,15 @@ from pathlib import Path
 import typer
 
 from scenarios.clock import Clock
-from temoin.cli.common import app_context, fail, fail_settings
+from temoin.cli.common import (
+    DatabaseUnreachable,
+    app_context,
+    connect_or_raise,
+    fail,
+    fail_database,
+    fail_settings,
+    open_or_raise,
+)
 from temoin.dispatcher import DispatchReport
 from temoin.settings import SecretError, Settings
 from temoin.sim.clock import FileClock
@@ -123,6 +131,18 @@ def worker(
         settings.connection_url()
     except SecretError as exc:
         fail_settings(f"setting database_password: {exc}")
+
+    async def probe() -> None:
+        database = open_or_raise(settings)
+        try:
+            await connect_or_raise(database)
+        finally:
+            await database.dispose()
+
+    try:  # one line now, rather than a driver's traceback from inside the first run
+        asyncio.run(probe())
+    except DatabaseUnreachable as exc:
+        fail_database(settings, exc)
     clock: Clock = app.clock
     if clock_offset is not None:
         clock = OffsetClock(timedelta(seconds=clock_offset))
