@@ -21,6 +21,7 @@ import asyncio
 import logging
 import re
 import traceback
+import urllib.parse
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -41,7 +42,14 @@ from telegram.ext import ContextTypes
 
 from bot import flows
 from bot.flows import Outcome, Snapshot, State
-from bot.photos import PhotoRefused, strip_metadata
+from bot.photos import (
+    MAX_PIXELS,
+    PhotoRefused,
+    PhotoTooHeavy,
+    PhotoTooLarge,
+    download_capped,
+    strip_metadata,
+)
 from bot.views import Button, Reply, rows, task_list
 from scenarios.catalog import Catalog, UnknownScenario
 from scenarios.clock import Clock
@@ -75,6 +83,9 @@ class Runtime:
     # SQLite has one writer: units of work of this process queue here instead of failing
     # with "database is locked" when a read transaction tries to become a write one.
     write_lock: asyncio.Lock | None = field(default=None)
+    # Photos downloaded and decoded at once: with 64 concurrent updates, 64 large photos
+    # would hold gigabytes; the others wait their turn.
+    photo_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[AsyncSession]:
@@ -497,15 +508,25 @@ async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if auditor is None or not expected:
         await send(context, user.id, replies or [Reply(t("bot.photo.unexpected"))], t)
         return
+    too_big = Reply(t("bot.photo.too_big", mb=rt.photo_max_bytes // 10**6))
     if (source.file_size or 0) > rt.photo_max_bytes:
-        too_big = Reply(t("bot.photo.too_big", mb=rt.photo_max_bytes // 10**6))
         await send(context, user.id, [too_big], t)
         return
-    data = bytes(await (await source.get_file()).download_as_bytearray())
     try:
-        if len(data) > rt.photo_max_bytes:
-            raise PhotoRefused("too big")
-        clean = await asyncio.to_thread(strip_metadata, data)
+        async with rt.photo_slots:  # a few photos decoded at once: each may take 150 MB
+            found = await source.get_file()
+            if (found.file_size or 0) > rt.photo_max_bytes:
+                raise PhotoTooHeavy(f"getFile says {found.file_size} bytes")
+            # Streamed with the limit: Telegram may say no size at all (file_size omitted).
+            data = await download_capped(_file_url(found.file_path), rt.photo_max_bytes)
+            clean = await asyncio.to_thread(strip_metadata, data)
+    except PhotoTooHeavy:
+        await send(context, user.id, [too_big], t)
+        return
+    except PhotoTooLarge:
+        mp = MAX_PIXELS // 10**6
+        await send(context, user.id, [Reply(t("bot.photo.too_many_pixels", mp=mp))], t)
+        return
     except PhotoRefused:
         await send(context, user.id, [Reply(t("bot.photo.unreadable"))], t)
         return
@@ -524,6 +545,14 @@ async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 await persist(session, row, outcome, auditor.id, snap.task.id, now)
                 replies = outcome.replies
     await send(context, user.id, replies, t)
+
+
+def _file_url(file_path: str | None) -> str:
+    """The download URL of a file (PTB puts the base file URL before Telegram's path)."""
+    if not file_path or not file_path.startswith(("https://", "http://")):
+        raise PhotoRefused("no downloadable file path")
+    parts = urllib.parse.urlsplit(file_path)
+    return urllib.parse.urlunsplit(parts._replace(path=urllib.parse.quote(parts.path)))
 
 
 async def on_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
