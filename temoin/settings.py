@@ -164,6 +164,19 @@ class BotSettings(BaseModel):
     photo_max_bytes: int = Field(10_000_000, gt=0)
     location_flag_metres: float = Field(300.0, gt=0)
 
+    @model_validator(mode="after")
+    def _webhook_has_a_secret(self) -> BotSettings:
+        # Without the secret token anyone who reaches the endpoint can post updates as any
+        # auditor (Telegram sends it in X-Telegram-Bot-Api-Secret-Token; PTB checks it).
+        if self.webhook_url and not self.webhook_secret:
+            raise ValueError(
+                "webhook_url is set but webhook_secret is not: give a secret reference "
+                "(env:VAR or file:/path) for the X-Telegram-Bot-Api-Secret-Token check"
+            )
+        if self.webhook_url and not self.webhook_url.startswith("https://"):
+            raise ValueError("webhook_url must be an https:// URL (Telegram posts over TLS)")
+        return self
+
 
 class ReportSettings(BaseModel):
     """Statistics and reports (``temoin stats``, ``export``, ``report``)."""

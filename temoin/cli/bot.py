@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sys
 
 import typer
@@ -28,11 +29,21 @@ from temoin.settings import SecretError, Settings, resolve_secret
 QUIET_LOGGERS = ("httpx", "httpcore", "apscheduler", "telegram.ext.Updater")
 
 
+# What Telegram accepts as a webhook's secret token.
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
+
+
 def bot_config(settings: Settings) -> BotConfig:
     """The bot's configuration from the settings, secrets resolved now."""
     if settings.bot_token is None:
         raise SecretError("bot_token is not set (give a reference: env:VAR or file:/path)")
     conf = settings.bot
+    secret = resolve_secret(conf.webhook_secret) if conf.webhook_secret else None
+    if conf.webhook_url and (secret is None or not _WEBHOOK_SECRET.fullmatch(secret)):
+        # never echo the value: it is the secret
+        raise SecretError(
+            "bot.webhook_secret must resolve to 16 to 256 characters among A-Z a-z 0-9 _ -"
+        )
     return BotConfig(
         token=resolve_secret(settings.bot_token),
         timezone=settings.timezone,
@@ -45,7 +56,7 @@ def bot_config(settings: Settings) -> BotConfig:
         evening_hour=conf.evening_hour,
         digest_hour=conf.digest_hour,
         webhook_url=conf.webhook_url,
-        webhook_secret=resolve_secret(conf.webhook_secret) if conf.webhook_secret else None,
+        webhook_secret=secret,
         listen=conf.listen,
         port=conf.port,
     )
