@@ -18,7 +18,7 @@ from scenarios.directory import ImportResult, parse_directory
 from scenarios.input_files import LIMITS, InputFileError, read_input
 from storage.db import Database
 from storage.directory import ImportCounts, upsert_directory
-from temoin.cli.common import AppContext, console, run_with_db
+from temoin.cli.common import AppContext, console, printable, run_with_db
 
 app = typer.Typer(
     no_args_is_help=True, help="Import collectivities and their services from spreadsheets."
@@ -92,5 +92,11 @@ def import_services(
     counts = run_with_db(ctx, work)
     typer.echo(source)
     console.print(_summary(counts))
+    for item in counts.renamed:  # plain echo: one line each, however long
+        line = (
+            f"renamed: {item.insee_code} {item.kind} « {item.old_name} » -> « {item.new_name} »"
+            f" (same {item.by}: one service, not two)"
+        )
+        typer.echo(printable(line))
     if not counts.changed:
         console.print("Nothing changed.")
