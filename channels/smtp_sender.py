@@ -28,6 +28,7 @@ from email.policy import SMTP as SMTP_POLICY
 
 import aiosmtplib
 
+from channels.cleartext import cleartext_allowed, cleartext_refusal
 from scenarios.clock import Clock, SystemClock
 
 
@@ -101,6 +102,14 @@ class SmtpSession:
         )
 
     async def __aenter__(self) -> SmtpSession:
+        account = self.account
+        if (
+            account.security == "none"
+            and account.username
+            and account.password is not None
+            and not cleartext_allowed(account.host)
+        ):
+            raise AccountFailure(cleartext_refusal("smtp", account.host, account.port))
         try:
             await self._smtp.connect()
             if self.account.username and self.account.password is not None:
