@@ -560,28 +560,9 @@ async def collectivity_report(
         show_peers=show_peers,
         peers_label=t("report.peers", stratum=stratum),
         withheld=[
-            *(
-                []
-                if show_national
-                else [
-                    t(
-                        "report.withheld_national",
-                        n=options.min_peers,
-                        count=max(column_counts["national"], default=0),
-                    )
-                ]
-            ),
-            *(
-                []
-                if show_peers
-                else [
-                    t(
-                        "report.withheld_peers",
-                        n=options.min_peers,
-                        count=max(column_counts["peers"], default=0),
-                    )
-                ]
-            ),
+            t(f"report.withheld_{column}", n=options.min_peers, count=max(counts, default=0))
+            for column, counts in column_counts.items()
+            if max(counts, default=0) < options.min_peers
         ],
         missed=missed,
         timelines=timelines,

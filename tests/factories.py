@@ -18,7 +18,8 @@ async def collectivity(
 ) -> Collectivity:
     n = next(_seq)
     row = Collectivity(
-        insee_code=kw.pop("insee_code", f"{departement}{n:03d}"[:5]),
+        # n % 1000: past 999, "63" + "1170" cut to 5 characters gave 63117 twice in a row
+        insee_code=kw.pop("insee_code", f"{departement}{n % 1000:03d}"[:5]),
         name=kw.pop("name", f"Commune {n}"),
         kind=kw.pop("kind", "commune"),
         population=kw.pop("population", 4200),

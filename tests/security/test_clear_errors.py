@@ -9,11 +9,13 @@ command pointed at a database that does not answer.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import resource
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -144,7 +146,22 @@ COMMANDS = (
 )
 
 
+@pytest.fixture
+def logging_kept() -> Iterator[None]:
+    """`temoin bot` and `temoin worker` point the root logger at the (captured, then closed)
+    stderr of the command: put the handlers back so that later tests can log."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    levels = {name: logging.getLogger(name).level for name in logging.root.manager.loggerDict}
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, old in levels.items():
+        logging.getLogger(name).setLevel(old)
+
+
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c[:2]))
+@pytest.mark.usefixtures("logging_kept")
 def test_every_command_says_in_one_line_that_the_database_does_not_answer(
     command: tuple[str, ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
