@@ -8,7 +8,7 @@ For each backend (SQLite in a temporary file; PostgreSQL in a temporary schema o
 1. not timed: create the tables, one campaign, one service, N auditors bound to Telegram
    users and one phone task each (scenario ``phone-listes-electorales``);
 2. timed: the real bot (``bot.app.build_application``, PTB's HTTP stack, long polling) against
-   ``temoin.botapi.LocalBotApi``; every auditor, concurrently, opens the task, presses « Appel
+   ``sim.botapi.LocalBotApi``; every auditor, concurrently, opens the task, presses « Appel
    lancé », « Décroché », « Raccroché », answers the 13 grid questions (buttons and typed
    answers) and validates: 17 updates each, each sent once the previous reply has arrived;
 3. timed, the baseline: the same scripted traffic against a bot that only answers each update
@@ -46,9 +46,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update  # noqa:
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters  # noqa: E402
 
 from bot.app import App, BotConfig, PerUserUpdateProcessor, run  # noqa: E402
+from sim.botapi import LocalBotApi, SimulatedUser  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.models import Auditor, Base, Campaign, Collectivity, Contact, Service  # noqa: E402
-from temoin.botapi import LocalBotApi, SimulatedUser  # noqa: E402
 
 NOW = datetime.now(UTC)
 SCENARIO = "phone-listes-electorales"

@@ -4,8 +4,8 @@
                                        [--batch-size 50] [--profile FILE]
 
 For each backend (SQLite in a temporary file; PostgreSQL in a temporary schema of
-``--pg-url``, dropped afterwards), with a private Dovecot (temoin/sim/dovecot.py) as the
-persona's mailbox and aiosmtpd (temoin/sim/smtp_provider.py) as its provider, which files
+``--pg-url``, dropped afterwards), with a private Dovecot (sim/dovecot.py) as the
+persona's mailbox and aiosmtpd (sim/smtp_provider.py) as its provider, which files
 the blind copy of every message in that mailbox over LMTP before it answers 250. The
 provider runs in a process of its own, as a real one would be elsewhere: in the same
 process its work would compete with the code measured for the interpreter lock.
@@ -46,12 +46,12 @@ import aiosmtplib
 from sqlalchemy import func, select, text
 
 from channels.outgoing import Sender, build_email, make_message_id
+from runners.dispatcher import DispatchConfig, Dispatcher
 from scenarios.catalog import load_catalog
+from sim.dovecot import DovecotServer
+from sim.smtp_provider import SmtpProvider
 from storage.db import Database
 from storage.models import Base, Campaign, Collectivity, Contact, Persona, Service
-from temoin.dispatcher import DispatchConfig, Dispatcher
-from temoin.sim.dovecot import DovecotServer
-from temoin.sim.smtp_provider import SmtpProvider
 
 PRETEND = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # Monday 10:00 in Paris: a business day
 PASSWORD_VAR = "TEMOIN_BENCH_PASSWORD"

@@ -6,7 +6,7 @@
 For each backend (SQLite in a temporary file; PostgreSQL in a temporary schema of
 ``--pg-url``, dropped afterwards), in a process of its own so that its peak memory is its own:
 
-1. not timed: a private Dovecot (temoin/sim/dovecot.py) whose INBOX gets ``--count`` messages
+1. not timed: a private Dovecot (sim/dovecot.py) whose INBOX gets ``--count`` messages
    written straight into its maildir (APPEND would take minutes): answers (some HTML, some
    with a PDF attached), automatic acknowledgements, bounces (DSN with the original attached)
    and replies from other agents without thread headers, 2 to 200 KB (log-uniform), replying
@@ -46,13 +46,14 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
+from channels.analysis import analyse
 from channels.imap_watcher import WatchConfig
+from runners.tracker import Tracker, TrackingConfig
 from scenarios.catalog import load_catalog
 from scenarios.clock import FixedClock
+from sim.dovecot import DovecotServer
 from storage.db import Database
 from storage.models import Base, Campaign, Collectivity, Contact, Message, Persona, Service
-from temoin.sim.dovecot import DovecotServer
-from temoin.tracking import Tracker, TrackingConfig, analyse
 
 SENT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PASSWORD_VAR = "TEMOIN_BENCH_PASSWORD"

@@ -9,7 +9,7 @@ For each backend (SQLite in a temporary file; PostgreSQL in a temporary schema o
    (5,000 collectivities over metropolitan, Alsace-Moselle, Corsican and overseas
    départements; 4 services each, 2 town-hall desks and 2 civil-status desks, so that every
    channel has a scenario that fits);
-2. timed, the real plan path: ``temoin.cli.campaign.plan_campaign`` (upsert personas and
+2. timed, the real plan path: ``temoin.planning.plan_campaign`` (upsert personas and
    auditors, create the campaign, select the services with their collectivity, plan,
    bulk-insert the contacts, commit), with the shipped scenario catalogue and a mix of one
    email, one letter, one phone call and one visit per service: 80,000 contacts;
@@ -42,7 +42,7 @@ from scenarios.planning import plan as run_planner
 from storage import campaigns as repo
 from storage.db import Database
 from storage.models import Base, Collectivity, Contact, Service
-from temoin.cli.campaign import catalog_scenarios, plan_campaign, service_inputs
+from temoin.planning import catalog_scenarios, plan_campaign, service_inputs
 
 DEPTS = ("57", "67", "68", "2A", "2B", "974", "971", "972", "75", "13", "33", "59", "69", "35")
 NOW = datetime(2027, 1, 4, 9, 0, tzinfo=UTC)

@@ -1,60 +1,81 @@
-"""What kind of reply is this? A parsed message in, a kind and the evidence that decided out.
+"""What kind of reply is this? A parsed message in; a kind, the evidence, and whether to doubt it.
 
 Kinds: ``answer``, ``acknowledgement``, ``out_of_office``, ``bounce``, ``read_receipt``,
-``redirect``, ``other``. Decision order, first match wins:
+``redirect``, ``other``. ``answer`` is earned, never a default: it needs a person (no automation
+signal, a sender that is not a mail system or a no-reply address) who *replied* (a thread
+relation — In-Reply-To, References, a reply prefix on the subject — or a quoted original).
+Mail that is neither a reply nor a report is ``other``, which never moves a contact's status.
+A result the rules cannot vouch for carries ``unsure=True``: the tracker sends it to triage
+with its evidence, where a coordinator sets its class.
 
-1. **read_receipt**: a ``multipart/report; report-type=disposition-notification`` (MDN) or a
-   ``message/disposition-notification`` part; else a receipt subject (« Lu : », "Read:",
-   « Non lu : », « Accusé de lecture », « Accusé de réception (affiché) »). First, because an
-   MDN is a report with a null return path too and would otherwise pass for a bounce.
-2. **bounce**: a delivery-status report (DSN) whose actions are not all successes; else a
-   bouncer sender (MAILER-DAEMON, postmaster, "Mail Delivery System"), an Exim
-   ``X-Failed-Recipients`` header, a bounce subject (« Non remis », "Undeliverable", "Mail
-   delivery failed", "Delivery Status Notification (Failure)"…), or a null return path with
-   bounce wording in the text. Hard for 5.x.x, soft for 4.x.x (or, without a status code,
-   from the DSN action, the SMTP reply code, then the wording). A DSN that only reports
-   success is ``other``.
-3. **other** (spam): ``X-Spam-Flag: YES``, ``X-Spam-Status: Yes``, a « [SPAM] » subject.
-4. **other** (bulk): ``List-Id``, ``List-Unsubscribe`` or ``Precedence: bulk|list|junk``, when
-   nothing says auto-reply (no auto header, no absence or acknowledgement wording): the
-   classic vacation program also sends ``Precedence: junk``.
-5. **automatic** messages: RFC 3834 ``Auto-Submitted`` other than ``no``, ``X-Autoreply``,
-   ``X-Autorespond``, ``X-Autoresponder``, ``Precedence: auto_reply``,
-   ``X-Auto-Response-Suppress``, Exchange's ``X-MS-Exchange-Inbox-Rules-Loop`` and
-   ``X-MS-Exchange-Generated-Message-Source``, or an auto-reply subject (« Réponse
-   automatique », "Automatic reply", "Auto:", « Absence »…). Then, on subject and text:
-   absence wording gives **out_of_office** (an absent agent's reply often says « veuillez
-   vous adresser à » a colleague, so absence is checked before redirect); else redirect
-   wording gives **redirect**; else **acknowledgement** (an automatic reply that is neither
-   an absence nor a redirect is, for the barometer, a receipt).
-6. **human** messages (no automatic signal, or ``Auto-Submitted: no``), on the new text only
-   (no quoted original, no signature): absence wording in a short text (at most 120 words;
-   many small-town webmails send vacation replies without any header) gives
-   **out_of_office**; redirect wording in at most 150 words gives **redirect**;
-   acknowledgement wording (« nous avons bien reçu… », or « bien reçu » opening a sentence)
-   in at most 80 words *and no substantive sentence* gives a human **acknowledgement**: every
-   sentence is a greeting, the receipt, a holding promise (« je reviens vers vous », « dans
-   les meilleurs délais »), thanks or a closing. A short text that opens with a receipt and
-   then answers (« La délivrance est gratuite. ») is an **answer**, as is everything else.
+Decision order, first match wins; language-neutral signals before any wording:
 
-All wording is matched after folding case and accents (``channels.content.fold``).
+1. **read_receipt**: an RFC 3798 report (``report-type=disposition-notification`` or a
+   ``message/disposition-notification`` part), else a receipt subject (« Lu : », "Read:").
+2. **other** (abuse report): an ARF ``report-type=feedback-report`` / ``message/feedback-report``.
+3. delivery reports (``channels.bounces``): an RFC 3464 DSN whose recipients were all
+   delivered, relayed, expanded or deliverable, or whose statuses are all 2.x.x, is **other**
+   (a success report); any failed/delayed action or 4.x.x/5.x.x status is a **bounce**, as is a
+   mail-system sender (MAILER-DAEMON with or without a domain, postmaster, post_master, "Mail
+   Delivery System"), ``X-Failed-Recipients``, a bounce subject, or a null return path with
+   bounce wording. A bounce on the sender's name alone is unsure.
+4. **other** (spam): ``X-Spam-Flag: YES``, ``X-Spam-Status: Yes``, a « [SPAM] » subject.
+5. **automatic** messages: header *values*, not presence — RFC 3834 ``Auto-Submitted`` other
+   than ``no``; ``X-Autoreply``/``X-Autorespond``/``X-Autoresponder`` with a value that is
+   not empty nor no/false/0; ``Precedence: auto_reply``; Exchange's
+   ``X-MS-Exchange-Inbox-Rules-Loop``, ``X-MS-Exchange-Generated-Message-Source`` and
+   ``X-Auto-Response-Suppress``; ``X-POST-MessageClass: Autoresponder``; an auto-reply subject
+   in any of our languages; a no-reply sender; ``Precedence: bulk|junk`` *with* reply wording
+   (the classic vacation program). Then wording: absence → **out_of_office** (an absent agent
+   often says « veuillez vous adresser à », so absence first); redirect wording →
+   **redirect**; receipt wording → **acknowledgement**. With no such wording: an
+   ``auto-replied`` message or an auto-reply subject is an **acknowledgement** (unsure); a
+   notification (``auto-generated``, a no-reply sender) is **other**.
+6. **other** (bulk): ``List-Id``, ``List-Unsubscribe``, ``Precedence: bulk|list|junk``, an
+   unsubscribe footer in a message that replies to nothing, or a challenge-response filter
+   asking the sender to prove itself.
+7. **people**, on the new text only (no quoted original, no signature): absence wording in a
+   short text (at most 120 words; small-town webmails send vacation replies without any
+   header) → **out_of_office**; redirect wording in at most 150 words → **redirect**; receipt
+   wording in at most 80 words *and no substantive sentence* → **acknowledgement** (every
+   sentence a greeting, the receipt, a holding promise, thanks or a closing). Else a reply (a
+   thread relation or a quote) is an **answer**. A message that replies to nothing is unsure
+   either way: an **answer** when it has the form of a letter (a greeting first, a closing or
+   a signature last) — people do answer by writing a new message, and only the tracker's match
+   can tell —, **other** otherwise (spam and mailings seldom greet anyone by name).
+
+All wording is matched after folding case and accents (``channels.content.fold``); the
+word lists live in ``channels.wording``.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
+from channels.bounces import BounceInfo, Severity, delivery_report
 from channels.content import fold
 from channels.mime import ParsedMessage
+from channels.wording import (
+    ABSENCE,
+    ACK,
+    AUTO_SUBJECT,
+    CHALLENGE,
+    MDN_SUBJECT,
+    REDIRECT,
+    SPAM_SUBJECT,
+    UNSUBSCRIBE,
+    find,
+)
+
+__all__ = ["KINDS", "BounceInfo", "Classification", "Kind", "Severity", "classify"]
 
 Kind = Literal[
     "answer", "acknowledgement", "out_of_office", "bounce", "read_receipt", "redirect", "other"
 ]
-Severity = Literal["hard", "soft", "unknown"]
+KINDS: tuple[Kind, ...] = get_args(Kind)
 
-_TEXT_SCAN = 20_000  # characters of a bounce looked at for wording and addresses
 _AUTO_SCAN = 5_000  # characters of an automatic reply looked at for wording
 HUMAN_ABSENCE_MAX_WORDS = 120
 HUMAN_REDIRECT_MAX_WORDS = 150
@@ -62,171 +83,40 @@ HUMAN_ACK_MAX_WORDS = 80
 
 
 @dataclass(frozen=True, slots=True)
-class BounceInfo:
-    severity: Severity  # hard (5.x.x), soft (4.x.x), unknown
-    status: str | None  # enhanced status code, e.g. "5.1.1"
-    recipient: str | None  # the address that failed
-    original_message_id: str | None  # Message-ID of the message that bounced
-    diagnostic: str | None
-    dsn: bool  # a machine-readable delivery-status report
-
-
-@dataclass(frozen=True, slots=True)
 class Classification:
     kind: Kind
     evidence: tuple[str, ...]
     bounce: BounceInfo | None = None
+    # The rules could not vouch for ``kind``: the tracker sends the message to triage.
+    unsure: bool = False
 
 
-# -- wording ---------------------------------------------------------------------------------
-# (as shown in evidence, pattern on folded text)
-_Wording = tuple[tuple[str, re.Pattern[str]], ...]
-
-
-def _wording(*items: tuple[str, str]) -> _Wording:
-    return tuple((shown, re.compile(pattern)) for shown, pattern in items)
-
-
-_MDN_SUBJECT = _wording(
-    ("Lu :", r"^lu\s*:"),
-    ("Non lu :", r"^non lu\s*:"),
-    ("Read:", r"^read\s*:"),
-    ("Not read:", r"^not read\s*:"),
-    ("Accusé de lecture", r"^accuse de lecture"),
-    ("Confirmation de lecture", r"^confirmation de lecture"),
-    ("Read receipt", r"^read receipt"),
-    ("Accusé de réception (affiché)", r"^accuse de reception \((affiche|displayed)\)"),
-    ("Return Receipt (displayed)", r"^return receipt \(displayed\)"),
-)
-_BOUNCE_SUBJECT = _wording(
-    ("Non remis", r"^non remis\b"),
-    ("Message non remis", r"^message non remis\b"),
-    ("Non distribuable", r"^non distribuable\b"),
-    ("Undeliverable", r"^undeliverable\b"),
-    ("Undelivered Mail Returned to Sender", r"^undelivered mail returned to sender"),
-    ("Mail delivery failed", r"^mail delivery failed"),
-    ("Delivery Status Notification (Failure)", r"delivery status notification \(failure\)"),
-    ("Delivery Status Notification (Delay)", r"delivery status notification \(delay\)"),
-    ("Returned mail", r"^returned mail\b"),
-    ("Delivery failure", r"^(mail )?delivery failure\b"),
-    ("failure notice", r"^failure notice\b"),
-    ("Échec de la remise", r"^echec de (la )?(remise|distribution)\b"),
-    ("Notification d'état de remise", r"^notification d'etat de (la )?(remise|distribution)"),
-    ("Warning: message delayed", r"^warning: message .* delayed"),
-    ("Delivery delayed", r"^delivery delayed\b"),
-)
-_BOUNCE_TEXT = _wording(
-    ("could not be delivered", r"\bcould ?n[o']t be delivered\b"),
-    ("wasn't delivered", r"\bwas ?n[o']t delivered\b"),
-    ("delivery has failed", r"\bdelivery has failed\b"),
-    ("permanent error", r"\bpermanent error\b"),
-    ("the following address(es) failed", r"\bfollowing address\(es\) failed\b"),
-    ("user unknown", r"\buser unknown\b"),
-    ("address not found", r"\baddress not found\b"),
-    ("n'a pas pu être remis", r"\bn'a pas pu etre (remis|distribue|delivre)e?\b"),
-    ("la remise a échoué", r"\b(la )?remise (a|de ce message a) echoue\b"),
-    ("adresse introuvable", r"\badresse introuvable\b"),
-    ("destinataire inconnu", r"\bdestinataire inconnu\b"),
-    ("message non remis", r"\bmessage non remis\b"),
-)
-_SPAM_SUBJECT = _wording(("[SPAM]", r"^\s*(\[spam\]|\*+\s*spam\s*\*+)"))
-_AUTO_SUBJECT = _wording(
-    ("Réponse automatique", r"^reponse automatique\b"),
-    ("Message automatique", r"^message automatique\b"),
-    ("Automatic reply", r"^automatic reply\b"),
-    ("Auto:", r"^auto\s*:"),
-    ("Autoreply", r"^auto-?reply\b"),
-    ("Auto-Reply", r"^auto reply\b"),
-    ("Out of Office", r"^out of (the )?office\b"),
-    ("Absence", r"^absen(ce|te?)\b"),
-    ("Accusé de réception", r"^accuse de reception\b"),
-)
-_ABSENCE = _wording(
-    ("je suis absent(e) jusqu'au", r"\bje suis (actuellement )?absente? jusqu'(au|a)\b"),
-    ("absent(e) du bureau", r"\babsente? du bureau\b"),
-    ("je suis absent(e)", r"\bje suis (actuellement |momentanement )?absente?\b"),
-    ("je serai absent(e)", r"\bje serai absente?\b"),
-    ("absent(e) jusqu'au", r"\babsente? jusqu'(au|a|a la)\b"),
-    ("actuellement absent", r"\bactuellement absente?\b"),
-    ("en congé", r"\ben conges?\b"),
-    ("de retour le", r"\bde retour (le|lundi|mardi|mercredi|jeudi|vendredi)\b"),
-    ("hors du bureau", r"\bhors du bureau\b"),
-    ("Out of Office", r"\bout of (the )?office\b"),
-    ("I am away", r"\bi (am|will be) (currently )?(away|out)\b"),
-    ("on leave", r"\bon (annual )?leave\b"),
-    ("Absence", r"^absen(ce|te?)\b"),
-)
-_ACK = _wording(
-    ("accusé de réception", r"\baccuse de reception\b"),
-    ("nous accusons réception", r"\b(nous accusons|j'accuse) reception\b"),
-    (
-        "nous avons bien reçu votre demande",
-        r"\b(nous avons|j'ai|avons) bien (recu|pris en compte) votre "
-        r"(demande|message|courriel|mail|e-mail|envoi|requete|sollicitation)\b",
-    ),
-    (
-        "votre message a bien été reçu",
-        r"\bvotre (demande|message|courriel|mail|e-mail|requete|sollicitation) "
-        r"a bien ete (recue?|enregistree?|prise? en compte)\b",
-    ),
-    ("votre demande a été enregistrée", r"\bvotre (demande|requete) a ete enregistree\b"),
-    ("bien reçu", r"^bien recu\b"),
-    ("we have received your message", r"\bwe (have )?received your (message|request|e-?mail)\b"),
-)
-_REDIRECT = _wording(
-    ("ce n'est pas notre service", r"\bce n'est pas (notre|mon|le bon) service\b"),
-    (
-        "ne relève pas de notre service",
-        r"\bne relevent? pas (de (notre|nos|mon|ce)|du) (service|competence)",
-    ),
-    ("n'est pas de notre compétence", r"\bn'est pas de (notre|ma) competence\b"),
-    ("relève de la compétence de", r"\breleve de la competence (de|du|des)\b"),
-    (
-        "veuillez vous adresser à",
-        r"\b(veuillez|merci de|je vous invite a|nous vous invitons a) vous adresser\b",
-    ),
-    ("adressez-vous à", r"\badressez-vous (a|au|aux)\b"),
-    ("vous rapprocher de", r"\b(vous rapprocher|rapprochez-vous) (de|du|des)\b"),
-    (
-        "nous transmettons votre demande au service compétent",
-        r"\b(nous transmettons|je transmets|nous avons transmis|j'ai transmis) votre "
-        r"(demande|message|courriel) (au|aux|a la|a l')",
-    ),
-    ("transmise au service compétent", r"\btransmise? (au|aux) services? competents?\b"),
-    ("not our department", r"\bnot (our|the right) (department|service)\b"),
-)
-
-_STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.]\d)")
-_SMTP_CODE = re.compile(r"(?:said|error|erreur|code|:|#)\s*:?\s*([45][0-5]\d)\b")
-_ADDRESS = re.compile(r"[\w.+'=-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+")
-_QUOTED_MESSAGE_ID = re.compile(r"^[ \t>]*Message-ID:\s*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE)
-_FAILED_LIST = re.compile(
-    r"(?:following (?:address\(es\)|recipients?)(?: failed)?|"
-    r"delivered to|distribue a|remis a|destinataires? suivants?)[^@\n]{0,60}?\s*:?\s*"
-    r"<?([\w.+'=-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+)",
+_NO_REPLY = re.compile(
+    r"^([^@]*[-_.])?(no[-_.]?reply|do[-_.]?not[-_.]?reply|ne[-_.]?pas[-_.]?repondre|"
+    r"nepasrepondre|notifications?|notify|alerts?|newsletters?|mailer|automailer|bounces?|"
+    r"auto[-_.]?reply|autoresponder)([-+._][^@]*)?@",
     re.IGNORECASE,
 )
-_BOUNCERS = re.compile(r"^(mailer-daemon|mailer_daemon|mail-daemon|postmaster)@", re.IGNORECASE)
-_BOUNCER_NAMES = re.compile(r"^mail delivery (system|subsystem)$", re.IGNORECASE)
+_REPLY_PREFIX = re.compile(
+    # Reply prefixes only: a forward ("Fwd:", « TR : », "WG:") is how spam fakes a relation.
+    r"^\s*(\[[^\]]{0,40}\]\s*)?(re|r|aw|antw|sv|vs|odp|rif)\s*(\[\d+\])?\s*:",
+    re.IGNORECASE,
+)
+_NOT_AUTO = frozenset({"", "no", "false", "0", "off", "none"})
 
 
 def classify(parsed: ParsedMessage) -> Classification:
-    """The kind of ``parsed`` and the evidence that decided it (see the module docstring)."""
+    """The kind of ``parsed``, the evidence that decided it, and whether it is unsure."""
     subject = fold(parsed.subject).strip()
     return (
         _read_receipt(parsed, subject)
-        or _bounce(parsed, subject)
-        or _spam_or_bulk(parsed, subject)
+        or _feedback_report(parsed)
+        or _delivery_report(parsed, subject)
+        or _spam(parsed, subject)
         or _automatic(parsed, subject)
+        or _bulk(parsed, subject)
         or _human(parsed, subject)
     )
-
-
-def _find(wording: _Wording, text: str) -> str | None:
-    for shown, pattern in wording:
-        if pattern.search(text):
-            return shown
-    return None
 
 
 # A human receipt says it got the request, maybe that someone will come back, and nothing
@@ -272,13 +162,22 @@ def _sentence_ack(text: str) -> str | None:
     return None
 
 
+def _before_closing(text: str) -> str:
+    """The folded text up to its closing formula: what follows is a name and a disclaimer."""
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        if index and _CLOSING.match(line.strip(" ,*")):
+            return "\n".join(lines[:index])
+    return text
+
+
 def _substantive_sentences(text: str) -> list[str]:
     """Sentences that are neither greeting, receipt, holding promise, thanks nor closing."""
     found: list[str] = []
-    for sentence in _sentences(text):
+    for sentence in _sentences(_before_closing(text)):
         if len(sentence.split()) <= _SHORT_LINE_WORDS:
             continue
-        if _find(_ACK, sentence) or _BIEN_RECU.search(sentence):
+        if find(ACK, sentence) or _BIEN_RECU.search(sentence):
             # The receipt sentence itself; what follows a comma may still say more.
             rest = sentence.split(",", 1)[1] if "," in sentence else ""
             if len(rest.split()) > _SHORT_LINE_WORDS and not _NOT_SUBSTANCE.search(rest.strip()):
@@ -292,20 +191,26 @@ def _substantive_sentences(text: str) -> list[str]:
 
 def _absence(subject: str, text: str) -> str | None:
     """Evidence of absence wording, in the text first, else in the subject."""
-    shown = _find(_ABSENCE, text)
+    shown = find(ABSENCE, text)
     if shown:
         return f'text matches "{shown}"'
-    shown = _find(_ABSENCE, subject)
+    shown = find(ABSENCE, subject)
     return f'subject matches "{shown}"' if shown else None
 
 
-def _report_fields(parsed: ParsedMessage, ctype: str) -> list[tuple[str, str]]:
-    return [
-        item for part in parsed.report_parts if part.content_type == ctype for item in part.fields()
-    ]
+def _thread(parsed: ParsedMessage) -> str | None:
+    """Evidence that the message replies to another: thread headers, a reply prefix."""
+    if parsed.in_reply_to:
+        return f"In-Reply-To {parsed.in_reply_to[:100]}"
+    if parsed.references:
+        return f"References {parsed.references[-1][:100]}"
+    prefix = _REPLY_PREFIX.match(parsed.subject)
+    if prefix:
+        return f'subject prefix "{prefix.group(0).strip()}"'
+    return None
 
 
-# -- 1. read receipts -------------------------------------------------------------------------
+# -- 1-2. receipts and abuse reports ----------------------------------------------------------
 
 
 def _read_receipt(parsed: ParsedMessage, subject: str) -> Classification | None:
@@ -315,232 +220,162 @@ def _read_receipt(parsed: ParsedMessage, subject: str) -> Classification | None:
     elif any(p.content_type == "message/disposition-notification" for p in parsed.report_parts):
         evidence.append("message/disposition-notification part")
     if evidence:
-        for name, value in _report_fields(parsed, "message/disposition-notification"):
-            if name.lower() == "disposition":
-                evidence.append(f"Disposition: {value}")
+        for part in parsed.report_parts:
+            for name, value in part.fields():
+                if name.lower() == "disposition":
+                    evidence.append(f"Disposition: {value}")
         return Classification("read_receipt", tuple(evidence))
-    shown = _find(_MDN_SUBJECT, subject)
+    shown = find(MDN_SUBJECT, subject)
     if shown:
         return Classification("read_receipt", (f'subject matches "{shown}"',))
     return None
 
 
-# -- 2. bounces -------------------------------------------------------------------------------
-
-
-def _bounce(parsed: ParsedMessage, subject: str) -> Classification | None:
-    dsn_fields = _report_fields(parsed, "message/delivery-status")
-    is_dsn = parsed.report_type == "delivery-status" or any(
-        p.content_type == "message/delivery-status" for p in parsed.report_parts
-    )
-    evidence: list[str] = []
-    if is_dsn:
-        evidence.append("multipart/report; report-type=delivery-status")
-        actions = [v.strip().lower() for n, v in dsn_fields if n.lower() == "action"]
-        if actions and all(a in ("delivered", "relayed", "expanded") for a in actions):
-            return Classification("other", (*evidence, f"DSN action {actions[0]} (success)"))
-    sender = parsed.from_.address if parsed.from_ else ""
-    sender_name = parsed.from_.name if parsed.from_ else ""
-    if _BOUNCERS.match(sender) or _BOUNCER_NAMES.match(sender_name.strip()):
-        evidence.append(f"sender {sender or sender_name}")
-    failed_header = parsed.header("X-Failed-Recipients")
-    if failed_header:
-        evidence.append(f"header X-Failed-Recipients: {failed_header[:100]}")
-    shown = _find(_BOUNCE_SUBJECT, subject)
-    if shown:
-        evidence.append(f'subject matches "{shown}"')
-    if not evidence and parsed.return_path != "":
-        return None
-    text = fold(parsed.text[:_TEXT_SCAN])
-    if not evidence:  # a null return path alone is also how auto-replies are sent
-        wording = _find(_BOUNCE_TEXT, text)
-        if not wording:
-            return None
-        evidence += ["null Return-Path <>", f'text matches "{wording}"']
-    info = _bounce_info(parsed, dsn_fields, is_dsn, text, failed_header)
-    if info.status:
-        evidence.append(f"{'DSN' if is_dsn else 'text'} status {info.status}")
-    evidence.append(f"{info.severity} bounce")
-    return Classification("bounce", tuple(evidence), info)
-
-
-def _bounce_info(
-    parsed: ParsedMessage,
-    dsn_fields: list[tuple[str, str]],
-    is_dsn: bool,
-    folded_text: str,
-    failed_header: str | None,
-) -> BounceInfo:
-    fields: dict[str, str] = {}
-    for name, value in dsn_fields:
-        key = name.lower()
-        # The first failed recipient's group wins; later groups only fill what is missing.
-        fields.setdefault(key, value.strip())
-    status = None
-    if "status" in fields:
-        found = _STATUS.search(fields["status"])
-        status = found.group(0) if found else None
-    text = parsed.text[:_TEXT_SCAN]
-    if status is None:
-        found = _STATUS.search(fields.get("diagnostic-code", "")) or _STATUS.search(text)
-        status = found.group(0) if found else None
-    severity = _severity(status, fields.get("action", ""), text, folded_text)
-
-    recipient = None
-    if failed_header:
-        found_address = _ADDRESS.search(failed_header)
-        recipient = found_address.group(0) if found_address else None
-    for key in ("final-recipient", "original-recipient"):
-        if recipient is None and key in fields:
-            recipient = _after_type(fields[key])
-    if recipient is None:
-        listed = _FAILED_LIST.search(folded_text)
-        if listed:
-            recipient = listed.group(1)
-    if recipient is None:
-        original_to = _embedded(parsed, "to")
-        found_address = _ADDRESS.search(original_to or "")
-        recipient = found_address.group(0) if found_address else None
-
-    original_id = _embedded(parsed, "message-id")
-    if original_id:
-        original_id = original_id.strip()
-    else:
-        quoted = _QUOTED_MESSAGE_ID.search(parsed.text)
-        original_id = quoted.group(1) if quoted else None
-
-    diagnostic = fields.get("diagnostic-code")
-    return BounceInfo(
-        severity=severity,
-        status=status,
-        recipient=recipient,
-        original_message_id=original_id,
-        diagnostic=" ".join(_after_type(diagnostic).split())[:500] if diagnostic else None,
-        dsn=is_dsn,
-    )
-
-
-def _severity(status: str | None, action: str, text: str, folded_text: str) -> Severity:
-    if status:
-        return "hard" if status.startswith("5") else "soft" if status.startswith("4") else "unknown"
-    action = action.strip().lower()
-    if action == "failed":
-        return "hard"
-    if action == "delayed":
-        return "soft"
-    code = _SMTP_CODE.search(text)
-    if code:
-        return "hard" if code.group(1).startswith("5") else "soft"
-    if re.search(r"\b(permanent|permanente|definitive)\b", folded_text):
-        return "hard"
-    if re.search(
-        r"\b(temporary|temporaire|delayed|retarde|differe|will (retry|try again))\b", folded_text
+def _feedback_report(parsed: ParsedMessage) -> Classification | None:
+    if parsed.report_type == "feedback-report" or any(
+        p.content_type == "message/feedback-report" for p in parsed.report_parts
     ):
-        return "soft"
-    return "unknown"
-
-
-def _after_type(value: str) -> str:
-    """ "rfc822; a@b" -> "a@b", "smtp; 550 …" -> "550 …"."""
-    kind, sep, rest = value.partition(";")
-    return rest.strip() if sep and " " not in kind.strip() else value.strip()
-
-
-def _embedded(parsed: ParsedMessage, name: str) -> str | None:
-    for key, value in parsed.embedded_headers:
-        if key.lower() == name:
-            return value
+        return Classification("other", ("ARF feedback report (report-type=feedback-report)",))
     return None
 
 
-# -- 3-4. spam and bulk -------------------------------------------------------------------------
+# -- 3. delivery reports ------------------------------------------------------------------------
 
 
-def _spam_or_bulk(parsed: ParsedMessage, subject: str) -> Classification | None:
+def _delivery_report(parsed: ParsedMessage, subject: str) -> Classification | None:
+    report = delivery_report(parsed, subject)
+    if report is None:
+        return None
+    if report.kind == "success":
+        return Classification("other", report.evidence)
+    return Classification("bounce", report.evidence, report.info, unsure=report.unsure)
+
+
+# -- 4. spam --------------------------------------------------------------------------------------
+
+
+def _spam(parsed: ParsedMessage, subject: str) -> Classification | None:
     flag = (parsed.header("X-Spam-Flag") or "").strip().lower()
     if flag.startswith("yes"):
         return Classification("other", ("header X-Spam-Flag: YES",))
     status = (parsed.header("X-Spam-Status") or "").strip().lower()
     if status.startswith("yes"):
         return Classification("other", ("header X-Spam-Status: Yes",))
-    shown = _find(_SPAM_SUBJECT, subject)
+    shown = find(SPAM_SUBJECT, subject)
     if shown:
         return Classification("other", (f'subject matches "{shown}"',))
+    return None
 
+
+# -- 5. automatic messages ---------------------------------------------------------------------
+
+
+def _auto_headers(parsed: ParsedMessage) -> tuple[list[str], bool]:
+    """Automation evidence from header values, and whether one says *reply* (not notice)."""
+    evidence: list[str] = []
+    replied = False
+    auto_submitted = (parsed.header("Auto-Submitted") or "").strip()
+    value = auto_submitted.split(";")[0].split("(")[0].strip().lower()
+    if value and value != "no":
+        evidence.append(f"header Auto-Submitted: {auto_submitted[:60]}")
+        replied = value == "auto-replied"
+    for name in ("X-Autoreply", "X-Autorespond", "X-Autoresponder", "X-Autogenerated"):
+        header = parsed.header(name)
+        if header is not None and header.strip().lower() not in _NOT_AUTO:
+            evidence.append(f"header {name}: {header.strip()[:60]}")
+            replied = replied or name != "X-Autogenerated"
+    if (parsed.header("Precedence") or "").strip().lower() == "auto_reply":
+        evidence.append("header Precedence: auto_reply")
+        replied = True
+    for name in (
+        "X-MS-Exchange-Inbox-Rules-Loop",
+        "X-MS-Exchange-Generated-Message-Source",
+        "X-Auto-Response-Suppress",
+    ):
+        header = parsed.header(name)
+        if header is not None and header.strip():
+            evidence.append(f"header {name}: {header.strip()[:60]}")
+            replied = True
+    message_class = (parsed.header("X-POST-MessageClass") or "").lower()
+    if "autoresponder" in message_class:
+        evidence.append(f"header X-POST-MessageClass: {message_class.strip()[:40]}")
+        replied = True
+    return evidence, replied
+
+
+def _automatic(parsed: ParsedMessage, subject: str) -> Classification | None:
+    evidence, replied = _auto_headers(parsed)
+    shown = find(AUTO_SUBJECT, subject)
+    if shown:
+        evidence.append(f'subject matches "{shown}"')
+        replied = True
+    sender = parsed.from_.address if parsed.from_ else ""
+    no_reply = bool(_NO_REPLY.match(sender))
+    if no_reply:
+        evidence.append(f"no-reply sender {sender}")
+    text = fold((parsed.new_text or parsed.text)[:_AUTO_SCAN])
+    precedence = (parsed.header("Precedence") or "").strip().lower()
+    if not evidence:
+        # The classic vacation program sends Precedence: junk or bulk: automatic only when the
+        # text says it is a reply; otherwise a list or a newsletter (step 6).
+        if precedence not in ("bulk", "junk") or not (
+            _absence(subject, text) or find(ACK, text) or find(REDIRECT, text)
+        ):
+            return None
+        evidence.append(f"header Precedence: {precedence}")
+        replied = True
+    absence = _absence(subject, text)
+    if absence:
+        return Classification("out_of_office", (*evidence, absence))
+    redirect = find(REDIRECT, text)
+    if redirect:
+        return Classification("redirect", (*evidence, f'text matches "{redirect}"'))
+    ack = find(ACK, text) or find(ACK, subject)
+    if ack:
+        return Classification("acknowledgement", (*evidence, f'text matches "{ack}"'))
+    if replied or _thread(parsed):
+        # An automatic reply that is neither an absence nor a redirect is, for the
+        # barometer, a receipt; without wording to say so it is a guess.
+        return Classification(
+            "acknowledgement", (*evidence, "no receipt wording"), unsure=not shown
+        )
+    return Classification("other", (*evidence, "a notification: no reply wording"))
+
+
+# -- 6. bulk ---------------------------------------------------------------------------------
+
+
+def _bulk(parsed: ParsedMessage, subject: str) -> Classification | None:
     evidence: list[str] = []
     for name in ("List-Id", "List-Unsubscribe"):
-        if parsed.header(name) is not None:
+        if (parsed.header(name) or "").strip():
             evidence.append(f"header {name}")
     precedence = (parsed.header("Precedence") or "").strip().lower()
     if precedence in ("bulk", "list", "junk"):
         evidence.append(f"header Precedence: {precedence}")
-    if not evidence or _auto_headers(parsed) or _auto_subject(subject):
-        return None
-    text = fold(parsed.new_text[:_TEXT_SCAN])
-    if _find(_ABSENCE, text) or _find(_ACK, text):
-        return None
-    return Classification("other", (*evidence, "no auto-reply header or wording"))
-
-
-# -- 5. automatic replies -------------------------------------------------------------------------
-
-
-def _auto_headers(parsed: ParsedMessage) -> list[str]:
-    evidence: list[str] = []
-    auto_submitted = parsed.header("Auto-Submitted")
-    if auto_submitted and auto_submitted.split(";")[0].strip().lower() != "no":
-        evidence.append(f"header Auto-Submitted: {auto_submitted.strip()[:60]}")
-    for name in ("X-Autoreply", "X-Autorespond", "X-Autoresponder", "X-Autogenerated"):
-        value = parsed.header(name)
-        if value is not None and value.strip().lower() not in ("no", "false", "0"):
-            evidence.append(f"header {name}: {value.strip()[:60]}")
-    precedence = (parsed.header("Precedence") or "").strip().lower()
-    if precedence == "auto_reply":
-        evidence.append("header Precedence: auto_reply")
-    for name in (
-        "X-Auto-Response-Suppress",
-        "X-MS-Exchange-Inbox-Rules-Loop",
-        "X-MS-Exchange-Generated-Message-Source",
-    ):
-        value = parsed.header(name)
-        if value is not None:
-            evidence.append(f"header {name}: {value.strip()[:60]}")
-    return evidence
-
-
-def _auto_subject(subject: str) -> str | None:
-    return _find(_AUTO_SUBJECT, subject)
-
-
-def _automatic(parsed: ParsedMessage, subject: str) -> Classification | None:
-    evidence = _auto_headers(parsed)
-    shown = _auto_subject(subject)
-    if shown:
-        evidence.append(f'subject matches "{shown}"')
+    quoted = bool(parsed.quoted_text.strip())
+    if not evidence and _thread(parsed) is None and not quoted:
+        # The sender's own text only: a reply quoting a mailing keeps the mailing's footer.
+        own = f"{parsed.new_text}\n{parsed.signature}"
+        footer = find(UNSUBSCRIBE, fold(own[-3_000:]))
+        if footer:
+            evidence.append(f'unsubscribe footer ("{footer}"), replies to nothing')
+    if not evidence and not quoted:
+        challenge = find(CHALLENGE, fold(parsed.text[:_AUTO_SCAN]))
+        if challenge:
+            evidence.append(f'challenge-response: text matches "{challenge}"')
     if not evidence:
         return None
-    text = fold((parsed.new_text or parsed.text)[:_AUTO_SCAN])
-    absence = _absence(subject, text)
-    if absence:
-        if absence not in evidence:
-            evidence.append(absence)
-        return Classification("out_of_office", tuple(evidence))
-    redirect = _find(_REDIRECT, text)
-    if redirect:
-        return Classification("redirect", (*evidence, f'text matches "{redirect}"'))
-    ack = _find(_ACK, text)
-    if ack:
-        evidence.append(f'text matches "{ack}"')
-    return Classification("acknowledgement", tuple(evidence))
+    return Classification("other", tuple(evidence))
 
 
-# -- 6. people -------------------------------------------------------------------------------
+# -- 7. people -------------------------------------------------------------------------------
 
 
 def _human(parsed: ParsedMessage, subject: str) -> Classification:
     evidence: list[str] = []
     auto_submitted = parsed.header("Auto-Submitted")
-    if auto_submitted is not None:
+    if auto_submitted is not None and auto_submitted.strip():
         evidence.append(f"header Auto-Submitted: {auto_submitted.strip()[:20]} (sent by a person)")
     else:
         evidence.append("no automatic header")
@@ -552,10 +387,10 @@ def _human(parsed: ParsedMessage, subject: str) -> Classification:
     absence = _absence(subject, text)
     if absence and words <= HUMAN_ABSENCE_MAX_WORDS:
         return Classification("out_of_office", (*evidence, absence, size))
-    redirect = _find(_REDIRECT, text)
+    redirect = find(REDIRECT, text)
     if redirect and words <= HUMAN_REDIRECT_MAX_WORDS:
         return Classification("redirect", (*evidence, f'text matches "{redirect}"', size))
-    ack = _find(_ACK, text) or _sentence_ack(text)
+    ack = find(ACK, text) or _sentence_ack(text)
     substance = _substantive_sentences(text) if ack else []
     if ack and words <= HUMAN_ACK_MAX_WORDS and not substance:
         return Classification("acknowledgement", (*evidence, f'text matches "{ack}"', size))
@@ -566,6 +401,45 @@ def _human(parsed: ParsedMessage, subject: str) -> Classification:
         evidence.append(f"{absence}, but in a longer text")
     if ack:
         evidence.append(f'text matches "{ack}", but in a longer text')
-    if parsed.in_reply_to:
-        evidence.append(f"In-Reply-To {parsed.in_reply_to[:100]}")
-    return Classification("answer", (*evidence, size))
+    thread = _thread(parsed)
+    quoted = bool(parsed.quoted_text.strip())
+    if thread or quoted:
+        evidence += [e for e in (thread, "quotes the original" if quoted else None) if e]
+        return Classification("answer", (*evidence, size))
+    evidence.append("replies to nothing: no thread relation, no quoted original")
+    letter = _letter_form(parsed)
+    if letter:
+        # People do answer by writing a new message (another agent, a copied address): only
+        # the tracker's match can tell whether this one answers our request.
+        return Classification("answer", (*evidence, letter, size), unsure=True)
+    return Classification(
+        "other", (*evidence, "no greeting and closing of a letter", size), unsure=True
+    )
+
+
+_GREETING = re.compile(
+    r"^(bonjour|bonsoir|madame|monsieur|mesdames|messieurs|cher|chere|hello|hi|dear|"
+    r"good (morning|afternoon)|sehr geehrte\w*|guten tag|hallo|liebe\w?|estimad[oa]s?|"
+    r"buenos dias|hola|gentile|egregi[oa]|buongiorno|salve|dzien dobry|szanown\w*)\b"
+)
+_CLOSING = re.compile(
+    r"^(cordialement|bien cordialement|salutations|sinceres salutations|bien a vous|"
+    r"veuillez agreer|je vous prie|(best |kind |warm )?regards|sincerely|yours|thanks|"
+    r"thank you|cheers|mit freundlichen gru(ss|ß)en|(freundliche|viele|beste) gru(ss|ß)e|"
+    r"(un )?saludo|saludos|atentamente|cordiali saluti|distinti saluti|pozdrawiam)\b"
+)
+
+
+_TAG = re.compile(r"<[^<>]{0,200}>")
+
+
+def _letter_form(parsed: ParsedMessage) -> str | None:
+    """Evidence that the new text is a letter from a person: a greeting and a closing."""
+    text = _TAG.sub("", fold(parsed.new_text))  # HTML sent as text/plain keeps its <p>
+    lines = [line.strip(" ,*") for line in text.splitlines() if line.strip(" ,*")]
+    # Letters of public bodies often open with a reference block (« Ihre Nachricht vom … »).
+    if len(lines) < 2 or not any(_GREETING.match(line) for line in lines[:6]):
+        return None
+    if parsed.signature.strip() or any(_CLOSING.match(line) for line in lines[1:]):
+        return "a letter from a person (greeting and closing)"
+    return None

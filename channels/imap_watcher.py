@@ -1,7 +1,7 @@
 """One watcher per persona mailbox: IDLE as a wake-up, UID SEARCH + FETCH as the truth.
 
 The watcher only talks IMAP. What a message means is decided behind a ``MailboxSink``
-(temoin/tracking.py), which stores raw bytes and checkpoints; the watcher never deletes,
+(runners/tracker.py), which stores raw bytes and checkpoints; the watcher never deletes,
 moves or flags a message (``BODY.PEEK[]`` only), since a person may use the mailbox too.
 
 Per-folder state machine (INBOX, and the folder with the ``\\Junk`` role: a reply filed as

@@ -15,7 +15,7 @@ Outcomes (errors are translated here, at the boundary, keeping the cause):
 ``self_copy`` adds the persona's own address as a second *envelope* recipient (a blind copy to
 oneself, as many mail clients do). The provider delivers that copy in the same transaction it
 accepts the message, so after a crash the copy in the persona's mailbox proves the server
-accepted the message, even when its 250 reply was never read (see temoin/dispatcher.py).
+accepted the message, even when its 250 reply was never read (see runners/dispatcher.py).
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ string cell in XLSX). Files are written through ``reports.outputs``: a partial f
 the target, renamed into place once complete, never through a symbolic link nor over a
 device, mode 0600.
 
-Metadata: campaign, generation time, ``temoin.__version__``, ``holidays.__version__``, the
+Metadata: campaign, generation time, the Témoin version, ``holidays.__version__``, the
 as-of instant (censoring of a campaign still open), and the meaning of every column, in
 French from the catalogue (``report.col.*``): a README sheet (XLSX), a sidecar
 ``PATH.meta.json`` (CSV, Parquet, JSON) and Parquet key-value metadata (``temoin``).
@@ -73,12 +73,13 @@ from reports.facts import (
     stratum_index,
     stratum_labels,
 )
+from reports.formats import FORMATS, LEVELS
 from reports.outputs import check_target, open_output, write_output
 from reports.spreadsheet import csv_value, xlsx_text_cell, xlsx_value
+from reports.version import temoin_version
 from scenarios.catalog import Catalog, load_catalog
 from scenarios.i18n import Translator
 from storage.stats import CampaignInfo, ContactRow, stream_contact_rows
-from temoin import __version__
 
 __all__ = [
     "CONTACT_COLUMNS",
@@ -107,8 +108,6 @@ DEFAULT_GROUPINGS: Final[tuple[tuple[str, ...], ...]] = (
     ("stratum",),
     ("channel", "stratum"),
 )
-FORMATS: Final = ("csv", "xlsx", "parquet", "json")
-LEVELS: Final = ("contacts", "stats")
 ROW_GROUP: Final = 50_000
 HOLIDAYS_VERSION: Final[str] = holidays.__version__  # type: ignore[attr-defined]
 Kind = Literal["str", "int", "float", "bool", "datetime"]
@@ -411,7 +410,7 @@ class ExportMeta:
             "campaign_closed_at": _iso(self.campaign.closed_at),
             "as_of": _iso(self.as_of),
             "generated_at": _iso(self.generated_at),
-            "temoin_version": __version__,
+            "temoin_version": temoin_version(),
             "holidays_version": HOLIDAYS_VERSION,
             "level": self.level,
             "format": self.format,
@@ -573,7 +572,7 @@ class _XlsxBook:
         stamp = generated_at.astimezone(UTC).replace(tzinfo=None, microsecond=0)
         self._book.properties.created = stamp
         self._book.properties.modified = stamp
-        self._book.properties.creator = f"Témoin {__version__}"
+        self._book.properties.creator = f"Témoin {temoin_version()}"
         self._bold = Font(bold=True)
         info = self._book.create_sheet("README")
         for line in readme:

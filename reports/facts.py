@@ -69,7 +69,7 @@ fits ``FactsSource``):
   ``("<scenario>.<question>", weight, met)``; ``met`` is ``None`` when the question is not
   relevant given the other answers or was not answered.
 - Content checks of written answers (``content_checks``): the contact's ``checks`` JSON as
-  ``temoin.content_checks`` stores it; a coordinator's override wins over the automatic
+  ``channels.content_checks`` stores it; a coordinator's override wins over the automatic
   value. Each expected element becomes ``("<scenario>.content.<element>", 1.0, found)`` and
   each form item (greeting, closing, agent name…) ``("form.<item>", 1.0, found)``; items
   without a value are not assessed. No checks yet is not an error.
@@ -615,7 +615,7 @@ def _effective(entry: Any) -> bool | None:
 def content_checks(checks: Mapping[str, Any] | None) -> dict[str, bool]:
     """``"content.<element>"`` / ``"form.<item>"`` -> met, overrides applied, sorted.
 
-    Reads ``Contact.checks`` as ``temoin.content_checks`` writes it (``expected`` and
+    Reads ``Contact.checks`` as ``channels.content_checks`` writes it (``expected`` and
     ``form`` groups of ``{"auto": bool | None, "override": {"value": bool}}``); items with
     no value yet, and anything else, are left out.
     """

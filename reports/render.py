@@ -57,10 +57,10 @@ from reports.facts import DEFAULT_STRATA, ContactFacts, population_stratum
 from reports.intervals import Proportion
 from reports.outputs import open_output
 from reports.peers import PeerCounter
+from reports.version import temoin_version
 from scenarios.catalog import Catalog, Scenario
 from scenarios.i18n import Translator
 from storage.stats import CampaignInfo, CollectivityInfo, ContactRow
-from temoin import __version__
 
 __all__ = [
     "ReportOptions",
@@ -190,7 +190,7 @@ def _header(
             if closed is not None
             else t("report.as_of_open", date=instant(as_of, t))
         ),
-        "version": __version__,
+        "version": temoin_version(),
     }
 
 

@@ -22,7 +22,7 @@ down to words: separators to spaces, whitespace collapsed.
 ``fold_terms`` (``fold_key`` after ``unligature``) is the form of the catalogue's
 expected-element patterns and of the text ``ExpectedElement.found_in`` searches, while the
 reply checker ``channels.content.check_expected`` uses ``fold_words``. The two agree on the
-shipped catalogue (``tests/test_mail_inspect.py``) and on ordinary French, but not on « ʼ »,
+shipped catalogue (``tests/temoin/test_mail_inspect.py``) and on ordinary French, but not on « ʼ »,
 « ‘ », « – » and « — » (separators for ``fold_words``, kept by ``fold_terms``) nor on rare
 combining marks (U+034F and the enclosing marks from U+20DD are dropped by ``fold_words``
 only, those of other scripts by ``fold_terms`` only). Making them one form would change what

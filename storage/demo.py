@@ -4,7 +4,7 @@ The demo moves simulated time from one due instant to the next; ``email_steps`` 
 each open email step (a first send, a retry, a follow-up, a lease to recover) becomes due,
 with the rules of ``storage.dispatch`` (``claim_batch``). The rest reads back what the
 worker, the tracker and the bot recorded, for the comparison with the simulators' truth
-(``temoin.demo_check``). Reads only, in the caller's unit of work.
+(``sim.demo.check``). Reads only, in the caller's unit of work.
 """
 
 from __future__ import annotations

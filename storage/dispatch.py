@@ -29,31 +29,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from scenarios.domain import Channel, ContactStatus
 from storage.models import Campaign, Collectivity, Contact, ContactEvent, Persona, Service
+from storage.personas import PersonaInfo, persona_info
 
 FIRST = "first"
 FOLLOWUP = "followup"
 _CONTACT = cast(Table, Contact.__table__)
 _EVENT = cast(Table, ContactEvent.__table__)
-
-
-@dataclass(frozen=True, slots=True)
-class PersonaRow:
-    id: int
-    key: str
-    display_name: str
-    email: str
-    address: str | None
-    postal_code: str | None
-    city: str | None
-    smtp_host: str | None
-    smtp_port: int | None
-    smtp_security: str | None
-    imap_host: str | None
-    imap_port: int | None
-    imap_security: str | None
-    username: str | None
-    password_ref: str | None
-    subaddress_separator: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +58,7 @@ class Claimed:
     service_city: str | None
     collectivity_name: str
     departement: str
-    persona: PersonaRow
+    persona: PersonaInfo
 
 
 def _first_due(now: datetime) -> Any:
@@ -232,18 +213,10 @@ async def _load_claimed(
                 service_city=service.city,
                 collectivity_name=collectivity.name,
                 departement=collectivity.departement,
-                persona=_persona_row(persona),
+                persona=persona_info(persona),
             )
         )
     return claimed
-
-
-def _persona_row(p: Persona) -> PersonaRow:
-    return PersonaRow(
-        p.id, p.key, p.display_name, p.email, p.address, p.postal_code, p.city,
-        p.smtp_host, p.smtp_port, p.smtp_security, p.imap_host, p.imap_port, p.imap_security,
-        p.username, p.password_ref, p.subaddress_separator,
-    )  # fmt: skip
 
 
 def _fenced(contact_id: int, owner: str) -> Any:

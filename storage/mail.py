@@ -24,16 +24,15 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scenarios.domain import Channel
 from storage.models import (
     Blob,
-    Campaign,
     Collectivity,
     Contact,
     ContactEvent,
@@ -42,6 +41,7 @@ from storage.models import (
     Persona,
     Service,
 )
+from storage.personas import PersonaInfo, persona_info
 
 PROCESSING = "processing"  # a claim's placeholder, never committed
 QUARANTINED = "quarantined"
@@ -94,23 +94,6 @@ class StoreOutcome:
     to_process: list[tuple[int, int]]  # (id, UID) of the batch's rows not processed yet
     inserted: int
     relinked: int
-
-
-@dataclass(frozen=True, slots=True)
-class PersonaAccount:
-    id: int
-    key: str
-    email: str
-    display_name: str
-    subaddress_separator: str | None
-    imap_host: str | None
-    imap_port: int | None
-    imap_security: str | None
-    username: str | None
-    password_ref: str | None
-    address: str | None
-    postal_code: str | None
-    city: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -450,31 +433,12 @@ async def claim(session: AsyncSession, ids: Sequence[int]) -> set[int]:
     return won
 
 
-async def persona_accounts(
-    session: AsyncSession, *, active_only: bool = True
-) -> list[PersonaAccount]:
+async def persona_accounts(session: AsyncSession, *, active_only: bool = True) -> list[PersonaInfo]:
     query = select(Persona).order_by(Persona.id)
     if active_only:
         query = query.where(Persona.active.is_(True))
     rows = await session.scalars(query)
-    return [
-        PersonaAccount(
-            p.id,
-            p.key,
-            p.email,
-            p.display_name,
-            p.subaddress_separator,
-            p.imap_host,
-            p.imap_port,
-            p.imap_security,
-            p.username,
-            p.password_ref,
-            p.address,
-            p.postal_code,
-            p.city,
-        )
-        for p in rows
-    ]
+    return [persona_info(p) for p in rows]
 
 
 # Columns in the order of ContactView's fields: rows become views without ORM objects.
@@ -627,227 +591,8 @@ def quarantine(message_id: int, reason: str) -> MessageResult:
     return MessageResult(id=message_id, classification=QUARANTINED, quarantine_reason=reason)
 
 
-# -- census ----------------------------------------------------------------------------------
-
-
-async def record_census(
-    session: AsyncSession,
-    persona_id: int,
-    mailbox: str,
-    uidvalidity: int,
-    server_count: int,
-    now: datetime,
-) -> int:
-    """Keep the server's count beside the checkpoint; return how many rows are stored."""
-    await session.execute(
-        update(MailboxCheckpoint)
-        .where(
-            MailboxCheckpoint.persona_id == persona_id,
-            MailboxCheckpoint.mailbox == mailbox,
-            MailboxCheckpoint.uidvalidity == uidvalidity,
-        )
-        .values(server_count=server_count, checked_at=now)
-    )
-    stored = await session.scalar(
-        select(func.count())
-        .select_from(Message)
-        .where(
-            Message.persona_id == persona_id,
-            Message.mailbox == mailbox,
-            Message.uidvalidity == uidvalidity,
-        )
-    )
-    return int(stored or 0)
-
-
-async def stored_uids(
-    session: AsyncSession, persona_id: int, mailbox: str, uidvalidity: int
-) -> set[int]:
-    rows = await session.scalars(
-        select(Message.uid).where(
-            Message.persona_id == persona_id,
-            Message.mailbox == mailbox,
-            Message.uidvalidity == uidvalidity,
-        )
-    )
-    return {uid for uid in rows if uid is not None}
-
-
-async def mailbox_report(session: AsyncSession, persona_ids: Sequence[int]) -> list[dict[str, Any]]:
-    """Per persona and folder (current UIDVALIDITY): server count, stored, gap, last census."""
-    if not persona_ids:
-        return []
-    latest = (
-        select(func.max(MailboxCheckpoint.id))
-        .where(MailboxCheckpoint.persona_id.in_(list(persona_ids)))
-        .group_by(MailboxCheckpoint.persona_id, MailboxCheckpoint.mailbox)
-    )
-    rows = await session.execute(
-        select(MailboxCheckpoint, Persona.key)
-        .join(Persona, Persona.id == MailboxCheckpoint.persona_id)
-        .where(MailboxCheckpoint.id.in_(latest))
-        .order_by(Persona.key, MailboxCheckpoint.mailbox)
-    )
-    report: list[dict[str, Any]] = []
-    for checkpoint, key in rows.all():
-        stored = await session.scalar(
-            select(func.count())
-            .select_from(Message)
-            .where(
-                Message.persona_id == checkpoint.persona_id,
-                Message.mailbox == checkpoint.mailbox,
-                Message.uidvalidity == checkpoint.uidvalidity,
-            )
-        )
-        server = checkpoint.server_count
-        report.append(
-            {
-                "persona": key,
-                "folder": checkpoint.mailbox,
-                "uidvalidity": checkpoint.uidvalidity,
-                "last_uid": checkpoint.last_uid,
-                "server_count": server,
-                "stored": int(stored or 0),
-                "gap": None if server is None else max(server - int(stored or 0), 0),
-                "checked_at": checkpoint.checked_at.isoformat() if checkpoint.checked_at else None,
-            }
-        )
-    return report
-
-
-async def campaign_mail_summary(session: AsyncSession, campaign_id: int) -> dict[str, Any]:
-    """The ``mail`` section of ``campaign show``: mailboxes of the campaign's personas."""
-    persona_ids = list(
-        await session.scalars(
-            select(Contact.persona_id)
-            .where(Contact.campaign_id == campaign_id, Contact.persona_id.is_not(None))
-            .distinct()
-        )
-    )
-    ids = [p for p in persona_ids if p is not None]
-    mailboxes = await mailbox_report(session, ids)
-    by_class: dict[str, int] = {}
-    rows = await session.execute(
-        select(Message.classification, func.count())
-        .join(Contact, Contact.id == Message.contact_id)
-        .where(Contact.campaign_id == campaign_id)
-        .group_by(Message.classification)
-    )
-    for classification, count in rows.all():
-        by_class[classification or "unprocessed"] = count
-    counts: dict[str, int] = {}
-    if ids:
-        for name, condition in (
-            ("triage_pending", Message.triage_state == PENDING),
-            ("quarantined", Message.classification == QUARANTINED),
-            ("unprocessed", Message.classification.is_(None)),
-        ):
-            value = await session.scalar(
-                select(func.count())
-                .select_from(Message)
-                .where(Message.persona_id.in_(ids), condition)
-            )
-            counts[name] = int(value or 0)
-    return {
-        "mailboxes": mailboxes,
-        "gaps": sum(m["gap"] or 0 for m in mailboxes),
-        "matched_by_classification": dict(sorted(by_class.items())),
-        "triage_pending": counts.get("triage_pending", 0),
-        "quarantined": counts.get("quarantined", 0),
-        "unprocessed": counts.get("unprocessed", 0),
-    }
-
-
-# -- triage ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class TriageRow:
-    id: int
-    persona_key: str | None
-    persona_id: int | None
-    mailbox: str | None
-    internal_date: datetime | None
-    from_address: str | None
-    subject: str | None
-    classification: str | None
-    triage_state: str | None
-    contact_id: int | None
-    evidence: dict[str, Any] | None
-
-
-async def triage_rows(
-    session: AsyncSession, *, state: str | None = PENDING, message_id: int | None = None
-) -> list[TriageRow]:
-    query = (
-        select(
-            Message.id,
-            Persona.key,
-            Message.persona_id,
-            Message.mailbox,
-            Message.internal_date,
-            Message.from_address,
-            Message.subject,
-            Message.classification,
-            Message.triage_state,
-            Message.contact_id,
-            Message.evidence,
-        )
-        .outerjoin(Persona, Persona.id == Message.persona_id)
-        .order_by(Message.internal_date, Message.id)
-    )
-    if message_id is not None:
-        query = query.where(Message.id == message_id)
-    elif state is not None:
-        query = query.where(Message.triage_state == state)
-    return [TriageRow(*row) for row in (await session.execute(query)).all()]
-
-
-async def set_triage(
-    session: AsyncSession,
-    message_id: int,
-    *,
-    state: str,
-    expect: str = PENDING,
-    contact_id: int | None = None,
-    method: str | None = None,
-    confidence: float | None = None,
-    evidence: dict[str, Any] | None = None,
-) -> bool:
-    """Move a message out of triage, conditionally on its current state."""
-    values: dict[str, Any] = {"triage_state": state}
-    if contact_id is not None:
-        values |= {"contact_id": contact_id, "match_method": method,
-                   "match_confidence": confidence}  # fmt: skip
-    if evidence is not None:
-        values["evidence"] = clean_json(evidence)
-    result = await session.execute(
-        update(Message)
-        .where(Message.id == message_id, Message.triage_state == expect)
-        .values(**values)
-    )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
-
-
 async def contact_view(session: AsyncSession, contact_id: int) -> ContactView | None:
     return (await lock_contacts(session, [contact_id])).get(contact_id)
-
-
-async def contact_campaign(session: AsyncSession, contact_id: int) -> str | None:
-    return cast(
-        str | None,
-        await session.scalar(
-            select(Campaign.name)
-            .join(Contact, Contact.campaign_id == Campaign.id)
-            .where(Contact.id == contact_id)
-        ),
-    )
-
-
-async def set_checks(session: AsyncSession, contact_id: int, checks: dict[str, Any]) -> None:
-    await session.execute(
-        update(Contact).where(Contact.id == contact_id).values(checks=clean_json(checks))
-    )
 
 
 def with_changes(view: ContactView, **changes: Any) -> ContactView:

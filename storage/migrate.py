@@ -20,7 +20,7 @@ Writing migrations (developers, from the repository root)::
 
 ``revision`` upgrades a scratch SQLite file to head, compares it with
 ``storage.models.Base.metadata`` and writes ``migrations/versions/<NNNN>_<slug>.py`` (ids
-are numbered). Review the file, then run ``tests/test_migrations.py``. To regenerate the
+are numbered). Review the file, then run ``tests/storage/test_migrations.py``. To regenerate the
 initial revision from the current models (only while nothing has been released)::
 
     rm storage/migrations/versions/0001_initial.py

@@ -58,7 +58,8 @@ class PersonaInfo:
         return out
 
 
-def _info(row: Persona) -> PersonaInfo:
+def persona_info(row: Persona) -> PersonaInfo:
+    """The one plain record of a persona that every room uses (dispatch, tracking, CLI)."""
     return PersonaInfo(**{f.name: getattr(row, f.name) for f in fields(PersonaInfo)})
 
 
@@ -104,14 +105,14 @@ async def upsert_persona(
     if created:
         session.add(row)
     await session.flush()
-    return _info(row), created
+    return persona_info(row), created
 
 
 async def list_personas(session: AsyncSession) -> list[PersonaInfo]:
     rows = await session.scalars(select(Persona).order_by(Persona.key))
-    return [_info(row) for row in rows]
+    return [persona_info(row) for row in rows]
 
 
 async def get_persona(session: AsyncSession, key: str) -> PersonaInfo | None:
     row = await session.scalar(select(Persona).where(Persona.key == key))
-    return None if row is None else _info(row)
+    return None if row is None else persona_info(row)

@@ -3,14 +3,14 @@
     1. a fresh SQLite database under OUT (default var/demo/; or ``--database URL``), the
        example services imported, ``examples/demo-campaign.toml`` planned (a four-week
        window in the past: see that file), letters given to the auditors who cover them;
-    2. the world (temoin/demo_world.py): Dovecot, the personas' SMTP provider with the
+    2. the world (sim/demo/world.py): Dovecot, the personas' SMTP provider with the
        simulated services attached, the local Bot API with the real bot, the simulated
        auditors enrolled with invite codes, ``--workers N`` worker processes;
-    3. the campaign in simulated time (temoin/demo_loop.py), with a live progress display;
+    3. the campaign in simulated time (sim/demo/loop.py), with a live progress display;
     4. the close two weeks after the window, the statistics tables, the exports (CSV, XLSX)
        and the reports (national, and the busiest collectivity's; HTML and PDF) under OUT,
        by the real commands (temoin/demo_outputs.py);
-    5. the check against the truth the simulators recorded (temoin/demo_check.py), written
+    5. the check against the truth the simulators recorded (sim/demo/check.py), written
        to OUT/check.json; ``--check`` prints it and exits 1 if any timing differs.
 
 Everything started is stopped, whatever happens (Ctrl-C included). ``--plan-only`` stops
@@ -35,22 +35,21 @@ from rich.console import Console
 
 from scenarios.campaign_file import CampaignSpec
 from scenarios.catalog import load_catalog
-from scenarios.clock import Clock
+from scenarios.clock import Clock, SteppedClock
 from scenarios.directory import ImportResult, parse_directory
+from sim.demo.check import CheckResult, check
+from sim.demo.loop import LoopStats, Simulation
+from sim.demo.progress import ProgressDisplay
+from sim.demo.world import DemoError, DemoPaths, World, require_dovecot
 from storage import bot as bot_repo
 from storage import campaigns as campaign_repo
 from storage import demo as repo
 from storage.db import Database
 from storage.directory import ImportCounts, upsert_directory
 from storage.migrate import upgrade_async
-from temoin.cli.campaign import PlanOutcome, catalog_scenarios, plan_campaign
-from temoin.demo_check import CheckResult, check
-from temoin.demo_loop import LoopStats, Simulation
-from temoin.demo_outputs import Commands, Outputs, close_and_report
-from temoin.demo_progress import ProgressDisplay
-from temoin.demo_world import DemoError, DemoPaths, World, require_dovecot
+from temoin.demo_outputs import CommandLine, Commands, Outputs, close_and_report
+from temoin.planning import PlanOutcome, catalog_scenarios, plan_campaign
 from temoin.settings import Settings
-from temoin.sim.clock import SteppedClock
 from temoin.worker import dispatch_config
 
 __all__ = ["DemoError", "DemoOptions", "DemoResult", "FullResult", "run_demo", "run_full_demo"]
@@ -227,12 +226,18 @@ _QUIET = {"httpx": logging.WARNING, "httpcore": logging.WARNING, "telegram": log
 
 
 async def run_full_demo(
-    options: DemoOptions, settings: Settings, spec: CampaignSpec, console: Console
+    options: DemoOptions,
+    settings: Settings,
+    spec: CampaignSpec,
+    console: Console,
+    command_line: CommandLine,
 ) -> FullResult:
+    """The whole demo; ``command_line`` is the ``temoin`` command it runs the coordinator's
+    commands with (``ctx.find_root().command`` in ``temoin demo``)."""
     paths = DemoPaths(options.out)
     paths.reset()
     with demo_logging(paths.logs / "demo.log"):
-        return await _run_full_demo(options, settings, spec, console, paths)
+        return await _run_full_demo(options, settings, spec, console, paths, command_line)
 
 
 async def _run_full_demo(
@@ -241,6 +246,7 @@ async def _run_full_demo(
     spec: CampaignSpec,
     console: Console,
     paths: DemoPaths,
+    command_line: CommandLine,
 ) -> FullResult:
     began = time.monotonic()
     tz = ZoneInfo(settings.timezone)
@@ -269,11 +275,11 @@ async def _run_full_demo(
         await assign_letters(database, spec, campaign_id)
         async with database.session() as session:
             await repo.preassign_message_ids(session, campaign_id, seeded_ids(spec.seed))
-        world = World(paths, settings, database, clock, load_catalog(), spec,
-                      parse_services(services_data), campaign_id,
+        world = World(paths, settings.timezone, url, schema, database, clock, load_catalog(),
+                      spec, parse_services(services_data), campaign_id,
                       workers=options.workers)  # fmt: skip
         await world.start(close_at=close_at)
-        commands = Commands(settings, clock, paths.logs / "commands.log")
+        commands = Commands(command_line, settings, clock, paths.logs / "commands.log")
         display = ProgressDisplay(console, database, campaign_id, start, close_at, tz,
                                   live=options.live)  # fmt: skip
         with display:

@@ -1,10 +1,11 @@
 """The coordinator's commands, run by the demo in simulated time: print, close, stats, reports.
 
 The demo runs the real ``temoin`` commands (``letters print``, ``campaign close``, ``stats``,
-``export``, ``report``) in this process, with an ``AppContext`` whose clock is the demo's
-simulated one: a command run "today" runs on the simulated day. Each runs in a thread of its
-own (the commands open their own event loop); what they print goes to ``OUT/logs/commands.log``
-unless it is meant for the reader (the statistics tables).
+``export``, ``report``, ``triage``) in this process, through the command line it was started
+from (handed in by ``temoin demo``, never imported here), with an ``AppContext`` whose clock
+is the demo's simulated one: a command run "today" runs on the simulated day. Each runs in a
+thread of its own (the commands open their own event loop); what they print goes to
+``OUT/logs/commands.log`` unless it is meant for the reader (the statistics tables).
 """
 
 from __future__ import annotations
@@ -12,45 +13,46 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any, Protocol
 
-import typer
 from typer.exceptions import TyperException
 
 from scenarios.clock import Clock
-from temoin.cli import campaign as campaign_cli
-from temoin.cli import letters as letters_cli
-from temoin.cli import triage as triage_cli
+from sim.demo.world import DemoError, DemoPaths
 from temoin.cli.common import AppContext
-from temoin.cli.reports import export_command, report, stats
-from temoin.demo_world import DemoError, DemoPaths
 from temoin.settings import Settings
 
 
-def _commands() -> typer.Typer:
-    cli = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-    cli.add_typer(campaign_cli.app, name="campaign")
-    cli.add_typer(letters_cli.app, name="letters")
-    cli.add_typer(triage_cli.app, name="triage")
-    cli.command("stats")(stats)
-    cli.command("export")(export_command)
-    cli.command("report")(report)
-    return cli
+class CommandLine(Protocol):
+    """The ``temoin`` command itself (a Click command, as ``ctx.find_root().command`` gives)."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any: ...
 
 
 @dataclass
 class Commands:
     """``temoin`` commands in simulated time; their output appended to a log file."""
 
+    root: CommandLine  # the ``temoin`` command line itself
     settings: Settings
     clock: Clock
     log_file: Path
     ran: list[str] = field(default_factory=list)
 
     def _run(self, args: list[str], capture: bool) -> str:
-        command = typer.main.get_command(_commands())
+        command = self.root
         context = AppContext(settings=self.settings, clock=self.clock)
         buffer = io.StringIO()
         with contextlib.ExitStack() as stack:

@@ -39,6 +39,7 @@ from pydantic_settings import SettingsError as _SourceError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from runners.secrets import check_secret_ref, resolve_secret
 from scenarios.input_files import LIMITS, InputFileError, read_input
 
 ENV_PREFIX = "TEMOIN_"
@@ -49,45 +50,7 @@ class SettingsError(Exception):
     """A missing or invalid setting; the message is one line naming it."""
 
 
-class SecretError(Exception):
-    """A secret reference that cannot be resolved."""
-
-
-def _check_secret_ref(value: str) -> str:
-    kind, sep, target = value.partition(":")
-    if not sep or kind not in ("env", "file") or not target:
-        raise ValueError(
-            "must be a reference, 'env:VARIABLE' or 'file:/path', never the secret itself"
-        )
-    return value
-
-
-SecretRef = Annotated[str, AfterValidator(_check_secret_ref)]
-
-
-def resolve_secret(ref: str) -> str:
-    """Read the secret a reference points to. The value is never logged or stored."""
-    try:
-        kind, _, target = _check_secret_ref(ref).partition(":")
-    except ValueError as exc:
-        # Do not echo ``ref``: when it is not a reference, it may be the secret itself.
-        raise SecretError(f"not a secret reference: {exc}") from exc
-    if kind == "env":
-        value = os.environ.get(target)
-        if value is None:
-            raise SecretError(f"environment variable {target} is not set")
-        if not value.strip():
-            raise SecretError(f"environment variable {target} is empty")
-        return value
-    try:
-        value = Path(target).read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise SecretError(f"secret file {target} cannot be read: {exc.strerror}") from exc
-    except UnicodeDecodeError as exc:
-        raise SecretError(f"secret file {target} is not UTF-8 text") from exc
-    if not value:
-        raise SecretError(f"secret file {target} is empty")
-    return value
+SecretRef = Annotated[str, AfterValidator(check_secret_ref)]
 
 
 def _check_database_url(value: str) -> str:

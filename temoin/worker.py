@@ -18,12 +18,13 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from channels.imap_watcher import WatchConfig
+from runners.dispatcher import DispatchConfig, Dispatcher, DispatchReport
+from runners.tracker import Tracker, TrackingConfig
 from scenarios.catalog import load_catalog
 from scenarios.clock import Clock
 from temoin.database import open_database
-from temoin.dispatcher import DispatchConfig, Dispatcher, DispatchReport
 from temoin.settings import Settings
-from temoin.tracking import Tracker, tracking_config
 
 log = logging.getLogger("temoin.worker")
 
@@ -42,6 +43,23 @@ def dispatch_config(settings: Settings) -> DispatchConfig:
         max_attempts=d.max_attempts,
         smtp_timeout=d.smtp_timeout,
         imap_timeout=d.imap_timeout,
+    )
+
+
+def tracking_config(settings: Settings) -> TrackingConfig:
+    t = settings.tracking
+    return TrackingConfig(
+        watch=WatchConfig(
+            poll_interval=t.poll_interval_seconds,
+            idle_timeout=t.idle_timeout_seconds,
+            census_interval=t.census_interval_seconds,
+            fetch_batch=t.fetch_batch,
+            timeout=t.imap_timeout,
+            backoff_base=t.backoff_base_seconds,
+            backoff_cap=t.backoff_cap_seconds,
+        ),
+        match_threshold=t.match_threshold,
+        persona_refresh_seconds=min(t.census_interval_seconds, 600.0),
     )
 
 

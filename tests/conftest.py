@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from sim.dovecot import DovecotServer, DovecotUnavailable, find_dovecot
+from sim.smtp_provider import SmtpProvider
 from storage.db import Database, sync_url
 from storage.models import Base
-from temoin.sim.dovecot import DovecotServer, DovecotUnavailable, find_dovecot
-from temoin.sim.smtp_provider import SmtpProvider
 
 POSTGRES_URL = os.environ.get(
     "TEMOIN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"

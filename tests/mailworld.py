@@ -11,12 +11,12 @@ from email.utils import format_datetime
 from sqlalchemy import func, select
 
 from channels.imap_watcher import WatchConfig
+from runners.tracker import Tracker, TrackingConfig
 from scenarios.catalog import load_catalog
 from scenarios.clock import FixedClock
+from sim.dovecot import DovecotServer
 from storage.db import Database
 from storage.models import Contact, ContactEvent, Message
-from temoin.sim.dovecot import DovecotServer
-from temoin.tracking import Tracker, TrackingConfig
 from tests import factories
 
 PASSWORD_ENV = "TEMOIN_TEST_IMAP_PASSWORD"

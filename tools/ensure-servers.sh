@@ -4,9 +4,10 @@
 # - Dovecot: the suite starts its own private instance; here we only make sure the binary is
 #   installed (Debian packages dovecot-imapd and dovecot-lmtpd), without letting Debian start
 #   the system service on ports 143/993.
-# - WeasyPrint (printed letters, PDF reports) needs Debian's Pango libraries, and HarfBuzz's
-#   subsetter (without it WeasyPrint warns at import, an error under the suite's
-#   filterwarnings=error): installed when missing.
+# - What the program loads at run time (WeasyPrint's Pango and HarfBuzz libraries, the DejaVu
+#   fonts): the Debian packages of tools/runtime-packages.txt, the list the Dockerfile's
+#   runtime stage installs too, installed when missing. Without HarfBuzz's subsetter
+#   WeasyPrint warns at import, an error under the suite's filterwarnings=error.
 # With TEMOIN_TEST_REQUIRE_SERVERS=1 (CI) a missing server is an error, not a skip.
 set -euo pipefail
 
@@ -62,24 +63,26 @@ else
   say "dovecot not installed: mail tests will be skipped (sudo apt-get install dovecot-imapd dovecot-lmtpd)"
 fi
 
-# WeasyPrint's system libraries.
-pdf_libs=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)
-missing_libs=()
-for lib in "${pdf_libs[@]}"; do
-  dpkg -s "$lib" >/dev/null 2>&1 || missing_libs+=("$lib")
+# What the program loads at run time: the image's list (comments and blank lines dropped).
+runtime_list="$(dirname "$0")/runtime-packages.txt"
+[ -s "$runtime_list" ] || { say "$runtime_list is missing"; exit 1; }
+read -r -a runtime_packages <<< "$(sed -e 's/#.*//' "$runtime_list" | xargs)"
+missing_pkgs=()
+for pkg in "${runtime_packages[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing_pkgs+=("$pkg")
 done
-if [ "${#missing_libs[@]}" = 0 ]; then
-  say "PDF libraries installed (${pdf_libs[*]})"
+if [ "${#missing_pkgs[@]}" = 0 ]; then
+  say "runtime packages installed (${runtime_packages[*]})"
 elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  say "installing ${missing_libs[*]} (Debian packages, for WeasyPrint)"
+  say "installing ${missing_pkgs[*]} (Debian packages, tools/runtime-packages.txt)"
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-      "${missing_libs[@]}"; } >/tmp/temoin-apt-pdf.log 2>&1 || {
-    say "apt-get failed; see /tmp/temoin-apt-pdf.log"
-    [ "$require" = 1 ] && exit 1
+      --no-install-recommends "${missing_pkgs[@]}"; } >/tmp/temoin-apt-runtime.log 2>&1 || {
+    say "apt-get failed; see /tmp/temoin-apt-runtime.log"
+    if [ "$require" = 1 ]; then exit 1; fi
   }
 elif [ "$require" = 1 ]; then
-  say "${missing_libs[*]} required (TEMOIN_TEST_REQUIRE_SERVERS=1) but not installed, and we cannot install them"
+  say "${missing_pkgs[*]} required (TEMOIN_TEST_REQUIRE_SERVERS=1) but not installed, and we cannot install them"
   exit 1
 else
-  say "${missing_libs[*]} not installed: PDF tests will fail (sudo apt-get install ${missing_libs[*]})"
+  say "${missing_pkgs[*]} not installed: PDF tests will fail (sudo apt-get install ${missing_pkgs[*]})"
 fi

@@ -12,22 +12,21 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
-from telegram import Bot
-from telegram.error import TelegramError
 
-from bot.invites import invite_link, new_code, parse_expiry
-from storage import bot as repo
-from storage.db import Database
 from temoin.cli.common import MAX_ID, AppContext, UserError, console, fail, run_with_db
-from temoin.settings import SecretError, Settings, resolve_secret
 
-app = typer.Typer(no_args_is_help=True, help="Auditors: invitations to the bot, tasks.")
+if TYPE_CHECKING:
+    from storage.db import Database
+    from temoin.settings import Settings
+
+app = typer.Typer(
+    rich_markup_mode=None, no_args_is_help=True, help="Auditors: invitations to the bot, tasks."
+)
 
 _KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
 
@@ -38,12 +37,19 @@ class Role(StrEnum):
 
 
 def key_from_name(name: str) -> str:
+    import unicodedata
+
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     key = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:60]
     return key or "auditeur"
 
 
 async def _bot_username(settings: Settings) -> str | None:
+    from telegram import Bot
+    from telegram.error import TelegramError
+
+    from runners.secrets import SecretError, resolve_secret
+
     if settings.bot.username:
         return settings.bot.username
     if settings.bot_token is None:
@@ -74,6 +80,9 @@ def invite(
     ),
 ) -> None:
     """Create a single-use invite code and print it with the bot link."""
+    from bot.invites import invite_link, new_code, parse_expiry
+    from storage import bot as repo
+
     try:
         validity = parse_expiry(expires)
     except ValueError as exc:
@@ -120,6 +129,7 @@ def list_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Auditors with their role, Telegram binding and open tasks."""
+    from storage import bot as repo
 
     async def work(database: Database, app_ctx: AppContext) -> list[dict[str, Any]]:
         async with database.session() as session:
@@ -157,6 +167,7 @@ def disable(
     auditor: str = typer.Argument(..., help="Auditor key (or id)."),
 ) -> None:
     """Disable an auditor: the bot refuses them from now on (tasks stay assigned)."""
+    from storage import bot as repo
 
     async def work(database: Database, app_ctx: AppContext) -> None:
         async with database.session() as session:
@@ -176,6 +187,7 @@ def assign(
     auditor: str = typer.Argument(..., help="Auditor key (or id)."),
 ) -> None:
     """Give a contact (call, visit, or a letter to post) to an auditor."""
+    from storage import bot as repo
 
     async def work(database: Database, app_ctx: AppContext) -> str:
         async with database.session() as session:
@@ -201,6 +213,7 @@ def coordinate(
     campaign: str = typer.Argument(..., help="Campaign name."),
 ) -> None:
     """Let a coordinator follow a campaign (daily digest, /avancement)."""
+    from storage import bot as repo
 
     async def work(database: Database, app_ctx: AppContext) -> None:
         async with database.session() as session:

@@ -11,10 +11,10 @@ import asyncio
 import logging
 import re
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
-from bot.app import BotConfig, run
 from temoin.cli.common import (
     DatabaseUnreachable,
     app_context,
@@ -23,7 +23,10 @@ from temoin.cli.common import (
     fail_settings,
     open_or_raise,
 )
-from temoin.settings import SecretError, Settings, resolve_secret
+
+if TYPE_CHECKING:
+    from bot.app import BotConfig
+    from temoin.settings import Settings
 
 # httpx logs each request line at INFO: a Bot API URL holds the token.
 QUIET_LOGGERS = ("httpx", "httpcore", "apscheduler", "telegram.ext.Updater")
@@ -35,6 +38,9 @@ _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
 
 def bot_config(settings: Settings) -> BotConfig:
     """The bot's configuration from the settings, secrets resolved now."""
+    from bot.app import BotConfig
+    from runners.secrets import SecretError, resolve_secret
+
     if settings.bot_token is None:
         raise SecretError("bot_token is not set (give a reference: env:VAR or file:/path)")
     conf = settings.bot
@@ -77,6 +83,9 @@ def bot(
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning, error."),
 ) -> None:
     """Run the auditors' Telegram bot (long polling, or the configured webhook)."""
+    from bot.app import run
+    from runners.secrets import SecretError
+
     app = app_context(ctx)
     try:
         conf = bot_config(app.settings)

@@ -1,18 +1,9 @@
 """`temoin campaign …`: plan a campaign from its file, then look at it.
 
-``plan FILE [--dry-run] [--replace]``:
-
-    campaign file --validate--> CampaignSpec --+
-    catalogue ----------------> scenarios -----+--> planner --> contacts --> summary
-    database: personas, auditors (upserted),   |
-              selected services, kept contacts +
-
-All of it is one unit of work: a file error, an unknown scenario or rules that cannot hold
-(``InfeasiblePlan``) exit 1 and write nothing. ``--dry-run`` reads only (personas and
-auditors not yet in the database get provisional ids) and prints the same summary.
-Planning a name that exists is refused unless ``--replace``, which deletes the contacts
-nothing has happened to yet (``REPLACEABLE_STATUSES``) and plans the rest of the quota
-around the others. Planned times start no earlier than now.
+``plan FILE [--dry-run] [--replace]``: the use case ``temoin.planning.plan_campaign``, then
+its summary. A file error, an unknown scenario or rules that cannot hold exit 1 and write
+nothing. ``--dry-run`` reads only and prints the same summary. Planning a name that exists is
+refused unless ``--replace``, which re-plans only what has not started yet.
 
 ``show NAME [--json]``: the campaign, its window and its contacts per channel and status,
 per ISO week (local weeks of the display time zone), per persona and per auditor. The data
@@ -24,44 +15,15 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from scenarios.campaign_file import (
-    FIRST_YEAR,
-    LAST_YEAR,
-    CampaignFileError,
-    CampaignSpec,
-    check_scenarios,
-    load_campaign_file,
-)
-from scenarios.catalog import CatalogError, load_catalog
-from scenarios.domain import Channel, ContactStatus
-from scenarios.opening_hours import OpeningHoursError, WeeklyHours, parse_hours
-from scenarios.planning import (
-    CHANNEL_ORDER,
-    FIELD,
-    WRITTEN,
-    AuditorInput,
-    FixedContact,
-    InfeasiblePlan,
-    PersonaInput,
-    Plan,
-    PlanRequest,
-    ScenarioInput,
-    ServiceInput,
-    plan,
-)
-from storage import campaigns as repo
-from storage.db import Database
-from storage.mail import campaign_mail_summary
 from temoin.cli.common import (
     AppContext,
     UserError,
@@ -72,181 +34,16 @@ from temoin.cli.common import (
     run_with_db,
     styled,
 )
-from temoin.cli.observations import gather_observations, print_observations
 
-app = typer.Typer(no_args_is_help=True, help="Plan campaigns and follow them.")
+if TYPE_CHECKING:
+    from scenarios.domain import Channel
+    from storage import campaigns as repo
+    from storage.db import Database
+    from temoin.planning import PlanOutcome
 
-
-# --------------------------------------------------------------------------------------
-# The plan path (also what bench/plan.py times)
-
-
-@dataclass
-class PlanOutcome:
-    name: str
-    dry_run: bool
-    plan: Plan
-    services: dict[int, ServiceInput]
-    persona_keys: dict[int, str]
-    auditor_keys: dict[int, str]
-    window: tuple[date, date]
-    deleted: int = 0
-    kept: list[repo.KeptContact] = field(default_factory=list)
-    unreadable_hours: int = 0
-
-
-def catalog_scenarios() -> list[ScenarioInput]:
-    """The shipped catalogue as the planner sees it."""
-    try:
-        catalog = load_catalog()
-    except CatalogError as exc:
-        raise UserError(str(exc)) from exc
-    return [
-        ScenarioInput(s.id, s.channel, tuple(s.service_kinds), len(s.wordings))
-        for s in catalog.scenarios.values()
-    ]
-
-
-def service_inputs(rows: Sequence[repo.ServiceRow]) -> tuple[list[ServiceInput], int]:
-    """Planner inputs from the selected rows, and how many opening hours were unreadable."""
-    parsed: dict[str, WeeklyHours | None] = {}
-    unreadable = 0
-    out: list[ServiceInput] = []
-    for row in rows:
-        hours: WeeklyHours | None = None
-        if row.opening_hours:
-            if row.opening_hours not in parsed:
-                try:
-                    parsed[row.opening_hours] = parse_hours(row.opening_hours)
-                except OpeningHoursError:
-                    parsed[row.opening_hours] = None
-            hours = parsed[row.opening_hours]
-            unreadable += hours is None
-        out.append(
-            ServiceInput(
-                id=row.id,
-                kind=row.kind,
-                collectivity_id=row.collectivity_id,
-                collectivity_code=row.insee_code,
-                collectivity_name=row.collectivity_name,
-                departement=row.departement,
-                has_email=bool(row.email),
-                has_phone=bool(row.phone),
-                has_address=bool(row.address and row.postal_code and row.city),
-                opening_hours=hours,
-            )
-        )
-    return out, unreadable
-
-
-async def plan_campaign(
-    database: Database,
-    spec: CampaignSpec,
-    scenarios: Sequence[ScenarioInput],
-    now: datetime,
-    *,
-    replace: bool = False,
-    dry_run: bool = False,
-) -> PlanOutcome:
-    """Load the inputs, plan, insert: one unit of work (nothing written on ``dry_run``)."""
-    check_scenarios(spec, {s.id: s.channel for s in scenarios})
-    selection = repo.ServiceFilter(
-        kinds=spec.selection.kinds,
-        departements=spec.selection.departements,
-        population_ranges=spec.population_ranges(),
-        insee_codes=spec.selection.insee,
-    )
-    async with database.session() as session:
-        existing = await repo.find_campaign(session, spec.name)
-        if existing is not None and not replace:
-            raise UserError(
-                f"campaign {spec.name!r} already exists (planned {existing.planned_at:%Y-%m-%d}):"
-                " use --replace to re-plan what has not started yet, or another name"
-            )
-        persona_keys = [p.key for p in spec.personas]
-        auditor_keys = [a.key for a in spec.auditors]
-        deleted = 0
-        campaign_id = existing.id if existing is not None else 0
-        if dry_run:
-            personas = await repo.persona_ids(session, persona_keys)
-            auditors = await repo.auditor_ids(session, auditor_keys)
-            # Provisional negative ids for what the real run would create.
-            for i, key in enumerate(k for k in persona_keys if k not in personas):
-                personas[key] = -1 - i
-            for i, key in enumerate(k for k in auditor_keys if k not in auditors):
-                auditors[key] = -1 - i
-            if existing is not None:
-                deleted = await repo.count_replaceable(session, existing.id)
-        else:
-            try:
-                personas = await repo.upsert_personas(session, spec.personas, now)
-            except repo.PersonaConflict as exc:
-                raise UserError(str(exc)) from exc
-            auditors = await repo.upsert_auditors(session, spec.auditors, now)
-            campaign_id = await repo.save_campaign(
-                session,
-                name=spec.name,
-                title=spec.title,
-                window_start=spec.window.start,
-                window_end=spec.window.end,
-                seed=spec.seed,
-                spec=spec.model_dump(mode="json"),
-                now=now,
-            )
-            if existing is not None:
-                deleted = await repo.delete_replaceable(session, campaign_id)
-        kept = await repo.kept_contacts(session, campaign_id) if existing is not None else []
-        rows = await repo.select_services(session, selection)
-        services, unreadable = service_inputs(rows)
-        request = PlanRequest(
-            services=services,
-            scenarios=scenarios,
-            quotas=spec.quotas(),
-            window_start=spec.window.start,
-            window_end=spec.window.end,
-            seed=spec.seed,
-            rules=spec.planner_rules(),
-            personas=[
-                PersonaInput(personas[p.key], p.key, tuple(Channel(c) for c in p.channels))
-                for p in spec.personas
-            ],
-            auditors=[
-                AuditorInput(auditors[a.key], a.key, tuple(a.departements)) for a in spec.auditors
-            ],
-            fixed=[
-                FixedContact(
-                    k.service_id,
-                    k.collectivity_id,
-                    k.channel,
-                    k.scenario_id,
-                    k.wording,
-                    k.persona_id,
-                    k.auditor_id,
-                    k.at,
-                    k.status,
-                )
-                for k in kept
-            ],
-            not_before=now,
-        )
-        try:
-            result = plan(request)
-        except InfeasiblePlan as exc:
-            raise UserError(f"cannot plan {spec.name!r}: {exc}") from exc
-        if not dry_run:
-            await repo.insert_contacts(session, campaign_id, result.contacts, now)
-    return PlanOutcome(
-        name=spec.name,
-        dry_run=dry_run,
-        plan=result,
-        services={s.id: s for s in services},
-        persona_keys={v: k for k, v in personas.items()},
-        auditor_keys={v: k for k, v in auditors.items()},
-        window=(spec.window.start, spec.window.end),
-        deleted=deleted,
-        kept=kept,
-        unreadable_hours=unreadable,
-    )
+app = typer.Typer(
+    rich_markup_mode=None, no_args_is_help=True, help="Plan campaigns and follow them."
+)
 
 
 # --------------------------------------------------------------------------------------
@@ -265,6 +62,8 @@ def week_monday(label: str) -> date:
 
 def plan_summary(outcome: PlanOutcome, tz: ZoneInfo) -> dict[str, Any]:
     """The figures `plan` prints, as plain data."""
+    from scenarios.planning import CHANNEL_ORDER, FIELD, WRITTEN
+
     contacts = outcome.plan.contacts
     new = Counter(c.channel.value for c in contacts)
     kept = Counter(k.channel.value for k in outcome.kept)
@@ -313,6 +112,8 @@ def plan_summary(outcome: PlanOutcome, tz: ZoneInfo) -> dict[str, Any]:
 
 
 def _week_table(by_week: dict[str, dict[str, int]], title: str) -> Table:
+    from scenarios.planning import CHANNEL_ORDER
+
     table = Table(title=title, title_justify="left")
     table.add_column("ISO week")
     table.add_column("from")
@@ -340,6 +141,8 @@ def _people_table(
 
 
 def print_plan_summary(summary: dict[str, Any]) -> None:
+    from scenarios.planning import FIELD, WRITTEN
+
     verb = "would plan" if summary["dry_run"] else "planned"
     console.print(
         Text.assemble(
@@ -406,6 +209,9 @@ def plan_command(
     ),
 ) -> None:
     """Create a campaign's contacts from its file and print a summary."""
+    from scenarios.campaign_file import CampaignFileError, load_campaign_file
+    from temoin.planning import catalog_scenarios, plan_campaign
+
     try:
         spec = load_campaign_file(file)
     except CampaignFileError as exc:
@@ -436,6 +242,12 @@ def plan_command(
 
 async def gather_show(database: Database, name: str, tz: ZoneInfo) -> dict[str, Any]:
     """Everything `show` prints, as a plain dict with stable keys (JSON-ready)."""
+    from scenarios.domain import ContactStatus
+    from scenarios.planning import CHANNEL_ORDER, FIELD, WRITTEN
+    from storage import campaigns as repo
+    from storage.mail_census import campaign_mail_summary
+    from temoin.cli.observations import gather_observations
+
     async with database.session() as session:
         campaign = await repo.find_campaign(session, name)
         if campaign is None:
@@ -498,6 +310,10 @@ async def gather_show(database: Database, name: str, tz: ZoneInfo) -> dict[str, 
 
 
 def print_show(data: dict[str, Any]) -> None:
+    from scenarios.domain import ContactStatus
+    from scenarios.planning import FIELD, WRITTEN
+    from temoin.cli.observations import print_observations
+
     c = data["campaign"]
     title = f" — {c['title']}" if c["title"] else ""
     console.print(Text.assemble("Campaign ", styled(c["name"], "bold"), printable(title)))
@@ -586,6 +402,8 @@ def close_command(
     They are kept, never dropped: statistics count them as "no answer within N days".
     Closing again keeps the first close time.
     """
+    from storage import campaigns as repo
+
     when: datetime | None = None
     if at is not None:
         try:
@@ -594,6 +412,8 @@ def close_command(
             fail(f"--at {at!r} is not an ISO 8601 date-time")
         if when.tzinfo is None:
             fail(f"--at {at!r} has no time zone (add Z or +01:00)")
+        from scenarios.campaign_file import FIRST_YEAR, LAST_YEAR
+
         if not FIRST_YEAR <= when.year <= LAST_YEAR:
             fail(f"--at {at!r}: a time between {FIRST_YEAR} and {LAST_YEAR}")
 

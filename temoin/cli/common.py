@@ -6,6 +6,9 @@ a campaign file, auditors' answers) as plain text: rich markup is off (``[/]`` o
 terminal control characters (ESC sequences, C1 controls, carriage returns, bidirectional
 overrides) are shown as visible symbols (``printable``), never sent to the terminal. Our
 own emphasis is given as ``rich.text.Text`` styles, not markup.
+
+Nothing heavy is imported here at module level: every command module imports this one, and
+``temoin --help`` must answer at once (bench/startup.py).
 """
 
 from __future__ import annotations
@@ -13,20 +16,19 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any, NoReturn, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 from rich.text import Text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
-from reports.outputs import OutputError
 from scenarios.clock import Clock, SystemClock
-from storage.db import Database
-from temoin.database import open_database
-from temoin.settings import SecretError, Settings
+from temoin.errors import UserError as UserError  # the CLI's commands raise it too
+
+if TYPE_CHECKING:  # imported when used: ``temoin --help`` must not load the database layer
+    from storage.db import Database
+    from temoin.settings import Settings
 
 T = TypeVar("T")
 
@@ -72,14 +74,32 @@ def styled(text: str, style: str) -> Text:
     return Text(printable(text), style=style)
 
 
-class UserError(Exception):
-    """A problem the user can fix (bad file, unknown name); printed without traceback."""
-
-
-@dataclass
 class AppContext:
-    settings: Settings
-    clock: Clock = field(default_factory=SystemClock)
+    """What every command shares: the settings, read at their first use (so that ``--help``
+    reads none), and the clock ("now" for every command; the demo's is simulated)."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        clock: Clock | None = None,
+        *,
+        config: Path | None = None,
+    ) -> None:
+        self._settings = settings
+        self.config = config
+        self.clock: Clock = clock or SystemClock()
+
+    @property
+    def settings(self) -> Settings:
+        """The settings; a missing or invalid one prints one line naming it and exits 2."""
+        if self._settings is None:
+            from temoin.settings import SettingsError, load_settings
+
+            try:
+                self._settings = load_settings(self.config)
+            except SettingsError as exc:
+                fail_settings(str(exc))
+        return self._settings
 
 
 def fail_settings(message: str) -> NoReturn:
@@ -105,6 +125,8 @@ class DatabaseUnreachable(Exception):
 
 def database_shown(settings: Settings) -> str:
     """The database URL as a coordinator may read it (never the password)."""
+    from sqlalchemy.engine import make_url
+
     try:
         where = make_url(settings.database_url).render_as_string(hide_password=True)
     except Exception:  # a URL SQLAlchemy cannot parse is refused by the settings already
@@ -124,6 +146,8 @@ def _reason(exc: BaseException) -> str:
 def open_or_raise(settings: Settings) -> Database:
     """``open_database``, a SQLite file whose folder cannot be made raising
     ``DatabaseUnreachable`` (a secret that cannot be read raises ``SecretError``)."""
+    from temoin.database import open_database
+
     try:
         return open_database(settings)
     except OSError as exc:
@@ -135,6 +159,8 @@ async def connect_or_raise(database: Database) -> None:
     """Open (and give back) one connection: an unreachable database, a wrong password or
     a SQLite file that cannot be created raise ``DatabaseUnreachable`` here, before any
     work starts, rather than as a driver's traceback somewhere inside it."""
+    from sqlalchemy.exc import DBAPIError
+
     try:
         async with database.engine.connect():
             pass
@@ -149,6 +175,11 @@ def fail_database(settings: Settings, exc: BaseException) -> NoReturn:
 def run_with_db(ctx: typer.Context, work: Callable[[Database, AppContext], Awaitable[T]]) -> T:
     """Open the configured database, run ``work``, close it; user errors exit 1, and so
     does a database that cannot be reached or has no tables yet (one line each)."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from reports.outputs import OutputError
+    from runners.secrets import SecretError
+
     app = app_context(ctx)
 
     async def _main() -> T:
@@ -176,6 +207,6 @@ def run_with_db(ctx: typer.Context, work: Callable[[Database, AppContext], Await
         fail_settings(f"setting database_password: {exc}")
 
 
-def _missing_table(exc: DBAPIError) -> bool:
+def _missing_table(exc: Exception) -> bool:
     text = str(getattr(exc, "orig", exc)).lower()
     return "no such table" in text or ("relation" in text and "does not exist" in text)

@@ -9,23 +9,27 @@ connecting). A bad revision or an unreachable database prints one line and exits
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
-from alembic.util import CommandError
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
 
-from storage import migrate
 from temoin.cli.common import app_context, console, fail, fail_settings
-from temoin.settings import SecretError, Settings
+
+if TYPE_CHECKING:
+    from temoin.settings import Settings
 
 T = TypeVar("T")
 
-app = typer.Typer(no_args_is_help=True, help="Database schema: upgrade, downgrade, current.")
+app = typer.Typer(
+    rich_markup_mode=None,
+    no_args_is_help=True,
+    help="Database schema: upgrade, downgrade, current.",
+)
 
 
 def _shown(settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
     where = make_url(settings.database_url).render_as_string(hide_password=True)
     if settings.database_schema:
         where += f" (schema {settings.database_schema})"
@@ -33,12 +37,19 @@ def _shown(settings: Settings) -> str:
 
 
 def _label(revision: str | None) -> str:
+    from storage import migrate
+
     if revision is None:
         return "empty (no revision)"
     return f"{revision} (head)" if revision == migrate.head() else revision
 
 
 def _run(ctx: typer.Context, step: Callable[[str, str | None], T]) -> T:
+    from alembic.util import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from runners.secrets import SecretError
+
     settings = app_context(ctx).settings
     try:
         url = settings.connection_url()
@@ -60,6 +71,7 @@ def upgrade(
     revision: str = typer.Argument("head", help="Target revision (default: head)."),
 ) -> None:
     """Apply migrations up to REVISION."""
+    from storage import migrate
 
     def step(url: str, schema: str | None) -> tuple[str | None, str | None]:
         return migrate.current(url, schema), migrate.upgrade(url, schema, revision)
@@ -82,6 +94,7 @@ def downgrade(
     ),
 ) -> None:
     """Revert migrations down to REVISION (required, to avoid accidents)."""
+    from storage import migrate
 
     def step(url: str, schema: str | None) -> tuple[str | None, str | None]:
         return migrate.current(url, schema), migrate.downgrade(url, schema, revision)
@@ -96,6 +109,8 @@ def downgrade(
 @app.command()
 def current(ctx: typer.Context) -> None:
     """Show the revision the database is at."""
+    from storage import migrate
+
     at = _run(ctx, migrate.current)
     console.print(
         f"{_shown(app_context(ctx).settings)}: {_label(at)}", markup=False, soft_wrap=True

@@ -20,17 +20,20 @@ import signal
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from sqlalchemy.exc import DBAPIError
 
-from scenarios.campaign_file import CampaignFileError, load_campaign_file
 from scenarios.input_files import LIMITS, InputFileError, read_input
-from scenarios.planning import InfeasiblePlan
 from temoin.cli.common import app_context, console, fail
 
-app = typer.Typer(help="Run a whole example campaign on this machine, in simulated time.")
+if TYPE_CHECKING:
+    pass
+
+app = typer.Typer(
+    rich_markup_mode=None, help="Run a whole example campaign on this machine, in simulated time."
+)
 
 T = TypeVar("T")
 
@@ -69,7 +72,11 @@ def demo(
     campaign: Path = typer.Option(None, "--campaign", help="Campaign file (the demo's)."),
 ) -> None:
     """Run the demonstration campaign and report on it."""
-    # Imported here: temoin.demo uses the other commands, which import this package.
+    from scenarios.campaign_file import CampaignFileError, load_campaign_file
+
+    # Imported when run: the demo pulls in the simulators and the servers' code (start-up).
+    from scenarios.clock import SteppedClock
+    from scenarios.planning import InfeasiblePlan
     from temoin.cli.campaign import plan_summary, print_plan_summary
     from temoin.demo import (
         DemoError,
@@ -81,7 +88,6 @@ def demo(
         run_full_demo,
         summary_lines,
     )
-    from temoin.sim.clock import SteppedClock
 
     app_ctx = app_context(ctx)
     services_csv, campaign_file, default_out = default_paths()
@@ -123,7 +129,10 @@ def demo(
             workers=workers,
             live=sys.stdout.isatty(),
         )
-        result = asyncio.run(_stoppable(run_full_demo(options, app_ctx.settings, spec, console)))
+        root = ctx.find_root().command
+        result = asyncio.run(
+            _stoppable(run_full_demo(options, app_ctx.settings, spec, console, root))
+        )
     except KeyboardInterrupt:
         fail("demo interrupted; every server and process it started is stopped", 130)
     except asyncio.CancelledError:

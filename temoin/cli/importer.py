@@ -9,19 +9,23 @@ as ``line N, column C: reason``; the command then exits 1 and writes nothing.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.table import Table
 
-from scenarios.directory import ImportResult, parse_directory
 from scenarios.input_files import LIMITS, InputFileError, read_input
-from storage.db import Database
-from storage.directory import ImportCounts, upsert_directory
 from temoin.cli.common import AppContext, console, printable, run_with_db
 
+if TYPE_CHECKING:
+    from scenarios.directory import ImportResult
+    from storage.db import Database
+    from storage.directory import ImportCounts
+
 app = typer.Typer(
-    no_args_is_help=True, help="Import collectivities and their services from spreadsheets."
+    rich_markup_mode=None,
+    no_args_is_help=True,
+    help="Import collectivities and their services from spreadsheets.",
 )
 
 
@@ -74,6 +78,9 @@ def import_services(
     ),
 ) -> None:
     """Import collectivities and their services (one row per service)."""
+    from scenarios.directory import parse_directory
+    from storage.directory import upsert_directory
+
     result = parse_directory(_read(file))
     if not result.ok:
         _report_errors(file, result)

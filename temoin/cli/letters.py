@@ -14,19 +14,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import typer
 
-from channels.letters import LetterError, compose_letter, file_name, render_pdf
-from reports.outputs import OutputError, write_output
-from scenarios.campaign_file import FIRST_YEAR, LAST_YEAR
-from scenarios.catalog import UnknownScenario, load_catalog
-from storage import letters as repo
-from storage.db import Database
 from temoin.cli.common import AppContext, UserError, fail, run_with_db
 
-app = typer.Typer(no_args_is_help=True, help="Postal letters: print the due ones as PDF.")
+if TYPE_CHECKING:
+    from storage import letters as repo
+    from storage.db import Database
+
+app = typer.Typer(
+    rich_markup_mode=None, no_args_is_help=True, help="Postal letters: print the due ones as PDF."
+)
 
 
 @dataclass
@@ -51,8 +52,14 @@ def print_letters(
     ),
 ) -> None:
     """Render each due letter of CAMPAIGN as a PDF in --out and mark it printed."""
+    from scenarios.campaign_file import FIRST_YEAR, LAST_YEAR
+
     if until is not None and not FIRST_YEAR <= until.year <= LAST_YEAR:
         fail(f"--until {until.date()}: a day between {FIRST_YEAR} and {LAST_YEAR}")
+    from channels.letters import LetterError, compose_letter, file_name, render_pdf
+    from reports.outputs import OutputError, write_output
+    from scenarios.catalog import UnknownScenario, load_catalog
+    from storage import letters as repo
 
     async def work(database: Database, app: AppContext) -> PrintRun:
         tz = ZoneInfo(app.settings.timezone)

@@ -3,13 +3,13 @@
     temoin mail inspect FILE.eml… [--scenario ID]
 
 For each file, one JSON object on one line of standard output (JSON Lines): how the message
-was classified and why, its ids, dates, sender, subject, the new text of the reply, its
-attachments and the defects met while parsing (``truncated``: something was cut to size).
-With ``--scenario``, also which of the scenario's expected elements the reply's own text
-(new text and signature, not the quoted request) contains. A file that is not an email at
-all is reported ``quarantined`` with the reason. Exit code 1 only when a file could not be
-read (missing; not a regular file: a FIFO or ``/dev/zero`` is refused before anything is
-read; larger than 64 MB).
+was classified and why (and whether the classifier is unsure of it), its ids, dates, sender,
+subject, the new text of the reply, its attachments and the defects met while parsing
+(``truncated``: something was cut to size). With ``--scenario``, also which of the
+scenario's expected elements the reply's own text (new text and signature, not the quoted
+request) contains. A file that is not an email at all is reported ``quarantined`` with the
+reason. Exit code 1 only when a file could not be read (missing; not a regular file: a FIFO
+or ``/dev/zero`` is refused before anything is read; larger than 64 MB).
 """
 
 from __future__ import annotations
@@ -17,18 +17,20 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from channels.classify import classify
-from channels.content import check_expected
-from channels.mime import Address, UnparsableMessage, parse_message
-from scenarios.catalog import CatalogError, ExpectedElement, UnknownScenario, load_catalog
 from scenarios.input_files import LIMITS, InputFileError, read_input
 from temoin.cli.common import fail, printable
 
-app = typer.Typer(no_args_is_help=True, help="Email messages, offline: inspect .eml files.")
+if TYPE_CHECKING:
+    from channels.mime import Address
+    from scenarios.catalog import ExpectedElement
+
+app = typer.Typer(
+    rich_markup_mode=None, no_args_is_help=True, help="Email messages, offline: inspect .eml files."
+)
 
 
 @app.command()
@@ -55,6 +57,8 @@ def inspect(
 
 
 def _expected_elements(scenario_id: str) -> tuple[ExpectedElement, ...]:
+    from scenarios.catalog import CatalogError, UnknownScenario, load_catalog
+
     try:
         return load_catalog().get(scenario_id).expected_elements
     except UnknownScenario:
@@ -67,6 +71,10 @@ def inspect_report(
     file: str, raw: bytes, elements: Sequence[ExpectedElement] | None = None
 ) -> dict[str, Any]:
     """The JSON-ready report of one raw message."""
+    from channels.classify import classify
+    from channels.content import check_expected
+    from channels.mime import UnparsableMessage, parse_message
+
     try:
         parsed = parse_message(raw)
     except UnparsableMessage as exc:
@@ -77,6 +85,7 @@ def inspect_report(
         "quarantined": False,
         "classification": result.kind,
         "evidence": list(result.evidence),
+        "unsure": result.unsure,
         "bounce": None,
         "message_id": parsed.message_id,
         "in_reply_to": parsed.in_reply_to,

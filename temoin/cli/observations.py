@@ -8,20 +8,21 @@ replaces the old one (review state ``fixed``, event ``review.fixed``).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from scenarios import events as ev
-from scenarios.catalog import UnknownScenario, load_catalog
-from storage import bot as repo
-from storage.db import Database
-from storage.models import Contact
 from temoin.cli.common import MAX_ID, AppContext, UserError, console, fail, run_with_db
 
-app = typer.Typer(no_args_is_help=True, help="Review the auditors' observations.")
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from storage.db import Database
+
+app = typer.Typer(
+    rich_markup_mode=None, no_args_is_help=True, help="Review the auditors' observations."
+)
 
 
 @app.command("to-fix")
@@ -32,6 +33,11 @@ def to_fix(
     reason: str = typer.Option(..., "--reason", help="What is wrong, for the auditor."),
 ) -> None:
     """Ask the auditor to correct one answer; they are told why in the bot."""
+    from scenarios import events as ev
+    from scenarios.catalog import UnknownScenario, load_catalog
+    from storage import bot as repo
+    from storage.models import Contact
+
     if not reason.strip():
         fail("--reason: say what to correct")
 
@@ -61,6 +67,9 @@ def to_fix(
 
 async def gather_observations(session: AsyncSession, campaign_id: int) -> list[dict[str, Any]]:
     """Per done call or visit of the campaign: its answers by question label (JSON values)."""
+    from scenarios.catalog import UnknownScenario, load_catalog
+    from storage import bot as repo
+
     done = await repo.done_field_contacts(session, campaign_id)
     values = await repo.contact_answers(session, [row[0] for row in done])
     catalog = load_catalog()

@@ -17,25 +17,22 @@ import socket
 import ssl
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from email_validator import EmailNotValidError, validate_email
 from rich.table import Table
 
-from channels.cleartext import cleartext_allowed, cleartext_refusal
-from channels.imap_session import ImapAccount, ImapAuthError, ImapError, ImapSession
-from channels.smtp_sender import SendError, SmtpAccount, SmtpSession
-from storage import personas as repo
-from storage.db import Database
 from temoin.cli.common import AppContext, UserError, console, fail, run_with_db
-from temoin.settings import SecretError, resolve_secret
 
-app = typer.Typer(no_args_is_help=True, help="Personas: identities and mailbox accounts.")
+if TYPE_CHECKING:
+    from storage import personas as repo
+    from storage.db import Database
+
+app = typer.Typer(
+    rich_markup_mode=None, no_args_is_help=True, help="Personas: identities and mailbox accounts."
+)
 
 _KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
-SMTP_PORTS = {"starttls": 587, "tls": 465, "none": 25}
-IMAP_PORTS = {"tls": 993, "none": 143}
 
 
 class SmtpSecurity(StrEnum):
@@ -84,6 +81,11 @@ def add(
     ),
 ) -> None:
     """Create persona KEY, or change the options given (the others stay as they are)."""
+    from email_validator import EmailNotValidError, validate_email
+
+    from runners.secrets import SecretError, resolve_secret
+    from storage import personas as repo
+
     if not _KEY.match(key):
         fail(f"persona key {key!r}: use lower-case letters, digits, '-' and '_' (max 60)", 2)
     if password_ref is not None and not repo.is_secret_reference(password_ref):
@@ -140,7 +142,12 @@ def add(
 
 def _fill_defaults(changes: dict[str, Any], current: repo.PersonaInfo | None) -> None:
     """Security and ports follow from each other when only one of them is given."""
-    for proto, ports, default in (("smtp", SMTP_PORTS, "starttls"), ("imap", IMAP_PORTS, "tls")):
+    from runners import accounts
+
+    for proto, ports, default in (
+        ("smtp", accounts.SMTP_PORTS, accounts.SMTP_DEFAULT_SECURITY),
+        ("imap", accounts.IMAP_PORTS, accounts.IMAP_DEFAULT_SECURITY),
+    ):
         host, port, security = f"{proto}_host", f"{proto}_port", f"{proto}_security"
         had_security = current is not None and getattr(current, security) is not None
         if changes[host] is not None and changes[security] is None and not had_security:
@@ -168,9 +175,12 @@ def _refuse_cleartext(changes: dict[str, Any], current: repo.PersonaInfo | None)
         given = changes.get(name)
         return given if given is not None else getattr(current, name, None)
 
+    from channels.cleartext import cleartext_allowed, cleartext_refusal
+    from runners import accounts
+
     if value("password_ref") is None:
         return
-    for proto, ports in (("smtp", SMTP_PORTS), ("imap", IMAP_PORTS)):
+    for proto, ports in (("smtp", accounts.SMTP_PORTS), ("imap", accounts.IMAP_PORTS)):
         host = value(f"{proto}_host")
         if value(f"{proto}_security") == "none" and host and not cleartext_allowed(host):
             port = value(f"{proto}_port") or ports["none"]
@@ -192,6 +202,7 @@ def list_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
 ) -> None:
     """List the personas with their mailbox settings (password references, never values)."""
+    from storage import personas as repo
 
     async def work(database: Database, _app: AppContext) -> list[repo.PersonaInfo]:
         async with database.session() as session:
@@ -269,15 +280,18 @@ async def _resolves(host: str, port: int) -> str | None:
 
 
 async def _check_smtp(p: repo.PersonaInfo, password: str | None, wait: float) -> list[Check]:
-    if not p.smtp_host:
+    from channels.smtp_sender import SendError, SmtpSession
+    from runners import accounts
+
+    endpoint = accounts.smtp_endpoint(p)
+    bare = accounts.smtp_account(p, None, authenticate=False)
+    if endpoint is None or bare is None:
         return [Check("FAIL", "smtp", "no SMTP host (temoin personas add KEY --smtp-host ...)")]
-    security = p.smtp_security or "starttls"
-    port = p.smtp_port or SMTP_PORTS.get(security, 587)
-    where = f"{p.smtp_host}:{port}"
-    reason = await _resolves(p.smtp_host, port)
+    security = endpoint.security
+    where = str(endpoint)
+    reason = await _resolves(endpoint.host, endpoint.port)
     if reason is not None:
         return [Check("FAIL", "smtp", f"{where}: {reason}"), Check("skip", "smtp auth", "")]
-    bare = SmtpAccount(p.smtp_host, port, security, None, None, p.email)
     try:
         async with SmtpSession(bare, timeout=wait):
             pass
@@ -288,10 +302,10 @@ async def _check_smtp(p: repo.PersonaInfo, password: str | None, wait: float) ->
         ]
     tls = {"starttls": "STARTTLS", "tls": "implicit TLS", "none": "no TLS"}.get(security, security)
     checks = [Check("ok", "smtp", f"{where} answers EHLO, {tls}")]
-    if password is None:
+    account = accounts.smtp_account(p, password)
+    if password is None or account is None:
         return [*checks, Check("skip", "smtp auth", "no password to try")]
-    login = p.username or p.email
-    account = SmtpAccount(p.smtp_host, port, security, login, password, p.email)
+    login = endpoint.login
     try:
         async with SmtpSession(account, timeout=wait):
             pass
@@ -301,18 +315,21 @@ async def _check_smtp(p: repo.PersonaInfo, password: str | None, wait: float) ->
 
 
 async def _check_imap(p: repo.PersonaInfo, password: str | None, wait: float) -> list[Check]:
-    if not p.imap_host:
+    from channels.imap_session import ImapAuthError, ImapError, ImapSession
+    from runners import accounts
+
+    endpoint = accounts.imap_endpoint(p)
+    if endpoint is None:
         return [Check("FAIL", "imap", "no IMAP host (temoin personas add KEY --imap-host ...)")]
-    security = p.imap_security or "tls"
-    port = p.imap_port or IMAP_PORTS.get(security, 993)
-    where = f"{p.imap_host}:{port}"
-    reason = await _resolves(p.imap_host, port)
+    security = endpoint.security
+    where = str(endpoint)
+    reason = await _resolves(endpoint.host, endpoint.port)
     if reason is not None:
         return [Check("FAIL", "imap", f"{where}: {reason}"), Check("skip", "imap folders", "")]
-    if password is None:
+    account = accounts.imap_account(p, password)
+    if account is None:
         return [Check("skip", "imap", "no password to log in with")]
-    login = p.username or p.email
-    account = ImapAccount(p.imap_host, port, security, login, password)
+    login = endpoint.login
     checks: list[Check] = []
     try:
         async with ImapSession(account, timeout=wait) as imap:
@@ -346,13 +363,16 @@ async def _check_imap(p: repo.PersonaInfo, password: str | None, wait: float) ->
 
 
 async def check_persona(p: repo.PersonaInfo, wait: float) -> list[Check]:
+    from runners import accounts
+    from runners.secrets import SecretError
+
     checks: list[Check] = []
     password: str | None = None
     if not p.password_ref:
         checks.append(Check("FAIL", "password", "no password reference (--password-ref)"))
     else:
         try:
-            password = resolve_secret(p.password_ref)
+            password = accounts.password(p)
         except SecretError as exc:
             checks.append(Check("FAIL", "password", f"{p.password_ref}: {exc}"))
         else:
@@ -370,6 +390,7 @@ def check(
     timeout: float = typer.Option(15.0, "--timeout", min=0.1, help="Seconds per connection."),
 ) -> None:
     """Log in to the persona's SMTP and IMAP accounts; one line per check; exit 1 on failure."""
+    from storage import personas as repo
 
     async def work(database: Database, _app: AppContext) -> list[Check]:
         async with database.session() as session:

@@ -23,25 +23,29 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
-from reports.cells import GROUP_KEYS, Cell
-from reports.exports import DEFAULT_GROUPINGS, FORMATS, LEVELS, compute_stats, export
+from reports.formats import FORMATS, LEVELS
 from reports.outputs import OutputError, check_target
-from reports.render import ReportOptions, collectivity_report, national_report, write_report
-from scenarios.catalog import Catalog, CatalogError, load_catalog
-from storage.db import Database
-from storage.stats import CampaignInfo, campaign_info, collectivity_info
 from temoin.cli.common import AppContext, UserError, console, fail, run_with_db
+
+if TYPE_CHECKING:
+    from reports.cells import Cell
+    from scenarios.catalog import Catalog
+    from storage.db import Database
+    from storage.stats import CampaignInfo
 
 __all__ = ["export_command", "parse_groupings", "report", "stats"]
 
 
 def parse_groupings(values: Sequence[str]) -> tuple[tuple[str, ...], ...]:
     """``["channel", "channel,stratum", ""]`` -> ``(("channel",), ("channel", "stratum"), ())``."""
+    from reports.cells import GROUP_KEYS
+    from reports.exports import DEFAULT_GROUPINGS
+
     if not values:
         return DEFAULT_GROUPINGS
     out: list[tuple[str, ...]] = []
@@ -58,6 +62,8 @@ def parse_groupings(values: Sequence[str]) -> tuple[tuple[str, ...], ...]:
 
 
 def _catalog() -> Catalog:
+    from scenarios.catalog import CatalogError, load_catalog
+
     try:
         return load_catalog()
     except CatalogError as exc:
@@ -65,6 +71,8 @@ def _catalog() -> Catalog:
 
 
 async def _campaign(database: Database, name: str) -> CampaignInfo:
+    from storage.stats import campaign_info
+
     async with database.session() as session:
         found = await campaign_info(session, name)
     if found is None:
@@ -122,6 +130,8 @@ def stats(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:
     """Statistics of a campaign: one table per grouping."""
+    from reports.exports import compute_stats
+
     groupings = parse_groupings(by)
 
     async def work(database: Database, app: AppContext) -> None:
@@ -175,6 +185,8 @@ def export_command(
     min_cell: int | None = typer.Option(None, "--min-cell", min=1),
 ) -> None:
     """Export a campaign's contacts or statistics, with their metadata."""
+    from reports.exports import export
+
     if fmt not in FORMATS:
         raise typer.BadParameter(f"one of {', '.join(FORMATS)}", param_hint="--format")
     if level not in LEVELS:
@@ -220,6 +232,9 @@ def report(
     ),
 ) -> None:
     """The national barometer, or a collectivity's own, in French (HTML or PDF)."""
+    from reports.render import ReportOptions, collectivity_report, national_report, write_report
+    from storage.stats import collectivity_info
+
     if out.suffix.lower() not in (".html", ".htm", ".pdf"):
         raise typer.BadParameter("the file must end in .html or .pdf", param_hint="--out")
 

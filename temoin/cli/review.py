@@ -11,18 +11,16 @@ scenario (``procedure``) or a form check (``greeting``, ``closing``, ``agent_nam
 
 from __future__ import annotations
 
-import getpass
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
-from scenarios.catalog import UnknownScenario, load_catalog
-from storage import mail
-from storage.db import Database
 from temoin.cli.common import MAX_ID, AppContext, UserError, console, fail, run_with_db
-from temoin.content_checks import UnknownCheck, effective, empty_checks, review
+
+if TYPE_CHECKING:
+    from storage.db import Database
 
 _YES = {"yes", "y", "oui", "true", "1"}
 _NO = {"no", "n", "non", "false", "0"}
@@ -37,6 +35,8 @@ def _parse(check: str) -> tuple[str, bool]:
 
 
 def _who() -> str:
+    import getpass
+
     try:
         return getpass.getuser()
     except Exception:  # no user name in a container
@@ -53,6 +53,11 @@ def command(
     as_json: bool = typer.Option(False, "--json", help="Print the checks as JSON."),
 ) -> None:
     """Show a contact's answer checks; override some with --check NAME=yes|no."""
+    from channels.content_checks import UnknownCheck, empty_checks, review
+    from scenarios.catalog import UnknownScenario, load_catalog
+    from storage import mail
+    from storage import triage as triage_repo
+
     wanted = [_parse(c) for c in check]
 
     async def work(database: Database, app_ctx: AppContext) -> dict[str, Any]:
@@ -78,7 +83,7 @@ def command(
                         f"(known: {', '.join(known)})"
                     ) from exc
             if wanted:
-                await mail.set_checks(session, contact, checks)
+                await triage_repo.set_checks(session, contact, checks)
         return checks
 
     checks = run_with_db(ctx, work)
@@ -93,6 +98,8 @@ def _mark(value: Any) -> str:
 
 
 def _print(contact: int, checks: dict[str, Any]) -> None:
+    from channels.content_checks import effective
+
     source = checks.get("message")
     console.print(
         f"Contact {contact}: checks of message {source}"

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
-from scenarios.catalog import CatalogError, Scenario, Targets, load_catalog
 from temoin.cli.common import console, fail
 
-app = typer.Typer(no_args_is_help=True, help="Check and list the scenario catalogue.")
+if TYPE_CHECKING:
+    from scenarios.catalog import Scenario, Targets
+
+app = typer.Typer(
+    rich_markup_mode=None, no_args_is_help=True, help="Check and list the scenario catalogue."
+)
 
 
 @app.command("check")
@@ -26,6 +30,8 @@ def check(
     ),
 ) -> None:
     """Check every scenario file: YAML, keys, service kinds, templates, audit grids."""
+    from scenarios.catalog import CatalogError, load_catalog
+
     try:
         count = len(load_catalog(directory))
     except CatalogError as exc:
@@ -44,6 +50,8 @@ def list_scenarios(
     ),
 ) -> None:
     """List the scenarios: id, channel, service kinds, wordings, timing targets."""
+    from scenarios.catalog import CatalogError, load_catalog
+
     try:
         catalog = load_catalog(directory)
     except CatalogError as exc:

@@ -10,30 +10,35 @@ from the message's INTERNALDATE, its status moves forward, an answer's content i
 
 from __future__ import annotations
 
-import getpass
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
-from scenarios.catalog import load_catalog
-from storage import mail
-from storage.db import Database
 from temoin.cli.common import MAX_ID, AppContext, UserError, console, run_with_db
-from temoin.tracking import Tracker, TriageError, tracking_config
 
-app = typer.Typer(no_args_is_help=True, help="Replies that match no contact with confidence.")
+if TYPE_CHECKING:
+    from storage import triage as triage_repo
+    from storage.db import Database
+
+app = typer.Typer(
+    rich_markup_mode=None,
+    no_args_is_help=True,
+    help="Replies that match no contact with confidence.",
+)
 
 
 def _who() -> str:
+    import getpass
+
     try:
         return getpass.getuser()
     except Exception:  # no user name in a container: still record the decision
         return "coordinator"
 
 
-def _row(row: mail.TriageRow) -> dict[str, Any]:
+def _row(row: triage_repo.TriageRow) -> dict[str, Any]:
     evidence = row.evidence or {}
     match = evidence.get("match") or {}
     return {
@@ -57,10 +62,12 @@ def list_command(
     show_all: bool = typer.Option(False, "--all", help="Also matched and ignored ones."),
 ) -> None:
     """List the messages waiting for a coordinator's decision, oldest first."""
+    from storage import mail
+    from storage import triage as triage_repo
 
     async def work(database: Database, _app: AppContext) -> list[dict[str, Any]]:
         async with database.session() as session:
-            rows = await mail.triage_rows(session, state=None if show_all else mail.PENDING)
+            rows = await triage_repo.triage_rows(session, state=None if show_all else mail.PENDING)
         return [_row(r) for r in rows if r.triage_state is not None]
 
     rows = run_with_db(ctx, work)
@@ -91,15 +98,24 @@ def match_command(
         ..., min=1, max=MAX_ID, help="Message id (from `temoin triage list`)."
     ),
     contact: int = typer.Argument(..., min=1, max=MAX_ID, help="Contact id it answers."),
+    kind: str | None = typer.Option(
+        None,
+        "--as",
+        help="Its class, when the classifier was unsure or wrong: answer, acknowledgement, "
+        "out_of_office, bounce, read_receipt, redirect or other.",
+    ),
 ) -> None:
     """Attach a message to a contact and record its effects (times, status, checks)."""
+    from runners.tracker import Tracker, TriageError
+    from scenarios.catalog import load_catalog
+    from temoin.worker import tracking_config
 
     async def work(database: Database, app_ctx: AppContext) -> str:
         tracker = Tracker(
             database, load_catalog(), app_ctx.clock, tracking_config(app_ctx.settings)
         )
         try:
-            reply = await tracker.match_manually(message, contact, actor=_who())
+            reply = await tracker.match_manually(message, contact, actor=_who(), kind=kind)
         except TriageError as exc:
             raise UserError(str(exc)) from exc
         return reply.kind
@@ -116,16 +132,19 @@ def ignore_command(
     ),
 ) -> None:
     """Take a message out of triage: it answers no contact."""
+    from storage import triage as triage_repo
 
     async def work(database: Database, app_ctx: AppContext) -> None:
         async with database.session() as session:
-            rows = await mail.triage_rows(session, message_id=message)
+            rows = await triage_repo.triage_rows(session, message_id=message)
             if not rows:
                 raise UserError(f"no message {message}")
             evidence = dict(rows[0].evidence or {})
             evidence["triage"] = {"by": _who(), "at": app_ctx.clock.now().isoformat(),
                                   "ignored": True}  # fmt: skip
-            if not await mail.set_triage(session, message, state="ignored", evidence=evidence):
+            if not await triage_repo.set_triage(
+                session, message, state="ignored", evidence=evidence
+            ):
                 raise UserError(f"message {message} is not pending in triage")
 
     run_with_db(ctx, work)

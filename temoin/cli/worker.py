@@ -7,7 +7,7 @@ and a LOGIN or AUTH line carries a password.
 Options override the ``[dispatch]`` settings for this run (``--lease-seconds``,
 ``--interval``, ``--batch-size``); the rate limits come from the settings only.
 ``--clock-file PATH`` reads "now" from the file ``temoin demo`` publishes its simulated clock
-to (``temoin.sim.clock.FileClock``), so the demo's worker processes live in its time.
+to (``scenarios.clock.FileClock``), so the demo's worker processes live in its time.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ import asyncio
 import logging
 import sys
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from scenarios.clock import Clock
+from scenarios.clock import Clock, FileClock, OffsetClock
 from temoin.cli.common import (
     DatabaseUnreachable,
     app_context,
@@ -32,10 +32,10 @@ from temoin.cli.common import (
     fail_settings,
     open_or_raise,
 )
-from temoin.dispatcher import DispatchReport
-from temoin.settings import SecretError, Settings
-from temoin.sim.clock import FileClock
-from temoin.worker import run_worker
+
+if TYPE_CHECKING:
+    from runners.dispatcher import DispatchReport
+    from temoin.settings import Settings
 
 # Loggers that may print credentials at DEBUG (IMAP LOGIN, SMTP AUTH, aiosmtpd sessions).
 QUIET_LOGGERS = ("aioimaplib", "aiosmtplib", "mail.log", "apscheduler")
@@ -65,19 +65,6 @@ def report_lines(report: DispatchReport) -> list[str]:
     ]
     lines.extend(f"  {error}" for error in report.errors)
     return lines
-
-
-@dataclass(frozen=True)
-class OffsetClock:
-    """The system clock shifted by a fixed offset (tests and demos: "as if it were Monday").
-
-    Every process given the same offset shares one timeline, so leases stay comparable
-    between workers."""
-
-    offset: timedelta
-
-    def now(self) -> datetime:
-        return datetime.now(UTC) + self.offset
 
 
 def _overridden(settings: Settings, changes: dict[str, object]) -> Settings:
@@ -115,6 +102,9 @@ def worker(
 
     Several workers may run at once on PostgreSQL: they share the work through row claims.
     """
+    from runners.secrets import SecretError
+    from temoin.worker import run_worker
+
     if log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         fail(f"--log-level: unknown level {log_level!r}", 2)
     setup_logging(log_level)

@@ -16,7 +16,7 @@ of any collectivity's report over fewer than 5 other collectivities (tests/secur
 every process the demo started stopped.
 
 The classification floor, 95 %: the simulated services write the French mail Témoin's
-classifier was built for (tests/test_sim_collectivities.py checks that it reads every kind
+classifier was built for (tests/sim/test_town_halls.py checks that it reads every kind
 of simulated message as written), and the demo measures 100 % with this seed; the floor
 leaves room for a rule of the classifier to be tightened without hiding a real regression
 (three misread messages out of some sixty fail it).
@@ -35,16 +35,20 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from sim.dovecot import DovecotServer
+from sim.truth.journal import Truth
 from storage import demo as repo
-from temoin.cli import app
-from temoin.sim.dovecot import DovecotServer
-from temoin.sim.truth import Truth
+from temoin.cli.app import app
 from tests.conftest import DbTarget
 from tests.security.peers import PeerCheck, check_peer_cells
 
 DATA = Path(__file__).parent / "data"
 CLASSIFICATION_FLOOR = 0.95
-MATCHING_FLOOR = 0.9
+# The tracker's own matches over the delivered replies. Replies it cannot tie to a request
+# without a guess (an unsure class matched only by sender or subject: the simulated services
+# write unthreaded answers from other agents) go to triage, where the coordinator matches them;
+# those count as unmatched here. A wrong automatic match is never allowed.
+MATCHING_FLOOR = 0.8
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -152,6 +156,8 @@ def test_a_reduced_demo_measures_what_the_simulators_did(
     emails = check["emails"]
     assert emails["classification_accuracy"] >= CLASSIFICATION_FLOOR, emails["misclassified"]
     assert emails["matching_accuracy"] >= MATCHING_FLOOR, emails["mismatched"]
+    assert emails["matched_wrongly"] == 0, emails["mismatched"]
+    assert accounting["replies_in_triage"] == 0  # the coordinator saw to every one
     assert set(emails["classes"]) >= {"answer", "acknowledgement", "bounce"}
     field = check["field"]
     assert field["answer_accuracy"] == 1.0 and field["differences"] == []

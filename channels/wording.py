@@ -1,0 +1,255 @@
+"""The words the classifier reads, in several languages, as data: (shown, pattern) pairs.
+
+Patterns are regular expressions over *folded* text (``channels.content.fold``: lower case,
+accents stripped, lines kept), so « Réponse automatique » is written ``reponse automatique``
+and « Empfangsbestätigung » ``empfangsbestatigung``. The ``shown`` half is what evidence
+prints. French comes first in every list, then English, German, Spanish, Italian, and the
+few other languages real mail taught us (Polish, Dutch, Japanese for bounces).
+
+Wording is the classifier's second line: the language-neutral signals (RFC 3464 reports,
+RFC 3798 receipts, RFC 3834 ``Auto-Submitted``, ARF, null return paths, bouncer and no-reply
+senders, list headers) decide first; see ``channels.classify``.
+"""
+
+from __future__ import annotations
+
+import re
+
+Wording = tuple[tuple[str, re.Pattern[str]], ...]
+
+
+def wording(*items: tuple[str, str]) -> Wording:
+    return tuple((shown, re.compile(pattern)) for shown, pattern in items)
+
+
+def find(words: Wording, text: str) -> str | None:
+    """The ``shown`` form of the first pattern found in ``text``, or None."""
+    for shown, pattern in words:
+        if pattern.search(text):
+            return shown
+    return None
+
+
+# Subjects of read receipts (RFC 3798 reports are recognised by structure first).
+MDN_SUBJECT = wording(
+    ("Lu :", r"^lu\s*:"),
+    ("Non lu :", r"^non lu\s*:"),
+    ("Accusé de lecture", r"^accuse de lecture"),
+    ("Confirmation de lecture", r"^confirmation de lecture"),
+    ("Accusé de réception (affiché)", r"^accuse de reception \((affiche|displayed)\)"),
+    ("Read:", r"^read\s*:"),
+    ("Not read:", r"^not read\s*:"),
+    ("Read receipt", r"^read receipt"),
+    ("Return Receipt (displayed)", r"^return receipt \(displayed\)"),
+    ("Gelesen:", r"^gelesen\s*:"),
+    ("Ungelesen:", r"^ungelesen\s*:"),
+    ("Leído:", r"^leido\s*:"),
+    ("Letto:", r"^letto\s*:"),
+)
+
+BOUNCE_SUBJECT = wording(
+    ("Non remis", r"^(message )?non remis\b"),
+    ("Non distribuable", r"^non distribuable\b"),
+    ("Échec de la remise", r"^echec de (la )?(remise|distribution)\b"),
+    ("Notification d'état de remise", r"^notification d'etat de (la )?(remise|distribution)"),
+    ("Undeliverable", r"^undeliver(able|ed)\b"),
+    ("Mail delivery failed", r"^mail delivery fail(ed|ure)"),
+    ("Delivery Status Notification (Failure)", r"delivery status notification \((failure|delay)\)"),
+    ("Delivery Status Notification: error", r"^delivery status notification: error"),
+    ("Returned mail", r"^returned mail\b"),
+    ("Delivery failure", r"^(mail )?delivery (failure|has failed)\b"),
+    ("DELIVERY FAILURE", r"^delivery failure:"),
+    ("Delivery Notification: Delivery has failed", r"^delivery notification: delivery has failed"),
+    ("failure notice", r"^failure notice\b"),
+    ("Mail System Error - Returned Mail", r"^mail system error\b"),
+    ("There was an error sending your mail", r"^there was an error sending your mail"),
+    ("your message could not be delivered", r"\bmessage (could not|couldn't|was not) be delivered"),
+    ("Warning: message delayed", r"^warning: (message .* delayed|could not send message)"),
+    ("Delayed Mail", r"^delay(ed mail| notification)\b"),
+    ("Delivery delayed", r"^delivery delayed\b"),
+    ("NOTICE: mail delivery status", r"^notice: mail delivery status"),
+    ("Unzustellbar", r"^(unzustellbar|nicht zustellbar)\b"),
+    ("Non recapitabile", r"^non recapitabile\b"),
+    ("No se puede entregar", r"^no (se puede|se pudo) entregar\b"),
+    ("メールエラー通知", r"^メールエラー"),
+)
+
+BOUNCE_TEXT = wording(
+    ("n'a pas pu être remis", r"\bn'a pas pu etre (remis|distribue|delivre)e?\b"),
+    ("la remise a échoué", r"\b(la )?remise (a|de ce message a) echoue\b"),
+    ("adresse introuvable", r"\badresse (introuvable|inconnue)\b"),
+    ("destinataire inconnu", r"\bdestinataire inconnu\b"),
+    ("message non remis", r"\bmessage non remis\b"),
+    ("could not be delivered", r"\bcould ?n[o']t be delivered\b"),
+    ("wasn't delivered", r"\bwas ?n[o']t delivered\b"),
+    ("delivery has failed", r"\bdelivery (has failed|to the following recipients? failed)"),
+    ("wasn't able to deliver", r"\b(was ?n[o']t|not) able to deliver\b"),
+    ("did not reach the following recipient", r"\bdid not reach the following recipient"),
+    ("permanent error", r"\bpermanent (error|failure)\b"),
+    ("the following address(es) failed", r"\bfollowing address\(es\) failed\b"),
+    ("user unknown", r"\b(user unknown|unknown user|no such user|invalid user)\b"),
+    ("address not found", r"\baddress not found\b"),
+    ("mailbox full", r"\bmailbox (is )?full\b"),
+    ("not listed in Domino Directory", r"\bnot listed in (the )?(domino|public name)"),
+    ("konnte nicht zugestellt werden", r"\b(konnte|kann) nicht zugestellt werden\b"),
+    ("no se pudo entregar", r"\bno (se )?pudo (ser )?entregar"),
+    ("non è stato possibile consegnare", r"\bnon e stato possibile (consegnare|recapitare)"),
+    ("送信できませんでした", r"(送信|配信)できませんでした"),
+    ("не может быть доставлено", r"не может быть доставлено"),
+)
+
+SPAM_SUBJECT = wording(("[SPAM]", r"^\s*(\[spam\]|\*+\s*spam\s*\*+)"))
+
+# Subjects that mark a reply as automatic, in any position where the word is unambiguous.
+AUTO_SUBJECT = wording(
+    ("Réponse automatique", r"^\[?(re\s*:\s*)?reponse automatique\b"),
+    ("Message automatique", r"^\[?message automatique\b"),
+    ("Accusé de réception", r"^\[?accuse de reception\b"),
+    ("Absence", r"^\[?absen(ce|te?)\b"),
+    ("Automatic reply", r"^\[?automatic (reply|response)\b"),
+    ("(Automatic Response)", r"\(automatic (response|reply)\)"),
+    ("Auto:", r"^auto\s*:"),
+    ("Autoreply", r"^\[?auto[- ]?(reply|response)\b"),
+    ("Out of Office", r"^\[?(out of (the )?office|ooo)\b"),
+    ("is out of the office", r"\bis out of (the )?office\b"),
+    ("Thank you for your e-mail", r"^\[?thank(s| you) for (your|contacting)\b"),
+    ("Acknowledgement of receipt", r"^\[?acknowledge?ment( of receipt)?\b"),
+    ("We have received your message", r"^\[?we (have )?received your\b"),
+    ("Automatische Antwort", r"^\[?automatische antwort\b"),
+    ("Abwesenheitsnotiz", r"^\[?abwesenheit"),
+    ("Empfangsbestätigung", r"\b(empfangs|eingangs)best"),
+    ("Respuesta automática", r"^\[?respuesta automatica\b"),
+    ("Fuera de la oficina", r"^\[?fuera de la oficina\b"),
+    ("Risposta automatica", r"^\[?risposta automatica\b"),
+    ("Fuori ufficio", r"^\[?fuori (ufficio|sede)\b"),
+    ("Automatyczna odpowiedź", r"^\[?automatyczna odpowiedz\b"),
+    ("Afwezig", r"^\[?(afwezig|automatisch antwoord)\b"),
+)
+
+ABSENCE = wording(
+    ("je suis absent(e) jusqu'au", r"\bje suis (actuellement )?absente? jusqu'(au|a)\b"),
+    ("absent(e) du bureau", r"\babsente? du bureau\b"),
+    ("je suis absent(e)", r"\bje suis (actuellement |momentanement )?absente?\b"),
+    ("je serai absent(e)", r"\bje serai (absente?|de retour)\b"),
+    ("absent(e) jusqu'au", r"\babsente? jusqu'(au|a|a la)\b"),
+    ("actuellement absent", r"\bactuellement absente?\b"),
+    ("en congé", r"\ben (conges?|vacances)\b"),
+    ("de retour le", r"\bde retour (le|au|lundi|mardi|mercredi|jeudi|vendredi)\b"),
+    ("hors du bureau", r"\bhors du bureau\b"),
+    ("Out of Office", r"\bout of (the )?office\b"),
+    ("I am away", r"\bi (am|will be|'m) (currently )?(away|out|on (vacation|holiday|leave))\b"),
+    ("away until", r"\baway (until|till|from the office|on (vacation|holiday))\b"),
+    ("on leave", r"\bon (annual |parental |sick )?leave\b"),
+    ("on vacation", r"\bon (vacation|holiday)\b"),
+    ("back in the office", r"\bback in the office\b"),
+    ("abwesend", r"\b(abwesend|nicht im (buro|hause)|ausser haus)\b"),
+    ("im Urlaub", r"\b(im|in) urlaub\b"),
+    ("fuera de la oficina", r"\b(fuera de la oficina|estoy de vacaciones)\b"),
+    ("fuori ufficio", r"\b(fuori ufficio|sono assente|in ferie)\b"),
+    ("nieobecny", r"\bnieobecn"),
+    ("Absence", r"^absen(ce|te?)\b"),
+)
+
+ACK = wording(
+    ("accusé de réception", r"\baccuse de reception\b"),
+    ("nous accusons réception", r"\b(nous accusons|j'accuse) reception\b"),
+    (
+        "nous avons bien reçu votre demande",
+        r"\b(nous avons|j'ai|avons) bien (recu|pris en compte) votre "
+        r"(demande|message|courriel|mail|e-mail|envoi|requete|sollicitation)\b",
+    ),
+    (
+        "votre message a bien été reçu",
+        r"\bvotre (demande|message|courriel|mail|e-mail|requete|sollicitation) "
+        r"a bien ete (recue?|enregistree?|prise? en compte)\b",
+    ),
+    ("votre demande a été enregistrée", r"\bvotre (demande|requete) a ete enregistree\b"),
+    ("bien reçu", r"^bien recu\b"),
+    (
+        "merci pour votre message",
+        r"\bmerci (pour|de) votre (envoi|message|courriel|mail|e-mail|demande|sollicitation)\b",
+    ),
+    (
+        "we have received your message",
+        r"\bwe (have )?received your (message|request|e-?mail|enquiry|inquiry)\b",
+    ),
+    ("thank you for your e-mail", r"\bthank(s| you) for (your|you) (e-?mail|message|enquiry)\b"),
+    (
+        "will reply as soon as possible",
+        r"\b(reply|respond|get back to you) (to you )?as soon as (possible|we can)\b",
+    ),
+    ("acknowledgement of receipt", r"\backnowledge?ment of receipt\b"),
+    ("Empfangsbestätigung", r"\b(empfangs|eingangs)best"),
+    (
+        "vielen Dank für Ihre Nachricht",
+        r"\b(vielen )?dank fur ihre (elektronische )?(nachricht|e-mail|anfrage)",
+    ),
+    (
+        "Ihre Nachricht ist eingegangen",
+        r"\bihre (nachricht|anfrage|e-mail) ist (bei uns )?eingegangen",
+    ),
+    ("hemos recibido su", r"\bhemos recibido su\b"),
+    ("acuse de recibo", r"\bacuse de recibo\b"),
+    ("abbiamo ricevuto", r"\babbiamo ricevuto\b"),
+    ("potwierdzenie otrzymania", r"\bpotwierdzenie (otrzymania|odbioru)\b"),
+)
+
+REDIRECT = wording(
+    ("ce n'est pas notre service", r"\bce n'est pas (notre|mon|le bon) service\b"),
+    (
+        "ne relève pas de notre service",
+        r"\bne relevent? pas (de (notre|nos|mon|ce)|du) (service|competence)",
+    ),
+    ("n'est pas de notre compétence", r"\bn'est pas de (notre|ma) competence\b"),
+    ("relève de la compétence de", r"\breleve de la competence (de|du|des)\b"),
+    (
+        "veuillez vous adresser à",
+        r"\b(veuillez|merci de|je vous invite a|nous vous invitons a) vous adresser\b",
+    ),
+    (
+        "nous vous invitons à adresser votre demande à",
+        r"\b(veuillez|merci d'|je vous invite a|nous vous invitons a) (re)?adresser "
+        r"(votre|vos) (demande|message|courriel|question|correspondance)s?\b",
+    ),
+    ("adressez-vous à", r"\badressez-vous (a|au|aux)\b"),
+    ("vous rapprocher de", r"\b(vous rapprocher|rapprochez-vous) (de|du|des)\b"),
+    (
+        "nous transmettons votre demande au service compétent",
+        r"\b(nous transmettons|je transmets|nous avons transmis|j'ai transmis) votre "
+        r"(demande|message|courriel) (au|aux|a la|a l')",
+    ),
+    ("transmise au service compétent", r"\btransmise? (au|aux) services? competents?\b"),
+    (
+        "cette adresse n'est plus utilisée",
+        r"\bcette adresse (n'est plus (utilisee|consultee|active|valide)|est desactivee)\b",
+    ),
+    ("not our department", r"\bnot (our|the right) (department|service)\b"),
+    (
+        "this address is no longer in use",
+        r"\b(this|my) (e-?mail )?address is no longer (in use|active|monitored)\b",
+    ),
+    (
+        "please contact … instead",
+        r"\bplease (contact|write to|send your \w+ to) .{0,60}\binstead\b",
+    ),
+)
+
+# Bulk mail that carries no list header: its footer still says how to leave.
+UNSUBSCRIBE = wording(
+    ("se désinscrire", r"\b(se |vous )?(desinscrire|desabonner|desinscription|desabonnement)\b"),
+    ("unsubscribe", r"\bunsubscribe\b"),
+    ("opt out", r"\b(opt[- ]?out|to be removed|remove request|be removed from)\b"),
+    ("abmelden", r"\b(newsletter )?abbestellen|abmelden\b"),
+    ("darse de baja", r"\bdarse de baja\b"),
+    ("cancellarti", r"\b(cancellarti|disiscriviti)\b"),
+)
+
+# Challenge-response filters (Bluebottle, Boxbe, SpamArrest…) ask the sender to prove itself.
+CHALLENGE = wording(
+    (
+        "click the link to be added to the allowed list",
+        r"\b(click|follow|visit) (on )?(the|this) (following )?link\b.{0,120}"
+        r"\b(allowed|approved|whitelist|verif|confirm)",
+    ),
+    ("this account is protected by", r"\b(account|mailbox|inbox) is protected by\b"),
+)

@@ -1,0 +1,579 @@
+"""The mailbox watchers' glue: from raw IMAP messages to contacts timed to the second.
+
+    watcher (channels/imap_watcher.py) ──deliver(batch)──► PersonaSink
+        1. store raw bytes + advance the checkpoint (one transaction, storage/mail.py)
+        2. parse + classify, in a thread (channels/mime.py, channels/classify.py);
+           not an email at all → quarantined with its reason, never dropped
+        3. one transaction: claim the rows, match (channels/matching.py), record the effects
+
+The effects on the contact are pure and live in runners/effects.py; parsing and
+classification in channels/analysis.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from channels.analysis import Analysis, analyse, analyse_all
+from channels.classify import KINDS, Classification
+from channels.content_checks import check_answer
+from channels.imap_session import FetchedMessage, ImapAccount
+from channels.imap_watcher import MailboxWatcher, WatchConfig
+from channels.matching import ContactRef, MatchIndex, MatchResult, normalise_subject
+from channels.mime import ParsedMessage
+from runners import accounts
+from runners.effects import DATE_SKEW, Reply, reply_effect
+from runners.secrets import SecretError
+from scenarios.catalog import Catalog, Scenario, UnknownScenario
+from scenarios.clock import Clock
+from scenarios.render import CollectivityView, PersonaView, ServiceView, render_wording
+from storage import mail, mail_census, triage
+from storage.db import Database
+from storage.mail import ContactView, EventRow, MessageResult, RawMessage
+from storage.personas import PersonaInfo
+
+log = logging.getLogger("temoin.tracking")
+
+# Matches that name our request itself: our Message-ID in the thread headers, or the reply
+# token of the address we asked replies to go to.
+CONFIRMING_MATCHES = frozenset({"thread", "reply_token"})
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    watch: WatchConfig = field(default_factory=WatchConfig)
+    match_threshold: float = 0.7
+    persona_refresh_seconds: float = 600.0
+
+
+class TriageError(Exception):
+    """A triage decision that cannot be applied (unknown ids, wrong persona, too early)."""
+
+
+# -- the sink: one per persona mailbox -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    id: int
+    mailbox: str
+    internal_date: datetime
+    raw: bytes
+    sha256: str
+
+
+@dataclass
+class ProcessReport:
+    processed: int = 0
+    matched: int = 0
+    triage: int = 0
+    quarantined: int = 0
+    own_copies: int = 0
+    duplicates: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+class PersonaSink:
+    """The ``MailboxSink`` of one persona: storage first, then processing."""
+
+    def __init__(self, tracker: Tracker, persona: PersonaInfo) -> None:
+        self.tracker = tracker
+        self.persona = persona
+
+    async def last_uid(self, folder: str, uidvalidity: int) -> int:
+        async with self.tracker.database.session() as session:
+            return await mail.last_uid(session, self.persona.id, folder, uidvalidity)
+
+    async def deliver(
+        self, folder: str, uidvalidity: int, messages: Sequence[FetchedMessage], up_to: int
+    ) -> None:
+        items = [RawMessage.of(m.uid, m.internal_date, m.raw) for m in messages]
+        async with self.tracker.database.session() as session:
+            outcome = await mail.store_raw(
+                session, persona_id=self.persona.id, mailbox=folder, uidvalidity=uidvalidity,
+                items=items, up_to=up_to, now=self.tracker.clock.now(),
+            )  # fmt: skip
+        by_uid = {m.uid: m for m in items}
+        batch = [
+            Item(id_, folder, by_uid[uid].internal_date, by_uid[uid].raw, by_uid[uid].sha256)
+            for id_, uid in outcome.to_process
+            if uid in by_uid
+        ]
+        if batch:
+            await self.tracker.process(self.persona, batch)
+
+    async def census(self, folder: str, uidvalidity: int, server_count: int) -> int:
+        async with self.tracker.database.session() as session:
+            return await mail_census.record_census(
+                session, self.persona.id, folder, uidvalidity, server_count,
+                self.tracker.clock.now(),
+            )  # fmt: skip
+
+    async def missing(self, folder: str, uidvalidity: int, uids: Sequence[int]) -> list[int]:
+        async with self.tracker.database.session() as session:
+            stored = await mail_census.stored_uids(session, self.persona.id, folder, uidvalidity)
+        return [uid for uid in uids if uid not in stored]
+
+    async def pending(self) -> None:
+        await self.tracker.process_pending(self.persona)
+
+
+# -- the tracker -----------------------------------------------------------------------------
+
+
+class Tracker:
+    def __init__(
+        self,
+        database: Database,
+        catalog: Catalog,
+        clock: Clock,
+        config: TrackingConfig | None = None,
+    ) -> None:
+        self.database = database
+        self.catalog = catalog
+        self.clock = clock
+        self.config = config or TrackingConfig()
+        self._subjects: dict[int, str | None] = {}
+        self.watchers: dict[int, MailboxWatcher] = {}
+
+    # -- watchers --------------------------------------------------------------------------
+
+    def account(self, persona: PersonaInfo) -> ImapAccount | None:
+        """The persona's IMAP account, or None (no IMAP host, or its secret is missing)."""
+        if not persona.imap_host or not persona.password_ref:
+            return None
+        try:
+            return accounts.imap_account(persona, accounts.password(persona))
+        except SecretError as exc:
+            log.error("persona %s: mailbox not watched: %s", persona.key, exc)
+            return None
+
+    def watcher(self, persona: PersonaInfo, account: ImapAccount) -> MailboxWatcher:
+        return MailboxWatcher(persona.key, account, PersonaSink(self, persona), self.config.watch)
+
+    async def personas(self) -> list[PersonaInfo]:
+        async with self.database.session() as session:
+            return [p for p in await mail.persona_accounts(session) if p.imap_host]
+
+    async def sync_all(self, *, census: bool = True) -> dict[str, str]:
+        """One pass over every watched mailbox; returns the errors by persona key."""
+        errors: dict[str, str] = {}
+        for persona in await self.personas():
+            account = self.account(persona)
+            if account is None:
+                errors[persona.key] = "no usable IMAP account"
+                continue
+            try:
+                await self.watcher(persona, account).sync_once(census=census)
+            except Exception as exc:  # one broken mailbox never stops the others
+                errors[persona.key] = f"{type(exc).__name__}: {exc}"
+                log.warning("persona %s: %s", persona.key, exc)
+        return errors
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """A watcher per persona mailbox until ``stop``; the persona list is re-read regularly."""
+        running: dict[int, tuple[asyncio.Task[None], asyncio.Event, tuple[Any, ...]]] = {}
+        try:
+            while not stop.is_set():
+                try:
+                    personas = await self.personas()
+                except Exception as exc:  # the database is away: keep what runs
+                    log.error("tracking: cannot read personas: %s", exc)
+                    personas = None
+                if personas is not None:
+                    self._reconcile(personas, running)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.config.persona_refresh_seconds)
+        finally:
+            for _task, own_stop, _key in running.values():
+                own_stop.set()
+            tasks = [task for task, _, _ in running.values()]
+            if tasks:
+                _done, late = await asyncio.wait(tasks, timeout=15)
+                for task in late:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _reconcile(
+        self,
+        personas: Sequence[PersonaInfo],
+        running: dict[int, tuple[asyncio.Task[None], asyncio.Event, tuple[Any, ...]]],
+    ) -> None:
+        wanted = {p.id: p for p in personas}
+        for persona_id in list(running):
+            task, own_stop, key = running[persona_id]
+            persona = wanted.get(persona_id)
+            if persona is None or _key(persona) != key or task.done():
+                own_stop.set()
+                del running[persona_id]
+        for persona in personas:
+            if persona.id in running:
+                continue
+            account = self.account(persona)
+            if account is None:
+                continue
+            own_stop = asyncio.Event()
+            watcher = self.watcher(persona, account)
+            self.watchers[persona.id] = watcher
+            task = asyncio.create_task(watcher.run(own_stop), name=f"watch:{persona.key}")
+            running[persona.id] = (task, own_stop, _key(persona))
+
+    # -- processing --------------------------------------------------------------------------
+
+    async def process_pending(self, persona: PersonaInfo, limit: int = 200) -> int:
+        """Process what was stored raw but not processed (a crash between the two steps)."""
+        done = 0
+        while True:
+            async with self.database.session() as session:
+                rows = await mail.pending_raw(session, persona.id, limit)
+            if not rows:
+                return done
+            items = [Item(r.id, r.mailbox, r.internal_date, r.raw, r.sha256) for r in rows]
+            await self.process(persona, items)
+            done += len(items)
+            if len(rows) < limit:
+                return done
+
+    async def process(self, persona: PersonaInfo, items: Sequence[Item]) -> ProcessReport:
+        analyses = await asyncio.to_thread(analyse_all, [item.raw for item in items])
+        try:
+            async with self.database.session() as session:
+                return await self._record(session, persona, items, analyses)
+        except SQLAlchemyError as exc:
+            if len(items) == 1:
+                return await self._quarantine_unrecordable(items[0], exc)
+            log.warning("persona %s: batch not recorded (%s); one by one", persona.key, exc)
+        report = ProcessReport()
+        for item, analysis in zip(items, analyses, strict=True):
+            try:
+                async with self.database.session() as session:
+                    one = await self._record(session, persona, [item], [analysis])
+            except SQLAlchemyError as exc:
+                one = await self._quarantine_unrecordable(item, exc)
+            _add(report, one)
+        return report
+
+    async def _quarantine_unrecordable(self, item: Item, exc: Exception) -> ProcessReport:
+        """A message whose results the database refuses: kept raw, quarantined with the reason.
+        If even that fails, the database is away: raise, the watcher backs off."""
+        reason = f"cannot record: {type(exc).__name__}: {str(exc)[:300]}"
+        async with self.database.session() as session:
+            if await mail.claim(session, [item.id]):
+                await mail.save_results(session, [mail.quarantine(item.id, reason)])
+        log.error("message %s quarantined: %s", item.id, reason)
+        return ProcessReport(processed=1, quarantined=1)
+
+    async def _record(
+        self, session: AsyncSession, persona: PersonaInfo, items: Sequence[Item],
+        analyses: Sequence[Analysis],
+    ) -> ProcessReport:  # fmt: skip
+        report = ProcessReport()
+        claimed = await mail.claim(session, [item.id for item in items])
+        todo = [(i, a) for i, a in zip(items, analyses, strict=True) if i.id in claimed]
+        if not todo:
+            return report
+        contacts = await mail.persona_contacts(session, persona.id)
+        own_subjects = await mail.own_copy_subjects(session, persona.id)
+        index = MatchIndex(
+            persona.email,
+            persona.subaddress_separator,
+            [self._ref(persona, c, own_subjects.get(c.id, ())) for c in contacts],
+        )
+        seen = await mail.seen_before(
+            session, persona.id, [i.sha256 for i, _ in todo],
+            [a.parsed.message_id for _, a in todo if a.parsed and a.parsed.message_id],
+            [i.id for i, _ in todo],
+        )  # fmt: skip
+        by_sha = {s.raw_sha256: (s.id, s.contact_id) for s in seen}
+        by_mid = {
+            (s.message_id, s.from_address): (s.id, s.contact_id) for s in seen if s.message_id
+        }
+        results: list[MessageResult] = []
+        replies: list[tuple[Reply, ParsedMessage]] = []
+        threshold = self.config.match_threshold
+        for item, analysis in todo:
+            report.processed += 1
+            parsed, result = analysis.parsed, analysis.classification
+            if parsed is None or result is None:
+                results.append(mail.quarantine(item.id, analysis.quarantine_reason or "unknown"))
+                report.quarantined += 1
+                continue
+            row = _result(item, parsed, result, analysis.spam_flagged)
+            sender = parsed.from_.address if parsed.from_ else None
+            original = by_sha.get(item.sha256)
+            if original is None and parsed.message_id:
+                original = by_mid.get((parsed.message_id, sender))
+            if original is not None:
+                row.contact_id, row.match_method = original[1], "duplicate"
+                row.match_confidence = 1.0 if original[1] is not None else None
+                _evidence(row)["duplicate_of"] = original[0]
+                report.duplicates += 1
+                results.append(row)
+                continue
+            match = index.match(
+                parsed, item.internal_date, bounce=result.bounce, threshold=threshold
+            )
+            _evidence(row)["match"] = _match_evidence(match)
+            if match.own_copy:
+                row.classification, row.direction = mail.OWN_COPY, "out"
+                report.own_copies += 1
+            if match.contact_id is not None and result.unsure and not match.own_copy:
+                if _confirmed(result, match):
+                    # The rules could not vouch for the class, but the reply names our request
+                    # (our Message-ID or its reply token): the match confirms it.
+                    _evidence(row)["unsure_confirmed_by"] = match.method
+                else:
+                    # Unsure, and matched only by a guess: a person decides (the suggested
+                    # contact stays in the match evidence), nothing moves meanwhile.
+                    _evidence(row)["unsure"] = True
+                    suggestions = _evidence(row)["match"]["suggestions"]
+                    if all(hint["contact"] != match.contact_id for hint in suggestions):
+                        suggestions.insert(0, {"contact": match.contact_id, "method": match.method,
+                                               "confidence": match.confidence})  # fmt: skip
+                    row.triage_state = mail.PENDING
+                    report.triage += 1
+                    report.by_kind[row.classification] = (
+                        report.by_kind.get(row.classification, 0) + 1
+                    )
+                    results.append(row)
+                    continue
+            if match.contact_id is None:
+                if result.unsure:
+                    _evidence(row)["unsure"] = True
+                row.triage_state = mail.PENDING
+                report.triage += 1
+            else:
+                row.contact_id, row.match_method = match.contact_id, match.method
+                row.match_confidence = match.confidence
+                if not match.own_copy:
+                    report.matched += 1
+                    reply = Reply(item.id, match.contact_id, result.kind, item.internal_date,
+                                  parsed.date, match.method or "", match.confidence or 0.0,
+                                  result.bounce)  # fmt: skip
+                    replies.append((reply, parsed))
+            by_sha[item.sha256] = (item.id, row.contact_id)
+            if parsed.message_id:
+                by_mid[(parsed.message_id, sender)] = (item.id, row.contact_id)
+            report.by_kind[row.classification] = report.by_kind.get(row.classification, 0) + 1
+            results.append(row)
+        await self._apply(session, persona, replies)
+        await mail.save_results(session, results)
+        return report
+
+    async def _apply(
+        self,
+        session: AsyncSession,
+        persona: PersonaInfo,
+        replies: Sequence[tuple[Reply, ParsedMessage]],
+        *,
+        locked: dict[int, ContactView] | None = None,
+    ) -> None:
+        """Lock the contacts concerned, apply each reply in receipt order, write the changes."""
+        if not replies:
+            return
+        if locked is None:
+            locked = await mail.lock_contacts(session, {reply.contact_id for reply, _ in replies})
+        before = locked
+        after = dict(before)
+        events: list[EventRow] = []
+        for reply, parsed in sorted(replies, key=lambda rp: (rp[0].received_at, rp[0].message)):
+            contact_id = reply.contact_id
+            view = after.get(contact_id)
+            if view is None:
+                continue
+            scenario = self._scenario(view.scenario_id)
+            checks: Callable[[], dict[str, Any]] | None = None
+            if reply.kind in ("answer", "redirect"):
+                checks = partial(
+                    check_answer, parsed, scenario.expected_elements if scenario else (),
+                    message=reply.message, computed_at=self.clock.now(),
+                    redirect=reply.kind == "redirect", persona_email=persona.email,
+                    service_email=view.service_email, service_phone=view.service_phone,
+                )  # fmt: skip
+            after[contact_id], new_events = reply_effect(
+                view, reply, scenario=scenario, checks=checks
+            )
+            events.extend(new_events)
+        await mail.save_contacts(session, before, after)
+        await mail.add_events(session, events)
+
+    # -- triage ------------------------------------------------------------------------------
+
+    async def match_manually(
+        self, message_id: int, contact_id: int, *, actor: str, kind: str | None = None
+    ) -> Reply:
+        """A coordinator's decision: ``message_id`` belongs to ``contact_id`` (and, with
+        ``kind``, is of that class whatever the classifier said). Its effects are recorded as for
+        an automatic match (method ``manual``, confidence 1.0), at the message's INTERNALDATE."""
+        if kind is not None and kind not in KINDS:
+            raise TriageError(f"unknown class {kind!r}: one of {', '.join(KINDS)}")
+        async with self.database.session() as session:
+            rows = await triage.triage_rows(session, message_id=message_id)
+            stored = await mail.raw_of(session, message_id)
+        if not rows or stored is None:
+            raise TriageError(f"no message {message_id}")
+        row = rows[0]
+        if row.triage_state not in (mail.PENDING, "ignored"):
+            where = f"contact {row.contact_id}" if row.contact_id else row.classification
+            raise TriageError(f"message {message_id} is not in triage (already {where})")
+        analysis = await asyncio.to_thread(analyse, stored.raw)
+        if analysis.parsed is None or analysis.classification is None:
+            raise TriageError(f"message {message_id} is quarantined: {analysis.quarantine_reason}")
+        persona = next((p for p in await self.personas_all() if p.id == row.persona_id), None)
+        async with self.database.session() as session:
+            before = await mail.lock_contacts(session, [contact_id])
+            view = before.get(contact_id)
+            if view is None:
+                raise TriageError(f"no contact {contact_id}")
+            if view.persona_id != row.persona_id or persona is None:
+                raise TriageError(
+                    f"contact {contact_id} was written by another persona than the mailbox "
+                    f"message {message_id} arrived in"
+                )
+            if view.sent_at is None or stored.internal_date < view.sent_at:
+                raise TriageError(
+                    f"message {message_id} was received before contact {contact_id} was sent"
+                )
+            classified = analysis.classification
+            reply = Reply(message_id, contact_id, kind or classified.kind,
+                          stored.internal_date, analysis.parsed.date, "manual", 1.0,
+                          classified.bounce if (kind or classified.kind) == "bounce" else None,
+                          classified_by=actor if kind else None)  # fmt: skip
+            evidence = dict(row.evidence or {})
+            evidence["triage"] = {"by": actor, "at": self.clock.now().isoformat(),
+                                  "contact": contact_id}  # fmt: skip
+            if kind is not None:
+                evidence["triage"] |= {"class": kind, "classifier_said": classified.kind}
+            if not await triage.set_triage(
+                session, message_id, state="matched", expect=row.triage_state or mail.PENDING,
+                contact_id=contact_id, method="manual", confidence=1.0, evidence=evidence,
+                classification=kind,
+            ):  # fmt: skip
+                raise TriageError(f"message {message_id} changed meanwhile; try again")
+            await self._apply(session, persona, [(reply, analysis.parsed)], locked=before)
+        return reply
+
+    async def personas_all(self) -> list[PersonaInfo]:
+        async with self.database.session() as session:
+            return await mail.persona_accounts(session, active_only=False)
+
+    def _scenario(self, scenario_id: str) -> Scenario | None:
+        try:
+            return self.catalog.get(scenario_id)
+        except UnknownScenario:
+            return None
+
+    def _ref(self, persona: PersonaInfo, view: ContactView, own: Sequence[str]) -> ContactRef:
+        subjects = {normalise_subject(s) for s in own}
+        rendered = self._rendered_subject(persona, view)
+        if rendered:
+            subjects.add(rendered)
+        return ContactRef(
+            id=view.id, status=view.status, sent_at=view.sent_at, message_id=view.message_id,
+            followup_message_id=view.followup_message_id, reply_token=view.reply_token,
+            service_id=view.service_id, service_email=view.service_email,
+            collectivity_id=view.collectivity_id, subjects=tuple(s for s in subjects if s),
+        )  # fmt: skip
+
+    def _rendered_subject(self, persona: PersonaInfo, view: ContactView) -> str | None:
+        """The subject the dispatcher wrote (same rendering), normalised, cached per contact."""
+        if view.id in self._subjects:
+            return self._subjects[view.id]
+        subject: str | None = None
+        scenario = self._scenario(view.scenario_id)
+        if scenario is not None and scenario.wordings:
+            first, _, last = persona.display_name.partition(" ")
+            try:
+                rendered = render_wording(
+                    scenario.wordings[view.wording % len(scenario.wordings)],
+                    PersonaView(persona.display_name, first, last or first, persona.email,
+                                persona.address or "", persona.postal_code or "",
+                                persona.city or ""),
+                    ServiceView.of_kind(view.service_name, view.service_kind,
+                                        view.service_city or ""),
+                    CollectivityView(view.collectivity_name),
+                )  # fmt: skip
+                subject = rendered.subject or scenario.title
+            except Exception:  # an unknown kind or a template error: no subject to compare
+                subject = None
+        normalised = normalise_subject(subject) if subject else None
+        self._subjects[view.id] = normalised
+        return normalised
+
+
+def _confirmed(result: Classification, match: MatchResult) -> bool:
+    """An unsure answer or acknowledgement is accepted when the reply names our request."""
+    return result.kind in ("answer", "acknowledgement") and match.method in CONFIRMING_MATCHES
+
+
+def _key(persona: PersonaInfo) -> tuple[Any, ...]:
+    return (persona.email, persona.subaddress_separator, persona.imap_host, persona.imap_port,
+            persona.imap_security, persona.username, persona.password_ref)  # fmt: skip
+
+
+def _add(report: ProcessReport, other: ProcessReport) -> None:
+    for name in ("processed", "matched", "triage", "quarantined", "own_copies", "duplicates"):
+        setattr(report, name, getattr(report, name) + getattr(other, name))
+    for kind, count in other.by_kind.items():
+        report.by_kind[kind] = report.by_kind.get(kind, 0) + count
+
+
+def _evidence(row: MessageResult) -> dict[str, Any]:
+    if row.evidence is None:
+        row.evidence = {}
+    return row.evidence
+
+
+def _match_evidence(match: MatchResult) -> dict[str, Any]:
+    return {
+        "method": match.method,
+        "confidence": match.confidence,
+        "reason": match.reason,
+        "suggestions": [
+            {"contact": s.contact_id, "method": s.method, "confidence": round(s.confidence, 3)}
+            for s in match.suggestions
+        ],
+    }
+
+
+def _result(item: Item, parsed: ParsedMessage, result: Classification, spam: bool) -> MessageResult:
+    evidence: dict[str, Any] = {"classification": list(result.evidence)}
+    if spam:
+        evidence["spam_flagged"] = True
+    if result.bounce is not None:
+        evidence["bounce"] = dataclasses.asdict(result.bounce)
+    if parsed.defects:
+        evidence["defects"] = list(parsed.defects[:50])
+    if parsed.date is not None and abs(parsed.date - item.internal_date) > DATE_SKEW:
+        evidence["date_skew_seconds"] = int((parsed.date - item.internal_date).total_seconds())
+    attachments = [
+        {"filename": a.filename, "content_type": a.content_type, "size": a.size, "sha256": a.sha256}
+        for a in parsed.attachments
+    ]
+    return MessageResult(
+        id=item.id,
+        classification=result.kind,
+        message_id=parsed.message_id,
+        in_reply_to=parsed.in_reply_to,
+        references=" ".join(parsed.references) or None,
+        subject=parsed.subject,
+        from_address=parsed.from_.address if parsed.from_ else None,
+        to_addresses=", ".join(str(a) for a in (*parsed.to, *parsed.cc)) or None,
+        date_header=parsed.date,
+        text=parsed.text,
+        new_text=parsed.new_text,
+        html_sanitised=parsed.html,
+        attachments={"items": attachments} if attachments else None,
+        evidence=evidence,
+    )

@@ -1,0 +1,93 @@
+"""Metrics of the local Bot API: requests per method and the bot's handling latency.
+
+The server counts every request (failed and unauthorized ones too) and every update the
+simulated users produce. A :class:`LatencySample` is taken when the bot makes its first request
+for a chat after an update of that chat was made available: the time the bot took to react.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+_LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LatencySample:
+    """Time from an update being made available to the bot's next request for that chat.
+
+    ``update_id`` is the oldest update of the chat that no bot request had followed yet;
+    ``method`` the request that ended the wait.
+    """
+
+    chat_id: int
+    update_id: int
+    method: str
+    seconds: float
+
+
+class BotApiMetrics:
+    """Request counts per method and handling latencies; thread-safe.
+
+    ``latency_hook``, when set, is called with every :class:`LatencySample` from a server
+    thread: it must be thread-safe and quick.
+    """
+
+    def __init__(self, latency_hook: Callable[[LatencySample], None] | None = None) -> None:
+        self._lock = threading.Lock()
+        self._requests: Counter[str] = Counter()
+        self._latencies: list[LatencySample] = []
+        self._updates_created = 0
+        self.latency_hook = latency_hook
+
+    @property
+    def updates_created(self) -> int:
+        """Updates the simulated users produced (including ones filtered by allowed_updates)."""
+        with self._lock:
+            return self._updates_created
+
+    def requests(self) -> dict[str, int]:
+        """Requests received per method name (including failed and unauthorized ones)."""
+        with self._lock:
+            return dict(self._requests)
+
+    def request_count(self, method: str) -> int:
+        with self._lock:
+            return self._requests[method]
+
+    @property
+    def total_requests(self) -> int:
+        with self._lock:
+            return sum(self._requests.values())
+
+    def latencies(self) -> list[LatencySample]:
+        with self._lock:
+            return list(self._latencies)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._requests.clear()
+            self._latencies.clear()
+            self._updates_created = 0
+
+    def _count_update(self) -> None:
+        with self._lock:
+            self._updates_created += 1
+
+    def _count(self, method: str) -> None:
+        with self._lock:
+            self._requests[method] += 1
+
+    def _record(self, sample: LatencySample) -> None:
+        with self._lock:
+            self._latencies.append(sample)
+        hook = self.latency_hook
+        if hook is not None:
+            try:
+                hook(sample)
+            except Exception:
+                _LOG.exception("latency hook failed")

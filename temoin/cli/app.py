@@ -1,0 +1,83 @@
+"""The ``temoin`` command line: one Typer app, one sub-app per room.
+
+Settings are read once, at their first use by a command (``--config`` or ``TEMOIN_CONFIG``),
+through the ``AppContext`` the root callback hands to commands in ``ctx.obj``. A bad setting
+prints one line and exits 2; a user error (bad file, unknown campaign) prints its message and
+exits 1; no traceback either way. Command modules import their heavy libraries inside the
+commands: ``temoin --help`` and every ``--help`` answer without loading them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from temoin import __version__
+from temoin.cli import (
+    auditors,
+    campaign,
+    db,
+    demo,
+    importer,
+    letters,
+    mail,
+    observations,
+    personas,
+    review,
+    scenarios,
+    triage,
+    worker,
+)
+from temoin.cli import bot as bot_cli
+from temoin.cli.common import AppContext
+from temoin.cli.reports import export_command, report, stats
+
+app = typer.Typer(
+    rich_markup_mode=None,
+    name="temoin",
+    help="Témoin: mystery-citizen audits of local public services.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(importer.app, name="import")
+app.add_typer(scenarios.app, name="scenarios")
+app.add_typer(campaign.app, name="campaign")
+app.add_typer(demo.app, name="demo")
+app.add_typer(mail.app, name="mail")
+app.add_typer(personas.app, name="personas")
+app.add_typer(letters.app, name="letters")
+app.command("worker")(worker.worker)
+app.command("bot")(bot_cli.bot)
+app.add_typer(auditors.app, name="auditors")
+app.add_typer(observations.app, name="observations")
+app.command("stats")(stats)
+app.command("export")(export_command)
+app.command("report")(report)
+app.add_typer(triage.app, name="triage")
+app.command("review")(review.command)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"temoin {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: Path | None = typer.Option(
+        None, "--config", help="Settings file (TOML). Default: $TEMOIN_CONFIG, ./temoin.toml."
+    ),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True),
+) -> None:
+    if isinstance(ctx.obj, AppContext):  # a caller's context (the demo's simulated clock)
+        return
+    ctx.obj = AppContext(config=config)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,421 @@
+"""Never twice, never lost: real `temoin worker` processes killed, doubled, and an outage.
+
+The workers are subprocesses (``python -m temoin worker``) on the test database, sending to
+aiosmtpd (the persona's provider, which files the blind copy in the persona's Dovecot INBOX
+before it answers 250). The workers' clock is shifted (hidden ``--clock-offset``) so that
+they run on Monday 2 March 2026, 10:00 in Paris, whatever the day the suite runs on: the
+dispatcher sends on business days only. Kill points come from a seeded RNG: some are taken
+inside the provider, right after it accepted a message and before the worker reads the
+250 (the worst moment), the others at random times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import Engine, create_engine, func, select
+from sqlalchemy.orm import Session
+
+from runners.dispatcher import DispatchConfig, Dispatcher, dispatch_hours
+from scenarios.campaign_file import parse_campaign
+from scenarios.catalog import load_catalog
+from scenarios.clock import FixedClock
+from sim.dovecot import DovecotServer
+from sim.smtp_provider import ReceivedMessage, SmtpProvider, _Handler
+from storage.db import Database, sync_url
+from storage.models import Campaign, Collectivity, Contact, ContactEvent, Persona, Service
+from tests.conftest import DbTarget, require_postgres
+
+PRETEND = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # Monday 10:00 in Paris
+ALL_WEEK = {"rules": {"dispatch_hours": "lu-di 00:00-24:00"}}
+PASSWORD_VAR = "TEMOIN_TEST_CRASH_PASSWORD"
+PARIS = ZoneInfo("Europe/Paris")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+# -- world ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Mailworld:
+    target: DbTarget
+    provider: SmtpProvider
+    dovecot: DovecotServer
+    user: str
+    persona_email: str
+    tmp: Path
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TEMOIN_")}
+        env.update(self.target.env())
+        env |= {
+            PASSWORD_VAR: self.dovecot.users[self.user],
+            "TEMOIN_DISPATCH__PER_PERSONA_PER_HOUR": "0",
+            "TEMOIN_DISPATCH__PER_DOMAIN_PER_HOUR": "0",
+            "TEMOIN_TRACKING__ENABLED": "false",  # the mailbox watchers are not under test
+            "PYTHONPATH": str(ROOT),
+        }
+        return env
+
+    def engine(self) -> Engine:
+        url = sync_url(self.target.url)
+        if self.target.schema:
+            options = f"-csearch_path={self.target.schema}"
+            return create_engine(url, connect_args={"options": options})
+        return create_engine(url)
+
+    def service_copies(self) -> list[str]:
+        """Message-IDs of the envelopes to a service (the blind copies left out)."""
+        received: list[ReceivedMessage] = list(self.provider.received)
+        return [
+            m.message_id or "?"
+            for m in received
+            if m.recipients and m.recipients[0].lower() != self.persona_email
+        ]
+
+
+@pytest.fixture
+def world(
+    db_target: DbTarget,
+    smtp_provider: SmtpProvider,
+    dovecot_server: DovecotServer,
+    mail_user: str,
+    tmp_path: Path,
+) -> Mailworld:
+    email = f"{mail_user}@persona.example"
+    smtp_provider.add_account(mail_user, dovecot_server.users[mail_user])
+    smtp_provider.add_local_mailbox(email, mail_user, dovecot_server.lmtp_port)
+    return Mailworld(db_target, smtp_provider, dovecot_server, mail_user, email, tmp_path)
+
+
+def seed(world: Mailworld, count: int, *, spec: dict[str, Any], planned_at: datetime) -> None:
+    """``count`` due email contacts from one persona to 20 services, in one transaction."""
+    engine = world.engine()
+    now = datetime.now(UTC)
+    try:
+        with Session(engine) as s, s.begin():
+            persona = Persona(
+                key="claire", display_name="Claire Mercier", email=world.persona_email,
+                address="4 rue des Tilleuls", postal_code="63100", city="Clermont-Ferrand",
+                smtp_host="127.0.0.1", smtp_port=world.provider.port, smtp_security="none",
+                imap_host="127.0.0.1", imap_port=world.dovecot.imap_port,
+                imap_security="none", username=world.user,
+                password_ref=f"env:{PASSWORD_VAR}", subaddress_separator="+",
+                created_at=now,
+            )  # fmt: skip
+            campaign = Campaign(name="crash", window_start=PRETEND.date(),
+                                window_end=PRETEND.date() + timedelta(days=30), seed=1,
+                                spec=spec, created_at=now, planned_at=now)  # fmt: skip
+            s.add_all([persona, campaign])
+            services: list[Service] = []
+            for n in range(20):
+                coll = Collectivity(insee_code=f"63{n:03d}", name=f"Commune {n}",
+                                    kind="commune", population=3000, departement="63",
+                                    created_at=now, updated_at=now)  # fmt: skip
+                svc = Service(collectivity=coll, kind="etat_civil", name="État civil",
+                              email=f"etat-civil@mairie{n}.example", created_at=now,
+                              updated_at=now)  # fmt: skip
+                s.add_all([coll, svc])
+                services.append(svc)
+            s.flush()
+            s.add_all(
+                Contact(
+                    campaign_id=campaign.id,
+                    service_id=services[i % 20].id,
+                    collectivity_id=services[i % 20].collectivity_id,
+                    scenario_id="email-acte-naissance",
+                    channel="email",
+                    wording=i % 2,
+                    persona_id=persona.id,
+                    planned_at=planned_at,
+                    status="planned",
+                    status_at=now,
+                )
+                for i in range(count)
+            )
+    finally:
+        engine.dispose()
+
+
+def statuses(world: Mailworld) -> tuple[Counter[str], dict[str, str], Counter[int]]:
+    """Status counts, Message-ID -> status, and the number of "sent" events per contact."""
+    engine = world.engine()
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(Contact.id, Contact.status, Contact.message_id)).all()
+            events = conn.execute(
+                select(ContactEvent.contact_id, func.count())
+                .where(ContactEvent.kind == "sent")
+                .group_by(ContactEvent.contact_id)
+            ).all()
+            recovered = conn.execute(
+                select(func.count()).where(
+                    ContactEvent.kind == "sent", ContactEvent.detail["recovered"].as_boolean()
+                )
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    by_mid = {mid: status for _, status, mid in rows if mid}
+    sent_events = Counter({cid: n for cid, n in events})
+    counts = Counter(status for _, status, _ in rows)
+    counts["_recovered"] = recovered
+    return counts, by_mid, sent_events
+
+
+class Worker:
+    """One ``python -m temoin worker`` process, its stderr in a file."""
+
+    def __init__(self, world: Mailworld, name: str, *args: str) -> None:
+        self.log_path = world.tmp / f"{name}.log"
+        self._log: IO[bytes] = self.log_path.open("wb")
+        offset = (PRETEND - datetime.now(UTC)).total_seconds()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "temoin", "worker", "--clock-offset", f"{offset:.3f}",
+             "--log-level", "info", *args],
+            env=world.env(), cwd=world.tmp, stdout=self._log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> int:
+        """SIGTERM, as systemd or Docker would; returns the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        return self.process.returncode
+
+    def close(self) -> None:
+        self.kill()
+        self._log.close()
+
+    def tail(self) -> str:
+        return self.log_path.read_text(errors="replace")[-3000:]
+
+
+@pytest.fixture
+def workers() -> Iterator[list[Worker]]:
+    started: list[Worker] = []
+    try:
+        yield started
+    finally:
+        for worker in started:
+            worker.close()
+
+
+def wait_for(condition: Callable[[], bool], seconds: float, what: str, logs: str = "") -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"not {what} within {seconds:g} s\n{logs}")
+
+
+def assert_each_sent_once(world: Mailworld, count: int) -> Counter[str]:
+    counts, by_mid, sent_events = statuses(world)
+    assert counts["sent"] == count, counts
+    copies = Counter(world.service_copies())
+    assert set(copies) == set(by_mid), "a message at the sink matches no contact, or one is missing"
+    doubles = {mid: n for mid, n in copies.items() if n != 1}
+    assert doubles == {}, f"sent more than once: {doubles}"
+    assert len(sent_events) == count and set(sent_events.values()) == {1}
+    return counts
+
+
+# -- crash: SIGKILL at random points -------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_worker_killed_again_and_again_sends_each_email_exactly_once(
+    world: Mailworld, workers: list[Worker]
+) -> None:
+    count = 200
+    seed(world, count, spec=ALL_WEEK, planned_at=PRETEND - timedelta(hours=1))
+    rng = random.Random(20260302)
+    args = ("--lease-seconds", "3", "--interval", "0.2", "--batch-size", "10")
+    victim: dict[str, int] = {}
+    armed = threading.Event()
+
+    def kill_on_acceptance(message: ReceivedMessage) -> None:
+        # Runs inside the provider, after it filed the message and before it answers 250.
+        if armed.is_set() and len(world.provider.received) >= victim["at"]:
+            armed.clear()
+            os.kill(victim["pid"], signal.SIGKILL)
+
+    world.provider.on_message = kill_on_acceptance
+    kills = 0
+    plan = ["accepted", "timer", "accepted", "timer", "accepted", "timer", "accepted"]
+    for round_, how in enumerate(plan):
+        worker = Worker(world, f"worker-{round_}", *args)
+        workers.append(worker)
+        if how == "accepted":
+            victim["pid"] = worker.pid
+            victim["at"] = len(world.provider.received) + rng.randint(1, 25)
+            armed.set()
+
+            def killed(w: Worker = worker) -> bool:
+                return w.process.poll() is not None or not armed.is_set()
+
+            wait_for(killed, 60, "killed inside the provider", worker.tail())
+            worker.kill()
+        else:
+            time.sleep(rng.uniform(0.3, 2.5))
+            worker.kill()
+        kills += 1
+        if statuses(world)[0]["sent"] == count:
+            break
+    assert kills >= 5
+    armed.clear()
+    final = Worker(world, "worker-final", *args)
+    workers.append(final)
+    wait_for(lambda: statuses(world)[0]["sent"] == count, 90,
+             f"all {count} sent after {kills} kills", final.tail())  # fmt: skip
+    assert final.stop() == 0, final.tail()
+    counts = assert_each_sent_once(world, count)
+    # The kills inside the provider left accepted, unrecorded messages: found in the
+    # mailbox, recorded as sent, never sent again.
+    assert counts["_recovered"] >= plan.count("accepted"), counts
+
+
+# -- two workers at once -------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_two_workers_at_once_send_each_email_exactly_once(
+    world: Mailworld, workers: list[Worker]
+) -> None:
+    if world.target.backend == "postgresql":
+        require_postgres()
+    count = 500
+    seed(world, count, spec=ALL_WEEK, planned_at=PRETEND - timedelta(hours=1))
+    args = ("--lease-seconds", "20", "--interval", "0.2", "--batch-size", "10")
+    pair = [Worker(world, "worker-a", *args), Worker(world, "worker-b", *args)]
+    workers.extend(pair)
+    wait_for(lambda: statuses(world)[0]["sent"] == count, 100, f"all {count} sent",
+             pair[0].tail() + pair[1].tail())  # fmt: skip
+    for worker in pair:
+        assert worker.stop() == 0, worker.tail()
+    assert_each_sent_once(world, count)
+    # Both took part: the work is shared through row claims, not left to one process.
+    engine = world.engine()
+    try:
+        with engine.connect() as conn:
+            owners = conn.execute(
+                select(ContactEvent.actor, func.count())
+                .where(ContactEvent.kind == "sent")
+                .group_by(ContactEvent.actor)
+            ).all()
+    finally:
+        engine.dispose()
+    assert len(owners) == 2, owners
+
+
+# -- an outage over a whole send window ----------------------------------------------------
+
+
+def restart(provider: SmtpProvider) -> None:
+    """Start the provider again on its port, with its accounts, mailboxes and sink."""
+    controller = Controller(
+        _Handler(provider),
+        hostname=provider.host,
+        port=provider.port,
+        auth_require_tls=False,
+        authenticator=provider._authenticate,
+    )
+    controller.start()
+    provider._controller = controller
+
+
+async def test_provider_down_all_day_then_late_emails_go_out_next_morning_within_limits(
+    world: Mailworld, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The provider is down all Monday: nothing goes out, and nothing is blamed on the
+    services. It is back overnight: the late emails go out from Tuesday's opening, inside the
+    dispatch hours (lunch break included), spread by the hourly limits."""
+    monkeypatch.setenv(PASSWORD_VAR, world.dovecot.users[world.user])
+    limit = 4
+    count = 10
+    seed(world, count, spec={}, planned_at=PRETEND - timedelta(hours=1))  # default hours
+    world.provider.stop()
+    clock = FixedClock(datetime(2026, 3, 2, 7, 0, tzinfo=UTC))  # Monday 08:00 in Paris
+    dispatcher = Dispatcher(database, load_catalog(), clock, DispatchConfig(
+        per_persona_per_hour=limit, per_domain_per_hour=limit, retry_base_seconds=300,
+        max_attempts=3,
+    ), owner="outage-test")  # fmt: skip
+    monday_close = datetime(2026, 3, 2, 19, 0, tzinfo=UTC)
+    while clock.now() < monday_close:
+        await dispatcher.run_once()
+        clock.advance(timedelta(minutes=10))
+    async with database.session() as s:
+        rows = (await s.execute(select(Contact))).scalars().all()
+    assert {r.status for r in rows} == {"planned"}
+    # Far more failed sessions than max_attempts, yet no attempt is counted against a service.
+    assert {r.attempts for r in rows} == {0}
+    assert all("cannot connect" in (r.last_error or "") for r in rows), [r.last_error for r in rows]
+    assert world.provider.received == []
+
+    restart(world.provider)
+    await asyncio.sleep(0)
+    tuesday_close = datetime(2026, 3, 3, 19, 0, tzinfo=UTC)
+    while clock.now() < tuesday_close:
+        await dispatcher.run_once()
+        clock.advance(timedelta(minutes=5))
+    async with database.session() as s:
+        rows = (await s.execute(select(Contact))).scalars().all()
+        campaign_spec = (await s.execute(select(Campaign.spec))).scalar_one()
+    assert {r.status for r in rows} == {"sent"}
+    assert len(world.service_copies()) == count
+    sent = sorted(r.sent_at for r in rows if r.sent_at is not None)
+    # Not before Tuesday's opening (08:30 in Paris), never during the lunch break.
+    hours = dispatch_hours(campaign_spec)
+    assert sent[0] >= datetime(2026, 3, 3, 7, 30, tzinfo=UTC)
+    for at in sent:
+        local = at.astimezone(PARIS)
+        assert any(i.start <= local.time() < i.end for i in hours.on(local.weekday())), local
+    # Never more than the hourly limit in any hour.
+    for i, at in enumerate(sent):
+        assert sum(1 for other in sent[i:] if other < at + timedelta(hours=1)) <= limit
+    assert sent[-1] - sent[0] >= timedelta(hours=(count - 1) // limit)
+
+
+def test_dispatch_hours_are_read_where_the_campaign_file_keeps_them() -> None:
+    spec = parse_campaign(
+        {
+            "name": "samedi",
+            "seed": 1,
+            "window": {"start": "2026-03-02", "end": "2026-03-27"},
+            "mix": {"email": {"per_service": 1}},
+            "personas": [{"key": "c", "display_name": "C D", "email": "c@persona.example"}],
+            "rules": {"dispatch_hours": "sa 09:00-12:00"},
+        }
+    )
+    hours = dispatch_hours(spec.model_dump(mode="json"))  # as storage keeps Campaign.spec
+    assert [str(i.start) for i in hours.on(5)] == ["09:00:00"] and hours.on(0) == ()
+    assert hours.on(0) != dispatch_hours({}).on(0)  # not the default

@@ -1,0 +1,440 @@
+"""`temoin import services` and the directory repository, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner, Result
+
+import temoin.cli.app
+from scenarios.directory import ImportResult, parse_directory
+from storage.db import Database
+from storage.directory import (
+    ImportCounts,
+    list_collectivities,
+    list_services,
+    upsert_directory,
+)
+from storage.models import Collectivity, Service
+from tests.conftest import DbTarget
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "services.csv"
+T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+
+def example_rows() -> list[list[str]]:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    return list(csv.reader(io.StringIO(text, newline=""), delimiter=";"))
+
+
+def write_rows(
+    path: Path, rows: list[list[str]], delimiter: str = ";", encoding: str = "utf-8"
+) -> Path:
+    out = io.StringIO(newline="")
+    csv.writer(out, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+    path.write_bytes(out.getvalue().encode(encoding))
+    return path
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(temoin.cli.app.app, ["import", "services", *args])
+
+
+Snapshot = dict[str, list[tuple[Any, ...]]]
+
+
+def snapshot(target: DbTarget) -> Snapshot:
+    """Every row of both tables, every column, as plain tuples."""
+
+    async def read() -> Snapshot:
+        database = target.database()
+        try:
+            async with database.session() as s:
+                colls = (await s.scalars(select(Collectivity).order_by(Collectivity.id))).all()
+                svcs = (await s.scalars(select(Service).order_by(Service.id))).all()
+                return {
+                    "collectivity": [
+                        tuple(getattr(c, col.key) for col in Collectivity.__table__.columns)
+                        for c in colls
+                    ],
+                    "service": [
+                        tuple(getattr(v, col.key) for col in Service.__table__.columns)
+                        for v in svcs
+                    ],
+                }
+        finally:
+            await database.dispose()
+
+    return asyncio.run(read())
+
+
+def summary_row(output: str, label: str) -> tuple[int, int, int]:
+    match = re.search(rf"{label}\W+(\d+)\W+(\d+)\W+(\d+)", output)
+    assert match, output
+    return int(match[1]), int(match[2]), int(match[3])
+
+
+# --- the CLI ---------------------------------------------------------------------------------
+
+
+def test_example_file_imports(cli_env: DbTarget) -> None:
+    result = invoke(str(EXAMPLE))
+    assert result.exit_code == 0, result.output
+    assert summary_row(result.stdout, "collectivities") == (19, 0, 0)
+    assert summary_row(result.stdout, "services") == (64, 0, 0)
+    assert result.stderr == ""
+
+    async def check() -> None:
+        database = cli_env.database()
+        try:
+            async with database.session() as s:
+                colls = {c.insee_code: c for c in await list_collectivities(s)}
+                services = await list_services(s)
+        finally:
+            await database.dispose()
+        assert len(colls) == 19 and len(services) == 64
+        portu = colls["2A247"]
+        assert (portu.name, portu.departement, portu.region, portu.population) == (
+            "Portu-Bellu", "2A", "94", 8400)  # fmt: skip
+        metro = colls["243100724"]
+        assert (metro.kind, metro.siren, metro.departement, metro.region) == (
+            "epci", "243100724", "31", "76")  # fmt: skip
+        assert colls["225700012"].kind == "departement"
+        assert colls["31601"].population == 250_000
+        by_key = {(v.collectivity.insee_code, v.name): v for v in services}
+        morne = by_key[("97213", "État civil")]
+        assert (morne.phone, morne.postal_code, morne.address) == (
+            "+596596551002", "97222", "Rue Schœlcher")  # fmt: skip
+        assert by_key[("97425", "État civil")].phone == "+262262304001"
+        assert by_key[("97129", "État civil")].phone == "+590590992002"
+        assert by_key[("34299", "État civil")].opening_hours == "lu-ve 08:30-12:00,14:00-17:00"
+        pool = by_key[("95210", "Piscine des Saules")]
+        assert pool.email is None and pool.kind == "piscine"
+        assert all(v.created_at == v.updated_at for v in services)
+        assert all(v.created_at.tzinfo is UTC for v in services)
+
+    asyncio.run(check())
+
+
+def test_dry_run_writes_nothing(cli_env: DbTarget) -> None:
+    result = invoke("--dry-run", str(EXAMPLE))
+    assert result.exit_code == 0, result.output
+    assert "19 collectivities and 64 services are valid" in result.stdout
+    assert snapshot(cli_env) == {"collectivity": [], "service": []}
+
+
+@pytest.mark.parametrize(
+    ("variant", "encoding_name"),
+    [("bom", "UTF-8 with BOM"), ("cp1252", "Windows-1252"), ("comma", "UTF-8")],
+)
+def test_encodings_and_separators(
+    cli_env: DbTarget, tmp_path: Path, variant: str, encoding_name: str
+) -> None:
+    rows = example_rows()
+    if variant == "bom":
+        path = write_rows(tmp_path / "f.csv", rows, encoding="utf-8-sig")
+    elif variant == "cp1252":
+        path = write_rows(tmp_path / "f.csv", rows, encoding="cp1252")
+        assert b"Sch\x9clcher" in path.read_bytes()  # œ, a cp1252-only letter
+    else:
+        path = write_rows(tmp_path / "f.csv", rows, delimiter=",")
+        assert path.read_bytes().startswith(b"Code INSEE,Nom de la collectivit")
+    result = invoke(str(path))
+    assert result.exit_code == 0, result.output
+    assert encoding_name in result.stdout
+    state = snapshot(cli_env)
+    assert len(state["collectivity"]) == 19 and len(state["service"]) == 64
+    name = [c.key for c in Collectivity.__table__.columns].index("name")
+    names = {row[name] for row in state["collectivity"]}
+    assert {"Saint-Aubin-des-Prés", "Sainte-Rose-des-Alizés", "Villeneuve-la-Sablière"} <= names
+    address = [c.key for c in Service.__table__.columns].index("address")
+    addresses = {row[address] for row in state["service"]}
+    assert "Rue Schœlcher" in addresses and "1 place de l'Église" in addresses
+
+
+# (line, column, new value, expected message); line 1 is the header.
+BAD_VALUES = [
+    (13, "Code INSEE", "2C247",
+     "INSEE code '2C247' is not 5 characters like 57463, 2A004 or 97411"),
+    (22, "Département", "67", "département 67 does not match INSEE code 57712 (département 57)"),
+    (10, "Population", "6,2 mille",
+     "population '6,2 mille' is not a whole number ≥ 0 (e.g. 12 345)"),
+    (29, "Population", "-31000", "population '-31000' is not a whole number ≥ 0 (e.g. 12 345)"),
+    (7, "Type de service", "Cimetière",
+     "unknown service kind 'Cimetière' (known: accueil_mairie, etat_civil, ccas, bibliotheque,"
+     " piscine, police_municipale, urbanisme, scolaire, elections, dechets, accueil_departement,"
+     " action_sociale_departement)"),
+    (4, "Type de collectivité", "Village",
+     "unknown collectivity kind 'Village' (use commune, EPCI, département or région)"),
+    (18, "Courriel", "etat-civil@@villeneuve.example",
+     "email 'etat-civil@@villeneuve.example' is not valid: The part after the @-sign contains"
+     " invalid characters: '@'."),
+    (26, "Téléphone", "0590 12", "phone '0590 12' is not a valid French number"),
+    (30, "Téléphone", "+1 202 555 0100", "phone '+1 202 555 0100' is not a French number"),
+    (11, "Code postal", "672700", "postal code '672700' is not 5 digits"),
+    (9, "Nom de la collectivité", "Sérignac",
+     "collectivity 34299 has name 'Sérignac' here but 'Sérignac-le-Vieux' on line 8"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("line", "column", "value", "message"), BAD_VALUES)
+def test_bad_value_is_reported_and_nothing_written(
+    cli_env: DbTarget, tmp_path: Path, line: int, column: str, value: str, message: str
+) -> None:
+    rows = example_rows()
+    rows[line - 1][rows[0].index(column)] = value
+    result = invoke(str(write_rows(tmp_path / "bad.csv", rows)))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"line {line}, column {column}: {message}",
+        f"temoin: {tmp_path / 'bad.csv'}: 1 problem; nothing was imported.",
+    ]
+    assert result.stdout == ""
+    assert snapshot(cli_env) == {"collectivity": [], "service": []}
+
+
+def test_bad_opening_hours(cli_env: DbTarget, tmp_path: Path) -> None:
+    rows = example_rows()
+    rows[56][rows[0].index("Horaires d'ouverture")] = "lu-ve 8-12"
+    result = invoke(str(write_rows(tmp_path / "bad.csv", rows)))
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "line 57, column Horaires d'ouverture: opening hours 'lu-ve 8-12': "
+    )
+    assert snapshot(cli_env)["service"] == []
+
+
+def test_errors_are_all_listed_in_file_order(cli_env: DbTarget, tmp_path: Path) -> None:
+    rows = example_rows()
+    header = rows[0]
+    rows[40][header.index("Téléphone")] = "12"
+    rows[40][header.index("Courriel")] = "nobody"
+    rows[3][header.index("Population")] = "beaucoup"
+    rows.append(list(rows[1]))  # the same service twice
+    result = invoke(str(write_rows(tmp_path / "bad.csv", rows)))
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert [line.split(":")[0] for line in lines[:-1]] == [
+        "line 4, column Population",
+        "line 41, column Courriel",
+        "line 41, column Téléphone",
+        "line 66, column Nom du service",
+    ]
+    assert lines[3] == (
+        "line 66, column Nom du service: service 'Accueil de la mairie' (accueil_mairie) of"
+        " 35291 is already on line 2"
+    )
+    assert lines[-1].endswith("4 problems; nothing was imported.")
+    assert snapshot(cli_env) == {"collectivity": [], "service": []}
+
+
+def test_missing_and_unknown_columns(cli_env: DbTarget, tmp_path: Path) -> None:
+    rows = example_rows()
+    kind = rows[0].index("Type de service")
+    rows = [[*r[:kind], *r[kind + 1 :], "x"] for r in rows]
+    rows[0][-1] = "Remarques"
+    result = invoke(str(write_rows(tmp_path / "bad.csv", rows)))
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("line 1, column Remarques: unknown column (known: insee_code,")
+    assert lines[1] == "line 1, column service_kind: missing required column"
+    assert snapshot(cli_env) == {"collectivity": [], "service": []}
+
+
+def test_empty_and_missing_files(cli_env: DbTarget, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    result = invoke(str(empty))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == "line 1: the file is empty"
+    header_only = write_rows(tmp_path / "header.csv", example_rows()[:1])
+    result = invoke(str(header_only))
+    assert result.stderr.splitlines()[0] == "line 1: the file has a header but no rows"
+    result = invoke(str(tmp_path / "nowhere.csv"))
+    assert result.exit_code == 1
+    assert "nowhere.csv: no such file" in result.stderr
+
+
+def test_reimport_changes_nothing(cli_env: DbTarget) -> None:
+    assert invoke(str(EXAMPLE)).exit_code == 0
+    before = snapshot(cli_env)
+    result = invoke(str(EXAMPLE))
+    assert result.exit_code == 0, result.output
+    assert summary_row(result.stdout, "collectivities") == (0, 0, 19)
+    assert summary_row(result.stdout, "services") == (0, 0, 64)
+    assert "Nothing changed." in result.stdout
+    assert snapshot(cli_env) == before  # updated_at included
+
+
+def test_changed_row_updates_in_place(cli_env: DbTarget, tmp_path: Path) -> None:
+    assert invoke(str(EXAMPLE)).exit_code == 0
+    before = snapshot(cli_env)
+    rows = example_rows()
+    header = rows[0]
+    assert rows[21][:2] == ["57712", "Valmont-sur-Moselle"] and rows[21][6] == "État civil"
+    rows[21][header.index("Téléphone")] = "+33 3 53 01 10 99"
+    for r in rows[20:25]:  # every row of Valmont-sur-Moselle carries the new population
+        r[header.index("Population")] = "15 020"
+    result = invoke(str(write_rows(tmp_path / "changed.csv", rows)))
+    assert result.exit_code == 0, result.output
+    assert summary_row(result.stdout, "collectivities") == (0, 1, 18)
+    assert summary_row(result.stdout, "services") == (0, 1, 63)
+
+    after = snapshot(cli_env)
+    cols = [c.key for c in Service.__table__.columns]
+    changed = [
+        (old, new) for old, new in zip(before["service"], after["service"], strict=True)
+        if old != new
+    ]  # fmt: skip
+    assert len(changed) == 1
+    old, new = (dict(zip(cols, r, strict=True)) for r in changed[0])
+    assert new["id"] == old["id"] and new["name"] == "État civil"
+    assert (old["phone"], new["phone"]) == ("+33353011001", "+33353011099")
+    assert new["created_at"] == old["created_at"] and new["updated_at"] > old["updated_at"]
+    ccols = [c.key for c in Collectivity.__table__.columns]
+    valmont = [
+        (dict(zip(ccols, a, strict=True)), dict(zip(ccols, b, strict=True)))
+        for a, b in zip(before["collectivity"], after["collectivity"], strict=True)
+        if a != b
+    ]
+    assert len(valmont) == 1
+    assert valmont[0][1]["id"] == valmont[0][0]["id"]
+    assert (valmont[0][0]["population"], valmont[0][1]["population"]) == (14800, 15020)
+
+
+def test_a_bad_file_does_not_half_update(cli_env: DbTarget, tmp_path: Path) -> None:
+    assert invoke(str(EXAMPLE)).exit_code == 0
+    before = snapshot(cli_env)
+    rows = example_rows()
+    rows[1][rows[0].index("Téléphone")] = "02 61 91 10 99"  # a valid change
+    rows[50][rows[0].index("Courriel")] = "pas-un-courriel"  # and a bad row further down
+    result = invoke(str(write_rows(tmp_path / "mixed.csv", rows)))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("line 51, column Courriel: email 'pas-un-courriel'")
+    assert snapshot(cli_env) == before
+
+
+# --- the repository --------------------------------------------------------------------------
+
+
+def example() -> ImportResult:
+    result = parse_directory(EXAMPLE.read_bytes())
+    assert result.ok, result.errors
+    return result
+
+
+async def test_upsert_is_idempotent_and_bumps_only_what_changed(database: Database) -> None:
+    records = example()
+    async with database.session() as s:
+        counts = await upsert_directory(s, records, T0)
+    assert counts == ImportCounts(collectivities_created=19, services_created=64)
+    async with database.session() as s:
+        again = await upsert_directory(s, records, T0 + timedelta(days=1))
+    assert again == ImportCounts(collectivities_unchanged=19, services_unchanged=64)
+    assert not again.changed
+
+    rows = example_rows()
+    header = rows[0]
+    rows[2][header.index("Horaires d'ouverture")] = "me 14:00-18:30; sa 10:00-12:00"
+    rows[2][header.index("Courriel")] = ""
+    changed = parse_directory(write_rows_bytes(rows))
+    t2 = T0 + timedelta(days=2)
+    async with database.session() as s:
+        counts = await upsert_directory(s, changed, t2)
+    assert counts == ImportCounts(
+        collectivities_unchanged=19, services_updated=1, services_unchanged=63
+    )
+    async with database.session() as s:
+        services = await list_services(s, insee_code="35291")
+        collectivity = (await list_collectivities(s, departement="35"))[0]
+    library = next(v for v in services if v.kind == "bibliotheque")
+    assert (library.opening_hours, library.email) == ("me 14:00-18:30; sa 10:00-12:00", None)
+    assert (library.created_at, library.updated_at) == (T0, t2)
+    mairie = next(v for v in services if v.kind == "accueil_mairie")
+    assert mairie.updated_at == T0
+    assert collectivity.updated_at == T0
+
+
+def write_rows_bytes(rows: list[list[str]]) -> bytes:
+    out = io.StringIO(newline="")
+    csv.writer(out, delimiter=";", lineterminator="\r\n").writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+async def test_services_missing_from_a_file_are_kept(database: Database) -> None:
+    async with database.session() as s:
+        await upsert_directory(s, example(), T0)
+    rows = example_rows()
+    partial = parse_directory(write_rows_bytes(rows[:3]))
+    async with database.session() as s:
+        counts = await upsert_directory(s, partial, T0 + timedelta(hours=1))
+        assert counts == ImportCounts(collectivities_unchanged=1, services_unchanged=2)
+        assert len(await list_services(s)) == 64
+
+
+async def test_list_queries(database: Database) -> None:
+    async with database.session() as s:
+        await upsert_directory(s, example(), T0)
+    async with database.session() as s:
+        moselle = await list_collectivities(s, departement="57")
+        epcis = await list_collectivities(s, kind="epci")
+        pools = await list_services(s, kind="piscine")
+        valmont = (await list_collectivities(s, departement="57", kind="commune"))[1]
+        of_valmont = await list_services(s, collectivity_id=valmont.id)
+    assert [c.insee_code for c in moselle] == ["225700012", "245700919", "57480", "57712"]
+    assert [c.name for c in epcis] == [
+        "Montclair Métropole",
+        "Communauté de communes du Val de Brume",
+    ]
+    assert [(p.collectivity.insee_code, p.name) for p in pools] == [
+        ("243100724", "Centre aquatique des Peupliers"),
+        ("245700919", "Centre aquatique du Val de Brume"),
+        ("95210", "Piscine des Saules"),
+        ("97425", "Piscine de la Ravine"),
+    ]
+    assert valmont.name == "Valmont-sur-Moselle"
+    assert [v.kind for v in of_valmont] == [
+        "accueil_mairie", "ccas", "etat_civil", "police_municipale", "urbanisme"]  # fmt: skip
+
+
+async def test_upsert_refuses_an_import_with_errors(database: Database) -> None:
+    bad = parse_directory(b"")
+    async with database.session() as s:
+        with pytest.raises(ValueError, match="1 errors"):
+            await upsert_directory(s, bad, T0)
+
+
+def big_file(communes: int, per_commune: int) -> bytes:
+    header = "code_insee;nom_collectivite;type_collectivite;population;departement;type_service;" \
+        "nom_service;email;telephone;horaires"  # fmt: skip
+    lines = [header]
+    kinds = ["etat_civil", "ccas", "bibliotheque", "piscine", "urbanisme"][:per_commune]
+    for n in range(communes):
+        dep = ("57", "67", "2A", "974")[n % 4]
+        code = f"{dep}{n // 4 + 1:02d}" if dep == "974" else f"{dep}{n // 4 + 1:03d}"
+        for k, kind in enumerate(kinds):
+            lines.append(
+                f"{code};Commune {n};commune;{1000 + n};{dep};{kind};;"
+                f's{k}@c{n}.example;01 99 00 {n % 100:02d} {k:02d};"lu-ve 09:00-12:00"'
+            )
+    return ("\n".join(lines) + "\n").encode()
+
+
+async def test_a_few_thousand_rows(database: Database) -> None:
+    records = parse_directory(big_file(396, 5))  # 974 has 99 commune numbers at most
+    assert records.ok, records.errors[:3]
+    assert len(records.services) == 1980
+    async with database.session() as s:
+        counts = await upsert_directory(s, records, T0)
+    assert (counts.collectivities_created, counts.services_created) == (396, 1980)
+    async with database.session() as s:
+        counts = await upsert_directory(s, records, T0 + timedelta(hours=1))
+    assert (counts.collectivities_unchanged, counts.services_unchanged) == (396, 1980)

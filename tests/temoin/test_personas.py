@@ -1,0 +1,173 @@
+"""`temoin personas`: upsert, list, and the account check against aiosmtpd and Dovecot."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+from typer.testing import CliRunner
+
+import temoin.cli.app
+from sim.dovecot import DovecotServer, free_port
+from sim.smtp_provider import SmtpProvider
+from temoin.cli.personas import describe_failure
+from tests.conftest import DbTarget
+
+runner = CliRunner()
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(temoin.cli.app.app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def personas_json() -> list[dict[str, object]]:
+    code, out, err = run("personas", "list", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert isinstance(data, list)
+    return data
+
+
+def test_add_then_update_only_what_is_given(cli_env: DbTarget) -> None:
+    code, out, err = run(
+        "personas", "add", "claire", "--name", "Claire Martin",
+        "--email", "claire.martin@persona.example", "--address", "12 rue des Lilas",
+        "--postal-code", "57000", "--city", "Metz", "--smtp-host", "smtp.persona.example",
+        "--imap-host", "imap.persona.example", "--password-ref", "env:CLAIRE_PW",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "persona claire created" in out
+    [p] = personas_json()
+    assert (p["smtp_security"], p["smtp_port"]) == ("starttls", 587)
+    assert (p["imap_security"], p["imap_port"]) == ("tls", 993)
+    assert p["username"] == "claire.martin@persona.example"
+    assert p["password_ref"] == "env:CLAIRE_PW"
+    # Changing the security without a port moves the port to that security's default;
+    # everything not given stays.
+    code, out, err = run("personas", "add", "claire", "--smtp-security", "tls",
+                         "--subaddress-separator", "+")  # fmt: skip
+    assert code == 0, err
+    assert "persona claire updated" in out
+    [p] = personas_json()
+    assert (p["smtp_security"], p["smtp_port"]) == ("tls", 465)
+    assert p["subaddress_separator"] == "+"
+    assert p["city"] == "Metz" and p["display_name"] == "Claire Martin"
+    code, out, _ = run("personas", "list")
+    assert code == 0 and "claire" in out and "env:CLAIRE_PW" in out
+
+
+def test_a_plain_password_is_refused_and_never_echoed(cli_env: DbTarget) -> None:
+    code, out, err = run("personas", "add", "paul", "--name", "Paul Durand", "--email",
+                         "paul@persona.example", "--password-ref", "hunter2-Secret")  # fmt: skip
+    assert code == 2
+    assert "env:VARIABLE or file:/path" in err
+    assert "hunter2" not in out + err
+    assert personas_json() == []
+
+
+def test_add_refuses_incomplete_or_conflicting_personas(cli_env: DbTarget) -> None:
+    code, _, err = run("personas", "add", "lucie", "--email", "lucie@persona.example")
+    assert code == 1 and "--name required" in err
+    assert run("personas", "add", "a", "--name", "A", "--email", "same@persona.example")[0] == 0
+    code, _, err = run("personas", "add", "b", "--name", "B", "--email", "same@persona.example")
+    assert code == 1 and "already belongs to persona 'a'" in err
+    code, _, err = run("personas", "add", "Bad Key", "--name", "B", "--email", "b@x.example")
+    assert code == 2 and "persona key" in err
+    code, _, err = run("personas", "check", "nobody")
+    assert code == 1 and "no persona 'nobody'" in err
+
+
+@pytest.fixture
+def account(
+    cli_env: DbTarget,
+    smtp_provider: SmtpProvider,
+    dovecot_server: DovecotServer,
+    mail_user: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> list[str]:
+    """A persona whose provider is aiosmtpd and whose mailbox is Dovecot; its `add` args."""
+    password = dovecot_server.users[mail_user]
+    smtp_provider.add_account(mail_user, password)
+    monkeypatch.setenv("TEST_PERSONA_PW", password)
+    return [
+        "personas", "add", "claire", "--name", "Claire Martin",
+        "--email", f"{mail_user}@persona.example", "--username", mail_user,
+        "--smtp-host", "127.0.0.1", "--smtp-port", str(smtp_provider.port),
+        "--smtp-security", "none", "--imap-host", "127.0.0.1",
+        "--imap-port", str(dovecot_server.imap_port), "--imap-security", "none",
+        "--password-ref", "env:TEST_PERSONA_PW",
+    ]  # fmt: skip
+
+
+def lines(out: str) -> dict[str, str]:
+    """``what -> "state detail"`` from the check's lines."""
+    found: dict[str, str] = {}
+    for line in out.splitlines():
+        state, _, rest = line.partition(" ")
+        if state in ("ok", "FAIL", "warn", "skip"):
+            what = rest.strip()[:13].strip()
+            found[what] = f"{state} {rest.strip()[13:].strip()}"
+    return found
+
+
+def test_check_succeeds_against_a_working_account(account: list[str]) -> None:
+    assert run(*account)[0] == 0
+    code, out, err = run("personas", "check", "claire", "--timeout", "5")
+    assert code == 0, out + err
+    got = lines(out)
+    assert got["password"].startswith("ok env:TEST_PERSONA_PW")
+    assert got["smtp"].startswith("ok 127.0.0.1:") and "no TLS" in got["smtp"]
+    assert got["smtp auth"].startswith("ok login accepted")
+    assert got["imap"].startswith("ok ") and "login accepted" in got["imap"]
+    assert got["imap inbox"] == "ok INBOX"
+    assert got["imap sent"] == "ok 'Sent'"
+    assert got["imap junk"] == "ok 'Junk'"
+    assert "ready to send and watch" in out
+
+
+def test_check_says_what_fails_and_why(account: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run(*account)[0] == 0
+    smtp_port = account[account.index("--smtp-port") + 1]
+    # A wrong password, and nothing listening on the IMAP port. (No wrong IMAP password:
+    # Dovecot's auth penalty would slow every login from 127.0.0.1 for the rest of the run.)
+    monkeypatch.setenv("TEST_PERSONA_PW", "not-the-password")
+    assert run("personas", "add", "claire", "--imap-port", str(free_port()))[0] == 0
+    code, out, err = run("personas", "check", "claire", "--timeout", "5")
+    assert code == 1 and "2 checks failed" in err
+    got = lines(out)
+    assert got["password"].startswith("ok ")
+    assert got["smtp"].startswith("ok ")
+    assert got["smtp auth"].startswith("FAIL") and "authentication refused" in got["smtp auth"]
+    assert got["imap"].startswith("FAIL") and "connection refused" in got["imap"]
+    assert "not-the-password" not in out + err
+    # The variable is missing and nothing listens on the SMTP port either.
+    monkeypatch.delenv("TEST_PERSONA_PW")
+    assert run("personas", "add", "claire", "--smtp-port", str(free_port()))[0] == 0
+    code, out, err = run("personas", "check", "claire", "--timeout", "5")
+    assert code == 1
+    got = lines(out)
+    assert got["password"].startswith("FAIL") and "TEST_PERSONA_PW is not set" in got["password"]
+    assert got["smtp"].startswith("FAIL") and "connection refused" in got["smtp"]
+    assert got["imap"].startswith("skip")  # no password: no login to try
+    # Implicit TLS spoken to a plain-text SMTP server.
+    assert run("personas", "add", "claire", "--smtp-port", smtp_port,
+               "--smtp-security", "tls")[0] == 0  # fmt: skip
+    code, out, _ = run("personas", "check", "claire", "--timeout", "5")
+    assert code == 1
+    assert "TLS failed" in lines(out)["smtp"], out
+
+
+def test_failure_reasons_come_from_the_cause_chain() -> None:
+    try:
+        try:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        except socket.gaierror as exc:
+            raise RuntimeError("cannot connect") from exc
+    except RuntimeError as outer:
+        assert describe_failure(outer, 5).startswith("DNS: the name does not resolve")
+    try:
+        raise RuntimeError("slow") from TimeoutError()
+    except RuntimeError as outer:
+        assert describe_failure(outer, 5) == "no answer within 5 s"

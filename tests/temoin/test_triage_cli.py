@@ -1,0 +1,183 @@
+"""`temoin triage`, `temoin review` and the `mail` section of `temoin campaign show`, on
+SQLite and PostgreSQL, after a real pass of the watcher over the suite's Dovecot."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, select
+from typer.testing import CliRunner
+
+import temoin.cli.app
+from sim.dovecot import DovecotServer
+from storage.models import Contact, Message
+from tests.conftest import DbTarget
+from tests.mailworld import PASSWORD_ENV, SENT, World, make_world, reply, tracker
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _imap_password(monkeypatch: pytest.MonkeyPatch, dovecot_server: DovecotServer) -> None:
+    monkeypatch.setenv(PASSWORD_ENV, dovecot_server.password)
+
+
+def cli(*args: str) -> Any:
+    result = runner.invoke(temoin.cli.app.app, list(args))
+    return result
+
+
+def _setup(target: DbTarget, server: DovecotServer, user: str) -> World:
+    async def work() -> World:
+        database = target.database()
+        try:
+            world = await make_world(database, server, user)
+            at = SENT + timedelta(days=1)
+            server.append(
+                user,
+                reply(
+                    sender="ccas@autreville.example",
+                    to=world.persona_email,
+                    subject="Re: Demande d'aide pour une facture d'électricité",
+                ),
+                when=at,
+            )
+            server.append(
+                user,
+                reply(sender="news@ailleurs.example", to=world.persona_email, subject="Nos offres"),
+                when=at,
+            )
+            server.append(
+                user,
+                reply(
+                    sender=world.services["acte"],
+                    to=world.persona_email,
+                    in_reply_to=world.message_ids["acte"],
+                    body="Bonjour Madame,\nFaites la demande en ligne. C'est gratuit.\n"
+                    "Cordialement,\nJulien Moreau\n",
+                ),
+                when=at,
+            )
+            assert await tracker(database).sync_all() == {}
+            return world
+        finally:
+            await database.dispose()
+
+    return asyncio.run(work())
+
+
+def _db(target: DbTarget, query: Any) -> Any:
+    async def work() -> Any:
+        database = target.database()
+        try:
+            async with database.session() as s:
+                return await query(s)
+        finally:
+            await database.dispose()
+
+    return asyncio.run(work())
+
+
+def test_triage_list_match_ignore(
+    cli_env: DbTarget, dovecot_server: DovecotServer, mail_user: str
+) -> None:
+    world = _setup(cli_env, dovecot_server, mail_user)
+    result = cli("triage", "list", "--json")
+    assert result.exit_code == 0, result.output
+    pending = json.loads(result.output)
+    assert [p["subject"] for p in pending] == [
+        "Re: Demande d'aide pour une facture d'électricité",
+        "Nos offres",
+    ]
+    ccas, news = pending
+    assert {s["contact"] for s in ccas["suggestions"]} == {
+        world.contacts["ccas_a"],
+        world.contacts["ccas_b"],
+    }
+    assert ccas["persona"] and ccas["folder"] == "INBOX"
+    assert cli("triage", "list").exit_code == 0  # the table
+
+    # Not the persona's contact? Too early? Refused, nothing changes.
+    other = cli("triage", "match", str(news["message"]), "999999")
+    assert other.exit_code == 1 and "no contact 999999" in other.output
+
+    done = cli("triage", "match", str(ccas["message"]), str(world.contacts["ccas_b"]))
+    assert done.exit_code == 0, done.output
+    contact = _db(cli_env, lambda s: s.get(Contact, world.contacts["ccas_b"]))
+    assert (contact.status, contact.first_answer_at) == ("answered", SENT + timedelta(days=1))
+    again = cli("triage", "match", str(ccas["message"]), str(world.contacts["ccas_a"]))
+    assert again.exit_code == 1 and "not in triage" in again.output
+
+    assert cli("triage", "ignore", str(news["message"])).exit_code == 0
+    assert cli("triage", "ignore", str(news["message"])).exit_code == 1
+    assert json.loads(cli("triage", "list", "--json").output) == []
+    everything = json.loads(cli("triage", "list", "--json", "--all").output)
+    assert {e["state"] for e in everything} == {"matched", "ignored"}
+
+
+def test_review_overrides_kept_beside_automatic_values(
+    cli_env: DbTarget, dovecot_server: DovecotServer, mail_user: str
+) -> None:
+    world = _setup(cli_env, dovecot_server, mail_user)
+    acte = str(world.contacts["acte"])
+    shown = cli("review", acte, "--json")
+    assert shown.exit_code == 0, shown.output
+    checks = json.loads(shown.output)
+    assert checks["expected"]["gratuite"]["auto"] is True
+    assert checks["form"]["agent_name"]["found"] == "Julien Moreau"
+
+    result = cli(
+        "review",
+        acte,
+        "--check",
+        "gratuite=no",
+        "--check",
+        "form.email=yes",
+        "--note",
+        "the price is not given",
+    )
+    assert result.exit_code == 0, result.output
+    assert "gratuite" in result.output
+    stored = _db(cli_env, lambda s: s.get(Contact, world.contacts["acte"])).checks
+    gratuite = stored["expected"]["gratuite"]
+    assert gratuite["auto"] is True
+    assert gratuite["override"]["value"] is False
+    assert gratuite["override"]["note"] == "the price is not given"
+    assert stored["form"]["email"]["override"]["value"] is True
+
+    bad = cli("review", acte, "--check", "nonsense=yes")
+    assert bad.exit_code == 1 and "unknown check" in bad.output
+    assert cli("review", acte, "--check", "gratuite=maybe").exit_code == 1
+    # No answer yet: the scenario's items, no automatic value, an override still possible.
+    piscine = cli("review", str(world.contacts["piscine"]), "--check", "greeting=no", "--json")
+    assert piscine.exit_code == 0, piscine.output
+    data = json.loads(piscine.output)
+    assert data["form"]["greeting"]["auto"] is None
+    assert data["form"]["greeting"]["override"]["value"] is False
+
+
+def test_campaign_show_reports_mailboxes_and_gaps(
+    cli_env: DbTarget, dovecot_server: DovecotServer, mail_user: str
+) -> None:
+    world = _setup(cli_env, dovecot_server, mail_user)
+    name = f"barometre-{mail_user}"
+    data = json.loads(cli("campaign", "show", name, "--json").output)
+    mail = data["mail"]
+    inbox = next(m for m in mail["mailboxes"] if m["folder"] == "INBOX")
+    assert (inbox["server_count"], inbox["stored"], inbox["gap"]) == (3, 3, 0)
+    assert mail["triage_pending"] == 2 and mail["gaps"] == 0
+    assert mail["matched_by_classification"] == {"answer": 1}
+
+    async def lose_one(s: Any) -> None:  # a row lost: the census figure shows the gap
+        lost = await s.scalar(select(Message.id).where(Message.persona_id == world.persona_id))
+        await s.execute(delete(Message).where(Message.id == lost))
+
+    _db(cli_env, lose_one)
+    result = cli("campaign", "show", name)
+    assert result.exit_code == 0, result.output
+    assert "Mailboxes (census)" in result.output
+    assert "1 message(s) on the servers are not stored" in result.output

@@ -1,0 +1,53 @@
+"""`temoin worker` as a process: one pass with --once, logs on stderr, no secret in them."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.runners.test_dispatch_crash import ALL_WEEK, PRETEND, Mailworld, seed, statuses
+from tests.runners.test_dispatch_crash import world as world  # the fixture, shared
+
+
+def run_worker(world: Mailworld, *args: str) -> subprocess.CompletedProcess[str]:
+    offset = (PRETEND - datetime.now(UTC)).total_seconds()
+    return subprocess.run(
+        [sys.executable, "-m", "temoin", "worker", "--clock-offset", f"{offset:.3f}", *args],
+        env=world.env(), cwd=world.tmp, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+# One backend is enough here: tests/runners/test_dispatch_crash.py runs workers on both.
+@pytest.mark.parametrize("empty_db", ["sqlite"], indirect=True)
+def test_once_sends_what_is_due_and_prints_its_report(world: Mailworld) -> None:
+    seed(world, 3, spec=ALL_WEEK, planned_at=PRETEND - timedelta(minutes=5))
+    done = run_worker(world, "--once", "--log-level", "debug")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines()[0] == (
+        "claimed 3, sent 3, recovered 0, deferred 0, retried 0, undeliverable 0, lost lease 0"
+    )
+    assert statuses(world)[0]["sent"] == 3 and len(world.service_copies()) == 3
+    # Logs: stderr, one UTC timestamp per line, and never the persona's password, even at
+    # DEBUG (the IMAP LOGIN and SMTP AUTH lines of the protocol libraries are held back).
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    stamp = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARNING) ")
+    assert any("dispatch: 3 claimed, 3 sent" in line for line in lines)
+    assert all(stamp.match(line) for line in lines if not line.startswith((" ", "\t")))
+    password = world.dovecot.users[world.user]
+    assert password not in done.stderr + done.stdout
+    again = run_worker(world, "--once")
+    assert again.returncode == 0 and again.stdout.startswith("claimed 0, sent 0")
+
+
+def test_a_bad_log_level_is_refused(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "temoin", "worker", "--once", "--log-level", "loud"],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        env={"PATH": "/usr/bin", "TEMOIN_DATABASE_URL": f"sqlite:///{tmp_path / 't.db'}"},
+    )  # fmt: skip
+    assert done.returncode == 2 and "unknown level 'loud'" in done.stderr
