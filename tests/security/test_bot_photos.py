@@ -19,19 +19,11 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from sim.botapi import LocalBotApi, SimulatedUser
 from storage.db import Database
 from storage.models import Blob
-from temoin.botapi import LocalBotApi, SimulatedUser
-from tests.test_bot_support import (
-    Bot,
-    api,
-    buttons,
-    enrol,
-    next_with_buttons,
-    running,
-    seed,
-    text_of,
-)
+from tests.bot.conftest import api, running
+from tests.bot.support import Bot, buttons, enrol, next_with_buttons, seed, text_of
 
 __all__ = ["api", "running"]
 

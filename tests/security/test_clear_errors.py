@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-import temoin.cli
+import temoin.cli.app
 from tests.conftest import DbTarget
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -29,7 +29,7 @@ HUGE = "9" * 5000
 
 
 def _run(*args: str, env: dict[str, str] | None = None) -> Result:
-    return CliRunner().invoke(temoin.cli.app, list(args), env=env)
+    return CliRunner().invoke(temoin.cli.app.app, list(args), env=env)
 
 
 def _clean(result: Result, *words: str, lines: int = 1, code: int = 1) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import select
 from typer.testing import CliRunner, Result
 
-import temoin.cli
+import temoin.cli.app
 from storage.models import Service
 from tests.conftest import DbTarget
 
@@ -32,7 +32,7 @@ def _row(
 def _import(tmp_path: Path, *rows: str) -> Result:
     path = tmp_path / "services.csv"
     path.write_text("\n".join((HEADER, *rows)) + "\n", encoding="utf-8")
-    return CliRunner().invoke(temoin.cli.app, ["import", "services", str(path)])
+    return CliRunner().invoke(temoin.cli.app.app, ["import", "services", str(path)])
 
 
 def _names(target: DbTarget) -> list[str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import temoin.cli
+import temoin.cli.app
 from channels import html_text, mime
 from channels.html_text import html_to_text, sanitise_html
 from channels.mime import parse_message
@@ -43,7 +43,7 @@ def test_ten_megabytes_of_entities_are_cut_and_said(tmp_path: Path) -> None:
 
     path = tmp_path / "bomb.eml"
     path.write_bytes(AMPERSANDS)
-    result = CliRunner().invoke(temoin.cli.app, ["mail", "inspect", str(path)])
+    result = CliRunner().invoke(temoin.cli.app.app, ["mail", "inspect", str(path)])
     assert result.exit_code == 0, result.output[-2000:]
     report = json.loads(result.output)
     assert report["truncated"] is True

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-import temoin.cli
+import temoin.cli.app
 from reports.outputs import OutputError, open_output, write_output
 from tests.conftest import DbTarget
 from tests.security.hostile import HostileCampaign, build_hostile_campaign
-from tests.test_letters import _seed
+from tests.temoin.test_letters import _seed
 
 VICTIM = b"the victim's own file\n"
 
@@ -38,7 +38,7 @@ def _build(target: DbTarget) -> HostileCampaign:
 
 
 def _run(*args: str) -> Result:
-    return CliRunner().invoke(temoin.cli.app, list(args))
+    return CliRunner().invoke(temoin.cli.app.app, list(args))
 
 
 def _export(out: Path, fmt: str = "csv") -> Result:

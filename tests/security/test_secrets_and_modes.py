@@ -23,15 +23,16 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-import temoin.cli
+import temoin.cli.app
 from channels.imap_session import ImapAccount, ImapAuthError, ImapSession
 from channels.smtp_sender import AccountFailure, SmtpAccount, SmtpSession
+from sim.botapi import LocalBotApi
+from sim.dovecot import DovecotServer, free_port
 from storage.db import Database
 from storage.models import BotState
-from temoin.botapi import LocalBotApi
-from temoin.sim.dovecot import DovecotServer, free_port
+from tests.bot.conftest import api, running
+from tests.bot.support import Bot, text_of
 from tests.conftest import DbTarget
-from tests.test_bot_support import Bot, api, running, text_of
 
 __all__ = ["api", "running"]
 ROOT = Path(__file__).parents[2]
@@ -51,9 +52,9 @@ def test_a_new_sqlite_database_is_private(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.chdir(tmp_path)
     folder = tmp_path / "var" / "new"
     monkeypatch.setenv("TEMOIN_DATABASE_URL", f"sqlite:///{folder}/temoin.db")
-    result = CliRunner().invoke(temoin.cli.app, ["db", "upgrade"])
+    result = CliRunner().invoke(temoin.cli.app.app, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    result = CliRunner().invoke(temoin.cli.app, ["auditors", "invite", "--name", "Paul"])
+    result = CliRunner().invoke(temoin.cli.app.app, ["auditors", "invite", "--name", "Paul"])
     assert result.exit_code == 0, result.output
     assert _mode(folder / "temoin.db") == 0o600
     assert _mode(folder) == 0o700  # (Python gives the parents it makes the default mode)
@@ -73,13 +74,13 @@ def test_a_password_in_clear_to_another_machine_is_refused(
 ) -> None:
     args = ["personas", "add", "claire", "--name", "Claire", "--email", "claire@persona.example",
             "--password-ref", "env:CLAIRE_PASSWORD", *options]  # fmt: skip
-    result = CliRunner().invoke(temoin.cli.app, args)
+    result = CliRunner().invoke(temoin.cli.app.app, args)
     assert result.exit_code == 1, result.output
     assert result.output.startswith(f"temoin: {protocol} security none would send the password")
     assert "in clear" in result.output and len(result.output.strip().splitlines()) == 1
     loopback = [a.replace("smtp.example.org", "127.0.0.1").replace("imap.example.org",
                 "localhost") for a in args]  # fmt: skip
-    assert CliRunner().invoke(temoin.cli.app, loopback).exit_code == 0
+    assert CliRunner().invoke(temoin.cli.app.app, loopback).exit_code == 0
 
 
 async def test_the_sessions_never_send_a_login_in_clear_to_another_machine() -> None:

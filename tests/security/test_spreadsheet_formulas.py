@@ -20,7 +20,7 @@ import pytest
 from openpyxl import Workbook
 from typer.testing import CliRunner
 
-import temoin.cli
+import temoin.cli.app
 from reports.spreadsheet import csv_value, formula_like, xlsx_value
 from tests.conftest import DbTarget
 from tests.security.hostile import (
@@ -47,7 +47,7 @@ def _build(target: DbTarget) -> HostileCampaign:
 
 def _export(fmt: str, level: str, extra: list[str], out: Path) -> None:
     args = ["export", "hostile", "--format", fmt, "--level", level, "--out", str(out), *extra]
-    result = CliRunner().invoke(temoin.cli.app, args)
+    result = CliRunner().invoke(temoin.cli.app.app, args)
     assert result.exit_code == 0, result.output
 
 

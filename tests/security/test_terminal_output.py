@@ -16,9 +16,9 @@ from datetime import timedelta
 import pytest
 from typer.testing import CliRunner
 
-import temoin.cli
+import temoin.cli.app
+from sim.dovecot import DovecotServer
 from temoin.cli import common
-from temoin.sim.dovecot import DovecotServer
 from tests import factories as f
 from tests.conftest import DbTarget
 from tests.mailworld import PASSWORD_ENV, SENT, make_world, reply, tracker
@@ -37,7 +37,7 @@ def wide_console() -> Iterator[None]:
 
 
 def _run(*args: str) -> str:
-    result = runner.invoke(temoin.cli.app, list(args))
+    result = runner.invoke(temoin.cli.app.app, list(args))
     assert result.exit_code == 0, result.output
     assert "Traceback" not in result.output
     return result.output

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import temoin.cli
+import temoin.cli.app
 from bot.app import BotConfig, run
 from storage.db import Database
 from temoin.settings import SettingsError, load_settings
@@ -34,7 +34,7 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
 
 
 def _bot_refused(*words: str) -> None:
-    result = CliRunner().invoke(temoin.cli.app, ["bot"])
+    result = CliRunner().invoke(temoin.cli.app.app, ["bot"])
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.output, result.output
@@ -61,7 +61,7 @@ def test_a_weak_secret_is_refused_without_being_shown(env: pytest.MonkeyPatch) -
     env.setenv("TEMOIN_BOT__WEBHOOK_SECRET", "env:HOOK_SECRET")
     env.setenv("HOOK_SECRET", "abc")
     _bot_refused("webhook_secret must resolve to 16 to 256 characters")
-    result = CliRunner().invoke(temoin.cli.app, ["bot"])
+    result = CliRunner().invoke(temoin.cli.app.app, ["bot"])
     assert "abc" not in result.output.replace("A-Z a-z", "")
 
 
