@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
-from sqlalchemy.exc import DBAPIError
 
 from scenarios.input_files import LIMITS, InputFileError, read_input
 from temoin.cli.common import app_context, console, fail
@@ -72,9 +71,10 @@ def demo(
     campaign: Path = typer.Option(None, "--campaign", help="Campaign file (the demo's)."),
 ) -> None:
     """Run the demonstration campaign and report on it."""
-    from scenarios.campaign_file import CampaignFileError, load_campaign_file
-
     # Imported when run: the demo pulls in the simulators and the servers' code (start-up).
+    from sqlalchemy.exc import DBAPIError
+
+    from scenarios.campaign_file import CampaignFileError, load_campaign_file
     from scenarios.clock import SteppedClock
     from scenarios.planning import InfeasiblePlan
     from temoin.cli.campaign import plan_summary, print_plan_summary
