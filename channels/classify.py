@@ -24,7 +24,8 @@ Decision order, first match wins; language-neutral signals before any wording:
    than ``no``; ``X-Autoreply``/``X-Autorespond``/``X-Autoresponder`` with a value that is
    not empty nor no/false/0; ``Precedence: auto_reply``; Exchange's
    ``X-MS-Exchange-Inbox-Rules-Loop``, ``X-MS-Exchange-Generated-Message-Source`` and
-   ``X-Auto-Response-Suppress``; ``X-POST-MessageClass: Autoresponder``; an auto-reply subject
+   ``X-Auto-Response-Suppress`` (only the first says *reply*: the others also come on
+   notifications); ``X-POST-MessageClass: Autoresponder``; an auto-reply subject
    in any of our languages; a no-reply sender; ``Precedence: bulk|junk`` *with* reply wording
    (the classic vacation program). Then wording: absence → **out_of_office** (an absent agent
    often says « veuillez vous adresser à », so absence first); redirect wording →
@@ -32,8 +33,9 @@ Decision order, first match wins; language-neutral signals before any wording:
    ``auto-replied`` message or an auto-reply subject is an **acknowledgement** (unsure); a
    notification (``auto-generated``, a no-reply sender) is **other**.
 6. **other** (bulk): ``List-Id``, ``List-Unsubscribe``, ``Precedence: bulk|list|junk``, an
-   unsubscribe footer in a message that replies to nothing, or a challenge-response filter
-   asking the sender to prove itself.
+   unsubscribe footer in a message that replies to nothing, a message that replies to nothing
+   and names no recipient but its sender (a mailing sent by hand, everyone in Bcc), or a
+   challenge-response filter asking the sender to prove itself.
 7. **people**, on the new text only (no quoted original, no signature): absence wording in a
    short text (at most 120 words; small-town webmails send vacation replies without any
    header) → **out_of_office**; redirect wording in at most 150 words → **redirect**; receipt
@@ -287,6 +289,9 @@ def _auto_headers(parsed: ParsedMessage) -> tuple[list[str], bool]:
     if (parsed.header("Precedence") or "").strip().lower() == "auto_reply":
         evidence.append("header Precedence: auto_reply")
         replied = True
+    # An Exchange inbox rule answered a message; the other two only say a program sent it
+    # (Exchange puts them on auto-replies, but also ticketing, alert and workflow systems on
+    # their notifications): automatic, not by themselves a reply.
     for name in (
         "X-MS-Exchange-Inbox-Rules-Loop",
         "X-MS-Exchange-Generated-Message-Source",
@@ -295,7 +300,7 @@ def _auto_headers(parsed: ParsedMessage) -> tuple[list[str], bool]:
         header = parsed.header(name)
         if header is not None and header.strip():
             evidence.append(f"header {name}: {header.strip()[:60]}")
-            replied = True
+            replied = replied or name == "X-MS-Exchange-Inbox-Rules-Loop"
     message_class = (parsed.header("X-POST-MessageClass") or "").lower()
     if "autoresponder" in message_class:
         evidence.append(f"header X-POST-MessageClass: {message_class.strip()[:40]}")
@@ -360,6 +365,10 @@ def _bulk(parsed: ParsedMessage, subject: str) -> Classification | None:
         footer = find(UNSUBSCRIBE, fold(own[-3_000:]))
         if footer:
             evidence.append(f'unsubscribe footer ("{footer}"), replies to nothing')
+    if not evidence and _thread(parsed) is None and not quoted:
+        hidden = _hidden_recipients(parsed)
+        if hidden:
+            evidence.append(f"{hidden}, replies to nothing")
     if not evidence and not quoted:
         challenge = find(CHALLENGE, fold(parsed.text[:_AUTO_SCAN]))
         if challenge:
@@ -367,6 +376,17 @@ def _bulk(parsed: ParsedMessage, subject: str) -> Classification | None:
     if not evidence:
         return None
     return Classification("other", tuple(evidence))
+
+
+def _hidden_recipients(parsed: ParsedMessage) -> str | None:
+    """A mass mailing sent by hand: every reader in Bcc, none named in To or Cc."""
+    sender = (parsed.from_.address if parsed.from_ else "").strip().lower()
+    shown = {a.address.strip().lower() for a in (*parsed.to, *parsed.cc) if a.address}
+    if parsed.header("To") is not None and not shown:
+        return "no recipient named (undisclosed recipients, everyone in Bcc)"
+    if sender and shown == {sender}:
+        return "addressed to its own sender (everyone in Bcc)"
+    return None
 
 
 # -- 7. people -------------------------------------------------------------------------------

@@ -6,20 +6,23 @@ Two jobs the dispatcher needs from the persona's mailbox, over IMAP:
   provider files our blind copy (the persona is a second envelope recipient) in INBOX, and a
   mail client may have filed it in Sent: both are searched, and the INTERNALDATE of the copy
   found is the server's acceptance time.
-- ``copy_to_sent``: APPEND each sent message to the Sent folder, ``\\Seen``, dated at its
+- ``file_copies``: put each sent message in the Sent folder once, ``\\Seen``, dated at its
   acceptance, as a mail client does, so a person reading the mailbox sees what was sent.
+  With the bytes sent at hand (right after sending), APPEND them. Without (a send recovered
+  after a crash, a copy whose worker died): look in Sent first (a copy already there is
+  never filed twice), else take the persona's blind copy from INBOX, which holds the bytes
+  sent with the delivery's trace fields prepended (``strip_trace`` removes them), and APPEND
+  that. Nowhere yet (the provider has not filed its copy): ``missing``, try again later.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
 
-from channels.imap_session import ImapAccount, ImapError, ImapSession
-
-log = logging.getLogger("temoin.sent_folder")
+from channels.imap_session import ImapAccount, ImapSession
 
 
 async def find_sent(
@@ -45,17 +48,74 @@ async def find_sent(
     return found
 
 
-async def copy_to_sent(
-    account: ImapAccount, copies: Sequence[tuple[EmailMessage, datetime]], *, imap_timeout: float
-) -> list[str]:
-    """APPEND the copies to Sent; returns the errors (the emails went out regardless)."""
-    try:
-        async with ImapSession(account, timeout=imap_timeout) as imap:
-            folder = (await imap.special_folders()).get("sent", "Sent")
-            for message, accepted_at in copies:
-                await imap.append(folder, message.as_bytes(), flags=r"(\Seen)", when=accepted_at)
-    except ImapError as exc:
-        # The email went out; only the mailbox copy is missing. Keep going, say so.
-        log.warning("copy to Sent failed for %s: %s", account.username, exc)
-        return [f"copy to Sent failed for {account.username}: {exc}"]
-    return []
+# Trace fields a delivery prepends (RFC 5321 4.4; Dovecot's LMTP adds the first two).
+_TRACE = re.compile(rb"^(return-path|delivered-to|received|x-original-to):", re.IGNORECASE)
+
+
+def strip_trace(raw: bytes) -> bytes:
+    """The message as submitted: ``raw`` less the trace fields prepended at delivery."""
+    lines = raw.splitlines(keepends=True)
+    start = 0
+    while start < len(lines) and _TRACE.match(lines[start]):
+        start += 1
+        while start < len(lines) and lines[start][:1] in (b" ", b"\t"):
+            start += 1  # folded continuation of the trace field
+    return b"".join(lines[start:])
+
+
+@dataclass(frozen=True, slots=True)
+class CopyRequest:
+    message_id: str
+    accepted_at: datetime
+    raw: bytes | None = None  # the bytes sent, when at hand
+
+
+@dataclass(frozen=True, slots=True)
+class CopyResult:
+    message_id: str
+    how: str  # "appended" | "from_inbox" | "already" | "missing" | "skipped"
+
+
+async def file_copies(
+    account: ImapAccount,
+    requests: Sequence[CopyRequest],
+    *,
+    imap_timeout: float,
+    may_write: Callable[[], bool] = lambda: True,
+) -> list[CopyResult]:
+    """File each copy in Sent once; ``may_write()`` is asked before each APPEND (the caller's
+    lease): False skips the rest. Raises ``ImapError`` when the mailbox cannot be used."""
+    results: list[CopyResult] = []
+    async with ImapSession(account, timeout=imap_timeout) as imap:
+        sent = (await imap.special_folders()).get("sent", "Sent")
+        blind = [r for r in requests if r.raw is None]
+        present: set[str] = set()
+        from_inbox: dict[str, bytes] = {}
+        if blind:
+            await imap.select(sent)
+            for request in blind:
+                if await imap.search_message_id(request.message_id):
+                    present.add(request.message_id)
+            await imap.select("INBOX")
+            for request in blind:
+                if request.message_id in present:
+                    continue
+                uids = await imap.search_message_id(request.message_id)
+                if uids:
+                    [fetched] = await imap.fetch(uids[:1])
+                    from_inbox[request.message_id] = strip_trace(fetched.raw)
+        for request in requests:
+            mid = request.message_id
+            if mid in present:
+                results.append(CopyResult(mid, "already"))
+                continue
+            raw = request.raw if request.raw is not None else from_inbox.get(mid)
+            if raw is None:
+                results.append(CopyResult(mid, "missing"))
+                continue
+            if not may_write():
+                results.append(CopyResult(mid, "skipped"))
+                continue
+            await imap.append(sent, raw, flags=r"(\Seen)", when=request.accepted_at)
+            results.append(CopyResult(mid, "appended" if request.raw is not None else "from_inbox"))
+    return results

@@ -1,16 +1,20 @@
-"""Sending over SMTP: one connection per batch, SMTP outcomes sorted into three kinds.
+"""Sending over SMTP: one connection per batch, every refusal sorted by what it says about whom.
 
     async with SmtpSession(account) as smtp:       # connect, STARTTLS/TLS, AUTH once
         result = await smtp.send(message, recipient, self_copy=True)
 
-Outcomes (errors are translated here, at the boundary, keeping the cause):
+Outcomes (errors are translated here, at the boundary, keeping the cause; the sorting itself is
+the table of channels/smtp_outcomes.py, and every error carries its ``Outcome``: decision,
+about whom, reason, stage and the server's raw reply):
 - ``SendResult``: the server accepted the message (250 after DATA); ``accepted_at`` is read
   from the clock right after that reply, ``reply`` is the server's words.
-- ``RecipientRejected`` (permanent, 5xx on RCPT or DATA): a finding about the *service* —
-  its published address does not work. The contact becomes ``undeliverable``.
-- ``TemporaryFailure`` (4xx, timeouts, connection lost): retry later with backoff.
-- ``AccountFailure``: our side is broken (authentication refused, sender refused, TLS
-  error). Never blamed on the service; the contact is retried and the error shown.
+- ``RecipientRejected`` (verdict ``undeliverable``): a refusal at RCPT that names the
+  service's address: a finding about the *service*. The contact becomes ``undeliverable``.
+- ``TemporaryFailure`` (verdict ``retry``): 4xx, timeouts, no connection, connection lost;
+  ``outcome.counts`` says whether the reply was about the recipient (counted) or about us.
+- ``AccountFailure`` (verdict ``held``): our account or our provider refused (authentication,
+  sender, relay, policy, quota, any 5xx after DATA). Never blamed on the service; the contact
+  is held and retried, the error shown to the operator.
 
 ``self_copy`` adds the persona's own address as a second *envelope* recipient (a blind copy to
 oneself, as many mail clients do). The provider delivers that copy in the same transaction it
@@ -29,15 +33,18 @@ from email.policy import SMTP as SMTP_POLICY
 import aiosmtplib
 
 from channels.cleartext import cleartext_allowed, cleartext_refusal
+from channels.smtp_outcomes import About, Outcome, Stage, Verdict, sort_reply, sort_transport
 from scenarios.clock import Clock, SystemClock
 
 
 class SendError(Exception):
     """Base of the three outcomes that are not an acceptance."""
 
-    def __init__(self, message: str, code: int | None = None, *, ambiguous: bool = False) -> None:
-        super().__init__(message)
-        self.code = code
+    def __init__(self, outcome: Outcome, message: str | None = None, *,
+                 ambiguous: bool = False) -> None:  # fmt: skip
+        super().__init__(message or outcome.reply)
+        self.outcome = outcome
+        self.code = outcome.code
         # True when the connection failed after the message data was transmitted but before
         # the server's reply was read: the server may have accepted it (RFC 1047). Such a
         # message must be looked for in the mailbox before any resend.
@@ -73,10 +80,26 @@ class SmtpAccount:
 class SendResult:
     accepted_at: datetime
     reply: str
+    raw: bytes = b""  # exactly the bytes given to DATA (the Sent copy files these)
 
 
-def _describe(exc: aiosmtplib.SMTPResponseException) -> str:
-    return f"{exc.code} {exc.message}".strip()
+_ERRORS: dict[Verdict, type[SendError]] = {
+    Verdict.UNDELIVERABLE: RecipientRejected,
+    Verdict.RETRY: TemporaryFailure,
+    Verdict.HELD: AccountFailure,
+}
+
+
+def refusal(stage: Stage, exc: aiosmtplib.SMTPResponseException, prefix: str = "") -> SendError:
+    """The error for a refusal at ``stage``, sorted by the table (smtp_outcomes.py)."""
+    outcome = sort_reply(stage, exc.code, exc.message)
+    return _ERRORS[outcome.verdict](outcome, f"{prefix}{outcome.reply}")
+
+
+def transport_error(stage: Stage, text: str, *, tls: bool = False,
+                    ambiguous: bool = False) -> SendError:  # fmt: skip
+    outcome = sort_transport(stage, text, tls=tls)
+    return TemporaryFailure(outcome, text, ambiguous=ambiguous)
 
 
 class SmtpSession:
@@ -109,29 +132,26 @@ class SmtpSession:
             and account.password is not None
             and not cleartext_allowed(account.host)
         ):
-            raise AccountFailure(cleartext_refusal("smtp", account.host, account.port))
+            text = cleartext_refusal("smtp", account.host, account.port)
+            outcome = Outcome(Verdict.HELD, About.ACCOUNT, "password in clear", Stage.SETUP, text)
+            raise AccountFailure(outcome, text)
+        stage = Stage.CONNECT
         try:
             await self._smtp.connect()
             if self.account.username and self.account.password is not None:
+                stage = Stage.AUTH
                 await self._smtp.login(self.account.username, self.account.password)
-        except aiosmtplib.SMTPAuthenticationError as exc:
-            await self._close()
-            raise AccountFailure(f"authentication refused: {_describe(exc)}", exc.code) from exc
         except aiosmtplib.SMTPResponseException as exc:
             await self._close()
-            if exc.code >= 500:
-                raise AccountFailure(
-                    f"server refused the session: {_describe(exc)}", exc.code
-                ) from exc
-            raise TemporaryFailure(f"server busy: {_describe(exc)}", exc.code) from exc
+            prefix = "authentication refused: " if stage is Stage.AUTH else "session refused: "
+            raise refusal(stage, exc, prefix) from exc
         except ssl.SSLError as exc:
             await self._close()
-            raise AccountFailure(f"TLS failed: {exc}") from exc
+            raise transport_error(Stage.CONNECT, f"TLS failed: {exc}", tls=True) from exc
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             await self._close()
-            raise TemporaryFailure(
-                f"cannot connect to {self.account.host}:{self.account.port}: {exc}"
-            ) from exc
+            where = f"{self.account.host}:{self.account.port}"
+            raise transport_error(stage, f"cannot connect to {where}: {exc}") from exc
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -158,47 +178,40 @@ class SmtpSession:
         that never reached the service. So: RCPT service first, RSET on refusal.
         """
         raw = message.as_bytes(policy=SMTP_POLICY)
+        stage = Stage.MAIL
         try:
             await self._smtp.mail(self.account.address)
-            await self._rcpt(recipient, ours=False)
+            stage = Stage.RCPT
+            await self._rcpt(recipient, Stage.RCPT)
             if self_copy and recipient.lower() != self.account.address.lower():
-                await self._rcpt(self.account.address, ours=True)
+                stage = Stage.RCPT_SELF
+                await self._rcpt(self.account.address, Stage.RCPT_SELF)
+            stage = Stage.DATA
             try:
                 response = await self._smtp.data(raw)
             except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, OSError) as exc:
                 self._smtp.close()
-                raise TemporaryFailure(
-                    f"connection lost during DATA: {exc}", ambiguous=True
+                raise transport_error(
+                    Stage.DATA, f"connection lost during DATA: {exc}", ambiguous=True
                 ) from exc
         except SendError:
             raise
-        except aiosmtplib.SMTPSenderRefused as exc:
-            await self._reset()
-            if exc.code >= 500:
-                raise AccountFailure(f"sender refused: {_describe(exc)}", exc.code) from exc
-            raise TemporaryFailure(f"sender deferred: {_describe(exc)}", exc.code) from exc
         except aiosmtplib.SMTPResponseException as exc:
-            # DATA refused: 5xx is final for this message (content or recipient policy).
+            # Sorted by stage and reply: a DATA refusal never names the service (two
+            # envelope recipients), so it is never a finding (smtp_outcomes.py).
             await self._reset()
-            if exc.code >= 500:
-                raise RecipientRejected(_describe(exc), exc.code) from exc
-            raise TemporaryFailure(_describe(exc), exc.code) from exc
+            raise refusal(stage, exc) from exc
         except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
             self._smtp.close()
-            raise TemporaryFailure(f"connection lost: {exc}") from exc
-        return SendResult(accepted_at=self.clock.now(), reply=response.message.strip())
+            raise transport_error(stage, f"connection lost: {exc}") from exc
+        return SendResult(accepted_at=self.clock.now(), reply=response.message.strip(), raw=raw)
 
-    async def _rcpt(self, address: str, *, ours: bool) -> None:
+    async def _rcpt(self, address: str, stage: Stage) -> None:
         try:
             await self._smtp.rcpt(address)
         except aiosmtplib.SMTPRecipientRefused as exc:
             await self._reset()
-            text = f"{address}: {_describe(exc)}"
-            if ours:
-                raise AccountFailure(f"own address refused as recipient: {text}", exc.code) from exc
-            if exc.code >= 500:
-                raise RecipientRejected(text, exc.code) from exc
-            raise TemporaryFailure(text, exc.code) from exc
+            raise refusal(stage, exc, f"{address}: ") from exc
 
     async def _reset(self) -> None:
         try:

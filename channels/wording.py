@@ -136,6 +136,19 @@ ABSENCE = wording(
     ("en congé", r"\ben (conges?|vacances)\b"),
     ("de retour le", r"\bde retour (le|au|lundi|mardi|mercredi|jeudi|vendredi)\b"),
     ("hors du bureau", r"\bhors du bureau\b"),
+    ("en formation jusqu'au", r"\ben (formation|deplacement|mission|seminaire) (jusqu'|du |le )"),
+    ("en arrêt maladie", r"\ben arret (maladie|de travail)\b"),
+    ("pendant mon absence", r"\b(pendant|durant|en) mon absence\b"),
+    (
+        "je n'aurai pas accès à ma messagerie",
+        r"\b(n'aurai|n'ai|ne dispose) (pas|qu'un|que d'un|d'aucun) (d')?acces (limite )?a "
+        r"(ma|mes) (messagerie|mails|courriels|e-mails|messages)\b",
+    ),
+    (
+        "je ne pourrai pas consulter mes messages",
+        r"\bne (pourrai|serai) pas (en mesure de )?(consulter|lire|traiter) (mes|vos) "
+        r"(messages|courriels|mails|e-mails)\b",
+    ),
     ("Out of Office", r"\bout of (the )?office\b"),
     ("I am away", r"\bi (am|will be|'m) (currently )?(away|out|on (vacation|holiday|leave))\b"),
     ("away until", r"\baway (until|till|from the office|on (vacation|holiday))\b"),
@@ -237,6 +250,7 @@ REDIRECT = wording(
 # Bulk mail that carries no list header: its footer still says how to leave.
 UNSUBSCRIBE = wording(
     ("se désinscrire", r"\b(se |vous )?(desinscrire|desabonner|desinscription|desabonnement)\b"),
+    ("ne souhaitez plus recevoir", r"\bne (souhaitez|voulez|desirez) plus recevoir\b"),
     ("unsubscribe", r"\bunsubscribe\b"),
     ("opt out", r"\b(opt[- ]?out|to be removed|remove request|be removed from)\b"),
     ("abmelden", r"\b(newsletter )?abbestellen|abmelden\b"),

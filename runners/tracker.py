@@ -6,8 +6,11 @@
            not an email at all → quarantined with its reason, never dropped
         3. one transaction: claim the rows, match (channels/matching.py), record the effects
 
-The effects on the contact are pure and live in runners/effects.py; parsing and
-classification in channels/analysis.py.
+A class the rules are unsure of, and mail classified ``other`` (it answers nothing: a town's
+newsletter, a notification from its domain), are tied to a contact only by a match that names
+our request (``CONFIRMING_MATCHES``); matched by a guess, they wait in triage with the guess
+as a suggestion. The effects on the contact are pure and live in runners/effects.py; parsing
+and classification in channels/analysis.py.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from channels.classify import KINDS, Classification
 from channels.content_checks import check_answer
 from channels.imap_session import FetchedMessage, ImapAccount
 from channels.imap_watcher import MailboxWatcher, WatchConfig
-from channels.matching import ContactRef, MatchIndex, MatchResult, normalise_subject
+from channels.matching import ContactRef, MatchIndex, MatchResult, Suggestion, normalise_subject
 from channels.mime import ParsedMessage
 from runners import accounts
 from runners.effects import DATE_SKEW, Reply, reply_effect
@@ -324,6 +327,8 @@ class Tracker:
             match = index.match(
                 parsed, item.internal_date, bounce=result.bounce, threshold=threshold
             )
+            if result.kind == "other" and not match.own_copy:
+                match = _only_confirmed(match)
             _evidence(row)["match"] = _match_evidence(match)
             if match.own_copy:
                 row.classification, row.direction = mail.OWN_COPY, "out"
@@ -510,6 +515,17 @@ class Tracker:
         normalised = normalise_subject(subject) if subject else None
         self._subjects[view.id] = normalised
         return normalised
+
+
+def _only_confirmed(match: MatchResult) -> MatchResult:
+    """Mail that answers nothing (a town's newsletter, a notification from its domain) is tied
+    to a contact only when it names our request; a guess by sender, domain or subject stays
+    a suggestion and the message goes to triage."""
+    if match.contact_id is None or match.method in CONFIRMING_MATCHES:
+        return match
+    guess = Suggestion(match.contact_id, match.method or "", match.confidence or 0.0)
+    reason = f"{match.reason}: a guess, and the message answers nothing"
+    return MatchResult(None, None, None, (guess, *match.suggestions), reason)
 
 
 def _confirmed(result: Classification, match: MatchResult) -> bool:

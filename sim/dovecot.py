@@ -89,7 +89,15 @@ class DovecotServer:
     host: str = "127.0.0.1"
 
     @classmethod
-    def start(cls, root: Path | None = None) -> DovecotServer:
+    def start(
+        cls,
+        root: Path | None = None,
+        *,
+        imap_port: int | None = None,
+        lmtp_port: int | None = None,
+    ) -> DovecotServer:
+        """Start in ``root`` (a fresh temp directory by default; an existing one keeps its
+        mail), on the ports given or free ones."""
         binary = find_dovecot()
         if binary is None:
             raise DovecotUnavailable(
@@ -105,7 +113,8 @@ class DovecotServer:
             (root / sub).mkdir(exist_ok=True)
         os.chown(root / "mail", uid, gid)
         password = secrets.token_urlsafe(16)
-        imap_port, lmtp_port, imaps_port = free_port(), free_port(), free_port()
+        imap_port, lmtp_port = imap_port or free_port(), lmtp_port or free_port()
+        imaps_port = free_port()
         cert = _self_signed_certificate(root)
         internal = "dovecot" if os.geteuid() == 0 else user
         ssl_settings = (

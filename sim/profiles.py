@@ -1,7 +1,7 @@
-"""How a simulated service behaves: named profiles and the reactions they draw. Pure code.
+"""How a simulated service behaves: named profiles, and which profile each service gets. Pure.
 
     ProfileMix --assign(addresses, seed)--> {service address: Profile}   (shares kept exactly)
-    Profile + Request --decide(calendar, rng)--> Decision(outcome, planned reactions)
+    Profile + Request --decide (sim/decisions.py)--> Decision(outcome, planned reactions)
 
 A ``Profile`` says, for one service, what becomes of a request: the share of each ``Outcome``
 (never answered; only an acknowledgement; an acknowledgement then an answer; an answer; a
@@ -10,16 +10,14 @@ agent is back), or that the address is dead (every request bounces: refused with
 RCPT, or accepted and bounced later by a DSN). It also sets how the answers are written: the
 share of expected elements left out, answers from another agent's own address (sometimes with
 no thread headers), fresh messages with a new subject instead of a reply, answers a spam
-filter files in Junk.
+filter files in Junk, absence replies sent by an agent's own mail-client rule (no automation
+header at all), answers written in the service's ticket system (its own thread, not ours).
 
-Timing. People write during office hours of business days of the service's département, in
-its local time zone: an answer ``d`` business days after a request is sent on the ``d``-th
-business day after the request's local date (``d = 0``: the same day if it is a business day
-and office hours remain, else the next one), at a uniformly drawn whole second of the office
-spans, never before ``HUMAN_MIN_DELAY`` after the request. Machines (automatic
-acknowledgements, absence replies, bounces) answer within seconds or minutes, at any hour.
-Every planned instant is an aware UTC datetime on a whole second (IMAP INTERNALDATE keeps
-whole seconds).
+And the mail around a request that answers nothing, which real mailboxes get and which must
+move no figure: the town's newsletter a first contact subscribes the persona to, a platform's
+notification from a no-reply address, spam, a delivery report of success from the persona's
+provider, a delay warning when the service's server is unreachable for a few hours (the
+request then reaches the service late, and everything it does starts from then).
 
 Determinism: ``decide`` takes a ``random.Random``; callers seed one per request from the
 campaign seed, the service and the request's Message-ID (``request_rng``), so a run replays
@@ -32,20 +30,11 @@ import hashlib
 import math
 import random
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time, timedelta
+from dataclasses import dataclass, field
+from datetime import time
 from enum import StrEnum
-from typing import Literal
 
 from scenarios.calendar import BusinessCalendar
-
-ReactionKind = Literal["answer", "acknowledgement", "out_of_office", "bounce", "redirect", "none"]
-Mailbox = Literal["INBOX", "Junk"]
-
-HUMAN_MIN_DELAY = timedelta(minutes=10)  # nobody answers a request faster than this
-_AFTER_EACH_OTHER = timedelta(minutes=5)  # between two reactions to the same request
-_ONE_DAY = timedelta(days=1)
-_ONE_SECOND = timedelta(seconds=1)
 
 
 class Outcome(StrEnum):
@@ -66,6 +55,10 @@ class DeadAddress(StrEnum):
     RCPT = "rcpt"
     DSN = "dsn"
 
+
+# The persona's provider warns the sender after this many hours in its queue (Postfix's
+# delay_warning_time, as providers set it): a delayed request waits longer than this.
+DELAY_WARNING_HOURS = 4
 
 OfficeHours = tuple[tuple[time, time], ...]
 DEFAULT_OFFICE_HOURS: OfficeHours = ((time(8, 30), time(12, 0)), (time(13, 30), time(17, 30)))
@@ -98,7 +91,8 @@ class Profile:
     ``answer_days`` are weights of 0, 1, 2… business days between the request and a person's
     answer (or redirect, or human acknowledgement with ``ack_days``); ``absence_days`` the
     range of business days an absent agent is away; ``auto_reply_seconds`` the range of
-    seconds a machine takes.
+    seconds a machine takes. The ``*_share`` fields after ``junk_share`` are the mail that
+    answers nothing (see the module docstring), per request unless said otherwise.
     """
 
     key: str
@@ -119,6 +113,16 @@ class Profile:
     unthreaded_share: float = 0.1
     omit_share: float = 0.15
     junk_share: float = 0.03
+    client_rule_share: float = 0.3  # of absence replies: the agent's client rule, no header
+    ticket_answer_share: float = 0.6  # of answers, when the service has a ticket system
+    newsletter_share: float = 0.12  # of a persona's first requests to a town
+    newsletter_issues: tuple[int, int] = (1, 3)  # issues received after subscribing
+    notification_share: float = 0.05
+    spam_share: float = 0.06
+    spam_filtered_share: float = 0.6  # of spam: caught by the provider's filter, in Junk
+    success_report_share: float = 0.04  # the persona's provider reports the delivery
+    delayed_share: float = 0.04  # the service's server unreachable for a few hours
+    delay_hours: tuple[int, int] = (5, 30)  # how long the request then waits in the queue
 
     def __post_init__(self) -> None:
         if not self.key or not self.name:
@@ -136,14 +140,33 @@ class Profile:
             "unthreaded_share",
             "omit_share",
             "junk_share",
+            "client_rule_share",
+            "ticket_answer_share",
+            "newsletter_share",
+            "notification_share",
+            "spam_share",
+            "spam_filtered_share",
+            "success_report_share",
+            "delayed_share",
         ):
             _check_share(f"{self.key}: {name}", getattr(self, name))
-        for name in ("absence_days", "auto_reply_seconds", "bounce_seconds"):
+        for name in (
+            "absence_days",
+            "auto_reply_seconds",
+            "bounce_seconds",
+            "newsletter_issues",
+            "delay_hours",
+        ):
             low, high = getattr(self, name)
             if not 0 <= low <= high:
                 raise ValueError(f"{self.key}: {name} must be 0 <= low <= high: {(low, high)}")
         if self.auto_reply_seconds[0] < 1 or self.bounce_seconds[0] < 1:
             raise ValueError(f"{self.key}: a machine takes at least one second")
+        if self.delay_hours[0] <= DELAY_WARNING_HOURS:
+            raise ValueError(
+                f"{self.key}: delay_hours must start after the provider's delay warning "
+                f"({DELAY_WARNING_HOURS} h)"
+            )
         if not self.office_hours:
             raise ValueError(f"{self.key}: office_hours is empty")
         previous = time(0, 0)
@@ -381,180 +404,3 @@ def simulated_services(
 def request_rng(seed: int | str, service: str, message_id: str | None) -> random.Random:
     """The generator for one request's decision (stable across runs and arrival orders)."""
     return random.Random(f"{seed}|request|{service.lower()}|{message_id or ''}")
-
-
-# -- decisions ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Request:
-    """A request as the service received it."""
-
-    received_at: datetime
-    elements: tuple[str, ...] = ()  # the scenario's expected element ids, in catalogue order
-
-
-@dataclass(frozen=True)
-class PlannedReaction:
-    kind: ReactionKind
-    at: datetime  # aware UTC, whole seconds
-    automatic: bool  # written by a machine (auto-reply, DSN) rather than a person
-    threaded: bool  # In-Reply-To/References name the request
-    other_agent: bool = False  # sent from another agent's own address
-    included: tuple[str, ...] = ()  # expected elements the answer gives
-    omitted: tuple[str, ...] = ()  # expected elements it leaves out
-    mailbox: Mailbox = "INBOX"
-    back_on: date | None = None  # out of office: the local date the agent is back
-
-
-@dataclass(frozen=True)
-class Decision:
-    outcome: Outcome | None  # None: the address is dead
-    reactions: tuple[PlannedReaction, ...]
-
-
-def whole_second(instant: datetime) -> datetime:
-    """``instant`` in UTC, rounded up to a whole second (never earlier than given)."""
-    instant = instant.astimezone(UTC)
-    if instant.microsecond:
-        instant = instant.replace(microsecond=0) + _ONE_SECOND
-    return instant
-
-
-def office_instant(
-    calendar: BusinessCalendar,
-    day: date,
-    hours: OfficeHours,
-    rng: random.Random,
-    not_before: datetime,
-) -> datetime:
-    """A whole second inside ``hours`` of the first business day from ``day`` that has office
-    time left at or after ``not_before`` (local wall times of the calendar's time zone)."""
-    floor = whole_second(not_before)
-    for _ in range(3660):  # a decade of days: only a broken calendar gets here
-        if calendar.is_business_day(day):
-            spans: list[tuple[datetime, int]] = []
-            for start, end in hours:
-                opens = max(calendar.local_instant(day, start), floor)
-                closes = calendar.local_instant(day, end)
-                seconds = int((closes - opens).total_seconds())
-                if seconds > 0:
-                    spans.append((opens, seconds))
-            total = sum(seconds for _, seconds in spans)
-            if total > 0:
-                offset = rng.randrange(total)
-                for opens, seconds in spans:
-                    if offset < seconds:
-                        return opens + timedelta(seconds=offset)
-                    offset -= seconds
-        day += _ONE_DAY
-    raise ValueError(f"no office time found after {day} in département {calendar.departement}")
-
-
-def business_day_instant(
-    calendar: BusinessCalendar,
-    start: datetime,
-    days: int,
-    hours: OfficeHours,
-    rng: random.Random,
-    not_before: datetime,
-) -> datetime:
-    """Office time on the ``days``-th business day after ``start``'s local date (see module)."""
-    base = calendar.local_date(start)
-    day = calendar.add_business_days(base, days) if days > 0 else base
-    return office_instant(calendar, day, hours, rng, not_before)
-
-
-def decide(
-    profile: Profile, request: Request, calendar: BusinessCalendar, rng: random.Random
-) -> Decision:
-    """The reactions ``profile`` has to ``request``, each at its simulated instant."""
-    received = request.received_at.astimezone(UTC)
-    if profile.dead is DeadAddress.DSN:
-        at = whole_second(received + timedelta(seconds=rng.randint(*profile.bounce_seconds)))
-        return Decision(None, (PlannedReaction("bounce", at, automatic=True, threaded=False),))
-    if profile.dead is DeadAddress.RCPT:
-        return Decision(None, ())  # refused before any content: nothing to plan
-    outcome = profile.draw_outcome(rng)
-    reactions: list[PlannedReaction] = []
-    person_from = received + HUMAN_MIN_DELAY
-    answer_from = person_from
-    answer_base = received
-
-    if outcome in (Outcome.ACK_ONLY, Outcome.ACK_THEN_ANSWER):
-        if rng.random() < profile.automatic_ack_share:
-            ack = _machine(profile, "acknowledgement", received, rng)
-        else:
-            days = draw_index(profile.ack_days, rng)
-            at = business_day_instant(
-                calendar, received, days, profile.office_hours, rng, person_from
-            )
-            ack = PlannedReaction(
-                "acknowledgement",
-                at,
-                automatic=False,
-                threaded=rng.random() >= profile.unthreaded_share,
-                mailbox=_mailbox(profile, rng),
-            )
-        reactions.append(ack)
-        answer_from = max(answer_from, ack.at + _AFTER_EACH_OTHER)
-    elif outcome in (Outcome.OUT_OF_OFFICE, Outcome.OUT_OF_OFFICE_THEN_ANSWER):
-        away = _machine(profile, "out_of_office", received, rng)
-        back_on = calendar.add_business_days(
-            calendar.local_date(received), rng.randint(*profile.absence_days)
-        )
-        reactions.append(replace(away, back_on=back_on))
-        answer_base = calendar.local_instant(back_on, time(0, 0))
-        answer_from = max(answer_from, answer_base)
-
-    if outcome in (
-        Outcome.ANSWER,
-        Outcome.ACK_THEN_ANSWER,
-        Outcome.OUT_OF_OFFICE_THEN_ANSWER,
-        Outcome.REDIRECT,
-    ):
-        redirect = outcome is Outcome.REDIRECT
-        days = draw_index(profile.redirect_days if redirect else profile.answer_days, rng)
-        at = business_day_instant(calendar, answer_base, days, profile.office_hours, rng,
-                                  answer_from)  # fmt: skip
-        other_agent = rng.random() < profile.other_agent_share
-        if other_agent:
-            threaded = rng.random() >= profile.other_agent_unthreaded_share
-        else:
-            threaded = rng.random() >= profile.unthreaded_share
-        included: tuple[str, ...] = ()
-        omitted: tuple[str, ...] = ()
-        if not redirect:
-            keep = [rng.random() >= profile.omit_share for _ in request.elements]
-            included = tuple(e for e, k in zip(request.elements, keep, strict=True) if k)
-            omitted = tuple(e for e, k in zip(request.elements, keep, strict=True) if not k)
-        reactions.append(
-            PlannedReaction(
-                "redirect" if redirect else "answer",
-                at,
-                automatic=False,
-                threaded=threaded,
-                other_agent=other_agent,
-                included=included,
-                omitted=omitted,
-                mailbox=_mailbox(profile, rng),
-            )
-        )
-    return Decision(outcome, tuple(reactions))
-
-
-def _machine(
-    profile: Profile, kind: ReactionKind, received: datetime, rng: random.Random
-) -> PlannedReaction:
-    at = whole_second(received + timedelta(seconds=rng.randint(*profile.auto_reply_seconds)))
-    return PlannedReaction(
-        kind,
-        at,
-        automatic=True,
-        threaded=rng.random() < profile.automatic_threaded_share,
-        mailbox=_mailbox(profile, rng),
-    )
-
-
-def _mailbox(profile: Profile, rng: random.Random) -> Mailbox:
-    return "Junk" if rng.random() < profile.junk_share else "INBOX"

@@ -3,7 +3,8 @@
 It plays the persona's provider: it accepts authenticated submissions, keeps every accepted
 message in ``received`` (the sink every "sent exactly once" check counts), and delivers copies
 for recipients of its own domains into their Dovecot mailboxes over LMTP *before* answering
-250, as a provider's durable queue would. Failures are injected by ``rules``: callables
+250, as a provider's durable queue would (a mailbox store it cannot reach makes it answer
+``451 4.3.0``: nothing accepted, try later). Failures are injected by ``rules``: callables
 ``(stage, address, attempt) -> reply | None`` where stage is "RCPT" or "DATA", e.g.
 ``"451 4.3.0 try later"`` or ``"550 5.1.1 no such user"``.
 
@@ -58,9 +59,14 @@ class _Handler:
             if reply is not None:
                 return reply
         raw = envelope.original_content or b""
-        await asyncio.to_thread(
-            self.provider._accept, envelope.mail_from or "", tuple(envelope.rcpt_tos), raw
-        )
+        try:
+            await asyncio.to_thread(
+                self.provider._accept, envelope.mail_from or "", tuple(envelope.rcpt_tos), raw
+            )
+        except (OSError, smtplib.SMTPException) as exc:
+            # A provider whose own mailbox store is down says "try later" (RFC 3463 4.3.0),
+            # as its queue would; aiosmtpd's default would be "500 Error: (…)".
+            return f"451 4.3.0 Error: local delivery failed ({type(exc).__name__}), try later"
         return "250 2.0.0 Ok: queued as " + str(len(self.provider.received))
 
 

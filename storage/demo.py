@@ -223,6 +223,8 @@ class InboundMessage:
     triage_state: str | None
     internal_date: datetime | None
     quarantined: bool
+    # The class the rules gave, before a coordinator set another in triage (else the same).
+    classified_by_rules: str | None = None
 
 
 async def inbound_messages(session: AsyncSession) -> list[InboundMessage]:
@@ -237,15 +239,24 @@ async def inbound_messages(session: AsyncSession) -> list[InboundMessage]:
             Message.triage_state,
             Message.internal_date,
             Message.quarantine_reason,
+            Message.evidence,
         )
         .outerjoin(matched, matched.id == Message.contact_id)
         .where(Message.direction == "in")
         .order_by(Message.id)
     )
-    return [
-        InboundMessage(mid, kind, request, method, triage, internal, quarantine is not None)
-        for mid, kind, request, method, triage, internal, quarantine in rows
-    ]
+    found = []
+    for mid, kind, request, method, triage, internal, quarantine, evidence in rows:
+        rules = _rules_class(kind, evidence)
+        found.append(InboundMessage(mid, kind, request, method, triage, internal,
+                                    quarantine is not None, rules))  # fmt: skip
+    return found
+
+
+def _rules_class(stored: str | None, evidence: Any) -> str | None:
+    triage = evidence.get("triage") if isinstance(evidence, dict) else None
+    said = triage.get("classifier_said") if isinstance(triage, dict) else None
+    return said if isinstance(said, str) else stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,14 +353,14 @@ async def busiest_collectivity(session: AsyncSession, campaign: int) -> str | No
     return None if row is None else str(row[0])
 
 
-async def pending_triage(session: AsyncSession) -> list[tuple[int, str | None]]:
-    """(stored message id, Message-ID header) of every message waiting in triage."""
+async def pending_triage(session: AsyncSession) -> list[tuple[int, str | None, str | None]]:
+    """(stored message id, Message-ID header, class) of every message waiting in triage."""
     rows = await session.execute(
-        select(Message.id, Message.message_id)
+        select(Message.id, Message.message_id, Message.classification)
         .where(Message.triage_state == "pending")
         .order_by(Message.internal_date, Message.id)
     )
-    return [(int(mid), header) for mid, header in rows]
+    return [(int(mid), header, kind) for mid, header, kind in rows]
 
 
 async def preassign_message_ids(

@@ -236,6 +236,9 @@ class Accepted:
     reply: str
     followup_due_at: datetime | None
     recovered: bool = False
+    # Keep our lease until the copy in the Sent folder is filed (storage/sent_copies.py):
+    # a worker that dies before leaves the copy to the sweep once the lease has expired.
+    keep_lease: bool = False
 
 
 async def mark_sent_many(
@@ -251,11 +254,9 @@ async def mark_sent_many(
     events: list[dict[str, Any]] = []
     for done in accepted:
         claimed = done.claimed
-        values: dict[str, Any] = {
-            "lease_owner": None,
-            "lease_expires_at": None,
-            "next_attempt_at": None,
-        }
+        values: dict[str, Any] = {"next_attempt_at": None}
+        if not done.keep_lease:
+            values |= {"lease_owner": None, "lease_expires_at": None}
         if claimed.step == FIRST:
             # A reply the tracker recorded while this send was being recovered (status still
             # ``sending``) is kept: statuses never move backwards.
@@ -331,12 +332,16 @@ async def mark_retry(
     count_attempt: bool,
     event: str = "send_failed",
     reason: str | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> bool:
     """Release the claim and come back at ``next_attempt_at``.
 
-    Only for a step known *not* to have reached the server (a 4xx reply, no connection, or
+    Only for a step known *not* to have reached the server (a refusal, no connection, or
     not attempted at all): a first send goes back to ``planned`` and will be sent without a
     mailbox check. ``error`` None keeps the last error as it was (a mere deferral).
+    ``event`` is ``send_failed`` (a temporary refusal), ``held`` (our side: provider or
+    account) or ``deferred`` (dispatch hours, rate limits); ``detail`` adds the decision
+    (verdict, about whom, reason, stage, raw reply) to the event.
     """
     values: dict[str, Any] = {
         "lease_owner": None,
@@ -355,14 +360,36 @@ async def mark_retry(
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
-    detail: dict[str, Any] = {"step": claimed.step, "retry_at": next_attempt_at.isoformat()}
+    info: dict[str, Any] = {"step": claimed.step, "retry_at": next_attempt_at.isoformat()}
     if error is not None:
-        detail["error"] = error
+        info["error"] = error
     if reason is not None:
-        detail["reason"] = reason
+        info["reason"] = reason
+    info |= detail or {}
     session.add(ContactEvent(contact_id=claimed.contact_id, kind=event, at=now, actor=owner,
-                             detail=detail))  # fmt: skip
+                             detail=info))  # fmt: skip
     return True
+
+
+async def release_held(
+    session: AsyncSession, held: dict[int, datetime], *, now: datetime
+) -> list[int]:
+    """Bring held contacts forward to ``now`` (their cause is gone), each only if nothing
+    touched it since it was held (still unclaimed, still due at the time we set)."""
+    released: list[int] = []
+    for contact_id, until in held.items():
+        result = await session.execute(
+            update(Contact)
+            .where(
+                Contact.id == contact_id,
+                Contact.lease_owner.is_(None),
+                Contact.next_attempt_at == until,
+            )
+            .values(next_attempt_at=now)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            released.append(contact_id)
+    return released
 
 
 async def hold_for_verification(
@@ -390,7 +417,13 @@ async def hold_for_verification(
 
 
 async def mark_undeliverable(
-    session: AsyncSession, claimed: Claimed, *, owner: str, now: datetime, reason: str
+    session: AsyncSession,
+    claimed: Claimed,
+    *,
+    owner: str,
+    now: datetime,
+    reason: str,
+    detail: dict[str, Any] | None = None,
 ) -> bool:
     values: dict[str, Any] = {
         "lease_owner": None,
@@ -415,7 +448,15 @@ async def mark_undeliverable(
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
     session.add(
-        _event(claimed.contact_id, "undeliverable", now, owner, step=claimed.step, reason=reason)
+        _event(
+            claimed.contact_id,
+            "undeliverable",
+            now,
+            owner,
+            step=claimed.step,
+            reason=reason,
+            **(detail or {}),
+        )
     )
     return True
 

@@ -81,9 +81,17 @@ class DispatchSettings(BaseModel):
     lease_seconds: int = Field(300, gt=0)
     per_persona_per_hour: int = Field(20, ge=0)  # 0 = no limit
     per_domain_per_hour: int = Field(10, ge=0)  # 0 = no limit
+    # A temporary refusal about the recipient: retried after this, doubling up to the cap;
+    # after max_attempts of them the contact is undeliverable.
     retry_base_seconds: int = Field(300, gt=0)
     retry_cap_seconds: int = Field(6 * 3600, gt=0)
     max_attempts: int = Field(8, gt=0)
+    # Our provider unreachable or busy: probed after this, doubling up to the cap.
+    outage_base_seconds: float = Field(5.0, gt=0)
+    outage_cap_seconds: float = Field(300.0, gt=0)
+    # Our account or provider refusing us (login, policy, quota): likewise, slower.
+    refused_base_seconds: float = Field(60.0, gt=0)
+    refused_cap_seconds: float = Field(1800.0, gt=0)
     smtp_timeout: float = Field(30.0, gt=0)
     imap_timeout: float = Field(30.0, gt=0)
 

@@ -41,6 +41,10 @@ def dispatch_config(settings: Settings) -> DispatchConfig:
         retry_base_seconds=d.retry_base_seconds,
         retry_cap_seconds=d.retry_cap_seconds,
         max_attempts=d.max_attempts,
+        outage_base_seconds=d.outage_base_seconds,
+        outage_cap_seconds=d.outage_cap_seconds,
+        refused_base_seconds=d.refused_base_seconds,
+        refused_cap_seconds=d.refused_cap_seconds,
         smtp_timeout=d.smtp_timeout,
         imap_timeout=d.imap_timeout,
     )
@@ -78,13 +82,14 @@ async def dispatch_job(
     except TimeoutError:
         log.error("dispatch run exceeded %.0f s; its claims will be recovered", hard)
         return None
-    if report.claimed:
-        log.info(
-            "dispatch: %d claimed, %d sent, %d recovered, %d deferred, %d retried, "
-            "%d undeliverable",
-            report.claimed, report.sent, report.recovered, report.deferred, report.retried,
-            report.undeliverable,
-        )  # fmt: skip
+    if report.claimed or report.copied:
+        log.info("dispatch: %s", report.counts())
+    # One line per provider and reason (held, retried), not one per contact.
+    for line in report.lines():
+        if " held " in line:
+            log.warning("%s", line)
+        else:
+            log.info("%s", line)
     return report
 
 

@@ -13,13 +13,19 @@ from storage.models import Campaign, Collectivity, Contact, Persona, Service
 _seq = itertools.count(1)
 
 
+def _insee(departement: str, n: int) -> str:
+    """Five characters, wrapped rather than cut: past 1 000 collectivities in a run,
+    "631000"[:5] gave n = 1000…1009 one same code within a single test."""
+    width = max(5 - len(departement), 1)
+    return f"{departement}{n % 10**width:0{width}d}"
+
+
 async def collectivity(
     session: AsyncSession, now: datetime, *, departement: str = "63", **kw: Any
 ) -> Collectivity:
     n = next(_seq)
     row = Collectivity(
-        # n % 1000: past 999, "63" + "1170" cut to 5 characters gave 63117 twice in a row
-        insee_code=kw.pop("insee_code", f"{departement}{n % 1000:03d}"[:5]),
+        insee_code=kw.pop("insee_code", _insee(departement, n)),
         name=kw.pop("name", f"Commune {n}"),
         kind=kw.pop("kind", "commune"),
         population=kw.pop("population", 4200),

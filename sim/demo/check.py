@@ -8,10 +8,14 @@ Timings must match to the second: first acknowledgement and first answer of ever
 contact (the IMAP INTERNALDATE the services' replies were given), the send times (the
 dispatcher's record against the provider's acceptance as the simulator saw it), and every
 button an auditor pressed. Classification, matching, expected elements and grid answers are
-reported as accuracy figures (per class: precision and recall). The accounting says where
-every contact ended: sent or undeliverable; answered, acknowledged or censored at the close;
-calls and visits done; letters posted, answered or censored; and that no delivered reply was
-lost (stored, and matched or left in triage). Written to ``OUT/check.json``.
+reported as accuracy figures (per class: precision and recall; per form of mail). The class
+compared is the rules' own, even where a coordinator set another in triage, and the matching
+the tracker's own: the coordinator's work keeps the timings right, it does not make the
+classifier look better. The accounting says where every contact ended: sent or
+undeliverable; answered, acknowledged or censored at the close; calls and visits done;
+letters posted, answered or censored; and that no delivered reply was lost (stored, and
+matched, left in triage, or set aside by the coordinator when it answers nothing). Written
+to ``OUT/check.json``.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ class Accounting:
     replies_matched: int = 0  # by the tracker
     replies_triaged: int = 0  # matched by the coordinator, from the triage queue
     replies_in_triage: int = 0  # still waiting there
+    replies_ignored: int = 0  # set aside from triage: mail that answers nothing
     replies_lost: list[str] = field(default_factory=list)
 
     @property
@@ -120,7 +125,8 @@ class CheckResult:
         )
         lines.append(
             f"replies delivered: {a.replies_delivered}, matched by the tracker "
-            f"{a.replies_matched}, by the coordinator from triage {a.replies_triaged}, still in "
+            f"{a.replies_matched}, by the coordinator from triage {a.replies_triaged}, set "
+            f"aside by the coordinator (answering nothing) {a.replies_ignored}, still in "
             f"triage {a.replies_in_triage}, lost {len(a.replies_lost)}"
         )
         for label, items in (
@@ -161,6 +167,7 @@ class CheckResult:
                 "misclassified": [asdict(d) for d in e.misclassified],
                 "mismatched": [asdict(d) for d in e.mismatched],
                 "unexpected_messages": [asdict(d) for d in e.unexpected_messages],
+                "forms": {label: asdict(score) for label, score in sorted(e.form_scores.items())},
                 "element_differences": [asdict(d) for d in e.element_differences],
             },
             "sends": {
@@ -223,7 +230,7 @@ async def check(database: Database, campaign_id: int, truth: Truth) -> CheckResu
     messages = tuple(
         MeasuredMessage(
             m.message_id,
-            m.classification or "quarantined",
+            m.classified_by_rules or "quarantined",
             m.matched_request if m.match_method != "manual" else None,
             m.internal_date,
         )
@@ -310,6 +317,8 @@ def _accounting(
             a.replies_matched += 1
         elif got.triage_state == "pending" or got.quarantined:
             a.replies_in_triage += 1
+        elif got.triage_state == "ignored" and reaction.expected_match is None:
+            a.replies_ignored += 1
         else:
             a.replies_lost.append(str(reaction.reaction_message_id))
     return a

@@ -15,8 +15,10 @@
            processes have claimed and recorded everything due at this instant);
         4. the services read what arrived and decide their reactions;
         5. the auditors due act through the bot.
-    a coordinator triages the replies the tracker could not match, each business morning
-    (`temoin triage match`), knowing from the truth which request each one answers.
+    a coordinator triages the replies the tracker could not match, each business morning:
+    `temoin triage match` (with `--as KIND` when the rules said another class) for what
+    answers a request, knowing from the truth which one; `temoin triage ignore` for what
+    answers nothing (a newsletter, a notification, spam, a report of success).
 
 Nights and weekends cost nothing: nothing is due then, so the clock jumps over them. Every
 instant is a whole second, so every time recorded is exact to the second.
@@ -248,12 +250,15 @@ class Simulation:
         if not pending:
             return
         reactions = {r.reaction_message_id: r for r in self.world.truth.reactions}
-        for message, header in pending:
+        for message, header, classification in pending:
             reaction = reactions.get(header)
-            request = reaction.contact_message_id if reaction is not None else None
+            request = reaction.expected_match if reaction is not None else None
             info = self.world.requests.get(request or "")
-            if info is not None and info.contact_id is not None:
-                await self.commands.run("triage", "match", str(message), info.contact_id)
+            if reaction is not None and info is not None and info.contact_id is not None:
+                args = ["triage", "match", str(message), info.contact_id]
+                if classification != reaction.kind:  # the person reads what the rules missed
+                    args += ["--as", reaction.kind]
+                await self.commands.run(*args)
             else:
                 await self.commands.run("triage", "ignore", str(message))
             self.stats.triaged += 1

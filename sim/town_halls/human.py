@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 
-from sim.profiles import PlannedReaction
+from sim.decisions import PlannedReaction
 from sim.town_halls.french import (
     DEFAULT_REDIRECTS,
     FINAL_LINES,
@@ -36,11 +36,14 @@ from sim.town_halls.writer import Writer, Written
 log = logging.getLogger(__name__)
 
 
-def answer(writer: Writer, planned: PlannedReaction) -> Written:
+def answer_text(
+    writer: Writer, planned: PlannedReaction, agent: Agent
+) -> tuple[list[str], tuple[str, ...]]:
+    """The agent's own lines for an answer, and the expected elements they give: rewritten
+    until the content check finds exactly the elements the profile chose (see the module)."""
     voice = writer.voice
     elements = writer.scenario.expected_elements if writer.scenario else ()
     chosen = set(planned.included)
-    agent = voice.agents[1 if planned.other_agent else 0]
     text: list[str] = []
     found: tuple[str, ...] = ()
     for attempt in range(60):
@@ -57,6 +60,14 @@ def answer(writer: Writer, planned: PlannedReaction) -> Written:
             found,
             sorted(chosen),
         )
+    return text, found
+
+
+def answer(writer: Writer, planned: PlannedReaction) -> Written:
+    voice = writer.voice
+    elements = writer.scenario.expected_elements if writer.scenario else ()
+    agent = voice.agents[1 if planned.other_agent else 0]
+    text, found = answer_text(writer, planned, agent)
     omitted = tuple(e.id for e in elements if e.id not in found)
     if planned.other_agent:
         sender_name, sender = agent.name, agent.address(voice.domain)

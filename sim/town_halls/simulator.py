@@ -5,8 +5,8 @@
     pump_async(now) --drain arrivals--> Incoming.parse; the scenario from the demo's resolver,
               else recognised from the wording (recognise.py)
               --decide (profiles.decide: outcome, instants, elements, threading)-->
-              --compose each planned reaction (compose.py: human, automatic, bounces), record
-              each decision in the truth--> schedule by simulated instant
+              --compose each planned reaction (compose.py: human, automatic, tickets, mailings,
+              bounces), record each decision in the truth--> schedule by simulated instant
     pump_async(now) --due reactions--> IMAP APPEND (aioimaplib, mailboxes.py) into the
               persona's mailbox (INBOX or Junk) with INTERNALDATE = the reaction's instant, one
               connection per mailbox user for the pump; read the INTERNALDATE back, record the
@@ -27,8 +27,12 @@ kept in ``followups``).
 What the services write is what such mail looks like in France (see writer.py and voices.py):
 a mail client per service with its own subject prefix, quote style and headers; a few agents per
 service with their roles and signatures; answers that contain exactly the expected elements
-chosen by the profile; automatic acknowledgements (RFC 3834), absence replies, redirects, and
-DSN bounces (RFC 3464) from the persona's provider's MAILER-DAEMON.
+chosen by the profile; automatic acknowledgements and absence replies in the headers of the
+service's platform or ticket system (RFC 3834), absence replies from a client rule without any
+header, answers written in a ticket system's own thread, redirects, and delivery reports
+(RFC 3464: failures, delays, successes) from the persona's provider's MAILER-DAEMON. And the
+mail that answers nothing: the town's newsletter (after a persona's first request to the
+town), platform notifications, spam (decided by the profiles too, recorded as kind ``other``).
 """
 
 from __future__ import annotations
@@ -47,8 +51,9 @@ from datetime import datetime
 
 from scenarios.catalog import Catalog, Scenario
 from scenarios.clock import Clock
+from sim.decisions import Decision, Request, decide
 from sim.dovecot import DovecotServer
-from sim.profiles import DeadAddress, Decision, Request, SimulatedService, decide, request_rng
+from sim.profiles import DeadAddress, SimulatedService, request_rng
 from sim.smtp_provider import ReceivedMessage, SmtpProvider
 from sim.town_halls.compose import compose
 from sim.town_halls.incoming import Incoming
@@ -60,6 +65,8 @@ from sim.truth.journal import Truth
 from sim.truth.records import TruthReaction
 
 log = logging.getLogger(__name__)
+
+_BOUNCE_MODES = {"failed": "dsn", "delayed": "delayed"}  # the truth's bounce_mode
 
 
 @dataclass(frozen=True)
@@ -138,6 +145,7 @@ class SimulatedCollectivities:
         self._sequence = itertools.count()
         self._handled: set[tuple[str, str]] = set()
         self._requests: dict[str, str] = {}  # our Message-ID -> service address
+        self._towns: set[tuple[str, str]] = set()  # (persona, domain) that wrote to a town
         self._pump_lock = asyncio.Lock()
         self._previous = provider.on_message
         provider.on_message = self._on_message
@@ -273,14 +281,19 @@ class SimulatedCollectivities:
             scenario = self._recogniser.recognise(request.subject, request.body)
         elements = tuple(e.id for e in scenario.expected_elements) if scenario else ()
         rng = request_rng(self.seed, service.address, request.message_id)
-        decision = decide(service.profile, Request(received, elements), service.calendar, rng)
+        town = (request.persona, service.address.rsplit("@", 1)[-1].lower())
+        first_contact = town not in self._towns
+        self._towns.add(town)
+        decision = decide(
+            service.profile, Request(received, elements, first_contact), service.calendar, rng
+        )
         base = TruthReaction(
             reaction_id="",
             contact_message_id=request.message_id,
             service=service.address.lower(),
             persona=request.persona,
             kind="none",
-            received_at=received,
+            received_at=decision.received_at,
             profile=service.profile.key,
             outcome=decision.outcome.value if decision.outcome else None,
             scenario_id=scenario.id if scenario else None,
@@ -320,14 +333,17 @@ class SimulatedCollectivities:
                     sender=written.sender,
                     recipient=written.recipient,
                     subject=written.subject,
-                    threaded=planned.threaded,
+                    threaded=written.threaded,
                     automatic=planned.automatic,
                     other_agent=planned.other_agent,
                     included=written.included,
                     omitted=written.omitted,
                     mailbox=planned.mailbox,
                     mailbox_user=user,
-                    bounce_mode="dsn" if planned.kind == "bounce" else None,
+                    bounce_mode=_BOUNCE_MODES.get(planned.form)
+                    if planned.kind == "bounce"
+                    else None,
+                    form=written.form or None,
                 )
             )
             scheduled = _Scheduled(written.message_id, user, planned.mailbox, written.raw)

@@ -1,9 +1,11 @@
 """The voice of a service: how one simulated service writes, drawn once from the seed.
 
 voice_of(service, seed) --> Voice: its mail client (Outlook, Thunderbird, Zimbra, Roundcube,
-    which sets the subject prefix, quote style, headers and Message-ID form), three agents
-    (names, roles by service kind, most of them women), its phone number (by the
-    département's zone, overseas prefixes included), its auto-responder (ticket or Exchange)
+    which sets the subject prefix, quote style, headers and Message-ID form), the mail platform
+    behind it (Exchange for Outlook, Zimbra, else BlueMind, a Sieve server or Google's: its
+    automatic replies), three agents (names, roles by service kind, most of them women), its
+    phone number (by the département's zone, overseas prefixes included), and a ticket system
+    for one service in four (OTRS-, GLPI- or Zammad-like: its acknowledgements and answers)
 civility(persona name) --> « Madame », « Monsieur », or None when the first name says nothing
 """
 
@@ -17,6 +19,7 @@ from scenarios.render import de_lieu
 from scenarios.service_kinds import resolve_service_kind, service_kind
 from sim.profiles import SimulatedService
 from sim.town_halls.french import DEFAULT_ROLES, MEN, ROLES, SURNAMES, WOMEN
+from sim.town_halls.platforms import TICKET_SYSTEMS
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,8 @@ class Voice:
     client: str  # outlook, thunderbird, zimbra, roundcube
     agents: tuple[Agent, ...]
     phone: str
-    autoresponder: str  # ticket, exchange
+    platform: str  # exchange, zimbra, bluemind, sieve, gmail (platforms.py)
+    ticket_system: str | None = None  # otrs, glpi, zammad (tickets.py)
 
     @property
     def domain(self) -> str:
@@ -62,6 +66,10 @@ class Voice:
             return self.service.name
         kind = self.kind
         return service_kind(kind).label_fr if kind else "Accueil"
+
+    @property
+    def town(self) -> str:
+        return self.service.collectivity or self.domain.split(".", 1)[0]
 
     @property
     def town_hall(self) -> str:
@@ -106,13 +114,13 @@ def voice_of(service: SimulatedService, seed: int | str) -> Voice:
         used.add(f"{first} {last}")
         role = rng.choice(roles)[1 if feminine else 0]
         agents.append(Agent(first, last, feminine, role))
-    return Voice(
-        service,
-        client,
-        tuple(agents),
-        _phone(service.departement, rng),
-        rng.choice(("ticket", "exchange")),
-    )
+    phone = _phone(service.departement, rng)
+    platform = _PLATFORM_OF_CLIENT.get(client) or rng.choice(("bluemind", "sieve", "gmail"))
+    ticket_system = rng.choice(TICKET_SYSTEMS) if rng.random() < 0.25 else None
+    return Voice(service, client, tuple(agents), phone, platform, ticket_system)
+
+
+_PLATFORM_OF_CLIENT = {"outlook": "exchange", "zimbra": "zimbra", "roundcube": "sieve"}
 
 
 _FEMININE_FIRST = frozenset(fold_words(n) for n in WOMEN) | frozenset(

@@ -7,9 +7,12 @@
         --finish--> Written: the raw bytes as the persona's provider delivers them (its trace
         headers, and the spam filter's for a message filed in Junk)
 
-Each kind of message is a function of its own module (``human``, ``automatic``, ``bounces``)
-that takes a ``Writer`` and a planned reaction; ``compose`` picks it. Every draw comes from the
-writer's generator, in a fixed order: the same seed writes the same bytes.
+Each kind of message is a function of its own module (``human``, ``automatic``, ``tickets``,
+``mailings``, ``bounces``) that takes a ``Writer`` and a planned reaction; ``compose`` picks it.
+Machines write with the headers of their vendor (``platforms``): ``finish`` takes them as given,
+with the return path (empty for RFC 3834 auto-replies) and the thread (ours, the ticket
+system's own, or none). Every draw comes from the writer's generator, in a fixed order: the
+same seed writes the same bytes.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import html
 import random
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
@@ -24,7 +28,7 @@ from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime
 
 from scenarios.catalog import Scenario
-from sim.profiles import PlannedReaction
+from sim.decisions import PlannedReaction
 from sim.town_halls.french import DEFAULT_TOPIC, FORMAL, FORMULAS, TOPICS, french_date
 from sim.town_halls.incoming import REPLY_PREFIX, Incoming
 from sim.town_halls.voices import Agent, Voice, civility
@@ -41,6 +45,12 @@ class Written:
     subject: str
     included: tuple[str, ...] = ()
     omitted: tuple[str, ...] = ()
+    threaded: bool = False  # In-Reply-To/References name our request
+    form: str = ""  # how it was written: the vendor, system or kind of mailing
+
+
+# Mail clients a person writes with: each adds its own headers to what it sends.
+CLIENTS = ("outlook", "thunderbird", "zimbra", "roundcube")
 
 
 class Writer:
@@ -73,8 +83,11 @@ class Writer:
                 f"<{rng.randrange(10**8, 10**9)}.{rng.randrange(10**5, 10**6)}."
                 f"{rng.randrange(10**12, 10**13)}.JavaMail.zimbra@{domain}>"
             )
-        if style == "roundcube":
+        if style in ("roundcube", "sieve"):
             return f"<{rng.getrandbits(128):032x}@{domain}>"
+        if style == "gmail":
+            alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+            return f"<CA{''.join(rng.choice(alphabet) for _ in range(44))}@mail.gmail.com>"
         return f"<{uuid.UUID(int=rng.getrandbits(128), version=4)}@{domain}>"
 
     def greeting(self) -> str:
@@ -158,25 +171,37 @@ class Writer:
         threaded: bool,
         style: str,
         automatic: bool,
+        message_id: str | None,
+        thread_of: str | None,
     ) -> tuple[EmailMessage, str]:
         msg = EmailMessage(policy=SMTP_POLICY)
-        message_id = self._message_id(style)
+        message_id = message_id or self._message_id(style)
         req = self.request
         written = at - timedelta(seconds=self.rng.randint(2, 40) if not automatic else 1)
         msg["Date"] = format_datetime(written.astimezone(self.tz))
         msg["From"] = f"{sender_name} <{sender}>" if sender_name else sender
-        msg["To"] = f"{req.persona_name} <{to}>" if req.persona_name != to else to
+        if "@" not in to:  # a group: everyone in Bcc (« undisclosed-recipients:; »)
+            msg["To"] = to
+        else:
+            msg["To"] = f"{req.persona_name} <{to}>" if req.persona_name != to else to
         msg["Subject"] = subject
         msg["Message-ID"] = message_id
         if threaded and req.message_id:
             msg["In-Reply-To"] = req.message_id
             refs = [r for r in req.references if r != req.message_id]
             msg["References"] = " ".join((*refs, req.message_id))
-        if style == "outlook":
+        elif thread_of:  # a ticket system's own thread, not ours
+            msg["In-Reply-To"] = thread_of
+            msg["References"] = thread_of
+        if style in ("outlook", "exchange"):
             msg["Thread-Topic"] = REPLY_PREFIX.sub("", req.subject)
             msg["Thread-Index"] = "AdyS" + f"{self.rng.getrandbits(96):024x}"
             msg["Content-Language"] = "fr-FR"
-            msg["X-Mailer"] = "Microsoft Outlook 16.0"
+            if style == "outlook":
+                msg["X-Mailer"] = "Microsoft Outlook 16.0"
+            else:  # the server writes it: Exchange's empty MAPI headers, as real ones carry
+                msg["X-MS-Has-Attach"] = ""
+                msg["X-MS-TNEF-Correlator"] = ""
         elif style == "thunderbird":
             msg["User-Agent"] = "Mozilla Thunderbird"
             msg["Content-Language"] = "fr"
@@ -226,42 +251,57 @@ class Writer:
         style: str,
         included: tuple[str, ...] = (),
         omitted: tuple[str, ...] = (),
-        auto_headers: str | None = None,
+        headers: Sequence[tuple[str, str]] = (),
+        return_path: str | None = None,
+        threaded: bool | None = None,
+        thread_of: str | None = None,
+        message_id: str | None = None,
+        html: str | None = None,
+        form: str = "",
+        recipient: str | None = None,
     ) -> Written:
-        """The message from its lines: envelope, the auto-responder's headers when
-        ``auto_headers`` says which (exchange, vacation, ticket), body, the provider's trace."""
+        """The message from its lines: the envelope, ``headers`` (an auto-responder's or a
+        mailing platform's, as given), the body (``html`` as its HTML alternative, else one
+        for Outlook and Zimbra people), the provider's trace. ``return_path`` None is the
+        sender, "" the null path; ``threaded`` None is as planned; ``thread_of`` a thread of
+        the sender's own (a ticket system's) when not threaded to our request; ``recipient``
+        the address it is delivered to when ``to`` (the header) does not name it (Bcc)."""
+        threaded = planned.threaded if threaded is None else threaded
         msg, message_id = self._envelope(
             sender_name=sender_name,
             sender=sender,
             to=to,
             subject=subject,
             at=planned.at,
-            threaded=planned.threaded,
+            threaded=threaded,
             style=style,
             automatic=planned.automatic,
+            message_id=message_id,
+            thread_of=thread_of,
         )
-        if auto_headers == "exchange":
-            msg["Auto-Submitted"] = "auto-generated"
-            msg["X-Auto-Response-Suppress"] = "All"
-            msg["X-MS-Exchange-Inbox-Rules-Loop"] = self.voice.service.address
-        elif auto_headers == "vacation":
-            msg["Auto-Submitted"] = "auto-replied (vacation)"
-            msg["Precedence"] = "bulk"
-        elif auto_headers == "ticket":
-            msg["Auto-Submitted"] = "auto-replied"
-            msg["X-Auto-Response-Suppress"] = "All"
-        self._body(msg, text, html_part=style in ("outlook", "zimbra") and not planned.automatic)
-        return_path = "" if auto_headers else sender
+        for name, value in headers:
+            msg[name] = value
+        if html is not None:
+            self._body(msg, text, html_part=False)
+            msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+        else:
+            person = style in ("outlook", "zimbra") and not planned.automatic
+            self._body(msg, text, html_part=person)
+        if msg.is_multipart():
+            # The email package draws boundaries from the global generator: the seed's instead,
+            # so the same seed writes the same bytes.
+            msg.set_boundary(f"----=_Part_{self.rng.getrandbits(64):016x}")
         raw = as_delivered(
             msg.as_bytes(),
-            return_path=return_path,
-            recipient=to,
-            relay=f"mx.{self.voice.domain}",
+            return_path=sender if return_path is None else return_path,
+            recipient=recipient or to,
+            relay=f"mx.{sender.rsplit('@', 1)[-1]}",
             at=planned.at,
             rng=self.rng,
             spam=planned.mailbox == "Junk",
         )
-        return Written(raw, message_id, sender, to, subject, included, omitted)
+        return Written(raw, message_id, sender, recipient or to, subject, included, omitted,
+                       threaded, form)  # fmt: skip
 
 
 def as_delivered(

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sim.profiles import ReactionKind
+from sim.decisions import ReactionKind
 
 TRUTH_VERSION = 1
 REACTION_KINDS: tuple[str, ...] = (
@@ -26,8 +26,12 @@ REACTION_KINDS: tuple[str, ...] = (
     "out_of_office",
     "bounce",
     "redirect",
+    "other",
     "none",
 )
+# Mail that answers no request (a newsletter, a notification, spam, a success report): the
+# request it follows only made it come; the tracker must leave it unmatched.
+ANSWERS_NOTHING = frozenset({"other"})
 
 
 def utc(value: datetime) -> datetime:
@@ -70,12 +74,13 @@ class TruthReaction:
     subject: str | None = None
     threaded: bool = False
     automatic: bool = False
-    other_agent: bool = False
+    other_agent: bool = False  # another agent wrote it (from their address, or a ticket system)
     included: tuple[str, ...] = ()
     omitted: tuple[str, ...] = ()
     mailbox: str | None = None  # INBOX or Junk
     mailbox_user: str | None = None  # the Dovecot user the reaction goes to
-    bounce_mode: str | None = None  # "dsn" for a bounce
+    bounce_mode: str | None = None  # a bounce: "dsn" (undeliverable), "delayed" (a warning)
+    form: str | None = None  # how it was written: the writer's form (sim/town_halls/compose.py)
     delivered_at: datetime | None = None  # the INTERNALDATE given to Dovecot
     uidvalidity: int | None = None
     uid: int | None = None
@@ -87,6 +92,16 @@ class TruthReaction:
     @property
     def delivered(self) -> bool:
         return self.delivered_at is not None
+
+    @property
+    def expected_match(self) -> str | None:
+        """The request the tracker should tie this message to (None: it answers nothing)."""
+        return None if self.kind in ANSWERS_NOTHING else self.contact_message_id
+
+    @property
+    def undeliverable(self) -> bool:
+        """A bounce that makes its request undeliverable (a delay warning does not)."""
+        return self.kind == "bounce" and self.bounce_mode != "delayed"
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

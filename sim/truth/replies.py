@@ -4,11 +4,16 @@
 
 - timings: the first acknowledgement and the first answer of each contact must equal the
   truth to the second; a contact must be undeliverable exactly when its request bounced (or
-  its service refuses at RCPT). Only *delivered* reactions count: a reaction still scheduled
-  when the campaign is measured was never seen by anyone.
+  its service refuses at RCPT; a delay warning is not a failure). Only *delivered* reactions
+  count: a reaction still scheduled when the campaign is measured was never seen by anyone.
 - classification: the measured class of every delivered message against the truth, as a
-  confusion count with precision and recall per class;
-- matching: the contact each message was matched to (None: triage) against the truth;
+  confusion count with precision and recall per class (``other`` included: mail that is
+  neither a reply nor a report of ours);
+- matching: the contact each message was matched to (None: triage) against the truth; mail
+  that answers nothing (kind ``other``) must stay unmatched, and a match of it is wrong;
+- by form: the same two figures for each way a message was written (a vendor's
+  auto-responder, a ticket system, a newsletter…: ``TruthReaction.form``), so each new kind
+  of mail shows on its own;
 - expected elements: the content check of each contact's first answer against what the
   answer was written to contain.
 
@@ -21,7 +26,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
 
@@ -124,6 +129,16 @@ class ElementDifference:
 
 
 @dataclass(frozen=True)
+class FormScore:
+    """Messages of one kind written one way: how many, classified right, matched right."""
+
+    label: str  # "kind" or "kind/form"
+    messages: int
+    classified: int
+    matched: int
+
+
+@dataclass(frozen=True)
 class Comparison:
     contacts_compared: int
     contact_differences: tuple[ContactDifference, ...]
@@ -138,6 +153,7 @@ class Comparison:
     elements_compared: int
     elements_correct: int
     element_differences: tuple[ElementDifference, ...]
+    form_scores: dict[str, FormScore] = field(default_factory=dict)
 
     @property
     def classification_accuracy(self) -> float | None:
@@ -187,8 +203,14 @@ class Comparison:
             )
         lines.append(
             f"matching accuracy: {pct(self.matching_accuracy)} (wrong {self.matched_wrongly}, "
-            f"unmatched {self.unmatched})"
+            f"unmatched {self.unmatched}; mail that answers nothing must stay unmatched)"
         )
+        if self.form_scores:
+            lines.append("by form of mail (messages: classified right, matched right):")
+            lines.extend(
+                f"  {score.label}: {score.messages}: {score.classified}, {score.matched}"
+                for _, score in sorted(self.form_scores.items())
+            )
         lines.append(
             f"expected-element accuracy: {pct(self.element_accuracy)} "
             f"of {self.elements_compared} element checks"
@@ -239,7 +261,7 @@ def compare(
             continue
         compared += 1
         ack, answer = _first(own, acks), _first(own, answers)
-        bounced = any(r.kind == "bounce" and r.delivered for r in own)
+        bounced = any(r.undeliverable and r.delivered for r in own)
         differences.extend(
             _contact_differences(
                 contact_id,
@@ -268,6 +290,7 @@ def compare(
     misclassified: list[MessageDifference] = []
     mismatched: list[MessageDifference] = []
     right = wrong = unmatched = 0
+    forms: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
     for reaction in delivered:
         message_id = cast(str, reaction.reaction_message_id)
         got = seen_messages.get(message_id)
@@ -276,14 +299,19 @@ def compare(
         if kind != reaction.kind:
             misclassified.append(MessageDifference(message_id, reaction.kind, kind))
         matched = got.matched_contact if got is not None else None
-        if matched is not None and matched == reaction.contact_message_id:
+        answered = reaction.expected_match
+        if got is not None and matched == answered:
             right += 1
         else:
             if matched is None:
                 unmatched += 1
             else:
                 wrong += 1
-            mismatched.append(MessageDifference(message_id, reaction.contact_message_id, matched))
+            mismatched.append(MessageDifference(message_id, answered, matched))
+        counts = forms[f"{reaction.kind}/{reaction.form}" if reaction.form else reaction.kind]
+        counts[0] += 1
+        counts[1] += kind == reaction.kind
+        counts[2] += got is not None and matched == answered
     known = {cast(str, r.reaction_message_id) for r in delivered}
     unexpected = [
         MessageDifference(m.message_id, None, m.kind)
@@ -306,6 +334,7 @@ def compare(
         elements_compared=elements_compared,
         elements_correct=elements_correct,
         element_differences=tuple(element_differences),
+        form_scores={label: FormScore(label, *counts) for label, counts in forms.items()},
     )
 
 

@@ -26,6 +26,7 @@ from temoin.cli import (
     personas,
     review,
     scenarios,
+    sim,
     triage,
     worker,
 )
@@ -57,6 +58,7 @@ app.command("stats")(stats)
 app.command("export")(export_command)
 app.command("report")(report)
 app.add_typer(triage.app, name="triage")
+app.add_typer(sim.app, name="sim")
 app.command("review")(review.command)
 
 

@@ -6,8 +6,10 @@ nothing. ``--dry-run`` reads only and prints the same summary. Planning a name t
 refused unless ``--replace``, which re-plans only what has not started yet.
 
 ``show NAME [--json]``: the campaign, its window and its contacts per channel and status,
-per ISO week (local weeks of the display time zone), per persona and per auditor. The data
-comes from ``gather_show`` as a plain dict, so later sections add keys there.
+the emails waiting and why (held for our provider since when, retried, deferred: worded from
+the translation catalogue, ``cli.waiting``), per ISO week (local weeks of the display time
+zone), per persona and per auditor. The data comes from ``gather_show`` as a plain dict, so
+later sections add keys there.
 """
 
 from __future__ import annotations
@@ -245,8 +247,10 @@ async def gather_show(database: Database, name: str, tz: ZoneInfo) -> dict[str, 
     from scenarios.domain import ContactStatus
     from scenarios.planning import CHANNEL_ORDER, FIELD, WRITTEN
     from storage import campaigns as repo
+    from storage.dispatch_status import waiting_steps
     from storage.mail_census import campaign_mail_summary
     from temoin.cli.observations import gather_observations
+    from temoin.cli.waiting import summarize
 
     async with database.session() as session:
         campaign = await repo.find_campaign(session, name)
@@ -260,6 +264,7 @@ async def gather_show(database: Database, name: str, tz: ZoneInfo) -> dict[str, 
         per_auditor = await repo.counts_by_auditor(session, campaign.id)
         observed = await gather_observations(session, campaign.id)
         mail = await campaign_mail_summary(session, campaign.id)
+        waiting = summarize(await waiting_steps(session, campaign.id))
 
     by_channel: dict[str, dict[str, Any]] = {}
     for ch in CHANNEL_ORDER:
@@ -306,10 +311,17 @@ async def gather_show(database: Database, name: str, tz: ZoneInfo) -> dict[str, 
         "by_auditor": auditors,
         "observations": observed,
         "mail": mail,
+        "waiting": waiting,
     }
 
 
-def print_show(data: dict[str, Any]) -> None:
+def print_show(
+    data: dict[str, Any],
+    *,
+    locale: str = "fr",
+    tz: ZoneInfo | None = None,
+    now: datetime | None = None,
+) -> None:
     from scenarios.domain import ContactStatus
     from scenarios.planning import FIELD, WRITTEN
     from temoin.cli.observations import print_observations
@@ -336,6 +348,8 @@ def print_show(data: dict[str, Any]) -> None:
         values = [str(entry["by_status"].get(s, 0)) for s in used]
         table.add_row(ch, *values, str(entry["total"]))
     console.print(table)
+    if data.get("waiting"):
+        _print_waiting(data["waiting"], locale, tz or ZoneInfo("Europe/Paris"), now)
     by_week = {row["week"]: row for row in data["by_week"]}
     console.print(_week_table(by_week, "Per ISO week (planned)"))
     if data["by_persona"]:
@@ -345,6 +359,22 @@ def print_show(data: dict[str, Any]) -> None:
     if data.get("observations"):
         print_observations(data["observations"])
     _print_mail(data["mail"])
+
+
+def _print_waiting(
+    entries: list[dict[str, Any]], locale: str, tz: ZoneInfo, now: datetime | None
+) -> None:
+    """Why emails wait (held for our provider, retried, deferred), one line per reason."""
+    from datetime import UTC
+
+    from rich.markup import escape
+
+    from scenarios.i18n import Translator
+    from temoin.cli.waiting import waiting_lines
+
+    console.print(Translator(locale)("cli.waiting.title"), style="bold")
+    for line in waiting_lines(entries, locale, tz, now or datetime.now(UTC)):
+        console.print(f"  {escape(line)}")  # the provider's words are not ours to mark up
 
 
 def _print_mail(mail: dict[str, Any]) -> None:
@@ -384,7 +414,9 @@ def show_command(
     if as_json:
         typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
-        print_show(data)
+        app = app_context(ctx)
+        print_show(data, locale=app.settings.locale, tz=ZoneInfo(app.settings.timezone),
+                   now=app.clock.now())  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------

@@ -6,8 +6,13 @@ and a LOGIN or AUTH line carries a password.
 
 Options override the ``[dispatch]`` settings for this run (``--lease-seconds``,
 ``--interval``, ``--batch-size``); the rate limits come from the settings only.
-``--clock-file PATH`` reads "now" from the file ``temoin demo`` publishes its simulated clock
-to (``scenarios.clock.FileClock``), so the demo's worker processes live in its time.
+``--as-of DATETIME`` runs as if it were that moment, time then passing as usual
+(``scenarios.clock.OffsetClock``): a rehearsal on a chosen day against the simulated provider
+and mailbox (``temoin sim``; README, "Rehearse a campaign"). Without a zone the date-time is
+read in the settings' ``timezone``. Every worker given the same ``--as-of`` at about the same
+moment shares one timeline. ``--clock-file PATH`` reads "now" from the file ``temoin demo``
+publishes its simulated clock to (``scenarios.clock.FileClock``), so the demo's worker
+processes live in its time.
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ import asyncio
 import logging
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import typer
 
@@ -58,13 +64,21 @@ def setup_logging(level: str) -> None:
 
 
 def report_lines(report: DispatchReport) -> list[str]:
-    lines = [
-        f"claimed {report.claimed}, sent {report.sent}, recovered {report.recovered}, "
-        f"deferred {report.deferred}, retried {report.retried}, "
-        f"undeliverable {report.undeliverable}, lost lease {report.lost_lease}"
-    ]
+    lines = [report.counts()]
+    lines.extend(f"  {line}" for line in report.lines())
     lines.extend(f"  {error}" for error in report.errors)
     return lines
+
+
+def _as_of(text: str, timezone: str) -> datetime:
+    """``--as-of``: ISO 8601; a date-time without a zone is local to ``timezone``."""
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"--as-of {text!r} is not an ISO 8601 date-time (e.g. 2026-03-02T10:00)", 2)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=ZoneInfo(timezone))
+    return when.astimezone(UTC)
 
 
 def _overridden(settings: Settings, changes: dict[str, object]) -> Settings:
@@ -94,6 +108,13 @@ def worker(
     clock_offset: float | None = typer.Option(
         None, "--clock-offset", hidden=True, help="Run as if now were SECONDS later (tests)."
     ),
+    as_of: str | None = typer.Option(
+        None,
+        "--as-of",
+        metavar="DATETIME",
+        help="Run as if it were DATETIME (ISO 8601, e.g. 2026-03-02T10:00; without a zone, in "
+        "the settings' time zone), time then passing as usual: a rehearsal on a chosen day.",
+    ),
     clock_file: Path | None = typer.Option(
         None, "--clock-file", help="Read the time from this file (temoin demo's simulated clock)."
     ),
@@ -121,6 +142,8 @@ def worker(
         settings.connection_url()
     except SecretError as exc:
         fail_settings(f"setting database_password: {exc}")
+    if sum(x is not None for x in (as_of, clock_offset, clock_file)) > 1:
+        fail("--as-of and --clock-file cannot be used together", 2)
 
     async def probe() -> None:
         database = open_or_raise(settings)
@@ -134,6 +157,8 @@ def worker(
     except DatabaseUnreachable as exc:
         fail_database(settings, exc)
     clock: Clock = app.clock
+    if as_of is not None:
+        clock_offset = (_as_of(as_of, settings.timezone) - datetime.now(UTC)).total_seconds()
     if clock_offset is not None:
         clock = OffsetClock(timedelta(seconds=clock_offset))
         logging.getLogger("temoin.worker").warning(

@@ -85,7 +85,9 @@ async def test_accepted_message_arrives_intact_with_self_copy(
             RecipientRejected,
         ),
         ("RCPT", "451 4.3.0 greylisted, try again later", TemporaryFailure),
-        ("DATA", "554 5.7.1 message refused", RecipientRejected),
+        ("RCPT", "554 5.7.1 Relay access denied", AccountFailure),
+        # After DATA a refusal names neither recipient: ours, held, never a finding.
+        ("DATA", "554 5.7.1 message refused", AccountFailure),
         ("DATA", "452 4.3.1 insufficient storage", TemporaryFailure),
     ],
 )
@@ -100,6 +102,7 @@ async def test_refusals_are_sorted(
         with pytest.raises(error) as info:
             await smtp.send(msg, SERVICE)
     assert str(reply.split()[0]) in str(info.value) or info.value.code == int(reply[:3])  # type: ignore[attr-defined]
+    assert info.value.outcome.reply == reply  # type: ignore[attr-defined]
     assert smtp_provider.received == []
 
 

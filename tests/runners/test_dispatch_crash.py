@@ -2,11 +2,12 @@
 
 The workers are subprocesses (``python -m temoin worker``) on the test database, sending to
 aiosmtpd (the persona's provider, which files the blind copy in the persona's Dovecot INBOX
-before it answers 250). The workers' clock is shifted (hidden ``--clock-offset``) so that
-they run on Monday 2 March 2026, 10:00 in Paris, whatever the day the suite runs on: the
-dispatcher sends on business days only. Kill points come from a seeded RNG: some are taken
-inside the provider, right after it accepted a message and before the worker reads the
-250 (the worst moment), the others at random times.
+before it answers 250). The workers run ``--as-of`` Monday 2 March 2026, 10:00 in Paris,
+whatever the day the suite runs on: the dispatcher sends on business days only. Kill
+points come from a seeded RNG: some are taken inside the provider, right after it accepted a
+message and before the worker reads the 250 (the worst moment), the others at random times.
+After the kills, the persona's Sent folder holds every message sent exactly once, with the
+bytes sent (runners/sent_copies.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
 from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
@@ -79,6 +81,24 @@ class Mailworld:
             options = f"-csearch_path={self.target.schema}"
             return create_engine(url, connect_args={"options": options})
         return create_engine(url)
+
+    def sent_folder(self) -> Counter[str]:
+        """Message-IDs in the persona's Sent folder, each with its number of copies; every
+        copy's bytes checked against what the provider received for the service."""
+        sink = {m.message_id: m.raw for m in list(self.provider.received)}
+        conn = self.dovecot.imap(self.user)
+        try:
+            conn.select("Sent", readonly=True)
+            _typ, data = conn.uid("FETCH", "1:*", "(BODY.PEEK[])")
+        finally:
+            conn.logout()
+        found: Counter[str] = Counter()
+        for part in data:
+            if isinstance(part, tuple):
+                mid = message_from_bytes(part[1])["Message-ID"]
+                assert part[1] == sink.get(mid), f"Sent copy of {mid} differs from what was sent"
+                found[mid] += 1
+        return found
 
     def service_copies(self) -> list[str]:
         """Message-IDs of the envelopes to a service (the blind copies left out)."""
@@ -184,9 +204,8 @@ class Worker:
     def __init__(self, world: Mailworld, name: str, *args: str) -> None:
         self.log_path = world.tmp / f"{name}.log"
         self._log: IO[bytes] = self.log_path.open("wb")
-        offset = (PRETEND - datetime.now(UTC)).total_seconds()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "temoin", "worker", "--clock-offset", f"{offset:.3f}",
+            [sys.executable, "-m", "temoin", "worker", "--as-of", PRETEND.isoformat(),
              "--log-level", "info", *args],
             env=world.env(), cwd=world.tmp, stdout=self._log, stderr=subprocess.STDOUT,
         )  # fmt: skip
@@ -297,11 +316,20 @@ def test_worker_killed_again_and_again_sends_each_email_exactly_once(
     workers.append(final)
     wait_for(lambda: statuses(world)[0]["sent"] == count, 90,
              f"all {count} sent after {kills} kills", final.tail())  # fmt: skip
+    # Every copy in Sent, those of the killed workers included (the sweep files them once
+    # their lease has run out).
+    wait_for(lambda: len(world.sent_folder()) == count, 30, "every copy in Sent", final.tail())
     assert final.stop() == 0, final.tail()
     counts = assert_each_sent_once(world, count)
     # The kills inside the provider left accepted, unrecorded messages: found in the
     # mailbox, recorded as sent, never sent again.
     assert counts["_recovered"] >= plan.count("accepted"), counts
+    sent_folder = world.sent_folder()
+    assert set(sent_folder) == set(world.service_copies()) and set(sent_folder.values()) == {1}
+    print(
+        f"\nSent folder after {kills} SIGKILLs: {sum(sent_folder.values())} copies of "
+        f"{count} messages sent, {counts['_recovered']} of them recovered from the mailbox"
+    )
 
 
 # -- two workers at once -------------------------------------------------------------------
@@ -378,7 +406,10 @@ async def test_provider_down_all_day_then_late_emails_go_out_next_morning_within
     assert {r.status for r in rows} == {"planned"}
     # Far more failed sessions than max_attempts, yet no attempt is counted against a service.
     assert {r.attempts for r in rows} == {0}
-    assert all("cannot connect" in (r.last_error or "") for r in rows), [r.last_error for r in rows]
+    # Those tried are held for the provider (those the hourly limit kept back never were).
+    errors = [r.last_error for r in rows]
+    assert all(e is None or "held (provider unreachable" in e for e in errors), errors
+    assert any(e is not None and "cannot connect" in e for e in errors), errors
     assert world.provider.received == []
 
     restart(world.provider)

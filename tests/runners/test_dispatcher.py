@@ -165,9 +165,11 @@ async def test_due_email_goes_out_once_with_stored_message_id(world: World) -> N
 
 async def test_temporary_refusal_then_success_sends_once(world: World) -> None:
     cid = await world.contact()
+    # Postgrey's words: a temporary refusal that names the recipient, so it is counted.
+    greylisted = "450 4.2.0 <{}>: Recipient address rejected: Greylisted, see later"
     world.provider.rules.append(
         lambda stage, addr, n: (
-            "451 4.7.1 greylisted"
+            greylisted.format(addr)
             if stage == "RCPT" and n == 1 and addr != world.persona_email
             else None
         )
@@ -176,7 +178,8 @@ async def test_temporary_refusal_then_success_sends_once(world: World) -> None:
     assert first.retried == 1 and first.sent == 0
     row = await world.get(cid)
     assert row.status == "planned" and row.attempts == 1
-    assert row.last_error is not None and "451" in row.last_error
+    assert row.last_error is not None and row.last_error.startswith("retry (recipient")
+    assert "450 4.2.0" in row.last_error
     assert row.next_attempt_at is not None
     # Backoff: base 60 s for the first failure, jittered by ±20 %.
     assert timedelta(seconds=48) <= row.next_attempt_at - MONDAY_10H <= timedelta(seconds=72)
@@ -187,7 +190,7 @@ async def test_temporary_refusal_then_success_sends_once(world: World) -> None:
     row = await world.get(cid)
     assert row.status == "sent" and row.attempts == 2
     assert len(world.provider.received) == 1
-    assert await world.events(cid) == ["send_failed", "sent"]
+    assert await world.events(cid) == ["send_failed", "sent", "sent_copy"]
 
 
 async def test_permanent_refusal_makes_the_contact_undeliverable(world: World) -> None:
@@ -203,27 +206,6 @@ async def test_permanent_refusal_makes_the_contact_undeliverable(world: World) -
     assert row.outcome_reason is not None and "550 5.1.1" in row.outcome_reason
     assert world.provider.received == []
     assert world.mailbox_ids("INBOX") == []  # no self copy of a message that went nowhere
-
-
-async def test_server_down_then_back(world: World) -> None:
-    cid = await world.contact()
-    port = world.provider.port
-    world.provider.stop()
-    down = await world.dispatcher().run_once()
-    assert down.retried == 1
-    row = await world.get(cid)
-    assert row.status == "planned" and "cannot connect" in (row.last_error or "")
-    # The provider comes back on the same port, with the same accounts and mailboxes.
-    restarted = SmtpProvider.start(credentials=world.provider.credentials, port=port)
-    restarted.local_mailboxes.update(world.provider.local_mailboxes)
-    try:
-        assert row.next_attempt_at is not None
-        world.clock.set(row.next_attempt_at + timedelta(seconds=1))
-        back = await world.dispatcher().run_once()
-        assert back.sent == 1
-        assert [m.message_id for m in restarted.received] == [(await world.get(cid)).message_id]
-    finally:
-        restarted.stop()
 
 
 async def test_nothing_goes_out_at_night_late_contacts_wait_for_the_morning(world: World) -> None:
@@ -348,10 +330,11 @@ async def test_missing_password_is_our_problem_and_retried(
     cid = await world.contact()
     monkeypatch.delenv("TEMOIN_TEST_PERSONA_PASSWORD")
     report = await world.dispatcher().run_once()
-    assert report.retried == 1
+    assert report.held == 1 and report.retried == 0
     row = await world.get(cid)
     assert row.status == "planned" and row.attempts == 0
     assert "TEMOIN_TEST_PERSONA_PASSWORD" in (row.last_error or "")
+    assert (row.last_error or "").startswith("held (our setup, setup)")
     assert world.provider.received == []
 
 

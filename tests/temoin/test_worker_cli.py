@@ -29,7 +29,8 @@ def test_once_sends_what_is_due_and_prints_its_report(world: Mailworld) -> None:
     done = run_worker(world, "--once", "--log-level", "debug")
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.splitlines()[0] == (
-        "claimed 3, sent 3, recovered 0, deferred 0, retried 0, undeliverable 0, lost lease 0"
+        "3 claimed, 3 sent, 0 recovered, 0 deferred, 0 retried, 0 held, 0 undeliverable, "
+        "0 lost lease, 3 copied"
     )
     assert statuses(world)[0]["sent"] == 3 and len(world.service_copies()) == 3
     # Logs: stderr, one UTC timestamp per line, and never the persona's password, even at
@@ -41,7 +42,7 @@ def test_once_sends_what_is_due_and_prints_its_report(world: Mailworld) -> None:
     password = world.dovecot.users[world.user]
     assert password not in done.stderr + done.stdout
     again = run_worker(world, "--once")
-    assert again.returncode == 0 and again.stdout.startswith("claimed 0, sent 0")
+    assert again.returncode == 0 and again.stdout.startswith("0 claimed, 0 sent")
 
 
 def test_a_bad_log_level_is_refused(tmp_path: Path) -> None:
@@ -51,3 +52,12 @@ def test_a_bad_log_level_is_refused(tmp_path: Path) -> None:
         env={"PATH": "/usr/bin", "TEMOIN_DATABASE_URL": f"sqlite:///{tmp_path / 't.db'}"},
     )  # fmt: skip
     assert done.returncode == 2 and "unknown level 'loud'" in done.stderr
+
+
+def test_as_of_must_be_a_date_time(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "temoin", "worker", "--once", "--as-of", "lundi"],
+        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        env={"PATH": "/usr/bin", "TEMOIN_DATABASE_URL": f"sqlite:///{tmp_path / 't.db'}"},
+    )  # fmt: skip
+    assert done.returncode == 2 and "--as-of 'lundi' is not an ISO 8601 date-time" in done.stderr
