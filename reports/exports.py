@@ -1,17 +1,23 @@
 """From the database to facts, statistics and export files (CSV, XLSX, Parquet, JSON lines).
 
-    storage.stats.stream_contact_rows --contact_facts--> (ContactRow, ContactFacts)
-        |--> Aggregator per grouping --> cells (``compute_stats``)
-        '--> contact rows (``contact_row``) --> writer, one row at a time
+    compute_stats: reports.db_stats (GROUP BY in the database, Python over aggregates)
+        '-- hands over to compute_stats_reference where the Python rules must decide:
+            storage.stats.stream_contact_rows --contact_facts--> Aggregator per grouping
+    contacts level: reports.contact_rows (the database's per-contact facts, streamed)
+        --> values in CONTACT_COLUMNS order --> writer, one row at a time
+    contact_records (the Python rules, every contact): reports.render and the tests
 
 Levels: ``contacts`` (one row per contact: every timing, classification and check; persona
 and auditor by key only; no photo, hence no photo location metadata) and ``stats`` (the
 aggregate cells of every grouping, with a ``grouping`` column such as ``channel,stratum``;
 the XLSX workbook has one sheet per grouping and a ``criteria`` sheet).
 
-Writers stream: CSV and JSON lines are written as rows come, XLSX with openpyxl's
-write-only mode, Parquet with a ``ParquetWriter`` in row groups of ``ROW_GROUP`` rows, so a
-million contacts take constant memory.
+Contact rows come from the database's per-contact facts (``reports.contact_rows``: a
+server-side cursor; the Python rules only for phone, grid and checks contacts), instants
+as integer microseconds that each writer renders. Writers stream: CSV and JSON lines are
+written as rows come, XLSX with openpyxl's write-only mode, Parquet with a
+``ParquetWriter`` in row groups of ``ROW_GROUP`` rows, so a million contacts take constant
+memory.
 
 Values, the same in every format (documented in each export's metadata):
 
@@ -63,6 +69,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reports.aggregate import Aggregator
 from reports.cells import COLUMNS, GROUP_KEYS, Cell, RowValue
+from reports.contact_rows import contact_values, paris_text, utc_datetime
+from reports.db_stats import compute_stats_db
 from reports.facts import (
     DEFAULT_STRATA,
     ContactFacts,
@@ -91,6 +99,7 @@ __all__ = [
     "Column",
     "ExportMeta",
     "compute_stats",
+    "compute_stats_reference",
     "contact_records",
     "contact_row",
     "criteria_rows",
@@ -286,7 +295,38 @@ async def compute_stats(
     strata: Sequence[int] = DEFAULT_STRATA,
     catalog: Catalog | None = None,
 ) -> list[tuple[tuple[str, ...], list[Cell]]]:
-    """The cells of every grouping, from one pass over the campaign's contacts."""
+    """The cells of every grouping: counted by the database (``reports.db_stats``), or by
+    ``compute_stats_reference`` where the database path hands over to the Python rules."""
+    found = await compute_stats_db(
+        session,
+        campaign,
+        groupings,
+        as_of=as_of,
+        catalog=catalog or shipped_catalog(),
+        min_cell=min_cell,
+        strata=strata,
+    )
+    if found is not None:
+        return found
+    return await compute_stats_reference(
+        session, campaign, groupings, as_of=as_of, min_cell=min_cell, strata=strata,
+        catalog=catalog,
+    )  # fmt: skip
+
+
+async def compute_stats_reference(
+    session: AsyncSession,
+    campaign: CampaignInfo,
+    groupings: Sequence[Sequence[str]],
+    *,
+    as_of: datetime,
+    min_cell: int = 5,
+    strata: Sequence[int] = DEFAULT_STRATA,
+    catalog: Catalog | None = None,
+) -> list[tuple[tuple[str, ...], list[Cell]]]:
+    """The cells of every grouping from one pass over the facts of every contact
+    (``reports.facts``, ``reports.aggregate``): the rules as written, the oracle of
+    ``reports.db_stats``."""
     aggregators = [
         Aggregator(tuple(by), min_cell=min_cell, strata=strata, rank_by="score") for by in groupings
     ]
@@ -446,12 +486,24 @@ class _Sink:
     """A table being written, one row at a time."""
 
     rows = 0
+    _columns: Sequence[Column] = ()
 
     def write(self, row: dict[str, Any]) -> None:
         raise NotImplementedError
 
+    def write_values(self, values: list[Any]) -> None:
+        """One contact row: values in column order, instants as µs since the epoch (UTC)."""
+        self.write(_with_datetimes(self._columns, values))
+
     def close(self) -> None:
         raise NotImplementedError
+
+
+def _with_datetimes(columns: Sequence[Column], values: list[Any]) -> dict[str, Any]:
+    return {
+        c.name: utc_datetime(v) if c.kind == "datetime" and v is not None else v
+        for c, v in zip(columns, values, strict=True)
+    }
 
 
 def _bool_text(value: bool | None) -> str:
@@ -462,14 +514,24 @@ def _datetime_text(value: datetime | None) -> str:
     return "" if value is None else value.astimezone(PARIS).isoformat()
 
 
+def _us_text(value: int | None) -> str:
+    return "" if value is None else paris_text(value)
+
+
 class _CsvSink(_Sink):
     """The csv module writes ``None`` as an empty field and numbers with ``repr``: only
     booleans and instants need converting, and texts neutralising (``csv_value``)."""
 
     def __init__(self, stream: IO[bytes], columns: Sequence[Column]) -> None:
+        self._columns = columns
         self._names = [c.name for c in columns]
         self._converted = [
             (index, _bool_text if c.kind == "bool" else _datetime_text)
+            for index, c in enumerate(columns)
+            if c.kind in ("bool", "datetime")
+        ]
+        self._converted_us = [
+            (index, _bool_text if c.kind == "bool" else _us_text)
             for index, c in enumerate(columns)
             if c.kind in ("bool", "datetime")
         ]
@@ -490,6 +552,14 @@ class _CsvSink(_Sink):
         self._writer.writerow(values)
         self.rows += 1
 
+    def write_values(self, values: list[Any]) -> None:
+        for index in self._texts:
+            values[index] = csv_value(values[index])
+        for index, convert in self._converted_us:
+            values[index] = convert(values[index])
+        self._writer.writerow(values)
+        self.rows += 1
+
     def close(self) -> None:
         self._fh.flush()
         self._fh.detach()  # the stream belongs to open_output, which closes it
@@ -497,11 +567,21 @@ class _CsvSink(_Sink):
 
 class _JsonSink(_Sink):
     def __init__(self, stream: IO[bytes], columns: Sequence[Column]) -> None:
+        self._columns = columns
         self._names = [c.name for c in columns]
+        self._datetimes = [i for i, c in enumerate(columns) if c.kind == "datetime"]
         self._fh = io.TextIOWrapper(stream, encoding="utf-8", newline="\n")
 
     def write(self, row: dict[str, Any]) -> None:
         record = {name: _jsonable(row[name]) for name in self._names}
+        self._fh.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self.rows += 1
+
+    def write_values(self, values: list[Any]) -> None:
+        for index in self._datetimes:
+            if values[index] is not None:
+                values[index] = paris_text(values[index])
+        record = dict(zip(self._names, values, strict=True))
         self._fh.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
         self.rows += 1
 
@@ -531,6 +611,7 @@ class _ParquetSink(_Sink):
             ],
             metadata={"temoin": json.dumps(meta, ensure_ascii=False, sort_keys=True)},
         )
+        self._columns = columns
         self._names = [c.name for c in columns]
         self._batch: dict[str, list[Any]] = {name: [] for name in self._names}
         self._pending = 0
@@ -605,6 +686,7 @@ class _XlsxSheet(_Sink):
 
         self._book = book
         self._sheet = sheet
+        self._columns = columns
         self._cell = WriteOnlyCell
         self._names = [c.name for c in columns]
         self._datetimes = frozenset(c.name for c in columns if c.kind == "datetime")
@@ -698,6 +780,24 @@ def _columns_meta(
     ]
 
 
+def _contact_values(
+    session: AsyncSession,
+    campaign: CampaignInfo,
+    as_of: datetime,
+    catalog: Catalog | None,
+    bounds: tuple[int, ...],
+) -> AsyncIterator[list[Any]]:
+    return contact_values(
+        session,
+        campaign,
+        as_of=as_of,
+        catalog=catalog or shipped_catalog(),
+        strata=bounds,
+        row_of=contact_row,
+        columns=[c.name for c in CONTACT_COLUMNS],
+    )
+
+
 async def export(
     session: AsyncSession,
     campaign: CampaignInfo,
@@ -738,10 +838,8 @@ async def export(
             book = _XlsxBook(stream, _readme(meta, t, extra), generated_at)
             if level == "contacts":
                 sink = book.sheet("contacts", columns)
-                async for row, facts in contact_records(
-                    session, campaign, as_of=as_of, catalog=catalog
-                ):
-                    sink.write(contact_row(row, facts, bounds))
+                async for values in _contact_values(session, campaign, as_of, catalog, bounds):
+                    sink.write_values(values)
             else:
                 tables = await compute_stats(
                     session, campaign, groupings, as_of=as_of, min_cell=min_cell,
@@ -760,10 +858,8 @@ async def export(
             flat = _flat_sink(stream, fmt, columns, meta)
             try:
                 if level == "contacts":
-                    async for row, facts in contact_records(
-                        session, campaign, as_of=as_of, catalog=catalog
-                    ):
-                        flat.write(contact_row(row, facts, bounds))
+                    async for values in _contact_values(session, campaign, as_of, catalog, bounds):
+                        flat.write_values(values)
                 else:
                     tables = await compute_stats(
                         session, campaign, groupings, as_of=as_of, min_cell=min_cell,

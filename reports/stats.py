@@ -20,6 +20,11 @@ statistician can audit the choices:
   scores out of 100 — the scoring rules are in its docstring —, small-cell flag, rank).
 - ``reports.cells`` — ``Cell`` and its parts; ``Cell.to_row()`` with ``COLUMNS`` (every
   export column documented there) and ``Cell.criterion_rows()``.
+
+The same cells at database speed: ``reports.db_stats`` (counts, delays and business days
+by SQL in ``storage.contact_facts`` / ``storage.cell_stats``; Wilson intervals, quantiles
+and ``survival.km_median_counts`` here, over aggregates), checked equal to the functions
+above, to the last bit, by ``tests/reports/test_db_stats.py``.
 """
 
 from __future__ import annotations

@@ -67,6 +67,9 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+import numpy as np
+from numpy.typing import NDArray
+
 from reports.intervals import z_value
 
 __all__ = [
@@ -78,6 +81,7 @@ __all__ = [
     "kaplan_meier",
     "kaplan_meier_pairs",
     "km_median",
+    "km_median_counts",
     "loglog_band",
 ]
 
@@ -289,3 +293,64 @@ def km_median(
             yield t, d, survival, low, high
 
     return _median(rows())
+
+
+def km_median_counts(
+    times: NDArray[np.float64],
+    events: NDArray[np.int64],
+    censored: NDArray[np.int64],
+    *,
+    confidence: float = 0.95,
+) -> MedianEstimate:
+    """``km_median`` from the distinct times (ascending) and the events and censorings at
+    each, with arrays: the same numbers, to the last bit, at a fraction of the cost.
+
+    Why the numbers are the same: the at-risk counts are integers; each factor
+    ``(n - d) / n`` and Greenwood term ``d / (n (n - d))`` is one correctly rounded division
+    of the same integers (below 2**53) as in ``_km_iter``; ``cumprod`` and ``cumsum`` are
+    sequential (numpy's ``accumulate``, unlike its reductions, does not pair), and a step
+    without events multiplies by exactly 1.0 and adds exactly 0.0. The band needs ``log``,
+    ``exp`` and ``**``, whose numpy versions may differ from ``math`` in the last bit: numpy
+    only screens the steps (with a margin a million times wider than such a difference) and
+    the steps that decide a limit are recomputed with ``loglog_band`` itself.
+    """
+    z = z_value(confidence)
+    k = len(times)
+    if k == 0:
+        return MedianEstimate(None, None, None)
+    if not (times[0] >= 0.0 and times[-1] < math.inf):
+        raise ValueError("times must be finite and >= 0")
+    d = events.astype(np.int64)
+    total = int(d.sum() + censored.sum())
+    removed = np.cumsum(d + censored.astype(np.int64))
+    at_risk = total - np.concatenate((np.zeros(1, dtype=np.int64), removed[:-1]))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        survival = np.cumprod(np.where(d > 0, (at_risk - d) / at_risk, 1.0))
+        terms = np.where(at_risk > d, d / (at_risk * (at_risk - d)), np.inf)
+        greenwood = np.cumsum(np.where(d > 0, terms, 0.0))
+        inside = (survival < 1.0) & (survival > 0.0)
+        safe = np.where(inside, survival, 0.5)
+        spread = z * np.sqrt(np.where(inside, greenwood, 0.0)) / -np.log(safe)
+        low = np.where(inside, np.where(spread > 700.0, 0.0, safe ** np.exp(spread)), 0.0)
+        high = np.where(inside, safe ** np.exp(-spread), 0.0)
+    low = np.where(survival >= 1.0, 1.0, low)
+    high = np.where(survival >= 1.0, 1.0, high)
+    margin = 1e-9
+
+    def band(i: int) -> tuple[float, float]:
+        return loglog_band(float(survival[i]), float(greenwood[i]), z)
+
+    reached = np.flatnonzero(survival <= _HALF_HIGH)
+    median = float(times[reached[0]]) if reached.size else None
+    lower: float | None = None
+    for i in np.flatnonzero(low <= _HALF_HIGH + margin).tolist():
+        if band(i)[0] <= _HALF_HIGH:
+            lower = float(times[i])
+            break
+    last_above = -1
+    for i in reversed(np.flatnonzero(high >= _HALF_LOW - margin).tolist()):
+        if band(i)[1] >= _HALF_LOW:
+            last_above = i
+            break
+    upper = None if last_above == k - 1 else float(times[last_above + 1])
+    return MedianEstimate(median, lower, upper)

@@ -22,192 +22,42 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes
-from pathlib import Path
-from typing import IO, Any
-from zoneinfo import ZoneInfo
+from typing import IO
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import Engine, create_engine, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
 
 from runners.dispatcher import DispatchConfig, Dispatcher, dispatch_hours
 from scenarios.campaign_file import parse_campaign
 from scenarios.catalog import load_catalog
 from scenarios.clock import FixedClock
-from sim.dovecot import DovecotServer
 from sim.smtp_provider import ReceivedMessage, SmtpProvider, _Handler
-from storage.db import Database, sync_url
-from storage.models import Campaign, Collectivity, Contact, ContactEvent, Persona, Service
-from tests.conftest import DbTarget, require_postgres
-
-PRETEND = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # Monday 10:00 in Paris
-ALL_WEEK = {"rules": {"dispatch_hours": "lu-di 00:00-24:00"}}
-PASSWORD_VAR = "TEMOIN_TEST_CRASH_PASSWORD"
-PARIS = ZoneInfo("Europe/Paris")
-ROOT = Path(__file__).resolve().parents[2]
-
-
-# -- world ---------------------------------------------------------------------------------
-
-
-@dataclass
-class Mailworld:
-    target: DbTarget
-    provider: SmtpProvider
-    dovecot: DovecotServer
-    user: str
-    persona_email: str
-    tmp: Path
-
-    def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("TEMOIN_")}
-        env.update(self.target.env())
-        env |= {
-            PASSWORD_VAR: self.dovecot.users[self.user],
-            "TEMOIN_DISPATCH__PER_PERSONA_PER_HOUR": "0",
-            "TEMOIN_DISPATCH__PER_DOMAIN_PER_HOUR": "0",
-            "TEMOIN_TRACKING__ENABLED": "false",  # the mailbox watchers are not under test
-            "PYTHONPATH": str(ROOT),
-        }
-        return env
-
-    def engine(self) -> Engine:
-        url = sync_url(self.target.url)
-        if self.target.schema:
-            options = f"-csearch_path={self.target.schema}"
-            return create_engine(url, connect_args={"options": options})
-        return create_engine(url)
-
-    def sent_folder(self) -> Counter[str]:
-        """Message-IDs in the persona's Sent folder, each with its number of copies; every
-        copy's bytes checked against what the provider received for the service."""
-        sink = {m.message_id: m.raw for m in list(self.provider.received)}
-        conn = self.dovecot.imap(self.user)
-        try:
-            conn.select("Sent", readonly=True)
-            _typ, data = conn.uid("FETCH", "1:*", "(BODY.PEEK[])")
-        finally:
-            conn.logout()
-        found: Counter[str] = Counter()
-        for part in data:
-            if isinstance(part, tuple):
-                mid = message_from_bytes(part[1])["Message-ID"]
-                assert part[1] == sink.get(mid), f"Sent copy of {mid} differs from what was sent"
-                found[mid] += 1
-        return found
-
-    def service_copies(self) -> list[str]:
-        """Message-IDs of the envelopes to a service (the blind copies left out)."""
-        received: list[ReceivedMessage] = list(self.provider.received)
-        return [
-            m.message_id or "?"
-            for m in received
-            if m.recipients and m.recipients[0].lower() != self.persona_email
-        ]
-
-
-@pytest.fixture
-def world(
-    db_target: DbTarget,
-    smtp_provider: SmtpProvider,
-    dovecot_server: DovecotServer,
-    mail_user: str,
-    tmp_path: Path,
-) -> Mailworld:
-    email = f"{mail_user}@persona.example"
-    smtp_provider.add_account(mail_user, dovecot_server.users[mail_user])
-    smtp_provider.add_local_mailbox(email, mail_user, dovecot_server.lmtp_port)
-    return Mailworld(db_target, smtp_provider, dovecot_server, mail_user, email, tmp_path)
-
-
-def seed(world: Mailworld, count: int, *, spec: dict[str, Any], planned_at: datetime) -> None:
-    """``count`` due email contacts from one persona to 20 services, in one transaction."""
-    engine = world.engine()
-    now = datetime.now(UTC)
-    try:
-        with Session(engine) as s, s.begin():
-            persona = Persona(
-                key="claire", display_name="Claire Mercier", email=world.persona_email,
-                address="4 rue des Tilleuls", postal_code="63100", city="Clermont-Ferrand",
-                smtp_host="127.0.0.1", smtp_port=world.provider.port, smtp_security="none",
-                imap_host="127.0.0.1", imap_port=world.dovecot.imap_port,
-                imap_security="none", username=world.user,
-                password_ref=f"env:{PASSWORD_VAR}", subaddress_separator="+",
-                created_at=now,
-            )  # fmt: skip
-            campaign = Campaign(name="crash", window_start=PRETEND.date(),
-                                window_end=PRETEND.date() + timedelta(days=30), seed=1,
-                                spec=spec, created_at=now, planned_at=now)  # fmt: skip
-            s.add_all([persona, campaign])
-            services: list[Service] = []
-            for n in range(20):
-                coll = Collectivity(insee_code=f"63{n:03d}", name=f"Commune {n}",
-                                    kind="commune", population=3000, departement="63",
-                                    created_at=now, updated_at=now)  # fmt: skip
-                svc = Service(collectivity=coll, kind="etat_civil", name="État civil",
-                              email=f"etat-civil@mairie{n}.example", created_at=now,
-                              updated_at=now)  # fmt: skip
-                s.add_all([coll, svc])
-                services.append(svc)
-            s.flush()
-            s.add_all(
-                Contact(
-                    campaign_id=campaign.id,
-                    service_id=services[i % 20].id,
-                    collectivity_id=services[i % 20].collectivity_id,
-                    scenario_id="email-acte-naissance",
-                    channel="email",
-                    wording=i % 2,
-                    persona_id=persona.id,
-                    planned_at=planned_at,
-                    status="planned",
-                    status_at=now,
-                )
-                for i in range(count)
-            )
-    finally:
-        engine.dispose()
-
-
-def statuses(world: Mailworld) -> tuple[Counter[str], dict[str, str], Counter[int]]:
-    """Status counts, Message-ID -> status, and the number of "sent" events per contact."""
-    engine = world.engine()
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(select(Contact.id, Contact.status, Contact.message_id)).all()
-            events = conn.execute(
-                select(ContactEvent.contact_id, func.count())
-                .where(ContactEvent.kind == "sent")
-                .group_by(ContactEvent.contact_id)
-            ).all()
-            recovered = conn.execute(
-                select(func.count()).where(
-                    ContactEvent.kind == "sent", ContactEvent.detail["recovered"].as_boolean()
-                )
-            ).scalar_one()
-    finally:
-        engine.dispose()
-    by_mid = {mid: status for _, status, mid in rows if mid}
-    sent_events = Counter({cid: n for cid, n in events})
-    counts = Counter(status for _, status, _ in rows)
-    counts["_recovered"] = recovered
-    return counts, by_mid, sent_events
+from storage.db import Database
+from storage.models import Campaign, Contact, ContactEvent
+from tests.conftest import require_postgres
+from tests.runners.crashworld import (
+    ALL_WEEK,
+    PARIS,
+    PASSWORD_VAR,
+    PRETEND,
+    Mailworld,
+    seed,
+    statuses,
+)
 
 
 class Worker:
     """One ``python -m temoin worker`` process, its stderr in a file."""
 
-    def __init__(self, world: Mailworld, name: str, *args: str) -> None:
-        self.log_path = world.tmp / f"{name}.log"
+    def __init__(self, crash_world: Mailworld, name: str, *args: str) -> None:
+        self.log_path = crash_world.tmp / f"{name}.log"
         self._log: IO[bytes] = self.log_path.open("wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "temoin", "worker", "--as-of", PRETEND.isoformat(),
              "--log-level", "info", *args],
-            env=world.env(), cwd=world.tmp, stdout=self._log, stderr=subprocess.STDOUT,
+            env=crash_world.env(), cwd=crash_world.tmp, stdout=self._log, stderr=subprocess.STDOUT,
         )  # fmt: skip
 
     @property
@@ -257,10 +107,10 @@ def wait_for(condition: Callable[[], bool], seconds: float, what: str, logs: str
     raise AssertionError(f"not {what} within {seconds:g} s\n{logs}")
 
 
-def assert_each_sent_once(world: Mailworld, count: int) -> Counter[str]:
-    counts, by_mid, sent_events = statuses(world)
+def assert_each_sent_once(crash_world: Mailworld, count: int) -> Counter[str]:
+    counts, by_mid, sent_events = statuses(crash_world)
     assert counts["sent"] == count, counts
-    copies = Counter(world.service_copies())
+    copies = Counter(crash_world.service_copies())
     assert set(copies) == set(by_mid), "a message at the sink matches no contact, or one is missing"
     doubles = {mid: n for mid, n in copies.items() if n != 1}
     assert doubles == {}, f"sent more than once: {doubles}"
@@ -273,10 +123,10 @@ def assert_each_sent_once(world: Mailworld, count: int) -> Counter[str]:
 
 @pytest.mark.slow
 def test_worker_killed_again_and_again_sends_each_email_exactly_once(
-    world: Mailworld, workers: list[Worker]
+    crash_world: Mailworld, workers: list[Worker]
 ) -> None:
     count = 200
-    seed(world, count, spec=ALL_WEEK, planned_at=PRETEND - timedelta(hours=1))
+    seed(crash_world, count, spec=ALL_WEEK, planned_at=PRETEND - timedelta(hours=1))
     rng = random.Random(20260302)
     args = ("--lease-seconds", "3", "--interval", "0.2", "--batch-size", "10")
     victim: dict[str, int] = {}
@@ -284,19 +134,19 @@ def test_worker_killed_again_and_again_sends_each_email_exactly_once(
 
     def kill_on_acceptance(message: ReceivedMessage) -> None:
         # Runs inside the provider, after it filed the message and before it answers 250.
-        if armed.is_set() and len(world.provider.received) >= victim["at"]:
+        if armed.is_set() and len(crash_world.provider.received) >= victim["at"]:
             armed.clear()
             os.kill(victim["pid"], signal.SIGKILL)
 
-    world.provider.on_message = kill_on_acceptance
+    crash_world.provider.on_message = kill_on_acceptance
     kills = 0
     plan = ["accepted", "timer", "accepted", "timer", "accepted", "timer", "accepted"]
     for round_, how in enumerate(plan):
-        worker = Worker(world, f"worker-{round_}", *args)
+        worker = Worker(crash_world, f"worker-{round_}", *args)
         workers.append(worker)
         if how == "accepted":
             victim["pid"] = worker.pid
-            victim["at"] = len(world.provider.received) + rng.randint(1, 25)
+            victim["at"] = len(crash_world.provider.received) + rng.randint(1, 25)
             armed.set()
 
             def killed(w: Worker = worker) -> bool:
@@ -308,24 +158,28 @@ def test_worker_killed_again_and_again_sends_each_email_exactly_once(
             time.sleep(rng.uniform(0.3, 2.5))
             worker.kill()
         kills += 1
-        if statuses(world)[0]["sent"] == count:
+        if statuses(crash_world)[0]["sent"] == count:
             break
     assert kills >= 5
     armed.clear()
-    final = Worker(world, "worker-final", *args)
+    final = Worker(crash_world, "worker-final", *args)
     workers.append(final)
-    wait_for(lambda: statuses(world)[0]["sent"] == count, 90,
+    wait_for(lambda: statuses(crash_world)[0]["sent"] == count, 90,
              f"all {count} sent after {kills} kills", final.tail())  # fmt: skip
     # Every copy in Sent, those of the killed workers included (the sweep files them once
     # their lease has run out).
-    wait_for(lambda: len(world.sent_folder()) == count, 30, "every copy in Sent", final.tail())
+    wait_for(
+        lambda: len(crash_world.sent_folder()) == count, 30, "every copy in Sent", final.tail()
+    )
     assert final.stop() == 0, final.tail()
-    counts = assert_each_sent_once(world, count)
+    counts = assert_each_sent_once(crash_world, count)
     # The kills inside the provider left accepted, unrecorded messages: found in the
     # mailbox, recorded as sent, never sent again.
     assert counts["_recovered"] >= plan.count("accepted"), counts
-    sent_folder = world.sent_folder()
-    assert set(sent_folder) == set(world.service_copies()) and set(sent_folder.values()) == {1}
+    sent_folder = crash_world.sent_folder()
+    assert set(sent_folder) == set(crash_world.service_copies()) and set(sent_folder.values()) == {
+        1
+    }
     print(
         f"\nSent folder after {kills} SIGKILLs: {sum(sent_folder.values())} copies of "
         f"{count} messages sent, {counts['_recovered']} of them recovered from the mailbox"
@@ -337,22 +191,22 @@ def test_worker_killed_again_and_again_sends_each_email_exactly_once(
 
 @pytest.mark.slow
 def test_two_workers_at_once_send_each_email_exactly_once(
-    world: Mailworld, workers: list[Worker]
+    crash_world: Mailworld, workers: list[Worker]
 ) -> None:
-    if world.target.backend == "postgresql":
+    if crash_world.target.backend == "postgresql":
         require_postgres()
     count = 500
-    seed(world, count, spec=ALL_WEEK, planned_at=PRETEND - timedelta(hours=1))
+    seed(crash_world, count, spec=ALL_WEEK, planned_at=PRETEND - timedelta(hours=1))
     args = ("--lease-seconds", "20", "--interval", "0.2", "--batch-size", "10")
-    pair = [Worker(world, "worker-a", *args), Worker(world, "worker-b", *args)]
+    pair = [Worker(crash_world, "worker-a", *args), Worker(crash_world, "worker-b", *args)]
     workers.extend(pair)
-    wait_for(lambda: statuses(world)[0]["sent"] == count, 100, f"all {count} sent",
+    wait_for(lambda: statuses(crash_world)[0]["sent"] == count, 100, f"all {count} sent",
              pair[0].tail() + pair[1].tail())  # fmt: skip
     for worker in pair:
         assert worker.stop() == 0, worker.tail()
-    assert_each_sent_once(world, count)
+    assert_each_sent_once(crash_world, count)
     # Both took part: the work is shared through row claims, not left to one process.
-    engine = world.engine()
+    engine = crash_world.engine()
     try:
         with engine.connect() as conn:
             owners = conn.execute(
@@ -382,16 +236,16 @@ def restart(provider: SmtpProvider) -> None:
 
 
 async def test_provider_down_all_day_then_late_emails_go_out_next_morning_within_limits(
-    world: Mailworld, database: Database, monkeypatch: pytest.MonkeyPatch
+    crash_world: Mailworld, database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The provider is down all Monday: nothing goes out, and nothing is blamed on the
     services. It is back overnight: the late emails go out from Tuesday's opening, inside the
     dispatch hours (lunch break included), spread by the hourly limits."""
-    monkeypatch.setenv(PASSWORD_VAR, world.dovecot.users[world.user])
+    monkeypatch.setenv(PASSWORD_VAR, crash_world.dovecot.users[crash_world.user])
     limit = 4
     count = 10
-    seed(world, count, spec={}, planned_at=PRETEND - timedelta(hours=1))  # default hours
-    world.provider.stop()
+    seed(crash_world, count, spec={}, planned_at=PRETEND - timedelta(hours=1))  # default hours
+    crash_world.provider.stop()
     clock = FixedClock(datetime(2026, 3, 2, 7, 0, tzinfo=UTC))  # Monday 08:00 in Paris
     dispatcher = Dispatcher(database, load_catalog(), clock, DispatchConfig(
         per_persona_per_hour=limit, per_domain_per_hour=limit, retry_base_seconds=300,
@@ -410,9 +264,9 @@ async def test_provider_down_all_day_then_late_emails_go_out_next_morning_within
     errors = [r.last_error for r in rows]
     assert all(e is None or "held (provider unreachable" in e for e in errors), errors
     assert any(e is not None and "cannot connect" in e for e in errors), errors
-    assert world.provider.received == []
+    assert crash_world.provider.received == []
 
-    restart(world.provider)
+    restart(crash_world.provider)
     await asyncio.sleep(0)
     tuesday_close = datetime(2026, 3, 3, 19, 0, tzinfo=UTC)
     while clock.now() < tuesday_close:
@@ -422,7 +276,7 @@ async def test_provider_down_all_day_then_late_emails_go_out_next_morning_within
         rows = (await s.execute(select(Contact))).scalars().all()
         campaign_spec = (await s.execute(select(Campaign.spec))).scalar_one()
     assert {r.status for r in rows} == {"sent"}
-    assert len(world.service_copies()) == count
+    assert len(crash_world.service_copies()) == count
     sent = sorted(r.sent_at for r in rows if r.sent_at is not None)
     # Not before Tuesday's opening (08:30 in Paris), never during the lunch break.
     hours = dispatch_hours(campaign_spec)

@@ -17,8 +17,7 @@ from sim.smtp_provider import SmtpProvider
 from storage.models import Campaign, ContactEvent
 from temoin.cli.campaign import gather_show
 from temoin.cli.waiting import waiting_lines
-from tests.test_dispatcher import MONDAY_10H, World
-from tests.test_dispatcher import world as world  # the fixture, shared
+from tests.runners.dispatchworld import MONDAY_10H, World
 
 PROVIDER_500 = "500 Error: (ConnectionRefusedError) [Errno 111] Connection refused"
 

@@ -16,8 +16,7 @@ from channels.sent_folder import strip_trace
 from channels.smtp_sender import SmtpAccount, SmtpSession
 from storage import dispatch as repo
 from storage.models import ContactEvent
-from tests.test_dispatcher import World
-from tests.test_dispatcher import world as world  # the fixture, shared
+from tests.runners.dispatchworld import World
 
 
 def folder(world: World, name: str) -> dict[str, list[bytes]]:

@@ -10,38 +10,37 @@ from pathlib import Path
 
 import pytest
 
-from tests.runners.test_dispatch_crash import ALL_WEEK, PRETEND, Mailworld, seed, statuses
-from tests.runners.test_dispatch_crash import world as world  # the fixture, shared
+from tests.runners.crashworld import ALL_WEEK, PRETEND, Mailworld, seed, statuses
 
 
-def run_worker(world: Mailworld, *args: str) -> subprocess.CompletedProcess[str]:
+def run_worker(crash_world: Mailworld, *args: str) -> subprocess.CompletedProcess[str]:
     offset = (PRETEND - datetime.now(UTC)).total_seconds()
     return subprocess.run(
         [sys.executable, "-m", "temoin", "worker", "--clock-offset", f"{offset:.3f}", *args],
-        env=world.env(), cwd=world.tmp, capture_output=True, text=True, timeout=60,
+        env=crash_world.env(), cwd=crash_world.tmp, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
 
 
 # One backend is enough here: tests/runners/test_dispatch_crash.py runs workers on both.
 @pytest.mark.parametrize("empty_db", ["sqlite"], indirect=True)
-def test_once_sends_what_is_due_and_prints_its_report(world: Mailworld) -> None:
-    seed(world, 3, spec=ALL_WEEK, planned_at=PRETEND - timedelta(minutes=5))
-    done = run_worker(world, "--once", "--log-level", "debug")
+def test_once_sends_what_is_due_and_prints_its_report(crash_world: Mailworld) -> None:
+    seed(crash_world, 3, spec=ALL_WEEK, planned_at=PRETEND - timedelta(minutes=5))
+    done = run_worker(crash_world, "--once", "--log-level", "debug")
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.splitlines()[0] == (
         "3 claimed, 3 sent, 0 recovered, 0 deferred, 0 retried, 0 held, 0 undeliverable, "
         "0 lost lease, 3 copied"
     )
-    assert statuses(world)[0]["sent"] == 3 and len(world.service_copies()) == 3
+    assert statuses(crash_world)[0]["sent"] == 3 and len(crash_world.service_copies()) == 3
     # Logs: stderr, one UTC timestamp per line, and never the persona's password, even at
     # DEBUG (the IMAP LOGIN and SMTP AUTH lines of the protocol libraries are held back).
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     stamp = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (DEBUG|INFO|WARNING) ")
     assert any("dispatch: 3 claimed, 3 sent" in line for line in lines)
     assert all(stamp.match(line) for line in lines if not line.startswith((" ", "\t")))
-    password = world.dovecot.users[world.user]
+    password = crash_world.dovecot.users[crash_world.user]
     assert password not in done.stderr + done.stdout
-    again = run_worker(world, "--once")
+    again = run_worker(crash_world, "--once")
     assert again.returncode == 0 and again.stdout.startswith("0 claimed, 0 sent")
 
 

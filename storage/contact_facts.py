@@ -1,0 +1,393 @@
+"""Per-contact facts in SQL: origin, window, clamped events, delays and business days.
+
+One SELECT, the same on SQLite and PostgreSQL up to a few dialect words, that the
+statistics (``storage.cell_stats``) group and the contact export streams
+(``stream_facts``: a server-side cursor, partitions of rows)::
+
+    contact ⋈ service ⋈ collectivity
+      ⟕ ev   first origin / reply / visit events per contact (one GROUP BY over the events)
+      ⟕ lv   first ``visit.left`` at or after ``visit.served``
+      ⟕ pp   calls: per attempt (pa), per call (pc), the attempt picked up first
+      -> instants as integer microseconds since 1970-01-01 UTC (``*_us``)
+      -> window and clamps (the rules of ``reports.facts.delays_for``, restated below)
+      ⟕ tmp_business_day ×4  (``storage.business_days``: ordinal of sent, answer, ack, close)
+      -> delays in µs and business days, within-target flags
+
+The rules, mirrored from ``reports.facts`` (module docstring there; the equivalence tests in
+``tests/reports/`` hold the two together):
+
+- origin ``sent_us``: the first ``letter.posted`` / ``call.started`` / ``visit.arrived``
+  event of a letter / call / visit, else the contact's ``sent_at``; answer: the first
+  ``letter.reply_received`` of a letter, else ``first_answer_at``.
+- window end ``closed_us``: the contact's ``closed_at``, else the campaign's, else (sent,
+  campaign open) ``max(as_of, sent)``.
+- delivered = sent and status not ``undeliverable``; for delivered contacts only: the end is
+  clamped up to ``sent``; an answer after the end is ignored; the acknowledgement is the
+  earlier of ``first_ack_at`` and that answer, ignored after the end; event instants are
+  clamped up to ``sent``; ``censor_*`` only without an answer.
+- ``skew``: an end, answer or acknowledgement more than 120 s before ``sent`` — the Python
+  rules refuse it with an error, so a caller seeing it hands over to them.
+- calls: per attempt (``detail["attempt"]``), the first attempt picked up is the call
+  (seconds to pick-up from its first start, its transfers; hold 0); else not picked up if
+  an attempt ended in voicemail, no answer or busy; else unknown.
+- ``detailed``: grid answers, content checks, or a call whose timeline the SQL does not
+  read (a hold, an event without an integer attempt, a non-call event): what only the
+  Python rules compute.
+
+Targets come in as literals from the caller (``Targets``); strata bounds as parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Row, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scenarios import events as ev
+from storage.business_days import DAY_US, TABLE, epoch_us
+
+__all__ = [
+    "SKEW_US",
+    "Targets",
+    "facts_sql",
+    "stream_facts",
+]
+
+SKEW_US = 120_000_000
+
+# IN rather than EXISTS so that PostgreSQL hashes the observations once instead of
+# probing them once per contact (SQLite builds one ephemeral index either way).
+# A JSON column given Python's None holds the JSON text 'null' (SQLAlchemy's default),
+# which is no checks at all.
+_DETAILED_SQL = (
+    "((c.checks IS NOT NULL AND {checks_text} <> 'null')"
+    " OR c.id IN (SELECT o.contact_id FROM observation o)"
+    " OR (c.channel = 'phone' AND COALESCE(pp.odd, 0) > 0))"
+)
+# Call events whose attempts the SQL reads; any other timeline event of the statistics
+# (storage.stats.FIELD_EVENT_KINDS) on a call, or one without an integer attempt, makes
+# the call ``detailed``.
+_CALL_KINDS = (
+    ev.CALL_STARTED,
+    ev.CALL_PICKED_UP,
+    ev.CALL_VOICEMAIL,
+    ev.CALL_NO_ANSWER,
+    ev.CALL_BUSY,
+    ev.CALL_TRANSFERRED,
+    ev.CALL_HUNG_UP,
+)
+_FIELD_KINDS = (ev.LETTER_PRINTED, *ev.FIELD_EVENTS)
+
+
+def _attempt(dialect: str) -> str:
+    """SQL for ``detail["attempt"]`` when it is a JSON integer, else NULL."""
+    if dialect == "sqlite":
+        return (
+            "(CASE WHEN json_type(e.detail, '$.attempt') = 'integer'"
+            " THEN json_extract(e.detail, '$.attempt') END)"
+        )
+    return (
+        "(CASE WHEN json_typeof(e.detail -> 'attempt') = 'number'"
+        " AND (e.detail ->> 'attempt') ~ '^-?[0-9]{1,15}$'"
+        " THEN CAST(e.detail ->> 'attempt' AS BIGINT) END)"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Targets:
+    """Answer and acknowledgement targets (business days): per scenario id, and per channel
+    for a scenario not listed."""
+
+    scenarios: Mapping[str, tuple[int | None, int | None]] = field(default_factory=dict)
+    channels: Mapping[str, tuple[int | None, int | None]] = field(default_factory=dict)
+
+
+def _literal(value: int | None) -> str:
+    return "NULL" if value is None else str(int(value))
+
+
+def _targets(targets: Targets, params: dict[str, Any]) -> tuple[str, str, str, str]:
+    """(CTE, join, answer target, ack target): a VALUES table of the scenarios' targets joined
+    by scenario id (one hash lookup, not a CASE over every scenario), the channel defaults
+    for a scenario not listed."""
+
+    def by_channel(index: int) -> str:
+        whens = " ".join(
+            f"WHEN '{_safe(ch)}' THEN {_literal(pair[index])}"
+            for ch, pair in targets.channels.items()
+        )
+        return f"CASE c.channel {whens} END" if whens else "NULL"
+
+    if not targets.scenarios:
+        return "", "", by_channel(0), by_channel(1)
+    rows = []
+    for i, (sid, (answer, ack)) in enumerate(sorted(targets.scenarios.items())):
+        params[f"sc{i}"] = sid
+        rows.append(
+            f"(CAST(:sc{i} AS VARCHAR(80)), CAST({_literal(answer)} AS INTEGER),"
+            f" CAST({_literal(ack)} AS INTEGER))"
+        )
+    cte = f"tg (scenario_id, answer_days, ack_days) AS (VALUES {', '.join(rows)}),\n"
+    return (
+        cte,
+        " LEFT JOIN tg ON tg.scenario_id = c.scenario_id",
+        f"(CASE WHEN tg.scenario_id IS NOT NULL THEN tg.answer_days ELSE {by_channel(0)} END)",
+        f"(CASE WHEN tg.scenario_id IS NOT NULL THEN tg.ack_days ELSE {by_channel(1)} END)",
+    )
+
+
+def _safe(word: str) -> str:
+    if not word.replace("_", "").isalnum():
+        raise ValueError(f"unexpected channel name {word!r}")
+    return word
+
+
+def _ord(instant: str, alias: str) -> str:
+    return (
+        f"(CASE WHEN ({instant} % {DAY_US}) >= {alias}.split_us"
+        f" THEN {alias}.ord_after ELSE {alias}.ord_before END)"
+    )
+
+
+def facts_sql(
+    dialect: str,
+    *,
+    campaign_id: int,
+    as_of_us: int,
+    campaign_closed_us: int | None,
+    strata: Sequence[int],
+    targets: Targets,
+    with_planned: bool = False,
+    channel: str | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """The per-contact facts SELECT (a subquery's text) and its parameters.
+
+    Columns: ``id channel scenario_id status wording service_id service_kind service_name
+    collectivity_id coll_code coll_name coll_kind population departement region stratum
+    persona_id auditor_id planned_us sent_us answer_us ack_us closed_us delivered written
+    detailed answer_target ack_target ans_delay_us ans_bd ack_delay_us ack_bd censor_us
+    censor_bd ans_within ack_within waiting_us service_us picked pickup_us transfers
+    phone_attempts skew unmapped`` (``*_us``
+    integers; ``*_bd`` business days; flags are booleans on PostgreSQL, 0/1 on SQLite).
+    ``planned_us`` is NULL unless ``with_planned``; ``channel`` keeps only that channel.
+    """
+
+    def us(column: str) -> str:
+        return epoch_us(dialect, column)
+
+    big = "MAX" if dialect == "sqlite" else "GREATEST"
+    # A fence keeps each stage's columns computed once per row: without it both planners
+    # inline the stages and copy every expression into every use (exponential here).
+    fence = "LIMIT -1 OFFSET 0" if dialect == "sqlite" else "OFFSET 0"
+    params: dict[str, Any] = {
+        "campaign": campaign_id,
+        "as_of_us": as_of_us,
+        "campaign_closed_us": campaign_closed_us,
+    }
+    strata_case = " ".join(f"WHEN k.population < :b{i} THEN {i}" for i in range(len(strata)))
+    for i, bound in enumerate(strata):
+        params[f"b{i}"] = int(bound)
+    targets_cte, targets_join, answer_target, ack_target = _targets(targets, params)
+    kinds = (
+        ev.LETTER_POSTED,
+        ev.LETTER_REPLY_RECEIVED,
+        ev.CALL_STARTED,
+        ev.VISIT_ARRIVED,
+        ev.VISIT_SERVED,
+    )
+    kind_list = ", ".join(f"'{k}'" for k in kinds)
+    attempt = _attempt(dialect)
+    detailed = _DETAILED_SQL.format(
+        checks_text="c.checks" if dialect == "sqlite" else "CAST(c.checks AS TEXT)"
+    )
+    missed_kinds = f"'{ev.CALL_VOICEMAIL}', '{ev.CALL_NO_ANSWER}', '{ev.CALL_BUSY}'"
+    call_kinds = ", ".join(f"'{k}'" for k in _CALL_KINDS)
+    field_kinds = ", ".join(f"'{k}'" for k in _FIELD_KINDS)
+    closed_null = "CAST(:campaign_closed_us AS BIGINT)"
+    # Stage expressions over the base columns (each base column is computed once, behind
+    # a fence; these are plain integer arithmetic, cheap to repeat).
+    closed = (
+        "(CASE WHEN b.closed0_us IS NOT NULL THEN b.closed0_us WHEN b.sent_us IS NOT NULL"
+        f" THEN {big}(CAST(:as_of_us AS BIGINT), b.sent_us) END)"
+    )
+    delivered = "(b.sent_us IS NOT NULL AND b.status <> 'undeliverable')"
+    end = f"(CASE WHEN {delivered} THEN {big}({closed}, b.sent_us) END)"
+    answer_in = f"(CASE WHEN b.answer_us <= {end} THEN b.answer_us END)"
+    ack_in = (
+        f"(CASE WHEN b.ack_us <= {end} AND (NOT COALESCE(b.answer_us <= {end}, FALSE)"
+        f" OR b.ack_us < b.answer_us) THEN b.ack_us"
+        f" WHEN b.answer_us <= {end} THEN b.answer_us END)"
+    )
+    ans_bd = f"({_ord('t.ans_at', 'ba')} - {_ord('t.sent_us', 'bs')})"
+    ack_bd = f"({_ord('t.ack_at', 'bk')} - {_ord('t.sent_us', 'bs')})"
+    censor_bd = f"({_ord('t.censor_at', 'bc')} - {_ord('t.sent_us', 'bs')})"
+    planned = us("t.planned_at") if with_planned else "NULL"
+    only_channel = ""
+    if channel is not None:
+        only_channel = " AND c.channel = :only_channel"
+        params["only_channel"] = channel
+    sql = f"""
+WITH {targets_cte}ev AS (
+  SELECT e.contact_id AS id,
+    MIN(CASE WHEN e.kind = '{ev.LETTER_POSTED}' THEN e.at END) AS posted,
+    MIN(CASE WHEN e.kind = '{ev.LETTER_REPLY_RECEIVED}' THEN e.at END) AS replied,
+    MIN(CASE WHEN e.kind = '{ev.CALL_STARTED}' THEN e.at END) AS started,
+    MIN(CASE WHEN e.kind = '{ev.VISIT_ARRIVED}' THEN e.at END) AS arrived,
+    MIN(CASE WHEN e.kind = '{ev.VISIT_SERVED}' THEN e.at END) AS served
+  FROM contact_event e JOIN contact c ON c.id = e.contact_id
+  WHERE c.campaign_id = :campaign AND e.kind IN ({kind_list})
+  GROUP BY e.contact_id
+),
+pa AS (
+  SELECT e.contact_id AS id, {attempt} AS attempt,
+    MIN(CASE WHEN e.kind = '{ev.CALL_STARTED}' THEN e.at END) AS started,
+    MIN(CASE WHEN e.kind = '{ev.CALL_PICKED_UP}' THEN e.at END) AS picked,
+    SUM(CASE WHEN e.kind = '{ev.CALL_TRANSFERRED}' THEN 1 ELSE 0 END) AS transfers,
+    MAX(CASE WHEN e.kind IN ({missed_kinds}) THEN 1 ELSE 0 END) AS missed,
+    SUM(CASE WHEN e.kind = '{ev.CALL_STARTED}' THEN 1 ELSE 0 END) AS starts,
+    SUM(CASE WHEN {attempt} IS NULL OR e.kind NOT IN ({call_kinds}) THEN 1 ELSE 0 END) AS odd
+  FROM contact_event e JOIN contact c ON c.id = e.contact_id
+  WHERE c.campaign_id = :campaign AND c.channel = 'phone' AND e.kind IN ({field_kinds})
+  GROUP BY e.contact_id, {attempt}
+),
+pc AS (
+  SELECT id, COUNT(*) AS attempts, SUM(CASE WHEN attempt > 0 THEN 1 ELSE 0 END) AS positive,
+    CAST(SUM(starts) AS BIGINT) AS starts, MAX(missed) AS missed,
+    CAST(SUM(odd) AS BIGINT) AS odd,
+    MIN(CASE WHEN picked IS NOT NULL THEN attempt END) AS p
+  FROM pa GROUP BY id
+),
+pp AS (
+  SELECT pc.*, pa.started AS p_started, pa.picked AS p_picked, pa.transfers AS p_transfers
+  FROM pc LEFT JOIN pa ON pa.id = pc.id AND pa.attempt = pc.p
+),
+lv AS (
+  SELECT e.contact_id AS id, MIN(e.at) AS left_at
+  FROM contact_event e JOIN ev ON ev.id = e.contact_id
+  WHERE e.kind = '{ev.VISIT_LEFT}' AND ev.served IS NOT NULL AND e.at >= ev.served
+  GROUP BY e.contact_id
+),
+base AS (
+  SELECT c.id, c.channel, c.scenario_id, c.status, c.wording, c.service_id,
+    s.kind AS service_kind, s.name AS service_name, c.collectivity_id,
+    k.insee_code AS coll_code, k.name AS coll_name, k.kind AS coll_kind, k.population,
+    k.departement, k.region,
+    CASE {strata_case} ELSE {len(strata)} END AS stratum,
+    c.persona_id, c.auditor_id,
+    c.planned_at,
+    {
+        us(
+            "COALESCE(CASE c.channel WHEN 'letter' THEN ev.posted WHEN 'phone' THEN ev.started"
+            " WHEN 'visit' THEN ev.arrived END, c.sent_at)"
+        )
+    } AS sent_us,
+    {us("COALESCE(CASE WHEN c.channel = 'letter' THEN ev.replied END, c.first_answer_at)")}
+      AS answer_us,
+    {us("c.first_ack_at")} AS ack_us,
+    COALESCE({us("c.closed_at")}, {closed_null}) AS closed0_us,
+    CASE WHEN c.channel = 'visit' THEN {us("ev.served")} - {us("ev.arrived")} END AS waiting_us,
+    CASE WHEN c.channel = 'visit' THEN {us("lv.left_at")} - {us("ev.served")} END AS service_us,
+    CASE WHEN c.channel = 'phone' THEN
+      CASE WHEN pp.p IS NOT NULL THEN 1 WHEN pp.missed = 1 THEN 0 END END AS picked,
+    CASE WHEN pp.p IS NOT NULL THEN {us("pp.p_picked")} - {us("pp.p_started")} END
+      AS pickup_us,
+    CASE WHEN pp.p IS NOT NULL THEN pp.p_transfers END AS transfers,
+    CASE WHEN c.channel = 'phone' THEN CASE WHEN pp.p IS NOT NULL THEN pp.attempts
+      ELSE COALESCE(NULLIF(pp.positive, 0), pp.starts, 0) END END AS phone_attempts,
+    {answer_target} AS answer_target,
+    {ack_target} AS ack_target,
+    {detailed} AS detailed
+  FROM contact c
+    JOIN service s ON s.id = c.service_id
+    JOIN collectivity k ON k.id = c.collectivity_id
+    LEFT JOIN ev ON ev.id = c.id
+    LEFT JOIN lv ON lv.id = c.id
+    LEFT JOIN pp ON pp.id = c.id{targets_join}
+  WHERE c.campaign_id = :campaign{only_channel}
+)
+SELECT t.id, t.channel, t.scenario_id, t.status, t.wording, t.service_id, t.service_kind,
+  t.service_name, t.collectivity_id, t.coll_code, t.coll_name, t.coll_kind, t.population,
+  t.departement, t.region, t.stratum, t.persona_id, t.auditor_id, {planned} AS planned_us,
+  t.sent_us, t.answer_us, t.ack_us, t.closed_us, t.delivered, t.written, t.detailed,
+  t.answer_target, t.ack_target,
+  t.ans_at - t.sent_us AS ans_delay_us, {ans_bd} AS ans_bd,
+  t.ack_at - t.sent_us AS ack_delay_us, {ack_bd} AS ack_bd,
+  t.censor_at - t.sent_us AS censor_us, {censor_bd} AS censor_bd,
+  CASE WHEN t.answer_target IS NULL THEN NULL
+       WHEN t.ans_at IS NOT NULL THEN {ans_bd} <= t.answer_target
+       WHEN t.censor_at IS NOT NULL AND {censor_bd} > t.answer_target THEN FALSE
+  END AS ans_within,
+  CASE WHEN t.ack_target IS NULL THEN NULL
+       WHEN t.ack_at IS NOT NULL THEN {ack_bd} <= t.ack_target
+       WHEN t.censor_at IS NOT NULL AND {censor_bd} > t.ack_target THEN FALSE
+  END AS ack_within,
+  t.waiting_us, t.service_us, t.picked, t.pickup_us, t.transfers, t.phone_attempts, t.skew,
+  (t.end_us IS NOT NULL AND (bs.departement IS NULL
+    OR (t.ans_at IS NOT NULL AND ba.departement IS NULL)
+    OR (t.ack_at IS NOT NULL AND bk.departement IS NULL)
+    OR (t.censor_at IS NOT NULL AND bc.departement IS NULL))) AS unmapped
+FROM (
+  SELECT a.*,
+    CASE WHEN answer_in_us IS NOT NULL THEN {big}(answer_in_us, sent_us) END AS ans_at,
+    CASE WHEN ack_in_us IS NOT NULL THEN {big}(ack_in_us, sent_us) END AS ack_at,
+    CASE WHEN end_us IS NOT NULL AND answer_in_us IS NULL THEN end_us END AS censor_at,
+    (end_us IS NOT NULL AND (closed_us < sent_us - {SKEW_US}
+      OR answer_in_us < sent_us - {SKEW_US} OR ack_in_us < sent_us - {SKEW_US})) AS skew
+  FROM (
+    SELECT b.*, {closed} AS closed_us, {end} AS end_us, {delivered} AS delivered,
+      b.channel IN ('email', 'letter') AS written,
+      {answer_in} AS answer_in_us, {ack_in} AS ack_in_us
+    FROM (SELECT * FROM base {fence}) b {fence}
+  ) a {fence}
+) t
+  LEFT JOIN {TABLE} bs ON t.end_us IS NOT NULL AND bs.departement = t.departement
+    AND bs.utc_day = t.sent_us / {DAY_US}
+  LEFT JOIN {TABLE} ba ON ba.departement = t.departement AND ba.utc_day = t.ans_at / {DAY_US}
+  LEFT JOIN {TABLE} bk ON bk.departement = t.departement AND bk.utc_day = t.ack_at / {DAY_US}
+  LEFT JOIN {TABLE} bc ON bc.departement = t.departement AND bc.utc_day = t.censor_at / {DAY_US}
+"""
+    return sql, params
+
+
+async def stream_facts(
+    session: AsyncSession,
+    *,
+    campaign_id: int,
+    as_of_us: int,
+    campaign_closed_us: int | None,
+    strata: Sequence[int],
+    targets: Targets,
+    chunk: int = 5000,
+) -> AsyncIterator[Sequence[Row[Any]]]:
+    """The facts of every contact (``planned_us`` included), by contact id, in partitions
+    of ``chunk`` rows read from a server-side cursor. Needs the business-day table
+    (``storage.business_days.load_business_days``) in the same session."""
+    dialect = session.get_bind().dialect.name
+    sql, params = facts_sql(
+        dialect,
+        campaign_id=campaign_id,
+        as_of_us=as_of_us,
+        campaign_closed_us=campaign_closed_us,
+        strata=strata,
+        targets=targets,
+        with_planned=True,
+    )
+    if dialect == "postgresql":
+        # The rows come sorted by contact id: a sort of every contact's facts, kept in
+        # memory rather than spilled; and a cursor is planned for its first 10 % of rows by
+        # default (nested loops), where every row is read (for this transaction only).
+        await session.execute(text("SET LOCAL work_mem = '256MB'"))
+        await session.execute(text("SET LOCAL cursor_tuple_fraction = 1.0"))
+    connection = await session.connection()
+    result = await connection.stream(
+        text(f"{sql} ORDER BY t.id").execution_options(yield_per=chunk), params
+    )
+    try:
+        async for partition in result.partitions(chunk):
+            if partition:
+                yield partition
+    finally:
+        await result.close()
