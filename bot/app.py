@@ -175,7 +175,10 @@ async def run(
     clock: Clock | None = None,
     stop: asyncio.Event | None = None,
 ) -> None:
-    """Serve until SIGINT/SIGTERM (or ``stop``): long polling, or the configured webhook."""
+    """Serve until SIGINT/SIGTERM (or ``stop``): long polling, or the configured webhook
+    (never without its secret token: anyone reaching it could post as any auditor)."""
+    if conf.webhook_url and not conf.webhook_secret:
+        raise ValueError("a webhook needs its secret token (bot.webhook_secret)")
     app = build_application(conf, database, clock=clock)
     if stop is None:
         stop = asyncio.Event()

@@ -12,7 +12,11 @@ second after the press.
 
 Anyone who is not an enrolled, active auditor gets one polite refusal and nothing more;
 ``/start CODE`` is the only thing they can do, and wrong codes are limited per Telegram user
-(``MAX_WRONG_CODES`` per ``WRONG_CODES_WINDOW``, counted in the database).
+(``MAX_WRONG_CODES`` per ``WRONG_CODES_WINDOW``, counted in the database). A stranger writes
+nothing to the database: the refusal is remembered in memory (the last
+``STRANGERS_REMEMBERED``), and only a ``/start CODE`` attempt gets a state row, for the
+count; rows of strangers whose window has passed are deleted when another one is made, so
+300 strangers no longer leave 300 rows.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import asyncio
 import logging
 import re
 import traceback
+import urllib.parse
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -41,7 +47,14 @@ from telegram.ext import ContextTypes
 
 from bot import flows
 from bot.flows import Outcome, Snapshot, State
-from bot.photos import PhotoRefused, strip_metadata
+from bot.photos import (
+    MAX_PIXELS,
+    PhotoRefused,
+    PhotoTooHeavy,
+    PhotoTooLarge,
+    download_capped,
+    strip_metadata,
+)
 from bot.views import Button, Reply, rows, task_list
 from scenarios.catalog import Catalog, UnknownScenario
 from scenarios.clock import Clock
@@ -54,6 +67,7 @@ from storage.models import Auditor, BotState
 log = logging.getLogger(__name__)
 
 MAX_WRONG_CODES = 5
+STRANGERS_REMEMBERED = 10_000
 WRONG_CODES_WINDOW = timedelta(hours=1)
 _CONTACT_ID = re.compile(r"[0-9]{1,9}")  # forged data must not overflow an SQL integer
 MENU_KEYS = ("bot.menu.tasks", "bot.menu.progress", "bot.menu.help")
@@ -75,6 +89,17 @@ class Runtime:
     # SQLite has one writer: units of work of this process queue here instead of failing
     # with "database is locked" when a read transaction tries to become a write one.
     write_lock: asyncio.Lock | None = field(default=None)
+    # Photos downloaded and decoded at once: with 64 concurrent updates, 64 large photos
+    # would hold gigabytes; the others wait their turn.
+    photo_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
+    # Strangers already refused (Telegram user id -> when), newest last, bounded.
+    refused: OrderedDict[int, datetime] = field(default_factory=OrderedDict)
+
+    def remember_refusal(self, user_id: int, now: datetime) -> None:
+        self.refused[user_id] = now
+        self.refused.move_to_end(user_id)
+        while len(self.refused) > STRANGERS_REMEMBERED:
+            self.refused.popitem(last=False)
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[AsyncSession]:
@@ -200,18 +225,27 @@ async def snapshot(
     )
 
 
-def refusal(row: BotState, now: datetime, t: Translator) -> list[Reply]:
+def refusal(rt: Runtime, row: BotState, now: datetime, t: Translator) -> list[Reply]:
     """One polite refusal per unknown Telegram user, then silence."""
     if row.refused_at is not None:
         return []
-    row.refused_at = now
+    row.refused_at = now  # kept when the row is stored (a disabled auditor's), else:
+    rt.remember_refusal(row.telegram_user_id, now)
     return [Reply(t("bot.refused"))]
 
 
 async def identify(
-    session: AsyncSession, user_id: int, now: datetime
+    session: AsyncSession, rt: Runtime, user_id: int, now: datetime
 ) -> tuple[Auditor | None, BotState]:
-    return await repo.identify(session, user_id, now)
+    """The active auditor of this Telegram user and their state row; for a user without a
+    stored row (a stranger), a row that is never added to the session."""
+    auditor, row = await repo.identify(session, user_id, now)
+    if row is None:
+        row = BotState(
+            telegram_user_id=user_id, stage=flows.IDLE, attempt=0, failed_codes=0,
+            refused_at=rt.refused.get(user_id), updated_at=now,
+        )  # fmt: skip
+    return auditor, row
 
 
 # --------------------------------------------------------------------------- commands
@@ -226,12 +260,17 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     now = rt.clock.now()
     code = context.args[0] if context.args else ""
     async with rt.unit() as session:
-        auditor, row = await identify(session, user.id, now)
+        auditor, row = await identify(session, rt, user.id, now)
         if auditor is not None:
             replies = [Reply(t("bot.welcome_back", name=auditor.name), menu=True)]
         elif not code:
-            replies = refusal(row, now, t)
+            replies = refusal(rt, row, now, t)
         else:
+            if row not in session:  # a stranger's first code: the count needs a row
+                row = await repo.stranger_state(
+                    session, user.id, now, stale_before=now - WRONG_CODES_WINDOW
+                )
+                row.refused_at = rt.refused.get(user.id)
             replies = await _enrol(session, row, code, user.id, user.language_code, now, t)
     await send(context, user.id, replies, t)
 
@@ -278,9 +317,9 @@ async def tasks(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _task_list(
     session: AsyncSession, rt: Runtime, user_id: int, now: datetime, t: Translator
 ) -> list[Reply]:
-    auditor, row = await identify(session, user_id, now)
+    auditor, row = await identify(session, rt, user_id, now)
     if auditor is None:
-        return refusal(row, now, t)
+        return refusal(rt, row, now, t)
     found = await repo.open_tasks(session, auditor.id)
     fixes = await repo.open_fixes(session, auditor.id)
     return [task_list(t, found, now.astimezone(rt.tz).date(), rt.tz, len(fixes))]
@@ -294,9 +333,9 @@ async def progress(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     rt, t = runtime(context), translator(update)
     now = rt.clock.now()
     async with rt.unit() as session:
-        auditor, row = await identify(session, user.id, now)
+        auditor, row = await identify(session, rt, user.id, now)
         if auditor is None:
-            replies = refusal(row, now, t)
+            replies = refusal(rt, row, now, t)
         elif auditor.role != "coordinator":
             replies = [Reply(t("bot.progress.not_coordinator"))]
         else:
@@ -333,8 +372,8 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     rt, t = runtime(context), translator(update)
     now = rt.clock.now()
     async with rt.unit() as session:
-        auditor, row = await identify(session, user.id, now)
-        replies = refusal(row, now, t) if auditor is None else [Reply(t("bot.help"), menu=True)]
+        auditor, row = await identify(session, rt, user.id, now)
+        replies = refusal(rt, row, now, t) if auditor is None else [Reply(t("bot.help"), menu=True)]
     await send(context, user.id, replies, t)
 
 
@@ -346,9 +385,9 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     rt, t = runtime(context), translator(update)
     now = rt.clock.now()
     async with rt.unit() as session:
-        auditor, row = await identify(session, user.id, now)
+        auditor, row = await identify(session, rt, user.id, now)
         if auditor is None:
-            replies = refusal(row, now, t)
+            replies = refusal(rt, row, now, t)
         else:
             await persist(session, row, Outcome(State()), auditor.id, None, now)
             replies = [Reply(t("bot.cancelled"), rows(Button(t("bot.button.tasks"), "m")))]
@@ -366,9 +405,9 @@ async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     now = rt.clock.now()  # a callback query has no date: the press is timed on handling
     toast: str | None = None
     async with rt.unit() as session:
-        auditor, row = await identify(session, user.id, now)
+        auditor, row = await identify(session, rt, user.id, now)
         if auditor is None:
-            replies = refusal(row, now, t)
+            replies = refusal(rt, row, now, t)
         else:
             replies, toast = await _press(session, rt, auditor, row, query.data or "", now, t)
     await query.answer(toast)
@@ -460,9 +499,9 @@ async def _with_task(update: Update, context: ContextTypes.DEFAULT_TYPE, step: A
     now = rt.clock.now()
     at = message.date or now
     async with rt.unit() as session:
-        auditor, row = await identify(session, user.id, now)
+        auditor, row = await identify(session, rt, user.id, now)
         if auditor is None:
-            replies = refusal(row, now, t)
+            replies = refusal(rt, row, now, t)
         elif row.contact_id is None:
             replies = [Reply(t("bot.text.unexpected"), rows(Button(t("bot.button.tasks"), "m")))]
         else:
@@ -491,28 +530,38 @@ async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     else:
         return
     async with rt.unit() as session:  # is a photo expected at all? (before any download)
-        auditor, row = await identify(session, user.id, now)
+        auditor, row = await identify(session, rt, user.id, now)
         expected = auditor is not None and row.stage in (flows.GRID, flows.LETTER_PHOTO)
-        replies = refusal(row, now, t) if auditor is None else []
+        replies = refusal(rt, row, now, t) if auditor is None else []
     if auditor is None or not expected:
         await send(context, user.id, replies or [Reply(t("bot.photo.unexpected"))], t)
         return
+    too_big = Reply(t("bot.photo.too_big", mb=rt.photo_max_bytes // 10**6))
     if (source.file_size or 0) > rt.photo_max_bytes:
-        too_big = Reply(t("bot.photo.too_big", mb=rt.photo_max_bytes // 10**6))
         await send(context, user.id, [too_big], t)
         return
-    data = bytes(await (await source.get_file()).download_as_bytearray())
     try:
-        if len(data) > rt.photo_max_bytes:
-            raise PhotoRefused("too big")
-        clean = await asyncio.to_thread(strip_metadata, data)
+        async with rt.photo_slots:  # a few photos decoded at once: each may take 150 MB
+            found = await source.get_file()
+            if (found.file_size or 0) > rt.photo_max_bytes:
+                raise PhotoTooHeavy(f"getFile says {found.file_size} bytes")
+            # Streamed with the limit: Telegram may say no size at all (file_size omitted).
+            data = await download_capped(_file_url(found.file_path), rt.photo_max_bytes)
+            clean = await asyncio.to_thread(strip_metadata, data)
+    except PhotoTooHeavy:
+        await send(context, user.id, [too_big], t)
+        return
+    except PhotoTooLarge:
+        mp = MAX_PIXELS // 10**6
+        await send(context, user.id, [Reply(t("bot.photo.too_many_pixels", mp=mp))], t)
+        return
     except PhotoRefused:
         await send(context, user.id, [Reply(t("bot.photo.unreadable"))], t)
         return
 
     async with rt.unit() as session:
         sha = await repo.store_blob(session, clean, now)
-        auditor, row = await identify(session, user.id, now)
+        auditor, row = await identify(session, rt, user.id, now)
         if auditor is None or row.contact_id is None:
             replies = [Reply(t("bot.photo.unexpected"))]
         else:
@@ -524,6 +573,14 @@ async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 await persist(session, row, outcome, auditor.id, snap.task.id, now)
                 replies = outcome.replies
     await send(context, user.id, replies, t)
+
+
+def _file_url(file_path: str | None) -> str:
+    """The download URL of a file (PTB puts the base file URL before Telegram's path)."""
+    if not file_path or not file_path.startswith(("https://", "http://")):
+        raise PhotoRefused("no downloadable file path")
+    parts = urllib.parse.urlsplit(file_path)
+    return urllib.parse.urlunsplit(parts._replace(path=urllib.parse.quote(parts.path)))
 
 
 async def on_other(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

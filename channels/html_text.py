@@ -84,8 +84,22 @@ def nesting_depth(source: str) -> int:
     return deepest
 
 
+# nh3's cost grows faster than the input on some shapes: "<p>" and 2 million "&amp;" (10 MB)
+# took 40 s. Past MAX_HTML_CHARS the HTML is cut before sanitising: a reply's own words
+# come first, what is cut is the tail (quoted history, signatures, styles). At this size
+# nh3 takes about 0.05 s on that shape, and a whole 10 MB message of the worst shapes of
+# bench/hostile_mail.py parses in under half a second (mostly the email parser's reading).
+MAX_HTML_CHARS = 256_000
+
+
 def sanitise_html(source: str, defects: list[str] | None = None) -> str:
-    """Safe HTML for a coordinator's eyes: structure and text only, links as text."""
+    """Safe HTML for a coordinator's eyes: structure and text only, links as text.
+
+    Input longer than ``MAX_HTML_CHARS`` is cut first (said in ``defects``)."""
+    if len(source) > MAX_HTML_CHARS:
+        source = source[:MAX_HTML_CHARS]
+        if defects is not None:
+            defects.append(f"HTML truncated to {MAX_HTML_CHARS} characters")
     if nesting_depth(source) > MAX_DEPTH:
         source = _FLATTEN.sub(" ", source)
         if defects is not None:
@@ -105,9 +119,15 @@ _PARAGRAPHS = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul",
 _SPACES = re.compile(r"\s+")
 
 
+class _Full(Exception):
+    """The text reached its limit: the rest of the HTML is not read."""
+
+
 class _TextWriter(HTMLParser):
-    def __init__(self) -> None:
+    def __init__(self, limit: int | None = None) -> None:
         super().__init__(convert_charrefs=True)
+        self.limit = limit
+        self.size = 0
         self.lines: list[str] = []
         self.current: list[str] = []
         self.quote_depth = 0
@@ -120,14 +140,22 @@ class _TextWriter(HTMLParser):
     def end_line(self, force: bool = False) -> None:
         text = "".join(self.current).rstrip()
         if text or force:
-            self.lines.append("> " * self.quote_depth + text if text else ">" * self.quote_depth)
+            self.append("> " * self.quote_depth + text if text else ">" * self.quote_depth)
         self.current = []
         self.has_text = False
 
     def blank_line(self) -> None:
         self.end_line()
         if self.lines and self.lines[-1].strip("> ") != "":
-            self.lines.append(">" * self.quote_depth)
+            self.append(">" * self.quote_depth)
+
+    def append(self, line: str) -> None:
+        # Quote markers and list indents repeat on every line: 500 KB of deeply nested
+        # HTML could spell tens of megabytes of text. Past the limit, stop reading.
+        self.lines.append(line)
+        self.size += len(line) + 1
+        if self.limit is not None and self.size > self.limit:
+            raise _Full
 
     # -- parser callbacks ------------------------------------------------------------------
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -198,12 +226,16 @@ class _TextWriter(HTMLParser):
 _MANY_BLANKS = re.compile(r"\n(?:[ >]*\n){2,}")
 
 
-def html_to_text(source: str) -> str:
-    """Plain text of (already sanitised) HTML."""
-    writer = _TextWriter()
-    writer.feed(source)
-    writer.close()
-    writer.end_line()
+def html_to_text(source: str, limit: int | None = None) -> str:
+    """Plain text of (already sanitised) HTML; with ``limit``, reading stops once the text
+    is longer than ``limit`` characters (the caller cuts it and says so)."""
+    writer = _TextWriter(limit)
+    try:
+        writer.feed(source)
+        writer.close()
+        writer.end_line()
+    except _Full:
+        pass
     lines = writer.lines
     while lines and not lines[-1].strip("> "):
         lines.pop()

@@ -28,6 +28,8 @@ from datetime import UTC, datetime
 
 import aioimaplib
 
+from channels.cleartext import cleartext_allowed, cleartext_refusal
+
 
 class ImapError(Exception):
     """Base class; the message never contains a password."""
@@ -134,6 +136,9 @@ class ImapSession:
             queue.put_nowait(aioimaplib.STOP_WAIT_SERVER_PUSH)
 
     async def connect(self) -> None:
+        if self.account.security == "none" and not cleartext_allowed(self.account.host):
+            # IMAP LOGIN would carry the password in clear
+            raise ImapAuthError(cleartext_refusal("imap", self.account.host, self.account.port))
         try:
             # aioimaplib's IMAP4_SSL does not take conn_lost_cb; IMAP4 with an SSL context
             # is the same implicit-TLS connection (IMAP4_SSL only forwards to it).

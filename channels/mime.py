@@ -8,13 +8,18 @@
                   message/delivery-status, /disposition-notification ... report groups
                   message/rfc822, text/rfc822-headers .. headers of the returned original
                   anything else ........................ attachment (name, type, size, sha256)
-              --html--> sanitised HTML and, without a text/plain part, the text
+              --html (cut at MAX_HTML_CHARS)--> sanitised HTML and, without a text/plain
+                    part, the text (cut at MAX_TEXT_CHARS)
               --quotes--> new text | quoted original | signature
 
 ``compat32`` rather than ``policy.default``: the default policy's header objects parse lazily
 and raise on malformed addresses deep inside unrelated code, and cost several times more per
 header. Here every header is decoded by hand (RFC 2047 words, raw 8-bit bytes) inside a guard,
 which is both faster (a benchmark pushes 10,000 messages through this) and predictable.
+
+Sizes are capped (headers, parts, HTML before sanitising, text before classifying) so one
+hostile message costs well under a second; whatever is cut is said in ``defects`` and
+``truncated`` is set, while the raw message stays whole in storage.
 
 Only ``UnparsableMessage`` leaves ``parse_message``. Anything else that goes wrong is written
 into ``defects`` and the rest of the message is still read; a last-resort guard turns an
@@ -37,7 +42,7 @@ from datetime import UTC, datetime
 from email import policy
 
 from channels.charsets import decode_bytes, recover_header
-from channels.html_text import html_to_text, sanitise_html
+from channels.html_text import MAX_HTML_CHARS, html_to_text, sanitise_html
 from channels.quotes import split_reply
 
 MAX_DEPTH = 30  # MIME nesting we walk; real mail stays under 6
@@ -45,7 +50,9 @@ MAX_PARTS = 500
 MAX_HEADERS = 500
 MAX_HEADER_CHARS = 16_384  # per header value, after which it is truncated (with a defect)
 MAX_REFERENCES = 100
-MAX_TEXT_CHARS = 2_000_000
+# What the classifier, the quote splitter and the content checks read: their regular
+# expressions cost ~1 s per 2 million characters; real replies are a few thousand.
+MAX_TEXT_CHARS = 500_000
 
 _HEADER_LINE = re.compile(rb"^[\x21-\x39\x3b-\x7e]{1,200}[ \t]*:")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]{1,60})\?([qQbB])\?([^?\s]*)\?=")
@@ -123,6 +130,7 @@ class ParsedMessage:
     report_parts: tuple[ReportPart, ...]
     embedded_headers: tuple[tuple[str, str], ...]  # of the returned or attached original
     defects: tuple[str, ...] = field(default=())
+    truncated: bool = False  # something was cut to size (which: in defects)
 
     def header(self, name: str) -> str | None:
         """First value of header ``name`` (case-insensitive), or None."""
@@ -158,9 +166,15 @@ def _header_block_start(raw: bytes) -> bytes:
 
 
 class _Defects(list[str]):
-    """The defects of one message: each once, at most 200 (hostile input repeats itself)."""
+    """The defects of one message: each once, at most 200 (hostile input repeats itself).
+
+    ``truncated`` records that something was cut, even past the 200."""
+
+    truncated = False
 
     def append(self, defect: str) -> None:
+        if "truncated" in defect:
+            self.truncated = True
         if defect not in self and len(self) < 200:
             super().append(defect)
 
@@ -182,14 +196,15 @@ def _parse(data: bytes) -> ParsedMessage:
 
     html: str | None = None
     if walk.html_parts:
+        source = _joined(walk.html_parts, "\n", MAX_HTML_CHARS, "HTML", defects)
         try:
-            html = sanitise_html("\n".join(walk.html_parts), defects)
+            html = sanitise_html(source, defects)
         except Exception as exc:  # nh3 refuses input it cannot represent
             defects.add(f"HTML not sanitised: {type(exc).__name__}")
     if walk.text_parts:
-        text = "\n\n".join(walk.text_parts)
+        text = _joined(walk.text_parts, "\n\n", MAX_TEXT_CHARS, "text", defects)
     elif html:
-        text = html_to_text(html)
+        text = html_to_text(html, limit=MAX_TEXT_CHARS)
     else:
         text = ""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
@@ -214,6 +229,23 @@ def _parse(data: bytes) -> ParsedMessage:
         report_parts=tuple(walk.reports),
         embedded_headers=walk.embedded_headers,
     )
+
+
+def _joined(parts: list[str], separator: str, limit: int, what: str, defects: _Defects) -> str:
+    """The parts joined and cut at ``limit`` characters (a defect says so), without
+    building the whole when it is longer."""
+    out: list[str] = []
+    size = 0
+    for part in parts:
+        if out:
+            out.append(separator)
+            size += len(separator)
+        out.append(part[: max(limit - size, 0)])
+        size += len(part)
+        if size > limit:
+            defects.add(f"{what} truncated to {limit} characters")
+            break
+    return "".join(out)
 
 
 # -- headers ---------------------------------------------------------------------------------
@@ -357,6 +389,7 @@ def _assemble(
         date_raw=env.date_raw,
         headers=tuple(headers),
         defects=tuple(defects),
+        truncated=defects.truncated,
         **fields,  # type: ignore[arg-type]
     )
 

@@ -32,7 +32,8 @@ from email.policy import SMTP as SMTP_POLICY
 
 import aiosmtplib
 
-from channels.smtp_outcomes import Outcome, Stage, Verdict, sort_reply, sort_transport
+from channels.cleartext import cleartext_allowed, cleartext_refusal
+from channels.smtp_outcomes import About, Outcome, Stage, Verdict, sort_reply, sort_transport
 from scenarios.clock import Clock, SystemClock
 
 
@@ -124,6 +125,16 @@ class SmtpSession:
         )
 
     async def __aenter__(self) -> SmtpSession:
+        account = self.account
+        if (
+            account.security == "none"
+            and account.username
+            and account.password is not None
+            and not cleartext_allowed(account.host)
+        ):
+            text = cleartext_refusal("smtp", account.host, account.port)
+            outcome = Outcome(Verdict.HELD, About.ACCOUNT, "password in clear", Stage.SETUP, text)
+            raise AccountFailure(outcome, text)
         stage = Stage.CONNECT
         try:
             await self._smtp.connect()

@@ -30,6 +30,12 @@ Values, the same in every format (documented in each export's metadata):
 - booleans: ``true``/``false`` (CSV, JSON), Excel booleans, Parquet booleans; missing
   values are empty (CSV), ``null`` (JSON, Parquet) or empty cells (XLSX).
 
+Text cells a spreadsheet would run (``=…``, ``+…``, ``-…``, ``@…``) are neutralised in every
+CSV and XLSX, headers and README included (``reports.spreadsheet``: an apostrophe in CSV, a
+string cell in XLSX). Files are written through ``reports.outputs``: a partial file beside
+the target, renamed into place once complete, never through a symbolic link nor over a
+device, mode 0600.
+
 Metadata: campaign, generation time, the Témoin version, ``holidays.__version__``, the
 as-of instant (censoring of a campaign still open), and the meaning of every column, in
 French from the catalogue (``report.col.*``): a README sheet (XLSX), a sidecar
@@ -44,16 +50,18 @@ byte-identical; at different times they differ only where that time is written.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 import shutil
+import tempfile
 import zipfile
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import IO, Any, Final, Literal
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -74,6 +82,8 @@ from reports.facts import (
     stratum_labels,
 )
 from reports.formats import FORMATS, LEVELS
+from reports.outputs import check_target, open_output, write_output
+from reports.spreadsheet import csv_value, xlsx_text_cell, xlsx_value
 from reports.version import temoin_version
 from scenarios.catalog import Catalog, load_catalog
 from scenarios.i18n import Translator
@@ -510,9 +520,9 @@ def _us_text(value: int | None) -> str:
 
 class _CsvSink(_Sink):
     """The csv module writes ``None`` as an empty field and numbers with ``repr``: only
-    booleans and instants need converting."""
+    booleans and instants need converting, and texts neutralising (``csv_value``)."""
 
-    def __init__(self, path: Path, columns: Sequence[Column]) -> None:
+    def __init__(self, stream: IO[bytes], columns: Sequence[Column]) -> None:
         self._columns = columns
         self._names = [c.name for c in columns]
         self._converted = [
@@ -525,33 +535,42 @@ class _CsvSink(_Sink):
             for index, c in enumerate(columns)
             if c.kind in ("bool", "datetime")
         ]
-        self._fh = path.open("w", encoding="utf-8", newline="")
-        self._writer = csv.writer(self._fh, lineterminator="\n")
-        self._writer.writerow(self._names)
+        self._texts = [index for index, c in enumerate(columns) if c.kind == "str"]
+        self._fh = io.TextIOWrapper(stream, encoding="utf-8", newline="", write_through=False)
+        # CRLF as RFC 4180 has it: the csv module then quotes a field holding a lone "\r",
+        # which a spreadsheet would otherwise read as the end of a row (and the rest of the
+        # field as a new row's first cell, past any neutralising).
+        self._writer = csv.writer(self._fh, lineterminator="\r\n")
+        self._writer.writerow([csv_value(name) for name in self._names])
 
     def write(self, row: dict[str, Any]) -> None:
         values = [row[name] for name in self._names]
+        for index in self._texts:
+            values[index] = csv_value(values[index])
         for index, convert in self._converted:
             values[index] = convert(values[index])
         self._writer.writerow(values)
         self.rows += 1
 
     def write_values(self, values: list[Any]) -> None:
+        for index in self._texts:
+            values[index] = csv_value(values[index])
         for index, convert in self._converted_us:
             values[index] = convert(values[index])
         self._writer.writerow(values)
         self.rows += 1
 
     def close(self) -> None:
-        self._fh.close()
+        self._fh.flush()
+        self._fh.detach()  # the stream belongs to open_output, which closes it
 
 
 class _JsonSink(_Sink):
-    def __init__(self, path: Path, columns: Sequence[Column]) -> None:
+    def __init__(self, stream: IO[bytes], columns: Sequence[Column]) -> None:
         self._columns = columns
         self._names = [c.name for c in columns]
         self._datetimes = [i for i, c in enumerate(columns) if c.kind == "datetime"]
-        self._fh = path.open("w", encoding="utf-8", newline="\n")
+        self._fh = io.TextIOWrapper(stream, encoding="utf-8", newline="\n")
 
     def write(self, row: dict[str, Any]) -> None:
         record = {name: _jsonable(row[name]) for name in self._names}
@@ -567,11 +586,12 @@ class _JsonSink(_Sink):
         self.rows += 1
 
     def close(self) -> None:
-        self._fh.close()
+        self._fh.flush()
+        self._fh.detach()
 
 
 class _ParquetSink(_Sink):
-    def __init__(self, path: Path, columns: Sequence[Column], meta: dict[str, Any]) -> None:
+    def __init__(self, stream: IO[bytes], columns: Sequence[Column], meta: dict[str, Any]) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -595,7 +615,7 @@ class _ParquetSink(_Sink):
         self._names = [c.name for c in columns]
         self._batch: dict[str, list[Any]] = {name: [] for name in self._names}
         self._pending = 0
-        self._writer = pq.ParquetWriter(path, self._schema)
+        self._writer = pq.ParquetWriter(stream, self._schema)
 
     def _flush(self) -> None:
         table = self._pa.table(self._batch, schema=self._schema)
@@ -619,13 +639,15 @@ class _ParquetSink(_Sink):
 
 
 class _XlsxBook:
-    """A write-only workbook: README first, then one sheet per table (frozen header)."""
+    """A write-only workbook: README first, then one sheet per table (frozen header).
 
-    def __init__(self, path: Path, readme: list[list[Any]], generated_at: datetime) -> None:
+    Every text cell is a string cell (``reports.spreadsheet``), never a formula."""
+
+    def __init__(self, stream: IO[bytes], readme: list[list[Any]], generated_at: datetime) -> None:
         from openpyxl import Workbook
         from openpyxl.styles import Font
 
-        self._path = path
+        self._stream = stream
         self._generated_at = generated_at
         self._book = Workbook(write_only=True)
         stamp = generated_at.astimezone(UTC).replace(tzinfo=None, microsecond=0)
@@ -635,29 +657,27 @@ class _XlsxBook:
         self._bold = Font(bold=True)
         info = self._book.create_sheet("README")
         for line in readme:
-            info.append(line)
+            info.append([xlsx_value(info, value) for value in line])
         self.rows = 0
 
     def sheet(self, title: str, columns: Sequence[Column]) -> _XlsxSheet:
-        from openpyxl.cell import WriteOnlyCell
-
         sheet = self._book.create_sheet(title)
         sheet.freeze_panes = "A2"
         header = []
         for column in columns:
-            cell = WriteOnlyCell(sheet, value=column.name)
+            cell = xlsx_text_cell(sheet, column.name)
             cell.font = self._bold
             header.append(cell)
         sheet.append(header)
         return _XlsxSheet(self, sheet, columns)
 
     def close(self) -> None:
-        raw = self._path.with_name(self._path.name + ".raw")
-        try:
+        # openpyxl writes the whole zip on save: into an anonymous temporary file (no name
+        # anyone could plant a link at), then copied with normalised entries into the output.
+        with tempfile.TemporaryFile() as raw:
             self._book.save(raw)
-            _normalise_zip(raw, self._path, self._generated_at)
-        finally:
-            raw.unlink(missing_ok=True)
+            raw.seek(0)
+            _normalise_zip(raw, self._stream, self._generated_at)
 
 
 class _XlsxSheet(_Sink):
@@ -680,7 +700,7 @@ class _XlsxSheet(_Sink):
                 cell.number_format = "yyyy-mm-dd hh:mm:ss"
                 values.append(cell)
             else:
-                values.append(value)
+                values.append(xlsx_value(self._sheet, value))
         self._sheet.append(values)
         self.rows += 1
         self._book.rows += 1
@@ -692,7 +712,7 @@ class _XlsxSheet(_Sink):
 _MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
 
 
-def _normalise_zip(source: Path, target: Path, generated_at: datetime) -> None:
+def _normalise_zip(source: IO[bytes], target: IO[bytes], generated_at: datetime) -> None:
     """Copy the zip with every entry dated at the generation time (Paris wall clock), and
     the workbook's "modified" property too (openpyxl sets it to the time of saving)."""
     local = generated_at.astimezone(PARIS)
@@ -740,13 +760,15 @@ def _sheet_title(by: Sequence[str]) -> str:
     return ("+".join(by) or "overall")[:31]
 
 
-def _flat_sink(path: Path, fmt: str, columns: Sequence[Column], meta: dict[str, Any]) -> _Sink:
+def _flat_sink(
+    stream: IO[bytes], fmt: str, columns: Sequence[Column], meta: dict[str, Any]
+) -> _Sink:
     if fmt == "csv":
-        return _CsvSink(path, columns)
+        return _CsvSink(stream, columns)
     if fmt == "json":
-        return _JsonSink(path, columns)
+        return _JsonSink(stream, columns)
     if fmt == "parquet":
-        return _ParquetSink(path, columns, meta)
+        return _ParquetSink(stream, columns, meta)
     raise ValueError(f"unknown format {fmt!r}")
 
 
@@ -793,7 +815,8 @@ async def export(
     """Export the campaign at ``level`` in ``fmt`` to ``out``; returns the number of rows.
 
     ``as_of`` (default: ``generated_at``) censors the contacts of a campaign still open.
-    Files are written beside ``out`` and renamed into place once complete.
+    Files are written beside ``out`` and renamed into place once complete
+    (``reports.outputs``: ``OutputError`` when ``out`` cannot be written).
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
@@ -805,11 +828,14 @@ async def export(
     info = ExportMeta(campaign, generated_at, as_of, level, fmt, min_cell, bounds)
     columns = CONTACT_COLUMNS if level == "contacts" else stats_columns()
     meta = info.as_dict(columns, t=t)
-    tmp = out.with_name(f".{out.name}.partial")
-    try:
+    sidecar = out.with_name(out.name + ".meta.json")
+    check_target(out)
+    if fmt != "xlsx":
+        check_target(sidecar)
+    with open_output(out) as stream:
         if fmt == "xlsx":
             extra = _columns_meta(CRITERIA_COLUMNS, t) if level == "stats" else []
-            book = _XlsxBook(tmp, _readme(meta, t, extra), generated_at)
+            book = _XlsxBook(stream, _readme(meta, t, extra), generated_at)
             if level == "contacts":
                 sink = book.sheet("contacts", columns)
                 async for values in _contact_values(session, campaign, as_of, catalog, bounds):
@@ -829,7 +855,7 @@ async def export(
             book.close()
             count = book.rows
         else:
-            flat = _flat_sink(tmp, fmt, columns, meta)
+            flat = _flat_sink(stream, fmt, columns, meta)
             try:
                 if level == "contacts":
                     async for values in _contact_values(session, campaign, as_of, catalog, bounds):
@@ -844,9 +870,5 @@ async def export(
             finally:
                 flat.close()
             count = flat.rows
-            sidecar = out.with_name(out.name + ".meta.json")
-            sidecar.write_text(_meta_json({**meta, "rows": count}), encoding="utf-8")
-        tmp.replace(out)
-    finally:
-        tmp.unlink(missing_ok=True)
+            write_output(sidecar, _meta_json({**meta, "rows": count}).encode("utf-8"))
     return count

@@ -17,10 +17,12 @@ Two reports:
 
 Confidentiality of a collectivity's report: it names no other collectivity (the only names
 in it are its own and its own services'), and shows no figure computed over fewer than
-``min_peers`` *other* collectivities: the peer figure of a stratum with fewer others, and
-the national figure of a campaign with fewer others, are withheld with a sentence saying
-why. Peer figures are computed over the other collectivities of the stratum (itself
-excluded); national figures over every collectivity.
+``min_peers`` *other* collectivities, counted figure by figure (``reports.peers``: those
+with a delivered contact in that channel's sample for that measure). A withheld cell says
+« donnée masquée : moins de N collectivités »; a column with no cell left is dropped with a
+sentence saying why, and so is the national curve of the chart. Peer figures are computed
+over the other collectivities of the stratum (itself excluded); national figures over
+every collectivity.
 
 Self-contained: CSS in the page, charts as inline SVG, no external resource. Numbers are
 written the French way (decimal comma, narrow no-break space before ``%``), instants in
@@ -53,6 +55,8 @@ from reports.charts import histogram_svg, km_svg
 from reports.exports import contact_records, shipped_catalog
 from reports.facts import DEFAULT_STRATA, ContactFacts, population_stratum
 from reports.intervals import Proportion
+from reports.outputs import open_output
+from reports.peers import PeerCounter
 from reports.version import temoin_version
 from scenarios.catalog import Catalog, Scenario
 from scenarios.i18n import Translator
@@ -395,11 +399,11 @@ async def collectivity_report(
     national = {"overall": make(()), "channel": make(("channel",))}
     peers = {"overall": make(()), "channel": make(("channel",))}
     own = {"overall": make(()), "channel": make(("channel",))}
-    codes: set[str] = set()
+    counter = PeerCounter(options.strata)
     stratum_codes: set[str] = set()
     own_rows: list[tuple[ContactRow, ContactFacts]] = []
     async for row, facts in contact_records(session, campaign, as_of=as_of, catalog=catalog):
-        codes.add(facts.collectivity_code)
+        counter.add(facts)
         for aggregator in national.values():
             aggregator.add(facts)
         if facts.collectivity_code == own_code:
@@ -410,10 +414,13 @@ async def collectivity_report(
             stratum_codes.add(facts.collectivity_code)
             for aggregator in peers.values():
                 aggregator.add(facts)
-    others = len(codes - {own_code})
-    peer_count = len(stratum_codes)
-    show_national = others >= options.min_peers
-    show_peers = peer_count >= options.min_peers
+    contributors = counter.contributors()
+
+    def national_count(key: str | None, metric: str) -> int:
+        return len(contributors.get((key, metric), frozenset()) - {own_code})
+
+    def peer_count(key: str | None, metric: str) -> int:
+        return len(contributors.get((key, metric), frozenset()) & stratum_codes)
 
     def by_channel(aggs: dict[str, Aggregator]) -> dict[str | None, Cell]:
         cells: dict[str | None, Cell] = {c.key("channel"): c for c in aggs["channel"].cells()}
@@ -423,8 +430,9 @@ async def collectivity_report(
         return cells
 
     own_cells = by_channel(own)
-    national_cells = by_channel(national) if show_national else {}
-    peer_cells = by_channel(peers) if show_peers else {}
+    national_cells = by_channel(national)
+    peer_cells = by_channel(peers)
+    withheld_cell = t("report.withheld_cell", n=options.min_peers)
 
     def figure(cell: Cell | None, metric: str) -> str:
         if cell is None:
@@ -462,20 +470,26 @@ async def collectivity_report(
         "score": t("report.score"),
     }
     comparison: list[dict[str, Any]] = []
+    column_counts: dict[str, list[int]] = {"national": [], "peers": []}
     for key in (*(c for c in ("email", "letter", "phone", "visit") if c in own_cells), None):
         if key not in own_cells:
             continue
         label = t(f"channel.{key}") if key else t("report.overall")
-        rows = [
-            {
-                "metric": names[metric],
-                "yours": figure(own_cells[key], metric),
-                "national": figure(national_cells.get(key), metric) if show_national else "",
-                "peers": figure(peer_cells.get(key), metric) if show_peers else "",
-            }
-            for metric in metrics_for[key]
-        ]
+        rows = []
+        for metric in metrics_for[key]:
+            line = {"metric": names[metric], "yours": figure(own_cells[key], metric)}
+            for column, cells, count in (
+                ("national", national_cells, national_count(key, metric)),
+                ("peers", peer_cells, peer_count(key, metric)),
+            ):
+                column_counts[column].append(count)
+                published = count >= options.min_peers
+                line[column] = figure(cells.get(key), metric) if published else withheld_cell
+            rows.append(line)
         comparison.append({"label": label, "contacts": own_cells[key].delivered, "rows": rows})
+    # A column is dropped when not one of its cells can be published.
+    show_national = max(column_counts["national"], default=0) >= options.min_peers
+    show_peers = max(column_counts["peers"], default=0) >= options.min_peers
 
     # criteria missed, per scenario, with the scenario's improvement tracks
     tallies: dict[str, dict[str, list[int]]] = defaultdict(dict)
@@ -525,7 +539,11 @@ async def collectivity_report(
     if own_overall is not None and own_overall.written_delivered:
         curves = [(t("report.chart_yours"), own_overall.answer_bdays.kaplan_meier())]
         national_overall = national_cells.get(None)
-        if national_overall is not None and national_overall.written_delivered:
+        if (
+            national_overall is not None
+            and national_overall.written_delivered
+            and national_count(None, "km") >= options.min_peers
+        ):
             curves.append(
                 (t("report.chart_national"), national_overall.answer_bdays.kaplan_meier())
             )
@@ -542,16 +560,9 @@ async def collectivity_report(
         show_peers=show_peers,
         peers_label=t("report.peers", stratum=stratum),
         withheld=[
-            *(
-                []
-                if show_national
-                else [t("report.withheld_national", n=options.min_peers, count=others)]
-            ),
-            *(
-                []
-                if show_peers
-                else [t("report.withheld_peers", n=options.min_peers, count=peer_count)]
-            ),
+            t(f"report.withheld_{column}", n=options.min_peers, count=max(counts, default=0))
+            for column, counts in column_counts.items()
+            if max(counts, default=0) < options.min_peers
         ],
         missed=missed,
         timelines=timelines,
@@ -563,13 +574,15 @@ async def collectivity_report(
 
 
 def write_report(html: str, out: Path) -> None:
-    """Write the page as HTML, or as PDF (WeasyPrint) when ``out`` ends in ``.pdf``."""
+    """Write the page as HTML, or as PDF (WeasyPrint) when ``out`` ends in ``.pdf``, through
+    ``reports.outputs`` (atomically, never through a link; ``OutputError`` says why not)."""
     suffix = out.suffix.lower()
-    if suffix == ".pdf":
-        from weasyprint import HTML
-
-        HTML(string=html, base_url=None).write_pdf(out)
-    elif suffix in (".html", ".htm"):
-        out.write_text(html, encoding="utf-8")
-    else:
+    if suffix not in (".pdf", ".html", ".htm"):
         raise ValueError(f"a report is written as .html or .pdf, not {out.name!r}")
+    with open_output(out) as stream:
+        if suffix == ".pdf":
+            from weasyprint import HTML
+
+            HTML(string=html, base_url=None).write_pdf(stream)
+        else:
+            stream.write(html.encode("utf-8"))

@@ -14,7 +14,8 @@ The format, every key with its default (a complete example ships as
     title = "Baromètre de l'accueil, printemps 2026"   # optional, free text
     seed = 20260302                     # required: same seed, same file, same plan
 
-    [window]                            # required: local dates, both inclusive
+    [window]                            # required: local dates, both inclusive, in
+                                        # the years 2000 to 2100
     start = 2026-03-02
     end = 2026-05-29
 
@@ -91,6 +92,7 @@ from pydantic import (
 
 from scenarios.calendar import UnknownDepartement, normalise_departement
 from scenarios.domain import Channel
+from scenarios.input_files import LIMITS, InputFileError, read_input
 from scenarios.opening_hours import OpeningHoursError, parse_hours
 from scenarios.planning import (
     CHANNEL_ORDER,
@@ -173,12 +175,22 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# The calendar counts business days past the window (follow-ups, the close, delays of
+# late answers), so a window must leave room before the end of year 9999; and a barometer
+# is run in years Témoin and the public holiday rules know.
+FIRST_YEAR = 2000
+LAST_YEAR = 2100
+
+
 class Window(_Model):
     start: date
     end: date
 
     @model_validator(mode="after")
     def _order(self) -> Window:
+        for day in (self.start, self.end):
+            if not FIRST_YEAR <= day.year <= LAST_YEAR:
+                raise ValueError(f"{day} is not between {FIRST_YEAR} and {LAST_YEAR}")
         if self.end < self.start:
             raise ValueError(f"end {self.end} is before start {self.start}")
         if (self.end - self.start).days > 731:
@@ -427,17 +439,25 @@ def load_campaign_file(path: Path) -> CampaignSpec:
     if suffix not in (".toml", ".yaml", ".yml"):
         raise CampaignFileError(source, ["the file name must end in .toml, .yaml or .yml"])
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise CampaignFileError(source, [f"cannot be read ({exc.strerror})"]) from None
+        raw = read_input(path, LIMITS["campaign"])
+    except InputFileError as exc:
+        raise CampaignFileError(source, [str(exc)]) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise CampaignFileError(source, ["is not UTF-8 text"]) from None
+    language = "TOML" if suffix == ".toml" else "YAML"
     try:
         data = tomllib.loads(text) if suffix == ".toml" else yaml.safe_load(text)
     except tomllib.TOMLDecodeError as exc:
         raise CampaignFileError(source, [f"not valid TOML: {exc}"]) from None
     except yaml.YAMLError as exc:
         raise CampaignFileError(source, [f"not valid YAML: {exc}".replace("\n", " ")]) from None
+    except RecursionError:
+        # arrays or tables nested thousands deep: the parsers recurse once per level
+        raise CampaignFileError(source, [f"not valid {language}: nested too deeply"]) from None
+    except ValueError as exc:
+        # Python refuses to read an integer of more than 4,300 digits (a seed, a count)
+        reason = "a number is too long" if "integer string conversion" in str(exc) else exc
+        raise CampaignFileError(source, [f"not valid {language}: {reason}"]) from None
     return parse_campaign(data, source)

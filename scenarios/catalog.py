@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from scenarios.domain import Channel
 from scenarios.grid import Question, check_grid
+from scenarios.input_files import LIMITS, InputFileError, read_input
 from scenarios.render import (
     ENVIRONMENT,
     FOLLOWUP_VARIABLES,
@@ -250,15 +251,19 @@ def _read_directory(directory: Path) -> tuple[dict[str, Scenario], list[CatalogP
 
 def _read_file(path: Path) -> tuple[Scenario | None, list[tuple[str, str]]]:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_input(path, LIMITS["scenario"]).decode("utf-8")
     except UnicodeDecodeError:
         return None, [("", "not UTF-8 text")]
-    except OSError as exc:
-        return None, [("", f"cannot be read: {exc.strerror}")]
+    except InputFileError as exc:
+        return None, [("", str(exc))]
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         return None, [("", _yaml_reason(exc))]
+    except RecursionError:
+        return None, [("", "not valid YAML: nested too deeply")]
+    except ValueError:  # an integer of more than 4,300 digits
+        return None, [("", "not valid YAML: a number is too long")]
     if not isinstance(data, dict):
         return None, [("", "a scenario file holds a mapping of keys (id:, title:, …)")]
     try:

@@ -45,8 +45,12 @@ longitude          no        likewise, −180 to 180 [lon, lng, long]
 =================  ========  ===========================================================
 
 Any unknown, duplicated or missing required column is an error; so is a collectivity given
-twice with different values, or the same service (collectivity, kind, name) twice. Empty
-rows are skipped. Line numbers are physical lines of the file, the header being line 1.
+twice with different values, or the same service twice: same collectivity and kind, and a
+name that is the same once case, accents, spaces and punctuation are folded (« Accueil »
+and « ACCUEIL », ``service_identity``). Services may share an address (a small commune's
+one mailbox; two sites of a kind behind one central mailbox); a re-import that renames a
+service is recognised by its address (``storage.directory``). Empty rows are skipped.
+Line numbers are physical lines of the file, the header being line 1.
 """
 
 from __future__ import annotations
@@ -67,8 +71,15 @@ from scenarios.calendar import UnknownDepartement, normalise_departement
 from scenarios.domain import CollectivityKind
 from scenarios.opening_hours import OpeningHoursError, format_hours, parse_hours
 from scenarios.service_kinds import fold, known_codes, resolve_service_kind, service_kind
+from scenarios.text import fold_key
 
 T = TypeVar("T")
+
+
+def service_identity(name: str) -> str:
+    """What makes two names one service: « Accueil », « ACCUEIL » and « accueil » are one,
+    and so are « Hôtel-de-Ville » and « hotel de ville ». The name shown is kept as written."""
+    return fold_key(name)
 
 
 class FieldError(ValueError):
@@ -301,10 +312,12 @@ def parse_population(text: str) -> int:
     value = text.strip()
     if not re.fullmatch(rf"\d+|\d{{1,3}}({_THOUSANDS}\d{{3}})+", value):
         raise FieldError(f"population {text!r} is not a whole number ≥ 0 (e.g. 12 345)")
-    number = int(re.sub(_THOUSANDS, "", value))
-    if number > MAX_POPULATION:
-        raise FieldError(f"population {text!r} is more than {MAX_POPULATION:,}".replace(",", " "))
-    return number
+    digits = re.sub(_THOUSANDS, "", value).lstrip("0") or "0"
+    # checked before int(): Python refuses to read more than 4,300 digits at all
+    if len(digits) > len(str(MAX_POPULATION)) or int(digits) > MAX_POPULATION:
+        shown = text if len(text) <= 20 else text[:20] + "…"
+        raise FieldError(f"population {shown!r} is more than {MAX_POPULATION:,}".replace(",", " "))
+    return int(digits)
 
 
 def parse_service_kind(text: str) -> str:
@@ -522,12 +535,14 @@ class _Builder:
         service = self._service(line, cells, collectivity)
         if collectivity is None or service is None:
             return
-        key = (collectivity.insee_code, service.kind, service.name)
+        key = (collectivity.insee_code, service.kind, service_identity(service.name))
         if key in self.services:
             header = cells.get("service_name", cells["service_kind"])[0]
+            known = self.services[key]
+            same = "" if known.name == service.name else f" as {known.name!r}"
             reason = (
                 f"service {service.name!r} ({service.kind}) of {collectivity.insee_code}"
-                f" is already on line {self.services[key].line}"
+                f" is already on line {known.line}{same}"
             )
             self.errors.append(RowError(line, header, reason))
             return

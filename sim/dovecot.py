@@ -187,7 +187,10 @@ service stats {{
 }}
 """
         conf = root / "dovecot.conf"
-        conf.write_text(config)
+        # It holds the mail password: its owner's only (Dovecot's master reads it as such).
+        with os.fdopen(os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
+            fh.write(config)
+        os.chmod(conf, 0o600)  # also when a previous run left it with wider bits
         process = subprocess.Popen(
             [binary, "-F", "-c", str(conf)],
             stdout=subprocess.DEVNULL,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -65,7 +65,7 @@ async def auditor_by_telegram(session: AsyncSession, telegram_user_id: int) -> A
 async def find_auditor(session: AsyncSession, ref: str) -> Auditor | None:
     """An auditor by key, or by id when ``ref`` is a number."""
     found = await session.scalar(select(Auditor).where(Auditor.key == ref))
-    if found is None and ref.isdigit():
+    if found is None and ref.isdigit() and len(ref) < 10:  # an id fits a 32-bit integer
         found = await session.get(Auditor, int(ref))
     return found
 
@@ -182,9 +182,11 @@ async def redeem_invite(
 
 async def identify(
     session: AsyncSession, telegram_user_id: int, now: datetime
-) -> tuple[Auditor | None, BotState]:
+) -> tuple[Auditor | None, BotState | None]:
     """The active auditor bound to this Telegram user (or None) and the user's state row,
-    in one query for a known user."""
+    in one query for a known user. A user with neither gets no row (a stranger writes
+    nothing: ``stranger_state`` makes one when it must count wrong codes); an auditor gets
+    one on first contact."""
     found = (
         await session.execute(
             select(BotState, Auditor)
@@ -197,9 +199,28 @@ async def identify(
     ).first()
     if found is not None:
         return found[1], found[0]
-    return await auditor_by_telegram(session, telegram_user_id), await load_state(
-        session, telegram_user_id, now
+    auditor = await auditor_by_telegram(session, telegram_user_id)
+    if auditor is None:
+        return None, None
+    return auditor, await load_state(session, telegram_user_id, now)
+
+
+async def stranger_state(
+    session: AsyncSession, telegram_user_id: int, now: datetime, *, stale_before: datetime
+) -> BotState:
+    """The state row of a user who is no auditor, for counting wrong invite codes; the rows
+    of other such users whose count window ended before ``stale_before`` go first."""
+    await session.execute(
+        delete(BotState).where(
+            BotState.auditor_id.is_(None),
+            BotState.telegram_user_id != telegram_user_id,
+            or_(BotState.failed_since.is_(None), BotState.failed_since < stale_before),
+            ~select(Auditor.id)
+            .where(Auditor.telegram_user_id == BotState.telegram_user_id)
+            .exists(),
+        )
     )
+    return await load_state(session, telegram_user_id, now)
 
 
 async def load_state(session: AsyncSession, telegram_user_id: int, now: datetime) -> BotState:

@@ -9,8 +9,9 @@ the test suite uses it to isolate runs inside the shared ``test`` database.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +50,14 @@ def sync_url(url: str) -> URL:
 
 
 def _prepare_sqlite_file(url: URL) -> None:
-    if url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    """The folder and an empty database file, readable by their owner only: the database
+    holds names, addresses and mail. SQLite gives its -wal and -shm files the database
+    file's permissions, so they follow. An existing file is left as it is."""
+    if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+        path = Path(url.database)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -6,7 +6,13 @@ few thousand codes) and their services (likewise), compares field by field, inse
 new and updates in place what changed. A row whose values are all equal is left untouched,
 ``updated_at`` included, so importing the same file twice changes nothing. Keys:
 collectivity by ``insee_code`` (the SIREN for EPCI, départements and régions), service by
-(collectivity, kind, name). Nothing is ever deleted: a service missing from the file stays.
+(collectivity, kind, ``service_identity(name)``): « ACCUEIL » updates « Accueil » (and its
+name as shown takes the file's spelling). A service of the file that matches no name but
+has the email or phone of a service of the same collectivity and kind which no other row
+claims (the oldest first) is that service renamed: updated in place and listed in
+``ImportCounts.renamed``, never a second service at the same address (both would be
+written to, which could give the campaign away). Nothing is ever deleted: a service
+missing from the file stays.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
 from scenarios.clock import require_utc
-from scenarios.directory import CollectivityRecord, ImportResult
+from scenarios.directory import CollectivityRecord, ImportResult, ServiceRecord, service_identity
 from storage.models import Collectivity, Service
 
 # Both drivers take far more bound parameters than this; chunks keep huge files safe.
@@ -34,6 +40,17 @@ _SERVICE_FIELDS = (
 
 
 @dataclass(frozen=True, slots=True)
+class Renamed:
+    """A service the file gives another name, found by its address."""
+
+    insee_code: str
+    kind: str
+    old_name: str
+    new_name: str
+    by: str  # "email" or "phone"
+
+
+@dataclass(frozen=True, slots=True)
 class ImportCounts:
     collectivities_created: int = 0
     collectivities_updated: int = 0
@@ -41,6 +58,7 @@ class ImportCounts:
     services_created: int = 0
     services_updated: int = 0
     services_unchanged: int = 0
+    renamed: tuple[Renamed, ...] = ()  # among services_updated
 
     @property
     def changed(self) -> bool:
@@ -113,21 +131,42 @@ async def upsert_directory(
 
     ids = [row.id for code, row in by_code.items() if code in existing]
     known: dict[tuple[int, str, str], Service] = {}
+    by_address: dict[tuple[int, str, str, str], list[Service]] = {}
     for chunk in _chunks(ids):
-        found = await session.scalars(select(Service).where(Service.collectivity_id.in_(chunk)))
-        known.update(((svc.collectivity_id, svc.kind, svc.name), svc) for svc in found)
+        found = await session.scalars(
+            select(Service).where(Service.collectivity_id.in_(chunk)).order_by(Service.id)
+        )
+        for svc in found:  # the oldest wins where the database already holds look-alikes
+            cid, kind = svc.collectivity_id, svc.kind
+            known.setdefault((cid, kind, service_identity(svc.name)), svc)
+            for name, value in (("email", svc.email), ("phone", svc.phone)):
+                if value:
+                    by_address.setdefault((cid, kind, name, value.casefold()), []).append(svc)
 
-    s_created = s_updated = 0
+    matched: list[Service | None] = []
     for service in services:
         parent = by_code[service.insee_code]
+        matched.append(known.get((parent.id, service.kind, service_identity(service.name))))
+    claimed = {svc.id for svc in matched if svc is not None}
+
+    s_created = s_updated = 0
+    renamed: list[Renamed] = []
+    for service, current in zip(services, matched, strict=True):
+        parent = by_code[service.insee_code]
         values = {name: getattr(service, name) for name in _SERVICE_FIELDS}
-        current = known.get((parent.id, service.kind, service.name))
+        values["name"] = service.name
+        if current is None:
+            current, by = _by_address(by_address, parent.id, service, claimed)
+            if current is not None:
+                claimed.add(current.id)
+                renamed.append(
+                    Renamed(service.insee_code, service.kind, current.name, service.name, by)
+                )
         if current is None:
             session.add(
                 Service(
                     collectivity_id=parent.id,
                     kind=service.kind,
-                    name=service.name,
                     created_at=now,
                     updated_at=now,
                     **values,
@@ -144,7 +183,24 @@ async def upsert_directory(
         services_created=s_created,
         services_updated=s_updated,
         services_unchanged=len(services) - s_created - s_updated,
+        renamed=tuple(renamed),
     )
+
+
+def _by_address(
+    by_address: dict[tuple[int, str, str, str], list[Service]],
+    collectivity_id: int,
+    service: ServiceRecord,
+    claimed: set[int],
+) -> tuple[Service | None, str]:
+    """The unclaimed service of that collectivity and kind with this email, else phone."""
+    for name, value in (("email", service.email), ("phone", service.phone)):
+        if value:
+            key = (collectivity_id, service.kind, name, value.casefold())
+            for found in by_address.get(key, []):
+                if found.id not in claimed:
+                    return found, name
+    return None, ""
 
 
 async def list_collectivities(

@@ -40,6 +40,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from runners.secrets import check_secret_ref, resolve_secret
+from scenarios.input_files import LIMITS, InputFileError, read_input
 
 ENV_PREFIX = "TEMOIN_"
 ENV_NESTED_DELIMITER = "__"
@@ -133,6 +134,19 @@ class BotSettings(BaseModel):
     digest_hour: int = Field(19, ge=0, le=23)  # local hour of the coordinators' digest
     photo_max_bytes: int = Field(10_000_000, gt=0)
     location_flag_metres: float = Field(300.0, gt=0)
+
+    @model_validator(mode="after")
+    def _webhook_has_a_secret(self) -> BotSettings:
+        # Without the secret token anyone who reaches the endpoint can post updates as any
+        # auditor (Telegram sends it in X-Telegram-Bot-Api-Secret-Token; PTB checks it).
+        if self.webhook_url and not self.webhook_secret:
+            raise ValueError(
+                "webhook_url is set but webhook_secret is not: give a secret reference "
+                "(env:VAR or file:/path) for the X-Telegram-Bot-Api-Secret-Token check"
+            )
+        if self.webhook_url and not self.webhook_url.startswith("https://"):
+            raise ValueError("webhook_url must be an https:// URL (Telegram posts over TLS)")
+        return self
 
 
 class ReportSettings(BaseModel):
@@ -233,14 +247,21 @@ def _config_path(explicit: Path | None) -> Path | None:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError as exc:
-        raise SettingsError(f"config file {path} does not exist") from exc
-    except OSError as exc:
-        raise SettingsError(f"config file {path} cannot be read: {exc.strerror}") from exc
+        # a regular file of sane size only: a FIFO would block, /dev/zero never end
+        return tomllib.loads(read_input(path, LIMITS["campaign"]).decode("utf-8"))
+    except InputFileError as exc:
+        reason = str(exc)
+        if reason == "no such file":
+            reason = "does not exist"
+        elif not reason.startswith("cannot be read"):
+            reason = f"cannot be read: it {reason}"
+        raise SettingsError(f"config file {path} {reason}") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SettingsError(f"config file {path} is not valid TOML: {exc}") from exc
+    except RecursionError as exc:
+        raise SettingsError(f"config file {path} is not valid TOML: nested too deeply") from exc
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise SettingsError(f"config file {path} is not valid TOML: a number is too long") from exc
 
 
 def _env_name(loc: tuple[str, ...]) -> str | None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from temoin.cli.common import AppContext, UserError, console, fail, run_with_db
+from temoin.cli.common import MAX_ID, AppContext, UserError, console, fail, run_with_db
 
 if TYPE_CHECKING:
     from storage.db import Database
@@ -183,7 +183,7 @@ def disable(
 @app.command("assign")
 def assign(
     ctx: typer.Context,
-    contact: int = typer.Argument(..., help="Contact id."),
+    contact: int = typer.Argument(..., min=1, max=MAX_ID, help="Contact id."),
     auditor: str = typer.Argument(..., help="Auditor key (or id)."),
 ) -> None:
     """Give a contact (call, visit, or a letter to post) to an auditor."""

@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sys
 from typing import TYPE_CHECKING
 
 import typer
 
-from temoin.cli.common import app_context, fail_settings
+from temoin.cli.common import (
+    DatabaseUnreachable,
+    app_context,
+    connect_or_raise,
+    fail_database,
+    fail_settings,
+    open_or_raise,
+)
 
 if TYPE_CHECKING:
     from bot.app import BotConfig
@@ -22,6 +30,10 @@ if TYPE_CHECKING:
 
 # httpx logs each request line at INFO: a Bot API URL holds the token.
 QUIET_LOGGERS = ("httpx", "httpcore", "apscheduler", "telegram.ext.Updater")
+
+
+# What Telegram accepts as a webhook's secret token.
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")
 
 
 def bot_config(settings: Settings) -> BotConfig:
@@ -32,6 +44,12 @@ def bot_config(settings: Settings) -> BotConfig:
     if settings.bot_token is None:
         raise SecretError("bot_token is not set (give a reference: env:VAR or file:/path)")
     conf = settings.bot
+    secret = resolve_secret(conf.webhook_secret) if conf.webhook_secret else None
+    if conf.webhook_url and (secret is None or not _WEBHOOK_SECRET.fullmatch(secret)):
+        # never echo the value: it is the secret
+        raise SecretError(
+            "bot.webhook_secret must resolve to 16 to 256 characters among A-Z a-z 0-9 _ -"
+        )
     return BotConfig(
         token=resolve_secret(settings.bot_token),
         timezone=settings.timezone,
@@ -44,7 +62,7 @@ def bot_config(settings: Settings) -> BotConfig:
         evening_hour=conf.evening_hour,
         digest_hour=conf.digest_hour,
         webhook_url=conf.webhook_url,
-        webhook_secret=resolve_secret(conf.webhook_secret) if conf.webhook_secret else None,
+        webhook_secret=secret,
         listen=conf.listen,
         port=conf.port,
     )
@@ -67,7 +85,6 @@ def bot(
     """Run the auditors' Telegram bot (long polling, or the configured webhook)."""
     from bot.app import run
     from runners.secrets import SecretError
-    from temoin.database import open_database
 
     app = app_context(ctx)
     try:
@@ -77,10 +94,14 @@ def bot(
     setup_logging(log_level)
 
     async def main() -> None:
-        database = open_database(app.settings)
+        database = open_or_raise(app.settings)
         try:
+            await connect_or_raise(database)
             await run(conf, database, clock=app.clock)
         finally:
             await database.dispose()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except DatabaseUnreachable as exc:
+        fail_database(app.settings, exc)

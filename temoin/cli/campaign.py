@@ -24,8 +24,18 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from temoin.cli.common import AppContext, UserError, app_context, console, fail, run_with_db
+from temoin.cli.common import (
+    AppContext,
+    UserError,
+    app_context,
+    console,
+    fail,
+    printable,
+    run_with_db,
+    styled,
+)
 
 if TYPE_CHECKING:
     from scenarios.domain import Channel
@@ -137,9 +147,15 @@ def print_plan_summary(summary: dict[str, Any]) -> None:
 
     verb = "would plan" if summary["dry_run"] else "planned"
     console.print(
-        f"Campaign [bold]{summary['name']}[/bold] ({summary['window']['start']} to "
-        f"{summary['window']['end']}): {verb} {summary['contacts']} contacts for "
-        f"{summary['services']} services of {summary['collectivities']} collectivities."
+        Text.assemble(
+            "Campaign ",
+            styled(summary["name"], "bold"),
+            printable(
+                f" ({summary['window']['start']} to {summary['window']['end']}): {verb} "
+                f"{summary['contacts']} contacts for {summary['services']} services of "
+                f"{summary['collectivities']} collectivities."
+            ),
+        )
     )
     if summary["deleted"] or summary["kept"]:
         deleted = "would delete" if summary["dry_run"] else "deleted"
@@ -168,13 +184,18 @@ def print_plan_summary(summary: dict[str, Any]) -> None:
         console.print(table)
     for row in summary["uncovered"]:
         console.print(
-            f"[yellow]No auditor covers département {row['departement']}:[/yellow] "
-            f"{row['contacts']} {row['channel']} contacts left unassigned."
+            Text.assemble(
+                styled(f"No auditor covers département {row['departement']}:", "yellow"),
+                f" {row['contacts']} {row['channel']} contacts left unassigned.",
+            )
         )
     if summary["unreadable_hours"]:
         console.print(
-            f"[yellow]{summary['unreadable_hours']} services have unreadable opening hours;"
-            " the default hours were used.[/yellow]"
+            styled(
+                f"{summary['unreadable_hours']} services have unreadable opening hours;"
+                " the default hours were used.",
+                "yellow",
+            )
         )
     if summary["dry_run"]:
         console.print("Dry run: nothing was written.")
@@ -307,7 +328,7 @@ def print_show(
 
     c = data["campaign"]
     title = f" — {c['title']}" if c["title"] else ""
-    console.print(f"Campaign [bold]{c['name']}[/bold]{title}")
+    console.print(Text.assemble("Campaign ", styled(c["name"], "bold"), printable(title)))
     console.print(
         f"Window {c['window']['start']} to {c['window']['end']}, state {c['state']}, "
         f"seed {c['seed']}, planned {c['planned_at'][:16].replace('T', ' ')} UTC; "
@@ -370,7 +391,8 @@ def _print_mail(mail: dict[str, Any]) -> None:
         table.add_row(m["persona"], m["folder"], server, str(m["stored"]), gap, checked)
     console.print(table)
     if mail["gaps"]:
-        console.print(f"[bold red]{mail['gaps']} message(s) on the servers are not stored.[/]")
+        gaps = f"{mail['gaps']} message(s) on the servers are not stored."
+        console.print(styled(gaps, "bold red"))
     console.print(
         f"Triage: {mail['triage_pending']} pending; quarantined: {mail['quarantined']}; "
         f"not processed yet: {mail['unprocessed']}."
@@ -422,6 +444,10 @@ def close_command(
             fail(f"--at {at!r} is not an ISO 8601 date-time")
         if when.tzinfo is None:
             fail(f"--at {at!r} has no time zone (add Z or +01:00)")
+        from scenarios.campaign_file import FIRST_YEAR, LAST_YEAR
+
+        if not FIRST_YEAR <= when.year <= LAST_YEAR:
+            fail(f"--at {at!r}: a time between {FIRST_YEAR} and {LAST_YEAR}")
 
     async def work(database: Database, app_ctx: AppContext) -> repo.CloseResult:
         async with database.session() as session:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
+from scenarios.input_files import LIMITS, InputFileError, read_input
 from temoin.cli.common import app_context, console, fail
 
 if TYPE_CHECKING:
@@ -70,9 +71,10 @@ def demo(
     campaign: Path = typer.Option(None, "--campaign", help="Campaign file (the demo's)."),
 ) -> None:
     """Run the demonstration campaign and report on it."""
-    from scenarios.campaign_file import CampaignFileError, load_campaign_file
-
     # Imported when run: the demo pulls in the simulators and the servers' code (start-up).
+    from sqlalchemy.exc import DBAPIError
+
+    from scenarios.campaign_file import CampaignFileError, load_campaign_file
     from scenarios.clock import SteppedClock
     from scenarios.planning import InfeasiblePlan
     from temoin.cli.campaign import plan_summary, print_plan_summary
@@ -101,8 +103,12 @@ def demo(
 
             url = database or fresh_sqlite(out_dir)
             clock = SteppedClock(campaign_times(spec, tz)[0])
+            try:
+                services_data = read_input(services_csv, LIMITS["services"])
+            except InputFileError as exc:
+                fail(f"demo: {services_csv}: {exc}")
             planned = asyncio.run(
-                run_demo(clock, services_data=services_csv.read_bytes(), spec=spec,
+                run_demo(clock, services_data=services_data, spec=spec,
                          database_url=url, schema=schema)
             )  # fmt: skip
             c = planned.imported
@@ -133,6 +139,9 @@ def demo(
         fail("demo stopped (SIGTERM); every server and process it started is stopped", 143)
     except (DemoError, CampaignFileError, InfeasiblePlan, OSError) as exc:
         fail(f"demo: {exc}")
+    except DBAPIError as exc:  # --database unreachable, or refusing us
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        fail(f"demo: database: {reason[0] if reason else type(exc).__name__}")
     for line in summary_lines(result, tz):
         console.print(line)
     timing = result.check.timing_differences

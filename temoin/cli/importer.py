@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, NoReturn
 import typer
 from rich.table import Table
 
-from temoin.cli.common import AppContext, console, run_with_db
+from scenarios.input_files import LIMITS, InputFileError, read_input
+from temoin.cli.common import AppContext, console, printable, run_with_db
 
 if TYPE_CHECKING:
     from scenarios.directory import ImportResult
@@ -36,13 +37,9 @@ def _fail(message: str) -> NoReturn:
 
 def _read(path: Path) -> bytes:
     try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        _fail(f"{path}: no such file")
-    except IsADirectoryError:
-        _fail(f"{path}: is a directory")
-    except OSError as exc:
-        _fail(f"{path}: cannot be read ({exc.strerror})")
+        return read_input(path, LIMITS["services"])
+    except InputFileError as exc:
+        _fail(f"{path}: {exc}")
 
 
 def _report_errors(path: Path, result: ImportResult) -> NoReturn:
@@ -102,5 +99,11 @@ def import_services(
     counts = run_with_db(ctx, work)
     typer.echo(source)
     console.print(_summary(counts))
+    for item in counts.renamed:  # plain echo: one line each, however long
+        line = (
+            f"renamed: {item.insee_code} {item.kind} « {item.old_name} » -> « {item.new_name} »"
+            f" (same {item.by}: one service, not two)"
+        )
+        typer.echo(printable(line))
     if not counts.changed:
         console.print("Nothing changed.")

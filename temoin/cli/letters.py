@@ -11,7 +11,6 @@ planned date and today.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -40,12 +39,6 @@ class PrintRun:
     marked: int = 0
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    partial = path.with_name(path.name + ".part")
-    partial.write_bytes(data)
-    os.replace(partial, path)
-
-
 @app.command("print")
 def print_letters(
     ctx: typer.Context,
@@ -59,7 +52,12 @@ def print_letters(
     ),
 ) -> None:
     """Render each due letter of CAMPAIGN as a PDF in --out and mark it printed."""
+    from scenarios.campaign_file import FIRST_YEAR, LAST_YEAR
+
+    if until is not None and not FIRST_YEAR <= until.year <= LAST_YEAR:
+        fail(f"--until {until.date()}: a day between {FIRST_YEAR} and {LAST_YEAR}")
     from channels.letters import LetterError, compose_letter, file_name, render_pdf
+    from reports.outputs import OutputError, write_output
     from scenarios.catalog import UnknownScenario, load_catalog
     from storage import letters as repo
 
@@ -85,7 +83,8 @@ def print_letters(
         if not due:
             return run
         try:
-            out.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 (once, local disk)
+            # letters carry names and addresses: a new folder is for its owner only
+            out.mkdir(mode=0o700, parents=True, exist_ok=True)  # noqa: ASYNC240 (local disk)
         except OSError as exc:
             raise UserError(f"cannot create {out}: {exc.strerror}") from exc
         catalog = load_catalog()
@@ -107,9 +106,9 @@ def print_letters(
                 continue
             path = out / file_name(item, letter_date)
             try:
-                _write_atomically(path, render_pdf(letter))
-            except OSError as exc:
-                raise UserError(f"cannot write {path}: {exc.strerror}") from exc
+                write_output(path, render_pdf(letter))
+            except OutputError as exc:
+                raise UserError(str(exc)) from exc
             run.written.append((path, item, letter_date))
         if run.written:
             async with database.session() as session:

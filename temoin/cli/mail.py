@@ -4,10 +4,12 @@
 
 For each file, one JSON object on one line of standard output (JSON Lines): how the message
 was classified and why (and whether the classifier is unsure of it), its ids, dates, sender,
-subject, the new text of the reply, its attachments and the defects met while parsing. With
-``--scenario``, also which of the scenario's expected elements the reply's own text (new text
-and signature, not the quoted request) contains. A file that is not an email at all is
-reported ``quarantined`` with the reason. Exit code 1 only when a file could not be read.
+subject, the new text of the reply, its attachments and the defects met while parsing
+(``truncated``: something was cut to size). With ``--scenario``, also which of the
+scenario's expected elements the reply's own text (new text and signature, not the quoted
+request) contains. A file that is not an email at all is reported ``quarantined`` with the
+reason. Exit code 1 only when a file could not be read (missing; not a regular file: a FIFO
+or ``/dev/zero`` is refused before anything is read; larger than 64 MB).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from temoin.cli.common import err_console, fail
+from scenarios.input_files import LIMITS, InputFileError, read_input
+from temoin.cli.common import fail, printable
 
 if TYPE_CHECKING:
     from channels.mime import Address
@@ -42,9 +45,10 @@ def inspect(
     unreadable = 0
     for path in files:
         try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            err_console.print(f"temoin: cannot read {path}: {exc.strerror or exc}", markup=False)
+            raw = read_input(path, LIMITS["message"])
+        except InputFileError as exc:
+            # plain echo, not rich: a long path must not wrap at the terminal's width
+            typer.echo(f"temoin: {printable(f'{path}: {exc}')}", err=True)
             unreadable += 1
             continue
         typer.echo(json.dumps(inspect_report(str(path), raw, elements), ensure_ascii=False))
@@ -105,6 +109,7 @@ def inspect_report(
             for item in parsed.attachments
         ],
         "defects": list(parsed.defects),
+        "truncated": parsed.truncated,
     }
     if result.bounce is not None:
         bounce = result.bounce

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from temoin.cli.common import AppContext, UserError, console, fail, run_with_db
+from temoin.cli.common import MAX_ID, AppContext, UserError, console, fail, run_with_db
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,7 +28,7 @@ app = typer.Typer(
 @app.command("to-fix")
 def to_fix(
     ctx: typer.Context,
-    contact: int = typer.Argument(..., help="Contact id."),
+    contact: int = typer.Argument(..., min=1, max=MAX_ID, help="Contact id."),
     question: str = typer.Argument(..., help="Question id of the scenario's grid."),
     reason: str = typer.Option(..., "--reason", help="What is wrong, for the auditor."),
 ) -> None:

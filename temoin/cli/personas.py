@@ -125,6 +125,7 @@ def add(
         async with database.session() as session:
             current = await repo.get_persona(session, key)
             _fill_defaults(changes, current)
+            _refuse_cleartext(changes, current)
             try:
                 return await repo.upsert_persona(session, key, changes, app.clock.now())
             except repo.PersonaError as exc:
@@ -165,6 +166,25 @@ def _fill_defaults(changes: dict[str, Any], current: repo.PersonaInfo | None) ->
         and (current is None or current.username is None)
     ):
         changes["username"] = changes["email"]
+
+
+def _refuse_cleartext(changes: dict[str, Any], current: repo.PersonaInfo | None) -> None:
+    """Security ``none`` with a password is for a loopback server only (channels.cleartext)."""
+
+    def value(name: str) -> Any:
+        given = changes.get(name)
+        return given if given is not None else getattr(current, name, None)
+
+    from channels.cleartext import cleartext_allowed, cleartext_refusal
+    from runners import accounts
+
+    if value("password_ref") is None:
+        return
+    for proto, ports in (("smtp", accounts.SMTP_PORTS), ("imap", accounts.IMAP_PORTS)):
+        host = value(f"{proto}_host")
+        if value(f"{proto}_security") == "none" and host and not cleartext_allowed(host):
+            port = value(f"{proto}_port") or ports["none"]
+            raise UserError(cleartext_refusal(proto, host, port))
 
 
 def _summary(p: repo.PersonaInfo) -> str:

@@ -29,6 +29,7 @@ import typer
 from rich.table import Table
 
 from reports.formats import FORMATS, LEVELS
+from reports.outputs import OutputError, check_target
 from temoin.cli.common import AppContext, UserError, console, fail, run_with_db
 
 if TYPE_CHECKING:
@@ -191,8 +192,12 @@ def export_command(
     if level not in LEVELS:
         raise typer.BadParameter(f"one of {', '.join(LEVELS)}", param_hint="--level")
     groupings = parse_groupings(by)
-    if not out.parent.exists():
-        fail(f"directory {out.parent} does not exist")
+    try:
+        check_target(out)
+        if fmt != "xlsx":
+            check_target(out.with_name(out.name + ".meta.json"))
+    except OutputError as exc:
+        fail(str(exc))
 
     async def work(database: Database, app: AppContext) -> int:
         settings = app.settings.reports
@@ -259,8 +264,10 @@ def report(
                 session, info, target, generated_at=now, options=options, catalog=catalog
             )
 
-    if not out.parent.exists():
-        fail(f"directory {out.parent} does not exist")
-    html = run_with_db(ctx, work)
-    write_report(html, out)
+    try:
+        check_target(out)
+        html = run_with_db(ctx, work)
+        write_report(html, out)
+    except OutputError as exc:
+        fail(str(exc))
     console.print(f"wrote {out}")

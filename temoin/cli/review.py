@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from temoin.cli.common import AppContext, UserError, console, fail, run_with_db
+from temoin.cli.common import MAX_ID, AppContext, UserError, console, fail, run_with_db
 
 if TYPE_CHECKING:
     from storage.db import Database
@@ -45,7 +45,7 @@ def _who() -> str:
 
 def command(
     ctx: typer.Context,
-    contact: int = typer.Argument(..., help="Contact id."),
+    contact: int = typer.Argument(..., min=1, max=MAX_ID, help="Contact id."),
     check: list[str] = typer.Option(
         [], "--check", help="NAME=yes|no: override one check (repeatable)."
     ),

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from temoin.cli.common import AppContext, UserError, console, run_with_db
+from temoin.cli.common import MAX_ID, AppContext, UserError, console, run_with_db
 
 if TYPE_CHECKING:
     from storage import triage as triage_repo
@@ -94,8 +94,10 @@ def list_command(
 @app.command("match")
 def match_command(
     ctx: typer.Context,
-    message: int = typer.Argument(..., help="Message id (from `temoin triage list`)."),
-    contact: int = typer.Argument(..., help="Contact id it answers."),
+    message: int = typer.Argument(
+        ..., min=1, max=MAX_ID, help="Message id (from `temoin triage list`)."
+    ),
+    contact: int = typer.Argument(..., min=1, max=MAX_ID, help="Contact id it answers."),
     kind: str | None = typer.Option(
         None,
         "--as",
@@ -125,7 +127,9 @@ def match_command(
 @app.command("ignore")
 def ignore_command(
     ctx: typer.Context,
-    message: int = typer.Argument(..., help="Message id (from `temoin triage list`)."),
+    message: int = typer.Argument(
+        ..., min=1, max=MAX_ID, help="Message id (from `temoin triage list`)."
+    ),
 ) -> None:
     """Take a message out of triage: it answers no contact."""
     from storage import triage as triage_repo

@@ -29,7 +29,15 @@ from zoneinfo import ZoneInfo
 import typer
 
 from scenarios.clock import Clock, FileClock, OffsetClock
-from temoin.cli.common import app_context, fail, fail_settings
+from temoin.cli.common import (
+    DatabaseUnreachable,
+    app_context,
+    connect_or_raise,
+    fail,
+    fail_database,
+    fail_settings,
+    open_or_raise,
+)
 
 if TYPE_CHECKING:
     from runners.dispatcher import DispatchReport
@@ -136,6 +144,18 @@ def worker(
         fail_settings(f"setting database_password: {exc}")
     if sum(x is not None for x in (as_of, clock_offset, clock_file)) > 1:
         fail("--as-of and --clock-file cannot be used together", 2)
+
+    async def probe() -> None:
+        database = open_or_raise(settings)
+        try:
+            await connect_or_raise(database)
+        finally:
+            await database.dispose()
+
+    try:  # one line now, rather than a driver's traceback from inside the first run
+        asyncio.run(probe())
+    except DatabaseUnreachable as exc:
+        fail_database(settings, exc)
     clock: Clock = app.clock
     if as_of is not None:
         clock_offset = (_as_of(as_of, settings.timezone) - datetime.now(UTC)).total_seconds()

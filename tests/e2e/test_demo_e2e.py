@@ -11,8 +11,9 @@ Asserted: measured timings equal the truth (zero differences, the command exits 
 contact accounted for (sent or undeliverable; answered, acknowledged or censored; calls and
 visits done; letters posted, then answered or censored); each request and follow-up at the
 provider's sink exactly once; no lost reply (every delivered message stored, and matched or
-in triage); the classification accuracy above a floor; every file written; every process
-the demo started stopped.
+in triage); the classification accuracy above a floor; every file written; no peer figure
+of any collectivity's report over fewer than 5 other collectivities (tests/security/peers.py);
+every process the demo started stopped.
 
 The classification floor, 95 %: besides the replies, the simulated services send the mail real
 persona mailboxes get (vendors' auto-responders, absence replies without any header, ticket
@@ -30,6 +31,7 @@ import asyncio
 import json
 import os
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,7 @@ from sim.truth.journal import Truth
 from storage import demo as repo
 from temoin.cli.app import app
 from tests.conftest import DbTarget
+from tests.security.peers import PeerCheck, check_peer_cells
 
 DATA = Path(__file__).parent / "data"
 CLASSIFICATION_FLOOR = 0.95
@@ -75,6 +78,14 @@ async def _channel_statuses(target: DbTarget) -> Counter[tuple[str, str]]:
             campaign = await repo.campaign_id(session, "barometre-demo-e2e")
             assert campaign is not None
             return Counter(await repo.status_counts(session, campaign))
+    finally:
+        await database.dispose()
+
+
+async def _peer_check(target: DbTarget) -> PeerCheck:
+    database = target.database()
+    try:
+        return await check_peer_cells(database, "barometre-demo-e2e", 5, datetime.now(UTC))
     finally:
         await database.dispose()
 
@@ -171,6 +182,12 @@ def test_a_reduced_demo_measures_what_the_simulators_did(
         assert (out / name).stat().st_size > 0, name
     assert len(list((out / "reports").glob("*.pdf"))) == 2  # national and one collectivity
     assert len(list((out / "letters").glob("*.pdf"))) == accounting["letters"]
+
+    # Peer figures: in every collectivity's report, each cell of the national and stratum
+    # columns is over at least min_peers (5) other collectivities, or withheld.
+    peers = asyncio.run(_peer_check(empty_db))
+    assert peers.problems == [], peers.problems[:10]
+    assert peers.withheld > 0 and peers.published > 0
 
     # Every server and process it started is gone; no secret left in the environment.
     assert _processes_mentioning(str(out)) == []

@@ -94,11 +94,12 @@ async def test_streamed_rows_equal_the_python_rules(
             await exports.export(s, info, fmt=fmt, level="contacts", out=out, generated_at=AS_OF)
         reference = tmp_path / f"reference.{fmt}"
         meta = exports.ExportMeta(info, AS_OF, AS_OF, "contacts", fmt).as_dict(CONTACT_COLUMNS)
-        sink = exports._flat_sink(reference, fmt, CONTACT_COLUMNS, meta)
-        async with database.session() as s:
-            async for row, facts in contact_records(
-                s, info, as_of=AS_OF, catalog=shipped_catalog()
-            ):
-                sink.write(contact_row(row, facts))
-        sink.close()
+        with reference.open("wb") as stream:  # the sinks write to a stream (reports.outputs)
+            sink = exports._flat_sink(stream, fmt, CONTACT_COLUMNS, meta)
+            async with database.session() as s:
+                async for row, facts in contact_records(
+                    s, info, as_of=AS_OF, catalog=shipped_catalog()
+                ):
+                    sink.write(contact_row(row, facts))
+            sink.close()
         assert out.read_bytes() == reference.read_bytes()
