@@ -27,7 +27,7 @@ from reports.exports import HOLIDAYS_VERSION, export
 from storage.db import Database
 from temoin import __version__
 from tests.conftest import DbTarget
-from tests.reports.test_stats_db import CLOSE, Fixture, build_campaign
+from tests.reports.statsworld import CLOSE, Fixture, build_campaign
 
 PARIS = ZoneInfo("Europe/Paris")
 GENERATED = datetime(2026, 4, 2, 8, 30, 15, tzinfo=UTC)
