@@ -52,11 +52,13 @@ word lists live in ``channels.wording``.
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from channels.bounces import BounceInfo, Severity, delivery_report
+from channels import senders
+from channels.bounces import BounceInfo, Severity, delivery_report, rejection_report
 from channels.content import fold
 from channels.mime import ParsedMessage
 from channels.wording import (
@@ -64,6 +66,7 @@ from channels.wording import (
     ACK,
     AUTO_SUBJECT,
     CHALLENGE,
+    HOLDING,
     MDN_SUBJECT,
     REDIRECT,
     SPAM_SUBJECT,
@@ -93,12 +96,6 @@ class Classification:
     unsure: bool = False
 
 
-_NO_REPLY = re.compile(
-    r"^([^@]*[-_.])?(no[-_.]?reply|do[-_.]?not[-_.]?reply|ne[-_.]?pas[-_.]?repondre|"
-    r"nepasrepondre|notifications?|notify|alerts?|newsletters?|mailer|automailer|bounces?|"
-    r"auto[-_.]?reply|autoresponder)([-+._][^@]*)?@",
-    re.IGNORECASE,
-)
 _REPLY_PREFIX = re.compile(
     # Reply prefixes only: a forward ("Fwd:", « TR : », "WG:") is how spam fakes a relation.
     r"^\s*(\[[^\]]{0,40}\]\s*)?(re|r|aw|antw|sv|vs|odp|rif)\s*(\[\d+\])?\s*:",
@@ -114,6 +111,7 @@ def classify(parsed: ParsedMessage) -> Classification:
         _read_receipt(parsed, subject)
         or _feedback_report(parsed)
         or _delivery_report(parsed, subject)
+        or _other_report(parsed, subject)
         or _spam(parsed, subject)
         or _automatic(parsed, subject)
         or _bulk(parsed, subject)
@@ -127,25 +125,12 @@ def classify(parsed: ParsedMessage) -> Classification:
 # of a text that opens with « Nous avons bien reçu votre demande ».
 _SENTENCES = re.compile(r"(?<=[.!?;])\s+|\n\s*\n")
 _BIEN_RECU = re.compile(r"^(bien recu|bonne reception|message recu|demande recue)\b")
-_NOT_SUBSTANCE = re.compile(
-    r"^(bonjour|bonsoir|madame|monsieur|mesdames|messieurs|cher|chere|hello|"
-    r"cordialement|bien cordialement|bien a (vous|toi)|salutations|sinceres salutations|"
-    r"veuillez agreer|je vous prie|nous vous prions|recevez|bonne (journee|soiree)|"
-    r"belle journee|merci|best regards|regards|kind regards)\b"
-    r"|\b(revien\w*|revenons|revenir) vers vous\b"
-    r"|\bvous (repondr\w*|sera repondu|recontact\w*|rappell?er\w*|tiendr\w* inform\w*)"
-    r"|\bdans les (meilleurs|plus brefs) delais\b|\bdes que possible\b"
-    r"|\ben cours de (traitement|instruction|examen)\b"
-    r"|\b(sera|va etre|seront) (traitee?s?|etudiee?s?|examinee?s?|instruite?s?)\b"
-    r"|\bnous ne manquerons pas\b|\bvous en remerci\w*|\bmerci (pour|de) votre\b"
-    r"|\btransmise? (au|a la|aux|a l') ?(service|personne|agent|collegue)s?\b"
-    r"|\b(je |nous )?(la |le |les |vous )?(transmets|transmettons|transfere|transferons)\b"
-)
 _SHORT_LINE_WORDS = 4
 
 
 _LEADING_GREETING = re.compile(
-    r"^(bonjour|bonsoir|hello)( (madame|monsieur|mesdames|messieurs|a (vous|tous)))?\s*,\s*"
+    r"^(bonjour|bonsoir|hello|hi|dear \w+|guten tag|buenos dias|buongiorno)"
+    r"( (madame|monsieur|mesdames|messieurs|a (vous|tous)))?\s*,\s*"
 )
 
 
@@ -182,10 +167,10 @@ def _substantive_sentences(text: str) -> list[str]:
         if find(ACK, sentence) or _BIEN_RECU.search(sentence):
             # The receipt sentence itself; what follows a comma may still say more.
             rest = sentence.split(",", 1)[1] if "," in sentence else ""
-            if len(rest.split()) > _SHORT_LINE_WORDS and not _NOT_SUBSTANCE.search(rest.strip()):
+            if len(rest.split()) > _SHORT_LINE_WORDS and not find(HOLDING, rest.strip()):
                 found.append(rest.strip())
             continue
-        if _NOT_SUBSTANCE.search(sentence):
+        if find(HOLDING, sentence):
             continue
         found.append(sentence)
     return found
@@ -222,6 +207,9 @@ def _read_receipt(parsed: ParsedMessage, subject: str) -> Classification | None:
     elif any(p.content_type == "message/disposition-notification" for p in parsed.report_parts):
         evidence.append("message/disposition-notification part")
     if evidence:
+        rejected = rejection_report(parsed)
+        if rejected is not None:
+            return Classification("bounce", (*evidence, *rejected.evidence), rejected.info)
         for part in parsed.report_parts:
             for name, value in part.fields():
                 if name.lower() == "disposition":
@@ -250,7 +238,24 @@ def _delivery_report(parsed: ParsedMessage, subject: str) -> Classification | No
         return None
     if report.kind == "success":
         return Classification("other", report.evidence)
+    challenge = find(CHALLENGE, fold(parsed.text[:_AUTO_SCAN]))
+    if challenge and not parsed.quoted_text.strip():
+        # Challenge-response filters (Boxbe…) wrap their question in a failed DSN.
+        return Classification("other", (*report.evidence, f'but challenge-response: "{challenge}"'))
     return Classification("bounce", report.evidence, report.info, unsure=report.unsure)
+
+
+def _other_report(parsed: ParsedMessage, subject: str) -> Classification | None:
+    """Machine reports that are no DSN nor MDN (DMARC, TLS, unknown types), and the mail a
+    client sends to unsubscribe (RFC 2369 mailto: links say « subject=unsubscribe »)."""
+    if parsed.content_type == "multipart/report":
+        kind = parsed.report_type or "none"
+        return Classification("other", (f"multipart/report; report-type={kind}: a machine report",))
+    apple = (parsed.header("X-Apple-Unsubscribe") or "").strip().lower()
+    if subject in ("unsubscribe", "subscribe") or apple == "true":
+        shown = "header X-Apple-Unsubscribe: true" if apple == "true" else f'subject "{subject}"'
+        return Classification("other", (f"an unsubscribe request ({shown})",))
+    return None
 
 
 # -- 4. spam --------------------------------------------------------------------------------------
@@ -314,10 +319,15 @@ def _automatic(parsed: ParsedMessage, subject: str) -> Classification | None:
     if shown:
         evidence.append(f'subject matches "{shown}"')
         replied = True
-    sender = parsed.from_.address if parsed.from_ else ""
-    no_reply = bool(_NO_REPLY.match(sender))
+    no_reply = senders.no_reply(parsed)
     if no_reply:
-        evidence.append(f"no-reply sender {sender}")
+        evidence.append(f"no-reply sender {no_reply}")
+    robot = senders.list_robot(parsed)
+    if robot:
+        evidence.append(f"mailing-list server {robot}")
+    if parsed.return_path == "":
+        # RFC 5321 §4.5.5: the null reverse-path is for notifications, never a person's mail.
+        evidence.append("null Return-Path <>")
     text = fold((parsed.new_text or parsed.text)[:_AUTO_SCAN])
     precedence = (parsed.header("Precedence") or "").strip().lower()
     if not evidence:
@@ -335,16 +345,30 @@ def _automatic(parsed: ParsedMessage, subject: str) -> Classification | None:
     redirect = find(REDIRECT, text)
     if redirect:
         return Classification("redirect", (*evidence, f'text matches "{redirect}"'))
+    challenge = find(CHALLENGE, text)
+    if challenge:
+        return Classification("other", (*evidence, f'challenge-response: "{challenge}"'))
     ack = find(ACK, text) or find(ACK, subject)
     if ack:
         return Classification("acknowledgement", (*evidence, f'text matches "{ack}"'))
-    if replied or _thread(parsed):
+    vacation = _vacation(parsed)
+    if vacation:
+        # Sieve's vacation action sends receipts too: its comment counts after the wording.
+        return Classification("out_of_office", (*evidence, vacation))
+    if replied or (_thread(parsed) and not robot):
         # An automatic reply that is neither an absence nor a redirect is, for the
         # barometer, a receipt; without wording to say so it is a guess.
         return Classification(
             "acknowledgement", (*evidence, "no receipt wording"), unsure=not shown
         )
     return Classification("other", (*evidence, "a notification: no reply wording"))
+
+
+def _vacation(parsed: ParsedMessage) -> str | None:
+    """Sieve's vacation action says so in a comment: « Auto-Submitted: auto-replied
+    (vacation) »."""
+    value = (parsed.header("Auto-Submitted") or "").lower()
+    return "Auto-Submitted comment (vacation)" if "(vacation" in value else None
 
 
 # -- 6. bulk ---------------------------------------------------------------------------------
@@ -358,6 +382,11 @@ def _bulk(parsed: ParsedMessage, subject: str) -> Classification | None:
     precedence = (parsed.header("Precedence") or "").strip().lower()
     if precedence in ("bulk", "list", "junk"):
         evidence.append(f"header Precedence: {precedence}")
+    if evidence and _posted_by_a_person(parsed):
+        evidence = []  # a person's message relayed by a list: judged as a person's
+    calendar = senders.calendar(parsed)
+    if calendar:
+        evidence.append(f"{calendar}: an invitation or its answer")
     quoted = bool(parsed.quoted_text.strip())
     if not evidence and _thread(parsed) is None and not quoted:
         # The sender's own text only: a reply quoting a mailing keeps the mailing's footer.
@@ -378,13 +407,28 @@ def _bulk(parsed: ParsedMessage, subject: str) -> Classification | None:
     return Classification("other", tuple(evidence))
 
 
+def _posted_by_a_person(parsed: ParsedMessage) -> bool:
+    """A list relays people's messages with List-* and Precedence headers: a person-like
+    sender who writes from a mail client or replies in a thread is still a person."""
+    if senders.no_reply(parsed) or senders.list_robot(parsed):
+        return False
+    client, program = senders.mail_client(parsed)
+    threaded = bool(parsed.in_reply_to or parsed.references or parsed.quoted_text.strip())
+    person = senders.person_like(parsed.from_)
+    return not program and bool((person or client) and (client or threaded))
+
+
 def _hidden_recipients(parsed: ParsedMessage) -> str | None:
     """A mass mailing sent by hand: every reader in Bcc, none named in To or Cc."""
     sender = (parsed.from_.address if parsed.from_ else "").strip().lower()
-    shown = {a.address.strip().lower() for a in (*parsed.to, *parsed.cc) if a.address}
+    readers = [a for a in (*parsed.to, *parsed.cc) if a.address]
+    shown = {a.address.strip().lower() for a in readers}
     if parsed.header("To") is not None and not shown:
         return "no recipient named (undisclosed recipients, everyone in Bcc)"
-    if sender and shown == {sender}:
+    # Anonymised samples write every address as x@x.com: another name is another person.
+    names = {a.name.strip().lower() for a in readers if a.name.strip()}
+    own = (parsed.from_.name if parsed.from_ else "").strip().lower()
+    if sender and shown == {sender} and names <= {own}:
         return "addressed to its own sender (everyone in Bcc)"
     return None
 
@@ -410,7 +454,7 @@ def _human(parsed: ParsedMessage, subject: str) -> Classification:
     redirect = find(REDIRECT, text)
     if redirect and words <= HUMAN_REDIRECT_MAX_WORDS:
         return Classification("redirect", (*evidence, f'text matches "{redirect}"', size))
-    ack = find(ACK, text) or _sentence_ack(text)
+    ack = find(ACK, text) or _sentence_ack(text) or (find(ACK, subject) if text else None)
     substance = _substantive_sentences(text) if ack else []
     if ack and words <= HUMAN_ACK_MAX_WORDS and not substance:
         return Classification("acknowledgement", (*evidence, f'text matches "{ack}"', size))
@@ -423,30 +467,59 @@ def _human(parsed: ParsedMessage, subject: str) -> Classification:
         evidence.append(f'text matches "{ack}", but in a longer text')
     thread = _thread(parsed)
     quoted = bool(parsed.quoted_text.strip())
+    client, program = senders.mail_client(parsed)
+    person = senders.person_like(parsed.from_) or client
     if thread or quoted:
         evidence += [e for e in (thread, "quotes the original" if quoted else None) if e]
+        if not (parsed.in_reply_to or parsed.references or quoted or person):
+            # A reply prefix alone is how spam fakes a relation: not from a person-like
+            # sender, and with machine-made signs, it earns nothing.
+            strong, weak = senders.machine_signs(parsed, client, program)
+            if strong or weak:
+                return Classification("other", (*evidence, *strong, *weak, size), unsure=True)
         return Classification("answer", (*evidence, size))
-    evidence.append("replies to nothing: no thread relation, no quoted original")
+    return _unthreaded(parsed, [*evidence, "replies to nothing: no thread relation, no quote"])
+
+
+def _unthreaded(parsed: ParsedMessage, evidence: list[str]) -> Classification:
+    """Mail that replies to nothing: an answer only on positive evidence that a person wrote
+    it (a letter's form, or a person-like sender or mail client with nothing machine-made),
+    and unsure either way: people do answer by writing a new message (another agent, a
+    copied address), and only the tracker's match can tell whether it answers our request."""
+    size = f"new text {len(parsed.new_text.split())} words"
+    forwarded = senders.forwarded_only(parsed)
+    if forwarded:
+        return Classification("other", (*evidence, forwarded))
+    client, program = senders.mail_client(parsed)
+    strong, weak = senders.machine_signs(parsed, client, program)
+    if strong:
+        return Classification("other", (*evidence, *strong, size), unsure=True)
     letter = _letter_form(parsed)
     if letter:
-        # People do answer by writing a new message (another agent, a copied address): only
-        # the tracker's match can tell whether this one answers our request.
         return Classification("answer", (*evidence, letter, size), unsure=True)
-    return Classification(
-        "other", (*evidence, "no greeting and closing of a letter", size), unsure=True
-    )
+    # A mail client alone proves little (spam names one): the sender must be named like a
+    # person, from a person's address, with nothing machine-made.
+    person = senders.person_like(parsed.from_)
+    if person and not weak:
+        return Classification("answer", (*evidence, person, size), unsure=True)
+    missing = "; ".join(weak) if person else "no letter's form, no person-like sender"
+    return Classification("other", (*evidence, missing, size), unsure=True)
 
 
 _GREETING = re.compile(
     r"^(bonjour|bonsoir|madame|monsieur|mesdames|messieurs|cher|chere|hello|hi|dear|"
     r"good (morning|afternoon)|sehr geehrte\w*|guten tag|hallo|liebe\w?|estimad[oa]s?|"
-    r"buenos dias|hola|gentile|egregi[oa]|buongiorno|salve|dzien dobry|szanown\w*)\b"
+    r"buenos dias|hola|gentile|egregi[oa]|buongiorno|salve|dzien dobry|szanown\w*|"
+    r"senhora?|prezad[oa]s?|caro|cara|ola|bom dia|boa tarde|geachte|beste|dobry den|"
+    r"vazen[aiy]\w*)\b"
 )
 _CLOSING = re.compile(
     r"^(cordialement|bien cordialement|salutations|sinceres salutations|bien a vous|"
     r"veuillez agreer|je vous prie|(best |kind |warm )?regards|sincerely|yours|thanks|"
     r"thank you|cheers|mit freundlichen gru(ss|ß)en|(freundliche|viele|beste) gru(ss|ß)e|"
-    r"(un )?saludo|saludos|atentamente|cordiali saluti|distinti saluti|pozdrawiam)\b"
+    r"(un )?saludo|saludos|atentamente|cordiali saluti|distinti saluti|pozdrawiam|"
+    r"atenciosamente|cumprimentos|com os melhores cumprimentos|abracos|"
+    r"met vriendelijke groet(en)?|s pozdravem|s pratelskym pozdravem)\b"
 )
 
 
@@ -455,7 +528,8 @@ _TAG = re.compile(r"<[^<>]{0,200}>")
 
 def _letter_form(parsed: ParsedMessage) -> str | None:
     """Evidence that the new text is a letter from a person: a greeting and a closing."""
-    text = _TAG.sub("", fold(parsed.new_text))  # HTML sent as text/plain keeps its <p>
+    # HTML sent as text/plain keeps its <p> and its entities (« Gr&uuml;&szlig;en »).
+    text = fold(html.unescape(_TAG.sub("", parsed.new_text)))
     lines = [line.strip(" ,*") for line in text.splitlines() if line.strip(" ,*")]
     # Letters of public bodies often open with a reference block (« Ihre Nachricht vom … »).
     if len(lines) < 2 or not any(_GREETING.match(line) for line in lines[:6]):
