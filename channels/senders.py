@@ -59,6 +59,8 @@ _APP_MAILER = re.compile(
     r"mailer\b(?! daemon)|mailing)",
     re.IGNORECASE,
 )
+
+
 def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
