@@ -21,17 +21,9 @@ import pytest
 from typer.testing import CliRunner
 
 import temoin.cli.app
-from reports.exports import (
-    CONTACT_COLUMNS,
-    HOLIDAYS_VERSION,
-    Column,
-    compute_stats,
-    contact_records,
-    contact_row,
-    export,
-    stats_columns,
-    stats_rows,
-)
+from reports.campaign_stats import compute_stats, contact_records
+from reports.export_tables import CONTACT_COLUMNS, Column, contact_row, stats_columns, stats_rows
+from reports.exports import HOLIDAYS_VERSION, export
 from storage.db import Database
 from temoin import __version__
 from tests.conftest import DbTarget

@@ -1,4 +1,4 @@
-"""Facts from the database (storage.stats + reports.facts.contact_facts), on both backends.
+"""Facts from the database (storage.stats + reports.stored_facts.contact_facts), on both backends.
 
 The fixture campaign ``build_campaign`` is shared with test_exports and test_reports. Every
 expected value is worked out by hand in the comments. Département 63 (national holidays
@@ -14,8 +14,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from reports.aggregate import aggregate
-from reports.exports import compute_stats, contact_records
-from reports.facts import ContactFacts, CountingCalendar, content_checks, delays_for
+from reports.campaign_stats import compute_stats, contact_records
+from reports.facts import ContactFacts, CountingCalendar, delays_for
+from reports.stored_facts import content_checks
 from scenarios import events as ev
 from scenarios.calendar import BusinessCalendar
 from storage.db import Database
