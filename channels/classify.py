@@ -11,14 +11,18 @@ with its evidence, where a coordinator sets its class.
 Decision order, first match wins; language-neutral signals before any wording:
 
 1. **read_receipt**: an RFC 3798 report (``report-type=disposition-notification`` or a
-   ``message/disposition-notification`` part), else a receipt subject (« Lu : », "Read:").
+   ``message/disposition-notification`` part), else a receipt subject (« Lu : », "Read:");
+   but a report whose disposition is ``automatic-action`` + ``deleted`` (Sieve's reject,
+   RFC 5429) is a **bounce**.
 2. **other** (abuse report): an ARF ``report-type=feedback-report`` / ``message/feedback-report``.
 3. delivery reports (``channels.bounces``): an RFC 3464 DSN whose recipients were all
    delivered, relayed, expanded or deliverable, or whose statuses are all 2.x.x, is **other**
    (a success report); any failed/delayed action or 4.x.x/5.x.x status is a **bounce**, as is a
    mail-system sender (MAILER-DAEMON with or without a domain, postmaster, post_master, "Mail
    Delivery System"), ``X-Failed-Recipients``, a bounce subject, or a null return path with
-   bounce wording. A bounce on the sender's name alone is unsure.
+   bounce wording. A bounce on the sender's name alone is unsure. A failed DSN whose text is a
+   challenge-response question (Boxbe) is **other**. Any other ``multipart/report`` (DMARC,
+   TLS reports) and an unsubscribe request are **other**.
 4. **other** (spam): ``X-Spam-Flag: YES``, ``X-Spam-Status: Yes``, a « [SPAM] » subject.
 5. **automatic** messages: header *values*, not presence — RFC 3834 ``Auto-Submitted`` other
    than ``no``; ``X-Autoreply``/``X-Autorespond``/``X-Autoresponder`` with a value that is
@@ -26,25 +30,36 @@ Decision order, first match wins; language-neutral signals before any wording:
    ``X-MS-Exchange-Inbox-Rules-Loop``, ``X-MS-Exchange-Generated-Message-Source`` and
    ``X-Auto-Response-Suppress`` (only the first says *reply*: the others also come on
    notifications); ``X-POST-MessageClass: Autoresponder``; an auto-reply subject
-   in any of our languages; a no-reply sender; ``Precedence: bulk|junk`` *with* reply wording
-   (the classic vacation program). Then wording: absence → **out_of_office** (an absent agent
-   often says « veuillez vous adresser à », so absence first); redirect wording →
-   **redirect**; receipt wording → **acknowledgement**. With no such wording: an
-   ``auto-replied`` message or an auto-reply subject is an **acknowledgement** (unsure); a
-   notification (``auto-generated``, a no-reply sender) is **other**.
-6. **other** (bulk): ``List-Id``, ``List-Unsubscribe``, ``Precedence: bulk|list|junk``, an
-   unsubscribe footer in a message that replies to nothing, a message that replies to nothing
-   and names no recipient but its sender (a mailing sent by hand, everyone in Bcc), or a
-   challenge-response filter asking the sender to prove itself.
+   in any of our languages; a no-reply or mailing-list-server sender; a null Return-Path
+   (RFC 5321 §4.5.5); ``Precedence: bulk|junk`` *with* reply wording (the classic vacation
+   program). Then wording: absence → **out_of_office** (an absent agent often says
+   « veuillez vous adresser à », so absence first); redirect wording → **redirect**; a
+   challenge-response question → **other**; receipt wording → **acknowledgement**; Sieve's
+   « (vacation) » comment → **out_of_office** (after the wording: the vacation action sends
+   receipts too). With no such wording: an ``auto-replied`` message or an auto-reply subject
+   is an **acknowledgement** (unsure); a notification (``auto-generated``, a no-reply sender,
+   a list server) is **other**.
+6. **other** (bulk): ``List-Id``, ``List-Unsubscribe``, ``Precedence: bulk|list|junk`` —
+   unless a person-like sender posts through the list from a mail client or in a thread —, a
+   calendar part (an invitation or its answer), an unsubscribe footer in a message that
+   replies to nothing, a message that replies to nothing and names no recipient but its
+   sender (a mailing sent by hand, everyone in Bcc), or a challenge-response filter asking
+   the sender to prove itself.
 7. **people**, on the new text only (no quoted original, no signature): absence wording in a
    short text (at most 120 words; small-town webmails send vacation replies without any
    header) → **out_of_office**; redirect wording in at most 150 words → **redirect**; receipt
    wording in at most 80 words *and no substantive sentence* → **acknowledgement** (every
    sentence a greeting, the receipt, a holding promise, thanks or a closing). Else a reply (a
-   thread relation or a quote) is an **answer**. A message that replies to nothing is unsure
-   either way: an **answer** when it has the form of a letter (a greeting first, a closing or
-   a signature last) — people do answer by writing a new message, and only the tracker's match
-   can tell —, **other** otherwise (spam and mailings seldom greet anyone by name).
+   thread relation or a quote) is an **answer** (a reply prefix alone, from no person-like
+   sender and with machine-made signs, is not). A message that replies to nothing is unsure
+   either way (``channels.senders`` weighs who wrote it): **other** with machine-made signs
+   (a bulk-sending service's headers, little else than a link, readers in many
+   organisations, a person's name over an unrelated address) or when it only carries an
+   attached message; an **answer** when it has the form of a letter (a greeting first, a
+   closing or a signature last) or comes from a sender named like a person with nothing
+   machine-made (no program's mailer, not HTML only from no mail client, not a service's
+   address, no Reply-To elsewhere) — people do answer by writing a new message, and only the
+   tracker's match can tell —; **other** otherwise.
 
 All wording is matched after folding case and accents (``channels.content.fold``); the
 word lists live in ``channels.wording``.
