@@ -253,9 +253,11 @@ def _delivery_report(parsed: ParsedMessage, subject: str) -> Classification | No
         return None
     if report.kind == "success":
         return Classification("other", report.evidence)
-    challenge = find(CHALLENGE, fold(parsed.text[:_AUTO_SCAN]))
+    worded = any(item.startswith("text matches") for item in report.evidence)
+    challenge = None if worded else find(CHALLENGE, fold(parsed.text[:_AUTO_SCAN]))
     if challenge and not parsed.quoted_text.strip():
-        # Challenge-response filters (Boxbe…) wrap their question in a failed DSN.
+        # Challenge-response filters (Boxbe…) wrap their question in a failed DSN that says
+        # nothing of a failure in its text.
         return Classification("other", (*report.evidence, f'but challenge-response: "{challenge}"'))
     return Classification("bounce", report.evidence, report.info, unsure=report.unsure)
 
