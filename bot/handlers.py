@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import traceback
 import urllib.parse
 from collections import OrderedDict
@@ -45,7 +44,9 @@ from telegram import (
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
+from bot import callbacks as cb
 from bot import flows
+from bot.callbacks import Op
 from bot.flows import Outcome, Snapshot, State
 from bot.photos import (
     MAX_PIXELS,
@@ -55,7 +56,7 @@ from bot.photos import (
     download_capped,
     strip_metadata,
 )
-from bot.views import Button, Reply, rows, task_list
+from bot.views import Button, Reply, rows, task_list, tasks_button
 from scenarios.catalog import Catalog, UnknownScenario
 from scenarios.clock import Clock
 from scenarios.domain import Channel
@@ -69,7 +70,6 @@ log = logging.getLogger(__name__)
 MAX_WRONG_CODES = 5
 STRANGERS_REMEMBERED = 10_000
 WRONG_CODES_WINDOW = timedelta(hours=1)
-_CONTACT_ID = re.compile(r"[0-9]{1,9}")  # forged data must not overflow an SQL integer
 MENU_KEYS = ("bot.menu.tasks", "bot.menu.progress", "bot.menu.help")
 
 
@@ -390,7 +390,7 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             replies = refusal(rt, row, now, t)
         else:
             await persist(session, row, Outcome(State()), auditor.id, None, now)
-            replies = [Reply(t("bot.cancelled"), rows(Button(t("bot.button.tasks"), "m")))]
+            replies = [Reply(t("bot.cancelled"), rows(tasks_button(t)))]
     await send(context, user.id, replies, t)
 
 
@@ -423,19 +423,21 @@ async def _press(
     now: datetime,
     t: Translator,
 ) -> tuple[list[Reply], str | None]:
-    parts = data.split(":")
-    op = parts[0]
-    if op == "m":
+    pressed = cb.parse(data)
+    if pressed.op == Op.MENU:
         return await _task_list(session, rt, auditor.telegram_user_id or 0, now, t), None
-    if op == "fx":
+    if pressed.op == Op.FIXES:
         return await _fix_list(session, rt, auditor, t), None
-    if len(parts) < 2 or _CONTACT_ID.fullmatch(parts[1]) is None:
+    if pressed.contact_id is None:
         return [], t("bot.stale")
-    snap = await snapshot(session, rt, auditor, int(parts[1]), now, t)
+    snap = await snapshot(session, rt, auditor, pressed.contact_id, now, t)
     if snap is None:
         return [], t("bot.not_found")
     state = _state_of(row)
-    outcome = flows.open_task(state, snap) if op == "o" else flows.press(state, snap, op, parts[2:])
+    if pressed.op == Op.OPEN:
+        outcome = flows.open_task(state, snap)
+    else:
+        outcome = flows.press(state, snap, pressed.op, pressed.args)
     await persist(session, row, outcome, auditor.id, snap.task.id, now)
     return outcome.replies, outcome.toast
 
@@ -460,8 +462,8 @@ async def _fix_list(
         except (UnknownScenario, StopIteration):
             continue
         lines.append(t("bot.fix.item", service=task.service_name, label=label, reason=reason or ""))
-        buttons.append(Button(t("bot.button.fix", service=task.service_name),
-                              f"f:{contact_id}:{index}"))  # fmt: skip
+        button_label = t("bot.button.fix", service=task.service_name)
+        buttons.append(Button(button_label, cb.data(Op.FIX, contact_id, index)))
     return [Reply("\n".join(lines), rows(*buttons))]
 
 
@@ -503,7 +505,7 @@ async def _with_task(update: Update, context: ContextTypes.DEFAULT_TYPE, step: A
         if auditor is None:
             replies = refusal(rt, row, now, t)
         elif row.contact_id is None:
-            replies = [Reply(t("bot.text.unexpected"), rows(Button(t("bot.button.tasks"), "m")))]
+            replies = [Reply(t("bot.text.unexpected"), rows(tasks_button(t)))]
         else:
             snap = await snapshot(session, rt, auditor, row.contact_id, at, t)
             if snap is None:
