@@ -29,8 +29,8 @@ from telegram.ext import (
 )
 
 from bot import handlers
-from bot.handlers import Runtime
 from bot.reminders import reminder_job
+from bot.runtime import Runtime
 from scenarios.catalog import Catalog, load_catalog
 from scenarios.clock import Clock, SystemClock
 from scenarios.i18n import Translator
