@@ -78,7 +78,11 @@ _ROLE_WORDS = _words(
     "password passe orders commande commandes livraison delivery reply noreply the and et "
     "und y international national reports report rapport announcement announcements "
     "annonces update updates events evenements jobs careers recrutement survey sondage "
-    "promotions promo deals offers offres actualites lettre digest abonnement"
+    "promotions promo deals offers offres actualites lettre digest abonnement "
+    # French public services: the names their shared mailboxes carry
+    "ccas cias mediatheque bibliotheque piscine police municipale urbanisme etat civil hotel "
+    "prefecture region metropole agglomeration communaute syndicat tourisme ecole college "
+    "lycee universite centre maison pole cabinet guichet standard administratif"
 )
 _PARTICLES = _words("de du des da di del della van von der den le la el al bin ben y")
 # Headers that bulk-sending services put on every mailing (a ticketing tool answering a thread
