@@ -179,5 +179,7 @@ def test_campaign_show_reports_mailboxes_and_gaps(
     _db(cli_env, lose_one)
     result = cli("campaign", "show", name)
     assert result.exit_code == 0, result.output
-    assert "Mailboxes (census)" in result.output
-    assert "1 message(s) on the servers are not stored" in result.output
+    assert "1 message(s) présents sur les serveurs ne sont pas enregistrés" in result.output
+    assert "Boîtes aux lettres (recensement)" not in result.output  # a detail
+    result = cli("campaign", "show", name, "--details")
+    assert "Boîtes aux lettres (recensement)" in result.output
