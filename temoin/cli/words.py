@@ -61,6 +61,13 @@ class Words:
         return self.t(f"{key}_{'one' if n == 1 else 'many'}", n=self.f.number(n))
 
 
+TEXT_LIMIT = 4000  # characters of a reply shown; the rest is said to be cut
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit].rstrip() + " […]"
+
+
 def words(app: AppContext) -> Words:
     settings = app.settings
     return Words(settings.locale, settings.timezone)
