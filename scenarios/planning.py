@@ -63,6 +63,7 @@ from __future__ import annotations
 import random
 from datetime import datetime
 
+from scenarios import geography
 from scenarios.assignment import ScenarioChooser, assign_auditors, assign_personas
 from scenarios.calendar import BusinessCalendar, UnknownDepartement
 from scenarios.domain import Channel, ContactStatus
@@ -127,17 +128,20 @@ def plan(request: PlanRequest) -> Plan:
     slots = Slots(request.not_before)
     dispatch = slots.profile(rules.dispatch_hours, 0)
     margin = rules.field_margin_minutes * 60
-    depts: dict[str, Dept | None] = {}
+    depts: dict[tuple[str, str], Dept | None] = {}
 
-    def dept_of(code: str) -> Dept | None:
-        if code not in depts:
+    def dept_of(svc: ServiceInput) -> Dept | None:
+        # A département's calendar, on the commune's clock where it has its own (the
+        # Marquesas): keyed by the zone so that a département's communes share one Dept.
+        key = (svc.departement, geography.timezone_name(svc.departement, svc.collectivity_code))
+        if key not in depts:
             try:
-                cal = BusinessCalendar.for_departement(code)
+                cal = BusinessCalendar.for_commune(svc.departement, svc.collectivity_code)
             except UnknownDepartement:
-                depts[code] = None
+                depts[key] = None
             else:
-                depts[code] = Dept(cal, request.window_start, request.window_end, slots)
-        return depts[code]
+                depts[key] = Dept(cal, request.window_start, request.window_end, slots)
+        return depts[key]
 
     services = sorted(request.services, key=lambda s: (s.collectivity_code, s.id))
     fixed = sorted(
@@ -157,7 +161,7 @@ def plan(request: PlanRequest) -> Plan:
         key=lambda q: CHANNEL_ORDER.index(q.channel),
     )
     for svc in services:
-        dept = dept_of(svc.departement)
+        dept = dept_of(svc)
         for q_index, quota in enumerate(quotas):
             reason = _cannot_take(svc, quota.channel)
             if reason is None and dept is None:
