@@ -59,6 +59,8 @@ class ServiceRow(NamedTuple):
     collectivity_name: str
     departement: str
     population: int
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +230,8 @@ async def select_services(session: AsyncSession, selection: ServiceFilter) -> li
             Collectivity.name,
             Collectivity.departement,
             Collectivity.population,
+            Service.latitude,
+            Service.longitude,
         )
         .join(Collectivity, Service.collectivity_id == Collectivity.id)
         .order_by(Collectivity.insee_code, Service.id)
