@@ -56,7 +56,11 @@ async def list_auditors(session: AsyncSession) -> list[tuple[Auditor, int]]:
     """Every auditor with the number of open tasks assigned to them, by key."""
     open_count = (
         select(func.count())
-        .where(Contact.auditor_id == Auditor.id, Contact.status.in_(sorted(OPEN_STATUSES)))
+        .where(
+            Contact.auditor_id == Auditor.id,
+            Contact.status.in_(sorted(OPEN_STATUSES)),
+            Contact.closed_at.is_(None),  # a closed campaign's tasks are closed with it
+        )
         .correlate(Auditor)
         .scalar_subquery()
     )

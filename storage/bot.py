@@ -119,7 +119,7 @@ async def open_tasks(session: AsyncSession, auditor_id: int) -> list[TaskRow]:
     letter_open = [s.value for s in (*LETTER_TO_POST, *LETTER_WAITING)]
     query = (
         _task_query()
-        .where(Contact.auditor_id == auditor_id)
+        .where(Contact.auditor_id == auditor_id, Contact.closed_at.is_(None))
         .where(
             (Contact.channel.in_(field) & Contact.status.in_([s.value for s in FIELD_OPEN]))
             | ((Contact.channel == Channel.LETTER.value) & Contact.status.in_(letter_open))
