@@ -3,10 +3,10 @@
 Each one identifies the sender or refuses (``bot.runtime.as_auditor``), loads what it needs,
 lets ``bot.flows`` decide, writes, then replies (``bot.runtime`` says how).
 
-Times: a message carries its date (Telegram's server clock), used as the event time. A
-callback query carries no date at all, so a button press is timed by the bot's clock when
-it is handled (``Runtime.clock``, injected in tests); on a healthy bot that is well under a
-second after the press.
+Times: a message carries its date (Telegram's server clock, set before it reaches us), used
+as the event time. A callback query carries no date at all, so a button press is timed by
+the bot's clock when its update reached us (``Turn.arrived``, stamped by ``bot.arrivals``
+before any queue), not when a handler gets to it: under load that can be seconds later.
 
 ``/start CODE`` is the only thing a stranger can do, and wrong codes are limited per Telegram
 user (``MAX_WRONG_CODES`` per ``WRONG_CODES_WINDOW``, counted in the database): only a
@@ -184,11 +184,11 @@ async def cancel(turn: Turn) -> list[Reply]:
 
 @for_auditors
 async def on_callback(turn: Turn) -> list[Reply]:
-    """A button press (a callback query has no date: the press is timed on handling)."""
+    """A button press, timed when it reached us (a callback query has no date)."""
     query = turn.update.callback_query
     if query is None:
         return []
-    rt, session, auditor, t, now = turn.rt, turn.session, turn.auditor, turn.t, turn.now
+    rt, session, auditor, t, now = turn.rt, turn.session, turn.auditor, turn.t, turn.arrived
     pressed = cb.parse(query.data)
     if pressed.op == Op.MENU:
         return await _task_list(turn)
@@ -274,7 +274,7 @@ async def _with_task(
         if row.contact_id is None:
             return [Reply(t("bot.text.unexpected"), rows(tasks_button(t)))]
         snap = await snapshot(
-            turn.session, turn.rt, auditor, row.contact_id, message.date or now, t
+            turn.session, turn.rt, auditor, row.contact_id, message.date or turn.arrived, t
         )
         if snap is None:
             await persist(turn.session, row, Outcome(State()), auditor.id, None, now)

@@ -37,6 +37,7 @@ from telegram import (
 from telegram.ext import ContextTypes
 
 from bot import flows
+from bot.arrivals import Arrivals
 from bot.flows import Outcome, Snapshot, State
 from bot.views import Reply
 from scenarios.catalog import Catalog, UnknownScenario
@@ -59,6 +60,8 @@ class Runtime:
     clock: Clock
     catalog: Catalog
     tz: ZoneInfo
+    # When each update reached us (stamped by the update queue); None: handling time.
+    arrivals: Arrivals | None = None
     photo_max_bytes: int = 10_000_000
     flag_metres: float = 300.0
     morning_hour: int = 8
@@ -238,6 +241,7 @@ class Turn:
     auditor: Auditor
     row: BotState  # the auditor's state row
     now: datetime  # the bot's clock when the update is handled
+    arrived: datetime  # when the update reached us (``now`` when it was not stamped)
     toast: str | None = None  # the answer to a button press (shown briefly by the client)
 
 
@@ -255,13 +259,14 @@ async def as_auditor(update: Update, context: ContextTypes.DEFAULT_TYPE, step: S
         return
     rt, t = runtime(context), translator(update)
     now = rt.clock.now()
+    arrived = (rt.arrivals.of(update) if rt.arrivals is not None else None) or now
     toast: str | None = None
     async with rt.unit() as session:
         auditor, row = await identify(session, rt, user.id, now)
         if auditor is None:
             replies = refusal(rt, row, now, t)
         else:
-            turn = Turn(update, context, rt, t, session, auditor, row, now)
+            turn = Turn(update, context, rt, t, session, auditor, row, now, arrived)
             replies = await step(turn)
             toast = turn.toast
     if update.callback_query is not None:
