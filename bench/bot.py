@@ -23,7 +23,9 @@ Stamping error (issue 14, presses timed at arrival): for every press whose time 
 (« Appel lancé », « Décroché », « Raccroché »: the call's events), the stored time minus the
 moment the local Bot API made that update available (the server records it, wall clock; the
 bot runs on the same machine with the system clock). Printed at p50 / p99 / max beside the
-handling latency; the target is a p99 under 50 ms whatever the handling latency.
+handling latency; the target is a p99 under 50 ms whatever the handling latency. The bot
+polls in a thread of its own (``bot.polling``) and stamps each batch as it is read; the
+baseline keeps PTB's own Updater.
 """
 
 from __future__ import annotations
