@@ -180,15 +180,20 @@ def _substantive_sentences(text: str) -> list[str]:
         if len(sentence.split()) <= _SHORT_LINE_WORDS:
             continue
         if find(ACK, sentence) or _BIEN_RECU.search(sentence):
-            # The receipt sentence itself; what follows a comma may still say more.
-            rest = sentence.split(",", 1)[1] if "," in sentence else ""
-            if len(rest.split()) > _SHORT_LINE_WORDS and not find(HOLDING, rest.strip()):
-                found.append(rest.strip())
+            # The receipt sentence itself; another clause of it may still say more.
+            for clause in (part.strip() for part in sentence.split(",")):
+                if len(clause.split()) <= _SHORT_LINE_WORDS or _receipt_or_holding(clause):
+                    continue
+                found.append(clause)
             continue
         if find(HOLDING, sentence):
             continue
         found.append(sentence)
     return found
+
+
+def _receipt_or_holding(clause: str) -> bool:
+    return bool(find(ACK, clause) or _BIEN_RECU.search(clause) or find(HOLDING, clause))
 
 
 def _absence(subject: str, text: str) -> str | None:
