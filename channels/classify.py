@@ -495,10 +495,11 @@ def _human(parsed: ParsedMessage, subject: str) -> Classification:
         evidence += [e for e in (thread, "quotes the original" if quoted else None) if e]
         if not (parsed.in_reply_to or parsed.references or quoted or person):
             # A reply prefix alone is how spam fakes a relation: not from a person-like
-            # sender, and with machine-made signs, it earns nothing.
-            strong, weak = senders.machine_signs(parsed, program)
-            if strong or weak:
-                return Classification("other", (*evidence, *strong, *weak, size), unsure=True)
+            # sender, and with strong machine-made signs, it earns nothing. (A service's
+            # address or a ticketing tool's mailer is no such sign: town halls answer so.)
+            strong, _ = senders.machine_signs(parsed, program)
+            if strong:
+                return Classification("other", (*evidence, *strong, size), unsure=True)
         return Classification("answer", (*evidence, size))
     return _unthreaded(parsed, [*evidence, "replies to nothing: no thread relation, no quote"])
 
