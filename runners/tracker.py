@@ -158,6 +158,7 @@ class Tracker:
         self.clock = clock
         self.config = config or TrackingConfig()
         self._subjects: dict[int, str | None] = {}
+        self._refs: dict[int, tuple[tuple[Any, ...], ContactRef]] = {}
         self.watchers: dict[int, MailboxWatcher] = {}
         self.analyser = AnalysisPool(self.config.parse_workers)
 
@@ -505,16 +506,25 @@ class Tracker:
             return None
 
     def _ref(self, persona: PersonaInfo, view: ContactView, own: Sequence[str]) -> ContactRef:
+        """What matching knows of a contact; the last one kept per contact while it holds."""
+        key = (view.status, view.sent_at, view.message_id, view.followup_message_id,
+               view.reply_token, view.service_id, view.service_email, view.collectivity_id,
+               tuple(own))  # fmt: skip
+        cached = self._refs.get(view.id)
+        if cached is not None and cached[0] == key:
+            return cached[1]
         subjects = {normalise_subject(s) for s in own}
         rendered = self._rendered_subject(persona, view)
         if rendered:
             subjects.add(rendered)
-        return ContactRef(
+        ref = ContactRef(
             id=view.id, status=view.status, sent_at=view.sent_at, message_id=view.message_id,
             followup_message_id=view.followup_message_id, reply_token=view.reply_token,
             service_id=view.service_id, service_email=view.service_email,
             collectivity_id=view.collectivity_id, subjects=tuple(s for s in subjects if s),
         )  # fmt: skip
+        self._refs[view.id] = (key, ref)
+        return ref
 
     def _rendered_subject(self, persona: PersonaInfo, view: ContactView) -> str | None:
         """The subject the dispatcher wrote (same rendering), normalised, cached per contact."""
