@@ -99,7 +99,6 @@ def delivery_report(parsed: ParsedMessage, subject: str) -> Report | None:
         p.content_type == "message/delivery-status" for p in parsed.report_parts
     )
     evidence: list[str] = []
-    text = fold(parsed.text[:TEXT_SCAN])
     if is_dsn:
         evidence.append("multipart/report; report-type=delivery-status")
         actions = [v.strip().lower() for n, v in dsn_fields if n.lower() == "action"]
@@ -126,10 +125,13 @@ def delivery_report(parsed: ParsedMessage, subject: str) -> Report | None:
     shown = find(BOUNCE_SUBJECT, subject)
     if shown:
         evidence.append(f'subject matches "{shown}"')
+    if not evidence and parsed.return_path != "":
+        return None  # most mail stops here, before its text is read for wording
+    text = fold(parsed.text[:TEXT_SCAN])
     wording = find(BOUNCE_TEXT, text)
     if not evidence:
         # A null return path alone is also how auto-replies are sent: wording must agree.
-        if parsed.return_path != "" or not wording:
+        if not wording:
             return None
         evidence.append("null Return-Path <>")
     if wording:
@@ -142,6 +144,32 @@ def delivery_report(parsed: ParsedMessage, subject: str) -> Report | None:
     # postmaster writing by hand: a bounce, but one a coordinator should look at.
     weak = not (is_dsn or failed_header or shown or wording or info.status)
     return Report("bounce", tuple(evidence), info, unsure=weak)
+
+
+def rejection_report(parsed: ParsedMessage) -> Report | None:
+    """An RFC 3798 report that says the recipient's system threw the message away unread:
+    Sieve's ``reject`` (RFC 5429) answers with « automatic-action/…; deleted », and RFC 2298's
+    ``failed``/``error`` modifiers say the same. A bounce, not a read receipt."""
+    fields = {
+        n.lower(): v.strip() for n, v in report_fields(parsed, "message/disposition-notification")
+    }
+    disposition = fields.get("disposition", "").lower()
+    mode, _, kind = disposition.partition(";")
+    if not mode.strip().startswith("automatic-action"):
+        return None
+    if not re.search(r"\b(deleted|denied|failed|error)\b", kind):
+        return None
+    recipient = fields.get("final-recipient") or fields.get("original-recipient")
+    info = BounceInfo(
+        severity="hard",
+        status=None,
+        recipient=_after_type(recipient) if recipient else None,
+        original_message_id=fields.get("original-message-id"),
+        diagnostic=None,
+        dsn=False,
+    )
+    evidence = (f"Disposition: {disposition[:80]} (rejected unread, RFC 5429)", "hard bounce")
+    return Report("bounce", evidence, info)
 
 
 def _bounce_info(

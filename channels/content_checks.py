@@ -272,10 +272,14 @@ def review(
     at: datetime,
     by: str | None,
 ) -> dict[str, Any]:
-    """A copy of ``checks`` with a review of one item; the automatic value is kept."""
+    """A copy of ``checks`` with a review of one item; the automatic value is kept, and so
+    is the earlier review's note when ``note`` is ``None``."""
     group, item = find_item(checks, name)
     updated = {**checks, group: {**checks[group]}}
     entry = dict(updated[group][item])
+    if note is None:  # a check re-run without a note keeps the note given before
+        earlier = entry.get("override")
+        note = earlier.get("note") if isinstance(earlier, dict) else None
     entry["override"] = {"value": value, "note": note, "at": at.isoformat(), "by": by}
     updated[group][item] = entry
     return updated
