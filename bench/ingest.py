@@ -94,7 +94,7 @@ def _headers(sender: str, subject: str, n: int, extra: list[str]) -> list[str]:
         f"To: Claire Mercier <{PERSONA}>",
         f"Subject: {subject}",
         f"Date: {format_datetime(SENT + timedelta(hours=2, seconds=n))}",
-        f"Message-ID: <bench.{n}.{secrets.token_hex(4)}@{sender.rsplit('@', 1)[1].strip('>')}>",
+        f"Message-ID: <bench.{n}@{sender.rsplit('@', 1)[1].strip('>')}>",
         "MIME-Version: 1.0",
         *extra,
     ]
