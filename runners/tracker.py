@@ -54,9 +54,10 @@ from runners.tracking_rows import (
 from scenarios.catalog import Catalog, Scenario, UnknownScenario
 from scenarios.clock import Clock
 from scenarios.render import CollectivityView, PersonaView, ServiceView, render_wording
-from storage import mail, mail_census, triage
+from storage import mail, mail_census, mail_match, triage
 from storage.db import Database
 from storage.mail import ContactView, EventRow, MessageResult, RawMessage
+from storage.mail_match import MatchRow
 from storage.personas import PersonaInfo
 
 log = logging.getLogger("temoin.tracking")
@@ -309,14 +310,14 @@ class Tracker:
         todo = [(i, a) for i, a in zip(items, analyses, strict=True) if i.id in claimed]
         if not todo:
             return report
-        contacts = await mail.persona_contacts(session, persona.id)
-        own_subjects = await mail.own_copy_subjects(session, persona.id)
+        contacts = await mail_match.persona_contacts(session, persona.id)
+        own_subjects = await mail_match.own_copy_subjects(session, persona.id)
         index = MatchIndex(
             persona.email,
             persona.subaddress_separator,
             [self._ref(persona, c, own_subjects.get(c.id, ())) for c in contacts],
         )
-        seen = await mail.seen_before(
+        seen = await mail_match.seen_before(
             session, persona.id, [i.sha256 for i, _ in todo],
             [mid for _, a in todo if a.analysis.parsed and (mid := a.analysis.parsed.message_id)],
             [i.id for i, _ in todo],
@@ -505,7 +506,7 @@ class Tracker:
         except UnknownScenario:
             return None
 
-    def _ref(self, persona: PersonaInfo, view: ContactView, own: Sequence[str]) -> ContactRef:
+    def _ref(self, persona: PersonaInfo, view: MatchRow, own: Sequence[str]) -> ContactRef:
         """What matching knows of a contact; the last one kept per contact while it holds."""
         key = (view.status, view.sent_at, view.message_id, view.followup_message_id,
                view.reply_token, view.service_id, view.service_email, view.collectivity_id,
@@ -526,7 +527,7 @@ class Tracker:
         self._refs[view.id] = (key, ref)
         return ref
 
-    def _rendered_subject(self, persona: PersonaInfo, view: ContactView) -> str | None:
+    def _rendered_subject(self, persona: PersonaInfo, view: MatchRow) -> str | None:
         """The subject the dispatcher wrote (same rendering), normalised, cached per contact."""
         if view.id in self._subjects:
             return self._subjects[view.id]
