@@ -28,6 +28,7 @@ from temoin.cli import (
     scenarios,
     sim,
     triage,
+    web,
     worker,
 )
 from temoin.cli import bot as bot_cli
@@ -60,6 +61,7 @@ app.command("report")(report)
 app.add_typer(triage.app, name="triage")
 app.add_typer(sim.app, name="sim")
 app.command("review")(review.command)
+app.add_typer(web.app, name="web")
 
 
 def _version(value: bool) -> None:
