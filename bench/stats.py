@@ -11,7 +11,7 @@ SQLite in a temporary file):
    10 % letter, 10 % phone, 10 % visit; 2 % of emails undeliverable, 60 % of written
    requests answered within 0-20 days), three timeline events per phone call and visit
    and two per letter;
-2. timed, the real path: ``reports.exports.compute_stats`` by channel × stratum (the
+2. timed, the real path: ``reports.campaign_stats.compute_stats`` by channel × stratum (the
    database's GROUP BY over its per-contact facts and business days, then the phone
    contacts through the Python rules, Wilson intervals, Kaplan–Meier medians);
 3. timed, the real path: ``reports.exports.export`` of the contacts level as CSV (streamed
@@ -52,7 +52,8 @@ from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from reports.exports import compute_stats, export
+from reports.campaign_stats import compute_stats
+from reports.exports import export
 from reports.facts import CountingCalendar, delays_for
 from scenarios.calendar import BusinessCalendar
 from storage.db import Database, sync_url

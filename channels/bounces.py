@@ -144,6 +144,32 @@ def delivery_report(parsed: ParsedMessage, subject: str) -> Report | None:
     return Report("bounce", tuple(evidence), info, unsure=weak)
 
 
+def rejection_report(parsed: ParsedMessage) -> Report | None:
+    """An RFC 3798 report that says the recipient's system threw the message away unread:
+    Sieve's ``reject`` (RFC 5429) answers with « automatic-action/…; deleted », and RFC 2298's
+    ``failed``/``error`` modifiers say the same. A bounce, not a read receipt."""
+    fields = {
+        n.lower(): v.strip() for n, v in report_fields(parsed, "message/disposition-notification")
+    }
+    disposition = fields.get("disposition", "").lower()
+    mode, _, kind = disposition.partition(";")
+    if not mode.strip().startswith("automatic-action"):
+        return None
+    if not re.search(r"\b(deleted|denied|failed|error)\b", kind):
+        return None
+    recipient = fields.get("final-recipient") or fields.get("original-recipient")
+    info = BounceInfo(
+        severity="hard",
+        status=None,
+        recipient=_after_type(recipient) if recipient else None,
+        original_message_id=fields.get("original-message-id"),
+        diagnostic=None,
+        dsn=False,
+    )
+    evidence = (f"Disposition: {disposition[:80]} (rejected unread, RFC 5429)", "hard bounce")
+    return Report("bounce", evidence, info)
+
+
 def _bounce_info(
     parsed: ParsedMessage,
     dsn_fields: list[tuple[str, str]],

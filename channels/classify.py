@@ -11,14 +11,18 @@ with its evidence, where a coordinator sets its class.
 Decision order, first match wins; language-neutral signals before any wording:
 
 1. **read_receipt**: an RFC 3798 report (``report-type=disposition-notification`` or a
-   ``message/disposition-notification`` part), else a receipt subject (« Lu : », "Read:").
+   ``message/disposition-notification`` part), else a receipt subject (« Lu : », "Read:");
+   but a report whose disposition is ``automatic-action`` + ``deleted`` (Sieve's reject,
+   RFC 5429) is a **bounce**.
 2. **other** (abuse report): an ARF ``report-type=feedback-report`` / ``message/feedback-report``.
 3. delivery reports (``channels.bounces``): an RFC 3464 DSN whose recipients were all
    delivered, relayed, expanded or deliverable, or whose statuses are all 2.x.x, is **other**
    (a success report); any failed/delayed action or 4.x.x/5.x.x status is a **bounce**, as is a
    mail-system sender (MAILER-DAEMON with or without a domain, postmaster, post_master, "Mail
    Delivery System"), ``X-Failed-Recipients``, a bounce subject, or a null return path with
-   bounce wording. A bounce on the sender's name alone is unsure.
+   bounce wording. A bounce on the sender's name alone is unsure. A failed DSN whose text is a
+   challenge-response question (Boxbe) is **other**. Any other ``multipart/report`` (DMARC,
+   TLS reports) and an unsubscribe request are **other**.
 4. **other** (spam): ``X-Spam-Flag: YES``, ``X-Spam-Status: Yes``, a « [SPAM] » subject.
 5. **automatic** messages: header *values*, not presence — RFC 3834 ``Auto-Submitted`` other
    than ``no``; ``X-Autoreply``/``X-Autorespond``/``X-Autoresponder`` with a value that is
@@ -26,25 +30,36 @@ Decision order, first match wins; language-neutral signals before any wording:
    ``X-MS-Exchange-Inbox-Rules-Loop``, ``X-MS-Exchange-Generated-Message-Source`` and
    ``X-Auto-Response-Suppress`` (only the first says *reply*: the others also come on
    notifications); ``X-POST-MessageClass: Autoresponder``; an auto-reply subject
-   in any of our languages; a no-reply sender; ``Precedence: bulk|junk`` *with* reply wording
-   (the classic vacation program). Then wording: absence → **out_of_office** (an absent agent
-   often says « veuillez vous adresser à », so absence first); redirect wording →
-   **redirect**; receipt wording → **acknowledgement**. With no such wording: an
-   ``auto-replied`` message or an auto-reply subject is an **acknowledgement** (unsure); a
-   notification (``auto-generated``, a no-reply sender) is **other**.
-6. **other** (bulk): ``List-Id``, ``List-Unsubscribe``, ``Precedence: bulk|list|junk``, an
-   unsubscribe footer in a message that replies to nothing, a message that replies to nothing
-   and names no recipient but its sender (a mailing sent by hand, everyone in Bcc), or a
-   challenge-response filter asking the sender to prove itself.
+   in any of our languages; a no-reply or mailing-list-server sender; a null Return-Path
+   (RFC 5321 §4.5.5); ``Precedence: bulk|junk`` *with* reply wording (the classic vacation
+   program). Then wording: absence → **out_of_office** (an absent agent often says
+   « veuillez vous adresser à », so absence first); redirect wording → **redirect**; a
+   challenge-response question → **other**; receipt wording → **acknowledgement**; Sieve's
+   « (vacation) » comment → **out_of_office** (after the wording: the vacation action sends
+   receipts too). With no such wording: an ``auto-replied`` message or an auto-reply subject
+   is an **acknowledgement** (unsure); a notification (``auto-generated``, a no-reply sender,
+   a list server) is **other**.
+6. **other** (bulk): ``List-Id``, ``List-Unsubscribe``, ``Precedence: bulk|list|junk`` —
+   unless a person-like sender posts through the list from a mail client or in a thread —, a
+   calendar part (an invitation or its answer), an unsubscribe footer in a message that
+   replies to nothing, a message that replies to nothing and names no recipient but its
+   sender (a mailing sent by hand, everyone in Bcc), or a challenge-response filter asking
+   the sender to prove itself.
 7. **people**, on the new text only (no quoted original, no signature): absence wording in a
    short text (at most 120 words; small-town webmails send vacation replies without any
    header) → **out_of_office**; redirect wording in at most 150 words → **redirect**; receipt
    wording in at most 80 words *and no substantive sentence* → **acknowledgement** (every
    sentence a greeting, the receipt, a holding promise, thanks or a closing). Else a reply (a
-   thread relation or a quote) is an **answer**. A message that replies to nothing is unsure
-   either way: an **answer** when it has the form of a letter (a greeting first, a closing or
-   a signature last) — people do answer by writing a new message, and only the tracker's match
-   can tell —, **other** otherwise (spam and mailings seldom greet anyone by name).
+   thread relation or a quote) is an **answer** (a reply prefix alone, from no person-like
+   sender and with machine-made signs, is not). A message that replies to nothing is unsure
+   either way (``channels.senders`` weighs who wrote it): **other** with machine-made signs
+   (a bulk-sending service's headers, little else than a link, readers in many
+   organisations, a person's name over an unrelated address) or when it only carries an
+   attached message; an **answer** when it has the form of a letter (a greeting first, a
+   closing or a signature last) or comes from a sender named like a person with nothing
+   machine-made (no program's mailer, not HTML only from no mail client, not a service's
+   address, no Reply-To elsewhere) — people do answer by writing a new message, and only the
+   tracker's match can tell —; **other** otherwise.
 
 All wording is matched after folding case and accents (``channels.content.fold``); the
 word lists live in ``channels.wording``.
@@ -52,11 +67,13 @@ word lists live in ``channels.wording``.
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from channels.bounces import BounceInfo, Severity, delivery_report
+from channels import senders
+from channels.bounces import BounceInfo, Severity, delivery_report, rejection_report
 from channels.content import fold
 from channels.mime import ParsedMessage
 from channels.wording import (
@@ -64,6 +81,7 @@ from channels.wording import (
     ACK,
     AUTO_SUBJECT,
     CHALLENGE,
+    HOLDING,
     MDN_SUBJECT,
     REDIRECT,
     SPAM_SUBJECT,
@@ -93,12 +111,6 @@ class Classification:
     unsure: bool = False
 
 
-_NO_REPLY = re.compile(
-    r"^([^@]*[-_.])?(no[-_.]?reply|do[-_.]?not[-_.]?reply|ne[-_.]?pas[-_.]?repondre|"
-    r"nepasrepondre|notifications?|notify|alerts?|newsletters?|mailer|automailer|bounces?|"
-    r"auto[-_.]?reply|autoresponder)([-+._][^@]*)?@",
-    re.IGNORECASE,
-)
 _REPLY_PREFIX = re.compile(
     # Reply prefixes only: a forward ("Fwd:", « TR : », "WG:") is how spam fakes a relation.
     r"^\s*(\[[^\]]{0,40}\]\s*)?(re|r|aw|antw|sv|vs|odp|rif)\s*(\[\d+\])?\s*:",
@@ -114,6 +126,7 @@ def classify(parsed: ParsedMessage) -> Classification:
         _read_receipt(parsed, subject)
         or _feedback_report(parsed)
         or _delivery_report(parsed, subject)
+        or _other_report(parsed, subject)
         or _spam(parsed, subject)
         or _automatic(parsed, subject)
         or _bulk(parsed, subject)
@@ -127,25 +140,12 @@ def classify(parsed: ParsedMessage) -> Classification:
 # of a text that opens with « Nous avons bien reçu votre demande ».
 _SENTENCES = re.compile(r"(?<=[.!?;])\s+|\n\s*\n")
 _BIEN_RECU = re.compile(r"^(bien recu|bonne reception|message recu|demande recue)\b")
-_NOT_SUBSTANCE = re.compile(
-    r"^(bonjour|bonsoir|madame|monsieur|mesdames|messieurs|cher|chere|hello|"
-    r"cordialement|bien cordialement|bien a (vous|toi)|salutations|sinceres salutations|"
-    r"veuillez agreer|je vous prie|nous vous prions|recevez|bonne (journee|soiree)|"
-    r"belle journee|merci|best regards|regards|kind regards)\b"
-    r"|\b(revien\w*|revenons|revenir) vers vous\b"
-    r"|\bvous (repondr\w*|sera repondu|recontact\w*|rappell?er\w*|tiendr\w* inform\w*)"
-    r"|\bdans les (meilleurs|plus brefs) delais\b|\bdes que possible\b"
-    r"|\ben cours de (traitement|instruction|examen)\b"
-    r"|\b(sera|va etre|seront) (traitee?s?|etudiee?s?|examinee?s?|instruite?s?)\b"
-    r"|\bnous ne manquerons pas\b|\bvous en remerci\w*|\bmerci (pour|de) votre\b"
-    r"|\btransmise? (au|a la|aux|a l') ?(service|personne|agent|collegue)s?\b"
-    r"|\b(je |nous )?(la |le |les |vous )?(transmets|transmettons|transfere|transferons)\b"
-)
 _SHORT_LINE_WORDS = 4
 
 
 _LEADING_GREETING = re.compile(
-    r"^(bonjour|bonsoir|hello)( (madame|monsieur|mesdames|messieurs|a (vous|tous)))?\s*,\s*"
+    r"^(bonjour|bonsoir|hello|hi|dear \w+|guten tag|buenos dias|buongiorno)"
+    r"( (madame|monsieur|mesdames|messieurs|a (vous|tous)))?\s*,\s*"
 )
 
 
@@ -182,10 +182,10 @@ def _substantive_sentences(text: str) -> list[str]:
         if find(ACK, sentence) or _BIEN_RECU.search(sentence):
             # The receipt sentence itself; what follows a comma may still say more.
             rest = sentence.split(",", 1)[1] if "," in sentence else ""
-            if len(rest.split()) > _SHORT_LINE_WORDS and not _NOT_SUBSTANCE.search(rest.strip()):
+            if len(rest.split()) > _SHORT_LINE_WORDS and not find(HOLDING, rest.strip()):
                 found.append(rest.strip())
             continue
-        if _NOT_SUBSTANCE.search(sentence):
+        if find(HOLDING, sentence):
             continue
         found.append(sentence)
     return found
@@ -222,6 +222,9 @@ def _read_receipt(parsed: ParsedMessage, subject: str) -> Classification | None:
     elif any(p.content_type == "message/disposition-notification" for p in parsed.report_parts):
         evidence.append("message/disposition-notification part")
     if evidence:
+        rejected = rejection_report(parsed)
+        if rejected is not None:
+            return Classification("bounce", (*evidence, *rejected.evidence), rejected.info)
         for part in parsed.report_parts:
             for name, value in part.fields():
                 if name.lower() == "disposition":
@@ -250,7 +253,26 @@ def _delivery_report(parsed: ParsedMessage, subject: str) -> Classification | No
         return None
     if report.kind == "success":
         return Classification("other", report.evidence)
+    worded = any(item.startswith("text matches") for item in report.evidence)
+    challenge = None if worded else find(CHALLENGE, fold(parsed.text[:_AUTO_SCAN]))
+    if challenge and not parsed.quoted_text.strip():
+        # Challenge-response filters (Boxbe…) wrap their question in a failed DSN that says
+        # nothing of a failure in its text.
+        return Classification("other", (*report.evidence, f'but challenge-response: "{challenge}"'))
     return Classification("bounce", report.evidence, report.info, unsure=report.unsure)
+
+
+def _other_report(parsed: ParsedMessage, subject: str) -> Classification | None:
+    """Machine reports that are no DSN nor MDN (DMARC, TLS, unknown types), and the mail a
+    client sends to unsubscribe (RFC 2369 mailto: links say « subject=unsubscribe »)."""
+    if parsed.content_type == "multipart/report":
+        kind = parsed.report_type or "none"
+        return Classification("other", (f"multipart/report; report-type={kind}: a machine report",))
+    apple = (parsed.header("X-Apple-Unsubscribe") or "").strip().lower()
+    if subject in ("unsubscribe", "subscribe") or apple == "true":
+        shown = "header X-Apple-Unsubscribe: true" if apple == "true" else f'subject "{subject}"'
+        return Classification("other", (f"an unsubscribe request ({shown})",))
+    return None
 
 
 # -- 4. spam --------------------------------------------------------------------------------------
@@ -314,10 +336,15 @@ def _automatic(parsed: ParsedMessage, subject: str) -> Classification | None:
     if shown:
         evidence.append(f'subject matches "{shown}"')
         replied = True
-    sender = parsed.from_.address if parsed.from_ else ""
-    no_reply = bool(_NO_REPLY.match(sender))
+    no_reply = senders.no_reply(parsed)
     if no_reply:
-        evidence.append(f"no-reply sender {sender}")
+        evidence.append(f"no-reply sender {no_reply}")
+    robot = senders.list_robot(parsed)
+    if robot:
+        evidence.append(f"mailing-list server {robot}")
+    if parsed.return_path == "":
+        # RFC 5321 §4.5.5: the null reverse-path is for notifications, never a person's mail.
+        evidence.append("null Return-Path <>")
     text = fold((parsed.new_text or parsed.text)[:_AUTO_SCAN])
     precedence = (parsed.header("Precedence") or "").strip().lower()
     if not evidence:
@@ -335,16 +362,30 @@ def _automatic(parsed: ParsedMessage, subject: str) -> Classification | None:
     redirect = find(REDIRECT, text)
     if redirect:
         return Classification("redirect", (*evidence, f'text matches "{redirect}"'))
+    challenge = find(CHALLENGE, text)
+    if challenge:
+        return Classification("other", (*evidence, f'challenge-response: "{challenge}"'))
     ack = find(ACK, text) or find(ACK, subject)
     if ack:
         return Classification("acknowledgement", (*evidence, f'text matches "{ack}"'))
-    if replied or _thread(parsed):
+    vacation = _vacation(parsed)
+    if vacation:
+        # Sieve's vacation action sends receipts too: its comment counts after the wording.
+        return Classification("out_of_office", (*evidence, vacation))
+    if replied or (_thread(parsed) and not robot):
         # An automatic reply that is neither an absence nor a redirect is, for the
         # barometer, a receipt; without wording to say so it is a guess.
         return Classification(
             "acknowledgement", (*evidence, "no receipt wording"), unsure=not shown
         )
     return Classification("other", (*evidence, "a notification: no reply wording"))
+
+
+def _vacation(parsed: ParsedMessage) -> str | None:
+    """Sieve's vacation action says so in a comment: « Auto-Submitted: auto-replied
+    (vacation) »."""
+    value = (parsed.header("Auto-Submitted") or "").lower()
+    return "Auto-Submitted comment (vacation)" if "(vacation" in value else None
 
 
 # -- 6. bulk ---------------------------------------------------------------------------------
@@ -358,6 +399,11 @@ def _bulk(parsed: ParsedMessage, subject: str) -> Classification | None:
     precedence = (parsed.header("Precedence") or "").strip().lower()
     if precedence in ("bulk", "list", "junk"):
         evidence.append(f"header Precedence: {precedence}")
+    if evidence and _posted_by_a_person(parsed):
+        evidence = []  # a person's message relayed by a list: judged as a person's
+    calendar = senders.calendar(parsed)
+    if calendar:
+        evidence.append(f"{calendar}: an invitation or its answer")
     quoted = bool(parsed.quoted_text.strip())
     if not evidence and _thread(parsed) is None and not quoted:
         # The sender's own text only: a reply quoting a mailing keeps the mailing's footer.
@@ -378,13 +424,28 @@ def _bulk(parsed: ParsedMessage, subject: str) -> Classification | None:
     return Classification("other", tuple(evidence))
 
 
+def _posted_by_a_person(parsed: ParsedMessage) -> bool:
+    """A list relays people's messages with List-* and Precedence headers: a person-like
+    sender who writes from a mail client or replies in a thread is still a person."""
+    if senders.no_reply(parsed) or senders.list_robot(parsed):
+        return False
+    client, program = senders.mail_client(parsed)
+    threaded = bool(parsed.in_reply_to or parsed.references or parsed.quoted_text.strip())
+    person = senders.person_like(parsed.from_)
+    return not program and bool((person or client) and (client or threaded))
+
+
 def _hidden_recipients(parsed: ParsedMessage) -> str | None:
     """A mass mailing sent by hand: every reader in Bcc, none named in To or Cc."""
     sender = (parsed.from_.address if parsed.from_ else "").strip().lower()
-    shown = {a.address.strip().lower() for a in (*parsed.to, *parsed.cc) if a.address}
+    readers = [a for a in (*parsed.to, *parsed.cc) if a.address]
+    shown = {a.address.strip().lower() for a in readers}
     if parsed.header("To") is not None and not shown:
         return "no recipient named (undisclosed recipients, everyone in Bcc)"
-    if sender and shown == {sender}:
+    # Anonymised samples write every address as x@x.com: another name is another person.
+    names = {a.name.strip().lower() for a in readers if a.name.strip()}
+    own = (parsed.from_.name if parsed.from_ else "").strip().lower()
+    if sender and shown == {sender} and names <= {own}:
         return "addressed to its own sender (everyone in Bcc)"
     return None
 
@@ -410,7 +471,7 @@ def _human(parsed: ParsedMessage, subject: str) -> Classification:
     redirect = find(REDIRECT, text)
     if redirect and words <= HUMAN_REDIRECT_MAX_WORDS:
         return Classification("redirect", (*evidence, f'text matches "{redirect}"', size))
-    ack = find(ACK, text) or _sentence_ack(text)
+    ack = find(ACK, text) or _sentence_ack(text) or (find(ACK, subject) if text else None)
     substance = _substantive_sentences(text) if ack else []
     if ack and words <= HUMAN_ACK_MAX_WORDS and not substance:
         return Classification("acknowledgement", (*evidence, f'text matches "{ack}"', size))
@@ -423,30 +484,59 @@ def _human(parsed: ParsedMessage, subject: str) -> Classification:
         evidence.append(f'text matches "{ack}", but in a longer text')
     thread = _thread(parsed)
     quoted = bool(parsed.quoted_text.strip())
+    client, program = senders.mail_client(parsed)
+    person = senders.person_like(parsed.from_) or client
     if thread or quoted:
         evidence += [e for e in (thread, "quotes the original" if quoted else None) if e]
+        if not (parsed.in_reply_to or parsed.references or quoted or person):
+            # A reply prefix alone is how spam fakes a relation: not from a person-like
+            # sender, and with machine-made signs, it earns nothing.
+            strong, weak = senders.machine_signs(parsed, client, program)
+            if strong or weak:
+                return Classification("other", (*evidence, *strong, *weak, size), unsure=True)
         return Classification("answer", (*evidence, size))
-    evidence.append("replies to nothing: no thread relation, no quoted original")
+    return _unthreaded(parsed, [*evidence, "replies to nothing: no thread relation, no quote"])
+
+
+def _unthreaded(parsed: ParsedMessage, evidence: list[str]) -> Classification:
+    """Mail that replies to nothing: an answer only on positive evidence that a person wrote
+    it (a letter's form, or a person-like sender or mail client with nothing machine-made),
+    and unsure either way: people do answer by writing a new message (another agent, a
+    copied address), and only the tracker's match can tell whether it answers our request."""
+    size = f"new text {len(parsed.new_text.split())} words"
+    forwarded = senders.forwarded_only(parsed)
+    if forwarded:
+        return Classification("other", (*evidence, forwarded))
+    client, program = senders.mail_client(parsed)
+    strong, weak = senders.machine_signs(parsed, client, program)
+    if strong:
+        return Classification("other", (*evidence, *strong, size), unsure=True)
     letter = _letter_form(parsed)
     if letter:
-        # People do answer by writing a new message (another agent, a copied address): only
-        # the tracker's match can tell whether this one answers our request.
         return Classification("answer", (*evidence, letter, size), unsure=True)
-    return Classification(
-        "other", (*evidence, "no greeting and closing of a letter", size), unsure=True
-    )
+    # A mail client alone proves little (spam names one): the sender must be named like a
+    # person, from a person's address, with nothing machine-made.
+    person = senders.person_like(parsed.from_)
+    if person and not weak:
+        return Classification("answer", (*evidence, person, size), unsure=True)
+    missing = "; ".join(weak) if person else "no letter's form, no person-like sender"
+    return Classification("other", (*evidence, missing, size), unsure=True)
 
 
 _GREETING = re.compile(
     r"^(bonjour|bonsoir|madame|monsieur|mesdames|messieurs|cher|chere|hello|hi|dear|"
     r"good (morning|afternoon)|sehr geehrte\w*|guten tag|hallo|liebe\w?|estimad[oa]s?|"
-    r"buenos dias|hola|gentile|egregi[oa]|buongiorno|salve|dzien dobry|szanown\w*)\b"
+    r"buenos dias|hola|gentile|egregi[oa]|buongiorno|salve|dzien dobry|szanown\w*|"
+    r"senhora?|prezad[oa]s?|caro|cara|ola|bom dia|boa tarde|geachte|beste|dobry den|"
+    r"vazen[aiy]\w*)\b"
 )
 _CLOSING = re.compile(
     r"^(cordialement|bien cordialement|salutations|sinceres salutations|bien a vous|"
     r"veuillez agreer|je vous prie|(best |kind |warm )?regards|sincerely|yours|thanks|"
     r"thank you|cheers|mit freundlichen gru(ss|ß)en|(freundliche|viele|beste) gru(ss|ß)e|"
-    r"(un )?saludo|saludos|atentamente|cordiali saluti|distinti saluti|pozdrawiam)\b"
+    r"(un )?saludo|saludos|atentamente|cordiali saluti|distinti saluti|pozdrawiam|"
+    r"atenciosamente|cumprimentos|com os melhores cumprimentos|abracos|"
+    r"met vriendelijke groet(en)?|s pozdravem|s pratelskym pozdravem)\b"
 )
 
 
@@ -455,7 +545,8 @@ _TAG = re.compile(r"<[^<>]{0,200}>")
 
 def _letter_form(parsed: ParsedMessage) -> str | None:
     """Evidence that the new text is a letter from a person: a greeting and a closing."""
-    text = _TAG.sub("", fold(parsed.new_text))  # HTML sent as text/plain keeps its <p>
+    # HTML sent as text/plain keeps its <p> and its entities (« Gr&uuml;&szlig;en »).
+    text = fold(html.unescape(_TAG.sub("", parsed.new_text)))
     lines = [line.strip(" ,*") for line in text.splitlines() if line.strip(" ,*")]
     # Letters of public bodies often open with a reference block (« Ihre Nachricht vom … »).
     if len(lines) < 2 or not any(_GREETING.match(line) for line in lines[:6]):

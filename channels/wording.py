@@ -53,6 +53,8 @@ BOUNCE_SUBJECT = wording(
     ("Échec de la remise", r"^echec de (la )?(remise|distribution)\b"),
     ("Notification d'état de remise", r"^notification d'etat de (la )?(remise|distribution)"),
     ("Undeliverable", r"^undeliver(able|ed)\b"),
+    ("Non-Delivery", r"^non[- ]?delivery\b"),
+    ("Mail Delivery Warning", r"^(mail )?delivery warning\b"),
     ("Mail delivery failed", r"^mail delivery fail(ed|ure)"),
     ("Delivery Status Notification (Failure)", r"delivery status notification \((failure|delay)\)"),
     ("Delivery Status Notification: error", r"^delivery status notification: error"),
@@ -184,9 +186,14 @@ ACK = wording(
     ),
     (
         "we have received your message",
-        r"\bwe (have )?received your (message|request|e-?mail|enquiry|inquiry)\b",
+        r"\b(we|i) (have )?received your (\w+ ){0,3}"
+        r"(message|request|e-?mail|enquiry|inquiry|letter|query|correspondence)\b",
     ),
-    ("thank you for your e-mail", r"\bthank(s| you) for (your|you) (e-?mail|message|enquiry)\b"),
+    (
+        "thank you for your e-mail",
+        r"\bthank(s| you) for (your|you) (\w+ ){0,4}"
+        r"(e-?mail|message|enquiry|inquiry|request|letter|query|correspondence)\b",
+    ),
     (
         "will reply as soon as possible",
         r"\b(reply|respond|get back to you) (to you )?as soon as (possible|we can)\b",
@@ -202,9 +209,23 @@ ACK = wording(
         r"\bihre (nachricht|anfrage|e-mail) ist (bei uns )?eingegangen",
     ),
     ("hemos recibido su", r"\bhemos recibido su\b"),
+    ("gracias por su mensaje", r"\bgracias por su (mensaje|correo|solicitud|consulta)\b"),
     ("acuse de recibo", r"\bacuse de recibo\b"),
     ("abbiamo ricevuto", r"\babbiamo ricevuto\b"),
+    ("grazie per il suo messaggio", r"\bgrazie per (il suo|la sua|il tuo) (messaggio|e-?mail)\b"),
     ("potwierdzenie otrzymania", r"\bpotwierdzenie (otrzymania|odbioru)\b"),
+    (
+        "zpráva byla převzata",
+        r"\b(zprava|podani|zadost)\b.{0,60}\bbyl[ao]? (prevzat|prijat|dorucen|zaevidovan)[ao]?\b",
+    ),
+    (
+        "recebemos a sua mensagem",
+        r"\b(recebemos|recebido) (a sua|o seu|sua|seu) (mensagem|pedido)\b",
+    ),
+    (
+        "wij hebben uw bericht ontvangen",
+        r"\b(wij|we) hebben uw (bericht|e-?mail|verzoek) ontvangen\b",
+    ),
 )
 
 REDIRECT = wording(
@@ -266,4 +287,60 @@ CHALLENGE = wording(
         r"\b(allowed|approved|whitelist|verif|confirm)",
     ),
     ("this account is protected by", r"\b(account|mailbox|inbox) is protected by\b"),
+    (
+        "verify that you are a human being",
+        r"\bverify\s+that\s+you\s+(are|'re)\s+(a\s+real|a\s+human|human|not\s+a)"
+        r"|\byour\s+(e-?mail|message)\s+requires\s+(verification|confirmation)\b",
+    ),
+    (
+        "add yourself to my guest list",
+        r"\badd (yourself|your (e-?mail )?address) to (my|the|our) .{0,30}"
+        r"\b(guest|allowed|approved|safe|white) ?(list|senders)\b",
+    ),
+)
+
+# What a person's receipt says besides the receipt itself: greetings, thanks, a holding
+# promise, that the request went to a colleague, a closing. A sentence that is none of these
+# is *substance*, and makes an answer of a text that opens with a receipt.
+HOLDING = wording(
+    (
+        "greeting, thanks or closing",
+        r"^(bonjour|bonsoir|madame|monsieur|mesdames|messieurs|cher|chere|hello|hi|dear|"
+        r"cordialement|bien cordialement|bien a (vous|toi)|salutations|sinceres salutations|"
+        r"veuillez agreer|je vous prie|nous vous prions|recevez|bonne (journee|soiree)|"
+        r"belle journee|merci|best regards|regards|kind regards|yours|many thanks|thanks|"
+        r"thank you|sehr geehrte|guten tag|mit freundlichen|vielen dank|danke|estimad[oa]|"
+        r"gracias|saludos|atentamente|gentile|grazie|cordiali saluti|distinti saluti)\b",
+    ),
+    (
+        "we will come back to you",
+        r"\b(revien\w*|revenons|revenir) vers vous\b"
+        r"|\bvous (repondr\w*|sera repondu|recontact\w*|rappell?er\w*|tiendr\w* inform\w*)"
+        r"|\b(will|shall|'ll) (get back|come back|respond|reply|be in touch|contact you|"
+        r"write to you|keep you (informed|updated))"
+        r"|\b(werden|wird) (uns|sich) .{0,40}\b(melden|zuruckmelden)\b"
+        r"|\b(le|les) (responderemos|contactaremos)\b|\b(le|ti|vi) (risponderemo|contatteremo)\b",
+    ),
+    (
+        "as soon as possible",
+        r"\bdans les (meilleurs|plus brefs) delais\b|\bdes que possible\b"
+        r"|\bas soon as (possible|we can)\b|\bin due course\b|\bmoglichst bald\b"
+        r"|\blo antes posible\b|\bal piu presto\b",
+    ),
+    (
+        "being dealt with",
+        r"\ben cours de (traitement|instruction|examen)\b"
+        r"|\b(sera|va etre|seront) (traitee?s?|etudiee?s?|examinee?s?|instruite?s?)\b"
+        r"|\bnous ne manquerons pas\b|\bvous en remerci\w*|\bmerci (pour|de) votre\b"
+        r"|\b(will|is being|are being) (be )?(dealt with|processed|handled|considered|reviewed)\b"
+        r"|\b(wird|werden) (bearbeitet|gepruft)\b|\bsera (tramitad|atendid)[oa]\b"
+        r"|\b(sara|verra) (elaborat|esaminat|gestit)[oa]\b",
+    ),
+    (
+        "passed on to a colleague",
+        r"\btransmise? (au|a la|aux|a l') ?(service|personne|agent|collegue)s?\b"
+        r"|\b(je |nous )?(la |le |les |vous )?(transmets|transmettons|transfere|transferons)\b"
+        r"|\b(forwarded|passed|sent) (it|this|your \w+( \w+)?) (on )?to\b"
+        r"|\bweitergeleitet\b|\b(reenviado|remitido|trasladado)\b|\binoltrat[oa]\b",
+    ),
 )

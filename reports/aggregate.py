@@ -91,8 +91,9 @@ from reports.cells import (
     PhoneSummary,
     VisitSummary,
 )
-from reports.facts import DEFAULT_STRATA, ContactFacts, stratum_index, stratum_labels
+from reports.facts import ContactFacts
 from reports.intervals import proportion, quantiles_sorted
+from reports.strata import DEFAULT_STRATA, stratum_index, stratum_labels
 from reports.survival import km_median
 
 __all__ = [

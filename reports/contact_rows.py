@@ -3,8 +3,8 @@
     storage.contact_facts.stream_facts (server-side cursor, partitions by contact id)
       |-- not detailed: one tuple per contact from the row's own values (a few conversions)
       '-- detailed (phone, grid answers, content checks): storage.stats.stream_contact_rows
-          for those ids, then reports.facts.contact_facts + reports.exports.contact_row,
-          the rules as written
+          for those ids, then reports.stored_facts.contact_facts +
+          reports.export_tables.contact_row, the rules as written
       --> values in ``CONTACT_COLUMNS`` order; instants as integer microseconds since
           1970-01-01 UTC (each writer renders them: ``paris_text`` for CSV and JSON)
 
@@ -16,7 +16,7 @@ criteria columns are 0 / empty and its hold 0 when picked up, as the Python rule
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, cast
 from zoneinfo import ZoneInfo
@@ -24,7 +24,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reports.db_stats import epoch_us, load_calendar, targets_of
-from reports.facts import CountingCalendar, contact_facts, stratum_labels
+from reports.export_tables import contact_row
+from reports.facts import CountingCalendar
+from reports.stored_facts import contact_facts
+from reports.strata import stratum_labels
 from scenarios.catalog import Catalog
 from storage.business_days import drop_business_days
 from storage.contact_facts import stream_facts
@@ -72,13 +75,9 @@ async def contact_values(
     as_of: datetime,
     catalog: Catalog,
     strata: Sequence[int],
-    row_of: Callable[..., dict[str, Any]],
     columns: Sequence[str],
 ) -> AsyncIterator[list[Any]]:
-    """Every contact's export values, by contact id (module docstring).
-
-    ``row_of`` is ``reports.exports.contact_row`` (passed in: that module imports this one).
-    """
+    """Every contact's export values, by contact id (module docstring)."""
     bounds = tuple(strata)
     labels = stratum_labels(bounds)
     # Contacts outside the usual span come out unmapped and take the Python rules.
@@ -112,8 +111,8 @@ async def contact_values(
                         campaign_closed_at=campaign.closed_at,
                         as_of=as_of,
                     )
-                    as_dict = row_of(row, facts, bounds)
-                    values = [as_dict[name] for name in columns]
+                    as_dict = contact_row(row, facts, bounds)
+                    values: list[Any] = [as_dict[name] for name in columns]
                     for index in datetimes:
                         if values[index] is not None:
                             values[index] = epoch_us(values[index])

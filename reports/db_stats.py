@@ -8,7 +8,7 @@
     ──> Cell: Wilson intervals, delay quantiles and Kaplan–Meier medians (numpy over the
         cell's samples), scores, small flag, rank (``reports.aggregate._rank``)
 
-Same figures as ``reports.aggregate.aggregate`` over ``reports.exports.contact_records``,
+Same figures as ``reports.aggregate.aggregate`` over ``reports.campaign_stats.contact_records``,
 to the last bit (``tests/reports/test_db_stats.py`` compares the two on random campaigns on
 both backends). The reasons, piece by piece:
 
@@ -54,8 +54,10 @@ from reports.cells import (
     PhoneSummary,
     VisitSummary,
 )
-from reports.facts import DEFAULT_STRATA, CountingCalendar, contact_facts, stratum_labels
+from reports.facts import CountingCalendar
 from reports.intervals import proportion, quantiles_sorted
+from reports.stored_facts import contact_facts
+from reports.strata import DEFAULT_STRATA, stratum_labels
 from reports.survival import km_median_counts
 from scenarios.calendar import BusinessCalendar
 from scenarios.catalog import DEFAULT_TARGETS, Catalog
@@ -91,7 +93,7 @@ def supported(catalog: Catalog, timing_weights: Mapping[str, float]) -> bool:
 
 
 def targets_of(catalog: Catalog) -> Targets:
-    """The targets ``reports.facts._targets`` gives, as data for the SQL."""
+    """The targets ``reports.stored_facts._targets`` gives, as data for the SQL."""
     scenarios = {
         sid: (s.targets.answer_days, s.targets.acknowledgement_days)
         for sid, s in catalog.scenarios.items()
@@ -302,7 +304,7 @@ async def compute_stats_db(
     confidence: float = 0.95,
     timing_weights: Mapping[str, float] = TIMING_WEIGHTS,
 ) -> list[tuple[tuple[str, ...], list[Cell]]] | None:
-    """The cells of every grouping (as ``reports.exports.compute_stats``), or ``None`` when
+    """The cells of every grouping (as ``reports.campaign_stats.compute_stats``), or ``None`` when
     the Python rules must decide (module docstring)."""
     weights = {**TIMING_WEIGHTS, **timing_weights}
     if not supported(catalog, weights):

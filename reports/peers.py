@@ -29,7 +29,8 @@ from typing import Final
 
 from reports.aggregate import Aggregator
 from reports.cells import Cell
-from reports.facts import DEFAULT_STRATA, ContactFacts
+from reports.facts import ContactFacts
+from reports.strata import DEFAULT_STRATA
 
 __all__ = ["METRICS", "PeerCounter", "has_sample"]
 

@@ -50,13 +50,14 @@ from reports.aggregate import (
     TIMING_PICKUP,
     Aggregator,
 )
+from reports.campaign_stats import contact_records, shipped_catalog
 from reports.cells import Cell
 from reports.charts import histogram_svg, km_svg
-from reports.exports import contact_records, shipped_catalog
-from reports.facts import DEFAULT_STRATA, ContactFacts, population_stratum
+from reports.facts import ContactFacts
 from reports.intervals import Proportion
 from reports.outputs import open_output
 from reports.peers import PeerCounter
+from reports.strata import DEFAULT_STRATA, population_stratum
 from reports.version import temoin_version
 from scenarios.catalog import Catalog, Scenario
 from scenarios.i18n import Translator

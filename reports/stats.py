@@ -13,7 +13,8 @@ statistician can audit the choices:
   ``KaplanMeier.share_within(t)`` (``1 - S(t)``).
 - ``reports.facts`` — ``ContactFacts`` (one contact, flattened), ``delays_for`` /
   ``with_delays`` (calendar seconds, business days, deadline-based "within target",
-  censoring at ``closed_at``), ``population_stratum`` (French labels, sortable with
+  censoring at ``closed_at``).
+- ``reports.strata`` — ``population_stratum`` (French labels, sortable with
   ``stratum_index``).
 - ``reports.aggregate`` — ``aggregate(facts, by=...)`` → ``Cell`` list (counts, rates with
   Wilson intervals, delay quantiles and KM medians, phone and visit figures, criteria,
@@ -47,17 +48,7 @@ from reports.cells import (
     RowValue,
     VisitSummary,
 )
-from reports.facts import (
-    DEFAULT_STRATA,
-    ContactFacts,
-    Delays,
-    GridResult,
-    delays_for,
-    population_stratum,
-    stratum_index,
-    stratum_labels,
-    with_delays,
-)
+from reports.facts import ContactFacts, Delays, GridResult, delays_for, with_delays
 from reports.intervals import (
     Proportion,
     proportion,
@@ -67,6 +58,7 @@ from reports.intervals import (
     wilson_interval,
     z_value,
 )
+from reports.strata import DEFAULT_STRATA, population_stratum, stratum_index, stratum_labels
 from reports.survival import (
     KaplanMeier,
     KMStep,

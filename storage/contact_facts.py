@@ -13,8 +13,8 @@ statistics (``storage.cell_stats``) group and the contact export streams
       ⟕ tmp_business_day ×4  (``storage.business_days``: ordinal of sent, answer, ack, close)
       -> delays in µs and business days, within-target flags
 
-The rules, mirrored from ``reports.facts`` (module docstring there; the equivalence tests in
-``tests/reports/`` hold the two together):
+The rules, mirrored from ``reports.facts`` and ``reports.stored_facts`` (module docstrings
+there; the equivalence tests in ``tests/reports/`` hold the two together):
 
 - origin ``sent_us``: the first ``letter.posted`` / ``call.started`` / ``visit.arrived``
   event of a letter / call / visit, else the contact's ``sent_at``; answer: the first

@@ -12,7 +12,7 @@ Three queries per chunk whatever the number of contacts (no N+1); the side table
 by id range joined to the campaign, so no parameter list grows with the chunk. Everything
 happens in the caller's session (one transaction: one consistent snapshot).
 
-Rows are plain values: deriving facts and delays from them is ``reports.facts``' job
+Rows are plain values: deriving facts and delays from them is ``reports.stored_facts``' job
 (``contact_facts``); this module only reads. Persona and auditor appear by their key, never
 by name. Photo evidence appears only as "there is a photo" (never its location metadata).
 """
@@ -277,7 +277,7 @@ async def stream_contact_rows(
     """Every contact of the campaign (optionally of some collectivities), by contact id.
 
     ``contact_ids``: only those contacts (a few thousand at most: one parameter each), e.g.
-    those the SQL statistics leave to ``reports.facts`` (``storage.contact_facts``).
+    those the SQL statistics leave to ``reports.stored_facts`` (``storage.contact_facts``).
     Memory holds one chunk of contacts with their events and answers, whatever the size of
     the campaign.
     """

@@ -130,7 +130,7 @@ def stats(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:
     """Statistics of a campaign: one table per grouping."""
-    from reports.exports import compute_stats
+    from reports.campaign_stats import compute_stats
 
     groupings = parse_groupings(by)
 

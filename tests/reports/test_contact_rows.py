@@ -1,6 +1,6 @@
 """The streamed contact export gives the rows the Python rules give, and the same files.
 
-Oracle: ``reports.exports.contact_records`` + ``contact_row`` (facts per contact in
+Oracle: ``reports.campaign_stats.contact_records`` + ``contact_row`` (facts per contact in
 Python). Compared on random campaigns (``tests/reports/random_campaigns.py``) on SQLite and
 PostgreSQL: every value with its type, then the CSV and JSON files byte for byte.
 """
@@ -15,9 +15,12 @@ from typing import Any
 import pytest
 
 from reports import exports
+from reports.campaign_stats import contact_records, shipped_catalog
 from reports.contact_rows import PARIS, contact_values, paris_text
 from reports.db_stats import epoch_us
-from reports.exports import CONTACT_COLUMNS, contact_records, contact_row, shipped_catalog
+from reports.export_tables import CONTACT_COLUMNS, contact_row
+from reports.strata import DEFAULT_STRATA
+from reports.writers import flat_sink
 from storage.db import Database
 from storage.stats import CampaignInfo, campaign_info
 from tests.reports.random_campaigns import random_campaign
@@ -77,8 +80,7 @@ async def test_streamed_rows_equal_the_python_rules(
                 info,
                 as_of=AS_OF,
                 catalog=shipped_catalog(),
-                strata=exports.DEFAULT_STRATA,
-                row_of=contact_row,
+                strata=DEFAULT_STRATA,
                 columns=NAMES,
             )
         ]
@@ -95,7 +97,7 @@ async def test_streamed_rows_equal_the_python_rules(
         reference = tmp_path / f"reference.{fmt}"
         meta = exports.ExportMeta(info, AS_OF, AS_OF, "contacts", fmt).as_dict(CONTACT_COLUMNS)
         with reference.open("wb") as stream:  # the sinks write to a stream (reports.outputs)
-            sink = exports._flat_sink(stream, fmt, CONTACT_COLUMNS, meta)
+            sink = flat_sink(stream, fmt, CONTACT_COLUMNS, meta)
             async with database.session() as s:
                 async for row, facts in contact_records(
                     s, info, as_of=AS_OF, catalog=shipped_catalog()

@@ -1,6 +1,6 @@
 """The statistics computed by the database equal the Python rules', to the last bit.
 
-``reports.exports.compute_stats_reference`` (facts and delays per contact in Python, then
+``reports.campaign_stats.compute_stats_reference`` (facts and delays per contact in Python, then
 ``reports.aggregate``) is the oracle; ``reports.db_stats.compute_stats_db`` must give equal
 cells (every count, rate, bound, quantile, KM limit and score compared with ``==`` on
 floats) on random campaigns (``tests/reports/random_campaigns.py``), on SQLite and
@@ -13,8 +13,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from reports.campaign_stats import compute_stats, compute_stats_reference, shipped_catalog
 from reports.db_stats import compute_stats_db, epoch_us, load_calendar, targets_of
-from reports.exports import compute_stats, compute_stats_reference, shipped_catalog
 from storage.cell_stats import cell_aggregates
 from storage.db import Database
 from storage.models import Contact

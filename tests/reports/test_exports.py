@@ -21,21 +21,13 @@ import pytest
 from typer.testing import CliRunner
 
 import temoin.cli.app
-from reports.exports import (
-    CONTACT_COLUMNS,
-    HOLIDAYS_VERSION,
-    Column,
-    compute_stats,
-    contact_records,
-    contact_row,
-    export,
-    stats_columns,
-    stats_rows,
-)
+from reports.campaign_stats import compute_stats, contact_records
+from reports.export_tables import CONTACT_COLUMNS, Column, contact_row, stats_columns, stats_rows
+from reports.exports import HOLIDAYS_VERSION, export
 from storage.db import Database
 from temoin import __version__
 from tests.conftest import DbTarget
-from tests.reports.test_stats_db import CLOSE, Fixture, build_campaign
+from tests.reports.statsworld import CLOSE, Fixture, build_campaign
 
 PARIS = ZoneInfo("Europe/Paris")
 GENERATED = datetime(2026, 4, 2, 8, 30, 15, tzinfo=UTC)

@@ -24,7 +24,7 @@ from reports.render import ReportOptions, collectivity_report, national_report, 
 from storage.db import Database
 from storage.stats import collectivity_info
 from tests.conftest import DbTarget
-from tests.reports.test_stats_db import Fixture, build_campaign
+from tests.reports.statsworld import Fixture, build_campaign
 
 GENERATED = datetime(2026, 4, 2, 8, 30, tzinfo=UTC)
 OPTIONS = ReportOptions(min_cell=5, min_peers=5)

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from html.parser import HTMLParser
 
-from reports.exports import contact_records
-from reports.facts import DEFAULT_STRATA, population_stratum
+from reports.campaign_stats import contact_records
 from reports.render import ReportOptions, collectivity_report
+from reports.strata import DEFAULT_STRATA, population_stratum
 from scenarios.i18n import Translator
 from storage.db import Database
 from storage.stats import campaign_info, collectivity_info

@@ -1,0 +1,315 @@
+"""The export files, written as rows come: CSV, JSON lines, Parquet, XLSX.
+
+Writers stream: CSV and JSON lines are written as rows come, XLSX with openpyxl's
+write-only mode, Parquet with a ``ParquetWriter`` in row groups of ``ROW_GROUP`` rows, so a
+million contacts take constant memory. Contact rows may come as values in column order
+with instants as integer microseconds (``Sink.write_values``, from
+``reports.contact_rows``), which each writer renders.
+
+Values, the same in every format (documented in each export's metadata):
+
+- instants: shown in Europe/Paris. CSV and JSON: ISO 8601 with the UTC offset
+  (``2026-03-02T10:15:00+01:00``); XLSX: real Excel date-times holding the Paris wall-clock
+  time (Excel has no time zones); Parquet: ``timestamp[us, tz=Europe/Paris]`` (UTC inside).
+- numbers: integers as integers; floats written with Python's shortest round-trip ``repr``
+  (CSV, JSON), as doubles (Parquet), as Excel numbers (XLSX: openpyxl writes 16
+  significant digits, Excel shows 15). Rates are fractions in [0, 1].
+- booleans: ``true``/``false`` (CSV, JSON), Excel booleans, Parquet booleans; missing
+  values are empty (CSV), ``null`` (JSON, Parquet) or empty cells (XLSX).
+
+Text cells a spreadsheet would run (``=…``, ``+…``, ``-…``, ``@…``) are neutralised in every
+CSV and XLSX, headers and README included (``reports.spreadsheet``: an apostrophe in CSV, a
+string cell in XLSX). The writers write to a stream they are given (``reports.outputs``
+opens it); the XLSX workbook's properties and zip entry times are set to the generation
+time, so two workbooks of the same rows at the same time are byte-identical.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import IO, Any, Final
+from zoneinfo import ZoneInfo
+
+from reports.cells import RowValue
+from reports.contact_rows import paris_text, utc_datetime
+from reports.export_tables import Column
+from reports.spreadsheet import csv_value, xlsx_text_cell, xlsx_value
+from reports.version import temoin_version
+
+__all__ = ["ROW_GROUP", "Sink", "XlsxBook", "XlsxSheet", "flat_sink"]
+
+PARIS: Final = ZoneInfo("Europe/Paris")
+ROW_GROUP: Final = 50_000
+
+
+def _jsonable(value: RowValue | datetime) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(PARIS).isoformat()
+    return value
+
+
+class Sink:
+    """A table being written, one row at a time."""
+
+    rows = 0
+    _columns: Sequence[Column] = ()
+
+    def write(self, row: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def write_values(self, values: list[Any]) -> None:
+        """One contact row: values in column order, instants as µs since the epoch (UTC)."""
+        self.write(_with_datetimes(self._columns, values))
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+def _with_datetimes(columns: Sequence[Column], values: list[Any]) -> dict[str, Any]:
+    return {
+        c.name: utc_datetime(v) if c.kind == "datetime" and v is not None else v
+        for c, v in zip(columns, values, strict=True)
+    }
+
+
+def _bool_text(value: bool | None) -> str:
+    return "" if value is None else "true" if value else "false"
+
+
+def _datetime_text(value: datetime | None) -> str:
+    return "" if value is None else value.astimezone(PARIS).isoformat()
+
+
+def _us_text(value: int | None) -> str:
+    return "" if value is None else paris_text(value)
+
+
+class _CsvSink(Sink):
+    """The csv module writes ``None`` as an empty field and numbers with ``repr``: only
+    booleans and instants need converting, and texts neutralising (``csv_value``)."""
+
+    def __init__(self, stream: IO[bytes], columns: Sequence[Column]) -> None:
+        self._columns = columns
+        self._names = [c.name for c in columns]
+        self._converted = [
+            (index, _bool_text if c.kind == "bool" else _datetime_text)
+            for index, c in enumerate(columns)
+            if c.kind in ("bool", "datetime")
+        ]
+        self._converted_us = [
+            (index, _bool_text if c.kind == "bool" else _us_text)
+            for index, c in enumerate(columns)
+            if c.kind in ("bool", "datetime")
+        ]
+        self._texts = [index for index, c in enumerate(columns) if c.kind == "str"]
+        self._fh = io.TextIOWrapper(stream, encoding="utf-8", newline="", write_through=False)
+        # CRLF as RFC 4180 has it: the csv module then quotes a field holding a lone "\r",
+        # which a spreadsheet would otherwise read as the end of a row (and the rest of the
+        # field as a new row's first cell, past any neutralising).
+        self._writer = csv.writer(self._fh, lineterminator="\r\n")
+        self._writer.writerow([csv_value(name) for name in self._names])
+
+    def write(self, row: dict[str, Any]) -> None:
+        values = [row[name] for name in self._names]
+        for index in self._texts:
+            values[index] = csv_value(values[index])
+        for index, convert in self._converted:
+            values[index] = convert(values[index])
+        self._writer.writerow(values)
+        self.rows += 1
+
+    def write_values(self, values: list[Any]) -> None:
+        for index in self._texts:
+            values[index] = csv_value(values[index])
+        for index, convert in self._converted_us:
+            values[index] = convert(values[index])
+        self._writer.writerow(values)
+        self.rows += 1
+
+    def close(self) -> None:
+        self._fh.flush()
+        self._fh.detach()  # the stream belongs to open_output, which closes it
+
+
+class _JsonSink(Sink):
+    def __init__(self, stream: IO[bytes], columns: Sequence[Column]) -> None:
+        self._columns = columns
+        self._names = [c.name for c in columns]
+        self._datetimes = [i for i, c in enumerate(columns) if c.kind == "datetime"]
+        self._fh = io.TextIOWrapper(stream, encoding="utf-8", newline="\n")
+
+    def write(self, row: dict[str, Any]) -> None:
+        record = {name: _jsonable(row[name]) for name in self._names}
+        self._fh.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self.rows += 1
+
+    def write_values(self, values: list[Any]) -> None:
+        for index in self._datetimes:
+            if values[index] is not None:
+                values[index] = paris_text(values[index])
+        record = dict(zip(self._names, values, strict=True))
+        self._fh.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self.rows += 1
+
+    def close(self) -> None:
+        self._fh.flush()
+        self._fh.detach()
+
+
+class _ParquetSink(Sink):
+    def __init__(self, stream: IO[bytes], columns: Sequence[Column], meta: dict[str, Any]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self._pa = pa
+        types = {
+            "str": pa.string(),
+            "int": pa.int64(),
+            "float": pa.float64(),
+            "bool": pa.bool_(),
+            "datetime": pa.timestamp("us", tz="Europe/Paris"),
+        }
+        described = {c["name"]: c["description"] for c in meta["columns"]}
+        self._schema = pa.schema(
+            [
+                pa.field(c.name, types[c.kind], metadata={"description": described[c.name]})
+                for c in columns
+            ],
+            metadata={"temoin": json.dumps(meta, ensure_ascii=False, sort_keys=True)},
+        )
+        self._columns = columns
+        self._names = [c.name for c in columns]
+        self._batch: dict[str, list[Any]] = {name: [] for name in self._names}
+        self._pending = 0
+        self._writer = pq.ParquetWriter(stream, self._schema)
+
+    def _flush(self) -> None:
+        table = self._pa.table(self._batch, schema=self._schema)
+        self._writer.write_table(table, row_group_size=ROW_GROUP)
+        for values in self._batch.values():
+            values.clear()
+        self._pending = 0
+
+    def write(self, row: dict[str, Any]) -> None:
+        for name in self._names:
+            self._batch[name].append(row[name])
+        self._pending += 1
+        self.rows += 1
+        if self._pending == ROW_GROUP:
+            self._flush()
+
+    def close(self) -> None:
+        if self._pending or self.rows == 0:
+            self._flush()
+        self._writer.close()
+
+
+class XlsxBook:
+    """A write-only workbook: README first, then one sheet per table (frozen header).
+
+    Every text cell is a string cell (``reports.spreadsheet``), never a formula."""
+
+    def __init__(self, stream: IO[bytes], readme: list[list[Any]], generated_at: datetime) -> None:
+        from openpyxl import Workbook
+        from openpyxl.styles import Font
+
+        self._stream = stream
+        self._generated_at = generated_at
+        self._book = Workbook(write_only=True)
+        stamp = generated_at.astimezone(UTC).replace(tzinfo=None, microsecond=0)
+        self._book.properties.created = stamp
+        self._book.properties.modified = stamp
+        self._book.properties.creator = f"Témoin {temoin_version()}"
+        self._bold = Font(bold=True)
+        info = self._book.create_sheet("README")
+        for line in readme:
+            info.append([xlsx_value(info, value) for value in line])
+        self.rows = 0
+
+    def sheet(self, title: str, columns: Sequence[Column]) -> XlsxSheet:
+        sheet = self._book.create_sheet(title)
+        sheet.freeze_panes = "A2"
+        header = []
+        for column in columns:
+            cell = xlsx_text_cell(sheet, column.name)
+            cell.font = self._bold
+            header.append(cell)
+        sheet.append(header)
+        return XlsxSheet(self, sheet, columns)
+
+    def close(self) -> None:
+        # openpyxl writes the whole zip on save: into an anonymous temporary file (no name
+        # anyone could plant a link at), then copied with normalised entries into the output.
+        with tempfile.TemporaryFile() as raw:
+            self._book.save(raw)
+            raw.seek(0)
+            _normalise_zip(raw, self._stream, self._generated_at)
+
+
+class XlsxSheet(Sink):
+    def __init__(self, book: XlsxBook, sheet: Any, columns: Sequence[Column]) -> None:
+        from openpyxl.cell import WriteOnlyCell
+
+        self._book = book
+        self._sheet = sheet
+        self._columns = columns
+        self._cell = WriteOnlyCell
+        self._names = [c.name for c in columns]
+        self._datetimes = frozenset(c.name for c in columns if c.kind == "datetime")
+
+    def write(self, row: dict[str, Any]) -> None:
+        values: list[Any] = []
+        for name in self._names:
+            value = row[name]
+            if value is not None and name in self._datetimes:
+                cell = self._cell(self._sheet, value=value.astimezone(PARIS).replace(tzinfo=None))
+                cell.number_format = "yyyy-mm-dd hh:mm:ss"
+                values.append(cell)
+            else:
+                values.append(xlsx_value(self._sheet, value))
+        self._sheet.append(values)
+        self.rows += 1
+        self._book.rows += 1
+
+    def close(self) -> None:
+        pass
+
+
+_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
+
+
+def _normalise_zip(source: IO[bytes], target: IO[bytes], generated_at: datetime) -> None:
+    """Copy the zip with every entry dated at the generation time (Paris wall clock), and
+    the workbook's "modified" property too (openpyxl sets it to the time of saving)."""
+    local = generated_at.astimezone(PARIS)
+    stamp = (local.year, local.month, local.day, local.hour, local.minute, local.second)
+    utc = generated_at.astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat()
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "w") as dst:
+        for item in src.infolist():
+            info = zipfile.ZipInfo(item.filename, date_time=stamp)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o600 << 16
+            if item.filename == "docProps/core.xml":
+                core = _MODIFIED.sub(rb"\g<1>" + utc.encode() + rb"Z\g<2>", src.read(item))
+                dst.writestr(info, core)
+                continue
+            with src.open(item) as fin, dst.open(info, "w") as fout:
+                shutil.copyfileobj(fin, fout, 1 << 20)
+
+
+def flat_sink(stream: IO[bytes], fmt: str, columns: Sequence[Column], meta: dict[str, Any]) -> Sink:
+    if fmt == "csv":
+        return _CsvSink(stream, columns)
+    if fmt == "json":
+        return _JsonSink(stream, columns)
+    if fmt == "parquet":
+        return _ParquetSink(stream, columns, meta)
+    raise ValueError(f"unknown format {fmt!r}")
