@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from channels.classify import KINDS as CLASSIFIER_KINDS
-from reports.exports import shipped_catalog
+from reports.campaign_stats import shipped_catalog
 from runners.tracker import Tracker, TriageError
 from scenarios.catalog import Catalog
 from storage import backoffice, dispatch_status, mail, triage
