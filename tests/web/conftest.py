@@ -19,7 +19,7 @@ from scenarios.clock import FixedClock
 from storage import web_accounts
 from storage.db import Database
 from tests import factories as f
-from tests.reports.test_stats_db import Fixture, build_campaign
+from tests.reports.statsworld import Fixture, build_campaign
 from web import auth
 from web.app import create_app
 from web.config import WebConfig

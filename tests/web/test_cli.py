@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 import temoin.cli.app
 from tests.conftest import DbTarget
-from tests.reports.test_stats_db import build_campaign
+from tests.reports.statsworld import build_campaign
 
 runner = CliRunner()
 
