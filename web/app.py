@@ -45,10 +45,15 @@ async def health(_request: Request) -> Response:
     return PlainTextResponse("ok")
 
 
+async def no_icon(_request: Request) -> Response:
+    return Response(status_code=204)
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/", views_auth.home),
         Route("/sante", health),
+        Route("/favicon.ico", no_icon),
         Route("/connexion", views_auth.login_page, methods=["GET"]),
         Route("/connexion", views_auth.login, methods=["POST"]),
         Route("/deconnexion", views_auth.logout, methods=["POST"]),
