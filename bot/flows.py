@@ -31,6 +31,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot import callbacks as cb
+from bot.callbacks import Op
 from bot.views import (
     Button,
     Reply,
@@ -41,6 +43,7 @@ from bot.views import (
     measures,
     rows,
     task_card,
+    tasks_button,
 )
 from scenarios import events as ev
 from scenarios.catalog import Scenario
@@ -183,42 +186,43 @@ def _actions(snap: Snapshot) -> list[Button]:
         phase, attempts = phone_phase(snap.events)
         match phase:
             case "ready":
-                buttons = [Button(t("bot.button.call_started"), f"p:{cid}:start")]
+                buttons = [Button(t("bot.button.call_started"), cb.data(Op.PHONE, cid, "start"))]
                 if attempts:
-                    buttons.append(Button(t("bot.button.fill_grid"), f"p:{cid}:grid"))
+                    grid = cb.data(Op.PHONE, cid, "grid")
+                    buttons.append(Button(t("bot.button.fill_grid"), grid))
                 return buttons
             case "ringing":
                 return [
-                    Button(t("bot.button.picked_up"), f"p:{cid}:up"),
-                    Button(t("bot.button.voicemail"), f"p:{cid}:vm"),
-                    Button(t("bot.button.no_answer"), f"p:{cid}:na"),
-                    Button(t("bot.button.busy"), f"p:{cid}:busy"),
+                    Button(t("bot.button.picked_up"), cb.data(Op.PHONE, cid, "up")),
+                    Button(t("bot.button.voicemail"), cb.data(Op.PHONE, cid, "vm")),
+                    Button(t("bot.button.no_answer"), cb.data(Op.PHONE, cid, "na")),
+                    Button(t("bot.button.busy"), cb.data(Op.PHONE, cid, "busy")),
                 ]
             case "live":
                 return [
-                    Button(t("bot.button.transferred"), f"p:{cid}:tr"),
-                    Button(t("bot.button.on_hold"), f"p:{cid}:hold"),
-                    Button(t("bot.button.hung_up"), f"p:{cid}:hang"),
+                    Button(t("bot.button.transferred"), cb.data(Op.PHONE, cid, "tr")),
+                    Button(t("bot.button.on_hold"), cb.data(Op.PHONE, cid, "hold")),
+                    Button(t("bot.button.hung_up"), cb.data(Op.PHONE, cid, "hang")),
                 ]
             case "hold":
                 return [
-                    Button(t("bot.button.resumed"), f"p:{cid}:res"),
-                    Button(t("bot.button.hung_up"), f"p:{cid}:hang"),
+                    Button(t("bot.button.resumed"), cb.data(Op.PHONE, cid, "res")),
+                    Button(t("bot.button.hung_up"), cb.data(Op.PHONE, cid, "hang")),
                 ]
         return []
     if snap.task.channel == Channel.VISIT:
         match visit_phase(snap.events):
             case "ready":
-                return [Button(t("bot.button.arrived"), f"v:{cid}:arr")]
+                return [Button(t("bot.button.arrived"), cb.data(Op.VISIT, cid, "arr"))]
             case "arrived":
-                return [Button(t("bot.button.served"), f"v:{cid}:srv")]
+                return [Button(t("bot.button.served"), cb.data(Op.VISIT, cid, "srv"))]
             case "served":
-                return [Button(t("bot.button.left"), f"v:{cid}:left")]
+                return [Button(t("bot.button.left"), cb.data(Op.VISIT, cid, "left"))]
         return []
     if snap.task.status in ("planned", "printed"):
-        return [Button(t("bot.button.letter_posted"), f"l:{cid}:post")]
+        return [Button(t("bot.button.letter_posted"), cb.data(Op.LETTER, cid, "post"))]
     if snap.task.status in ("posted", "acknowledged"):
-        return [Button(t("bot.button.reply_received"), f"l:{cid}:reply")]
+        return [Button(t("bot.button.reply_received"), cb.data(Op.LETTER, cid, "reply"))]
     return []
 
 
@@ -256,23 +260,22 @@ def _resume_grid(state: State, snap: Snapshot) -> Outcome:
 # --------------------------------------------------------------------------- presses
 
 
-def press(state: State, snap: Snapshot, action: str, args: Sequence[str]) -> Outcome:
-    """A button of this task: ``p`` phone, ``v`` visit, ``l`` letter, ``q`` answer,
-    ``b`` back, ``k`` validate, ``f`` fix."""
+def press(state: State, snap: Snapshot, action: Op | None, args: Sequence[str]) -> Outcome:
+    """A button of this task (``bot.callbacks`` lists the codes and their arguments)."""
     match action:
-        case "p":
+        case Op.PHONE:
             return _phone(state, snap, args[0] if args else "")
-        case "v":
+        case Op.VISIT:
             return _visit(state, snap, args[0] if args else "")
-        case "l":
+        case Op.LETTER:
             return _letter(state, snap, args[0] if args else "")
-        case "q":
+        case Op.ANSWER:
             return _answer_button(state, snap, args)
-        case "b":
+        case Op.BACK:
             return _back(state, snap)
-        case "k":
+        case Op.VALIDATE:
             return _validate(state, snap)
-        case "f":
+        case Op.FIX:
             return _start_fix(state, snap, args)
     return stale(state, snap.t)
 
@@ -325,7 +328,7 @@ def _phone(state: State, snap: Snapshot, move: str) -> Outcome:
     if kind in (ev.CALL_VOICEMAIL, ev.CALL_NO_ANSWER, ev.CALL_BUSY):
         said = t(f"bot.call.outcome.{move}")
         text = t("bot.call.unanswered", attempt=attempts, outcome=said)
-        tasks = Button(t("bot.button.tasks"), "m")
+        tasks = tasks_button(t)
         return Outcome(new, [Reply(text, rows(*_actions(after), tasks))], events=[event])
     if kind == ev.CALL_HUNG_UP:
         intro = Reply(t("bot.call.hung_up", time=_clock(snap)))
@@ -421,20 +424,20 @@ def question_reply(snap: Snapshot, question: Question, answers: Mapping[str, Ans
     lines.append(t(f"bot.grid.expect.{question.type.value}"))
     buttons: list[Button] = []
     if question.type == QuestionType.YES_NO:
-        buttons += [Button(t("common.yes"), f"q:{cid}:{index}:y"),
-                    Button(t("common.no"), f"q:{cid}:{index}:n")]  # fmt: skip
+        buttons += [Button(t("common.yes"), cb.data(Op.ANSWER, cid, index, "y")),
+                    Button(t("common.no"), cb.data(Op.ANSWER, cid, index, "n"))]  # fmt: skip
     elif question.type == QuestionType.CHOICE:
         buttons += [
-            Button(choice.label, f"q:{cid}:{index}:{i}")
+            Button(choice.label, cb.data(Op.ANSWER, cid, index, i))
             for i, choice in enumerate(question.choices)
         ]
     if not question.required:
-        buttons.append(Button(t("bot.button.skip"), f"q:{cid}:{index}:s"))
+        buttons.append(Button(t("bot.button.skip"), cb.data(Op.ANSWER, cid, index, "s")))
     keyboard = list(rows(*buttons))
     if question.type == QuestionType.YES_NO:
         keyboard = [tuple(buttons[:2]), *rows(*buttons[2:])]
     if fix_reason is None and _previous(snap, question.id, answers) is not None:
-        keyboard.append((Button(t("bot.button.back"), f"b:{cid}"),))
+        keyboard.append((Button(t("bot.button.back"), cb.data(Op.BACK, cid)),))
     return Reply("\n".join(lines), tuple(keyboard))
 
 
@@ -538,7 +541,7 @@ def _answered(
         text = t("bot.fix.done", label=question.label, value=format_value(t, question, value))
         return Outcome(
             State(IDLE),
-            [Reply(text, rows(Button(t("bot.button.tasks"), "m")))],
+            [Reply(text, rows(tasks_button(t)))],
             events=[event],
             answers=[NewAnswer(question.id, value, photo, review_state="fixed")],
         )
@@ -574,8 +577,8 @@ def _summary(state: State, snap: Snapshot, answers: Mapping[str, AnswerValue]) -
         lines.append(t("bot.summary.measures"))
         lines.extend(f"• {line}" for line in found)
     lines.append(t("bot.summary.confirm"))
-    keyboard = rows(Button(t("bot.button.validate"), f"k:{cid}"),
-                    Button(t("bot.button.back"), f"b:{cid}"))  # fmt: skip
+    keyboard = rows(Button(t("bot.button.validate"), cb.data(Op.VALIDATE, cid)),
+                    Button(t("bot.button.back"), cb.data(Op.BACK, cid)))  # fmt: skip
     return Outcome(State(SUMMARY, cid), [Reply("\n".join(lines), keyboard)])
 
 
@@ -603,7 +606,7 @@ def _validate(state: State, snap: Snapshot) -> Outcome:
         return outcome
     return Outcome(
         State(IDLE),
-        [Reply(t("bot.summary.done"), rows(Button(t("bot.button.tasks"), "m")))],
+        [Reply(t("bot.summary.done"), rows(tasks_button(t)))],
         deleted=sorted(set(stored) - set(answers)),
         status=StatusChange(ContactStatus.DONE.value, closed=True),
     )
@@ -634,8 +637,10 @@ def _letter(state: State, snap: Snapshot, move: str) -> Outcome:
         if task.status not in allowed:
             return stale(state, t)
         what = "posted" if move == "post" else "reply"
-        keyboard = rows(Button(t("bot.button.today"), f"l:{cid}:d0"),
-                        Button(t("bot.button.yesterday"), f"l:{cid}:d1"))  # fmt: skip
+        keyboard = rows(
+            Button(t("bot.button.today"), cb.data(Op.LETTER, cid, "d0")),
+            Button(t("bot.button.yesterday"), cb.data(Op.LETTER, cid, "d1")),
+        )
         return Outcome(
             State(LETTER_DATE, cid, data={"what": what}),
             [Reply(t(f"bot.letter.ask_{what}"), keyboard)],
@@ -695,14 +700,14 @@ def _letter_dated(state: State, snap: Snapshot, day: date) -> Outcome:
         text = t("bot.letter.posted", date=format_date(t, day))
         return Outcome(
             State(IDLE),
-            [Reply(text, rows(Button(t("bot.button.tasks"), "m")))],
+            [Reply(text, rows(tasks_button(t)))],
             events=[event],
             status=StatusChange(ContactStatus.POSTED.value),
         )
     posted = next((e for e in snap.events if e.kind == ev.LETTER_POSTED), None)
     if posted is not None and day.isoformat() < str(posted.detail.get("date", "")):
         return Outcome(state, [Reply(t("bot.letter.before_posting"))])
-    keyboard = rows(Button(t("bot.button.no_photo"), f"l:{task.id}:nophoto"))
+    keyboard = rows(Button(t("bot.button.no_photo"), cb.data(Op.LETTER, task.id, "nophoto")))
     return Outcome(
         State(LETTER_PHOTO, task.id, data={"date": day.isoformat(), "at": at.isoformat()}),
         [Reply(t("bot.letter.ask_photo"), keyboard)],
@@ -719,7 +724,7 @@ def _reply_received(state: State, snap: Snapshot, sha256: str | None) -> Outcome
     text = t("bot.letter.reply_saved", date=format_date(t, day))
     return Outcome(
         State(IDLE),
-        [Reply(text, rows(Button(t("bot.button.tasks"), "m")))],
+        [Reply(text, rows(tasks_button(t)))],
         events=[NewEvent(ev.LETTER_REPLY_RECEIVED, at, detail)],
         status=StatusChange(ContactStatus.ANSWERED.value, first_answer_at=at),
     )

@@ -22,12 +22,12 @@ count; rows of strangers whose window has passed are deleted when another one is
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-import re
 import traceback
 import urllib.parse
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -45,7 +45,9 @@ from telegram import (
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
+from bot import callbacks as cb
 from bot import flows
+from bot.callbacks import Op
 from bot.flows import Outcome, Snapshot, State
 from bot.photos import (
     MAX_PIXELS,
@@ -55,7 +57,7 @@ from bot.photos import (
     download_capped,
     strip_metadata,
 )
-from bot.views import Button, Reply, rows, task_list
+from bot.views import Button, Reply, rows, task_list, tasks_button
 from scenarios.catalog import Catalog, UnknownScenario
 from scenarios.clock import Clock
 from scenarios.domain import Channel
@@ -69,7 +71,6 @@ log = logging.getLogger(__name__)
 MAX_WRONG_CODES = 5
 STRANGERS_REMEMBERED = 10_000
 WRONG_CODES_WINDOW = timedelta(hours=1)
-_CONTACT_ID = re.compile(r"[0-9]{1,9}")  # forged data must not overflow an SQL integer
 MENU_KEYS = ("bot.menu.tasks", "bot.menu.progress", "bot.menu.help")
 
 
@@ -248,6 +249,59 @@ async def identify(
     return auditor, row
 
 
+@dataclass
+class Turn:
+    """One update of an enrolled, active auditor, inside its unit of work."""
+
+    update: Update
+    context: ContextTypes.DEFAULT_TYPE
+    rt: Runtime
+    t: Translator
+    session: AsyncSession
+    auditor: Auditor
+    row: BotState  # the auditor's state row
+    now: datetime  # the bot's clock when the update is handled
+    toast: str | None = None  # the answer to a button press (shown briefly by the client)
+
+
+Step = Callable[[Turn], Awaitable[list[Reply]]]
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+
+
+async def as_auditor(update: Update, context: ContextTypes.DEFAULT_TYPE, step: Step) -> None:
+    """Identify the sender, or refuse: only an enrolled, active auditor reaches ``step``,
+    which only ever sees that auditor (their tasks are loaded with ``owned_task``). The
+    replies are sent after the unit of work is committed; a button press is answered first
+    (with ``Turn.toast``), a stranger's too, so the client stops its spinner."""
+    user = update.effective_user
+    if user is None:
+        return
+    rt, t = runtime(context), translator(update)
+    now = rt.clock.now()
+    toast: str | None = None
+    async with rt.unit() as session:
+        auditor, row = await identify(session, rt, user.id, now)
+        if auditor is None:
+            replies = refusal(rt, row, now, t)
+        else:
+            turn = Turn(update, context, rt, t, session, auditor, row, now)
+            replies = await step(turn)
+            toast = turn.toast
+    if update.callback_query is not None:
+        await update.callback_query.answer(toast)
+    await send(context, user.id, replies, t)
+
+
+def for_auditors(step: Step) -> Handler:
+    """``as_auditor`` as a decorator: the handler of an update only auditors may make."""
+
+    @functools.wraps(step)
+    async def handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await as_auditor(update, context, step)
+
+    return handler
+
+
 # --------------------------------------------------------------------------- commands
 
 
@@ -302,46 +356,26 @@ async def _enrol(
     return [Reply(t("bot.enrol.welcome", name=auditor.name), menu=True)]
 
 
-async def tasks(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@for_auditors
+async def tasks(turn: Turn) -> list[Reply]:
     """``/taches`` and the menu's « Mes tâches »."""
-    user = update.effective_user
-    if user is None:
-        return
-    rt, t = runtime(context), translator(update)
-    now = rt.clock.now()
-    async with rt.unit() as session:
-        replies = await _task_list(session, rt, user.id, now, t)
-    await send(context, user.id, replies, t)
+    return await _task_list(turn)
 
 
-async def _task_list(
-    session: AsyncSession, rt: Runtime, user_id: int, now: datetime, t: Translator
-) -> list[Reply]:
-    auditor, row = await identify(session, rt, user_id, now)
-    if auditor is None:
-        return refusal(rt, row, now, t)
+async def _task_list(turn: Turn) -> list[Reply]:
+    rt, session, auditor = turn.rt, turn.session, turn.auditor
     found = await repo.open_tasks(session, auditor.id)
     fixes = await repo.open_fixes(session, auditor.id)
-    return [task_list(t, found, now.astimezone(rt.tz).date(), rt.tz, len(fixes))]
+    return [task_list(turn.t, found, turn.now.astimezone(rt.tz).date(), rt.tz, len(fixes))]
 
 
-async def progress(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@for_auditors
+async def progress(turn: Turn) -> list[Reply]:
     """``/avancement``: the coordinator's campaigns, per channel and status."""
-    user = update.effective_user
-    if user is None:
-        return
-    rt, t = runtime(context), translator(update)
-    now = rt.clock.now()
-    async with rt.unit() as session:
-        auditor, row = await identify(session, rt, user.id, now)
-        if auditor is None:
-            replies = refusal(rt, row, now, t)
-        elif auditor.role != "coordinator":
-            replies = [Reply(t("bot.progress.not_coordinator"))]
-        else:
-            counts = await repo.coordinated_progress(session, auditor.id)
-            replies = [Reply(progress_text(t, counts))]
-    await send(context, user.id, replies, t)
+    if turn.auditor.role != "coordinator":
+        return [Reply(turn.t("bot.progress.not_coordinator"))]
+    counts = await repo.coordinated_progress(turn.session, turn.auditor.id)
+    return [Reply(progress_text(turn.t, counts))]
 
 
 def progress_text(t: Translator, counts: list[tuple[str, str, str, int]]) -> str:
@@ -365,79 +399,48 @@ def progress_text(t: Translator, counts: list[tuple[str, str, str, int]]) -> str
     return "\n".join(lines)
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    user = update.effective_user
-    if user is None:
-        return
-    rt, t = runtime(context), translator(update)
-    now = rt.clock.now()
-    async with rt.unit() as session:
-        auditor, row = await identify(session, rt, user.id, now)
-        replies = refusal(rt, row, now, t) if auditor is None else [Reply(t("bot.help"), menu=True)]
-    await send(context, user.id, replies, t)
+@for_auditors
+async def help_command(turn: Turn) -> list[Reply]:
+    return [Reply(turn.t("bot.help"), menu=True)]
 
 
-async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+@for_auditors
+async def cancel(turn: Turn) -> list[Reply]:
     """``/annuler``: leave the current step; what was answered stays."""
-    user = update.effective_user
-    if user is None:
-        return
-    rt, t = runtime(context), translator(update)
-    now = rt.clock.now()
-    async with rt.unit() as session:
-        auditor, row = await identify(session, rt, user.id, now)
-        if auditor is None:
-            replies = refusal(rt, row, now, t)
-        else:
-            await persist(session, row, Outcome(State()), auditor.id, None, now)
-            replies = [Reply(t("bot.cancelled"), rows(Button(t("bot.button.tasks"), "m")))]
-    await send(context, user.id, replies, t)
+    await persist(turn.session, turn.row, Outcome(State()), turn.auditor.id, None, turn.now)
+    return [Reply(turn.t("bot.cancelled"), rows(tasks_button(turn.t)))]
 
 
 # --------------------------------------------------------------------------- presses
 
 
-async def on_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    query, user = update.callback_query, update.effective_user
-    if query is None or user is None:
-        return
-    rt, t = runtime(context), translator(update)
-    now = rt.clock.now()  # a callback query has no date: the press is timed on handling
-    toast: str | None = None
-    async with rt.unit() as session:
-        auditor, row = await identify(session, rt, user.id, now)
-        if auditor is None:
-            replies = refusal(rt, row, now, t)
-        else:
-            replies, toast = await _press(session, rt, auditor, row, query.data or "", now, t)
-    await query.answer(toast)
-    await send(context, user.id, replies, t)
-
-
-async def _press(
-    session: AsyncSession,
-    rt: Runtime,
-    auditor: Auditor,
-    row: BotState,
-    data: str,
-    now: datetime,
-    t: Translator,
-) -> tuple[list[Reply], str | None]:
-    parts = data.split(":")
-    op = parts[0]
-    if op == "m":
-        return await _task_list(session, rt, auditor.telegram_user_id or 0, now, t), None
-    if op == "fx":
-        return await _fix_list(session, rt, auditor, t), None
-    if len(parts) < 2 or _CONTACT_ID.fullmatch(parts[1]) is None:
-        return [], t("bot.stale")
-    snap = await snapshot(session, rt, auditor, int(parts[1]), now, t)
+@for_auditors
+async def on_callback(turn: Turn) -> list[Reply]:
+    """A button press (a callback query has no date: the press is timed on handling)."""
+    query = turn.update.callback_query
+    if query is None:
+        return []
+    rt, session, auditor, t, now = turn.rt, turn.session, turn.auditor, turn.t, turn.now
+    pressed = cb.parse(query.data)
+    if pressed.op == Op.MENU:
+        return await _task_list(turn)
+    if pressed.op == Op.FIXES:
+        return await _fix_list(session, rt, auditor, t)
+    if pressed.contact_id is None:
+        turn.toast = t("bot.stale")
+        return []
+    snap = await snapshot(session, rt, auditor, pressed.contact_id, now, t)
     if snap is None:
-        return [], t("bot.not_found")
-    state = _state_of(row)
-    outcome = flows.open_task(state, snap) if op == "o" else flows.press(state, snap, op, parts[2:])
-    await persist(session, row, outcome, auditor.id, snap.task.id, now)
-    return outcome.replies, outcome.toast
+        turn.toast = t("bot.not_found")
+        return []
+    state = _state_of(turn.row)
+    if pressed.op == Op.OPEN:
+        outcome = flows.open_task(state, snap)
+    else:
+        outcome = flows.press(state, snap, pressed.op, pressed.args)
+    await persist(session, turn.row, outcome, auditor.id, snap.task.id, now)
+    turn.toast = outcome.toast
+    return outcome.replies
 
 
 async def _fix_list(
@@ -460,8 +463,8 @@ async def _fix_list(
         except (UnknownScenario, StopIteration):
             continue
         lines.append(t("bot.fix.item", service=task.service_name, label=label, reason=reason or ""))
-        buttons.append(Button(t("bot.button.fix", service=task.service_name),
-                              f"f:{contact_id}:{index}"))  # fmt: skip
+        button_label = t("bot.button.fix", service=task.service_name)
+        buttons.append(Button(button_label, cb.data(Op.FIX, contact_id, index)))
     return [Reply("\n".join(lines), rows(*buttons))]
 
 
@@ -490,30 +493,29 @@ async def on_location(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await _with_task(update, context, lambda state, snap: flows.location(state, snap, lat, lon))
 
 
-async def _with_task(update: Update, context: ContextTypes.DEFAULT_TYPE, step: Any) -> None:
+async def _with_task(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, step: Callable[[State, Snapshot], Outcome]
+) -> None:
     """Apply ``step(state, snapshot)`` to the user's current task; time = message date."""
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None:
+    message = update.effective_message
+    if message is None:
         return
-    rt, t = runtime(context), translator(update)
-    now = rt.clock.now()
-    at = message.date or now
-    async with rt.unit() as session:
-        auditor, row = await identify(session, rt, user.id, now)
-        if auditor is None:
-            replies = refusal(rt, row, now, t)
-        elif row.contact_id is None:
-            replies = [Reply(t("bot.text.unexpected"), rows(Button(t("bot.button.tasks"), "m")))]
-        else:
-            snap = await snapshot(session, rt, auditor, row.contact_id, at, t)
-            if snap is None:
-                await persist(session, row, Outcome(State()), auditor.id, None, now)
-                replies = [Reply(t("bot.not_found"))]
-            else:
-                outcome = step(_state_of(row), snap)
-                await persist(session, row, outcome, auditor.id, snap.task.id, now)
-                replies = outcome.replies
-    await send(context, user.id, replies, t)
+
+    async def apply(turn: Turn) -> list[Reply]:
+        t, row, auditor, now = turn.t, turn.row, turn.auditor, turn.now
+        if row.contact_id is None:
+            return [Reply(t("bot.text.unexpected"), rows(tasks_button(t)))]
+        snap = await snapshot(
+            turn.session, turn.rt, auditor, row.contact_id, message.date or now, t
+        )
+        if snap is None:
+            await persist(turn.session, row, Outcome(State()), auditor.id, None, now)
+            return [Reply(t("bot.not_found"))]
+        outcome = step(_state_of(row), snap)
+        await persist(turn.session, row, outcome, auditor.id, snap.task.id, now)
+        return outcome.replies
+
+    await as_auditor(update, context, apply)
 
 
 async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -529,12 +531,15 @@ async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         source = message.document
     else:
         return
-    async with rt.unit() as session:  # is a photo expected at all? (before any download)
-        auditor, row = await identify(session, rt, user.id, now)
-        expected = auditor is not None and row.stage in (flows.GRID, flows.LETTER_PHOTO)
-        replies = refusal(rt, row, now, t) if auditor is None else []
-    if auditor is None or not expected:
-        await send(context, user.id, replies or [Reply(t("bot.photo.unexpected"))], t)
+    expected = False
+
+    async def check(turn: Turn) -> list[Reply]:  # is a photo expected at all? (no download yet)
+        nonlocal expected
+        expected = turn.row.stage in (flows.GRID, flows.LETTER_PHOTO)
+        return [] if expected else [Reply(t("bot.photo.unexpected"))]
+
+    await as_auditor(update, context, check)
+    if not expected:
         return
     too_big = Reply(t("bot.photo.too_big", mb=rt.photo_max_bytes // 10**6))
     if (source.file_size or 0) > rt.photo_max_bytes:

@@ -23,6 +23,8 @@ from telegram import Bot
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
+from bot import callbacks as cb
+from bot.callbacks import Op
 from bot.handlers import Runtime, markup, progress_text, runtime
 from bot.views import Button, Reply, local, rows, task_label
 from scenarios.catalog import UnknownScenario
@@ -99,7 +101,7 @@ async def _compose(
     if not chosen:
         return None
     lines = [title, *(f"• {task_label(t, x, rt.tz)}" for x in chosen)]
-    buttons = [Button(task_label(t, x, rt.tz), f"o:{x.id}") for x in chosen[:10]]
+    buttons = [Button(task_label(t, x, rt.tz), cb.data(Op.OPEN, x.id)) for x in chosen[:10]]
     return Reply("\n".join(lines), rows(*buttons))
 
 

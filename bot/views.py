@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from bot import callbacks as cb
+from bot.callbacks import Op
 from scenarios import events as ev
 from scenarios.catalog import Scenario
 from scenarios.domain import Channel
@@ -221,10 +223,10 @@ def task_list(
         for task in group:
             label = task_label(t, task, tz)
             lines.append(f"• {label}")
-            buttons.append(Button(label, f"o:{task.id}"))
+            buttons.append(Button(label, cb.data(Op.OPEN, task.id)))
     if fixes:
         lines.append(t("bot.tasks.fixes", count=fixes))
-        buttons.append(Button(t("bot.button.fixes"), "fx"))
+        buttons.append(Button(t("bot.button.fixes"), cb.data(Op.FIXES)))
     return Reply("\n".join(lines), rows(*buttons))
 
 
@@ -312,3 +314,8 @@ def distance_metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * 6_371_008.8 * math.asin(math.sqrt(h))
+
+
+def tasks_button(t: Translator) -> Button:
+    """« Mes tâches »: back to the task list."""
+    return Button(t("bot.button.tasks"), cb.data(Op.MENU))

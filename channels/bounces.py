@@ -99,7 +99,6 @@ def delivery_report(parsed: ParsedMessage, subject: str) -> Report | None:
         p.content_type == "message/delivery-status" for p in parsed.report_parts
     )
     evidence: list[str] = []
-    text = fold(parsed.text[:TEXT_SCAN])
     if is_dsn:
         evidence.append("multipart/report; report-type=delivery-status")
         actions = [v.strip().lower() for n, v in dsn_fields if n.lower() == "action"]
@@ -126,10 +125,13 @@ def delivery_report(parsed: ParsedMessage, subject: str) -> Report | None:
     shown = find(BOUNCE_SUBJECT, subject)
     if shown:
         evidence.append(f'subject matches "{shown}"')
+    if not evidence and parsed.return_path != "":
+        return None  # most mail stops here, before its text is read for wording
+    text = fold(parsed.text[:TEXT_SCAN])
     wording = find(BOUNCE_TEXT, text)
     if not evidence:
         # A null return path alone is also how auto-replies are sent: wording must agree.
-        if parsed.return_path != "" or not wording:
+        if not wording:
             return None
         evidence.append("null Return-Path <>")
     if wording:

@@ -57,9 +57,9 @@ Decision order, first match wins; language-neutral signals before any wording:
    organisations, a person's name over an unrelated address) or when it only carries an
    attached message; an **answer** when it has the form of a letter (a greeting first, a
    closing or a signature last) or comes from a sender named like a person with nothing
-   machine-made (no program's mailer, not HTML only from no mail client, not a service's
-   address, no Reply-To elsewhere) — people do answer by writing a new message, and only the
-   tracker's match can tell —; **other** otherwise.
+   machine-made (no program's mailer, not a service's address, no Reply-To elsewhere) —
+   people do answer by writing a new message, and only the tracker's match can tell —;
+   **other** otherwise.
 
 All wording is matched after folding case and accents (``channels.content.fold``); the
 word lists live in ``channels.wording``.
@@ -491,7 +491,7 @@ def _human(parsed: ParsedMessage, subject: str) -> Classification:
         if not (parsed.in_reply_to or parsed.references or quoted or person):
             # A reply prefix alone is how spam fakes a relation: not from a person-like
             # sender, and with machine-made signs, it earns nothing.
-            strong, weak = senders.machine_signs(parsed, client, program)
+            strong, weak = senders.machine_signs(parsed, program)
             if strong or weak:
                 return Classification("other", (*evidence, *strong, *weak, size), unsure=True)
         return Classification("answer", (*evidence, size))
@@ -507,8 +507,8 @@ def _unthreaded(parsed: ParsedMessage, evidence: list[str]) -> Classification:
     forwarded = senders.forwarded_only(parsed)
     if forwarded:
         return Classification("other", (*evidence, forwarded))
-    client, program = senders.mail_client(parsed)
-    strong, weak = senders.machine_signs(parsed, client, program)
+    _, program = senders.mail_client(parsed)
+    strong, weak = senders.machine_signs(parsed, program)
     if strong:
         return Classification("other", (*evidence, *strong, size), unsure=True)
     letter = _letter_form(parsed)

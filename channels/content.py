@@ -60,7 +60,11 @@ def pattern_regex(pattern: str) -> re.Pattern[str] | None:
 
 def check_expected(text: str, elements: Iterable[ExpectedElement]) -> list[ElementHit]:
     """For each element, in order: was any of its patterns found in ``text``, and which."""
-    folded = fold_words(text)
+    return check_expected_folded(fold_words(text), elements)
+
+
+def check_expected_folded(folded: str, elements: Iterable[ExpectedElement]) -> list[ElementHit]:
+    """``check_expected`` over a text already folded with ``fold_words``."""
     hits: list[ElementHit] = []
     for element in elements:
         matched: str | None = None

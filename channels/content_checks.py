@@ -29,16 +29,21 @@ fetched.
 A review (``temoin review CONTACT --check NAME=yes|no``) adds ``"override": {"value": …,
 "note": …, "at": …, "by": …}`` to an item; the automatic value is never overwritten, and
 ``effective()`` says which one counts.
+
+Most of the work does not depend on the contact: ``read_answer`` does it once per message
+(the tracker runs it in its parser processes, beside the classifier) and ``check_answer``
+adds what does (the scenario's elements, the persona's and the service's addresses).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from channels.content import check_expected, fold
+from channels.content import check_expected_folded, fold, fold_words
 from channels.mime import ParsedMessage
 
 CHECKS_VERSION = 1
@@ -124,6 +129,52 @@ def _digits(phone: str) -> str:
     return digits
 
 
+@dataclass(frozen=True, slots=True)
+class AnswerText:
+    """What the checks read in a reply's own words, whoever the contact (plain data)."""
+
+    greeting: str | None
+    closing: str | None
+    agent_name: str | None
+    phone: str | None
+    emails: tuple[str, ...]  # every address written, once each, in order
+    postal_address: str | None
+    links: tuple[str, ...]
+    folded: str  # the own text folded with ``fold_words``, for the expected elements
+
+
+def read_answer(parsed: ParsedMessage) -> AnswerText:
+    """The contact-independent part of ``check_answer``."""
+    own_text = f"{parsed.new_text}\n{parsed.signature}"
+    lines = _lines(parsed.new_text)
+    folded_lines = [fold(line) for line in lines]
+    block = _signature_block(parsed)
+    block_text = "\n".join(block)
+    folded_block = fold(block_text)
+    greeting = next((line for line, f in zip(lines[:3], folded_lines[:3], strict=False)
+                     if _GREETING.search(f)), None)  # fmt: skip
+    closing = next(
+        (lines[i] for i in range(len(lines) - 1, max(len(lines) - 12, -1), -1)
+         if _CLOSING.search(folded_lines[i])),
+        None,
+    )  # fmt: skip
+    if closing is None:
+        closing = next((line for line in block if _CLOSING.search(fold(line))), None)
+    phone = _PHONE.search(block_text) or _PHONE.search(own_text)
+    address = _STREET.search(folded_block) or _POSTCODE.search(folded_block)
+    links = list(dict.fromkeys(url.rstrip(".,;:") for url in _URL.findall(own_text)))[:50]
+    return AnswerText(
+        greeting=greeting,
+        closing=closing,
+        agent_name=_agent_name(parsed, block),
+        phone=phone.group(0) if phone else None,
+        emails=tuple(dict.fromkeys(_EMAIL.findall(own_text))),
+        postal_address=address.group(0) if address else None,
+        links=tuple(links),
+        folded=fold_words(own_text),
+    )
+
+
 def check_answer(
     parsed: ParsedMessage,
     elements: Sequence[ElementLike],
@@ -134,63 +185,43 @@ def check_answer(
     persona_email: str,
     service_email: str | None = None,
     service_phone: str | None = None,
+    text: AnswerText | None = None,
 ) -> dict[str, Any]:
-    """The automatic checks of one answer (see the module docstring for the shape)."""
-    own_text = f"{parsed.new_text}\n{parsed.signature}"
-    lines = _lines(parsed.new_text)
-    folded_lines = [fold(line) for line in lines]
-    block = _signature_block(parsed)
-    block_text = "\n".join(block)
-    folded_block = fold(block_text)
-    form: dict[str, dict[str, Any]] = {}
-
-    greeting = next((line for line, f in zip(lines[:3], folded_lines[:3], strict=False)
-                     if _GREETING.search(f)), None)  # fmt: skip
-    form["greeting"] = {"auto": greeting is not None, "found": greeting}
-    closing = next(
-        (lines[i] for i in range(len(lines) - 1, max(len(lines) - 12, -1), -1)
-         if _CLOSING.search(folded_lines[i])),
-        None,
-    )  # fmt: skip
-    if closing is None:
-        closing = next((line for line in block if _CLOSING.search(fold(line))), None)
-    form["closing"] = {"auto": closing is not None, "found": closing}
-    agent = _agent_name(parsed, block)
-    form["agent_name"] = {"auto": agent is not None, "found": agent}
-
-    phone = _PHONE.search(block_text) or _PHONE.search(own_text)
-    phone_item: dict[str, Any] = {
-        "auto": phone is not None,
-        "found": phone.group(0) if phone else None,
+    """The automatic checks of one answer (see the module docstring for the shape);
+    ``text`` is ``read_answer(parsed)`` when it was read already."""
+    read = text if text is not None else read_answer(parsed)
+    form: dict[str, dict[str, Any]] = {
+        "greeting": {"auto": read.greeting is not None, "found": read.greeting},
+        "closing": {"auto": read.closing is not None, "found": read.closing},
+        "agent_name": {"auto": read.agent_name is not None, "found": read.agent_name},
     }
-    if phone and service_phone:
-        phone_item["directory"] = _digits(phone.group(0)) == _digits(service_phone)
+    phone_item: dict[str, Any] = {"auto": read.phone is not None, "found": read.phone}
+    if read.phone and service_phone:
+        phone_item["directory"] = _digits(read.phone) == _digits(service_phone)
     form["phone"] = phone_item
     persona = persona_email.lower()
-    emails = [e for e in _EMAIL.findall(own_text) if e.lower() != persona]
+    emails = [e for e in read.emails if e.lower() != persona]
     email_item: dict[str, Any] = {"auto": bool(emails), "found": emails[0] if emails else None}
     if emails and service_email:
         email_item["directory"] = any(e.lower() == service_email.lower() for e in emails)
     form["email"] = email_item
-    address = _STREET.search(folded_block) or _POSTCODE.search(folded_block)
     form["postal_address"] = {
-        "auto": address is not None,
-        "found": address.group(0) if address else None,
+        "auto": read.postal_address is not None,
+        "found": read.postal_address,
     }
     form["right_service"] = {"auto": not redirect}
-
+    hits = check_expected_folded(read.folded, elements)
     expected = {
         element.id: {"label": element.label, "auto": hit.found, "pattern": hit.pattern}
-        for element, hit in zip(elements, check_expected(own_text, elements), strict=True)
+        for element, hit in zip(elements, hits, strict=True)
     }
-    links = list(dict.fromkeys(url.rstrip(".,;:") for url in _URL.findall(own_text)))[:50]
     return {
         "version": CHECKS_VERSION,
         "message": message,
         "computed_at": computed_at.isoformat(),
         "expected": expected,
         "form": form,
-        "links": links,
+        "links": list(read.links),
         "attachments": [
             {"filename": a.filename, "content_type": a.content_type, "size": a.size}
             for a in parsed.attachments
@@ -241,10 +272,14 @@ def review(
     at: datetime,
     by: str | None,
 ) -> dict[str, Any]:
-    """A copy of ``checks`` with a review of one item; the automatic value is kept."""
+    """A copy of ``checks`` with a review of one item; the automatic value is kept, and so
+    is the earlier review's note when ``note`` is ``None``."""
     group, item = find_item(checks, name)
     updated = {**checks, group: {**checks[group]}}
     entry = dict(updated[group][item])
+    if note is None:  # a check re-run without a note keeps the note given before
+        earlier = entry.get("override")
+        note = earlier.get("note") if isinstance(earlier, dict) else None
     entry["override"] = {"value": value, "note": note, "at": at.isoformat(), "by": by}
     updated[group][item] = entry
     return updated

@@ -14,8 +14,10 @@ spam still counts), run for each folder on every pass over one connection::
            seen (new folder, or the                        sink.deliver() before the next is
            server renumbered it: the                       asked for (one batch read ahead);
            sink reconciles by hash and                     the sink stores raw bytes and moves
-           Message-ID, nothing is                          the checkpoint in one transaction
-           counted twice)
+           Message-ID, nothing is                          the checkpoint in one transaction,
+           counted twice)                                  and may go on processing the batch
+                                                           while the next is fetched; the pass
+                                                           ends with sink.settle()
 
 Connection life::
 
@@ -82,7 +84,12 @@ class MailboxSink(Protocol):
     async def deliver(
         self, folder: str, uidvalidity: int, messages: Sequence[FetchedMessage], up_to: int
     ) -> None:
-        """Store the batch (raw first) and move the checkpoint to at least ``up_to``."""
+        """Store the batch (raw first) and move the checkpoint to at least ``up_to``; what
+        follows (processing) may still run when it returns: see ``settle``."""
+        ...
+
+    async def settle(self) -> None:
+        """Wait for the work ``deliver`` left running; raise its error."""
         ...
 
     async def census(self, folder: str, uidvalidity: int, server_count: int) -> int:
@@ -256,11 +263,14 @@ class MailboxWatcher:
                                 folder, gone[:20])  # fmt: skip
                 self.stats.fetched += len(fetched)
                 await self.sink.deliver(folder, uidvalidity, fetched, max(batch))
+            await self.sink.settle()
         finally:
             if not ahead.done():
                 ahead.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await ahead
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.sink.settle()  # on an error: nothing left running behind us
 
     async def _census(self, imap: ImapSession, folder: str, uidvalidity: int) -> None:
         count, status_validity = await imap.count(folder)

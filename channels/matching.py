@@ -253,11 +253,19 @@ class MatchIndex:
             found = Suggestion(contact.id, method, confidence)
             return MatchResult(None, None, None, (*suggestions, found), f"{why}: below threshold")
 
+        verdicts: dict[str, bool] = {}  # contacts share subjects: compare each one once
+
+        def similar(other: str) -> bool:
+            verdict = verdicts.get(other)
+            if verdict is None:
+                verdict = verdicts[other] = similar_subjects(subject, other)
+            return verdict
+
         def by_subject(pool: Sequence[ContactRef]) -> list[ContactRef]:
             exact = [c for c in pool if subject in c.subjects]
             if exact or not subject:
                 return exact
-            return [c for c in pool if any(similar_subjects(subject, s) for s in c.subjects)]
+            return [c for c in pool if any(similar(s) for s in c.subjects)]
 
         if bounce is not None and bounce.recipient:
             sender, method = bounce.recipient.strip().lower(), "bounce_recipient"

@@ -4,14 +4,17 @@
     display name, address --named like a person?----------------> person-like sender
     X-Mailer / User-Agent --a mail client people type into?-----> personal mail client
                           --a library or a mailing program?------> an application's mailer
-    body and parts --calendar, a forwarded message only, HTML only
-                     without a mail client, links in most lines,
-                     readers in many organisations?---------------> machine-made mail
+    headers and body --calendar, a forwarded message only, a bulk-sending service, little
+                       else than a link, readers in many organisations, a person's name
+                       over an unrelated address, a service's address, Reply-To
+                       elsewhere?-------------------------------------> machine-made mail
 
 The classifier (``channels.classify``) asks these questions of mail that replies to nothing:
 such mail is an answer only on positive evidence that a person wrote it (a letter's form, a
-person-like sender typing in a mail client), and ``other`` when it looks machine-made. None of
-these signals depends on the language of the text.
+sender named like a person, from that person's address), and ``other`` when it looks
+machine-made; and of list mail, which a person-like sender may post from a mail client.
+None of these signals depends on the language of the text. HTML-only mail is no sign either
+way: webmails (Outlook Web Access) send it as readily as mailing programs.
 """
 
 from __future__ import annotations
@@ -19,8 +22,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from channels.html_text import html_to_text
-from channels.mime import MAX_TEXT_CHARS, Address, ParsedMessage
+from channels.mime import Address, ParsedMessage
 
 # Local parts of programs that send and never read: no-reply in any spelling, notifiers.
 NO_REPLY = re.compile(
@@ -38,7 +40,7 @@ LIST_ROBOT = re.compile(
 )
 
 # Mail clients people type into (X-Mailer, User-Agent). Spam fakes some of them too, which
-# is why a client only counts when nothing machine-made is seen (``machine_signs``).
+# is why a client alone never makes an answer of mail that replies to nothing.
 _PERSONAL_MUA = re.compile(
     r"\b(outlook|thunderbird|icedove|seamonkey|mozilla|apple mail|iphone mail|ipad mail|"
     r"lotus notes|notes release|evolution|kmail|mutt|neomutt|alpine|pine|gnus|roundcube|"
@@ -78,7 +80,11 @@ _ROLE_WORDS = _words(
     "password passe orders commande commandes livraison delivery reply noreply the and et "
     "und y international national reports report rapport announcement announcements "
     "annonces update updates events evenements jobs careers recrutement survey sondage "
-    "promotions promo deals offers offres actualites lettre digest abonnement"
+    "promotions promo deals offers offres actualites lettre digest abonnement "
+    # French public services: the names their shared mailboxes carry
+    "ccas cias mediatheque bibliotheque piscine police municipale urbanisme etat civil hotel "
+    "prefecture region metropole agglomeration communaute syndicat tourisme ecole college "
+    "lycee universite centre maison pole cabinet guichet standard administratif"
 )
 _PARTICLES = _words("de du des da di del della van von der den le la el al bin ben y")
 # Headers that bulk-sending services put on every mailing (a ticketing tool answering a thread
@@ -192,9 +198,7 @@ def forwarded_only(parsed: ParsedMessage) -> str | None:
     return None
 
 
-def machine_signs(
-    parsed: ParsedMessage, client: str | None, program: str | None
-) -> tuple[list[str], list[str]]:
+def machine_signs(parsed: ParsedMessage, program: str | None) -> tuple[list[str], list[str]]:
     """What makes mail look machine-made rather than typed: (strong signs, which outweigh a
     letter's form, and weak ones, which only keep a person-like sender from counting)."""
     strong: list[str] = []
@@ -216,8 +220,6 @@ def machine_signs(
     if unlike:
         strong.append(unlike)
     weak = [program] if program else []
-    if not client and parsed.html is not None and not _has_plain_part(parsed):
-        weak.append("HTML only, from no mail client")
     role = _role_address(parsed.from_)
     if role:
         weak.append(role)
@@ -261,15 +263,3 @@ def _reply_elsewhere(parsed: ParsedMessage) -> str | None:
     own = sender(parsed).rsplit("@", 1)[-1].lower()
     elsewhere = [a.address for a in parsed.reply_to if a.address.rsplit("@", 1)[-1].lower() != own]
     return f"Reply-To another domain ({elsewhere[0][:40]})" if elsewhere else None
-
-
-def _has_plain_part(parsed: ParsedMessage) -> bool:
-    """Did the sender's client write a text/plain body (not only HTML, nor HTML as text)?"""
-    if parsed.content_type == "text/html":
-        return False
-    start = parsed.text.lstrip()[:200].lower()
-    if start.startswith(("<html", "<!doctype", "<p>", "<div", "<body", "<table")):
-        return False
-    # Without a text/plain part the parser made the text from the (sanitised) HTML.
-    made = html_to_text(parsed.html, limit=MAX_TEXT_CHARS) if parsed.html is not None else None
-    return made is None or parsed.text != made.replace("\r\n", "\n").replace("\r", "\n")

@@ -2,9 +2,13 @@
 
     watcher (channels/imap_watcher.py) ──deliver(batch)──► PersonaSink
         1. store raw bytes + advance the checkpoint (one transaction, storage/mail.py)
-        2. parse + classify, in a thread (channels/mime.py, channels/classify.py);
-           not an email at all → quarantined with its reason, never dropped
+        2. parse + classify in worker processes (runners/analysis_pool.py: channels/mime.py,
+           channels/classify.py); not an email at all → quarantined with its reason
         3. one transaction: claim the rows, match (channels/matching.py), record the effects
+    deliver() returns after step 1 with steps 2–3 under way, so the watcher fetches the next
+    batch meanwhile; batch n+1 is parsed while batch n is recorded, and recorded after it.
+    ``settle()`` waits for the last one and raises its error (the watcher then backs off; the
+    rows stay stored, unprocessed, and ``pending()`` takes them up on the next connection).
 
 A class the rules are unsure of, and mail classified ``other`` (it answers nothing: a town's
 newsletter, a notification from its domain), are tied to a contact only by a match that names
@@ -17,27 +21,36 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import partial
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from channels.analysis import Analysis, analyse, analyse_all
-from channels.classify import KINDS, Classification
-from channels.content_checks import check_answer
+from channels.analysis import analyse
+from channels.classify import KINDS
+from channels.content_checks import AnswerText, check_answer
 from channels.imap_session import FetchedMessage, ImapAccount
 from channels.imap_watcher import MailboxWatcher, WatchConfig
-from channels.matching import ContactRef, MatchIndex, MatchResult, Suggestion, normalise_subject
+from channels.matching import ContactRef, MatchIndex, normalise_subject
 from channels.mime import ParsedMessage
 from runners import accounts
-from runners.effects import DATE_SKEW, Reply, reply_effect
+from runners.analysis_pool import Analysed, AnalysisPool
+from runners.effects import Reply, reply_effect
 from runners.secrets import SecretError
+from runners.tracking_rows import (
+    Item,
+    ProcessReport,
+    add_report,
+    confirmed,
+    evidence_of,
+    match_evidence,
+    only_confirmed,
+    result_row,
+)
 from scenarios.catalog import Catalog, Scenario, UnknownScenario
 from scenarios.clock import Clock
 from scenarios.render import CollectivityView, PersonaView, ServiceView, render_wording
@@ -48,16 +61,14 @@ from storage.personas import PersonaInfo
 
 log = logging.getLogger("temoin.tracking")
 
-# Matches that name our request itself: our Message-ID in the thread headers, or the reply
-# token of the address we asked replies to go to.
-CONFIRMING_MATCHES = frozenset({"thread", "reply_token"})
-
 
 @dataclass(frozen=True)
 class TrackingConfig:
     watch: WatchConfig = field(default_factory=WatchConfig)
     match_threshold: float = 0.7
     persona_refresh_seconds: float = 600.0
+    # Processes that parse and classify (runners/analysis_pool.py); 0: a thread of this one.
+    parse_workers: int = 0
 
 
 class TriageError(Exception):
@@ -67,32 +78,13 @@ class TriageError(Exception):
 # -- the sink: one per persona mailbox -------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Item:
-    id: int
-    mailbox: str
-    internal_date: datetime
-    raw: bytes
-    sha256: str
-
-
-@dataclass
-class ProcessReport:
-    processed: int = 0
-    matched: int = 0
-    triage: int = 0
-    quarantined: int = 0
-    own_copies: int = 0
-    duplicates: int = 0
-    by_kind: dict[str, int] = field(default_factory=dict)
-
-
 class PersonaSink:
     """The ``MailboxSink`` of one persona: storage first, then processing."""
 
     def __init__(self, tracker: Tracker, persona: PersonaInfo) -> None:
         self.tracker = tracker
         self.persona = persona
+        self._recording: asyncio.Task[ProcessReport] | None = None
 
     async def last_uid(self, folder: str, uidvalidity: int) -> int:
         async with self.tracker.database.session() as session:
@@ -113,8 +105,26 @@ class PersonaSink:
             for id_, uid in outcome.to_process
             if uid in by_uid
         ]
-        if batch:
-            await self.tracker.process(self.persona, batch)
+        if not batch:
+            return
+        analysing = asyncio.ensure_future(self.tracker.analyser.analyse([i.raw for i in batch]))
+        try:
+            await self.settle()  # batches are recorded in order, one at a time
+        except BaseException:
+            analysing.cancel()
+            raise
+        self._recording = asyncio.create_task(self._record(batch, analysing))
+
+    async def _record(
+        self, batch: Sequence[Item], analysing: asyncio.Future[list[Analysed]]
+    ) -> ProcessReport:
+        return await self.tracker.record(self.persona, batch, await analysing)
+
+    async def settle(self) -> None:
+        """Wait until what deliver() started is recorded; raise what it raised."""
+        task, self._recording = self._recording, None
+        if task is not None:
+            await task
 
     async def census(self, folder: str, uidvalidity: int, server_count: int) -> int:
         async with self.tracker.database.session() as session:
@@ -149,6 +159,11 @@ class Tracker:
         self.config = config or TrackingConfig()
         self._subjects: dict[int, str | None] = {}
         self.watchers: dict[int, MailboxWatcher] = {}
+        self.analyser = AnalysisPool(self.config.parse_workers)
+
+    def close(self) -> None:
+        """Stop the parser processes (started again when needed)."""
+        self.analyser.close()
 
     # -- watchers --------------------------------------------------------------------------
 
@@ -207,6 +222,7 @@ class Tracker:
                 for task in late:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.to_thread(self.close)
 
     def _reconcile(
         self,
@@ -249,7 +265,13 @@ class Tracker:
                 return done
 
     async def process(self, persona: PersonaInfo, items: Sequence[Item]) -> ProcessReport:
-        analyses = await asyncio.to_thread(analyse_all, [item.raw for item in items])
+        analyses = await self.analyser.analyse([item.raw for item in items])
+        return await self.record(persona, items, analyses)
+
+    async def record(
+        self, persona: PersonaInfo, items: Sequence[Item], analyses: Sequence[Analysed]
+    ) -> ProcessReport:
+        """Record analysed messages: one transaction, else one per message."""
         try:
             async with self.database.session() as session:
                 return await self._record(session, persona, items, analyses)
@@ -264,7 +286,7 @@ class Tracker:
                     one = await self._record(session, persona, [item], [analysis])
             except SQLAlchemyError as exc:
                 one = await self._quarantine_unrecordable(item, exc)
-            _add(report, one)
+            add_report(report, one)
         return report
 
     async def _quarantine_unrecordable(self, item: Item, exc: Exception) -> ProcessReport:
@@ -279,7 +301,7 @@ class Tracker:
 
     async def _record(
         self, session: AsyncSession, persona: PersonaInfo, items: Sequence[Item],
-        analyses: Sequence[Analysis],
+        analyses: Sequence[Analysed],
     ) -> ProcessReport:  # fmt: skip
         report = ProcessReport()
         claimed = await mail.claim(session, [item.id for item in items])
@@ -295,7 +317,7 @@ class Tracker:
         )
         seen = await mail.seen_before(
             session, persona.id, [i.sha256 for i, _ in todo],
-            [a.parsed.message_id for _, a in todo if a.parsed and a.parsed.message_id],
+            [mid for _, a in todo if a.analysis.parsed and (mid := a.analysis.parsed.message_id)],
             [i.id for i, _ in todo],
         )  # fmt: skip
         by_sha = {s.raw_sha256: (s.id, s.contact_id) for s in seen}
@@ -303,16 +325,17 @@ class Tracker:
             (s.message_id, s.from_address): (s.id, s.contact_id) for s in seen if s.message_id
         }
         results: list[MessageResult] = []
-        replies: list[tuple[Reply, ParsedMessage]] = []
+        replies: list[tuple[Reply, ParsedMessage, AnswerText | None]] = []
         threshold = self.config.match_threshold
-        for item, analysis in todo:
+        for item, analysed in todo:
+            analysis = analysed.analysis
             report.processed += 1
             parsed, result = analysis.parsed, analysis.classification
             if parsed is None or result is None:
                 results.append(mail.quarantine(item.id, analysis.quarantine_reason or "unknown"))
                 report.quarantined += 1
                 continue
-            row = _result(item, parsed, result, analysis.spam_flagged)
+            row = result_row(item, parsed, result, analysis.spam_flagged)
             sender = parsed.from_.address if parsed.from_ else None
             original = by_sha.get(item.sha256)
             if original is None and parsed.message_id:
@@ -320,7 +343,7 @@ class Tracker:
             if original is not None:
                 row.contact_id, row.match_method = original[1], "duplicate"
                 row.match_confidence = 1.0 if original[1] is not None else None
-                _evidence(row)["duplicate_of"] = original[0]
+                evidence_of(row)["duplicate_of"] = original[0]
                 report.duplicates += 1
                 results.append(row)
                 continue
@@ -328,21 +351,21 @@ class Tracker:
                 parsed, item.internal_date, bounce=result.bounce, threshold=threshold
             )
             if result.kind == "other" and not match.own_copy:
-                match = _only_confirmed(match)
-            _evidence(row)["match"] = _match_evidence(match)
+                match = only_confirmed(match)
+            evidence_of(row)["match"] = match_evidence(match)
             if match.own_copy:
                 row.classification, row.direction = mail.OWN_COPY, "out"
                 report.own_copies += 1
             if match.contact_id is not None and result.unsure and not match.own_copy:
-                if _confirmed(result, match):
+                if confirmed(result, match):
                     # The rules could not vouch for the class, but the reply names our request
                     # (our Message-ID or its reply token): the match confirms it.
-                    _evidence(row)["unsure_confirmed_by"] = match.method
+                    evidence_of(row)["unsure_confirmed_by"] = match.method
                 else:
                     # Unsure, and matched only by a guess: a person decides (the suggested
                     # contact stays in the match evidence), nothing moves meanwhile.
-                    _evidence(row)["unsure"] = True
-                    suggestions = _evidence(row)["match"]["suggestions"]
+                    evidence_of(row)["unsure"] = True
+                    suggestions = evidence_of(row)["match"]["suggestions"]
                     if all(hint["contact"] != match.contact_id for hint in suggestions):
                         suggestions.insert(0, {"contact": match.contact_id, "method": match.method,
                                                "confidence": match.confidence})  # fmt: skip
@@ -355,7 +378,7 @@ class Tracker:
                     continue
             if match.contact_id is None:
                 if result.unsure:
-                    _evidence(row)["unsure"] = True
+                    evidence_of(row)["unsure"] = True
                 row.triage_state = mail.PENDING
                 report.triage += 1
             else:
@@ -366,7 +389,7 @@ class Tracker:
                     reply = Reply(item.id, match.contact_id, result.kind, item.internal_date,
                                   parsed.date, match.method or "", match.confidence or 0.0,
                                   result.bounce)  # fmt: skip
-                    replies.append((reply, parsed))
+                    replies.append((reply, parsed, analysed.answer))
             by_sha[item.sha256] = (item.id, row.contact_id)
             if parsed.message_id:
                 by_mid[(parsed.message_id, sender)] = (item.id, row.contact_id)
@@ -380,7 +403,7 @@ class Tracker:
         self,
         session: AsyncSession,
         persona: PersonaInfo,
-        replies: Sequence[tuple[Reply, ParsedMessage]],
+        replies: Sequence[tuple[Reply, ParsedMessage, AnswerText | None]],
         *,
         locked: dict[int, ContactView] | None = None,
     ) -> None:
@@ -388,11 +411,12 @@ class Tracker:
         if not replies:
             return
         if locked is None:
-            locked = await mail.lock_contacts(session, {reply.contact_id for reply, _ in replies})
+            locked = await mail.lock_contacts(session, {reply[0].contact_id for reply in replies})
         before = locked
         after = dict(before)
         events: list[EventRow] = []
-        for reply, parsed in sorted(replies, key=lambda rp: (rp[0].received_at, rp[0].message)):
+        in_order = sorted(replies, key=lambda rp: (rp[0].received_at, rp[0].message))
+        for reply, parsed, answer in in_order:
             contact_id = reply.contact_id
             view = after.get(contact_id)
             if view is None:
@@ -405,6 +429,7 @@ class Tracker:
                     message=reply.message, computed_at=self.clock.now(),
                     redirect=reply.kind == "redirect", persona_email=persona.email,
                     service_email=view.service_email, service_phone=view.service_phone,
+                    text=answer,
                 )  # fmt: skip
             after[contact_id], new_events = reply_effect(
                 view, reply, scenario=scenario, checks=checks
@@ -466,7 +491,7 @@ class Tracker:
                 classification=kind,
             ):  # fmt: skip
                 raise TriageError(f"message {message_id} changed meanwhile; try again")
-            await self._apply(session, persona, [(reply, analysis.parsed)], locked=before)
+            await self._apply(session, persona, [(reply, analysis.parsed, None)], locked=before)
         return reply
 
     async def personas_all(self) -> list[PersonaInfo]:
@@ -517,79 +542,6 @@ class Tracker:
         return normalised
 
 
-def _only_confirmed(match: MatchResult) -> MatchResult:
-    """Mail that answers nothing (a town's newsletter, a notification from its domain) is tied
-    to a contact only when it names our request; a guess by sender, domain or subject stays
-    a suggestion and the message goes to triage."""
-    if match.contact_id is None or match.method in CONFIRMING_MATCHES:
-        return match
-    guess = Suggestion(match.contact_id, match.method or "", match.confidence or 0.0)
-    reason = f"{match.reason}: a guess, and the message answers nothing"
-    return MatchResult(None, None, None, (guess, *match.suggestions), reason)
-
-
-def _confirmed(result: Classification, match: MatchResult) -> bool:
-    """An unsure answer or acknowledgement is accepted when the reply names our request."""
-    return result.kind in ("answer", "acknowledgement") and match.method in CONFIRMING_MATCHES
-
-
 def _key(persona: PersonaInfo) -> tuple[Any, ...]:
     return (persona.email, persona.subaddress_separator, persona.imap_host, persona.imap_port,
             persona.imap_security, persona.username, persona.password_ref)  # fmt: skip
-
-
-def _add(report: ProcessReport, other: ProcessReport) -> None:
-    for name in ("processed", "matched", "triage", "quarantined", "own_copies", "duplicates"):
-        setattr(report, name, getattr(report, name) + getattr(other, name))
-    for kind, count in other.by_kind.items():
-        report.by_kind[kind] = report.by_kind.get(kind, 0) + count
-
-
-def _evidence(row: MessageResult) -> dict[str, Any]:
-    if row.evidence is None:
-        row.evidence = {}
-    return row.evidence
-
-
-def _match_evidence(match: MatchResult) -> dict[str, Any]:
-    return {
-        "method": match.method,
-        "confidence": match.confidence,
-        "reason": match.reason,
-        "suggestions": [
-            {"contact": s.contact_id, "method": s.method, "confidence": round(s.confidence, 3)}
-            for s in match.suggestions
-        ],
-    }
-
-
-def _result(item: Item, parsed: ParsedMessage, result: Classification, spam: bool) -> MessageResult:
-    evidence: dict[str, Any] = {"classification": list(result.evidence)}
-    if spam:
-        evidence["spam_flagged"] = True
-    if result.bounce is not None:
-        evidence["bounce"] = dataclasses.asdict(result.bounce)
-    if parsed.defects:
-        evidence["defects"] = list(parsed.defects[:50])
-    if parsed.date is not None and abs(parsed.date - item.internal_date) > DATE_SKEW:
-        evidence["date_skew_seconds"] = int((parsed.date - item.internal_date).total_seconds())
-    attachments = [
-        {"filename": a.filename, "content_type": a.content_type, "size": a.size, "sha256": a.sha256}
-        for a in parsed.attachments
-    ]
-    return MessageResult(
-        id=item.id,
-        classification=result.kind,
-        message_id=parsed.message_id,
-        in_reply_to=parsed.in_reply_to,
-        references=" ".join(parsed.references) or None,
-        subject=parsed.subject,
-        from_address=parsed.from_.address if parsed.from_ else None,
-        to_addresses=", ".join(str(a) for a in (*parsed.to, *parsed.cc)) or None,
-        date_header=parsed.date,
-        text=parsed.text,
-        new_text=parsed.new_text,
-        html_sanitised=parsed.html,
-        attachments={"items": attachments} if attachments else None,
-        evidence=evidence,
-    )

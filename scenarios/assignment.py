@@ -1,18 +1,16 @@
 """Who gets what: the scenario and wording of each contact (step 1 of
-``scenarios.planning.plan``), then its persona or auditor (step 4).
+``scenarios.planning.plan``), then its persona (step 4; auditors: ``scenarios.field_plan``).
 
     demand:  ScenarioChooser.candidates(kind, quota) -> choose(service) -> wording(collectivity)
     people:  [PlannedContact] --assign_personas--> persona_id (emails, letters)
-                              --assign_auditors--> auditor_id (phone calls, visits) + uncovered
 
 ``ScenarioChooser`` starts from the kept contacts' counts: different scenarios per service
 first, then the one whose count/weight is lowest; the least-used wording, avoiding one the
-collectivity already receives for that scenario. The two ``assign_*`` functions go through
-the contacts in the order ``plan()`` gives (service by service, services shuffled) and take
-the least-used person of the channel; ties: one not yet on this service (and, for personas,
-not on this collectivity), then round the pool. Auditors are restricted to those covering
-the service's département, most constrained contacts first. Each call draws from the
-``random.Random`` it is given, so the plan stays a function of the seed.
+collectivity already receives for that scenario. ``assign_personas`` goes through the
+contacts in the order ``plan()`` gives (service by service, services shuffled) and takes the
+least-used persona of the channel; ties: one not yet on this service, then not on this
+collectivity, then round the pool. It draws from the ``random.Random`` it is given, so the
+plan stays a function of the seed.
 """
 
 from __future__ import annotations
@@ -23,9 +21,7 @@ from collections.abc import Sequence
 from scenarios.domain import Channel
 from scenarios.plan_model import (
     CHANNEL_ORDER,
-    FIELD,
     WRITTEN,
-    AuditorInput,
     ChannelQuota,
     FixedContact,
     InfeasiblePlan,
@@ -161,65 +157,3 @@ def assign_personas(
         on_service.append(chosen)
         on_coll.append(chosen)
         contacts[i] = c._replace(persona_id=chosen)
-
-
-def assign_auditors(
-    contacts: list[PlannedContact],
-    order: list[int],
-    auditors: Sequence[AuditorInput],
-    fixed: list[FixedContact],
-    services: list[ServiceInput],
-    rng: random.Random,
-) -> dict[tuple[Channel, str], int]:
-    uncovered: dict[tuple[Channel, str], int] = {}
-    if not auditors:
-        return uncovered
-    pool = sorted(auditors, key=lambda a: a.key)
-    rng.shuffle(pool)
-    dept_by_service = {s.id: s.departement for s in services}
-    eligible_cache: dict[str, list[AuditorInput]] = {}
-
-    def eligible(dept: str) -> list[AuditorInput]:
-        found = eligible_cache.get(dept)
-        if found is None:
-            found = [a for a in pool if not a.departements or dept in a.departements]
-            eligible_cache[dept] = found
-        return found
-
-    counts: dict[Channel, dict[int, int]] = {
-        c: dict.fromkeys((a.id for a in pool), 0) for c in FIELD
-    }
-    by_service: dict[int, list[int]] = {}
-    for f in fixed:
-        if f.auditor_id is None:
-            continue
-        if f.channel in FIELD and f.auditor_id in counts[f.channel]:
-            counts[f.channel][f.auditor_id] += 1
-        by_service.setdefault(f.service_id, []).append(f.auditor_id)
-    # Most constrained first (fewest eligible auditors), then service by service.
-    field_positions = sorted(
-        (i for i in order if contacts[i].channel in FIELD),
-        key=lambda i: len(eligible(dept_by_service[contacts[i].service_id])),
-    )
-    turn = 0
-    for i in field_positions:
-        c = contacts[i]
-        dept = dept_by_service[c.service_id]
-        candidates = eligible(dept)
-        if not candidates:
-            uncovered[c.channel, dept] = uncovered.get((c.channel, dept), 0) + 1
-            continue
-        tally = counts[c.channel]
-        on_service = by_service.setdefault(c.service_id, [])
-        size = len(candidates)
-        chosen, best_key = 0, -1
-        for j in range(size):
-            aid = candidates[(turn + j) % size].id
-            key = 2 * tally[aid] + (aid in on_service)
-            if best_key < 0 or key < best_key:
-                chosen, best_key = aid, key
-        turn += 1
-        tally[chosen] += 1
-        on_service.append(chosen)
-        contacts[i] = c._replace(auditor_id=chosen)
-    return uncovered

@@ -1,16 +1,22 @@
 """Business calendar of a collectivity: French public holidays of its département.
 
-Holidays come from the ``holidays`` package. Its French subdivisions are not département
-codes: Bas-Rhin (67) and Haut-Rhin (68) are ``6AE`` (Alsace), Moselle is ``57``, the
-overseas départements keep their codes (971 Guadeloupe, 972 Martinique, 973 Guyane,
-974 La Réunion, 976 Mayotte); every other département has the national holidays only.
+Holidays come from the ``holidays`` package, codes, subdivisions and time zones from
+``scenarios.geography`` (the official list of départements and overseas collectivities).
+The ``holidays`` subdivisions are not département codes: Bas-Rhin (67) and Haut-Rhin (68)
+are ``6AE`` (Alsace), Moselle is ``57``, the overseas départements keep their codes (971
+Guadeloupe, 972 Martinique, 973 Guyane, 974 La Réunion, 976 Mayotte) and the overseas
+collectivities go by their ISO codes (975 ``PM``, 977 ``BL``, 978 ``MF``, 984 ``TF``, 986
+``WF``, 987 ``PF``, 988 ``NC``); every other département has the national holidays only.
 Alsace-Moselle adds Good Friday and 26 December; each overseas département adds its
 abolition-of-slavery day (971: 27 May, 972: 22 May, 973: 10 June, 974: 20 December,
 976: 27 April), plus what the ``holidays`` package lists for it (Guadeloupe: Good Friday
-and Mi-Carême; Guadeloupe and Martinique: Victor Schoelcher day, 21 July).
+and Mi-Carême; Guadeloupe and Martinique: Victor Schoelcher day, 21 July); the
+collectivities have their own (French Polynesia: Good Friday, Matāri'i, the arrival of the
+Gospel; New Caledonia: Citizenship day; Wallis-et-Futuna: Territory day…).
 
 Days are local dates in the collectivity's time zone (Europe/Paris in metropolitan France
-and Corsica, the local zone overseas, where there is no daylight saving time). Instants
+and Corsica, the local zone overseas: Saint-Pierre-et-Miquelon keeps daylight saving time,
+the others do not; a few Polynesian communes have their own, ``for_commune``). Instants
 are aware datetimes (UTC by convention); a naive datetime is refused with ``ValueError``.
 A business day is Monday to Friday and not a public holiday: Saturday and Sunday never are.
 Where a day is expected, a ``datetime`` is refused with ``TypeError`` (convert it with
@@ -47,19 +53,11 @@ from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
 
+from scenarios import geography
 from scenarios.opening_hours import END_OF_DAY, WeeklyHours
 
 PARIS = ZoneInfo("Europe/Paris")
 
-_SUBDIVISION = {"57": "57", "67": "6AE", "68": "6AE", "971": "971", "972": "972",
-                "973": "973", "974": "974", "976": "976"}  # fmt: skip
-_ZONES = {
-    "971": "America/Guadeloupe",
-    "972": "America/Martinique",
-    "973": "America/Cayenne",
-    "974": "Indian/Reunion",
-    "976": "Indian/Mayotte",
-}
 _MIDNIGHT = time(0, 0)
 _ONE_DAY = timedelta(days=1)
 _ONE_SECOND = timedelta(seconds=1)
@@ -72,30 +70,26 @@ class UnknownDepartement(ValueError):
 def normalise_departement(code: str) -> str:
     """``"1"`` -> ``"01"``, ``"2a"`` -> ``"2A"``; raise ``UnknownDepartement`` otherwise.
 
-    Metropolitan départements are ``01``-``95`` without ``20`` (Corsica is ``2A``/``2B``);
-    overseas départements are ``971``-``974`` and ``976``.
+    Valid codes are those of the official list (``scenarios.geography``): ``01``-``95``
+    without ``20`` (Corsica is ``2A``/``2B``), ``971``-``974`` and ``976`` overseas, and the
+    overseas collectivities ``975``, ``977``, ``978``, ``984``, ``986``-``989``.
     """
     text = code.strip().upper()
-    ascii_digits = text.isascii() and text.isdigit()
-    if ascii_digits and len(text) == 1:
+    if text.isascii() and text.isdigit() and len(text) == 1:
         text = "0" + text
-    if text in ("2A", "2B"):
-        return text
-    if ascii_digits and len(text) == 2 and 1 <= int(text) <= 95 and text != "20":
-        return text
-    if text in _ZONES:
+    if geography.is_known(text):
         return text
     raise UnknownDepartement(f"unknown département code {code!r}")
 
 
 def subdivision_for(departement: str) -> str | None:
     """The ``holidays`` subdivision of a département (None: national holidays only)."""
-    return _SUBDIVISION.get(normalise_departement(departement))
+    return geography.holiday_subdivision(normalise_departement(departement))
 
 
-def timezone_for(departement: str) -> ZoneInfo:
-    zone = _ZONES.get(normalise_departement(departement))
-    return ZoneInfo(zone) if zone else PARIS
+def timezone_for(departement: str, insee_code: str | None = None) -> ZoneInfo:
+    """The time zone of a département, or of one of its communes (``insee_code``)."""
+    return ZoneInfo(geography.timezone_name(normalise_departement(departement), insee_code))
 
 
 @lru_cache(maxsize=256)
@@ -113,10 +107,10 @@ def _require_aware(instant: datetime) -> None:
 class BusinessCalendar:
     """Business days (Monday to Friday, minus public holidays) of one département."""
 
-    def __init__(self, departement: str) -> None:
+    def __init__(self, departement: str, insee_code: str | None = None) -> None:
         self.departement = normalise_departement(departement)
-        self.subdivision = _SUBDIVISION.get(self.departement)
-        self.tz = timezone_for(self.departement)
+        self.subdivision = geography.holiday_subdivision(self.departement)
+        self.tz = timezone_for(self.departement, insee_code)
         # Per-instance view of the shared (subdivision, year) cache: a plain dict lookup
         # is cheaper than the lru_cache call on the planner's hot path.
         self._by_year: dict[int, dict[date, str]] = {}
@@ -125,6 +119,15 @@ class BusinessCalendar:
     @lru_cache(maxsize=256)
     def for_departement(cls, departement: str) -> BusinessCalendar:
         return cls(departement)
+
+    @classmethod
+    def for_commune(cls, departement: str, insee_code: str) -> BusinessCalendar:
+        """The calendar of one commune: its département's, on the commune's own clock
+        where it has one (the Marquesas and the Gambier in French Polynesia)."""
+        code = normalise_departement(departement)
+        if geography.timezone_name(code, insee_code) == geography.timezone_name(code):
+            return cls.for_departement(code)
+        return _commune_calendar(code, insee_code)
 
     def _year(self, year: int) -> dict[date, str]:
         found = self._by_year.get(year)
@@ -231,6 +234,11 @@ class BusinessCalendar:
             if close_at > open_at:
                 yield open_at, close_at
                 previous_close = close_at
+
+
+@lru_cache(maxsize=64)
+def _commune_calendar(departement: str, insee_code: str) -> BusinessCalendar:
+    return BusinessCalendar(departement, insee_code)
 
 
 def _check_date(day: date) -> date:

@@ -49,6 +49,7 @@ The format, every key with its default (a complete example ships as
     key = "paul"                        # the auditor table by key
     name = "Paul Durand"
     departements = ["57", "67"]         # default [] = covers every département
+    unavailable = [2026-04-14, 2026-04-15]   # local dates the auditor does not work
 
     [rules]
     dispatch_hours = "lu-ve 08:30-12:00,13:30-18:00"   # when emails and letters go out
@@ -61,6 +62,13 @@ The format, every key with its default (a complete example ships as
     jitter = true                       # random minutes and seconds inside the hours
                                         # (false: at the opening of the first range)
     field_margin_minutes = 20           # calls and visits end this long before closing
+    visits_per_auditor_day = 6          # an auditor's day: at most this many visits,
+    calls_per_auditor_day = 30          # and calls; no two appointments overlap:
+    visit_minutes = 30                  # a visit lasts this long, plus the travel to
+    travel_minutes = 30                 # the next one; a call lasts call_minutes;
+    call_minutes = 10                   # a day's visits are in one département
+    regroup_business_days = 10          # how far a visit may move to join an auditor's
+                                        # day in its département
 
 Hours use the text format of ``scenarios.opening_hours``, in the collectivity's local time.
 Phone and visit contacts need auditors only to be assigned: without ``[[auditors]]`` they
@@ -302,6 +310,7 @@ class AuditorSpec(_Model):
     key: str = Field(pattern=_KEY)
     name: str = Field(min_length=1, max_length=120)
     departements: Departements = []
+    unavailable: list[date] = Field(default=[], max_length=1000)
 
 
 class RulesSpec(_Model):
@@ -311,6 +320,12 @@ class RulesSpec(_Model):
     lockout_business_days: int = Field(default=3, ge=0, le=100)
     jitter: bool = True
     field_margin_minutes: int = Field(default=20, ge=0, le=240)
+    visits_per_auditor_day: int = Field(default=6, ge=1, le=50)
+    calls_per_auditor_day: int = Field(default=30, ge=1, le=200)
+    visit_minutes: int = Field(default=30, ge=1, le=480)
+    call_minutes: int = Field(default=10, ge=1, le=240)
+    travel_minutes: int = Field(default=30, ge=0, le=480)
+    regroup_business_days: int = Field(default=10, ge=0, le=100)
 
 
 class CampaignSpec(_Model):
@@ -367,6 +382,12 @@ class CampaignSpec(_Model):
             lockout_business_days=r.lockout_business_days,
             jitter=r.jitter,
             field_margin_minutes=r.field_margin_minutes,
+            visits_per_auditor_day=r.visits_per_auditor_day,
+            calls_per_auditor_day=r.calls_per_auditor_day,
+            visit_minutes=r.visit_minutes,
+            call_minutes=r.call_minutes,
+            travel_minutes=r.travel_minutes,
+            regroup_business_days=r.regroup_business_days,
         )
 
     def quotas(self) -> list[ChannelQuota]:

@@ -57,21 +57,65 @@ from __future__ import annotations
 
 import codecs
 import csv
-import difflib
 import io
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
-
-from scenarios.calendar import UnknownDepartement, normalise_departement
+from scenarios.directory_fields import (
+    KIND_NAMES,
+    MAX_POPULATION,
+    REGION_OF_DEPARTEMENT,
+    FieldError,
+    departement_of_insee,
+    fold_header,
+    luhn_ok,
+    parse_collectivity_kind,
+    parse_coordinate,
+    parse_departement,
+    parse_email,
+    parse_insee_code,
+    parse_opening_hours,
+    parse_phone,
+    parse_population,
+    parse_postal_code,
+    parse_service_kind,
+    parse_siren,
+    region_for,
+)
 from scenarios.domain import CollectivityKind
-from scenarios.opening_hours import OpeningHoursError, format_hours, parse_hours
-from scenarios.service_kinds import fold, known_codes, resolve_service_kind, service_kind
+from scenarios.service_kinds import service_kind
 from scenarios.text import fold_key
+
+__all__ = [
+    "MAX_POPULATION",
+    "REGION_OF_DEPARTEMENT",
+    "CollectivityRecord",
+    "FieldError",
+    "ImportResult",
+    "RowError",
+    "ServiceRecord",
+    "decode",
+    "departement_of_insee",
+    "luhn_ok",
+    "parse_collectivity_kind",
+    "parse_coordinate",
+    "parse_departement",
+    "parse_directory",
+    "parse_email",
+    "parse_insee_code",
+    "parse_opening_hours",
+    "parse_phone",
+    "parse_population",
+    "parse_postal_code",
+    "parse_service_kind",
+    "parse_siren",
+    "region_for",
+    "resolve_header",
+    "service_identity",
+    "sniff_delimiter",
+]
 
 T = TypeVar("T")
 
@@ -80,10 +124,6 @@ def service_identity(name: str) -> str:
     """What makes two names one service: « Accueil », « ACCUEIL » and « accueil » are one,
     and so are « Hôtel-de-Ville » and « hotel de ville ». The name shown is kept as written."""
     return fold_key(name)
-
-
-class FieldError(ValueError):
-    """One cell's value is not acceptable; the message says why, in a few words."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,241 +213,15 @@ _MAX_LENGTH = {"collectivity_name": 200, "service_name": 200, "address": 300, "c
                "opening_hours": 300, "email": 254}  # fmt: skip
 
 
-def _fold_header(text: str) -> str:
-    return " ".join(re.sub(r"[^0-9a-z]+", " ", fold(text)).split())
-
-
 _HEADER_LOOKUP: dict[str, str] = {}
 for _field, (_required, _aliases) in _COLUMNS.items():
     for _alias in (_field, *_aliases):
-        _HEADER_LOOKUP[_fold_header(_alias)] = _field
+        _HEADER_LOOKUP[fold_header(_alias)] = _field
 
 
 def resolve_header(text: str) -> str | None:
     """The field a header names (``"Code INSEE"`` -> ``"insee_code"``), or None."""
-    return _HEADER_LOOKUP.get(_fold_header(text))
-
-
-# --- single values ------------------------------------------------------------------------
-
-_KIND_LABELS: dict[str, CollectivityKind] = {
-    _fold_header(label): kind
-    for kind, labels in {
-        CollectivityKind.COMMUNE: ("commune", "ville", "commune nouvelle"),
-        CollectivityKind.EPCI: ("epci", "epci a fiscalite propre", "intercommunalite",
-                                "communaute de communes", "communaute d agglomeration",
-                                "communaute urbaine", "metropole", "cc", "ca", "cu",
-                                "syndicat intercommunal"),
-        CollectivityKind.DEPARTEMENT: ("departement", "conseil departemental",
-                                       "conseil general", "cd"),
-        CollectivityKind.REGION: ("region", "conseil regional", "cr"),
-    }.items()
-    for label in labels
-}  # fmt: skip
-
-
-_KIND_NAMES = {
-    CollectivityKind.COMMUNE: "a commune",
-    CollectivityKind.EPCI: "an EPCI",
-    CollectivityKind.DEPARTEMENT: "a département",
-    CollectivityKind.REGION: "a région",
-}
-
-
-def parse_collectivity_kind(text: str) -> CollectivityKind:
-    kind = _KIND_LABELS.get(_fold_header(text))
-    if kind is None:
-        raise FieldError(
-            f"unknown collectivity kind {text!r} (use commune, EPCI, département or région)"
-        )
-    return kind
-
-
-# INSEE region codes of the 101 départements (COG).
-_REGIONS: dict[str, tuple[str, ...]] = {
-    "84": ("01", "03", "07", "15", "26", "38", "42", "43", "63", "69", "73", "74"),
-    "27": ("21", "25", "39", "58", "70", "71", "89", "90"),
-    "53": ("22", "29", "35", "56"),
-    "24": ("18", "28", "36", "37", "41", "45"),
-    "94": ("2A", "2B"),
-    "44": ("08", "10", "51", "52", "54", "55", "57", "67", "68", "88"),
-    "32": ("02", "59", "60", "62", "80"),
-    "11": ("75", "77", "78", "91", "92", "93", "94", "95"),
-    "28": ("14", "27", "50", "61", "76"),
-    "75": ("16", "17", "19", "23", "24", "33", "40", "47", "64", "79", "86", "87"),
-    "76": ("09", "11", "12", "30", "31", "32", "34", "46", "48", "65", "66", "81", "82"),
-    "52": ("44", "49", "53", "72", "85"),
-    "93": ("04", "05", "06", "13", "83", "84"),
-    "01": ("971",), "02": ("972",), "03": ("973",), "04": ("974",), "06": ("976",),
-}  # fmt: skip
-REGION_OF_DEPARTEMENT: Mapping[str, str] = {
-    dep: region for region, deps in _REGIONS.items() for dep in deps
-}
-
-
-def parse_departement(text: str) -> str:
-    try:
-        return normalise_departement(text)
-    except UnknownDepartement as exc:
-        raise FieldError(f"unknown département code {text!r}") from exc
-
-
-def region_for(departement: str) -> str:
-    """INSEE code of the région a département belongs to (``"57"`` -> ``"44"``)."""
-    return REGION_OF_DEPARTEMENT[normalise_departement(departement)]
-
-
-def parse_insee_code(text: str) -> str:
-    """A commune's INSEE code, normalised: ``"2a004"`` -> ``"2A004"``, ``"1053"`` -> ``"01053"``."""
-    code = text.strip().upper()
-    if re.fullmatch(r"\d{4}", code):
-        code = "0" + code  # a spreadsheet read it as a number and dropped the zero
-    if code.startswith("97") and re.fullmatch(r"\d{5}", code):
-        if code[:3] not in REGION_OF_DEPARTEMENT:
-            raise FieldError(
-                f"INSEE code {text!r} is not in an overseas département (971 to 974, 976)"
-            )
-        if code[3:] == "00":
-            raise FieldError(f"INSEE code {text!r} has no commune number")
-        return code
-    if not re.fullmatch(r"(\d\d|2[AB])\d{3}", code):
-        raise FieldError(f"INSEE code {text!r} is not 5 characters like 57463, 2A004 or 97411")
-    if code[:2] == "20":
-        raise FieldError(f"INSEE code {text!r}: Corsican codes start with 2A or 2B")
-    if code[:2] not in REGION_OF_DEPARTEMENT:
-        raise FieldError(f"INSEE code {text!r} starts with no département")
-    if code[2:] == "000":
-        raise FieldError(f"INSEE code {text!r} has no commune number")
-    return code
-
-
-def departement_of_insee(code: str) -> str:
-    return code[:3] if code.startswith("97") else code[:2]
-
-
-def luhn_ok(digits: str) -> bool:
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char) * (2 if position % 2 else 1)
-        total += value - 9 if value > 9 else value
-    return total % 10 == 0
-
-
-def parse_siren(text: str) -> str:
-    """A SIREN: 9 digits (spaces allowed) whose Luhn check digit is right."""
-    siren = re.sub(r"[\s\u00a0\u202f]", "", text)
-    if not re.fullmatch(r"\d{9}", siren):
-        raise FieldError(f"SIREN {text!r} is not 9 digits")
-    if not luhn_ok(siren):
-        raise FieldError(f"SIREN {text!r} has a wrong check digit")
-    return siren
-
-
-_THOUSANDS = "[ \u00a0\u202f\u2009]"
-MAX_POPULATION = 20_000_000
-
-
-def parse_population(text: str) -> int:
-    """A whole number ≥ 0, French thousands separators allowed (``"12 345"``)."""
-    value = text.strip()
-    if not re.fullmatch(rf"\d+|\d{{1,3}}({_THOUSANDS}\d{{3}})+", value):
-        raise FieldError(f"population {text!r} is not a whole number ≥ 0 (e.g. 12 345)")
-    digits = re.sub(_THOUSANDS, "", value).lstrip("0") or "0"
-    # checked before int(): Python refuses to read more than 4,300 digits at all
-    if len(digits) > len(str(MAX_POPULATION)) or int(digits) > MAX_POPULATION:
-        shown = text if len(text) <= 20 else text[:20] + "…"
-        raise FieldError(f"population {shown!r} is more than {MAX_POPULATION:,}".replace(",", " "))
-    return int(digits)
-
-
-def parse_service_kind(text: str) -> str:
-    code = resolve_service_kind(text)
-    if code is None:
-        hint = ""
-        names = [*known_codes(), *(service_kind(c).label_fr for c in known_codes())]
-        close = difflib.get_close_matches(text.strip(), names, n=1, cutoff=0.75)
-        if close:
-            hint = f"; did you mean {close[0]!r}?"
-        raise FieldError(f"unknown service kind {text!r}{hint} (known: {', '.join(known_codes())})")
-    return code
-
-
-def parse_email(text: str) -> str:
-    """Syntax only (no DNS); the domain comes back lower-cased."""
-    try:
-        checked = validate_email(text.strip(), check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise FieldError(f"email {text!r} is not valid: {exc}") from exc
-    return checked.normalized
-
-
-# Regions phonenumbers knows for the overseas départements, and the national prefixes
-# that belong to them: a number written 0590… is Guadeloupe's +590 590…, wherever it is
-# listed (phonenumbers would read some of them as valid +33 numbers, which they are not).
-_PHONE_REGION = {"971": "GP", "972": "MQ", "973": "GF", "974": "RE", "976": "YT"}
-_OVERSEAS_PREFIX = {
-    "0590": "GP", "0690": "GP", "0691": "GP", "0596": "MQ", "0696": "MQ", "0697": "MQ",
-    "0594": "GF", "0694": "GF", "0262": "RE", "0263": "RE", "0692": "RE", "0693": "RE",
-    "0269": "YT", "0639": "YT",
-}  # fmt: skip
-_FRENCH_REGIONS = frozenset({"FR", "GP", "MQ", "GF", "RE", "YT", "BL", "MF"})
-
-
-def parse_phone(text: str, departement: str | None = None) -> str:
-    """A French number in E.164 (``"01 23 45 67 89"`` -> ``"+33123456789"``).
-
-    National numbers with an overseas prefix go to that département's plan; the others are
-    tried in the plan of ``departement`` (an overseas collectivity's own 08… numbers), then
-    in the metropolitan one.
-    """
-    raw = text.strip()
-    digits = re.sub(r"[^\d+]", "", raw)
-    if digits.startswith("+") or digits.startswith("00"):
-        regions = ["FR"]
-    elif digits[:4] in _OVERSEAS_PREFIX:
-        regions = [_OVERSEAS_PREFIX[digits[:4]]]  # Réunion and Mayotte share +262: either will do
-    else:
-        regions = [_PHONE_REGION.get(departement or "", "FR"), "FR"]
-    for region in dict.fromkeys(regions):
-        try:
-            number = phonenumbers.parse(raw, region)
-        except phonenumbers.NumberParseException as exc:
-            raise FieldError(f"phone {text!r} is not a phone number") from exc
-        if number.extension:
-            raise FieldError(f"phone {text!r} has an extension; give the direct number")
-        if phonenumbers.is_valid_number(number):
-            if phonenumbers.region_code_for_number(number) not in _FRENCH_REGIONS:
-                raise FieldError(f"phone {text!r} is not a French number")
-            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    raise FieldError(f"phone {text!r} is not a valid French number")
-
-
-def parse_postal_code(text: str) -> str:
-    code = text.strip()
-    if re.fullmatch(r"\d{4}", code):
-        code = "0" + code  # the spreadsheet's dropped leading zero, as for INSEE codes
-    if not re.fullmatch(r"\d{5}", code):
-        raise FieldError(f"postal code {text!r} is not 5 digits")
-    return code
-
-
-def parse_coordinate(text: str, limit: float) -> float:
-    """Decimal degrees, ``.`` or ``,`` as the decimal mark, within ±``limit``."""
-    try:
-        value = float(text.strip().replace(",", ".").replace("\u2212", "-"))
-    except ValueError:
-        raise FieldError(f"{text!r} is not decimal degrees (like 45.8936)") from None
-    if not -limit <= value <= limit:
-        raise FieldError(f"{text!r} is outside -{limit:g} to {limit:g} degrees")
-    return value
-
-
-def parse_opening_hours(text: str) -> str | None:
-    try:
-        hours = parse_hours(text)
-    except OpeningHoursError as exc:
-        raise FieldError(f"opening hours {text!r}: {exc}") from exc
-    return None if hours.is_empty else format_hours(hours)
+    return _HEADER_LOOKUP.get(fold_header(text))
 
 
 # --- the file -----------------------------------------------------------------------------
@@ -646,7 +460,7 @@ class _Builder:
                 return code, None, departement_of_insee(code)
             if len(compact) != 9 and kind is not None:
                 raise FieldError(
-                    f"{_KIND_NAMES[kind]} is identified by its SIREN (9 digits), not {value!r}"
+                    f"{KIND_NAMES[kind]} is identified by its SIREN (9 digits), not {value!r}"
                 )
             siren = parse_siren(value)
             return siren, siren, None

@@ -6,7 +6,8 @@
 intervals of one local day, in epoch seconds, computed once per (time zone, profile, day):
 local intervals are converted to UTC first, which is what makes times DST-correct. ``Dept``
 holds one département's business days in the window and, per profile, which of them have
-any allowed time (``DeptLookup`` finds it by code; None for an unknown département).
+any allowed time (``DeptLookup`` finds a service's, on its commune's clock; None for an
+unknown département).
 
 ``place_days`` works collectivity by collectivity, each with its own seeded generator so
 adding one leaves the others' days alone: the feasibility checks first (the daily cap, then
@@ -33,6 +34,7 @@ from scenarios.plan_model import (
     PlannedContact,
     Request,
     Rules,
+    ServiceInput,
     lockout_rule,
     per_day_rule,
 )
@@ -136,7 +138,7 @@ class Dept:
         return bisect.bisect_left(self.days, day)
 
 
-DeptLookup = Callable[[str], "Dept | None"]
+DeptLookup = Callable[[ServiceInput], "Dept | None"]
 
 
 # --------------------------------------------------------------------------------------
@@ -162,7 +164,7 @@ def place_days(
     problems: list[str] = []
     for coll_id, indices in by_coll.items():
         first = requests[indices[0]].service
-        dept = dept_of(first.departement)
+        dept = dept_of(first)
         assert dept is not None  # services of unknown départements were skipped
         coll_rng = random.Random(f"{seed}:{first.collectivity_code}")
         placed, problem = _place_collectivity(
@@ -277,7 +279,7 @@ def place_times(
         if svc.collectivity_id != coll_id:
             coll_id = svc.collectivity_id
             rng = random.Random(f"{seed}:t:{svc.collectivity_code}")
-            dept = dept_of(svc.departement)
+            dept = dept_of(svc)
         assert dept is not None
         spans, total = slots.with_total(dept.cal, req.profile, dept.days[d])
         at = spans[0][0]

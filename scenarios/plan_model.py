@@ -31,8 +31,28 @@ WRITTEN: tuple[Channel, ...] = (Channel.EMAIL, Channel.LETTER)
 FIELD: tuple[Channel, ...] = (Channel.PHONE, Channel.VISIT)
 
 
+@dataclass(frozen=True, slots=True)
+class FieldShortfall:
+    """Field contacts of one channel and département that no auditor-day could take."""
+
+    channel: Channel
+    departement: str
+    contacts: int  # of that channel in the département
+    left_out: int  # of them, without a place in any auditor's day
+    days_needed: int  # auditor-days the contacts need at the daily capacity
+    days_available: int  # auditor-days of the auditors covering it (each counted whole)
+
+
 class InfeasiblePlan(ValueError):
-    """The rules cannot be met; the message names the rule and the shortfall."""
+    """The rules cannot be met; the message names the rule and the shortfall.
+
+    ``shortfalls`` carries the numbers of an auditor capacity problem, for a caller that
+    words them itself (« il faudrait 120 journées d'auditeur en Moselle, 40 sont
+    disponibles »)."""
+
+    def __init__(self, message: str, shortfalls: Sequence[FieldShortfall] = ()) -> None:
+        super().__init__(message)
+        self.shortfalls = tuple(shortfalls)
 
 
 class SkipReason(StrEnum):
@@ -56,6 +76,8 @@ class ServiceInput:
     has_phone: bool
     has_address: bool
     opening_hours: WeeklyHours | None = None  # None or empty: unknown, the default applies
+    latitude: float | None = None  # of the counter, when known: a day's visits nearest first
+    longitude: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +103,7 @@ class AuditorInput:
     id: int
     key: str
     departements: tuple[str, ...] = ()  # empty: covers every département
+    unavailable: tuple[date, ...] = ()  # local dates the auditor does not work
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +129,15 @@ class Rules:
     lockout_business_days: int = 3
     jitter: bool = True
     field_margin_minutes: int = 20
+    # An auditor's day (``scenarios.field_plan``): at most this many visits and calls, no
+    # two appointments overlapping (a visit lasts visit_minutes plus travel_minutes to the
+    # next one, a call call_minutes), a day's visits in one département.
+    visits_per_auditor_day: int = 6
+    calls_per_auditor_day: int = 30
+    visit_minutes: int = 30
+    call_minutes: int = 10
+    travel_minutes: int = 30
+    regroup_business_days: int = 10  # how far a visit may move to join an auditor's day
 
 
 @dataclass(frozen=True, slots=True)

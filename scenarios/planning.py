@@ -34,9 +34,12 @@ Flow:
    channel in a row is what makes "fewest first" also give them different personas: the
    counts per channel never differ by more than one, and a service asking for no more
    contacts than there are personas gets each from a different one. Phone and visit
-   contacts go to the auditors likewise, restricted to those covering the département,
-   most constrained contacts first; with no auditor at all they stay unassigned, and with
-   auditors none of whom covers the département they are counted in ``Plan.uncovered``.
+   contacts go to auditors covering the département, in days a person can follow
+   (``scenarios.field_plan``: daily capacity, no overlapping appointments, a day's visits
+   in one département, unavailable dates), which may move them to another day or time;
+   when the team is too small, ``InfeasiblePlan`` says how many auditor-days are missing.
+   With no auditor at all they stay unassigned, and with auditors none of whom covers the
+   département they are counted in ``Plan.uncovered``.
 
 Cancelled kept contacts count for nothing (their quota is planned again); every other
 kept contact counts for the quota, the daily cap (on the day it was sent, else planned),
@@ -51,11 +54,12 @@ contacts to the same service, at least ``lockout_business_days`` business days i
 Modules: this one keeps ``plan()`` (the demand step and the wiring of the others) and
 re-exports the vocabulary of ``scenarios.plan_model`` (inputs, outputs, ``Rules``,
 ``InfeasiblePlan``), so ``from scenarios.planning import PlanRequest`` is the path to use.
-Step 1's scenario and wording choice and step 4 live in ``scenarios.assignment``; steps 2
-and 3 in ``scenarios.placement``, with the day strategies in ``scenarios.day_fitting``::
+Step 1's scenario and wording choice and step 4's personas live in ``scenarios.assignment``;
+steps 2 and 3 in ``scenarios.placement``, with the day strategies in
+``scenarios.day_fitting``; step 4's auditors in ``scenarios.field_plan``::
 
-    plan_model <- day_fitting <- placement <- planning
-    plan_model <- assignment  <-------------- planning
+    plan_model <- day_fitting <- placement <- field_plan <- planning
+    plan_model <- assignment  <---------------------------- planning
 """
 
 from __future__ import annotations
@@ -63,9 +67,11 @@ from __future__ import annotations
 import random
 from datetime import datetime
 
-from scenarios.assignment import ScenarioChooser, assign_auditors, assign_personas
+from scenarios import geography
+from scenarios.assignment import ScenarioChooser, assign_personas
 from scenarios.calendar import BusinessCalendar, UnknownDepartement
 from scenarios.domain import Channel, ContactStatus
+from scenarios.field_plan import schedule_field
 from scenarios.placement import Dept, Slots, place_days, place_times
 from scenarios.plan_model import (
     CHANNEL_ORDER,
@@ -75,6 +81,7 @@ from scenarios.plan_model import (
     WRITTEN,
     AuditorInput,
     ChannelQuota,
+    FieldShortfall,
     FixedContact,
     InfeasiblePlan,
     PersonaInput,
@@ -99,6 +106,7 @@ __all__ = [
     "WRITTEN",
     "AuditorInput",
     "ChannelQuota",
+    "FieldShortfall",
     "FixedContact",
     "InfeasiblePlan",
     "PersonaInput",
@@ -127,17 +135,20 @@ def plan(request: PlanRequest) -> Plan:
     slots = Slots(request.not_before)
     dispatch = slots.profile(rules.dispatch_hours, 0)
     margin = rules.field_margin_minutes * 60
-    depts: dict[str, Dept | None] = {}
+    depts: dict[tuple[str, str], Dept | None] = {}
 
-    def dept_of(code: str) -> Dept | None:
-        if code not in depts:
+    def dept_of(svc: ServiceInput) -> Dept | None:
+        # A département's calendar, on the commune's clock where it has its own (the
+        # Marquesas): keyed by the zone so that a département's communes share one Dept.
+        key = (svc.departement, geography.timezone_name(svc.departement, svc.collectivity_code))
+        if key not in depts:
             try:
-                cal = BusinessCalendar.for_departement(code)
+                cal = BusinessCalendar.for_commune(svc.departement, svc.collectivity_code)
             except UnknownDepartement:
-                depts[code] = None
+                depts[key] = None
             else:
-                depts[code] = Dept(cal, request.window_start, request.window_end, slots)
-        return depts[code]
+                depts[key] = Dept(cal, request.window_start, request.window_end, slots)
+        return depts[key]
 
     services = sorted(request.services, key=lambda s: (s.collectivity_code, s.id))
     fixed = sorted(
@@ -157,7 +168,7 @@ def plan(request: PlanRequest) -> Plan:
         key=lambda q: CHANNEL_ORDER.index(q.channel),
     )
     for svc in services:
-        dept = dept_of(svc.departement)
+        dept = dept_of(svc)
         for q_index, quota in enumerate(quotas):
             reason = _cannot_take(svc, quota.channel)
             if reason is None and dept is None:
@@ -184,6 +195,10 @@ def plan(request: PlanRequest) -> Plan:
 
     days_of = place_days(requests, counted, dept_of, rules, request.seed)
     contacts = place_times(requests, days_of, dept_of, slots, rules, request.seed)
+    uncovered = schedule_field(
+        requests, days_of, contacts, dept_of, slots, rules, request.auditors, counted,
+        services, request.seed,
+    )  # fmt: skip
     contacts.sort(key=_planned_at)  # stable: ties keep the (deterministic) request order
     # People are assigned service by service (a service's contacts of one channel in a row
     # is what lets the least-used rule also avoid writing twice to the same service), the
@@ -197,7 +212,6 @@ def plan(request: PlanRequest) -> Plan:
         key=lambda i: rank[contacts[i].service_id] + channel_rank[contacts[i].channel],
     )
     assign_personas(contacts, order, request.personas, counted, rng)
-    uncovered = assign_auditors(contacts, order, request.auditors, counted, services, rng)
     return Plan(contacts=contacts, skipped=skipped, uncovered=uncovered)
 
 

@@ -74,7 +74,11 @@ async def list_auditors(session: AsyncSession) -> list[tuple[Auditor, int]]:
     """Every auditor with the number of open tasks assigned to them, by key."""
     open_count = (
         select(func.count())
-        .where(Contact.auditor_id == Auditor.id, Contact.status.in_(sorted(OPEN_STATUSES)))
+        .where(
+            Contact.auditor_id == Auditor.id,
+            Contact.status.in_(sorted(OPEN_STATUSES)),
+            Contact.closed_at.is_(None),  # a closed campaign's tasks are closed with it
+        )
         .correlate(Auditor)
         .scalar_subquery()
     )
@@ -319,7 +323,7 @@ async def open_tasks(session: AsyncSession, auditor_id: int) -> list[TaskRow]:
     letter_open = [s.value for s in (*LETTER_TO_POST, *LETTER_WAITING)]
     query = (
         _task_query()
-        .where(Contact.auditor_id == auditor_id)
+        .where(Contact.auditor_id == auditor_id, Contact.closed_at.is_(None))
         .where(
             (Contact.channel.in_(field) & Contact.status.in_([s.value for s in FIELD_OPEN]))
             | ((Contact.channel == Channel.LETTER.value) & Contact.status.in_(letter_open))

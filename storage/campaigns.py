@@ -59,6 +59,8 @@ class ServiceRow(NamedTuple):
     collectivity_name: str
     departement: str
     population: int
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,7 @@ class CampaignRow:
     spec: dict[str, Any]
     created_at: datetime
     planned_at: datetime
+    closed_at: datetime | None = None
 
 
 async def find_campaign(session: AsyncSession, name: str) -> CampaignRow | None:
@@ -104,6 +107,7 @@ async def find_campaign(session: AsyncSession, name: str) -> CampaignRow | None:
         spec=found.spec,
         created_at=found.created_at,
         planned_at=found.planned_at,
+        closed_at=found.closed_at,
     )
 
 
@@ -226,6 +230,8 @@ async def select_services(session: AsyncSession, selection: ServiceFilter) -> li
             Collectivity.name,
             Collectivity.departement,
             Collectivity.population,
+            Service.latitude,
+            Service.longitude,
         )
         .join(Collectivity, Service.collectivity_id == Collectivity.id)
         .order_by(Collectivity.insee_code, Service.id)
@@ -415,6 +421,7 @@ class CloseResult:
     already_closed: bool
     censored: int  # contacts sent and still unanswered at the close
     never_sent: int  # contacts still planned: nothing reached the service
+    tasks: int = 0  # auditors' tasks (calls, visits, letters) closed with the campaign
 
 
 async def close_campaign(session: AsyncSession, campaign_id: int, at: datetime) -> CloseResult:
@@ -440,8 +447,15 @@ async def close_campaign(session: AsyncSession, campaign_id: int, at: datetime) 
     never_sent = await session.scalar(
         select(func.count()).select_from(Contact).where(open_rows, Contact.status.in_(_NOT_STARTED))
     )
+    tasks = await session.scalar(
+        select(func.count()).select_from(Contact).where(open_rows, Contact.auditor_id.is_not(None))
+    )
+    # Setting ``closed_at`` closes the auditors' tasks too: the bot and ``auditors list``
+    # count as open only the contacts of campaigns still running.
     await session.execute(update(Contact).where(open_rows).values(closed_at=closed_at))
-    return CloseResult(closed_at, already, int(censored or 0), int(never_sent or 0))
+    return CloseResult(
+        closed_at, already, int(censored or 0), int(never_sent or 0), int(tasks or 0)
+    )
 
 
 _SENT_NOT_ANSWERED = (

@@ -92,6 +92,8 @@ def service_inputs(rows: Sequence[repo.ServiceRow]) -> tuple[list[ServiceInput],
                 has_phone=bool(row.phone),
                 has_address=bool(row.address and row.postal_code and row.city),
                 opening_hours=hours,
+                latitude=row.latitude,
+                longitude=row.longitude,
             )
         )
     return out, unreadable
@@ -169,7 +171,8 @@ async def plan_campaign(
                 for p in spec.personas
             ],
             auditors=[
-                AuditorInput(auditors[a.key], a.key, tuple(a.departements)) for a in spec.auditors
+                AuditorInput(auditors[a.key], a.key, tuple(a.departements), tuple(a.unavailable))
+                for a in spec.auditors
             ],
             fixed=[
                 FixedContact(

@@ -111,6 +111,9 @@ class TrackingSettings(BaseModel):
     # Compare each folder's message count on the server with what is stored.
     census_interval_seconds: float = Field(3600.0, gt=0)
     fetch_batch: int = Field(200, gt=0)
+    # Processes that parse and classify fetched mail; 0: a thread of the worker itself.
+    # Default: one per core but one (at most 4), none on a single core.
+    parse_workers: int | None = Field(None, ge=0, le=64)
     imap_timeout: float = Field(60.0, gt=0)
     backoff_base_seconds: float = Field(5.0, gt=0)
     backoff_cap_seconds: float = Field(600.0, gt=0)

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from channels.imap_watcher import WatchConfig
+from runners.analysis_pool import default_workers
 from runners.dispatcher import DispatchConfig, Dispatcher, DispatchReport
 from runners.tracker import Tracker, TrackingConfig
 from scenarios.catalog import load_catalog
@@ -67,6 +68,7 @@ def tracking_config(settings: Settings) -> TrackingConfig:
         ),
         match_threshold=t.match_threshold,
         persona_refresh_seconds=min(t.census_interval_seconds, 600.0),
+        parse_workers=default_workers() if t.parse_workers is None else t.parse_workers,
     )
 
 

@@ -141,7 +141,7 @@ def reply(
     return ("\r\n".join(lines) + "\r\n\r\n" + body.replace("\n", "\r\n")).encode()
 
 
-def tracker(database: Database, **watch: float) -> Tracker:
+def tracker(database: Database, parse_workers: int = 0, **watch: float) -> Tracker:
     config = WatchConfig(
         poll_interval=watch.pop("poll_interval", 0.5),
         idle_timeout=watch.pop("idle_timeout", 2.0),
@@ -156,7 +156,7 @@ def tracker(database: Database, **watch: float) -> Tracker:
         database,
         load_catalog(),
         FixedClock(SENT + timedelta(days=10)),
-        TrackingConfig(watch=config, persona_refresh_seconds=0.5),
+        TrackingConfig(watch=config, persona_refresh_seconds=0.5, parse_workers=parse_workers),
     )
 
 

@@ -20,6 +20,7 @@ from temoin.cli import (
     db,
     demo,
     importer,
+    inspect,
     letters,
     mail,
     observations,
@@ -61,6 +62,8 @@ app.command("report")(report)
 app.add_typer(triage.app, name="triage")
 app.add_typer(sim.app, name="sim")
 app.command("review")(review.command)
+app.add_typer(inspect.contact_app, name="contact")
+app.add_typer(inspect.message_app, name="message")
 app.add_typer(web.app, name="web")
 
 

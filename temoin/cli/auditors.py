@@ -18,7 +18,16 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from temoin.cli.common import MAX_ID, AppContext, UserError, console, fail, run_with_db
+from temoin.cli.common import (
+    MAX_ID,
+    AppContext,
+    UserError,
+    app_context,
+    console,
+    fail,
+    run_with_db,
+)
+from temoin.cli.words import words
 
 if TYPE_CHECKING:
     from storage.db import Database
@@ -150,13 +159,20 @@ def list_command(
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    table = Table(title="Auditors", title_justify="left")
-    for column in ("key", "name", "role", "active", "telegram", "open tasks"):
-        table.add_column(column)
+    w = words(app_context(ctx))
+    table = Table(title=w("cli.auditors.title"), title_justify="left")
+    for column in ("key", "name", "role", "active", "telegram", "open_tasks"):
+        table.add_column(w(f"cli.auditors.{column}"),
+                         justify="right" if column == "open_tasks" else "left")  # fmt: skip
     for row in rows:
+        role = (
+            w(f"cli.auditors.{row['role']}")
+            if row["role"] in {r.value for r in Role}
+            else row["role"]
+        )
         table.add_row(
-            row["key"], row["name"], row["role"], "yes" if row["active"] else "no",
-            "bound" if row["telegram"] else "-", str(row["open_tasks"]),
+            row["key"], row["name"], role, w.yes_no(row["active"]),
+            w("cli.auditors.bound") if row["telegram"] else "–", w.f.number(row["open_tasks"]),
         )  # fmt: skip
     console.print(table)
 

@@ -57,6 +57,9 @@ class SafeConsole(Console):
     """A console for untrusted text: no markup, no emoji codes, no control characters."""
 
     def __init__(self, **kwargs: Any) -> None:
+        # soft_wrap: a long line is left to the terminal, rich would split it at a no-break
+        # space (« lettres) : temoin … » broke before its colon); tables keep their width.
+        kwargs.setdefault("soft_wrap", True)
         super().__init__(highlight=False, markup=False, emoji=False, **kwargs)
 
     def render_str(self, text: str, **kwargs: Any) -> Text:

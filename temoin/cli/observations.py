@@ -14,10 +14,12 @@ import typer
 from rich.table import Table
 
 from temoin.cli.common import MAX_ID, AppContext, UserError, console, fail, run_with_db
+from temoin.cli.words import Words
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from scenarios.grid_model import Question
     from storage.db import Database
 
 app = typer.Typer(
@@ -65,51 +67,81 @@ def to_fix(
 # -- `campaign show`: the observations section -------------------------------------------
 
 
-async def gather_observations(session: AsyncSession, campaign_id: int) -> list[dict[str, Any]]:
-    """Per done call or visit of the campaign: its answers by question label (JSON values)."""
+async def gather_observations(
+    session: AsyncSession, campaign_id: int, w: Words | None = None
+) -> list[dict[str, Any]]:
+    """Per done call or visit of the campaign: its answers by question label (JSON values)
+    and, under ``shown``, the same answers in words (``Words``: French by default)."""
     from scenarios.catalog import UnknownScenario, load_catalog
     from storage import bot as repo
 
+    w = w or Words()
     done = await repo.done_field_contacts(session, campaign_id)
     values = await repo.contact_answers(session, [row[0] for row in done])
     catalog = load_catalog()
     section: list[dict[str, Any]] = []
     for contact_id, channel, scenario_id, service in done:
         try:
-            labels = {q.id: q.label for q in catalog.get(scenario_id).grid}
+            scenario = catalog.get(scenario_id)
+            questions = {q.id: q for q in scenario.grid}
+            title = scenario.title
         except UnknownScenario:
-            labels = {}
+            questions, title = {}, scenario_id
+        answers = values.get(contact_id, {})
         section.append(
             {
                 "contact": contact_id,
                 "channel": channel,
                 "scenario": scenario_id,
+                "scenario_title": title,
                 "service": service,
                 "answers": {
-                    labels.get(qid, qid): value for qid, value in values.get(contact_id, {}).items()
+                    (questions[qid].label if qid in questions else qid): value
+                    for qid, value in answers.items()
+                },
+                "shown": {
+                    (questions[qid].label if qid in questions else qid): shown_answer(
+                        questions.get(qid), value, w
+                    )
+                    for qid, value in answers.items()
                 },
             }
         )
     return section
 
 
-def _shown(value: Any) -> str:
+def shown_answer(question: Question | None, value: Any, w: Words) -> str:
+    """An answer in words: a choice by its label, seconds as a duration, a photo as such."""
+    from scenarios.grid_model import QuestionType
+
     if value is None:
-        return "-"
+        return "–"
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return w.yes_no(value)
+    if question is not None:
+        if question.type == QuestionType.CHOICE:
+            labels = {c.value: c.label for c in question.choices}
+            return labels.get(str(value), str(value))
+        if question.type == QuestionType.DURATION and isinstance(value, int | float):
+            return w.f.duration(value)
+        if question.type == QuestionType.PHOTO:
+            return w("cli.campaign.photo")
+        if question.type == QuestionType.INTEGER and isinstance(value, int):
+            return w.f.number(value)
     return str(value)
 
 
-def print_observations(section: list[dict[str, Any]]) -> None:
+def print_observations(section: list[dict[str, Any]], w: Words) -> None:
     for row in section:
         table = Table(
-            title=f"Contact {row['contact']} ({row['channel']}, {row['scenario']}): "
-            f"{row['service']}",
+            title=w("cli.campaign.observations", contact=row["contact"],
+                    channel=w.channel(row["channel"]).lower(),
+                    scenario=row.get("scenario_title") or row["scenario"],
+                    service=row["service"]),
             title_justify="left",
-        )
-        table.add_column("question")
-        table.add_column("answer")
-        for label, value in row["answers"].items():
-            table.add_row(label, _shown(value))
+        )  # fmt: skip
+        table.add_column(w("cli.campaign.question"))
+        table.add_column(w("cli.campaign.answer"))
+        for label, value in row["shown"].items():
+            table.add_row(label, value)
         console.print(table)

@@ -12,8 +12,8 @@ streamed files with their metadata (``reports.exports``).
 ``report CAMPAIGN --out FILE.html|FILE.pdf [--previous CAMPAIGN] [--collectivity CODE]``:
 the national barometer, or one collectivity's own (``reports.render``).
 
-A campaign still open is reported "as of now" (the clock's time): unanswered requests
-are censored at that instant. Settings: ``[reports]`` ``strata``, ``min_cell``,
+A campaign still open is reported as of the clock's time (unanswered requests censored then);
+a closed one as of its close. Settings: ``[reports]`` ``strata``, ``min_cell``,
 ``min_peers``.
 """
 
@@ -23,7 +23,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -31,6 +31,7 @@ from rich.table import Table
 from reports.formats import FORMATS, LEVELS
 from reports.outputs import OutputError, check_target
 from temoin.cli.common import AppContext, UserError, console, fail, run_with_db
+from temoin.cli.words import Words, words
 
 if TYPE_CHECKING:
     from reports.cells import Cell
@@ -80,44 +81,72 @@ async def _campaign(database: Database, name: str) -> CampaignInfo:
     return found
 
 
-def _fmt(value: Any, digits: int = 1) -> str:
+def display_ranks(by: tuple[str, ...], cells: list[Cell]) -> dict[int, int]:
+    """Ranks (1 = best score) of ``cells`` shown by ``stats``: among the cells of the same
+    channel only (an email cell is never ranked against a visit cell); none when each
+    channel has a single ranked cell (the overall row, a table by channel alone)."""
+    groups: dict[str | None, list[tuple[float, int]]] = {}
+    for index, cell in enumerate(cells):
+        if cell.small or cell.score is None:
+            continue
+        channel = cell.key("channel") if "channel" in by else None
+        groups.setdefault(channel, []).append((cell.score, index))
+    ranks: dict[int, int] = {}
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        members.sort(key=lambda vi: -vi[0])
+        previous: float | None = None
+        rank = 0
+        for position, (value, index) in enumerate(members, start=1):
+            if value != previous:
+                rank, previous = position, value
+            ranks[index] = rank
+    return ranks
+
+
+def _key_shown(w: Words, key: str, value: str | None) -> str:
     if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
+        return "–"
+    return w.channel(value) if key == "channel" else value
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{100.0 * value:.1f}%"
-
-
-def _table(by: tuple[str, ...], cells: list[Cell], min_cell: int) -> Table:
-    title = " × ".join(by) if by else "overall"
-    table = Table(title=f"By {title}", title_justify="left")
+def _table(by: tuple[str, ...], cells: list[Cell], w: Words) -> tuple[Table, bool]:
+    """The table of one grouping, and whether it shows ranks."""
+    keys = " × ".join(w(f"cli.key.{k}").lower() for k in by)
+    title = w("cli.stats.by", keys=keys) if by else w("cli.stats.overall")
+    ranks = display_ranks(by, cells)
+    table = Table(title=title, title_justify="left")
+    # no_wrap: rich breaks lines at any Unicode space, the no-break ones too
+    # (« 10 000 à 50 / 000 hab. »); a figure is never split, a long label is folded.
     for key in by:
-        table.add_column(key)
-    for name in ("n", "response", "95% CI", "in target", "KM median (bd)", "pick-up", "score"):
-        table.add_column(name, justify="right")
-    table.add_column("rank", justify="right")
-    for cell in cells:
+        table.add_column(w(f"cli.key.{key}"), no_wrap=key in ("channel", "stratum"))
+    for name in ("n", "response", "interval", "in_target", "km_median", "pickup", "score"):
+        table.add_column(w(f"cli.stats.{name}"), justify="right", no_wrap=True)
+    if ranks:
+        table.add_column(w("cli.stats.rank"), justify="right", no_wrap=True)
+    f = w.f
+    for index, cell in enumerate(cells):
         response = cell.response
-        ci = f"{_pct(response.low)}-{_pct(response.high)}" if response.low is not None else "-"
+        interval = "–"
+        if response.low is not None and response.high is not None:
+            interval = f"{f.number(100 * response.low, 1)}–{f.percent(response.high)}"
         km = cell.answer_bdays.km.median if cell.written_delivered else None
-        rank = "small" if cell.small else _fmt(cell.rank)
-        table.add_row(
-            *(cell.key(k) or "-" for k in by),
-            str(cell.delivered),
-            _pct(response.rate),
-            ci,
-            _pct(cell.answered_within_target.rate),
-            _fmt(km) if cell.written_delivered else "-",
-            _pct(cell.phone.picked_up.rate),
-            _fmt(cell.score),
-            rank,
-            style="dim" if cell.small else None,
-        )
-    return table
+        rank = w("cli.stats.small") if cell.small else str(ranks.get(index, "–"))
+        row = [
+            *(_key_shown(w, k, cell.key(k)) for k in by),
+            f.number(cell.delivered),
+            f.percent(response.rate),
+            interval,
+            f.percent(cell.answered_within_target.rate),
+            f.number(km, 1) if km is not None else "–",
+            f.percent(cell.phone.picked_up.rate),
+            f.number(cell.score, 1) if cell.score is not None else "–",
+        ]
+        if ranks:
+            row.append(rank)
+        table.add_row(*row, style="dim" if cell.small else None)
+    return table, bool(ranks)
 
 
 def stats(
@@ -167,10 +196,20 @@ def stats(
             }
             typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
             return
-        console.print(f"Campaign {info.name}: as of {as_of.isoformat(timespec='seconds')}")
+        w = words(app)
+        if info.closed_at is not None:
+            console.print(w("cli.stats.closed", name=info.name, date=w.f.datetime(info.closed_at)))
+        else:
+            console.print(w("cli.stats.open", name=info.name, date=w.f.datetime(as_of)))
+        ranked = False
         for keys, cells in tables:
-            console.print(_table(keys, cells, threshold))
-        typer.echo(f"small: fewer than {threshold} delivered contacts; flagged, not ranked")
+            table, has_ranks = _table(keys, cells, w)
+            ranked = ranked or has_ranks
+            console.print(table)
+        if ranked:
+            console.print(w("cli.stats.rank_hint"))
+        if any(cell.small for _, cells in tables for cell in cells):
+            console.print(w("cli.stats.small_note", n=threshold))
 
     run_with_db(ctx, work)
 

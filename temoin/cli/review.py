@@ -17,7 +17,16 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from temoin.cli.common import MAX_ID, AppContext, UserError, console, fail, run_with_db
+from temoin.cli.common import (
+    MAX_ID,
+    AppContext,
+    UserError,
+    app_context,
+    console,
+    fail,
+    run_with_db,
+)
+from temoin.cli.words import Words, words
 
 if TYPE_CHECKING:
     from storage.db import Database
@@ -49,7 +58,9 @@ def command(
     check: list[str] = typer.Option(
         [], "--check", help="NAME=yes|no: override one check (repeatable)."
     ),
-    note: str | None = typer.Option(None, "--note", help="Why (kept with each override)."),
+    note: str | None = typer.Option(
+        None, "--note", help="Why (kept with each override; without it, the earlier note stays)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the checks as JSON."),
 ) -> None:
     """Show a contact's answer checks; override some with --check NAME=yes|no."""
@@ -60,7 +71,9 @@ def command(
 
     wanted = [_parse(c) for c in check]
 
-    async def work(database: Database, app_ctx: AppContext) -> dict[str, Any]:
+    async def work(database: Database, app_ctx: AppContext) -> tuple[dict[str, Any], str | None]:
+        from storage.lookup import message_texts
+
         now = app_ctx.clock.now()
         async with database.session() as session:
             view = await mail.contact_view(session, contact)
@@ -84,41 +97,80 @@ def command(
                     ) from exc
             if wanted:
                 await triage_repo.set_checks(session, contact, checks)
-        return checks
+            source = checks.get("message")
+            texts = await message_texts(session, [source]) if isinstance(source, int) else {}
+        return checks, texts.get(source) if isinstance(source, int) else None
 
-    checks = run_with_db(ctx, work)
+    checks, text = run_with_db(ctx, work)
     if as_json:
         typer.echo(json.dumps(checks, ensure_ascii=False, indent=2))
         return
-    _print(contact, checks)
+    w = words(app_context(ctx))
+    print_checks(contact, checks, w)
+    print_answer(checks, text, w)
 
 
-def _mark(value: Any) -> str:
-    return "—" if value is None else ("yes" if value else "no")
+def _mark(w: Words, value: Any) -> str:
+    return "–" if value is None else w.yes_no(bool(value))
 
 
-def _print(contact: int, checks: dict[str, Any]) -> None:
+def _label(w: Words, group: str, name: str, entry: dict[str, Any]) -> str:
+    if group == "form":
+        key = f"report.form.{name}"
+        if w.t.has(key):
+            return w(key).split(" : ", 1)[-1].split("\u202f: ", 1)[-1]
+    return str(entry.get("label") or name)
+
+
+def print_checks(contact: int, checks: dict[str, Any], w: Words) -> None:
+    """The checks with their full labels (a table cell wraps, it is never cut)."""
     from channels.content_checks import effective
 
     source = checks.get("message")
-    console.print(
-        f"Contact {contact}: checks of message {source}"
-        if source
-        else f"Contact {contact}: no answer checked yet"
-    )
+    if source:
+        console.print(w("cli.review.title", contact=contact, message=source), style="bold")
+    else:
+        console.print(w("cli.review.none", contact=contact), style="bold")
     table = Table(title_justify="left")
-    for column in ("check", "automatic", "override", "effective", "found / note"):
-        table.add_column(column)
+    for key in ("check", "automatic", "override", "effective", "found"):
+        table.add_column(w(f"cli.review.{key}"), overflow="fold" if key == "found" else "ellipsis")
     for group in ("expected", "form"):
         for name, entry in (checks.get(group) or {}).items():
             override = entry.get("override") or {}
-            detail = override.get("note") or entry.get("found") or entry.get("label") or ""
-            table.add_row(f"{group}.{name}", _mark(entry.get("auto")),
-                          _mark(override.get("value")) if override else "",
-                          _mark(effective(entry)), str(detail)[:60])  # fmt: skip
+            detail = override.get("note") or entry.get("found") or ""
+            table.add_row(f"{_label(w, group, name, entry)}\n{group}.{name}",
+                          _mark(w, entry.get("auto")),
+                          _mark(w, override.get("value")) if override else "",
+                          _mark(w, effective(entry)), str(detail))  # fmt: skip
     console.print(table)
     if checks.get("links"):
-        console.print("Links (not visited): " + ", ".join(checks["links"][:10]))
+        console.print(w("cli.review.links", links=", ".join(checks["links"][:10])))
     for item in checks.get("attachments") or []:
-        console.print(f"Attachment: {item.get('filename')} ({item.get('content_type')}, "
-                      f"{item.get('size')} bytes)")  # fmt: skip
+        size = item.get("size")
+        weight = w.f.number(size) + "\u202fo" if isinstance(size, int) else "–"
+        console.print(w("cli.review.attachment", name=item.get("filename") or "–",
+                        type=item.get("content_type") or "–", size=weight))  # fmt: skip
+
+
+def print_answer(checks: dict[str, Any], text: str | None, w: Words) -> None:
+    """The answer's own words, what the checks found in it marked (bold, underlined)."""
+    from rich.text import Text
+
+    from temoin.cli.common import printable
+    from temoin.cli.words import TEXT_LIMIT, clip
+
+    if not checks.get("message"):
+        return
+    console.print(w("cli.review.answer"), style="bold")
+    if not text or not text.strip():
+        console.print(w("cli.review.no_text"))
+        return
+    shown = Text(printable(clip(text.strip(), TEXT_LIMIT)))
+    found = [
+        str(entry["found"])
+        for group in ("expected", "form")
+        for entry in (checks.get(group) or {}).values()
+        if isinstance(entry, dict) and isinstance(entry.get("found"), str) and entry["found"]
+    ]
+    shown.highlight_words(found, style="bold underline", case_sensitive=False)
+    console.print(shown)

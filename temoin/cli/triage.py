@@ -1,6 +1,8 @@
 """`temoin triage`: the messages the watchers could not match with confidence.
 
-    temoin triage list [--json] [--all]       pending messages, with the suggested contacts
+    temoin triage list [--json] [--all]       pending messages, an excerpt of each, and the
+                                              suggested contacts described (service,
+                                              collectivity, scenario, date, why)
     temoin triage match MESSAGE CONTACT       this message belongs to that contact
     temoin triage ignore MESSAGE              not a reply to any contact (spam, newsletter…)
 
@@ -14,9 +16,10 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.table import Table
 
-from temoin.cli.common import MAX_ID, AppContext, UserError, console, run_with_db
+from temoin.cli.common import MAX_ID, AppContext, UserError, app_context, console, run_with_db
+from temoin.cli.inspect import kind_label
+from temoin.cli.words import Words, words
 
 if TYPE_CHECKING:
     from storage import triage as triage_repo
@@ -66,29 +69,85 @@ def list_command(
     from storage import triage as triage_repo
 
     async def work(database: Database, _app: AppContext) -> list[dict[str, Any]]:
+        from storage import lookup
+        from temoin.cli.inspect import scenario_title
+
         async with database.session() as session:
-            rows = await triage_repo.triage_rows(session, state=None if show_all else mail.PENDING)
-        return [_row(r) for r in rows if r.triage_state is not None]
+            found = await triage_repo.triage_rows(session, state=None if show_all else mail.PENDING)
+            rows = [_row(r) for r in found if r.triage_state is not None]
+            wanted = [s["contact"] for r in rows for s in r["suggestions"][:3]]
+            briefs = await lookup.contact_briefs(session, wanted)
+            texts = await lookup.message_texts(session, [r["message"] for r in rows])
+        for r in rows:
+            r["excerpt"] = _excerpt(texts.get(r["message"]))
+            for s in r["suggestions"]:
+                b = briefs.get(s["contact"])
+                if b is not None:
+                    s["about"] = {
+                        "service": b.service,
+                        "collectivity": b.collectivity,
+                        "scenario": scenario_title(b.scenario_id),
+                        "channel": b.channel,
+                        "planned_at": b.planned_at.isoformat(),
+                        "sent_at": b.sent_at.isoformat() if b.sent_at else None,
+                    }
+        return rows
 
     rows = run_with_db(ctx, work)
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
+    w = words(app_context(ctx))
     if not rows:
-        console.print("Nothing to triage.")
+        console.print(w("cli.triage.nothing"))
         return
-    table = Table(title=f"Triage ({len(rows)})", title_justify="left")
-    for column in ("message", "persona", "received (UTC)", "from", "subject", "kind", "suggested"):
-        table.add_column(column)
+    console.print(w("cli.triage.title", count=w.f.number(len(rows))), style="bold")
     for r in rows:
-        suggested = ", ".join(
-            f"{s['contact']} ({s['method']} {s['confidence']:.2f})" for s in r["suggestions"][:3]
+        head = " — ".join(
+            part
+            for part in (
+                f"{w('cli.triage.message').capitalize()} {r['message']}",
+                w.when(r["received_at"]),
+                r["from"] or "",
+                kind_label(w, r["classification"]),
+                r["persona"] or "",
+            )
+            if part
         )
-        received = (r["received_at"] or "")[:16].replace("T", " ")
-        table.add_row(str(r["message"]), r["persona"] or "", received, r["from"] or "",
-                      (r["subject"] or "")[:60], r["classification"] or "",
-                      suggested or r["reason"] or "")  # fmt: skip
-    console.print(table)
+        console.print(head, style="bold")
+        if r["subject"]:
+            console.print("  " + w("cli.message.subject", value=r["subject"]))
+        if r["excerpt"]:
+            console.print("  " + w("cli.triage.excerpt", text=r["excerpt"]))
+        if not r["suggestions"]:
+            reason = f"cli.match.{(r['reason'] or '').replace(' ', '_')}"
+            why = w(reason) if w.t.has(reason) else (r["reason"] or "–")
+            console.print("  " + w("cli.triage.no_suggestion", reason=why))
+        for s in r["suggestions"][:3]:
+            console.print("  • " + _suggestion(w, s))
+
+
+def _suggestion(w: Words, s: dict[str, Any]) -> str:
+    about = s.get("about") or {}
+    if not about:
+        return f"contact {s['contact']} ({s['method']}, {w.f.number(s['confidence'], 2)})"
+    method = f"cli.match.{s['method']}"
+    return w(
+        "cli.triage.suggestion",
+        contact=s["contact"],
+        service=about["service"],
+        collectivity=about["collectivity"],
+        scenario=about["scenario"],
+        channel=w.channel(about["channel"]).lower(),
+        date=w.when(about["sent_at"] or about["planned_at"]),
+        why=w(method) if w.t.has(method) else s["method"],
+        confidence=w.f.number(s["confidence"], 2),
+    )
+
+
+def _excerpt(text: str | None, limit: int = 160) -> str:
+    words_ = " ".join((text or "").split())
+    return words_ if len(words_) <= limit else words_[:limit].rsplit(" ", 1)[0] + " […]"
 
 
 @app.command("match")
@@ -121,7 +180,9 @@ def match_command(
         return reply.kind
 
     kind = run_with_db(ctx, work)
-    console.print(f"Message {message} ({kind}) recorded for contact {contact}.")
+    w = words(app_context(ctx))
+    console.print(w("cli.triage.matched", message=message, kind=kind_label(w, kind),
+                    contact=contact))  # fmt: skip
 
 
 @app.command("ignore")
@@ -148,4 +209,4 @@ def ignore_command(
                 raise UserError(f"message {message} is not pending in triage")
 
     run_with_db(ctx, work)
-    console.print(f"Message {message} ignored.")
+    console.print(words(app_context(ctx))("cli.triage.ignored", message=message))

@@ -35,9 +35,12 @@ def has(result: Classification, fragment: str) -> bool:
         # redmine/redmine test/fixtures/mail_handler/gmail-iso8859-2.eml: « John Smith », a
         # Croatian sentence and a signature, no thread headers
         ("redmine/gmail-iso8859-2.eml", "sender named like a person"),
-        # redmine/redmine test/fixtures/mail_handler/ticket_html_only.eml: HTML only, but
-        # from Thunderbird
+        # redmine/redmine test/fixtures/mail_handler/ticket_html_only.eml: HTML only, from
+        # Thunderbird
         ("redmine/ticket_html_only.eml", "sender named like a person"),
+        # redmine/redmine test/fixtures/mail_handler/outlook_web_access_2010_html_only.eml:
+        # HTML only, from Outlook Web Access (no X-Mailer)
+        ("redmine-c/outlook_web_access_2010_html_only.eml", "sender named like a person"),
         # okfde/froide froide/foirequest/tests/testdata/test_mail_15.txt: a federal agency's
         # letter, HTML sent as text/plain (« Mit freundlichen Gr&uuml;ßen »)
         ("froide/test_mail_15.txt", "a letter from a person"),

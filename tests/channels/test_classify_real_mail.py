@@ -160,6 +160,12 @@ def test_headerless_out_of_office() -> None:
         # apache/spamassassin t/data/spam/001: « This mailing is done by an independent
         # marketing co. … To be removed please reply »
         "spamassassin/spam-001",
+        # deltachat/deltachat-core-rust test-data/message/mailinglist_ttline.eml: a ferry
+        # company's German newsletter from newsletter@, no list header
+        "deltachat-reports/mailinglist_ttline.eml",
+        # deltachat/deltachat-core-rust test-data/message/mailinglist_xt_local_spiegel.eml:
+        # a German magazine's offers, with List-Id and List-Unsubscribe
+        "deltachat-reports/mailinglist_xt_local_spiegel.eml",
     ],
 )
 def test_mailings_without_thread_headers_are_not_answers(path: str) -> None:

@@ -271,7 +271,7 @@ def test_cli_export_and_stats(
         temoin.cli.app.app, ["stats", fx.campaign.name, "--by", "stratum,channel"]
     )
     assert result.exit_code == 0, result.output
-    assert "not ranked" in result.output
+    assert "signalé, non classé" in result.output
     # settings [reports]: min_cell 9 makes the 8 delivered emails a small cell; strata
     monkeypatch.setenv("TEMOIN_REPORTS__MIN_CELL", "9")
     monkeypatch.setenv("TEMOIN_REPORTS__STRATA", "[5000]")

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sim.dovecot import free_port
 from sim.smtp_provider import SmtpProvider
 from storage.models import Campaign, ContactEvent
-from temoin.cli.campaign import gather_show
+from temoin.cli.campaign_show import gather_show
 from temoin.cli.waiting import waiting_lines
 from tests.runners.dispatchworld import MONDAY_10H, World
 

@@ -81,6 +81,9 @@ def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> date
         ("9", "09"),
         ("976", "976"),
         ("971", "971"),
+        ("975", "975"),
+        ("977", "977"),
+        ("988", "988"),
     ],
 )
 def test_normalise_departement_accepts(code: str, expected: str) -> None:
@@ -88,7 +91,8 @@ def test_normalise_departement_accepts(code: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "code", ["20", "96", "00", "0", "975", "977", "100", "", "2C", "A", "1.0", "+1", "²", "٣"]
+    "code",
+    ["20", "96", "00", "0", "970", "979", "985", "990", "100", "", "2C", "A", "1.0", "+1", *"²٣"],
 )
 def test_normalise_departement_refuses(code: str) -> None:
     with pytest.raises(UnknownDepartement, match="unknown département"):
@@ -96,10 +100,14 @@ def test_normalise_departement_refuses(code: str) -> None:
     assert issubclass(UnknownDepartement, ValueError)
 
 
-@pytest.mark.parametrize(
-    ("code", "expected"),
-    [("67", "6AE"), ("68", "6AE"), ("57", "57"), ("75", None), ("2A", None), ("974", "974")],
-)
+SUBDIVISIONS = [
+    ("67", "6AE"), ("68", "6AE"), ("57", "57"), ("75", None), ("2A", None), ("974", "974"),
+    ("975", "PM"), ("977", "BL"), ("978", "MF"), ("984", "TF"), ("986", "WF"), ("987", "PF"),
+    ("988", "NC"), ("989", None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("code", "expected"), SUBDIVISIONS)
 def test_subdivision_for(code: str, expected: str | None) -> None:
     assert subdivision_for(code) == expected
 
@@ -115,6 +123,12 @@ def test_subdivision_for(code: str, expected: str | None) -> None:
         ("973", "America/Cayenne", -3, -3),
         ("974", "Indian/Reunion", 4, 4),
         ("976", "Indian/Mayotte", 3, 3),
+        ("975", "America/Miquelon", -3, -2),  # daylight saving time, as in Canada
+        ("977", "America/St_Barthelemy", -4, -4),
+        ("978", "America/Marigot", -4, -4),
+        ("986", "Pacific/Wallis", 12, 12),
+        ("987", "Pacific/Tahiti", -10, -10),
+        ("988", "Pacific/Noumea", 11, 11),
     ],
 )
 def test_timezone_for(code: str, zone: str, january_offset: int, july_offset: int) -> None:

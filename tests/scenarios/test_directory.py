@@ -72,6 +72,15 @@ def row(
         ("97129", "97129", "971"),
         ("1053", "01053", "01"),  # the leading zero a spreadsheet drops
         ("75056", "75056", "75"),
+        ("75112", "75112", "75"),  # a municipal arrondissement of Paris
+        ("69381", "69381", "69"),
+        ("13216", "13216", "13"),
+        ("97502", "97502", "975"),  # Saint-Pierre
+        ("97701", "97701", "977"),  # Saint-Barthélemy
+        ("97801", "97801", "978"),  # Saint-Martin
+        ("98613", "98613", "986"),  # Uvea
+        ("98735", "98735", "987"),  # Papeete
+        ("98818", "98818", "988"),  # Nouméa
     ],
 )
 def test_insee_codes_accepted(text: str, code: str, dep: str) -> None:
@@ -85,8 +94,10 @@ def test_insee_codes_accepted(text: str, code: str, dep: str) -> None:
         ("20004", "Corsican codes start with 2A or 2B"),
         ("2C004", "is not 5 characters"),
         ("96001", "starts with no département"),
-        ("97501", "not in an overseas département"),  # Saint-Pierre-et-Miquelon
-        ("97701", "not in an overseas département"),  # Saint-Barthélemy
+        ("97901", "in no overseas département or collectivity"),
+        ("98501", "in no overseas département or collectivity"),
+        ("99101", "starts with no département"),  # INSEE's code for a foreign country
+        ("98700", "has no commune number"),
         ("97400", "has no commune number"),
         ("57000", "has no commune number"),
         ("574631", "is not 5 characters"),
@@ -104,20 +115,27 @@ def _all_departements() -> list[str]:
     return [*metro, "2A", "2B", "971", "972", "973", "974", "976"]
 
 
-def test_region_table_covers_the_101_departements_exactly() -> None:
+COLLECTIVITIES = ("975", "977", "978", "984", "986", "987", "988", "989")
+
+
+def test_region_table_covers_the_101_departements_and_the_collectivities_exactly() -> None:
     departements = _all_departements()
     assert len(departements) == 101
-    assert sorted(REGION_OF_DEPARTEMENT) == sorted(departements)
-    for dep in departements:
+    assert sorted(REGION_OF_DEPARTEMENT) == sorted([*departements, *COLLECTIVITIES])
+    for dep in [*departements, *COLLECTIVITIES]:
         assert normalise_departement(dep) == dep
-    # 13 metropolitan régions and 5 overseas ones
-    assert len(set(REGION_OF_DEPARTEMENT.values())) == 18
+    # 13 metropolitan régions and 5 overseas ones; each collectivity is its own
+    regions = {REGION_OF_DEPARTEMENT[d] for d in departements}
+    assert len(regions) == 18
+    for code in COLLECTIVITIES:
+        assert region_for(code) == code
 
 
 @pytest.mark.parametrize(
     ("dep", "region"),
     [("57", "44"), ("67", "44"), ("2A", "94"), ("2b", "94"), ("75", "11"), ("974", "04"),
-     ("976", "06"), ("971", "01"), ("35", "53"), ("9", "76"), ("13", "93"), ("31", "76")],
+     ("976", "06"), ("971", "01"), ("35", "53"), ("9", "76"), ("13", "93"), ("31", "76"),
+     ("988", "988"), ("975", "975")],
 )  # fmt: skip
 def test_region_for(dep: str, region: str) -> None:
     assert region_for(dep) == region

@@ -32,6 +32,7 @@ from scenarios.planning import (
     plan,
 )
 from scenarios.service_kinds import known_codes
+from tests.scenarios.field_checks import check_field
 
 KINDS = ("accueil_mairie", "etat_civil", "ccas", "bibliotheque", "piscine")
 ALL_KINDS = tuple(known_codes())
@@ -181,6 +182,7 @@ def check_plan(req: PlanRequest, result: Plan) -> None:
             if c.channel in FIELD and c.auditor_id is None:
                 dept = services[c.service_id].departement
                 assert (c.channel, dept) in result.uncovered
+    check_field(req, result)
 
 
 def check_balance(req: PlanRequest, result: Plan) -> None:
@@ -253,6 +255,13 @@ def campaigns(draw: st.DrawFn, ample: bool = False) -> PlanRequest:
         lockout_business_days=lockout,
         jitter=draw(st.booleans()),
         field_margin_minutes=draw(st.sampled_from([0, 10, 30])),
+        # an auditor's day: ample campaigns keep the defaults
+        visits_per_auditor_day=6 if ample else draw(st.integers(1, 4)),
+        calls_per_auditor_day=30 if ample else draw(st.integers(1, 6)),
+        visit_minutes=30 if ample else draw(st.sampled_from([15, 30, 90])),
+        call_minutes=10 if ample else draw(st.sampled_from([5, 20])),
+        travel_minutes=30 if ample else draw(st.sampled_from([0, 30, 60])),
+        regroup_business_days=draw(st.integers(0, 10)),
     )
     personas = [
         PersonaInput(i, f"p{i}", tuple(draw(st.sampled_from([WRITTEN, WRITTEN[:1], WRITTEN[1:]]))))
@@ -261,11 +270,13 @@ def campaigns(draw: st.DrawFn, ample: bool = False) -> PlanRequest:
     for ch in WRITTEN:
         if not any(ch in p.channels for p in personas):
             personas.append(PersonaInput(10 + len(personas), f"x{ch}", (ch,)))
+    days = st.dates(start, start + timedelta(days=max(0, length)))
     auditors = [
         AuditorInput(
             i,
             f"a{i}",
             tuple(draw(st.lists(st.sampled_from(DEPTS), max_size=3, unique=True))),
+            () if ample else tuple(draw(st.lists(days, max_size=5, unique=True))),
         )
         for i in range(1, draw(st.integers(0, 3)) + 1)
     ]

@@ -101,3 +101,4 @@ def test_names_are_printed_as_written_by_every_listing(cli_env: DbTarget) -> Non
 
     asyncio.run(campaign())
     _literal(_run("campaign", "show", "hostile") + _run("campaign", "show", "other"))
+    assert "\x1b" not in _run("campaign", "list")

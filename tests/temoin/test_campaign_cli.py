@@ -158,13 +158,13 @@ def test_plan_the_example_campaign(imported: DbTarget, tmp_path: Path) -> None:
     result = invoke("campaign", "plan", str(path))
     assert result.exit_code == 0, result.output
     rows = contacts(imported)
-    match = re.search(r"planned (\d+)\s+contacts for 64 services of 19", result.output)
+    match = re.search(r"(\d+) contacts planifiés pour 64 services de 19", result.output)
     assert match is not None, result.output
     assert int(match.group(1)) == len(rows) > 100
     check_rules(rows, spec.window.start, spec.window.end)
     # Every channel is there; services that cannot take one are reported, not planned.
     assert {r.channel for r in rows} == {"email", "letter", "phone", "visit"}
-    assert "no email address" in result.output  # the swimming pool without an address
+    assert "pas d’adresse électronique" in result.output  # the pool without an address
     # 57, 67, 2A and the overseas collectivities are all planned.
     assert {"57", "67", "2A", "971", "972", "974"} <= {r.departement for r in rows}
     assert count(imported, Persona) == 3 and count(imported, Auditor) == 3
@@ -174,7 +174,8 @@ def test_plan_the_example_campaign(imported: DbTarget, tmp_path: Path) -> None:
 def test_dry_run_writes_nothing(imported: DbTarget, tmp_path: Path) -> None:
     result = invoke("campaign", "plan", str(example_file(tmp_path)), "--dry-run")
     assert result.exit_code == 0, result.output
-    assert "would plan" in result.output and "Dry run: nothing was written." in result.output
+    assert "contacts seraient planifiés" in result.output
+    assert "Simulation\u202f: rien n’a été écrit." in result.output
     for model in (Campaign, Contact, Persona, Auditor):
         assert count(imported, model) == 0, model
 
@@ -208,12 +209,16 @@ def test_replan_is_refused_and_replace_keeps_what_started(
     run(imported, mark)
     dry = invoke("campaign", "plan", str(path), "--replace", "--dry-run")
     assert dry.exit_code == 0, dry.output
-    assert re.search(rf"would delete {len(before) - 2} contacts not started yet", dry.output)
+    assert re.search(
+        rf"{len(before) - 2} contacts pas encore commencés seraient supprimés", dry.output
+    )
     assert len(contacts(imported)) == len(before)
 
     replaced = invoke("campaign", "plan", str(path), "--replace")
     assert replaced.exit_code == 0, replaced.output
-    assert f"deleted {len(before) - 2} contacts not started yet, kept 2" in replaced.output
+    assert (
+        f"{len(before) - 2} contacts pas encore commencés supprimés, 2 conservés" in replaced.output
+    )
     after = contacts(imported)
     by_id = {r.id: r for r in after}
     assert by_id[sent.id] == sent._replace(status="sent")
@@ -261,10 +266,14 @@ def test_show_json_has_stable_keys_and_the_counts(imported: DbTarget, tmp_path: 
     assert data["by_persona"]["lucie-roux"]["letter"] == 0  # she writes no letters
 
     table = invoke("campaign", "show", NAME)
-    assert table.exit_code == 0 and "Per channel and status" in table.output
+    assert table.exit_code == 0, table.output
+    assert "Avancement au" in table.output and "Par canal et statut" not in table.output
+    assert "planifiée" in table.output  # the window has not begun and nothing started
+    detailed = invoke("campaign", "show", NAME, "--details")
+    assert "Par canal et statut" in detailed.output, detailed.output
     unknown = invoke("campaign", "show", "nope")
     assert unknown.exit_code == 1
-    assert f"no campaign named 'nope' (known: {NAME})" in unknown.output
+    assert f"aucune campagne nommée «\u202fnope\u202f» (connues\u202f: {NAME})" in unknown.output
 
 
 def test_rules_that_cannot_hold_are_explained_and_write_nothing(

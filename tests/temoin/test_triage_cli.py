@@ -99,7 +99,18 @@ def test_triage_list_match_ignore(
         world.contacts["ccas_b"],
     }
     assert ccas["persona"] and ccas["folder"] == "INBOX"
-    assert cli("triage", "list").exit_code == 0  # the table
+    assert ccas["suggestions"][0]["about"]["channel"] == "email"
+    shown = cli("triage", "list")
+    assert shown.exit_code == 0, shown.output
+    # Each suggestion described: service, collectivity, scenario by its title, channel and
+    # date, why, how sure; an excerpt of the message; no ids to know by heart.
+    assert "À trier (2)" in shown.output
+    suggestion = next(line for line in shown.output.splitlines()
+                      if f"contact {world.contacts['ccas_a']}\u202f:" in line)  # fmt: skip
+    assert "courriel du" in suggestion and "même adresse d’expéditeur, 0,45" in suggestion, (
+        suggestion
+    )
+    assert "Extrait\u202f: «\u202f" in shown.output
 
     # Not the persona's contact? Too early? Refused, nothing changes.
     other = cli("triage", "match", str(news["message"]), "999999")
@@ -149,6 +160,17 @@ def test_review_overrides_kept_beside_automatic_values(
     assert gratuite["override"]["note"] == "the price is not given"
     assert stored["form"]["email"]["override"]["value"] is True
 
+    # The answer's text is shown, what was found in it marked; the labels are whole.
+    assert "Texte de la réponse" in result.output and "Faites la demande en ligne" in result.output
+    # Re-run without --note: the earlier note stays.
+    assert cli("review", acte, "--check", "gratuite=no").exit_code == 0
+    stored = _db(cli_env, lambda s: s.get(Contact, world.contacts["acte"])).checks
+    assert stored["expected"]["gratuite"]["override"]["note"] == "the price is not given"
+    replaced = cli("review", acte, "--check", "gratuite=yes", "--note", "price given, after all")
+    assert replaced.exit_code == 0
+    stored = _db(cli_env, lambda s: s.get(Contact, world.contacts["acte"])).checks
+    assert stored["expected"]["gratuite"]["override"]["note"] == "price given, after all"
+
     bad = cli("review", acte, "--check", "nonsense=yes")
     assert bad.exit_code == 1 and "unknown check" in bad.output
     assert cli("review", acte, "--check", "gratuite=maybe").exit_code == 1
@@ -179,5 +201,62 @@ def test_campaign_show_reports_mailboxes_and_gaps(
     _db(cli_env, lose_one)
     result = cli("campaign", "show", name)
     assert result.exit_code == 0, result.output
-    assert "Mailboxes (census)" in result.output
-    assert "1 message(s) on the servers are not stored" in result.output
+    assert "1 message(s) présents sur les serveurs ne sont pas enregistrés" in result.output
+    assert "Boîtes aux lettres (recensement)" not in result.output  # a detail
+    result = cli("campaign", "show", name, "--details")
+    assert "Boîtes aux lettres (recensement)" in result.output
+
+
+def test_contact_and_message_show(
+    cli_env: DbTarget, dovecot_server: DovecotServer, mail_user: str
+) -> None:
+    world = _setup(cli_env, dovecot_server, mail_user)
+    acte = world.contacts["acte"]
+    shown = cli("contact", "show", str(acte))
+    assert shown.exit_code == 0, shown.output
+    assert f"Contact {acte}\u202f: Courriel — " in shown.output
+    assert "Statut\u202f: répondu" in shown.output and "Messages" in shown.output
+    assert "contrôles de la réponse" in shown.output
+    data = json.loads(cli("contact", "show", str(acte), "--json").output)
+    [answer] = [m for m in data["messages"]]
+    message = cli("message", "show", str(answer))
+    assert message.exit_code == 0, message.output
+    assert "Nature\u202f: réponse" in message.output
+    assert f"Contact\u202f: {acte}" in message.output
+    assert "Rapprochement\u202f: réponse dans le fil, 1,00" in message.output
+    assert "Faites la demande en ligne. C'est gratuit." in message.output
+    assert "Indices" in message.output
+    unknown = cli("message", "show", "999999")
+    assert unknown.exit_code == 1 and "aucun message 999999" in unknown.output
+    assert cli("contact", "show", "999999").exit_code == 1
+
+
+def test_message_show_prints_hostile_text_as_written(
+    cli_env: DbTarget, dovecot_server: DovecotServer, mail_user: str
+) -> None:
+    async def work() -> int:
+        database = cli_env.database()
+        try:
+            world = await make_world(database, dovecot_server, mail_user)
+            body = "Voir [link=http://evil.example]ici[/link] [bold red]urgent[/]\n\x1b[2J fin\n"
+            dovecot_server.append(
+                mail_user,
+                reply(sender="x@ailleurs.example", to=world.persona_email, subject="Nos offres",
+                      body=body),
+                when=SENT + timedelta(days=1),
+            )  # fmt: skip
+            assert await tracker(database).sync_all() == {}
+            async with database.session() as s:
+                found = await s.scalar(select(Message.id).where(Message.subject == "Nos offres"))
+            assert found is not None
+            return int(found)
+        finally:
+            await database.dispose()
+
+    message = asyncio.run(work())
+    shown = cli("message", "show", str(message))
+    assert shown.exit_code == 0, shown.output
+    assert "[link=http://evil.example]ici[/link] [bold red]urgent[/]" in shown.output
+    assert "\x1b" not in shown.output and "\u241b[2J fin" in shown.output
+    listed = cli("triage", "list")
+    assert "\x1b" not in listed.output and "[bold red]urgent[/]" in listed.output
