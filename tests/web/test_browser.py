@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -30,6 +31,41 @@ ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "var" / "screenshots"
 CHROMIUM = os.environ.get("TEMOIN_TEST_CHROMIUM") or shutil.which("chromium") or ""
 NAMES = {code: name for name, code, _population in COLLECTIVITIES}
+AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
+
+
+async def audit(browser: Any, context: Any, urls: list[str]) -> list[str]:
+    """axe-core on each page, in a second context with the same cookies that lets the inline
+    script in (``bypass_csp``): the test's own context keeps the site's CSP, so a violation
+    there still shows up as a console error."""
+    twin = await browser.new_context(
+        locale="fr-FR", bypass_csp=True, storage_state=await context.storage_state()
+    )
+    try:
+        page = await twin.new_page()
+        found = []
+        for url in urls:
+            answer = await page.goto(url)
+            assert answer is not None and answer.status == 200, url
+            found += [f"{url}: {p}" for p in await accessibility_problems(page)]
+        return found
+    finally:
+        await twin.close()
+
+
+async def accessibility_problems(page: Any) -> list[str]:
+    """axe-core's serious and critical violations on the page (WCAG 2.x A and AA rules)."""
+    await page.add_script_tag(path=str(AXE))
+    result = await page.evaluate(
+        "axe.run(document, {runOnly: {type: 'tag', values: "
+        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
+    )
+    assert len(result["passes"]) > 10  # axe ran its rules (labels, contrast, headings…)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} – {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 def _need_chromium() -> None:
@@ -101,6 +137,7 @@ async def test_coordinator_and_collectivity_in_a_browser(served: str, web_world:
 
             await page.goto(f"{served}/admin")
             assert "/connexion" in page.url
+            problems = await audit(browser, context, [page.url])
             await page.get_by_label("Identifiant").fill("coord@example.org")
             await page.get_by_label("Mot de passe").fill(PASSWORD)
             await page.get_by_role("button", name="Se connecter").click()
@@ -116,8 +153,11 @@ async def test_coordinator_and_collectivity_in_a_browser(served: str, web_world:
             assert (await info.value).status == 200
             await page.get_by_role("heading", name="Avancement par canal").wait_for()
             await page.screenshot(path=str(SHOTS / f"admin-campaign-{backend}.png"), full_page=True)
+            coordinator_pages = [page.url, f"{served}/admin"]
             await page.get_by_role("link", name="Tri des réponses").first.click()
             await page.get_by_role("heading", name="Tri des réponses", level=1).wait_for()
+            coordinator_pages.append(page.url)
+            problems += await audit(browser, context, coordinator_pages)
             await page.get_by_role("button", name="Se déconnecter").click()
             await page.get_by_role("heading", name="Connexion").wait_for()
 
@@ -131,6 +171,8 @@ async def test_coordinator_and_collectivity_in_a_browser(served: str, web_world:
             assert NAMES[A_CODE] in text
             assert [n for c, n in NAMES.items() if c != A_CODE and n in text] == []
             await page.screenshot(path=str(SHOTS / f"portal-report-{backend}.png"), full_page=True)
+            problems += await audit(browser, context, [page.url, f"{served}/portail"])
+            assert problems == []
             assert errors == []
             refused = await page.goto(f"{served}/admin")
             assert refused is not None and refused.status == 403
