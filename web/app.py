@@ -19,6 +19,8 @@ The app holds no state between requests but the database: several processes can 
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -71,7 +73,7 @@ async def _login_required(request: Request, _exc: Exception) -> Response:
         target += "?" + request.url.query
     if request.method != "GET" or views_auth.safe_next(target) is None:
         target = "/"
-    return RedirectResponse(f"/connexion?suite={target}", status_code=303)
+    return RedirectResponse(f"/connexion?suite={quote(target, safe='/')}", status_code=303)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

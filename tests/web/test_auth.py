@@ -48,6 +48,17 @@ async def test_roles_reach_their_own_pages_only(web_world: WebWorld) -> None:
         assert anonymous.status_code == 303
         assert anonymous.headers["location"] == "/connexion?suite=/admin"
         assert (await client.get("/portail")).status_code == 303
+        deep = await client.get("/admin/tri", params={"a": "1", "b": "2"})
+        assert deep.headers["location"] == "/connexion?suite=/admin/tri%3Fa%3D1%26b%3D2"
+        form = await client.get(deep.headers["location"])
+        back = await client.post(
+            "/connexion",
+            data={"csrf_token": csrf_of(form.text), "login": "consult@example.org",
+                  "password": PASSWORD, "suite": "/admin/tri?a=1&b=2"},
+        )  # fmt: skip
+        assert 'name="suite" value="/admin/tri?a=1&amp;b=2"' in form.text
+        assert back.headers["location"] == "/admin/tri?a=1&b=2"
+        client.cookies.clear()
 
         done = await login(client, "coord@example.org")
         assert done.status_code == 303 and done.headers["location"] == "/admin"
