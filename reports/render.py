@@ -65,6 +65,7 @@ from storage.stats import CampaignInfo, CollectivityInfo, ContactRow
 
 __all__ = [
     "ReportOptions",
+    "collectivity_context",
     "collectivity_report",
     "national_report",
     "write_report",
@@ -388,6 +389,30 @@ async def collectivity_report(
     catalog: Catalog | None = None,
 ) -> str:
     """A collectivity's own barometer (module docstring: what it shows and withholds)."""
+    context = await collectivity_context(
+        session,
+        campaign,
+        collectivity,
+        generated_at=generated_at,
+        as_of=as_of,
+        options=options,
+        catalog=catalog,
+    )
+    return _ENV.get_template("collectivity.html.j2").render(**context)
+
+
+async def collectivity_context(
+    session: AsyncSession,
+    campaign: CampaignInfo,
+    collectivity: CollectivityInfo,
+    *,
+    generated_at: datetime,
+    as_of: datetime | None = None,
+    options: ReportOptions = ReportOptions(),
+    catalog: Catalog | None = None,
+) -> dict[str, Any]:
+    """What a collectivity's barometer shows, as the template's context: the rendered report
+    and the web portal (``web/``) show the same sections from it."""
     t = Translator("fr")
     catalog = catalog or shipped_catalog()
     as_of = as_of or generated_at
@@ -552,7 +577,7 @@ async def collectivity_report(
             km_svg(curves, xlabel=t("report.km_axis_x"), ylabel=t("report.km_axis_y"))
         )
 
-    return _ENV.get_template("collectivity.html.j2").render(
+    return dict(
         t=t,
         title=t("report.title_collectivity", name=collectivity.name),
         header=_header(campaign, generated_at, as_of, t),
@@ -582,8 +607,15 @@ def write_report(html: str, out: Path) -> None:
         raise ValueError(f"a report is written as .html or .pdf, not {out.name!r}")
     with open_output(out) as stream:
         if suffix == ".pdf":
-            from weasyprint import HTML
-
-            HTML(string=html, base_url=None).write_pdf(stream)
+            stream.write(pdf_bytes(html))
         else:
             stream.write(html.encode("utf-8"))
+
+
+def pdf_bytes(html: str) -> bytes:
+    """The page as a PDF (WeasyPrint; no external resource is fetched: the page has none)."""
+    from weasyprint import HTML
+
+    data = HTML(string=html, base_url=None).write_pdf()
+    assert isinstance(data, bytes)
+    return data

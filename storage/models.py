@@ -14,6 +14,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     Float,
     ForeignKey,
@@ -340,3 +341,62 @@ class BotReminder(Base):
     slot: Mapped[str] = mapped_column(String(20))
     day: Mapped[date]
     sent_at: Mapped[datetime]
+
+
+class WebAccount(Base):
+    """A person who logs in to the web back office or portal (``web/``).
+
+    ``role``: coordinator (everything), consultant (reads everything, comments), collectivity
+    (its own portal only: ``collectivity_id`` is set for that role and only for it).
+    ``password_hash`` is an argon2 hash, None until the invitation is used. ``session_epoch``
+    is written in every session cookie: bumping it (disable, new password) ends them all.
+    """
+
+    __tablename__ = "web_account"
+    __table_args__ = (
+        CheckConstraint(
+            "(role = 'collectivity' AND collectivity_id IS NOT NULL)"
+            " OR (role <> 'collectivity' AND collectivity_id IS NULL)",
+            name="role_collectivity",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(String(254), unique=True)  # folded to lower case
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    collectivity_id: Mapped[int | None] = mapped_column(
+        ForeignKey("collectivity.id", ondelete="CASCADE"), index=True
+    )
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    last_login_at: Mapped[datetime | None]
+    disabled_at: Mapped[datetime | None]
+
+
+class WebInvite(Base):
+    """A single-use, expiring link that lets a web account choose its password (hash only)."""
+
+    __tablename__ = "web_invite"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 hex
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("web_account.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class WebLoginFailure(Base):
+    """A failed log-in, kept for the rate limit (per login and per client address)."""
+
+    __tablename__ = "web_login_failure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(String(254), index=True)
+    client: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(index=True)

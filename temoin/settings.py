@@ -174,6 +174,32 @@ class ReportSettings(BaseModel):
         return value
 
 
+class WebSettings(BaseModel):
+    """The back office and the portal (``temoin web``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Signs the session cookies: a reference (env:VAR or file:/path), never the value.
+    secret_key: SecretRef | None = None
+    # The address people type (invitation links); behind a proxy, its https:// URL.
+    public_url: str = "http://127.0.0.1:8000"
+    # Cookies sent over HTTPS only; off only for a local http:// trial.
+    secure_cookies: bool = True
+    session_hours: float = Field(12.0, gt=0)
+    invite_hours: float = Field(72.0, gt=0)
+    # Log-in rate limit: this many failures for one login, or from one address, within the
+    # window refuse further tries until the window has passed.
+    login_max_failures: int = Field(5, gt=0)
+    login_client_max_failures: int = Field(30, gt=0)
+    login_window_seconds: int = Field(900, gt=0)
+    # Trust X-Forwarded-For from these proxy addresses (uvicorn's forwarded_allow_ips).
+    forwarded_allow_ips: str = "127.0.0.1"
+    # argon2id cost of password hashes (argon2-cffi's defaults, RFC 9106's second profile)
+    argon2_time_cost: int = Field(3, ge=1, le=20)
+    argon2_memory_kib: int = Field(65536, ge=8192, le=4 * 1024 * 1024)
+    argon2_parallelism: int = Field(4, ge=1, le=64)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -194,6 +220,7 @@ class Settings(BaseSettings):
     reports: ReportSettings = ReportSettings()
     tracking: TrackingSettings = TrackingSettings()
     bot: BotSettings = BotSettings()
+    web: WebSettings = WebSettings()
 
     @field_validator("timezone")
     @classmethod

@@ -8,6 +8,8 @@
 #   fonts): the Debian packages of tools/runtime-packages.txt, the list the Dockerfile's
 #   runtime stage installs too, installed when missing. Without HarfBuzz's subsetter
 #   WeasyPrint warns at import, an error under the suite's filterwarnings=error.
+# - A real browser for the web tests: Debian's chromium, driven by Playwright for Python with
+#   executable_path (never `playwright install`, which downloads a browser build).
 # With TEMOIN_TEST_REQUIRE_SERVERS=1 (CI) a missing server is an error, not a skip.
 set -euo pipefail
 
@@ -85,4 +87,26 @@ elif [ "$require" = 1 ]; then
   exit 1
 else
   say "${missing_pkgs[*]} not installed: PDF tests will fail (sudo apt-get install ${missing_pkgs[*]})"
+fi
+
+# A real browser for tests/web (Playwright drives Debian's chromium through executable_path).
+if command -v chromium >/dev/null; then
+  say "chromium installed ($(chromium --version 2>/dev/null | head -n1))"
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  say "installing chromium (Debian package) for the browser tests"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+      --no-install-recommends chromium; } >/tmp/temoin-apt-chromium.log 2>&1 || {
+    say "apt-get failed; see /tmp/temoin-apt-chromium.log"
+    tail -n 20 /tmp/temoin-apt-chromium.log >&2 || true
+    if [ "$require" = 1 ]; then exit 1; fi
+  }
+  if [ "$require" = 1 ] && ! command -v chromium >/dev/null; then
+    say "chromium is required (TEMOIN_TEST_REQUIRE_SERVERS=1) but was not installed"
+    exit 1
+  fi
+elif [ "$require" = 1 ]; then
+  say "chromium is required (TEMOIN_TEST_REQUIRE_SERVERS=1) but not installed, and we cannot install it"
+  exit 1
+else
+  say "chromium not installed: browser tests will be skipped (sudo apt-get install chromium)"
 fi

@@ -29,6 +29,7 @@ from temoin.cli import (
     scenarios,
     sim,
     triage,
+    web,
     worker,
 )
 from temoin.cli import bot as bot_cli
@@ -63,6 +64,7 @@ app.add_typer(sim.app, name="sim")
 app.command("review")(review.command)
 app.add_typer(inspect.contact_app, name="contact")
 app.add_typer(inspect.message_app, name="message")
+app.add_typer(web.app, name="web")
 
 
 def _version(value: bool) -> None:

@@ -144,6 +144,9 @@ def demo(
         fail(f"demo: database: {reason[0] if reason else type(exc).__name__}")
     for line in summary_lines(result, tz):
         console.print(line)
+    web_url = database or f"sqlite:///{out_dir / 'temoin.db'}"
+    for line in _web_lines(web_url, schema, spec.name, out_dir, out is None):
+        console.print(line)
     timing = result.check.timing_differences
     if check:
         console.print("Check against the truth (also in check.json):")
@@ -156,3 +159,19 @@ def demo(
             f"Measured against the truth: {len(timing)} timing difference(s) "
             f"(details: temoin demo --check, or {result.paths.check})."
         )
+
+
+def _web_lines(url: str, schema: str | None, campaign: str, out: Path, default: bool) -> list[str]:
+    """Accounts for `make web` on the demo's database (``temoin.demo_web``)."""
+    from scenarios.clock import SystemClock
+    from storage.db import Database
+    from temoin.demo_web import demo_web_accounts, web_lines
+
+    async def work() -> list[tuple[str, str, str]]:
+        database = Database(url, schema=schema)
+        try:
+            return await demo_web_accounts(database, campaign, out, SystemClock())
+        finally:
+            await database.dispose()
+
+    return web_lines(asyncio.run(work()), url, out, default)

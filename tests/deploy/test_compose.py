@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 import temoin.cli.app
 
 ROOT = Path(__file__).resolve().parents[2]
-TEMOIN_SERVICES = ("migrate", "worker", "bot")
+TEMOIN_SERVICES = ("migrate", "worker", "bot", "web")
 SECRET_WORDS = ("PASSWORD", "TOKEN", "SECRET")
 
 
@@ -81,7 +81,7 @@ def test_postgres_is_healthchecked_with_a_named_volume_and_a_secret(
 def test_start_order(compose: dict[str, Any]) -> None:
     services = compose["services"]
     assert services["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
-    for name in ("worker", "bot"):
+    for name in ("worker", "bot", "web"):
         dep = services[name]["depends_on"]["migrate"]
         assert dep["condition"] == "service_completed_successfully"
     assert services["migrate"]["command"] == ["db", "upgrade"]
@@ -94,6 +94,20 @@ def test_migrate_command_is_a_real_cli_command(compose: dict[str, Any]) -> None:
     args = compose["services"]["migrate"]["command"]
     result = CliRunner().invoke(temoin.cli.app.app, [*args, "--help"])
     assert result.exit_code == 0, result.output
+
+
+def test_web_service(compose: dict[str, Any]) -> None:
+    web = compose["services"]["web"]
+    args = web["command"]
+    assert args[0] == "web" and "--workers" in args
+    result = CliRunner().invoke(temoin.cli.app.app, [*args, "--help"])
+    assert result.exit_code == 0, result.output
+    env = environment(web)
+    assert env["TEMOIN_WEB__SECRET_KEY"] == "file:/run/secrets/web_secret_key"
+    assert env["TEMOIN_WEB__PUBLIC_URL"].startswith("https://")
+    # reachable from the host's loopback only: the TLS reverse proxy is the way in
+    assert all(str(p).startswith("127.0.0.1:") for p in web["ports"])
+    assert "/sante" in " ".join(web["healthcheck"]["test"])
 
 
 def test_temoin_services_use_postgres_and_secret_references(compose: dict[str, Any]) -> None:

@@ -1,0 +1,231 @@
+"""Benchmark: the web pages on a 100,000-contact campaign, in-process (httpx over ASGI).
+
+    .venv/bin/python bench/web.py [--contacts 100000] [--backends postgresql,sqlite]
+                                  [--requests 40]
+
+For each backend (PostgreSQL in a temporary schema of ``--pg-url``, dropped afterwards;
+SQLite in a temporary file):
+
+1. not timed: the campaign of ``bench/stats.py`` (20,000 collectivities, ``--contacts``
+   contacts over four channels, their timeline events), 300 replies waiting in triage with
+   three suggested contacts each, a coordinator and a collectivity account;
+2. timed, the real path: a logged-in coordinator asks ``--requests`` times each page (campaign
+   list, a campaign's dashboard, its progress fragment, contact pages of random contacts, the
+   triage queue, one message in triage), and the collectivity its portal home; the
+   collectivity's barometer page (which reads the whole campaign, as the PDF does) a few times;
+3. timed, the baseline: the bare ``GROUP BY channel, status`` of the campaign's contacts, the
+   least any progress page must ask the database.
+
+Prints p50 and p95 in milliseconds per page, the ratio of the dashboard's p50 to the bare
+query's, and the load average (the machine may be shared). Target: p95 under 200 ms for the
+dashboard, the contact list and the triage queue at 100,000 contacts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import os
+import random
+import re
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from scenarios.clock import FixedClock  # noqa: E402
+from storage import web_accounts  # noqa: E402
+from storage.db import Database, sync_url  # noqa: E402
+from web.app import create_app  # noqa: E402
+from web.auth import Passwords  # noqa: E402
+from web.config import WebConfig  # noqa: E402
+
+_spec = importlib.util.spec_from_file_location("bench_stats", ROOT / "bench" / "stats.py")
+assert _spec and _spec.loader
+stats_bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(stats_bench)
+
+NOW = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
+PASSWORD = "bench password, long enough"
+TRIAGE = 300
+
+
+def add_triage(url: str, schema: str | None, contacts: int) -> None:
+    """300 pending replies (one shared raw blob) with three suggested contacts each."""
+    args = {"options": f"-csearch_path={schema}"} if schema else {}
+    engine = create_engine(sync_url(url), connect_args=args)
+    rnd = random.Random(5)
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO blob (sha256, size, data, created_at) VALUES (:s, 4, :d, :t)"),
+            {"s": "0" * 64, "d": b"x\r\n\r\n", "t": NOW},
+        )
+        rows = []
+        for i in range(TRIAGE):
+            picks = rnd.sample(range(1, contacts + 1), 3)
+            evidence = {
+                "match": {
+                    "reason": "no token, several candidates",
+                    "suggestions": [
+                        {"contact": c, "method": "sender_domain", "confidence": 0.5} for c in picks
+                    ],
+                }
+            }
+            rows.append({
+                "raw": "0" * 64, "subject": f"Re: votre demande {i}",
+                "sender": f"accueil@mairie-{i}.example", "at": NOW,
+                "text": "Bonjour,\nVoici notre réponse.\n" * 20, "evidence": json.dumps(evidence),
+            })  # fmt: skip
+        conn.execute(
+            text(
+                "INSERT INTO message (direction, raw_sha256, subject, from_address,"
+                " internal_date, text, classification, evidence, triage_state, created_at)"
+                " VALUES ('in', :raw, :subject, :sender, :at, :text, 'answer', :evidence,"
+                " 'pending', :at)"
+            ),
+            rows,
+        )
+    engine.dispose()
+
+
+async def login(client: httpx.AsyncClient, login_name: str) -> None:
+    page = await client.get("/connexion")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token
+    answer = await client.post(
+        "/connexion",
+        data={"csrf_token": token.group(1), "login": login_name, "password": PASSWORD},
+    )
+    assert answer.status_code == 303, answer.status_code
+
+
+async def timed_pages(url: str, schema: str | None, contacts: int, n: int) -> dict[str, Any]:
+    database = Database(url, schema=schema)
+    passwords = Passwords(1, 8192, 1)
+    try:
+        async with database.session() as s:
+            coll = await s.scalar(
+                text("SELECT collectivity_id FROM contact GROUP BY collectivity_id"
+                     " ORDER BY count(*) DESC LIMIT 1")
+            )  # fmt: skip
+            code = await s.scalar(text("SELECT insee_code FROM collectivity WHERE id = :i"),
+                                  {"i": coll})  # fmt: skip
+            for login_name, role, insee in (
+                ("coord@bench.example", "coordinator", None),
+                ("mairie@bench.example", "collectivity", code),
+            ):
+                account = await web_accounts.add_account(
+                    s, login=login_name, name=login_name, role=role, collectivity_code=insee,
+                    now=NOW,
+                )  # fmt: skip
+                await web_accounts.set_password_hash(
+                    s, account.id, passwords.hash(PASSWORD), end_sessions=False
+                )
+            first_message = await s.scalar(text("SELECT min(id) FROM message"))
+        config = WebConfig(
+            secret_key=secrets.token_urlsafe(40), secure_cookies=False,
+            argon2_time_cost=1, argon2_memory_kib=8192, argon2_parallelism=1,
+        )  # fmt: skip
+        app = create_app(database, config, FixedClock(NOW))
+        transport = httpx.ASGITransport(app=app)
+        rnd = random.Random(9)
+        figures: dict[str, Any] = {}
+
+        async def measure(client: httpx.AsyncClient, name: str, paths: list[str]) -> None:
+            times = []
+            for path in paths:
+                start = time.perf_counter()
+                answer = await client.get(path)
+                times.append((time.perf_counter() - start) * 1000)
+                assert answer.status_code == 200, (path, answer.status_code)
+            times.sort()
+            p95 = times[max(0, round(0.95 * len(times)) - 1)]
+            figures[name] = (statistics.median(times), p95, len(times))
+
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            await login(client, "coord@bench.example")
+            await client.get("/admin")  # warm-up: templates compiled, catalogue loaded
+            await measure(client, "campaign list", ["/admin"] * n)
+            await measure(client, "dashboard", ["/admin/campagnes/1"] * n)
+            await measure(client, "progress fragment", ["/admin/campagnes/1/avancement"] * n)
+            some = [f"/admin/contacts/{rnd.randint(1, contacts)}" for _ in range(n)]
+            await measure(client, "contact page", some)
+            await measure(client, f"triage queue ({TRIAGE})", ["/admin/tri"] * n)
+            await measure(client, "message in triage", [f"/admin/tri/{first_message}"] * n)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            await login(client, "mairie@bench.example")
+            await measure(client, "portal home", ["/portail"] * n)
+            await measure(client, "portal barometer", ["/portail/campagnes/1"] * 3)
+
+        bare = []
+        for _ in range(n):
+            start = time.perf_counter()
+            async with database.session() as s:
+                (await s.execute(text(
+                    "SELECT channel, status, count(*) FROM contact WHERE campaign_id = 1"
+                    " GROUP BY channel, status"))).all()  # fmt: skip
+            bare.append((time.perf_counter() - start) * 1000)
+        figures["bare"] = statistics.median(bare)
+        return figures
+    finally:
+        await database.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--backends", default="postgresql,sqlite")
+    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--requests", type=int, default=40)
+    args = parser.parse_args()
+    for backend in args.backends.split(","):
+        with tempfile.TemporaryDirectory() as tmp:
+            schema = None
+            start = time.perf_counter()
+            if backend == "postgresql":
+                schema = f"bench_{secrets.token_hex(4)}"
+                admin = create_engine(sync_url(args.pg_url))
+                with admin.begin() as conn:
+                    conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+                url = args.pg_url
+            else:
+                url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+            try:
+                if schema is not None:
+                    stats_bench.load_postgresql(url, schema, args.contacts)
+                else:
+                    stats_bench.load_sqlite(Path(tmp) / "bench.db", args.contacts)
+                add_triage(url, schema, args.contacts)
+                print(f"{backend}: loaded {args.contacts:,} contacts and {TRIAGE} triage "
+                      f"replies in {time.perf_counter() - start:.1f} s (not timed)")  # fmt: skip
+                figures = asyncio.run(timed_pages(url, schema, args.contacts, args.requests))
+            finally:
+                if schema is not None:
+                    with admin.begin() as conn:
+                        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+                    admin.dispose()
+            load = os.getloadavg()[0]
+            bare = figures.pop("bare")
+            for name, (p50, p95, count) in figures.items():
+                print(f"{backend}: {name:<22} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  "
+                      f"({count} requests)")  # fmt: skip
+            dashboard = figures["dashboard"][0]
+            print(f"{backend}: bare GROUP BY channel, status p50 {bare:.1f} ms; dashboard / bare "
+                  f"{dashboard / bare:.1f}x; load {load:.1f} on {os.cpu_count()} CPUs "
+                  "(target: dashboard, contact page, triage queue p95 < 200 ms)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

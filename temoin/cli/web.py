@@ -1,0 +1,191 @@
+"""`temoin web`: serve the back office and the portal; manage who may log in.
+
+    temoin web [--host 127.0.0.1] [--port 8000] [--workers 1]
+    temoin web users add LOGIN --name NAME --role coordinator|consultant|collectivity
+                         [--collectivity INSEE]        prints a single-use invitation link
+    temoin web users list
+    temoin web users invite LOGIN                      a new link (the old ones stop working)
+    temoin web users disable LOGIN                     refused from now on, sessions ended
+
+Accounts get no password here: the invitation link (valid ``web.invite_hours``) lets the
+person choose one, so no password is ever typed on a command line or printed.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import typer
+
+from temoin.cli.common import (
+    AppContext,
+    UserError,
+    app_context,
+    console,
+    fail_settings,
+    run_with_db,
+)
+
+if TYPE_CHECKING:
+    from storage.db import Database
+
+app = typer.Typer(
+    rich_markup_mode=None,
+    invoke_without_command=True,
+    help="The web back office and the collectivities' portal.",
+)
+users = typer.Typer(rich_markup_mode=None, no_args_is_help=True, help="Web accounts.")
+app.add_typer(users, name="users")
+
+
+def _t(key: str, **params: object) -> str:
+    from scenarios.i18n import Translator
+
+    return Translator()(key, **params)
+
+
+@app.callback()
+def serve(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Server processes."),
+) -> None:
+    """Serve the site (behind a reverse proxy with TLS in production)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import uvicorn
+
+    from runners.secrets import SecretError
+    from temoin.web import web_config
+
+    app_ctx = app_context(ctx)
+    settings = app_ctx.settings
+    try:
+        web_config(settings)  # fail here, in one line, rather than in each worker
+    except SecretError as exc:
+        fail_settings(f"web settings: {exc}")
+    if app_ctx.config is not None:
+        os.environ["TEMOIN_CONFIG"] = str(app_ctx.config)
+    uvicorn.run(
+        "temoin.web:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.web.forwarded_allow_ips,
+        server_header=False,
+        log_level="info",
+    )
+
+
+async def _invite(database: Database, app_ctx: AppContext, account_id: int) -> str:
+    from storage import web_accounts
+    from web import auth
+
+    token = auth.new_token()
+    now = app_ctx.clock.now()
+    hours = app_ctx.settings.web.invite_hours
+    async with database.session() as session:
+        await web_accounts.add_invite(
+            session, account_id, auth.token_hash(token), now, now + timedelta(hours=hours)
+        )
+    return f"{app_ctx.settings.web.public_url.rstrip('/')}/invitation/{token}"
+
+
+@users.command("add")
+def add(
+    ctx: typer.Context,
+    login: str = typer.Argument(..., help="Login (an email address, for instance)."),
+    name: str = typer.Option(..., "--name", help="The person's name, as shown."),
+    role: str = typer.Option(..., "--role", help="coordinator, consultant or collectivity."),
+    collectivity: str | None = typer.Option(
+        None, "--collectivity", help="INSEE code (collectivity accounts only)."
+    ),
+) -> None:
+    """Create an account and print its invitation link."""
+    from storage import web_accounts
+
+    folded = login.strip().lower()
+    if not folded or len(folded) > 254 or any(c.isspace() for c in folded):
+        raise typer.BadParameter("a login has no spaces and at most 254 characters")
+
+    async def work(database: Database, app_ctx: AppContext) -> str:
+        async with database.session() as session:
+            try:
+                account = await web_accounts.add_account(
+                    session, login=folded, name=name.strip()[:200], role=role,
+                    collectivity_code=collectivity, now=app_ctx.clock.now(),
+                )  # fmt: skip
+            except web_accounts.AccountError as exc:
+                raise UserError(str(exc)) from exc
+        return await _invite(database, app_ctx, account.id)
+
+    link = run_with_db(ctx, work)
+    console.print(_t("web.cli.added", login=folded))
+    console.print(_t("web.cli.link", hours=app_context(ctx).settings.web.invite_hours))
+    typer.echo(link)
+
+
+@users.command("invite")
+def invite(ctx: typer.Context, login: str = typer.Argument(..., help="Login.")) -> None:
+    """Print a new invitation link for an account (to set or reset its password)."""
+    from storage import web_accounts
+
+    async def work(database: Database, app_ctx: AppContext) -> str:
+        async with database.session() as session:
+            account = await web_accounts.account_by_login(session, login.strip().lower())
+        if account is None or not account.active:
+            raise UserError(_t("web.cli.unknown", login=login))
+        return await _invite(database, app_ctx, account.id)
+
+    link = run_with_db(ctx, work)
+    console.print(_t("web.cli.link", hours=app_context(ctx).settings.web.invite_hours))
+    typer.echo(link)
+
+
+@users.command("disable")
+def disable(ctx: typer.Context, login: str = typer.Argument(..., help="Login.")) -> None:
+    """Refuse an account from now on; its open sessions end at their next request."""
+    from storage import web_accounts
+
+    async def work(database: Database, app_ctx: AppContext) -> None:
+        async with database.session() as session:
+            done = await web_accounts.disable_account(
+                session, login.strip().lower(), app_ctx.clock.now()
+            )
+        if not done:
+            raise UserError(_t("web.cli.unknown", login=login))
+
+    run_with_db(ctx, work)
+    console.print(_t("web.cli.disabled", login=login.strip().lower()))
+
+
+@users.command("list")
+def list_command(ctx: typer.Context) -> None:
+    """List the accounts."""
+    from storage import web_accounts
+
+    async def work(database: Database, _app: AppContext) -> list[web_accounts.AccountInfo]:
+        async with database.session() as session:
+            return await web_accounts.list_accounts(session)
+
+    accounts = run_with_db(ctx, work)
+    if not accounts:
+        console.print(_t("web.cli.none"))
+        return
+    console.print(_t("web.cli.title", n=len(accounts)))
+    for a in accounts:
+        if not a.active:
+            state = _t("web.cli.state.disabled")
+        elif not a.has_password:
+            state = _t("web.cli.state.invited")
+        else:
+            state = _t("web.cli.state.active")
+        where = f"{a.collectivity_name} ({a.collectivity_code})" if a.collectivity_code else ""
+        last = a.last_login_at.isoformat(timespec="minutes") if a.last_login_at else "–"
+        fields = [a.login, a.name, _t(f"web.role.{a.role}"), where, state, last]
+        console.print(" · ".join(x for x in fields if x), soft_wrap=True)

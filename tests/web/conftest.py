@@ -1,0 +1,122 @@
+"""The web app over HTTP (httpx against the ASGI app), on SQLite and PostgreSQL.
+
+``web_world`` builds the reports' test campaign (8 collectivities, closed), a campaign still
+in progress, and one account of each role with a known password.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from scenarios.clock import FixedClock
+from storage import web_accounts
+from storage.db import Database
+from tests import factories as f
+from tests.reports.statsworld import Fixture, build_campaign
+from web import auth
+from web.app import create_app
+from web.config import WebConfig
+
+NOW = datetime(2026, 4, 2, 8, 30, tzinfo=UTC)
+PASSWORD = "correct horse battery staple"
+A_CODE, B_CODE = "63903", "63904"  # Chanonat-la-Haute, Durtol-Village
+# Real argon2id at a lower cost than production's (64 MiB, 3 passes): the suite logs in a few
+# hundred times on 2 shared cores.
+CHEAP = {"argon2_time_cost": 1, "argon2_memory_kib": 8192, "argon2_parallelism": 1}
+PASSWORDS = auth.Passwords(1, 8192, 1)
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass
+class WebWorld:
+    app: Starlette
+    database: Database
+    clock: FixedClock
+    config: WebConfig
+    fx: Fixture
+    open_campaign_id: int
+    open_contact_id: int
+
+    def client(self, address: str = "127.0.0.1") -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=self.app, client=(address, 40000))
+        return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+def csrf_of(html: str) -> str:
+    found = CSRF.search(html)
+    assert found, "no CSRF field in the page"
+    return found.group(1)
+
+
+async def login(
+    client: httpx.AsyncClient, login_name: str, password: str = PASSWORD
+) -> httpx.Response:
+    page = await client.get("/connexion")
+    token = csrf_of(page.text)
+    return await client.post(
+        "/connexion", data={"csrf_token": token, "login": login_name, "password": password}
+    )
+
+
+async def add_account(
+    database: Database, login_name: str, role: str, code: str | None = None
+) -> web_accounts.AccountInfo:
+    async with database.session() as s:
+        account = await web_accounts.add_account(
+            s, login=login_name, name=login_name.split("@")[0].title(), role=role,
+            collectivity_code=code, now=NOW,
+        )  # fmt: skip
+        await web_accounts.set_password_hash(
+            s, account.id, PASSWORDS.hash(PASSWORD), end_sessions=False
+        )
+    return account
+
+
+def make_config(**kw: object) -> WebConfig:
+    values: dict[str, object] = {
+        "secret_key": "test-only-key-" + "k" * 40,
+        "secure_cookies": False,
+        "login_max_failures": 3,
+        "login_client_max_failures": 8,
+        "login_window_seconds": 600,
+        **CHEAP,
+    }
+    values.update(kw)
+    return WebConfig(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def web_world(database: Database) -> AsyncIterator[WebWorld]:
+    fx = await build_campaign(database)
+    async with database.session() as s:
+        running = await f.campaign(s, NOW, name="en-cours", title="Campagne en cours")
+        a_service = await f.service(
+            s, NOW, await _collectivity(s, A_CODE), name="Accueil de la mairie"
+        )
+        row = await f.contact(s, NOW, running, a_service, planned_at=NOW, status="sent",
+                              sent_at=NOW)  # fmt: skip
+        open_ids = (running.id, row.id)
+    await add_account(database, "coord@example.org", "coordinator")
+    await add_account(database, "consult@example.org", "consultant")
+    await add_account(database, "a@mairie.example", "collectivity", A_CODE)
+    await add_account(database, "b@mairie.example", "collectivity", B_CODE)
+    clock = FixedClock(NOW)
+    config = make_config()
+    yield WebWorld(create_app(database, config, clock), database, clock, config, fx, *open_ids)
+
+
+async def _collectivity(s, code):  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from storage.models import Collectivity
+
+    return (
+        await s.execute(select(Collectivity).where(Collectivity.insee_code == code))
+    ).scalar_one()

@@ -1,0 +1,165 @@
+"""The back office after a real pass of the watcher over the suite's Dovecot: the triage
+queue with hostile mail shown as text, a coordinator's match through the same code as
+`temoin triage match`, the contact page, and a campaign's progress."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from scenarios.clock import FixedClock
+from sim.dovecot import DovecotServer
+from storage import triage
+from storage.db import Database
+from storage.models import Campaign, Contact
+from tests.mailworld import PASSWORD_ENV, SENT, World, make_world, reply, tracker
+from tests.web.conftest import WebWorld, add_account, csrf_of, login, make_config
+from web.app import create_app
+
+HOSTILE_SUBJECT = '<script>alert("x")</script> Re: facture'
+HOSTILE_BODY = (
+    'Bonjour,\n<img src="http://tracker.example/p.gif"> <a href="javascript:alert(1)">ici</a>\n'
+)
+
+
+@dataclass
+class MailWeb:
+    web: WebWorld
+    world: World
+    ccas: int  # message ids
+    hostile: int
+    campaign_id: int
+
+
+@pytest.fixture
+async def mail_web(
+    database: Database,
+    dovecot_server: DovecotServer,
+    mail_user: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[MailWeb]:
+    monkeypatch.setenv(PASSWORD_ENV, dovecot_server.password)
+    world = await make_world(database, dovecot_server, mail_user)
+    at = SENT + timedelta(days=1)
+    dovecot_server.append(
+        mail_user,
+        reply(sender="ccas@autreville.example", to=world.persona_email,
+              subject="Re: Demande d'aide pour une facture d'électricité"),
+        when=at,
+    )  # fmt: skip
+    dovecot_server.append(
+        mail_user,
+        reply(sender="x@ailleurs.example", to=world.persona_email, subject=HOSTILE_SUBJECT,
+              body=HOSTILE_BODY),
+        when=at,
+    )  # fmt: skip
+    assert await tracker(database).sync_all() == {}
+    async with database.session() as s:
+        rows = {r.subject: r.id for r in await triage.triage_rows(s)}
+        campaign_id = await s.scalar(select(Campaign.id))
+    assert set(rows) == {"Re: Demande d'aide pour une facture d'électricité", HOSTILE_SUBJECT}
+    await add_account(database, "coord@example.org", "coordinator")
+    await add_account(database, "consult@example.org", "consultant")
+    clock = FixedClock(SENT + timedelta(days=10))
+    config = make_config()
+    app = create_app(database, config, clock)
+    web = WebWorld(app, database, clock, config, None, 0, 0)  # type: ignore[arg-type]
+    yield MailWeb(web, world, rows["Re: Demande d'aide pour une facture d'électricité"],
+                  rows[HOSTILE_SUBJECT], int(campaign_id or 0))  # fmt: skip
+
+
+async def test_triage_match_and_ignore_from_the_web(mail_web: MailWeb) -> None:
+    world, web = mail_web.world, mail_web.web
+    async with web.client() as client:
+        await login(client, "coord@example.org")
+        queue = await client.get("/admin/tri")
+        assert queue.status_code == 200
+        assert "<script>alert" not in queue.text
+        assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; Re: facture" in queue.text
+        assert "Autreville" in queue.text  # the suggestions described
+
+        hostile = await client.get(f"/admin/tri/{mail_web.hostile}")
+        assert hostile.status_code == 200
+        assert "<img" not in hostile.text and 'href="javascript' not in hostile.text
+        assert "&lt;img src=&#34;http://tracker.example/p.gif&#34;&gt;" in hostile.text
+
+        page = await client.get(f"/admin/tri/{mail_web.ccas}")
+        assert page.status_code == 200
+        assert f'href="/admin/contacts/{world.contacts["ccas_a"]}"' in page.text
+        assert f'href="/admin/contacts/{world.contacts["ccas_b"]}"' in page.text
+        token = csrf_of(page.text)
+
+        wrong = await client.post(
+            f"/admin/tri/{mail_web.ccas}/associer",
+            data={"csrf_token": token, "contact": "999999", "kind": "answer"},
+        )
+        assert wrong.status_code == 400 and "contact 999999" in wrong.text
+        bad_kind = await client.post(
+            f"/admin/tri/{mail_web.ccas}/associer",
+            data={"csrf_token": token, "contact": str(world.contacts["ccas_b"]), "kind": "x"},
+        )
+        assert bad_kind.status_code == 400
+
+        done = await client.post(
+            f"/admin/tri/{mail_web.ccas}/associer",
+            data={"csrf_token": token, "contact": str(world.contacts["ccas_b"]), "kind": "answer"},
+        )
+        assert done.status_code == 303
+        assert done.headers["location"] == f"/admin/contacts/{world.contacts['ccas_b']}"
+        async with web.database.session() as s:
+            contact = await s.get(Contact, world.contacts["ccas_b"])
+            assert contact is not None
+            assert (contact.status, contact.first_answer_at) == (
+                "answered",
+                SENT + timedelta(days=1),
+            )
+        contact_page = await client.get(done.headers["location"])
+        assert contact_page.status_code == 200
+        assert (
+            "Re: Demande d’aide" in contact_page.text
+            or "Re: Demande d&#39;aide" in contact_page.text
+        )
+        assert "<dd>répondu</dd>" in contact_page.text and "mail_answer" in contact_page.text
+
+        again = await client.post(
+            f"/admin/tri/{mail_web.ccas}/associer",
+            data={"csrf_token": token, "contact": str(world.contacts["ccas_a"])},
+        )
+        assert again.status_code == 400  # decided already: nothing changes
+
+        ignored = await client.post(
+            f"/admin/tri/{mail_web.hostile}/ignorer", data={"csrf_token": token}
+        )
+        assert ignored.status_code == 303
+        assert HOSTILE_SUBJECT not in (await client.get("/admin/tri")).text
+        twice = await client.post(
+            f"/admin/tri/{mail_web.hostile}/ignorer", data={"csrf_token": token}
+        )
+        assert twice.status_code == 409
+
+    async with web.client() as client:
+        await login(client, "consult@example.org")
+        page = await client.get(f"/admin/tri/{mail_web.ccas}")
+        assert page.status_code == 200 and "/associer" not in page.text  # no form to decide
+
+
+async def test_campaign_progress(mail_web: MailWeb) -> None:
+    async with mail_web.web.client() as client:
+        await login(client, "coord@example.org")
+        listing = await client.get("/admin")
+        assert f'href="/admin/campagnes/{mail_web.campaign_id}"' in listing.text
+        page = await client.get(f"/admin/campagnes/{mail_web.campaign_id}")
+        assert page.status_code == 200
+        assert 'hx-trigger="every 15s"' in page.text
+        row = page.text.split('<th scope="row">Courriel</th>', 1)[1].split("</tr>", 1)[0]
+        cells = [c.split("</td>")[0] for c in row.split('<td class="num">')[1:]]
+        # total, upcoming, due, late, done, answered, failed, closed: 4 emails sent, none answered
+        assert cells == ["4", "0", "0", "0", "4", "0", "0", "0"]
+        fragment = await client.get(f"/admin/campagnes/{mail_web.campaign_id}/avancement")
+        assert fragment.status_code == 200 and "<html" not in fragment.text
+        assert "Courriel" in fragment.text
+        assert (await client.get("/admin/campagnes/999999")).status_code == 404

@@ -1,0 +1,78 @@
+"""`temoin web users …` and `temoin web` refusing to start without a secret key."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from typer.testing import CliRunner
+
+import temoin.cli.app
+from tests.conftest import DbTarget
+from tests.reports.statsworld import build_campaign
+
+runner = CliRunner()
+
+
+def test_users_add_invite_list_disable(cli_env: DbTarget) -> None:
+    async def collectivities() -> None:
+        database = cli_env.database()
+        try:
+            await build_campaign(database)
+        finally:
+            await database.dispose()
+
+    asyncio.run(collectivities())
+    added = runner.invoke(
+        temoin.cli.app.app,
+        ["web", "users", "add", "Maire@Chanonat.example", "--name", "Mairie de Chanonat",
+         "--role", "collectivity", "--collectivity", "63903"],
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    assert "Compte maire@chanonat.example créé." in added.stdout
+    link = added.stdout.strip().splitlines()[-1]
+    assert link.startswith("http://127.0.0.1:8000/invitation/") and len(link) > 70
+
+    again = runner.invoke(
+        temoin.cli.app.app, ["web", "users", "add", "maire@chanonat.example", "--name", "X",
+                             "--role", "consultant"],
+    )  # fmt: skip
+    assert again.exit_code == 1 and "already exists" in again.stderr
+
+    no_code = runner.invoke(
+        temoin.cli.app.app, ["web", "users", "add", "x@y.example", "--name", "X", "--role",
+                             "collectivity", "--collectivity", "99999"],
+    )  # fmt: skip
+    assert no_code.exit_code == 1 and "99999" in no_code.stderr
+
+    renewed = runner.invoke(
+        temoin.cli.app.app, ["web", "users", "invite", "maire@chanonat.example"]
+    )
+    assert renewed.exit_code == 0, renewed.output
+    assert renewed.stdout.strip().splitlines()[-1] != link
+
+    listed = runner.invoke(temoin.cli.app.app, ["web", "users", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert "maire@chanonat.example" in listed.stdout and "Chanonat-la-Haute" in listed.stdout
+    assert "invité" in listed.stdout
+
+    off = runner.invoke(temoin.cli.app.app, ["web", "users", "disable", "maire@chanonat.example"])
+    assert off.exit_code == 0, off.output
+    off_again = runner.invoke(
+        temoin.cli.app.app, ["web", "users", "disable", "maire@chanonat.example"]
+    )
+    assert off_again.exit_code == 1
+
+
+def test_serving_needs_a_secret_key(cli_env: DbTarget, monkeypatch: pytest.MonkeyPatch) -> None:
+    result = runner.invoke(temoin.cli.app.app, ["web", "--port", "8999"])
+    assert result.exit_code == 2
+    assert "web.secret_key is not set" in result.stderr
+    monkeypatch.setenv("TEMOIN_WEB__SECRET_KEY", "env:TEMOIN_TEST_WEB_KEY")
+    monkeypatch.setenv("TEMOIN_TEST_WEB_KEY", "too short")
+    short = runner.invoke(temoin.cli.app.app, ["web", "--port", "8999"])
+    assert short.exit_code == 2 and "at least 32 characters" in short.stderr
+    monkeypatch.setenv("TEMOIN_WEB__SECRET_KEY", "s3cr3t-value-written-inline-xxxxxxxxxxxx")
+    inline = runner.invoke(temoin.cli.app.app, ["web", "--port", "8999"])
+    assert inline.exit_code == 2 and "never the secret itself" in inline.stderr
+    assert "s3cr3t" not in inline.stderr

@@ -1,0 +1,116 @@
+"""The ASGI app: routes, middleware and error pages, built from what it is handed.
+
+    create_app(database, config, clock)  ->  Starlette app
+
+    SecurityHeaders( SessionMiddleware( routes ) )
+
+Routes (French paths, what people see in the address bar):
+
+    /                       to the account's home, or the log-in page
+    /connexion              log in (GET form, POST)         /deconnexion   log out (POST)
+    /invitation/{token}     choose a password (single use, expiring)
+    /portail...             a collectivity's own results (views_portal)
+    /admin...               the back office (views_admin)
+    /static/...             htmx and the style sheet, served from here (no CDN)
+    /sante                  "ok", for health checks
+
+The app holds no state between requests but the database: several processes can serve it.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from scenarios.catalog import Catalog
+from scenarios.clock import Clock
+from scenarios.formatting import Formats
+from scenarios.i18n import Translator
+from storage.db import Database
+from web import auth, views_admin, views_auth, views_portal
+from web.config import WebConfig
+from web.pages import STATIC_DIR, LoginRequired, WebState, make_templates, render
+from web.security import SecurityHeaders
+
+SESSION_COOKIE = "temoin_session"
+
+
+async def health(_request: Request) -> Response:
+    return PlainTextResponse("ok")
+
+
+async def no_icon(_request: Request) -> Response:
+    return Response(status_code=204)
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/", views_auth.home),
+        Route("/sante", health),
+        Route("/favicon.ico", no_icon),
+        Route("/connexion", views_auth.login_page, methods=["GET"]),
+        Route("/connexion", views_auth.login, methods=["POST"]),
+        Route("/deconnexion", views_auth.logout, methods=["POST"]),
+        Route("/invitation/{token:str}", views_auth.invite_page, methods=["GET"]),
+        Route("/invitation/{token:str}", views_auth.invite, methods=["POST"]),
+        *views_portal.routes(),
+        *views_admin.routes(),
+        Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+
+
+async def _login_required(request: Request, _exc: Exception) -> Response:
+    target = request.url.path
+    if request.url.query:
+        target += "?" + request.url.query
+    if request.method != "GET" or views_auth.safe_next(target) is None:
+        target = "/"
+    return RedirectResponse(f"/connexion?suite={quote(target, safe='/')}", status_code=303)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = exc.status_code if exc.status_code in (400, 403, 404, 405, 413, 429) else 400
+    return render(request, "error.html.j2", status_code=code, code=code)
+
+
+def create_app(
+    database: Database,
+    config: WebConfig,
+    clock: Clock,
+    *,
+    catalog: Catalog | None = None,
+) -> Starlette:
+    """The app for one database; ``catalog`` defaults to the shipped scenarios (loaded once)."""
+    t = Translator(config.locale)
+    f = Formats(config.locale, config.timezone)
+    app = Starlette(
+        routes=routes(),
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(
+                SessionMiddleware,
+                secret_key=config.secret_key,
+                session_cookie=SESSION_COOKIE,
+                max_age=config.session_seconds,
+                same_site="lax",
+                https_only=config.secure_cookies,
+            ),
+        ],
+        exception_handlers={LoginRequired: _login_required, HTTPException: _http_error},
+    )
+    passwords = auth.Passwords(
+        config.argon2_time_cost, config.argon2_memory_kib, config.argon2_parallelism
+    )
+    app.state.web = WebState(
+        database, config, clock, catalog, t, f, make_templates(t, f), passwords
+    )
+    return app

@@ -1,0 +1,224 @@
+"""The back office: campaigns, a campaign's progress, the triage queue, a contact's page.
+
+Coordinators and consultants read every page; only coordinators decide in triage. Everything
+that came by mail (senders, subjects, texts, evidence) is shown as text, escaped by the
+templates' autoescape: no message HTML is ever put in a page, so no remote content loads.
+The progress block of a campaign refreshes itself every 15 seconds (HTMX), so a dashboard
+left open follows the worker.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from channels.classify import KINDS as CLASSIFIER_KINDS
+from reports.campaign_stats import shipped_catalog
+from runners.tracker import Tracker, TriageError
+from scenarios.catalog import Catalog
+from storage import backoffice, dispatch_status, mail, triage
+from web.pages import (
+    WebState,
+    int_param,
+    not_found,
+    now,
+    render,
+    require_back_office,
+    require_coordinator,
+    state,
+)
+from web.security import checked_form
+
+KINDS = CLASSIFIER_KINDS
+MAX_HELD_SHOWN = 50
+MAX_TEXT = 20_000
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/admin", campaigns),
+        Route("/admin/campagnes/{campaign_id:int}", campaign),
+        Route("/admin/campagnes/{campaign_id:int}/avancement", progress),
+        Route("/admin/tri", triage_queue),
+        Route("/admin/tri/{message_id:int}", triage_message),
+        Route("/admin/tri/{message_id:int}/associer", triage_match, methods=["POST"]),
+        Route("/admin/tri/{message_id:int}/ignorer", triage_ignore, methods=["POST"]),
+        Route("/admin/contacts/{contact_id:int}", contact),
+    ]
+
+
+def _catalog(st: WebState) -> Catalog:
+    if st.catalog is None:
+        st.catalog = shipped_catalog()
+    return st.catalog
+
+
+async def campaigns(request: Request) -> Response:
+    await require_back_office(request)
+    st = state(request)
+    async with st.database.session() as db:
+        lines = await backoffice.campaigns(db)
+        pending = len(await triage.triage_rows(db))
+    return render(request, "admin/campaigns.html.j2", campaigns=lines, pending=pending)
+
+
+async def _progress_context(request: Request, campaign_id: int) -> dict[str, Any]:
+    st = state(request)
+    async with st.database.session() as db:
+        info = await backoffice.campaign_by_id(db, campaign_id)
+        if info is None:
+            not_found()
+        channels = await backoffice.channel_progress(db, campaign_id, now(request))
+        held = await dispatch_status.waiting_steps(db, campaign_id)
+    return {
+        "campaign": info,
+        "channels": channels,
+        "held": held[:MAX_HELD_SHOWN],
+        "held_total": len(held),
+        "held_kinds": sorted(Counter(w.kind for w in held).items()),
+        "as_of": now(request),
+    }
+
+
+async def campaign(request: Request) -> Response:
+    await require_back_office(request)
+    context = await _progress_context(request, int_param(request, "campaign_id"))
+    return render(request, "admin/campaign.html.j2", **context)
+
+
+async def progress(request: Request) -> Response:
+    await require_back_office(request)
+    context = await _progress_context(request, int_param(request, "campaign_id"))
+    return render(request, "admin/progress.html.j2", **context)
+
+
+def _suggestions(evidence: dict[str, Any] | None) -> list[dict[str, Any]]:
+    match = (evidence or {}).get("match") or {}
+    found = match.get("suggestions") or []
+    return [s for s in found if isinstance(s, dict) and isinstance(s.get("contact"), int)]
+
+
+def _described(
+    evidence: dict[str, Any] | None, described: dict[int, backoffice.ContactSummary]
+) -> list[tuple[dict[str, Any], backoffice.ContactSummary | None]]:
+    return [(s, described.get(s["contact"])) for s in _suggestions(evidence)]
+
+
+async def triage_queue(request: Request) -> Response:
+    await require_back_office(request)
+    st = state(request)
+    async with st.database.session() as db:
+        rows = await triage.triage_rows(db)
+        wanted = {s["contact"] for r in rows for s in _suggestions(r.evidence)}
+        described = await backoffice.contact_summaries(db, sorted(wanted))
+    items = [
+        {
+            "row": r,
+            "suggestions": [(s, described.get(s["contact"])) for s in _suggestions(r.evidence)],
+        }
+        for r in rows
+    ]
+    return render(request, "admin/triage.html.j2", items=items)
+
+
+async def _triage_context(request: Request, message_id: int) -> dict[str, Any]:
+    st = state(request)
+    async with st.database.session() as db:
+        found = await backoffice.message(db, message_id)
+        if found is None or found.direction != "in":
+            not_found()
+        suggestions = _suggestions(found.evidence)
+        described = await backoffice.contact_summaries(db, [s["contact"] for s in suggestions])
+    text = found.text or ""
+    return {
+        "message": found,
+        "text": text[:MAX_TEXT],
+        "cut": len(text) > MAX_TEXT,
+        "reason": ((found.evidence or {}).get("match") or {}).get("reason"),
+        "suggestions": _described(found.evidence, described),
+        "kinds": KINDS,
+        "pending": found.triage_state == mail.PENDING,
+    }
+
+
+async def triage_message(request: Request) -> Response:
+    await require_back_office(request)
+    context = await _triage_context(request, int_param(request, "message_id"))
+    return render(request, "admin/message.html.j2", **context)
+
+
+def _form_id(value: object) -> int | None:
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 10:
+        number = int(value.strip())
+        return number if number > 0 else None
+    return None
+
+
+async def triage_match(request: Request) -> Response:
+    account = await require_coordinator(request)
+    form = await checked_form(request)
+    st = state(request)
+    message_id = int_param(request, "message_id")
+    contact_id = _form_id(form.get("contact"))
+    kind = str(form.get("kind") or "") or None
+    error = None
+    if contact_id is None:
+        error = st.t("web.triage.no_contact")
+    elif kind is not None and kind not in KINDS:
+        error = st.t("web.triage.bad_kind")
+    else:
+        tracker = Tracker(st.database, _catalog(st), st.clock)
+        try:
+            await tracker.match_manually(
+                message_id, contact_id, actor=f"web:{account.login}", kind=kind
+            )
+        except TriageError:
+            error = st.t("web.triage.refused", contact=contact_id)
+    if error is not None:
+        context = await _triage_context(request, message_id)
+        return render(request, "admin/message.html.j2", status_code=400, error=error, **context)
+    return RedirectResponse(f"/admin/contacts/{contact_id}", status_code=303)
+
+
+async def triage_ignore(request: Request) -> Response:
+    account = await require_coordinator(request)
+    await checked_form(request)
+    st = state(request)
+    message_id = int_param(request, "message_id")
+    async with st.database.session() as db:
+        rows = await triage.triage_rows(db, message_id=message_id)
+        if not rows:
+            not_found()
+        evidence = dict(rows[0].evidence or {})
+        evidence["triage"] = {"by": f"web:{account.login}", "at": now(request).isoformat(),
+                              "ignored": True}  # fmt: skip
+        done = await triage.set_triage(db, message_id, state="ignored", evidence=evidence)
+    if not done:
+        context = await _triage_context(request, message_id)
+        return render(
+            request, "admin/message.html.j2", status_code=409,
+            error=st.t("web.triage.not_pending"), **context,
+        )  # fmt: skip
+    return RedirectResponse("/admin/tri", status_code=303)
+
+
+async def contact(request: Request) -> Response:
+    await require_back_office(request)
+    st = state(request)
+    contact_id = int_param(request, "contact_id")
+    async with st.database.session() as db:
+        found = (await backoffice.contact_summaries(db, [contact_id])).get(contact_id)
+        if found is None:
+            not_found()
+        events = await backoffice.contact_events(db, contact_id)
+        messages = await backoffice.contact_messages(db, contact_id)
+    scenario = _catalog(st).scenarios.get(found.scenario_id)
+    return render(
+        request, "admin/contact.html.j2", contact=found, events=events,
+        messages=[(m, (m.text or "")[:MAX_TEXT]) for m in messages],
+        scenario_title=scenario.title if scenario else found.scenario_id,
+    )  # fmt: skip
