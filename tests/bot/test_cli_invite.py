@@ -199,12 +199,3 @@ async def test_webhook_mode_serves_updates_with_the_secret(
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)
-
-
-@pytest.fixture
-def unused_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
