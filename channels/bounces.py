@@ -237,7 +237,10 @@ def _bounce_info(
 def _flufl_recipient(parsed: ParsedMessage) -> str | None:
     """The failed address as GNU Mailman's detectors read the bounce's text."""
     message = email.message.Message()
-    for name in ("From", "Subject", "To", "X-Failed-Recipients"):
+    # The sender as we parsed it: a From that parses to no address at all makes one of the
+    # detectors (Yale's) raise and log a traceback; this is a bounce, so name the bouncer.
+    message["From"] = (parsed.from_.address if parsed.from_ else "") or "MAILER-DAEMON"
+    for name in ("Subject", "To", "X-Failed-Recipients"):
         value = parsed.header(name)
         if value is not None:
             message[name] = value
