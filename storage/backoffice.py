@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.mail import PENDING
 from storage.models import (
     Auditor,
     Campaign,
@@ -33,6 +34,7 @@ from storage.models import (
     Service,
 )
 from storage.stats import CampaignInfo, CollectivityInfo
+from storage.triage import TriageRow
 
 NOT_DONE = ("planned", "assigned", "printed", "sending", "in_progress")
 FAILED = ("undeliverable", "failed", "cancelled")
@@ -260,6 +262,35 @@ async def contact_messages(session: AsyncSession, contact_id: int) -> list[Messa
 async def message(session: AsyncSession, message_id: int) -> MessageLine | None:
     row = (await session.execute(_message_query().where(Message.id == message_id))).first()
     return MessageLine(*row) if row else None
+
+
+async def triage_page(
+    session: AsyncSession, *, offset: int, limit: int
+) -> tuple[int, list[TriageRow]]:
+    """(how many wait in triage, one page of them, oldest first)."""
+    waiting = Message.triage_state == PENDING
+    total = await session.scalar(select(func.count()).select_from(Message).where(waiting))
+    rows = await session.execute(
+        select(
+            Message.id,
+            Persona.key,
+            Message.persona_id,
+            Message.mailbox,
+            Message.internal_date,
+            Message.from_address,
+            Message.subject,
+            Message.classification,
+            Message.triage_state,
+            Message.contact_id,
+            Message.evidence,
+        )
+        .outerjoin(Persona, Persona.id == Message.persona_id)
+        .where(waiting)
+        .order_by(Message.internal_date, Message.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return int(total or 0), [TriageRow(*row) for row in rows.all()]
 
 
 # -- the collectivities' portal ------------------------------------------------------------

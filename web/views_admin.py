@@ -35,6 +35,7 @@ from web.security import checked_form
 
 KINDS = CLASSIFIER_KINDS
 MAX_HELD_SHOWN = 50
+TRIAGE_PAGE = 50
 MAX_TEXT = 20_000
 
 
@@ -62,7 +63,7 @@ async def campaigns(request: Request) -> Response:
     st = state(request)
     async with st.database.session() as db:
         lines = await backoffice.campaigns(db)
-        pending = len(await triage.triage_rows(db))
+        pending, _rows = await backoffice.triage_page(db, offset=0, limit=0)
     return render(request, "admin/campaigns.html.j2", campaigns=lines, pending=pending)
 
 
@@ -111,18 +112,20 @@ def _described(
 async def triage_queue(request: Request) -> Response:
     await require_back_office(request)
     st = state(request)
+    raw_page = request.query_params.get("page", "1")
+    page = max(1, int(raw_page)) if raw_page.isdigit() and len(raw_page) < 7 else 1
     async with st.database.session() as db:
-        rows = await triage.triage_rows(db)
+        total, rows = await backoffice.triage_page(
+            db, offset=(page - 1) * TRIAGE_PAGE, limit=TRIAGE_PAGE
+        )
         wanted = {s["contact"] for r in rows for s in _suggestions(r.evidence)}
         described = await backoffice.contact_summaries(db, sorted(wanted))
-    items = [
-        {
-            "row": r,
-            "suggestions": [(s, described.get(s["contact"])) for s in _suggestions(r.evidence)],
-        }
-        for r in rows
-    ]
-    return render(request, "admin/triage.html.j2", items=items)
+    items = [{"row": r, "suggestions": _described(r.evidence, described)} for r in rows]
+    pages = max(1, -(-total // TRIAGE_PAGE))
+    return render(
+        request, "admin/triage.html.j2", items=items, total=total, page=min(page, pages),
+        pages=pages,
+    )  # fmt: skip
 
 
 async def _triage_context(request: Request, message_id: int) -> dict[str, Any]:
