@@ -12,7 +12,7 @@ SQLite in a temporary file):
 2. timed, the real path: a logged-in coordinator asks ``--requests`` times each page (campaign
    list, a campaign's dashboard, its progress fragment, contact pages of random contacts, the
    triage queue, one message in triage), and the collectivity its portal home; the
-   collectivity's barometer page (which reads the whole campaign, as the PDF does) a few times;
+   collectivity's barometer page (which reads the whole campaign, as the PDF does) once;
 3. timed, the baseline: the bare ``GROUP BY channel, status`` of the campaign's contacts, the
    least any progress page must ask the database.
 
