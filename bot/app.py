@@ -29,8 +29,9 @@ from telegram.ext import (
 )
 
 from bot import handlers
-from bot.handlers import Runtime
+from bot.arrivals import ArrivalQueue, Arrivals
 from bot.reminders import reminder_job
+from bot.runtime import Runtime
 from scenarios.catalog import Catalog, load_catalog
 from scenarios.clock import Clock, SystemClock
 from scenarios.i18n import Translator
@@ -109,10 +110,16 @@ def build_application(
     clock: Clock | None = None,
     catalog: Catalog | None = None,
 ) -> App:
-    """The Application with every handler, the error handler and the reminder job."""
+    """The Application with every handler, the error handler and the reminder job.
+
+    Its update queue stamps each update as it arrives (``bot.arrivals``), before it waits for
+    a handler: a button press is timed then."""
+    clock = clock or SystemClock()
+    arrivals = Arrivals(clock)
     builder = (
         Application.builder()
         .token(conf.token)
+        .update_queue(ArrivalQueue(arrivals))
         .concurrent_updates(PerUserUpdateProcessor(conf.concurrent_updates))
         # httpcore's pool bookkeeping grows with its size: a few connections do better.
         .connection_pool_size(16)
@@ -126,7 +133,8 @@ def build_application(
     app: App = builder.build()
     app.bot_data["runtime"] = Runtime(
         database=database,
-        clock=clock or SystemClock(),
+        clock=clock,
+        arrivals=arrivals,
         catalog=catalog or load_catalog(),
         tz=ZoneInfo(conf.timezone),
         photo_max_bytes=conf.photo_max_bytes,

@@ -1,47 +1,31 @@
-"""Thin Telegram callbacks: identify, load, decide (``bot.flows``), write, then reply.
+"""Thin Telegram callbacks: the commands, the button presses and the messages.
 
-Each update is one short unit of work: the auditor is looked up from the Telegram user id,
-the task is loaded only when it is assigned to them (``storage.bot.owned_task``: whatever
-callback data a client forges), the flow decides, and the new state, events and answers are
-committed before anything is sent. The session is never held across a Telegram request.
+Each one identifies the sender or refuses (``bot.runtime.as_auditor``), loads what it needs,
+lets ``bot.flows`` decide, writes, then replies (``bot.runtime`` says how).
 
-Times: a message carries its date (Telegram's server clock), used as the event time. A
-callback query carries no date at all, so a button press is timed by the bot's clock when
-it is handled (``Runtime.clock``, injected in tests); on a healthy bot that is well under a
-second after the press.
+Times: a message carries its date (Telegram's server clock, set before it reaches us), used
+as the event time. A callback query carries no date at all, so a button press is timed by
+the bot's clock when its update reached us (``Turn.arrived``, stamped by ``bot.arrivals``
+before any queue), not when a handler gets to it: under load that can be seconds later.
 
-Anyone who is not an enrolled, active auditor gets one polite refusal and nothing more;
-``/start CODE`` is the only thing they can do, and wrong codes are limited per Telegram user
-(``MAX_WRONG_CODES`` per ``WRONG_CODES_WINDOW``, counted in the database). A stranger writes
-nothing to the database: the refusal is remembered in memory (the last
-``STRANGERS_REMEMBERED``), and only a ``/start CODE`` attempt gets a state row, for the
-count; rows of strangers whose window has passed are deleted when another one is made, so
-300 strangers no longer leave 300 rows.
+``/start CODE`` is the only thing a stranger can do, and wrong codes are limited per Telegram
+user (``MAX_WRONG_CODES`` per ``WRONG_CODES_WINDOW``, counted in the database): only a
+``/start CODE`` attempt gets a state row, for the count; rows of strangers whose window has
+passed are deleted when another one is made, so 300 strangers no longer leave 300 rows.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import traceback
 import urllib.parse
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import (
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    ReplyKeyboardMarkup,
-    Update,
-)
+from telegram import Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
@@ -57,249 +41,33 @@ from bot.photos import (
     download_capped,
     strip_metadata,
 )
+from bot.runtime import (
+    MENU_KEYS,
+    Runtime,
+    Turn,
+    as_auditor,
+    for_auditors,
+    identify,
+    persist,
+    refusal,
+    runtime,
+    send,
+    snapshot,
+    state_of,
+    translator,
+)
 from bot.views import Button, Reply, rows, task_list, tasks_button
-from scenarios.catalog import Catalog, UnknownScenario
-from scenarios.clock import Clock
+from scenarios.catalog import UnknownScenario
 from scenarios.domain import Channel
 from scenarios.i18n import Translator, pick_locale
+from storage import auditors as auditor_repo
 from storage import bot as repo
-from storage.db import Database
 from storage.models import Auditor, BotState
 
 log = logging.getLogger(__name__)
 
 MAX_WRONG_CODES = 5
-STRANGERS_REMEMBERED = 10_000
 WRONG_CODES_WINDOW = timedelta(hours=1)
-MENU_KEYS = ("bot.menu.tasks", "bot.menu.progress", "bot.menu.help")
-
-
-@dataclass
-class Runtime:
-    """What every callback needs; one per Application, in ``bot_data["runtime"]``."""
-
-    database: Database
-    clock: Clock
-    catalog: Catalog
-    tz: ZoneInfo
-    photo_max_bytes: int = 10_000_000
-    flag_metres: float = 300.0
-    morning_hour: int = 8
-    evening_hour: int = 18
-    digest_hour: int = 19
-    # SQLite has one writer: units of work of this process queue here instead of failing
-    # with "database is locked" when a read transaction tries to become a write one.
-    write_lock: asyncio.Lock | None = field(default=None)
-    # Photos downloaded and decoded at once: with 64 concurrent updates, 64 large photos
-    # would hold gigabytes; the others wait their turn.
-    photo_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
-    # Strangers already refused (Telegram user id -> when), newest last, bounded.
-    refused: OrderedDict[int, datetime] = field(default_factory=OrderedDict)
-
-    def remember_refusal(self, user_id: int, now: datetime) -> None:
-        self.refused[user_id] = now
-        self.refused.move_to_end(user_id)
-        while len(self.refused) > STRANGERS_REMEMBERED:
-            self.refused.popitem(last=False)
-
-    @asynccontextmanager
-    async def unit(self) -> AsyncIterator[AsyncSession]:
-        if self.write_lock is None:
-            async with self.database.session() as session:
-                yield session
-            return
-        async with self.write_lock, self.database.session() as session:
-            yield session
-
-
-def runtime(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
-    found = context.bot_data["runtime"]
-    assert isinstance(found, Runtime)
-    return found
-
-
-def translator(update: Update) -> Translator:
-    user = update.effective_user
-    return Translator(pick_locale(user.language_code if user else None))
-
-
-# --------------------------------------------------------------------------- sending
-
-
-def markup(reply: Reply, t: Translator) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
-    if reply.buttons:
-        return InlineKeyboardMarkup(
-            [
-                [InlineKeyboardButton(b.label, callback_data=b.data) for b in row]
-                for row in reply.buttons
-            ]
-        )
-    if reply.menu:
-        labels = [t(key) for key in MENU_KEYS]
-        return ReplyKeyboardMarkup(
-            [[KeyboardButton(labels[0])], [KeyboardButton(labels[1]), KeyboardButton(labels[2])]],
-            resize_keyboard=True,
-            is_persistent=True,
-        )
-    return None
-
-
-async def send(context: ContextTypes.DEFAULT_TYPE, chat_id: int, replies: list[Reply],
-               t: Translator) -> None:  # fmt: skip
-    for reply in replies:
-        await context.bot.send_message(chat_id, reply.text, reply_markup=markup(reply, t))
-
-
-# --------------------------------------------------------------------------- writing
-
-
-def _state_of(row: BotState) -> State:
-    return State(row.stage, row.contact_id, row.question_id, row.attempt, dict(row.data or {}))
-
-
-async def persist(
-    session: AsyncSession,
-    row: BotState,
-    outcome: Outcome,
-    auditor_id: int,
-    contact_id: int | None,
-    now: datetime,
-) -> None:
-    """Write the outcome of one update: state, events, answers, status."""
-    new = outcome.state
-    row.stage, row.contact_id, row.question_id = new.stage, new.contact_id, new.question_id
-    row.attempt, row.data, row.updated_at = new.attempt, new.data or None, now
-    if contact_id is None:
-        return
-    actor = f"auditor:{auditor_id}"
-    for event in outcome.events:
-        await repo.add_event(session, contact_id, event.kind, event.at, actor, event.detail)
-    for event_id, detail in outcome.event_updates:
-        await repo.update_event_detail(session, event_id, detail)
-    for answer in outcome.answers:
-        await repo.upsert_answer(
-            session,
-            contact_id=contact_id,
-            question_id=answer.question_id,
-            value=answer.value,
-            auditor_id=auditor_id,
-            at=now,
-            photo_sha256=answer.photo_sha256,
-            review_state=answer.review_state,
-        )
-    await repo.delete_answers(session, contact_id, outcome.deleted)
-    if outcome.status is not None:
-        await repo.set_status(
-            session,
-            contact_id,
-            outcome.status.status,
-            now,
-            first_answer_at=outcome.status.first_answer_at,
-            closed=outcome.status.closed,
-        )
-    await session.flush()
-
-
-async def snapshot(
-    session: AsyncSession, rt: Runtime, auditor: Auditor, contact_id: int, now: datetime,
-    t: Translator,
-) -> Snapshot | None:  # fmt: skip
-    """The task as its owner sees it; None when it is not this auditor's (or does not exist)."""
-    task = await repo.owned_task(session, auditor.id, contact_id)
-    if task is None:
-        return None
-    try:
-        scenario = rt.catalog.get(task.scenario_id)
-    except UnknownScenario:
-        scenario = None
-    return Snapshot(
-        auditor_id=auditor.id,
-        auditor_name=auditor.name,
-        task=task,
-        scenario=scenario,
-        answers=await repo.answers_of(session, contact_id),
-        events=await repo.events_of(session, contact_id),
-        now=now,
-        t=t,
-        tz=rt.tz,
-        flag_metres=rt.flag_metres,
-    )
-
-
-def refusal(rt: Runtime, row: BotState, now: datetime, t: Translator) -> list[Reply]:
-    """One polite refusal per unknown Telegram user, then silence."""
-    if row.refused_at is not None:
-        return []
-    row.refused_at = now  # kept when the row is stored (a disabled auditor's), else:
-    rt.remember_refusal(row.telegram_user_id, now)
-    return [Reply(t("bot.refused"))]
-
-
-async def identify(
-    session: AsyncSession, rt: Runtime, user_id: int, now: datetime
-) -> tuple[Auditor | None, BotState]:
-    """The active auditor of this Telegram user and their state row; for a user without a
-    stored row (a stranger), a row that is never added to the session."""
-    auditor, row = await repo.identify(session, user_id, now)
-    if row is None:
-        row = BotState(
-            telegram_user_id=user_id, stage=flows.IDLE, attempt=0, failed_codes=0,
-            refused_at=rt.refused.get(user_id), updated_at=now,
-        )  # fmt: skip
-    return auditor, row
-
-
-@dataclass
-class Turn:
-    """One update of an enrolled, active auditor, inside its unit of work."""
-
-    update: Update
-    context: ContextTypes.DEFAULT_TYPE
-    rt: Runtime
-    t: Translator
-    session: AsyncSession
-    auditor: Auditor
-    row: BotState  # the auditor's state row
-    now: datetime  # the bot's clock when the update is handled
-    toast: str | None = None  # the answer to a button press (shown briefly by the client)
-
-
-Step = Callable[[Turn], Awaitable[list[Reply]]]
-Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
-
-
-async def as_auditor(update: Update, context: ContextTypes.DEFAULT_TYPE, step: Step) -> None:
-    """Identify the sender, or refuse: only an enrolled, active auditor reaches ``step``,
-    which only ever sees that auditor (their tasks are loaded with ``owned_task``). The
-    replies are sent after the unit of work is committed; a button press is answered first
-    (with ``Turn.toast``), a stranger's too, so the client stops its spinner."""
-    user = update.effective_user
-    if user is None:
-        return
-    rt, t = runtime(context), translator(update)
-    now = rt.clock.now()
-    toast: str | None = None
-    async with rt.unit() as session:
-        auditor, row = await identify(session, rt, user.id, now)
-        if auditor is None:
-            replies = refusal(rt, row, now, t)
-        else:
-            turn = Turn(update, context, rt, t, session, auditor, row, now)
-            replies = await step(turn)
-            toast = turn.toast
-    if update.callback_query is not None:
-        await update.callback_query.answer(toast)
-    await send(context, user.id, replies, t)
-
-
-def for_auditors(step: Step) -> Handler:
-    """``as_auditor`` as a decorator: the handler of an update only auditors may make."""
-
-    @functools.wraps(step)
-    async def handler(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        await as_auditor(update, context, step)
-
-    return handler
 
 
 # --------------------------------------------------------------------------- commands
@@ -321,7 +89,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             replies = refusal(rt, row, now, t)
         else:
             if row not in session:  # a stranger's first code: the count needs a row
-                row = await repo.stranger_state(
+                row = await auditor_repo.stranger_state(
                     session, user.id, now, stale_before=now - WRONG_CODES_WINDOW
                 )
                 row.refused_at = rt.refused.get(user.id)
@@ -344,7 +112,7 @@ async def _enrol(
         row.failed_codes += 1
         # Said once when the limit is reached; later attempts in the window get nothing.
         return [Reply(t("bot.enrol.too_many"))] if row.failed_codes == MAX_WRONG_CODES + 1 else []
-    redeemed = await repo.redeem_invite(session, repo.hash_code(code), user_id, now)
+    redeemed = await auditor_repo.redeem_invite(session, auditor_repo.hash_code(code), user_id, now)
     if redeemed.auditor is None:
         row.failed_codes += 1
         return [Reply(t(f"bot.enrol.{redeemed.reason}"))]
@@ -416,11 +184,11 @@ async def cancel(turn: Turn) -> list[Reply]:
 
 @for_auditors
 async def on_callback(turn: Turn) -> list[Reply]:
-    """A button press (a callback query has no date: the press is timed on handling)."""
+    """A button press, timed when it reached us (a callback query has no date)."""
     query = turn.update.callback_query
     if query is None:
         return []
-    rt, session, auditor, t, now = turn.rt, turn.session, turn.auditor, turn.t, turn.now
+    rt, session, auditor, t, now = turn.rt, turn.session, turn.auditor, turn.t, turn.arrived
     pressed = cb.parse(query.data)
     if pressed.op == Op.MENU:
         return await _task_list(turn)
@@ -433,7 +201,7 @@ async def on_callback(turn: Turn) -> list[Reply]:
     if snap is None:
         turn.toast = t("bot.not_found")
         return []
-    state = _state_of(turn.row)
+    state = state_of(turn.row)
     if pressed.op == Op.OPEN:
         outcome = flows.open_task(state, snap)
     else:
@@ -506,12 +274,12 @@ async def _with_task(
         if row.contact_id is None:
             return [Reply(t("bot.text.unexpected"), rows(tasks_button(t)))]
         snap = await snapshot(
-            turn.session, turn.rt, auditor, row.contact_id, message.date or now, t
+            turn.session, turn.rt, auditor, row.contact_id, message.date or turn.arrived, t
         )
         if snap is None:
             await persist(turn.session, row, Outcome(State()), auditor.id, None, now)
             return [Reply(t("bot.not_found"))]
-        outcome = step(_state_of(row), snap)
+        outcome = step(state_of(row), snap)
         await persist(turn.session, row, outcome, auditor.id, snap.task.id, now)
         return outcome.replies
 
@@ -574,7 +342,7 @@ async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             if snap is None:
                 replies = [Reply(t("bot.not_found"))]
             else:
-                outcome = flows.photo_input(_state_of(row), snap, sha)
+                outcome = flows.photo_input(state_of(row), snap, sha)
                 await persist(session, row, outcome, auditor.id, snap.task.id, now)
                 replies = outcome.replies
     await send(context, user.id, replies, t)

@@ -25,7 +25,8 @@ from telegram.ext import ContextTypes
 
 from bot import callbacks as cb
 from bot.callbacks import Op
-from bot.handlers import Runtime, markup, progress_text, runtime
+from bot.handlers import progress_text
+from bot.runtime import Runtime, markup, runtime
 from bot.views import Button, Reply, local, rows, task_label
 from scenarios.catalog import UnknownScenario
 from scenarios.i18n import Translator

@@ -180,15 +180,20 @@ def _substantive_sentences(text: str) -> list[str]:
         if len(sentence.split()) <= _SHORT_LINE_WORDS:
             continue
         if find(ACK, sentence) or _BIEN_RECU.search(sentence):
-            # The receipt sentence itself; what follows a comma may still say more.
-            rest = sentence.split(",", 1)[1] if "," in sentence else ""
-            if len(rest.split()) > _SHORT_LINE_WORDS and not find(HOLDING, rest.strip()):
-                found.append(rest.strip())
+            # The receipt sentence itself; another clause of it may still say more.
+            for clause in (part.strip() for part in sentence.split(",")):
+                if len(clause.split()) <= _SHORT_LINE_WORDS or _receipt_or_holding(clause):
+                    continue
+                found.append(clause)
             continue
         if find(HOLDING, sentence):
             continue
         found.append(sentence)
     return found
+
+
+def _receipt_or_holding(clause: str) -> bool:
+    return bool(find(ACK, clause) or _BIEN_RECU.search(clause) or find(HOLDING, clause))
 
 
 def _absence(subject: str, text: str) -> str | None:
@@ -490,10 +495,11 @@ def _human(parsed: ParsedMessage, subject: str) -> Classification:
         evidence += [e for e in (thread, "quotes the original" if quoted else None) if e]
         if not (parsed.in_reply_to or parsed.references or quoted or person):
             # A reply prefix alone is how spam fakes a relation: not from a person-like
-            # sender, and with machine-made signs, it earns nothing.
-            strong, weak = senders.machine_signs(parsed, program)
-            if strong or weak:
-                return Classification("other", (*evidence, *strong, *weak, size), unsure=True)
+            # sender, and with strong machine-made signs, it earns nothing. (A service's
+            # address or a ticketing tool's mailer is no such sign: town halls answer so.)
+            strong, _ = senders.machine_signs(parsed, program)
+            if strong:
+                return Classification("other", (*evidence, *strong, size), unsure=True)
         return Classification("answer", (*evidence, size))
     return _unthreaded(parsed, [*evidence, "replies to nothing: no thread relation, no quote"])
 

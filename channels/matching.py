@@ -41,6 +41,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from itertools import islice
 
 from channels.classify import BounceInfo
 from channels.content import fold
@@ -65,6 +66,7 @@ _PREFIX = re.compile(
 )
 _NOT_WORD = re.compile(r"[^\w]+")
 SUBJECT_SIMILARITY = 0.85
+_SUGGESTIONS = 10  # kept with an unmatched message
 TOKEN_HEADERS = ("to", "cc", "delivered-to", "x-original-to", "envelope-to")
 _ADDRESS = re.compile(r"[\w.+'=-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+")
 
@@ -253,19 +255,14 @@ class MatchIndex:
             found = Suggestion(contact.id, method, confidence)
             return MatchResult(None, None, None, (*suggestions, found), f"{why}: below threshold")
 
-        verdicts: dict[str, bool] = {}  # contacts share subjects: compare each one once
-
-        def similar(other: str) -> bool:
-            verdict = verdicts.get(other)
-            if verdict is None:
-                verdict = verdicts[other] = similar_subjects(subject, other)
-            return verdict
-
         def by_subject(pool: Sequence[ContactRef]) -> list[ContactRef]:
             exact = [c for c in pool if subject in c.subjects]
             if exact or not subject:
                 return exact
-            return [c for c in pool if any(similar(s) for s in c.subjects)]
+            # Contacts share a few subjects: compare each distinct one once.
+            distinct = {s for c in pool for s in c.subjects}
+            alike = {s for s in distinct if similar_subjects(subject, s)}
+            return [c for c in pool if not alike.isdisjoint(c.subjects)] if alike else []
 
         if bounce is not None and bounce.recipient:
             sender, method = bounce.recipient.strip().lower(), "bounce_recipient"
@@ -298,8 +295,10 @@ class MatchIndex:
             if len(pool) == 1:
                 return decide(pool[0], "subject", 0.6, "similar subject")
             known = {s.contact_id for s in suggestions}
+            fresh = (c for c in pool if c.id not in known)
+            room = max(0, _SUGGESTIONS - len(suggestions))  # only the first ones are kept
             suggestions += [
-                Suggestion(c.id, "subject", 0.6 / len(pool)) for c in pool if c.id not in known
+                Suggestion(c.id, "subject", 0.6 / len(pool)) for c in islice(fresh, room)
             ]
         reason = "ambiguous" if suggestions else "no candidate"
-        return MatchResult(None, None, None, tuple(suggestions[:10]), reason)
+        return MatchResult(None, None, None, tuple(suggestions[:_SUGGESTIONS]), reason)

@@ -93,18 +93,25 @@ def _tidy(lines: list[str]) -> str:
 
 def _quote_start(lines: list[str], folded: list[str]) -> int:
     """Index of the first line of the quoted original (``len(lines)`` when there is none)."""
+    # Each test is guarded by what its pattern cannot match without (a first character, a
+    # word), which skips most lines without running a regex; the results are the same.
     for index, line in enumerate(folded):
         if not line:
             continue
-        if _SEPARATOR.match(line):
+        first = line[0]
+        if first in "-bd" and _SEPARATOR.match(line):
             return index
-        if _UNDERSCORES.match(line) and _fields_follow(folded, index + 1):
+        if first == "_" and _UNDERSCORES.match(line) and _fields_follow(folded, index + 1):
             return index
-        if _FROM_FIELD.match(line) and _fields_follow(folded, index + 1):
+        if first in "*df" and _FROM_FIELD.match(line) and _fields_follow(folded, index + 1):
             return index
-        if _ATTRIBUTION_START.match(line) and _attribution(folded, index):
+        if first in "lo" and _ATTRIBUTION_START.match(line) and _attribution(folded, index):
             return index
-        if _WROTE_LINE.search(line) and _next_is_quoted(lines, index + 1):
+        if (
+            ("ecrit" in line or "wrote" in line)
+            and _WROTE_LINE.search(line)
+            and _next_is_quoted(lines, index + 1)
+        ):
             return index
     return len(lines)
 
@@ -138,7 +145,7 @@ def _next_is_quoted(lines: list[str], start: int) -> bool:
 
 def _split_signature(lines: list[str], folded: list[str]) -> tuple[list[str], list[str]]:
     for index in range(len(lines) - 1, -1, -1):
-        if _SIG_DELIMITER.match(lines[index].rstrip("\n")) and lines[index].startswith("--"):
+        if lines[index].startswith("--") and _SIG_DELIMITER.match(lines[index].rstrip("\n")):
             return lines[:index], lines[index + 1 :]
     window = max(len(lines) - _SIGNATURE_WINDOW, 0)  # a signature sits at the end
     for index in range(window, len(folded)):

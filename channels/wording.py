@@ -137,7 +137,7 @@ ABSENCE = wording(
     ("actuellement absent", r"\bactuellement absente?\b"),
     ("en congé", r"\ben (conges?|vacances)\b"),
     ("de retour le", r"\bde retour (le|au|lundi|mardi|mercredi|jeudi|vendredi)\b"),
-    ("hors du bureau", r"\bhors du bureau\b"),
+    ("hors du bureau", r"\bhors (du|de mon) bureau\b"),
     ("en formation jusqu'au", r"\ben (formation|deplacement|mission|seminaire) (jusqu'|du |le )"),
     ("en arrêt maladie", r"\ben arret (maladie|de travail)\b"),
     ("pendant mon absence", r"\b(pendant|durant|en) mon absence\b"),
@@ -167,7 +167,7 @@ ABSENCE = wording(
 
 ACK = wording(
     ("accusé de réception", r"\baccuse de reception\b"),
-    ("nous accusons réception", r"\b(nous accusons|j'accuse) reception\b"),
+    ("nous accusons réception", r"\b(nous accusons|j'accuse) (bonne )?reception\b"),
     (
         "nous avons bien reçu votre demande",
         r"\b(nous avons|j'ai|avons) bien (recu|pris en compte) votre "
@@ -176,7 +176,7 @@ ACK = wording(
     (
         "votre message a bien été reçu",
         r"\bvotre (demande|message|courriel|mail|e-mail|requete|sollicitation) "
-        r"a bien ete (recue?|enregistree?|prise? en compte)\b",
+        r"a bien ete (recue?|enregistree?|prise? en compte|transmise?)\b",
     ),
     ("votre demande a été enregistrée", r"\bvotre (demande|requete) a ete enregistree\b"),
     ("bien reçu", r"^bien recu\b"),
@@ -242,7 +242,8 @@ REDIRECT = wording(
     ),
     (
         "nous vous invitons à adresser votre demande à",
-        r"\b(veuillez|merci d'|je vous invite a|nous vous invitons a) (re)?adresser "
+        r"\b(veuillez|merci d'|merci de|je vous invite a|nous vous invitons a) "
+        r"((re)?adresser|renvoyer|reformuler) "
         r"(votre|vos) (demande|message|courriel|question|correspondance)s?\b",
     ),
     ("adressez-vous à", r"\badressez-vous (a|au|aux)\b"),

@@ -54,9 +54,10 @@ from runners.tracking_rows import (
 from scenarios.catalog import Catalog, Scenario, UnknownScenario
 from scenarios.clock import Clock
 from scenarios.render import CollectivityView, PersonaView, ServiceView, render_wording
-from storage import mail, mail_census, triage
+from storage import mail, mail_census, mail_match, triage
 from storage.db import Database
 from storage.mail import ContactView, EventRow, MessageResult, RawMessage
+from storage.mail_match import MatchRow
 from storage.personas import PersonaInfo
 
 log = logging.getLogger("temoin.tracking")
@@ -158,6 +159,7 @@ class Tracker:
         self.clock = clock
         self.config = config or TrackingConfig()
         self._subjects: dict[int, str | None] = {}
+        self._refs: dict[int, tuple[tuple[Any, ...], ContactRef]] = {}
         self.watchers: dict[int, MailboxWatcher] = {}
         self.analyser = AnalysisPool(self.config.parse_workers)
 
@@ -308,14 +310,14 @@ class Tracker:
         todo = [(i, a) for i, a in zip(items, analyses, strict=True) if i.id in claimed]
         if not todo:
             return report
-        contacts = await mail.persona_contacts(session, persona.id)
-        own_subjects = await mail.own_copy_subjects(session, persona.id)
+        contacts = await mail_match.persona_contacts(session, persona.id)
+        own_subjects = await mail_match.own_copy_subjects(session, persona.id)
         index = MatchIndex(
             persona.email,
             persona.subaddress_separator,
             [self._ref(persona, c, own_subjects.get(c.id, ())) for c in contacts],
         )
-        seen = await mail.seen_before(
+        seen = await mail_match.seen_before(
             session, persona.id, [i.sha256 for i, _ in todo],
             [mid for _, a in todo if a.analysis.parsed and (mid := a.analysis.parsed.message_id)],
             [i.id for i, _ in todo],
@@ -504,19 +506,28 @@ class Tracker:
         except UnknownScenario:
             return None
 
-    def _ref(self, persona: PersonaInfo, view: ContactView, own: Sequence[str]) -> ContactRef:
+    def _ref(self, persona: PersonaInfo, view: MatchRow, own: Sequence[str]) -> ContactRef:
+        """What matching knows of a contact; the last one kept per contact while it holds."""
+        key = (view.status, view.sent_at, view.message_id, view.followup_message_id,
+               view.reply_token, view.service_id, view.service_email, view.collectivity_id,
+               tuple(own))  # fmt: skip
+        cached = self._refs.get(view.id)
+        if cached is not None and cached[0] == key:
+            return cached[1]
         subjects = {normalise_subject(s) for s in own}
         rendered = self._rendered_subject(persona, view)
         if rendered:
             subjects.add(rendered)
-        return ContactRef(
+        ref = ContactRef(
             id=view.id, status=view.status, sent_at=view.sent_at, message_id=view.message_id,
             followup_message_id=view.followup_message_id, reply_token=view.reply_token,
             service_id=view.service_id, service_email=view.service_email,
             collectivity_id=view.collectivity_id, subjects=tuple(s for s in subjects if s),
         )  # fmt: skip
+        self._refs[view.id] = (key, ref)
+        return ref
 
-    def _rendered_subject(self, persona: PersonaInfo, view: ContactView) -> str | None:
+    def _rendered_subject(self, persona: PersonaInfo, view: MatchRow) -> str | None:
         """The subject the dispatcher wrote (same rendering), normalised, cached per contact."""
         if view.id in self._subjects:
             return self._subjects[view.id]

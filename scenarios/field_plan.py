@@ -125,6 +125,7 @@ class _Scheduler:
         self.breadth = {a.id: len(a.departements) or 1_000 for a in self.pool}
         self._eligible: dict[str, list[AuditorInput]] = {}
         self.days: dict[tuple[int, date], _AuditorDay] = {}
+        self.busy: set[tuple[int, date]] = set()  # auditor-days holding fixed contacts
         self.open_visit_days: dict[tuple[str, date], list[int]] = {}
         self.load: dict[Channel, dict[int, int]] = {
             ch: dict.fromkeys((a.id for a in self.pool), 0) for ch in FIELD
@@ -169,6 +170,7 @@ class _Scheduler:
             if f.auditor_id is not None and f.channel in FIELD and f.auditor_id in self.off:
                 start = int(f.at.timestamp())
                 self._book(f.auditor_id, local, f.channel, svc, start)
+                self.busy.add((f.auditor_id, local))
 
     # -- one contact -------------------------------------------------------------------
 
@@ -334,7 +336,14 @@ class _Scheduler:
                 sum(1 for day in days if day not in self.off[a.id]) for a in self.eligible(code)
             )
             need = math.ceil(totals[channel, code] / max(1, self.cap[channel]))
-            out.append(FieldShortfall(channel, code, totals[channel, code], missing, need, have))
+            window = set(days)
+            busy = sum(
+                1 for a in self.eligible(code) for aid, day in self.busy
+                if aid == a.id and day in window and day not in self.off[a.id]
+            )  # fmt: skip
+            out.append(
+                FieldShortfall(channel, code, totals[channel, code], missing, need, have, busy)
+            )
         return out
 
 
@@ -401,7 +410,9 @@ def _explain(shortfalls: Sequence[FieldShortfall], rules: Rules) -> str:
         parts.append(
             f"{s.contacts} {what} in département {s.departement} need {s.days_needed} "
             f"auditor-days at {per_day} a day, the auditors covering it have "
-            f"{s.days_available} in the window ({s.left_out} found no place)"
+            f"{s.days_available} in the window"
+            + (f", {s.days_busy} of them already busy" if s.days_busy else "")
+            + f" ({s.left_out} found no place)"
         )
     head = "; ".join(parts[:5])
     more = f" (and {len(parts) - 5} more)" if len(parts) > 5 else ""

@@ -41,6 +41,7 @@ class FieldShortfall:
     left_out: int  # of them, without a place in any auditor's day
     days_needed: int  # auditor-days the contacts need at the daily capacity
     days_available: int  # auditor-days of the auditors covering it (each counted whole)
+    days_busy: int = 0  # of them, already holding kept contacts or other campaigns' ones
 
 
 class InfeasiblePlan(ValueError):
@@ -153,6 +154,10 @@ class FixedContact:
     auditor_id: int | None
     at: datetime  # when it happened (sent) or is planned
     status: str = ContactStatus.PLANNED
+    # False: a contact of another running campaign. It counts for the daily cap per
+    # collectivity, the lockout per service and its auditor's day, not for this
+    # campaign's quotas, scenario mix or persona balance.
+    own: bool = True
 
 
 @dataclass(frozen=True, slots=True)

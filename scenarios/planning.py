@@ -43,7 +43,9 @@ Flow:
 
 Cancelled kept contacts count for nothing (their quota is planned again); every other
 kept contact counts for the quota, the daily cap (on the day it was sent, else planned),
-the lockout and the balance of people.
+the lockout and the balance of people. Contacts of other running campaigns
+(``FixedContact.own`` false) count for the daily cap, the lockout and their auditor's day
+only: two campaigns together never write twice to a collectivity on one day.
 
 Rules, as checked by the tests: every planned time lies in the window, on a business day
 of the collectivity's département, inside the allowed hours; at most
@@ -156,11 +158,12 @@ def plan(request: PlanRequest) -> Plan:
         key=lambda f: (f.at, f.service_id, f.channel, f.scenario_id),
     )
     counted = [f for f in fixed if f.status != ContactStatus.CANCELLED]
+    own = [f for f in counted if f.own]  # other campaigns' count only for caps and people
     kept: dict[tuple[int, Channel], int] = {}
-    for f in counted:
+    for f in own:
         kept[f.service_id, f.channel] = kept.get((f.service_id, f.channel), 0) + 1
 
-    chooser = ScenarioChooser(request.scenarios, counted)
+    chooser = ScenarioChooser(request.scenarios, own)
     skipped: list[Skip] = []
     requests: list[Request] = []
     quotas = sorted(
@@ -211,7 +214,7 @@ def plan(request: PlanRequest) -> Plan:
         range(len(contacts)),
         key=lambda i: rank[contacts[i].service_id] + channel_rank[contacts[i].channel],
     )
-    assign_personas(contacts, order, request.personas, counted, rng)
+    assign_personas(contacts, order, request.personas, own, rng)
     return Plan(contacts=contacts, skipped=skipped, uncovered=uncovered)
 
 

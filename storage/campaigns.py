@@ -273,43 +273,76 @@ async def count_replaceable(session: AsyncSession, campaign_id: int) -> int:
     return int(count or 0)
 
 
+_KEPT_COLUMNS = (
+    Contact.id,
+    Contact.service_id,
+    Contact.collectivity_id,
+    Contact.channel,
+    Contact.scenario_id,
+    Contact.wording,
+    Contact.persona_id,
+    Contact.auditor_id,
+    Contact.sent_at,
+    Contact.planned_at,
+    Contact.status,
+)
+
+
+def _kept(row: Any) -> KeptContact:
+    sent_at, planned_at = row[8], row[9]
+    return KeptContact(
+        id=row[0],
+        service_id=row[1],
+        collectivity_id=row[2],
+        channel=Channel(row[3]),
+        scenario_id=row[4],
+        wording=row[5],
+        persona_id=row[6],
+        auditor_id=row[7],
+        at=sent_at if sent_at is not None else planned_at,
+        status=row[10],
+    )
+
+
 async def kept_contacts(session: AsyncSession, campaign_id: int) -> list[KeptContact]:
     """The campaign's contacts a re-plan keeps (status not replaceable), by id."""
     rows = await session.execute(
-        select(
-            Contact.id,
-            Contact.service_id,
-            Contact.collectivity_id,
-            Contact.channel,
-            Contact.scenario_id,
-            Contact.wording,
-            Contact.persona_id,
-            Contact.auditor_id,
-            Contact.sent_at,
-            Contact.planned_at,
-            Contact.status,
-        )
+        select(*_KEPT_COLUMNS)
         .where(Contact.campaign_id == campaign_id, Contact.status.not_in(_REPLACEABLE))
         .order_by(Contact.id)
     )
-    kept: list[KeptContact] = []
-    for row in rows:
-        sent_at, planned_at = row[8], row[9]
-        kept.append(
-            KeptContact(
-                id=row[0],
-                service_id=row[1],
-                collectivity_id=row[2],
-                channel=Channel(row[3]),
-                scenario_id=row[4],
-                wording=row[5],
-                persona_id=row[6],
-                auditor_id=row[7],
-                at=sent_at if sent_at is not None else planned_at,
-                status=row[10],
+    return [_kept(row) for row in rows]
+
+
+async def running_contacts(
+    session: AsyncSession,
+    campaign_id: int,
+    start: datetime,
+    end: datetime,
+    collectivity_ids: Iterable[int],
+) -> list[KeptContact]:
+    """Contacts of the other campaigns not closed, to the given collectivities, sent or
+    planned in ``[start, end)`` and not cancelled, by id: what the per-collectivity caps
+    and lockouts of a new plan must see."""
+    wanted = sorted(set(collectivity_ids))
+    found: list[KeptContact] = []
+    at = func.coalesce(Contact.sent_at, Contact.planned_at)
+    for i in range(0, len(wanted), _CHUNK):
+        rows = await session.execute(
+            select(*_KEPT_COLUMNS)
+            .join(Campaign, Campaign.id == Contact.campaign_id)
+            .where(
+                Contact.campaign_id != campaign_id,
+                Campaign.state != "closed",
+                Contact.status != ContactStatus.CANCELLED,
+                Contact.collectivity_id.in_(wanted[i : i + _CHUNK]),
+                at >= require_utc(start),
+                at < require_utc(end),
             )
+            .order_by(Contact.id)
         )
-    return kept
+        found.extend(_kept(row) for row in rows)
+    return found
 
 
 async def insert_contacts(

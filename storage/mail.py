@@ -30,7 +30,6 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from scenarios.domain import Channel
 from storage.models import (
     Blob,
     Collectivity,
@@ -216,7 +215,7 @@ def _insert(session: AsyncSession, table: Any) -> Any:
     return sqlite.insert(table)
 
 
-def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+def chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
     for start in range(0, len(values), _CHUNK):
         yield values[start : start + _CHUNK]
 
@@ -251,7 +250,7 @@ async def store_raw(
     """Store a fetched batch (blobs, rows) and move the checkpoint, in the caller's transaction."""
     uids = [item.uid for item in items]
     existing: set[int] = set()
-    for part in _chunks(uids):
+    for part in chunks(uids):
         existing.update(
             await session.scalars(
                 select(Message.uid).where(
@@ -272,10 +271,10 @@ async def store_raw(
             )
         stored: set[str] = set()
         hashes = list(blobs)
-        for part in _chunks(hashes):
+        for part in chunks(hashes):
             stored.update(await session.scalars(select(Blob.sha256).where(Blob.sha256.in_(part))))
         new_blobs = [row for sha, row in blobs.items() if sha not in stored]
-        for part in _chunks(new_blobs):
+        for part in chunks(new_blobs):
             await session.execute(
                 _insert(session, Blob).on_conflict_do_nothing(index_elements=["sha256"]),
                 list(part),
@@ -296,7 +295,7 @@ async def store_raw(
         for item in fresh
         if item.uid not in relinked_uids
     ]
-    for part in _chunks(rows):
+    for part in chunks(rows):
         await session.execute(
             _insert(session, Message).on_conflict_do_nothing(
                 index_elements=["persona_id", "mailbox", "uidvalidity", "uid"]
@@ -314,7 +313,7 @@ async def store_raw(
         .values(last_uid=up_to)
     )
     to_process: list[tuple[int, int]] = []
-    for part in _chunks(uids):
+    for part in chunks(uids):
         found = await session.execute(
             select(Message.id, Message.uid)
             .where(
@@ -349,11 +348,11 @@ async def _relink(
         Message.mailbox == mailbox,
         Message.uidvalidity != uidvalidity,
     )
-    for part in _chunks(hashes):
+    for part in chunks(hashes):
         old.extend(
             await session.scalars(select(Message).where(*base, Message.raw_sha256.in_(part)))
         )
-    for part in _chunks(ids):
+    for part in chunks(ids):
         old.extend(
             await session.scalars(select(Message).where(*base, Message.message_id.in_(part)))
         )
@@ -422,7 +421,7 @@ async def raw_of(session: AsyncSession, message_id: int) -> StoredRaw | None:
 async def claim(session: AsyncSession, ids: Sequence[int]) -> set[int]:
     """Take the rows still unprocessed; the first statement of the processing transaction."""
     won: set[int] = set()
-    for part in _chunks(list(ids)):
+    for part in chunks(list(ids)):
         result = await session.execute(
             update(Message)
             .where(Message.id.in_(part), Message.classification.is_(None))
@@ -460,80 +459,11 @@ def _contact_query() -> Any:
     )
 
 
-async def persona_contacts(session: AsyncSession, persona_id: int) -> list[ContactView]:
-    """The persona's email contacts that have gone out (they have a Message-ID)."""
-    rows = await session.execute(
-        _contact_query().where(
-            Contact.persona_id == persona_id,
-            Contact.channel == Channel.EMAIL.value,
-            Contact.message_id.is_not(None),
-        )
-    )
-    return [ContactView(*row) for row in rows.all()]
-
-
-async def own_copy_subjects(session: AsyncSession, persona_id: int) -> dict[int, list[str]]:
-    """Subjects of our own sent emails seen in the mailbox, per contact."""
-    rows = await session.execute(
-        select(Message.contact_id, Message.subject).where(
-            Message.persona_id == persona_id,
-            Message.classification == OWN_COPY,
-            Message.contact_id.is_not(None),
-        )
-    )
-    found: dict[int, list[str]] = {}
-    for contact_id, subject in rows.all():
-        if contact_id is not None and subject:
-            found.setdefault(contact_id, []).append(subject)
-    return found
-
-
-@dataclass(frozen=True, slots=True)
-class SeenMessage:
-    id: int
-    contact_id: int | None
-    classification: str
-    from_address: str | None
-    message_id: str | None
-    raw_sha256: str
-
-
-async def seen_before(
-    session: AsyncSession,
-    persona_id: int,
-    hashes: Sequence[str],
-    message_ids: Sequence[str],
-    exclude: Sequence[int],
-) -> list[SeenMessage]:
-    """Processed rows of the persona with one of these hashes or Message-IDs (duplicates)."""
-    found: dict[int, SeenMessage] = {}
-    base = (
-        Message.persona_id == persona_id,
-        Message.classification.is_not(None),
-        Message.classification.not_in([PROCESSING, QUARANTINED]),
-        Message.id.not_in(list(exclude)) if exclude else Message.id.is_not(None),
-    )
-    columns = (
-        Message.id,
-        Message.contact_id,
-        Message.classification,
-        Message.from_address,
-        Message.message_id,
-        Message.raw_sha256,
-    )
-    for column, values in ((Message.raw_sha256, hashes), (Message.message_id, message_ids)):
-        for part in _chunks(list(values)):
-            rows = await session.execute(select(*columns).where(*base, column.in_(part)))
-            for id_, contact_id, kind, sender, mid, sha in rows.all():
-                found[id_] = SeenMessage(id_, contact_id, kind or "", sender, mid, sha)
-    return sorted(found.values(), key=lambda seen: seen.id)
-
-
 async def lock_contacts(session: AsyncSession, ids: Iterable[int]) -> dict[int, ContactView]:
     """Contacts about to change, locked until commit on PostgreSQL."""
     wanted = sorted(set(ids))
     views: dict[int, ContactView] = {}
-    for part in _chunks(wanted):
+    for part in chunks(wanted):
         query = _contact_query().where(Contact.id.in_(part)).order_by(Contact.id)
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(of=Contact.__table__)

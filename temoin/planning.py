@@ -9,7 +9,9 @@ All of it is one unit of work: an unknown scenario or rules that cannot hold
 (``InfeasiblePlan``) raise ``UserError`` and write nothing. ``dry_run`` reads only (personas
 and auditors not yet in the database get provisional ids). Planning a name that exists is
 refused unless ``replace``, which deletes the contacts nothing has happened to yet and plans
-the rest of the quota around the others. Planned times start no earlier than ``now``.
+the rest of the quota around the others. Planned times start no earlier than ``now``. The
+contacts of the other campaigns not closed, to the same collectivities around the window,
+count for the daily cap per collectivity, the lockout and their auditors' days.
 bench/plan.py times this path.
 """
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from scenarios.campaign_file import CampaignSpec, check_scenarios
 from scenarios.catalog import CatalogError, load_catalog
@@ -99,6 +101,16 @@ def service_inputs(rows: Sequence[repo.ServiceRow]) -> tuple[list[ServiceInput],
     return out, unreadable
 
 
+def _reach(spec: CampaignSpec) -> tuple[datetime, datetime]:
+    """The UTC span whose contacts of other campaigns can weigh on this plan: the window,
+    widened by the lockout (in calendar days, holidays and weekends included) and a day
+    for the time zones."""
+    margin = timedelta(days=2 * spec.rules.lockout_business_days + 7)
+    start = datetime.combine(spec.window.start, time(0), UTC) - margin
+    end = datetime.combine(spec.window.end, time(0), UTC) + margin
+    return start, end
+
+
 async def plan_campaign(
     database: Database,
     spec: CampaignSpec,
@@ -158,6 +170,9 @@ async def plan_campaign(
         kept = await repo.kept_contacts(session, campaign_id) if existing is not None else []
         rows = await repo.select_services(session, selection)
         services, unreadable = service_inputs(rows)
+        others = await repo.running_contacts(
+            session, campaign_id, *_reach(spec), (row.collectivity_id for row in rows)
+        )
         request = PlanRequest(
             services=services,
             scenarios=scenarios,
@@ -187,6 +202,21 @@ async def plan_campaign(
                     k.status,
                 )
                 for k in kept
+            ]
+            + [
+                FixedContact(
+                    k.service_id,
+                    k.collectivity_id,
+                    k.channel,
+                    k.scenario_id,
+                    k.wording,
+                    k.persona_id,
+                    k.auditor_id,
+                    k.at,
+                    k.status,
+                    own=False,
+                )
+                for k in others
             ],
             not_before=now,
         )

@@ -62,12 +62,13 @@ from __future__ import annotations
 
 from sim.botapi.api import LocalBotApi
 from sim.botapi.common import DEFAULT_TOKEN, DateLike, JSONDict
-from sim.botapi.metrics import BotApiMetrics, LatencySample
+from sim.botapi.metrics import Availability, BotApiMetrics, LatencySample
 from sim.botapi.params import UploadedFile
 from sim.botapi.users import SimulatedUser
 
 __all__ = [
     "DEFAULT_TOKEN",
+    "Availability",
     "BotApiMetrics",
     "DateLike",
     "JSONDict",

@@ -3,6 +3,8 @@
 The server counts every request (failed and unauthorized ones too) and every update the
 simulated users produce. A :class:`LatencySample` is taken when the bot makes its first request
 for a chat after an update of that chat was made available: the time the bot took to react.
+An :class:`Availability` records when each update was made available (wall clock), so what
+the bot stored as an update's time can be compared with it.
 """
 
 from __future__ import annotations
@@ -30,6 +32,19 @@ class LatencySample:
     seconds: float
 
 
+@dataclass(frozen=True)
+class Availability:
+    """An update made available to the bot: when (``at``, seconds since the epoch on the
+    server's clock: the wall clock unless one was given), whose chat, what kind, and a
+    button's callback data."""
+
+    update_id: int
+    chat_id: int
+    kind: str
+    at: float
+    data: str | None = None
+
+
 class BotApiMetrics:
     """Request counts per method and handling latencies; thread-safe.
 
@@ -42,6 +57,7 @@ class BotApiMetrics:
         self._requests: Counter[str] = Counter()
         self._latencies: list[LatencySample] = []
         self._updates_created = 0
+        self._available: list[Availability] = []
         self.latency_hook = latency_hook
 
     @property
@@ -68,11 +84,21 @@ class BotApiMetrics:
         with self._lock:
             return list(self._latencies)
 
+    def availabilities(self) -> list[Availability]:
+        """When each update was made available, oldest first."""
+        with self._lock:
+            return list(self._available)
+
     def reset(self) -> None:
         with self._lock:
             self._requests.clear()
             self._latencies.clear()
+            self._available.clear()
             self._updates_created = 0
+
+    def _made_available(self, availability: Availability) -> None:
+        with self._lock:
+            self._available.append(availability)
 
     def _count_update(self) -> None:
         with self._lock:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sim.botapi.common import DEFAULT_TOKEN, ApiError, JSONDict
-from sim.botapi.metrics import BotApiMetrics, LatencySample
+from sim.botapi.metrics import Availability, BotApiMetrics, LatencySample
 from sim.botapi.params import Params
 from sim.botapi.transport import Server
 from sim.botapi.users import SimulatedUser
@@ -175,6 +175,10 @@ class ApiState:
         ):
             return
         self._updates.append(update)
+        data = payload.get("data") if kind == "callback_query" else None
+        self.metrics._made_available(
+            Availability(update["update_id"], user.id, kind, self._clock(), data)
+        )
         if user._pending is None:
             user._pending = (time.monotonic(), update["update_id"])
         self._cond.notify_all()

@@ -49,7 +49,7 @@ from sim.profiles import ServiceEntry, simulated_services
 from sim.smtp_provider import ReceivedMessage, SmtpProvider
 from sim.town_halls.simulator import ContactInfo, SimulatedCollectivities
 from sim.truth.journal import Truth
-from storage import bot as bot_repo
+from storage import auditors as auditor_repo
 from storage import personas as persona_repo
 from storage.db import Database
 
@@ -282,9 +282,10 @@ class World:
         async with self.database.session() as session:
             for index, spec in enumerate(self.spec.auditors):
                 code = new_code()
-                await bot_repo.create_invite(
+                await auditor_repo.create_invite(
                     session, key=spec.key, name=spec.name, role="auditor",
-                    code_hash=bot_repo.hash_code(code), now=now, expires_at=now + _INVITE_VALIDITY,
+                    code_hash=auditor_repo.hash_code(code), now=now,
+                    expires_at=now + _INVITE_VALIDITY,
                 )  # fmt: skip
                 identities.append(Identity(spec.key, spec.name, _FIRST_USER_ID + index, code))
         for identity in identities:

@@ -90,7 +90,7 @@ def invite(
 ) -> None:
     """Create a single-use invite code and print it with the bot link."""
     from bot.invites import invite_link, new_code, parse_expiry
-    from storage import bot as repo
+    from storage import auditors as repo
 
     try:
         validity = parse_expiry(expires)
@@ -138,7 +138,7 @@ def list_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Auditors with their role, Telegram binding and open tasks."""
-    from storage import bot as repo
+    from storage import auditors as repo
 
     async def work(database: Database, app_ctx: AppContext) -> list[dict[str, Any]]:
         async with database.session() as session:
@@ -183,7 +183,7 @@ def disable(
     auditor: str = typer.Argument(..., help="Auditor key (or id)."),
 ) -> None:
     """Disable an auditor: the bot refuses them from now on (tasks stay assigned)."""
-    from storage import bot as repo
+    from storage import auditors as repo
 
     async def work(database: Database, app_ctx: AppContext) -> None:
         async with database.session() as session:
@@ -203,11 +203,12 @@ def assign(
     auditor: str = typer.Argument(..., help="Auditor key (or id)."),
 ) -> None:
     """Give a contact (call, visit, or a letter to post) to an auditor."""
+    from storage import auditors as auditor_repo
     from storage import bot as repo
 
     async def work(database: Database, app_ctx: AppContext) -> str:
         async with database.session() as session:
-            found = await repo.find_auditor(session, auditor)
+            found = await auditor_repo.find_auditor(session, auditor)
             if found is None:
                 raise UserError(f"no auditor {auditor!r}")
             if not found.active:
@@ -229,7 +230,7 @@ def coordinate(
     campaign: str = typer.Argument(..., help="Campaign name."),
 ) -> None:
     """Let a coordinator follow a campaign (daily digest, /avancement)."""
-    from storage import bot as repo
+    from storage import auditors as repo
 
     async def work(database: Database, app_ctx: AppContext) -> None:
         async with database.session() as session:

@@ -20,7 +20,7 @@ from bot.app import App, BotConfig, build_application
 from scenarios.catalog import Catalog, load_catalog
 from scenarios.clock import FixedClock
 from sim.botapi import LocalBotApi, SimulatedUser
-from storage import bot as repo
+from storage import auditors as auditor_repo
 from storage.db import Database
 from storage.models import Auditor, Contact, ContactEvent, Observation
 from tests import factories
@@ -131,7 +131,7 @@ async def seed(database: Database, *, planned_at: datetime = NOW) -> World:
                 channel=channel, status=status, auditor_id=auditors[who],
             )  # fmt: skip
             contacts[name] = row.id
-        await repo.add_coordination(s, auditors["cora"], camp.id)
+        await auditor_repo.add_coordination(s, auditors["cora"], camp.id)
     return World(camp.id, svc.id, auditors, contacts)
 
 
@@ -141,8 +141,9 @@ async def invite(database: Database, key: str, code: str, *, expires: timedelta 
         auditor = await s.scalar(select(Auditor).where(Auditor.key == key))
         name = auditor.name if auditor else key.title()
         role = auditor.role if auditor else "auditor"
-        await repo.create_invite(s, key=key, name=name, role=role, code_hash=repo.hash_code(code),
-                                 now=now, expires_at=now + expires)  # fmt: skip
+        code_hash = auditor_repo.hash_code(code)
+        await auditor_repo.create_invite(s, key=key, name=name, role=role, code_hash=code_hash,
+                                         now=now, expires_at=now + expires)  # fmt: skip
 
 
 async def enrol(api: LocalBotApi, database: Database, key: str, user_id: int,

@@ -17,6 +17,7 @@ import temoin.cli.app
 from bot.app import BotConfig, run
 from scenarios.directory import parse_directory
 from sim.botapi import LocalBotApi
+from storage import auditors as auditor_repo
 from storage import bot as repo
 from storage.db import Database
 from storage.models import Auditor, Campaign, Contact, InviteCode, Service
@@ -50,7 +51,7 @@ async def test_invite_from_the_cli_then_enrol_in_the_bot_then_disable(
     assert f"Link: https://t.me/temoin_test_bot?start={found.group(1)}" in out
     async with database.session() as s:
         [invite] = (await s.scalars(select(InviteCode))).all()
-        assert invite.code_hash == repo.hash_code(found.group(1))
+        assert invite.code_hash == auditor_repo.hash_code(found.group(1))
 
     paul = api.user(7001, "Paul")
     paul.send_command("/start", found.group(1))

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 import temoin.cli.app
 from bot.app import BotConfig, build_application
-from bot.handlers import Runtime
 from bot.reminders import send_due
+from bot.runtime import Runtime
 from scenarios import events as ev
 from sim.botapi import LocalBotApi
 from storage import bot as repo

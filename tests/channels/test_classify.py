@@ -367,6 +367,9 @@ def test_a_short_answer_that_opens_with_a_receipt_is_an_answer() -> None:
         "charge.\n",
         "Bonjour,\nNous avons bien reçu votre demande. Elle a été transmise au service concerné\n"
         "qui vous répondra dans les meilleurs délais.\n",
+        "Madame,\nNous accusons bonne réception de votre courriel.\nCordialement\n",
+        "Bonjour,\nVotre message a bien été transmis au service concerné.\n",
+        "Hello,\nThank you for your request. I have forwarded it to the relevant department.\n",
     ],
 )
 def test_human_receipts_with_holding_promises(body: str) -> None:
@@ -392,6 +395,7 @@ def test_ack_wording_in_the_quoted_original_does_not_count() -> None:
         "Ce n'est pas notre service : adressez-vous à la préfecture.",
         "Cette question n'est pas de notre compétence, je vous invite à vous adresser au CCAS.",
         "Votre demande relève de la compétence de la communauté de communes.",
+        "Merci de renvoyer votre demande à l'adresse etat-civil@m.example.",
     ],
 )
 def test_redirect_wording(sentence: str) -> None:

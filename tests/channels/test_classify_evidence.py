@@ -212,3 +212,11 @@ def test_bounce_subjects(path: str, evidence: str) -> None:
     result = corpus(path)
     assert result.kind == "bounce", result.evidence
     assert has(result, evidence)
+
+
+def test_a_reply_prefix_alone_from_a_service_mailbox_is_an_answer() -> None:
+    # mysociety/alaveteli spec/fixtures/files/lotus-notes-quoting.eml: a public body's Lotus
+    # Notes reply from foi@…, « Re: » in the subject and no In-Reply-To nor References
+    result = corpus("alaveteli/lotus-notes-quoting.eml")
+    assert (result.kind, result.unsure) == ("answer", False), result.evidence
+    assert 'subject prefix "Re:"' in result.evidence

@@ -6,6 +6,7 @@ dates, one département per day of visits, no overlapping appointments.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import Counter
 from datetime import date
@@ -18,7 +19,9 @@ from scenarios.planning import (
     AuditorInput,
     ChannelQuota,
     FieldShortfall,
+    FixedContact,
     InfeasiblePlan,
+    PersonaInput,
     PlanRequest,
     Rules,
     ScenarioInput,
@@ -161,3 +164,36 @@ def test_overseas_auditors_work_on_their_local_days() -> None:
     load = check_field(req, result)
     assert max(load.values()) <= 4
     assert {c.auditor_id for c in result.contacts} == {1, 2, 3}
+
+
+def test_other_campaigns_count_for_caps_and_auditors_not_for_quotas() -> None:
+    communes = in_departements("90")[:20]
+    auditors = [AuditorInput(1, "belfort", ("90",))]
+    rules = Rules(visits_per_auditor_day=4)
+    first_req = dataclasses.replace(
+        request(communes, auditors, rules, Channel.VISIT, Channel.EMAIL),
+        personas=[PersonaInput(1, "p", (Channel.EMAIL,))],
+    )
+    first = plan(first_req)
+    others = [
+        FixedContact(c.service_id, c.collectivity_id, c.channel, c.scenario_id, c.wording,
+                     c.persona_id, c.auditor_id, c.planned_at, own=False)
+        for c in first.contacts
+    ]  # fmt: skip
+    second_req = dataclasses.replace(first_req, seed=12, fixed=others)
+    second = plan(second_req)
+    # quotas are this campaign's own: every service gets its email and visit again
+    assert Counter(c.channel for c in second.contacts) == {
+        Channel.VISIT: len(communes),
+        Channel.EMAIL: len(communes),
+    }
+    services = {s.id: s for s in second_req.services}
+    cal = BusinessCalendar.for_departement("90")
+    per_day = Counter(
+        (c.collectivity_id, cal.local_date(c.planned_at))
+        for c in [*first.contacts, *second.contacts]
+    )
+    assert max(per_day.values()) == 1
+    # the auditor's days hold both campaigns' visits
+    check_field(second_req, second)
+    assert all(services[c.service_id].departement == "90" for c in second.contacts)

@@ -300,6 +300,23 @@ async def test_metrics_count_requests_and_record_latency(api: LocalBotApi) -> No
     assert samples[0].update_id < samples[1].update_id < samples[2].update_id
 
 
+def test_each_update_records_when_it_was_made_available() -> None:
+    now = [1_700_000_000.0]
+    with LocalBotApi(clock=lambda: now[0]) as server:
+        gil = server.user(1007, "Gil")
+        gil.send_text("bonjour")
+        now[0] += 2.5
+        query = gil.press_data("o:12", 1)
+        server.metrics.reset()
+        now[0] += 1.0
+        gil.press_data("p:12:up", 1)
+        found = server.metrics.availabilities()
+    assert query["data"] == "o:12"
+    assert [(a.chat_id, a.kind, a.at, a.data) for a in found] == [
+        (1007, "callback_query", 1_700_000_003.5, "p:12:up")
+    ]
+
+
 # ---- getUpdates semantics --------------------------------------------------------------------
 
 

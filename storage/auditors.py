@@ -1,0 +1,230 @@
+"""SQL of the auditors themselves: invites and enrolment, coordination, and the bot's
+per-user state row (``identify`` is the first query of every update).
+
+Every function runs inside the caller's unit of work (``async with database.session()``).
+Only an invite code's hash is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scenarios.clock import require_utc
+from storage.bot import OPEN_STATUSES
+from storage.models import (
+    Auditor,
+    BotState,
+    Campaign,
+    CampaignCoordinator,
+    Contact,
+    InviteCode,
+)
+
+
+def hash_code(code: str) -> str:
+    """What is stored of an invite code: SHA-256 of its normalised text."""
+    return hashlib.sha256(code.strip().upper().encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------- auditors
+
+
+async def auditor_by_telegram(session: AsyncSession, telegram_user_id: int) -> Auditor | None:
+    """The active auditor bound to this Telegram user, or None."""
+    return await session.scalar(
+        select(Auditor).where(
+            Auditor.telegram_user_id == telegram_user_id, Auditor.active.is_(True)
+        )
+    )
+
+
+async def find_auditor(session: AsyncSession, ref: str) -> Auditor | None:
+    """An auditor by key, or by id when ``ref`` is a number."""
+    found = await session.scalar(select(Auditor).where(Auditor.key == ref))
+    if found is None and ref.isdigit() and len(ref) < 10:  # an id fits a 32-bit integer
+        found = await session.get(Auditor, int(ref))
+    return found
+
+
+async def list_auditors(session: AsyncSession) -> list[tuple[Auditor, int]]:
+    """Every auditor with the number of open tasks assigned to them, by key."""
+    open_count = (
+        select(func.count())
+        .where(
+            Contact.auditor_id == Auditor.id,
+            Contact.status.in_(sorted(OPEN_STATUSES)),
+            Contact.closed_at.is_(None),  # a closed campaign's tasks are closed with it
+        )
+        .correlate(Auditor)
+        .scalar_subquery()
+    )
+    rows = await session.execute(select(Auditor, open_count).order_by(Auditor.key))
+    return [(auditor, int(count)) for auditor, count in rows]
+
+
+async def create_invite(
+    session: AsyncSession,
+    *,
+    key: str,
+    name: str,
+    role: str,
+    code_hash: str,
+    now: datetime,
+    expires_at: datetime,
+) -> tuple[Auditor, bool]:
+    """An invite for the auditor ``key`` (created when new; name and role updated).
+
+    Returns the auditor and whether it was created. Only the code's hash is stored.
+    """
+    now = require_utc(now)
+    auditor = await session.scalar(select(Auditor).where(Auditor.key == key))
+    created = auditor is None
+    if auditor is None:
+        auditor = Auditor(key=key, name=name, role=role, language="fr", active=True, created_at=now)
+        session.add(auditor)
+    else:
+        auditor.name = name
+        auditor.role = role
+    await session.flush()
+    session.add(
+        InviteCode(
+            code_hash=code_hash,
+            auditor_id=auditor.id,
+            created_at=now,
+            expires_at=require_utc(expires_at),
+        )
+    )
+    await session.flush()
+    return auditor, created
+
+
+async def add_coordination(session: AsyncSession, auditor_id: int, campaign_id: int) -> None:
+    exists = await session.scalar(
+        select(CampaignCoordinator.id).where(
+            CampaignCoordinator.auditor_id == auditor_id,
+            CampaignCoordinator.campaign_id == campaign_id,
+        )
+    )
+    if exists is None:
+        session.add(CampaignCoordinator(auditor_id=auditor_id, campaign_id=campaign_id))
+        await session.flush()
+
+
+async def find_campaign_id(session: AsyncSession, name: str) -> int | None:
+    return await session.scalar(select(Campaign.id).where(Campaign.name == name))
+
+
+@dataclass(frozen=True, slots=True)
+class Redeemed:
+    """The outcome of ``/start CODE``: ``auditor`` when bound, else why not."""
+
+    auditor: Auditor | None
+    reason: str | None  # unknown | used | expired | taken (the user is someone else already)
+
+
+async def redeem_invite(
+    session: AsyncSession, code_hash: str, telegram_user_id: int, now: datetime
+) -> Redeemed:
+    """Bind the Telegram user to the invite's auditor, once; the code is spent."""
+    invite = await session.scalar(
+        select(InviteCode).where(InviteCode.code_hash == code_hash).with_for_update()
+    )
+    if invite is None:
+        return Redeemed(None, "unknown")
+    if invite.used_at is not None:
+        return Redeemed(None, "used")
+    if invite.expires_at <= now:
+        return Redeemed(None, "expired")
+    auditor = await session.get(Auditor, invite.auditor_id)
+    if auditor is None or not auditor.active:
+        return Redeemed(None, "unknown")
+    other = await session.scalar(
+        select(Auditor).where(
+            Auditor.telegram_user_id == telegram_user_id, Auditor.id != auditor.id
+        )
+    )
+    if other is not None:
+        return Redeemed(None, "taken")
+    claimed = await session.execute(
+        update(InviteCode)
+        .where(InviteCode.id == invite.id, InviteCode.used_at.is_(None))
+        .values(used_at=now, used_by=telegram_user_id)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return Redeemed(None, "used")
+    auditor.telegram_user_id = telegram_user_id
+    await session.flush()
+    return Redeemed(auditor, None)
+
+
+# --------------------------------------------------------------------------- state
+
+
+async def identify(
+    session: AsyncSession, telegram_user_id: int, now: datetime
+) -> tuple[Auditor | None, BotState | None]:
+    """The active auditor bound to this Telegram user (or None) and the user's state row,
+    in one query for a known user. A user with neither gets no row (a stranger writes
+    nothing: ``stranger_state`` makes one when it must count wrong codes); an auditor gets
+    one on first contact."""
+    found = (
+        await session.execute(
+            select(BotState, Auditor)
+            .outerjoin(
+                Auditor,
+                (Auditor.telegram_user_id == BotState.telegram_user_id) & Auditor.active.is_(True),
+            )
+            .where(BotState.telegram_user_id == telegram_user_id)
+        )
+    ).first()
+    if found is not None:
+        return found[1], found[0]
+    auditor = await auditor_by_telegram(session, telegram_user_id)
+    if auditor is None:
+        return None, None
+    return auditor, await load_state(session, telegram_user_id, now)
+
+
+async def stranger_state(
+    session: AsyncSession, telegram_user_id: int, now: datetime, *, stale_before: datetime
+) -> BotState:
+    """The state row of a user who is no auditor, for counting wrong invite codes; the rows
+    of other such users whose count window ended before ``stale_before`` go first."""
+    await session.execute(
+        delete(BotState).where(
+            BotState.auditor_id.is_(None),
+            BotState.telegram_user_id != telegram_user_id,
+            or_(BotState.failed_since.is_(None), BotState.failed_since < stale_before),
+            ~select(Auditor.id)
+            .where(Auditor.telegram_user_id == BotState.telegram_user_id)
+            .exists(),
+        )
+    )
+    return await load_state(session, telegram_user_id, now)
+
+
+async def load_state(session: AsyncSession, telegram_user_id: int, now: datetime) -> BotState:
+    """The user's state row, created (idle) on first contact."""
+    state = await session.get(BotState, telegram_user_id)
+    if state is None:
+        state = BotState(
+            telegram_user_id=telegram_user_id,
+            stage="idle",
+            attempt=0,
+            failed_codes=0,
+            updated_at=require_utc(now),
+        )
+        session.add(state)
+        try:
+            async with session.begin_nested():
+                await session.flush()
+        except IntegrityError:  # created by a concurrent update of the same user
+            state = await session.get(BotState, telegram_user_id, populate_existing=True)
+            assert state is not None
+    return state
