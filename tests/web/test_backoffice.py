@@ -4,6 +4,7 @@ queue with hostile mail shown as text, a coordinator's match through the same co
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -156,9 +157,24 @@ async def test_campaign_progress(mail_web: MailWeb) -> None:
         assert page.status_code == 200
         assert 'hx-trigger="every 15s"' in page.text
         row = page.text.split('<th scope="row">Courriel</th>', 1)[1].split("</tr>", 1)[0]
-        cells = [c.split("</td>")[0] for c in row.split('<td class="num">')[1:]]
+        cells = [
+            re.sub(r"<[^>]+>", "", c.split("</td>")[0]) for c in row.split('<td class="num">')[1:]
+        ]
         # total, upcoming, due, late, done, answered, failed, closed: 4 emails sent, none answered
         assert cells == ["4", "0", "0", "0", "4", "0", "0", "0"]
+        # drill-down: each figure links to its contacts
+        link = f"/admin/campagnes/{mail_web.campaign_id}/contacts?canal=email&amp;etape=done"
+        assert link in row
+        listed = await client.get(link.replace("&amp;", "&"))
+        assert listed.status_code == 200
+        ids = re.findall(r'<th scope="row"><a href="/admin/contacts/(\d+)">', listed.text)
+        assert sorted(int(i) for i in ids) == sorted(mail_web.world.contacts.values())
+        assert "Contacts (4), par numéro" in listed.text
+        none = await client.get(link.replace("&amp;", "&").replace("done", "late"))
+        assert none.status_code == 200 and "Aucun contact." in none.text
+        for query in ("canal=fax&etape=done", "canal=email&etape=x", ""):
+            bad = await client.get(f"/admin/campagnes/{mail_web.campaign_id}/contacts?{query}")
+            assert bad.status_code == 404
         fragment = await client.get(f"/admin/campagnes/{mail_web.campaign_id}/avancement")
         assert fragment.status_code == 200 and "<html" not in fragment.text
         assert "Courriel" in fragment.text
