@@ -110,7 +110,7 @@ def test_a_reduced_demo_measures_what_the_simulators_did(
 
     assert result.exit_code == 0, output[-4000:]
     assert "Timing differences: 0" in output
-    assert "By channel" in output  # the statistics tables were printed
+    assert "Par canal" in output  # the statistics tables were printed
     check: dict[str, Any] = json.loads((out / "check.json").read_text())
     assert check["ok"] and check["timing_differences"] == []
 
