@@ -111,8 +111,8 @@ async def test_campaign_show_lists_the_observations(database: Database, cli_env:
     assert code == 0, out
     [row] = json.loads(out)["observations"]
     assert row["contact"] == cid and row["scenario"] == "phone-listes-electorales"
-    assert row["answers"]["Une personne a-t-elle décroché (pas un répondeur) ?"] is True
-    assert row["answers"]["Amabilité de l'interlocuteur"] == "aimable"
+    assert row["answers"]["Une personne a-t-elle décroché (pas un répondeur)\u202f?"] is True
+    assert row["answers"]["Amabilité de l’interlocuteur"] == "aimable"
     code, out = await acli("campaign", "show", name, "--details")
     # In words: yes as « Oui », a choice by its label, not its code.
     assert code == 0 and "Amabilité" in out and "Oui" in out, out
