@@ -58,6 +58,7 @@ class BotApiMetrics:
         self._latencies: list[LatencySample] = []
         self._updates_created = 0
         self._available: list[Availability] = []
+        self._delivered: dict[int, float] = {}
         self.latency_hook = latency_hook
 
     @property
@@ -89,16 +90,28 @@ class BotApiMetrics:
         with self._lock:
             return list(self._available)
 
+    def deliveries(self) -> dict[int, float]:
+        """When each update was first handed to the bot (a ``getUpdates`` answer holding it
+        was ready to be sent; same clock as ``Availability.at``), by update id."""
+        with self._lock:
+            return dict(self._delivered)
+
     def reset(self) -> None:
         with self._lock:
             self._requests.clear()
             self._latencies.clear()
             self._available.clear()
+            self._delivered.clear()
             self._updates_created = 0
 
     def _made_available(self, availability: Availability) -> None:
         with self._lock:
             self._available.append(availability)
+
+    def _handed_over(self, update_ids: list[int], at: float) -> None:
+        with self._lock:
+            for update_id in update_ids:
+                self._delivered.setdefault(update_id, at)
 
     def _count_update(self) -> None:
         with self._lock:

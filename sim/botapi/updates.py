@@ -108,7 +108,9 @@ class UpdateMethods(ApiState):
                             "only one bot instance is running",
                         )
                     if self._updates:
-                        return [copy.deepcopy(u) for u in self._updates[:limit]]
+                        batch = [copy.deepcopy(u) for u in self._updates[:limit]]
+                        self.metrics._handed_over([u["update_id"] for u in batch], self._clock())
+                        return batch
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         return []

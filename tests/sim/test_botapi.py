@@ -317,6 +317,20 @@ def test_each_update_records_when_it_was_made_available() -> None:
     ]
 
 
+async def test_each_update_records_when_getupdates_first_handed_it_over() -> None:
+    now = [1_700_000_000.0]
+    with LocalBotApi(clock=lambda: now[0]) as server:
+        server.user(1008, "Hugo").send_text("bonjour")
+        now[0] += 4.0
+        async with httpx.AsyncClient() as client:
+            first = (await client.post(server.method_url("getUpdates"))).json()["result"]
+            now[0] += 1.0
+            again = (await client.post(server.method_url("getUpdates"))).json()["result"]
+        delivered = server.metrics.deliveries()
+    assert [u["update_id"] for u in first] == [u["update_id"] for u in again]  # not confirmed
+    assert delivered == {first[0]["update_id"]: 1_700_000_004.0}  # the first hand-over counts
+
+
 # ---- getUpdates semantics --------------------------------------------------------------------
 
 
