@@ -3,7 +3,8 @@
 Every message here is a file of the evaluation corpus (tests/corpus/), kept byte for byte as
 its public repository holds it; the source (repository, path) is named at each test and in
 tests/corpus/MANIFEST.toml. The one exception is the French redirect wording, for which no
-real French message was found: that test rewrites the shipped fictional sample and says so.
+real French message was found: that test rewrites the shipped fictional sample and says so
+(the corpus's one real redirect, in English, is tested in test_classify_evidence.py).
 """
 
 from __future__ import annotations
