@@ -41,7 +41,7 @@ from temoin.cli.common import (
     run_with_db,
     styled,
 )
-from temoin.cli.words import Words, words
+from temoin.cli.words import Words, lines, words
 
 if TYPE_CHECKING:
     from storage.db import Database
@@ -91,20 +91,21 @@ def list_command(
     if not rows:
         console.print(w("cli.campaign.list_none"))
         return
-    table = Table(title=w("cli.campaign.list_title"), title_justify="left")
-    table.add_column(w("cli.campaign.name"), no_wrap=True)
-    table.add_column(w("cli.campaign.state"), no_wrap=True)
-    table.add_column(w("cli.campaign.window_col"), no_wrap=True)
-    for key in ("contacts", "done", "answered"):
-        table.add_column(w(f"cli.campaign.{key}"), justify="right")
+    # One line per campaign, not a table: names and periods are long, and a table would
+    # cut them (or the figures) in an 80-column terminal.
+    console.print(w("cli.campaign.list_title"), style="bold")
     for r in rows:
-        window = f"{_day(w, r['window']['start'])} – {_day(w, r['window']['end'])}"
         state = w.state(r["state"])
         if r["closed_at"]:
-            state += f" ({w.f.date(datetime.fromisoformat(r['closed_at']))})"
-        table.add_row(r["name"], state, window, w.f.number(r["contacts"]),
-                      w.f.number(r["started"]), w.f.number(r["answered"]))  # fmt: skip
-    console.print(table)
+            state = w(
+                "cli.campaign.closed_state", date=w.f.date(datetime.fromisoformat(r["closed_at"]))
+            )
+        console.print(
+            w("cli.campaign.list_line", name=r["name"], state=state,
+              start=_day(w, r["window"]["start"]), end=_day(w, r["window"]["end"]),
+              contacts=w.f.number(r["contacts"]), done=w.f.number(r["started"]),
+              answered=w.f.number(r["answered"]))
+        )  # fmt: skip
 
 
 def _day(w: Words, iso: str) -> str:
@@ -247,11 +248,11 @@ def _print_progress(data: dict[str, Any], w: Words) -> None:
         else w("cli.campaign.progress", date=w.when(data["as_of"]))
     )
     table = Table(title=title, title_justify="left")
-    table.add_column(w("cli.campaign.channel"))
+    table.add_column(w("cli.campaign.channel"), min_width=9)
     columns = ["planned", "done", "answered"]
     columns += ["not_done"] if closed else ["due_today", "late", "upcoming"]
     for column in columns:
-        table.add_column(w(f"cli.campaign.{column}"), justify="right")
+        table.add_column(lines(w(f"cli.campaign.{column}"), 10), justify="right", no_wrap=True)
     for row in rows:
         values = {
             "planned": row["planned"],

@@ -31,7 +31,7 @@ from rich.table import Table
 from reports.formats import FORMATS, LEVELS
 from reports.outputs import OutputError, check_target
 from temoin.cli.common import AppContext, UserError, console, fail, run_with_db
-from temoin.cli.words import Words, words
+from temoin.cli.words import Words, lines, words
 
 if TYPE_CHECKING:
     from reports.cells import Cell
@@ -103,17 +103,6 @@ def display_ranks(by: tuple[str, ...], cells: list[Cell]) -> dict[int, int]:
                 rank, previous = position, value
             ranks[index] = rank
     return ranks
-
-
-def lines(text: str, width: int = 12) -> str:
-    """``text`` broken into lines of about ``width`` at its ordinary spaces only."""
-    out: list[str] = []
-    for word in text.split(" "):
-        if out and len(out[-1]) + 1 + len(word) <= width:
-            out[-1] += " " + word
-        else:
-            out.append(word)
-    return "\n".join(out)
 
 
 def _key_shown(w: Words, key: str, value: str | None) -> str:

@@ -68,6 +68,19 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit].rstrip() + " […]"
 
 
+def lines(text: str, width: int = 12) -> str:
+    """``text`` broken into lines of about ``width`` at its ordinary spaces only: rich
+    breaks at any Unicode space, the no-break ones too, so tables set ``no_wrap`` on their
+    columns and break their texts here."""
+    out: list[str] = []
+    for word in text.split(" "):
+        if out and len(out[-1]) + 1 + len(word) <= width:
+            out[-1] += " " + word
+        else:
+            out.append(word)
+    return "\n".join(out)
+
+
 def words(app: AppContext) -> Words:
     settings = app.settings
     return Words(settings.locale, settings.timezone)

@@ -145,7 +145,7 @@ async def test_collectivity_report_content(database: Database, tmp_path: Path) -
     assert "40,0\u202f%" in html
     # with min_peers 8 (7 others nationally, 5 in the stratum) both figures are withheld
     assert "Le chiffre d’ensemble n’est pas publié" in strict
-    assert "Le chiffre de votre strate n&#39;est pas publié" in strict
+    assert "Le chiffre de votre strate n’est pas publié" in strict
     assert "62,5\u202f%" not in strict
 
 

@@ -124,7 +124,9 @@ def test_state_follows_the_run_and_closing_closes_the_field_tasks(cli_env: DbTar
     assert "— close —" in shown.output and "Bilan à la clôture" in shown.output
     assert "En retard" not in shown.output and "Avancement au" not in shown.output
     listed = CliRunner().invoke(app, ["campaign", "list"])
-    assert "close (03/04/2026)" in listed.output, listed.output
+    assert "printemps — close le 03/04/2026 — du 02/03/2026 au 27/03/2026 — 3 contacts" in (
+        listed.output
+    )
 
 
 def test_show_speaks_english_when_the_locale_is_en(
