@@ -10,9 +10,10 @@ SQLite in a temporary file):
    contacts over four channels, their timeline events), 300 replies waiting in triage with
    three suggested contacts each, a coordinator and a collectivity account;
 2. timed, the real path: a logged-in coordinator asks ``--requests`` times each page (campaign
-   list, a campaign's dashboard, its progress fragment, contact pages of random contacts, the
+   list, a campaign's dashboard, its progress fragment, contact pages of random contacts, a
+   page of the contacts behind one of its figures, the
    triage queue, one message in triage), and the collectivity its portal home; the
-   collectivity's barometer page (which reads the whole campaign, as the PDF does) a few times;
+   collectivity's barometer page (which reads the whole campaign, as the PDF does) once;
 3. timed, the baseline: the bare ``GROUP BY channel, status`` of the campaign's contacts, the
    least any progress page must ask the database.
 
@@ -162,12 +163,15 @@ async def timed_pages(url: str, schema: str | None, contacts: int, n: int) -> di
             await measure(client, "progress fragment", ["/admin/campagnes/1/avancement"] * n)
             some = [f"/admin/contacts/{rnd.randint(1, contacts)}" for _ in range(n)]
             await measure(client, "contact page", some)
-            await measure(client, f"triage queue ({TRIAGE})", ["/admin/tri"] * n)
+            drill = "/admin/campagnes/1/contacts?canal=email&etape=answered"
+            await measure(client, "contact list (100)", [drill] * n)
+            await measure(client, f"triage queue (50 of {TRIAGE})", ["/admin/tri"] * n)
             await measure(client, "message in triage", [f"/admin/tri/{first_message}"] * n)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
             await login(client, "mairie@bench.example")
             await measure(client, "portal home", ["/portail"] * n)
-            await measure(client, "portal barometer", ["/portail/campagnes/1"] * 3)
+            # reads the whole campaign (national and peer figures): one request is enough
+            await measure(client, "portal barometer", ["/portail/campagnes/1"])
 
         bare = []
         for _ in range(n):

@@ -1,7 +1,8 @@
 """The bot's wiring: ``build_application`` (handlers, error handler, jobs) and ``run``.
 
-``run`` serves with long polling, or with a webhook when ``bot.webhook_url`` is set (PTB's
-tornado server on ``bot.listen``:``bot.port``, checking Telegram's secret token header).
+``run`` serves with long polling (``bot.polling``: a thread of its own, so that updates are
+stamped as they arrive), or with a webhook when ``bot.webhook_url`` is set (PTB's tornado
+server on ``bot.listen``:``bot.port``, checking Telegram's secret token header).
 Updates of different users are handled concurrently, those of one user in order
 (``PerUserUpdateProcessor``): a user's updates change their state row one after the other.
 """
@@ -30,6 +31,7 @@ from telegram.ext import (
 
 from bot import handlers
 from bot.arrivals import ArrivalQueue, Arrivals
+from bot.polling import ArrivalPoller
 from bot.reminders import reminder_job
 from bot.runtime import Runtime
 from scenarios.catalog import Catalog, load_catalog
@@ -208,8 +210,25 @@ async def run(
             )
             log.info("bot serving a webhook on %s:%s", conf.listen, conf.port)
         else:
-            await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+            polling = poller(app)
+            await polling.start()
             log.info("bot polling for updates")
         await stop.wait()
-        await app.updater.stop()
+        if conf.webhook_url:
+            await app.updater.stop()
+        else:
+            await polling.stop()
         await app.stop()
+
+
+def poller(app: App, *, timeout: int = 10) -> ArrivalPoller:
+    """Long polling for ``app`` (built by ``build_application``), stamping in its own thread."""
+    arrivals = app_runtime(app).arrivals
+    assert arrivals is not None
+    return ArrivalPoller(app, arrivals, timeout=timeout)
+
+
+def app_runtime(app: App) -> Runtime:
+    found = app.bot_data["runtime"]
+    assert isinstance(found, Runtime)
+    return found

@@ -5,9 +5,14 @@ lancé », « Décroché », « Raccroché », « Arrivé »… are the times th
 computed from. Timed when a handler finally runs, a press would carry every wait of the bot
 (the queue, the concurrency limit, the user's earlier updates, the SQLite writer): seconds
 under load, for reasons that have nothing to do with the service. So every update is stamped
-when it arrives: PTB's Updater puts each update of a ``getUpdates`` batch into the
-application's queue as soon as the batch is read, and its webhook server puts each update as
-its request is read; ``ArrivalQueue`` is that queue, and it stamps on the way in.
+when it arrives:
+
+- long polling (``bot.polling.ArrivalPoller``): a thread holds ``getUpdates`` and stamps
+  every update of a batch the moment the batch is read, whatever the application's loop is
+  busy with (``Arrivals.record``);
+- webhook: PTB's server puts each update into the application's queue as its request is read;
+  ``ArrivalQueue`` is that queue, and it stamps on the way in (an update already stamped by
+  the poller keeps its stamp).
 
 Update objects are frozen, so the stamps live beside them (update id -> aware UTC instant),
 read by the handlers through ``Arrivals.of`` and bounded: an update nobody asks about is
@@ -18,6 +23,7 @@ so a simulated clock (tests, the demo) stamps simulated time.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import OrderedDict
 from datetime import datetime
 
@@ -29,29 +35,43 @@ KEPT = 100_000  # far more than a bot's updates in flight; a few MB at most
 
 
 class Arrivals:
-    """Arrival instants of recent updates, by update id."""
+    """Arrival instants of recent updates, by update id; thread-safe (the poller's thread
+    records, the application's loop reads)."""
 
     def __init__(self, clock: Clock, kept: int = KEPT) -> None:
         self._clock = clock
         self._kept = kept
+        self._lock = threading.Lock()
         self._stamps: OrderedDict[int, datetime] = OrderedDict()
 
+    def now(self) -> datetime:
+        return require_utc(self._clock.now())
+
+    def record(self, update_id: object, at: datetime) -> None:
+        """``update_id`` arrived at ``at`` (the first record of an update wins)."""
+        if not isinstance(update_id, int):
+            return
+        with self._lock:
+            self._stamps.setdefault(update_id, require_utc(at))
+            while len(self._stamps) > self._kept:
+                self._stamps.popitem(last=False)
+
     def stamp(self, update: object) -> None:
-        if not isinstance(update, Update):
-            return  # the queue also carries whatever else an application puts there
-        self._stamps[update.update_id] = require_utc(self._clock.now())
-        while len(self._stamps) > self._kept:
-            self._stamps.popitem(last=False)
+        """``update`` arrives now (unless it was recorded already)."""
+        if isinstance(update, Update):  # the queue may carry whatever else an app puts there
+            self.record(update.update_id, self.now())
 
     def of(self, update: object) -> datetime | None:
         """When ``update`` arrived; None for an update that did not come through the queue
         (one given to ``Application.process_update`` directly) or is long forgotten."""
         if not isinstance(update, Update):
             return None
-        return self._stamps.get(update.update_id)
+        with self._lock:
+            return self._stamps.get(update.update_id)
 
     def __len__(self) -> int:
-        return len(self._stamps)
+        with self._lock:
+            return len(self._stamps)
 
 
 class ArrivalQueue(asyncio.Queue[object]):

@@ -148,17 +148,22 @@ def delivery_report(parsed: ParsedMessage, subject: str) -> Report | None:
 
 def rejection_report(parsed: ParsedMessage) -> Report | None:
     """An RFC 3798 report that says the recipient's system threw the message away unread:
-    Sieve's ``reject`` (RFC 5429) answers with « automatic-action/…; deleted », and RFC 2298's
+    Sieve's ``reject`` (RFC 5429) answers with « automatic-action/…; deleted » and, in
+    Dovecot's and Cyrus's words, « Auto-Submitted: auto-replied (rejected) »; RFC 2298's
     ``failed``/``error`` modifiers say the same. A bounce, not a read receipt."""
     fields = {
         n.lower(): v.strip() for n, v in report_fields(parsed, "message/disposition-notification")
     }
     disposition = fields.get("disposition", "").lower()
     mode, _, kind = disposition.partition(";")
-    if not mode.strip().startswith("automatic-action"):
+    automatic = mode.strip().startswith("automatic-action")
+    # Sieve implementations also say it in a comment: « Auto-Submitted: auto-replied
+    # (rejected) », which stands when a relay emptied the report's parts.
+    rejected = "(rejected" in (parsed.header("Auto-Submitted") or "").lower()
+    if not (automatic and re.search(r"\b(deleted|denied|failed|error)\b", kind)) and not rejected:
         return None
-    if not re.search(r"\b(deleted|denied|failed|error)\b", kind):
-        return None
+    if not (automatic and kind):
+        disposition = "none read; Auto-Submitted: auto-replied (rejected)"
     recipient = fields.get("final-recipient") or fields.get("original-recipient")
     info = BounceInfo(
         severity="hard",
@@ -232,7 +237,10 @@ def _bounce_info(
 def _flufl_recipient(parsed: ParsedMessage) -> str | None:
     """The failed address as GNU Mailman's detectors read the bounce's text."""
     message = email.message.Message()
-    for name in ("From", "Subject", "To", "X-Failed-Recipients"):
+    # The sender as we parsed it: a From that parses to no address at all makes one of the
+    # detectors (Yale's) raise and log a traceback; this is a bounce, so name the bouncer.
+    message["From"] = (parsed.from_.address if parsed.from_ else "") or "MAILER-DAEMON"
+    for name in ("Subject", "To", "X-Failed-Recipients"):
         value = parsed.header(name)
         if value is not None:
             message[name] = value

@@ -98,6 +98,8 @@ _BULK_SERVICE = re.compile(
 )
 _LINK_WORD = re.compile(r"\S*(https?://|www\.)\S*", re.IGNORECASE)
 _FEW_WORDS = 15  # a message that is little else than a link
+# A person writing to a body copies a few others; spam sent by hand names dozens.
+_MANY_ORGANISATIONS = 5
 _CALENDAR = frozenset({"text/calendar", "application/ics"})
 _MESSAGE_PARTS = frozenset({"message/rfc822", "message/global", "text/rfc822-headers"})
 
@@ -214,7 +216,7 @@ def machine_signs(parsed: ParsedMessage, program: str | None) -> tuple[list[str]
         a.address.rsplit("@", 1)[-1].lower() for a in (*parsed.to, *parsed.cc) if "@" in a.address
     }
     others = domains - {sender(parsed).rsplit("@", 1)[-1].lower()}
-    if len(others) >= 3:
+    if len(others) >= _MANY_ORGANISATIONS:
         strong.append(f"readers in {len(others)} other organisations")
     unlike = _name_unlike_address(parsed.from_)
     if unlike:

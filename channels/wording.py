@@ -256,12 +256,14 @@ REDIRECT = wording(
     ("transmise au service compétent", r"\btransmise? (au|aux) services? competents?\b"),
     (
         "cette adresse n'est plus utilisée",
-        r"\bcette adresse (n'est plus (utilisee|consultee|active|valide)|est desactivee)\b",
+        r"\bcette (adresse|boite|messagerie)( (mail|e-mail|electronique|aux lettres))? "
+        r"(n'est plus (utilisee|consultee|active|valide|lue)|est desactivee)\b",
     ),
     ("not our department", r"\bnot (our|the right) (department|service)\b"),
     (
         "this address is no longer in use",
-        r"\b(this|my) (e-?mail )?address is no longer (in use|active|monitored)\b",
+        r"\b(this|my) (e-?mail )?(address|inbox|mailbox|account) (\S+@\S+ )?is no longer "
+        r"(in use|used|active|monitored|read)\b",
     ),
     (
         "please contact … instead",

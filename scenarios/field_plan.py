@@ -126,6 +126,9 @@ class _Scheduler:
         self._eligible: dict[str, list[AuditorInput]] = {}
         self.days: dict[tuple[int, date], _AuditorDay] = {}
         self.busy: set[tuple[int, date]] = set()  # auditor-days holding fixed contacts
+        # (département, zone, auditor, channel) whose every day is full, unavailable or, for
+        # visits, spent in another département: for good, as days only ever fill up
+        self.exhausted: set[tuple[str, str, int, Channel]] = set()
         self.open_visit_days: dict[tuple[str, date], list[int]] = {}
         self.load: dict[Channel, dict[int, int]] = {
             ch: dict.fromkeys((a.id for a in self.pool), 0) for ch in FIELD
@@ -300,7 +303,11 @@ class _Scheduler:
                     return True
         # The auditor covering fewest départements first (those covering more are kept
         # for where they are the only ones), then the least loaded.
-        candidates = self.eligible(svc.departement)
+        zone = dept.cal.tz.key
+        candidates = [
+            a for a in self.eligible(svc.departement)
+            if (svc.departement, zone, a.id, channel) not in self.exhausted
+        ]  # fmt: skip
         for d in order:
             if not self._coll_ok(i, dept, d, mask):
                 continue
@@ -315,7 +322,27 @@ class _Scheduler:
             if chosen is not None:
                 self._take(i, dept, d, chosen[2], chosen[3])
                 return True
+        for a in candidates:
+            if self._spent(a.id, dept, channel, svc.departement):
+                self.exhausted.add((svc.departement, zone, a.id, channel))
         return False
+
+    def _spent(self, aid: int, dept: Dept, channel: Channel, area: str) -> bool:
+        """Whether no day of ``dept``'s window can ever take one more such contact of
+        ``aid``: each is unavailable, full, or (visits) spent in another département."""
+        cap = self.cap[channel]
+        for day in dept.days:
+            if day in self.off[aid]:
+                continue
+            state = self.days.get((aid, day))
+            if state is None:
+                return False
+            if channel is Channel.VISIT:
+                if state.visits < cap and state.area in (None, area):
+                    return False
+            elif state.calls < cap:
+                return False
+        return True
 
     # -- when it does not hold ---------------------------------------------------------
 

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.mail import PENDING
 from storage.models import (
     Auditor,
     Campaign,
@@ -33,6 +34,7 @@ from storage.models import (
     Service,
 )
 from storage.stats import CampaignInfo, CollectivityInfo
+from storage.triage import TriageRow
 
 NOT_DONE = ("planned", "assigned", "printed", "sending", "in_progress")
 FAILED = ("undeliverable", "failed", "cancelled")
@@ -152,32 +154,62 @@ async def campaign_by_id(session: AsyncSession, campaign_id: int) -> CampaignInf
     return None if found is None else CampaignInfo(*found)
 
 
+STEPS = ("total", "upcoming", "due", "late", "done", "answered", "failed", "closed")
+
+
+def step_condition(step: str, now: datetime) -> Any:
+    """The SQL condition for one column of the progress table (module docstring)."""
+    not_done = Contact.status.in_(NOT_DONE)
+    late_before = now - LATE_AFTER
+    conditions: dict[str, Any] = {
+        "total": Contact.id.is_not(None),
+        "upcoming": and_(not_done, Contact.planned_at > now),
+        "due": and_(not_done, Contact.planned_at <= now, Contact.planned_at > late_before),
+        "late": and_(not_done, Contact.planned_at <= late_before),
+        "done": Contact.status.in_(("sent", "acknowledged", "posted", *ANSWERED)),
+        "answered": Contact.status.in_(ANSWERED),
+        "failed": Contact.status.in_(FAILED),
+        "closed": Contact.status == "closed",
+    }
+    return conditions[step]
+
+
 async def channel_progress(
     session: AsyncSession, campaign_id: int, now: datetime
 ) -> list[ChannelProgress]:
-    not_done = Contact.status.in_(NOT_DONE)
-    late_before = now - LATE_AFTER
-
     def count(condition: Any) -> Any:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
     rows = await session.execute(
-        select(
-            Contact.channel,
-            func.count(),
-            count(and_(not_done, Contact.planned_at > now)),
-            count(and_(not_done, Contact.planned_at <= now, Contact.planned_at > late_before)),
-            count(and_(not_done, Contact.planned_at <= late_before)),
-            count(Contact.status.in_(("sent", "acknowledged", "posted", *ANSWERED))),
-            count(Contact.status.in_(ANSWERED)),
-            count(Contact.status.in_(FAILED)),
-            count(Contact.status == "closed"),
-        )
+        select(Contact.channel, *(count(step_condition(step, now)) for step in STEPS))
         .where(Contact.campaign_id == campaign_id)
         .group_by(Contact.channel)
         .order_by(Contact.channel)
     )
     return [ChannelProgress(str(r[0]), *(int(v) for v in r[1:])) for r in rows.all()]
+
+
+async def contact_list(
+    session: AsyncSession,
+    campaign_id: int,
+    *,
+    channel: str,
+    step: str,
+    now: datetime,
+    offset: int,
+    limit: int,
+) -> tuple[int, list[ContactSummary]]:
+    """The contacts behind one figure of the progress table: (how many, one page by id)."""
+    where = (
+        Contact.campaign_id == campaign_id,
+        Contact.channel == channel,
+        step_condition(step, now),
+    )
+    total = await session.scalar(select(func.count()).select_from(Contact).where(*where))
+    rows = await session.execute(
+        _contact_query().where(*where).order_by(Contact.id).offset(offset).limit(limit)
+    )
+    return int(total or 0), [ContactSummary(*row) for row in rows.all()]
 
 
 def _contact_query() -> Select[*tuple[Any, ...]]:
@@ -260,6 +292,35 @@ async def contact_messages(session: AsyncSession, contact_id: int) -> list[Messa
 async def message(session: AsyncSession, message_id: int) -> MessageLine | None:
     row = (await session.execute(_message_query().where(Message.id == message_id))).first()
     return MessageLine(*row) if row else None
+
+
+async def triage_page(
+    session: AsyncSession, *, offset: int, limit: int
+) -> tuple[int, list[TriageRow]]:
+    """(how many wait in triage, one page of them, oldest first)."""
+    waiting = Message.triage_state == PENDING
+    total = await session.scalar(select(func.count()).select_from(Message).where(waiting))
+    rows = await session.execute(
+        select(
+            Message.id,
+            Persona.key,
+            Message.persona_id,
+            Message.mailbox,
+            Message.internal_date,
+            Message.from_address,
+            Message.subject,
+            Message.classification,
+            Message.triage_state,
+            Message.contact_id,
+            Message.evidence,
+        )
+        .outerjoin(Persona, Persona.id == Message.persona_id)
+        .where(waiting)
+        .order_by(Message.internal_date, Message.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return int(total or 0), [TriageRow(*row) for row in rows.all()]
 
 
 # -- the collectivities' portal ------------------------------------------------------------

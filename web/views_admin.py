@@ -35,6 +35,7 @@ from web.security import checked_form
 
 KINDS = CLASSIFIER_KINDS
 MAX_HELD_SHOWN = 50
+TRIAGE_PAGE = 50
 MAX_TEXT = 20_000
 
 
@@ -43,6 +44,7 @@ def routes() -> list[BaseRoute]:
         Route("/admin", campaigns),
         Route("/admin/campagnes/{campaign_id:int}", campaign),
         Route("/admin/campagnes/{campaign_id:int}/avancement", progress),
+        Route("/admin/campagnes/{campaign_id:int}/contacts", campaign_contacts),
         Route("/admin/tri", triage_queue),
         Route("/admin/tri/{message_id:int}", triage_message),
         Route("/admin/tri/{message_id:int}/associer", triage_match, methods=["POST"]),
@@ -62,7 +64,7 @@ async def campaigns(request: Request) -> Response:
     st = state(request)
     async with st.database.session() as db:
         lines = await backoffice.campaigns(db)
-        pending = len(await triage.triage_rows(db))
+        pending, _rows = await backoffice.triage_page(db, offset=0, limit=0)
     return render(request, "admin/campaigns.html.j2", campaigns=lines, pending=pending)
 
 
@@ -96,6 +98,40 @@ async def progress(request: Request) -> Response:
     return render(request, "admin/progress.html.j2", **context)
 
 
+CHANNELS = ("email", "letter", "phone", "visit")
+CONTACT_PAGE = 100
+
+
+def _page(request: Request) -> int:
+    raw = request.query_params.get("page", "1")
+    return max(1, int(raw)) if raw.isdigit() and len(raw) < 7 else 1
+
+
+async def campaign_contacts(request: Request) -> Response:
+    """The contacts behind one figure of the dashboard (channel x step), by pages."""
+    await require_back_office(request)
+    st = state(request)
+    campaign_id = int_param(request, "campaign_id")
+    channel = request.query_params.get("canal", "")
+    step = request.query_params.get("etape", "")
+    if channel not in CHANNELS or step not in backoffice.STEPS:
+        not_found()
+    page = _page(request)
+    async with st.database.session() as db:
+        info = await backoffice.campaign_by_id(db, campaign_id)
+        if info is None:
+            not_found()
+        total, rows = await backoffice.contact_list(
+            db, campaign_id, channel=channel, step=step, now=now(request),
+            offset=(page - 1) * CONTACT_PAGE, limit=CONTACT_PAGE,
+        )  # fmt: skip
+    pages = max(1, -(-total // CONTACT_PAGE))
+    return render(
+        request, "admin/contacts.html.j2", campaign=info, channel=channel, step=step,
+        contacts=rows, total=total, page=min(page, pages), pages=pages,
+    )  # fmt: skip
+
+
 def _suggestions(evidence: dict[str, Any] | None) -> list[dict[str, Any]]:
     match = (evidence or {}).get("match") or {}
     found = match.get("suggestions") or []
@@ -111,18 +147,19 @@ def _described(
 async def triage_queue(request: Request) -> Response:
     await require_back_office(request)
     st = state(request)
+    page = _page(request)
     async with st.database.session() as db:
-        rows = await triage.triage_rows(db)
+        total, rows = await backoffice.triage_page(
+            db, offset=(page - 1) * TRIAGE_PAGE, limit=TRIAGE_PAGE
+        )
         wanted = {s["contact"] for r in rows for s in _suggestions(r.evidence)}
         described = await backoffice.contact_summaries(db, sorted(wanted))
-    items = [
-        {
-            "row": r,
-            "suggestions": [(s, described.get(s["contact"])) for s in _suggestions(r.evidence)],
-        }
-        for r in rows
-    ]
-    return render(request, "admin/triage.html.j2", items=items)
+    items = [{"row": r, "suggestions": _described(r.evidence, described)} for r in rows]
+    pages = max(1, -(-total // TRIAGE_PAGE))
+    return render(
+        request, "admin/triage.html.j2", items=items, total=total, page=min(page, pages),
+        pages=pages,
+    )  # fmt: skip
 
 
 async def _triage_context(request: Request, message_id: int) -> dict[str, Any]:

@@ -106,10 +106,25 @@ def display_ranks(by: tuple[str, ...], cells: list[Cell]) -> dict[int, int]:
     return ranks
 
 
+def lines(text: str, width: int = 12) -> str:
+    """``text`` broken into lines of about ``width`` at its ordinary spaces only."""
+    out: list[str] = []
+    for word in text.split(" "):
+        if out and len(out[-1]) + 1 + len(word) <= width:
+            out[-1] += " " + word
+        else:
+            out.append(word)
+    return "\n".join(out)
+
+
 def _key_shown(w: Words, key: str, value: str | None) -> str:
+    from scenarios.typography import french
+
     if value is None:
         return "–"
-    return w.channel(value) if key == "channel" else value
+    if key == "channel":
+        return w.channel(value)
+    return french(value) if w.f.french else value  # « 10 000 » kept whole
 
 
 def _table(by: tuple[str, ...], cells: list[Cell], w: Words) -> tuple[Table, bool]:
@@ -118,27 +133,27 @@ def _table(by: tuple[str, ...], cells: list[Cell], w: Words) -> tuple[Table, boo
     title = w("cli.stats.by", keys=keys) if by else w("cli.stats.overall")
     ranks = display_ranks(by, cells)
     table = Table(title=title, title_justify="left")
-    # no_wrap: rich breaks lines at any Unicode space, the no-break ones too
-    # (« 10 000 à 50 / 000 hab. »); a figure is never split, a long label is folded.
+    # Every column is no_wrap and its texts are broken by hand at ordinary spaces only
+    # (``lines``): rich breaks at any Unicode space, the no-break ones too, and printed
+    # « 10 000 à 50 / 000 hab. ». The rate and its interval share a column.
     for key in by:
-        table.add_column(w(f"cli.key.{key}"), no_wrap=key in ("channel", "stratum"))
-    for name in ("n", "response", "interval", "in_target", "km_median", "pickup", "score"):
-        table.add_column(w(f"cli.stats.{name}"), justify="right", no_wrap=True)
+        table.add_column(lines(w(f"cli.key.{key}")), no_wrap=True)
+    for name in ("n", "response", "in_target", "km_median", "pickup", "score"):
+        table.add_column(lines(w(f"cli.stats.{name}")), justify="right", no_wrap=True)
     if ranks:
-        table.add_column(w("cli.stats.rank"), justify="right", no_wrap=True)
+        table.add_column(lines(w("cli.stats.rank")), justify="right", no_wrap=True)
     f = w.f
     for index, cell in enumerate(cells):
         response = cell.response
-        interval = "–"
+        rate = f.percent(response.rate)
         if response.low is not None and response.high is not None:
-            interval = f"{f.number(100 * response.low, 1)}–{f.percent(response.high)}"
+            rate += f"\n{f.number(100 * response.low, 1)}–{f.number(100 * response.high, 1)}"
         km = cell.answer_bdays.km.median if cell.written_delivered else None
         rank = w("cli.stats.small") if cell.small else str(ranks.get(index, "–"))
         row = [
-            *(_key_shown(w, k, cell.key(k)) for k in by),
+            *(lines(_key_shown(w, k, cell.key(k)), 20) for k in by),
             f.number(cell.delivered),
-            f.percent(response.rate),
-            interval,
+            rate,
             f.percent(cell.answered_within_target.rate),
             f.number(km, 1) if km is not None else "–",
             f.percent(cell.phone.picked_up.rate),

@@ -3,6 +3,7 @@ with the ``database`` fixture's database (tests/bot/support.py has the rest)."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -28,3 +29,11 @@ async def running(api: LocalBotApi, database: Database) -> AsyncIterator[Bot]:
         yield bot
     finally:
         await bot.stop()
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A loopback TCP port free a moment ago (for the webhook server)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -1,8 +1,9 @@
 """Shared pieces of the bot tests: a running bot on the local Bot API, seeded tasks.
 
-The bot is the real ``build_application`` over PTB's HTTP stack, talking to ``LocalBotApi``
-on loopback, with the real database of the ``database`` fixture; button presses are timed
-by a ``FixedClock`` the test moves, messages by their ``date=``.
+The bot is the real ``build_application`` (long polling by ``bot.app.poller``, as ``temoin
+bot`` does), talking to ``LocalBotApi`` on loopback, with the real database of the
+``database`` fixture; button presses are timed by a ``FixedClock`` the test moves, messages
+by their ``date=``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any
 from PIL import ExifTags, Image
 from sqlalchemy import select
 
-from bot.app import App, BotConfig, build_application
+from bot.app import App, BotConfig, build_application, poller
+from bot.polling import ArrivalPoller
 from scenarios.catalog import Catalog, load_catalog
 from scenarios.clock import FixedClock
 from sim.botapi import LocalBotApi, SimulatedUser
@@ -38,6 +40,7 @@ class Bot:
     clock: FixedClock
     catalog: Catalog = field(default_factory=lambda: CATALOG)
     app: App | None = None
+    polling: ArrivalPoller | None = None
 
     def config(self) -> BotConfig:
         return BotConfig(
@@ -54,17 +57,17 @@ class Bot:
         )
         await app.initialize()
         await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0, timeout=5)
+        self.polling = poller(app, timeout=5)
+        await self.polling.start()
         self.app = app
 
     async def stop(self) -> None:
         app, self.app = self.app, None
         if app is None:
             return
-        assert app.updater is not None
-        if app.updater.running:
-            await app.updater.stop()
+        if self.polling is not None:
+            await self.polling.stop()
+            self.polling = None
         if app.running:
             await app.stop()
         await app.shutdown()
@@ -78,6 +81,7 @@ class Bot:
             await asyncio.sleep(0.02)
             if (
                 self.api.pending_update_count == 0
+                and (self.polling is None or self.polling.undelivered == 0)
                 and app.update_queue.empty()
                 and app.update_processor.current_concurrent_updates == 0
             ):

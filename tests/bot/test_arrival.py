@@ -10,15 +10,18 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import httpx
+from sqlalchemy import update as sql_update
 from telegram import Update
 from telegram.ext import ContextTypes, TypeHandler
 
-from bot.app import App
+from bot.app import App, BotConfig, build_application
 from bot.arrivals import ArrivalQueue, Arrivals
 from scenarios import events as ev
 from scenarios.clock import FixedClock
 from sim.botapi import LocalBotApi
 from storage.db import Database
+from storage.models import Auditor
 from tests.bot.support import NOW, Bot, enrol, events, next_with_buttons, seed
 
 
@@ -125,3 +128,55 @@ def test_the_queue_stamps_updates_with_the_clock_and_forgets_the_oldest() -> Non
     assert arrivals.of(updates[2]) == NOW + timedelta(seconds=2)
     assert arrivals.of("not an update") is None
     assert len(arrivals) == 2
+
+
+async def test_a_press_through_the_webhook_keeps_the_time_it_arrived(
+    api: LocalBotApi, database: Database, unused_port: int
+) -> None:
+    """The webhook server puts each update in the same stamping queue as it reads it."""
+    world = await seed(database)
+    cid = world.contacts["phone"]
+    async with database.session() as s:
+        await s.execute(
+            sql_update(Auditor).where(Auditor.key == "paul").values(telegram_user_id=7101)
+        )
+    paul = api.user(7101, "Paul", started=True)
+    clock = FixedClock(NOW)
+    conf = BotConfig(token=api.token, base_url=api.base_url, base_file_url=api.base_file_url,
+                     reminders=False)  # fmt: skip
+    app = build_application(conf, database, clock=clock)
+    hold = Hold(":start")
+    hold.install(app)
+    # The local Bot API keeps updates for getUpdates and never calls a webhook: the press is
+    # made there (a real callback query, answerable) and posted as Telegram would post it.
+    query = paul.press_data(f"p:{cid}:start", 1)
+    body = {"update_id": 1, "callback_query": query}
+    async with app:
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_webhook(
+            listen="127.0.0.1", port=unused_port, url_path="hook",
+            webhook_url="https://bot.example/hook", secret_token="s3cret-token",
+        )  # fmt: skip
+        try:
+            async with httpx.AsyncClient() as client:
+                for _ in range(100):  # setWebhook may come before tornado listens
+                    try:
+                        posted = await client.post(
+                            f"http://127.0.0.1:{unused_port}/hook", json=body,
+                            headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"},
+                        )  # fmt: skip
+                        break
+                    except httpx.ConnectError:
+                        await asyncio.sleep(0.05)
+            assert posted.status_code == 200
+            await asyncio.wait_for(hold.held.wait(), 10)
+            clock.advance(timedelta(minutes=5))
+            hold.release.set()
+            assert "lancé à 10 h 00" in (await paul.wait_for_message())["text"]
+        finally:
+            await app.updater.stop()
+            await app.stop()
+
+    found = {kind: at for kind, at, _ in await events(database, cid)}
+    assert found[ev.CALL_STARTED] == NOW  # not NOW + 5 min

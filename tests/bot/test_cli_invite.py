@@ -111,8 +111,8 @@ async def test_campaign_show_lists_the_observations(database: Database, cli_env:
     assert code == 0, out
     [row] = json.loads(out)["observations"]
     assert row["contact"] == cid and row["scenario"] == "phone-listes-electorales"
-    assert row["answers"]["Une personne a-t-elle décroché (pas un répondeur) ?"] is True
-    assert row["answers"]["Amabilité de l'interlocuteur"] == "aimable"
+    assert row["answers"]["Une personne a-t-elle décroché (pas un répondeur)\u202f?"] is True
+    assert row["answers"]["Amabilité de l’interlocuteur"] == "aimable"
     code, out = await acli("campaign", "show", name, "--details")
     # In words: yes as « Oui », a choice by its label, not its code.
     assert code == 0 and "Amabilité" in out and "Oui" in out, out
@@ -199,12 +199,3 @@ async def test_webhook_mode_serves_updates_with_the_secret(
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)
-
-
-@pytest.fixture
-def unused_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

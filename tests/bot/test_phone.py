@@ -100,7 +100,7 @@ async def test_phone_task_from_start_to_validated_observation(
     paul.press("Oui")
     outcome_q = await next_with_buttons(paul)
     assert "Comment s’est passé le transfert" in text_of(outcome_q).replace("'", "’")
-    paul.press("Quelqu'un a répondu rapidement")
+    paul.press("Quelqu’un a répondu rapidement")
     courtesy = await next_with_buttons(paul)
     assert "Amabilité" in text_of(courtesy)
 
@@ -108,7 +108,7 @@ async def test_phone_task_from_start_to_validated_observation(
     paul.press("↩️ Retour")
     again = await next_with_buttons(paul)
     assert "transfert" in text_of(again)
-    assert "Réponse actuelle\u202f: Quelqu'un a répondu rapidement" in text_of(again)
+    assert "Réponse actuelle\u202f: Quelqu’un a répondu rapidement" in text_of(again)
     paul.press("La communication a été coupée")
     assert "Amabilité" in text_of(await next_with_buttons(paul))
 
@@ -116,7 +116,7 @@ async def test_phone_task_from_start_to_validated_observation(
     await running.restart()
     assert "choisir l’une des réponses" in await ask(paul, "7")
     await paul.wait_for_message()
-    assert "comment s'inscrire" in await ask(paul, "2")  # « Aimable », typed as its number
+    assert "comment s’inscrire" in await ask(paul, "2")  # « Aimable », typed as its number
     paul.press("Oui")
     await next_with_buttons(paul)
     paul.press("Non")
@@ -137,7 +137,7 @@ async def test_phone_task_from_start_to_validated_observation(
     assert "• Nombre de sonneries avant que l’on décroche\u202f: 3" in summary_text.replace(
         "'", "’"
     )
-    assert "Attente avant de parler à quelqu'un (serveur vocal et musique compris)\u202f: " in (
+    assert "Attente avant de parler à quelqu’un (serveur vocal et musique compris)\u202f: " in (
         summary_text
     )
     assert "décroché au bout de 25\u00a0s" in summary_text

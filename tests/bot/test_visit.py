@@ -61,17 +61,17 @@ async def test_visit_from_arrival_to_validated_observation(
         paul.press(label)
     await paul.wait_for_message(lambda m: "Combien de personnes" in text_of(m))
     paul.send_text("4")
-    await paul.wait_for_message(lambda m: "Temps d'attente" in text_of(m))
+    await paul.wait_for_message(lambda m: "Temps d’attente" in text_of(m))
     paul.send_text("7 min")
     for label in ("Oui", "Oui", "Très aimable", "Oui", "Oui", "Non", "Oui", "Non"):
         await next_with_buttons(paul)
         paul.press(label)
     await next_with_buttons(paul)
     paul.press("Oui, une réponse complète")
-    await paul.wait_for_message(lambda m: "Durée de l'échange" in text_of(m))
+    await paul.wait_for_message(lambda m: "Durée de l’échange" in text_of(m))
     paul.send_text("4 min 30")
     photo_q = await next_with_buttons(paul)
-    assert "Photo de l'entrée" in text_of(photo_q)
+    assert "Photo de l’entrée" in text_of(photo_q)
 
     # Not a photo, not an image, too heavy: each refused with its reason.
     paul.send_text("la voici")

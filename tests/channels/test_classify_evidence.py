@@ -141,12 +141,37 @@ def test_a_spam_flag_far_above_the_threshold_stands() -> None:
 # -- reports and automatic replies ------------------------------------------------------------
 
 
-def test_sieve_reject_mdn_is_a_bounce() -> None:
-    # jaredmauch/mailman2-python3 tests/bounces/simple_38.txt: « Automatically rejected
-    # mail », an MDN with « automatic-action/MDN-sent-automatically; deleted » (RFC 5429)
-    result = corpus("mailman-bounces/simple_38.txt")
+@pytest.mark.parametrize(
+    "path",
+    [
+        # jaredmauch/mailman2-python3 tests/bounces/simple_38.txt: « Automatically rejected
+        # mail », an MDN with « automatic-action/MDN-sent-automatically; deleted » (RFC 5429)
+        "mailman-bounces/simple_38.txt",
+        # apache/spamassassin t.rules/BOUNCE_MESSAGE/bug-6051-1: the same Sieve reject whose
+        # report parts were emptied; « Auto-Submitted: auto-replied (rejected) » remains
+        "spamassassin-d/bug-6051-1",
+    ],
+)
+def test_sieve_reject_mdn_is_a_bounce(path: str) -> None:
+    result = corpus(path)
     assert result.kind == "bounce", result.evidence
     assert result.bounce is not None and result.bounce.severity == "hard"
+    assert has(result, "rejected unread, RFC 5429")
+
+
+def test_an_automatic_reply_saying_the_inbox_is_no_longer_used_is_a_redirect() -> None:
+    # sisimai/set-of-emails maildir/bsd/rfc3834-06.eml: « This email inbox kijitora@… is no
+    # longer in use. Please contact someone else at Example », from noreply@ (RFC 3834)
+    result = corpus("sisimai-d/rfc3834-06.eml")
+    assert result.kind == "redirect", result.evidence
+    assert has(result, "this address is no longer in use")
+
+
+def test_a_letter_copied_to_a_few_organisations_is_an_answer() -> None:
+    # okfde/froide froide/foirequest/tests/testdata/test_mail_01.txt: « Guten Tag, … Mit
+    # freundlichen Grüßen », from Outlook, copied to three people of other organisations
+    result = corpus("froide-d/test_mail_01.txt")
+    assert (result.kind, result.unsure) == ("answer", True), result.evidence
 
 
 @pytest.mark.parametrize(

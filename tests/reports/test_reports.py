@@ -87,7 +87,7 @@ async def test_national_report(database: Database, tmp_path: Path) -> None:
     text = _pdf_text(html, tmp_path, "national.pdf")
     squashed = _squash(text)
     assert "62,5%" in squashed
-    assert "Baromètredel'accueil" in squashed
+    assert "Baromètredel’accueil" in squashed
     assert "Courriel" in text
     assert "Évolutiondepuislacampagneprécédente" in squashed
     assert "0,0pt" in squashed
@@ -117,7 +117,7 @@ async def test_collectivity_reports_name_no_other_collectivity(
                 for haystack in haystacks:
                     assert _squash(needle) not in haystack, (code, needle)
         small_stratum = index < 2
-        withheld = "Lechiffredevotrestraten'estpaspublié" in haystacks[1]
+        withheld = "Lechiffredevotrestraten’estpaspublié" in haystacks[1]
         assert withheld == small_stratum, code
         assert "Collectivitésdevotrestrate" in haystacks[1] or small_stratum
         assert "Ensembledescollectivités" in haystacks[1]  # 7 others >= 5
@@ -137,14 +137,14 @@ async def test_collectivity_report_content(database: Database, tmp_path: Path) -
     # missed on the phone: documents not given, answer only partial, no callback offered
     assert "Vous a-t-on indiqué les pièces à fournir" in html
     assert "Manqué 1 fois sur 1" in html
-    assert "Former les agents d&#39;accueil" in html  # the scenario's improvement track
+    assert "Former les agents d’accueil" in html  # the scenario's improvement track
     # timeline in Paris time: picked up at 09:00:12 UTC = 10 h 00 in Paris
     assert "Appel décroché" in html and "03/03/2026 à 10\u202fh\u202f00" in html
     # peers: email answered by 1 of the 5 others of the stratum (Durtol: 6 bd, Enval: 2 bd
     # -> 2 of 5) = 40,0 %
     assert "40,0\u202f%" in html
     # with min_peers 8 (7 others nationally, 5 in the stratum) both figures are withheld
-    assert "Le chiffre d&#39;ensemble n&#39;est pas publié" in strict
+    assert "Le chiffre d’ensemble n’est pas publié" in strict
     assert "Le chiffre de votre strate n&#39;est pas publié" in strict
     assert "62,5\u202f%" not in strict
 

@@ -54,7 +54,7 @@ def test_plan_only_on_a_fresh_sqlite_file_twice(
         result = CliRunner().invoke(app, ["demo", "--out", str(out), "--plan-only"])
         assert result.exit_code == 0, result.output
         assert "Imported 19 collectivities and 64 services." in result.output
-        assert "barometre-demo-2026" in result.output and "planned" in result.output
+        assert "barometre-demo-2026" in result.output and "contacts planifiés" in result.output
     target = DbTarget("sqlite", f"sqlite:///{out / 'temoin.db'}", None)
     collectivities, services, campaigns, contacts = asyncio.run(_counts(target))
     assert (collectivities, services, campaigns) == (19, 64, 1)

@@ -154,7 +154,7 @@ def test_due_letters_are_printed_once_for_a_window_envelope(
     assert reference not in letter and seeded.campaign not in letter
     assert f"Référence\u202f: {reference}" in sheet
     flat_sheet = re.sub(r"[ \n]+", " ", sheet)  # keeps the U+202F spaces
-    assert "Fiche d'envoi" in sheet
+    assert "Fiche d’envoi" in sheet
     for step in ("Imprimer la lettre", "La signer à la main", "enveloppe à fenêtre",
                  "«\u202flettre verte\u202f»", f"Poster la lettre le {french_date(today)}",
                  "«\u202fCourrier posté\u202f»"):  # fmt: skip

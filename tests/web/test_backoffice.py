@@ -4,6 +4,7 @@ queue with hostile mail shown as text, a coordinator's match through the same co
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -156,10 +157,56 @@ async def test_campaign_progress(mail_web: MailWeb) -> None:
         assert page.status_code == 200
         assert 'hx-trigger="every 15s"' in page.text
         row = page.text.split('<th scope="row">Courriel</th>', 1)[1].split("</tr>", 1)[0]
-        cells = [c.split("</td>")[0] for c in row.split('<td class="num">')[1:]]
+        cells = [
+            re.sub(r"<[^>]+>", "", c.split("</td>")[0]) for c in row.split('<td class="num">')[1:]
+        ]
         # total, upcoming, due, late, done, answered, failed, closed: 4 emails sent, none answered
         assert cells == ["4", "0", "0", "0", "4", "0", "0", "0"]
+        # drill-down: each figure links to its contacts
+        link = f"/admin/campagnes/{mail_web.campaign_id}/contacts?canal=email&amp;etape=done"
+        assert link in row
+        listed = await client.get(link.replace("&amp;", "&"))
+        assert listed.status_code == 200
+        ids = re.findall(r'<th scope="row"><a href="/admin/contacts/(\d+)">', listed.text)
+        assert sorted(int(i) for i in ids) == sorted(mail_web.world.contacts.values())
+        assert "Contacts (4), par numéro" in listed.text
+        none = await client.get(link.replace("&amp;", "&").replace("done", "late"))
+        assert none.status_code == 200 and "Aucun contact." in none.text
+        for query in ("canal=fax&etape=done", "canal=email&etape=x", ""):
+            bad = await client.get(f"/admin/campagnes/{mail_web.campaign_id}/contacts?{query}")
+            assert bad.status_code == 404
         fragment = await client.get(f"/admin/campagnes/{mail_web.campaign_id}/avancement")
         assert fragment.status_code == 200 and "<html" not in fragment.text
         assert "Courriel" in fragment.text
         assert (await client.get("/admin/campagnes/999999")).status_code == 404
+
+
+async def test_triage_queue_in_pages(database: Database) -> None:
+    from datetime import UTC, datetime
+
+    from storage.models import Blob, Message
+
+    at = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+    async with database.session() as s:
+        s.add(Blob(sha256="0" * 64, size=1, data=b"x", created_at=at))
+        await s.flush()
+        for i in range(55):
+            s.add(Message(direction="in", raw_sha256="0" * 64, subject=f"Sujet {i:02d}",
+                          internal_date=at + timedelta(minutes=i), triage_state="pending",
+                          created_at=at))  # fmt: skip
+    await add_account(database, "coord@example.org", "coordinator")
+    app = create_app(database, make_config(), FixedClock(at + timedelta(days=1)))
+    web = WebWorld(app, database, FixedClock(at), make_config(), None, 0, 0)  # type: ignore[arg-type]
+    async with web.client() as client:
+        await login(client, "coord@example.org")
+        first = await client.get("/admin/tri")
+        assert "Messages à trier (55)" in first.text and "page 1 sur 2" in first.text
+        assert "Sujet 00" in first.text and "Sujet 49" in first.text
+        assert "Sujet 50" not in first.text and 'href="/admin/tri?page=2"' in first.text
+        second = await client.get("/admin/tri", params={"page": "2"})
+        assert "Sujet 50" in second.text and "Sujet 54" in second.text
+        assert "Sujet 49" not in second.text
+        for wrong in ("0", "-1", "x", "99999999"):
+            assert (await client.get("/admin/tri", params={"page": wrong})).status_code == 200
+        listing = await client.get("/admin")
+        assert "Réponses à trier\u202f: 55" in listing.text
