@@ -104,7 +104,38 @@ def header(name: str, t: Translator, level: str = "stats") -> str:
 
 # --------------------------------------------------------------------------- values
 
-_LABELLED: Final = {"channel": "channel"}  # column -> catalogue section of its codes
+_STATUSES: Final = [
+    "planned",
+    "sending",
+    "sent",
+    "acknowledged",
+    "answered",
+    "undeliverable",
+    "printed",
+    "posted",
+    "assigned",
+    "in_progress",
+    "done",
+    "failed",
+    "cancelled",
+    "closed",
+]
+
+
+def _labels(name: str, t: Translator) -> dict[str, str] | None:
+    """Codes as words: channels and contact states from the catalogue, service kinds from
+    ``scenarios.service_kinds`` (French labels; codes kept in English)."""
+    if name == "channel":
+        return {key: t(f"channel.{key}") for key in ("email", "letter", "phone", "visit")}
+    if name == "status":
+        return {key: t(f"cli.status.{key}") for key in _STATUSES if t.has(f"cli.status.{key}")}
+    if name == "service_kind" and t.locale == "fr":
+        from scenarios.service_kinds import SERVICE_KINDS
+
+        return {kind.code: kind.label_fr for kind in SERVICE_KINDS}
+    return None
+
+
 _HOURS: dict[tuple[int, str], str] = {}
 
 
@@ -189,10 +220,9 @@ def column_format(name: str, kind: str, t: Translator) -> Shown:
             return text
 
         return Shown(grouping, None, 24.0)
-    section = _LABELLED.get(name)
-    if section is not None:
-        labels = {key: t(f"{section}.{key}") for key in ("email", "letter", "phone", "visit")}
-        return Shown(lambda v: labels.get(v, v), None, max(width, 16))
+    labels = _labels(name, t)
+    if labels is not None:
+        return Shown(lambda v: labels.get(v, v), None, max(width, 16.0))
     wide = name.endswith("_name") or name in ("criteria_missed", "content_found", "content_missing")
     return Shown(None, None, max(width, 30.0 if wide else 14.0))
 

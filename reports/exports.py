@@ -23,6 +23,9 @@ as-of instant (censoring of a campaign still open), and the meaning of every col
 French from the catalogue (``report.col.*``): a README sheet (XLSX), a sidecar
 ``PATH.meta.json`` (CSV, Parquet, JSON) and Parquet key-value metadata (``temoin``).
 
+Profiles (``reports.export_profiles``): ``raw`` (the library's default, for scripts) and
+``excel`` (the CLI's default when the locale is ``fr``: what French Excel opens).
+
 Reproducible: rows come in a stable order (contacts by id, cells by their keys), the
 floats' text is ``repr``; the XLSX workbook's properties and zip entry times are set to the
 generation time. Two exports of the same database at the same generation time are

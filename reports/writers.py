@@ -6,6 +6,11 @@ million contacts take constant memory. Contact rows may come as values in column
 with instants as integer microseconds (``Sink.write_values``, from
 ``reports.contact_rows``), which each writer renders.
 
+Values below are the ``raw`` profile's (for scripts). The ``excel`` profile
+(``reports.export_profiles``, the default for French readers) changes the CSV (``;``, BOM,
+headings, labels, ``JJ/MM/AAAA HH:MM``, « oui »/« non », rounded decimal commas) and the
+XLSX headings and labels; XLSX values stay numbers and dates under number formats.
+
 Values, the same in every format (documented in each export's metadata):
 
 - instants: shown in Europe/Paris. CSV and JSON: ISO 8601 with the UTC offset

@@ -65,6 +65,8 @@ async def test_excel_csv_reads_back_in_french(database: Database, tmp_path: Path
                 assert text == "", column.name
             elif column.name == "channel":
                 assert text == labels[value]
+            elif column.name == "status":
+                assert text == FR(f"cli.status.{value}")  # « répondu », not "answered"
             elif column.kind == "bool":
                 assert text == ("oui" if value else "non"), column.name
             elif column.kind == "datetime":
@@ -79,6 +81,7 @@ async def test_excel_csv_reads_back_in_french(database: Database, tmp_path: Path
     # Monday 2 March 2026, 09:00 UTC = 10:00 in Paris, as Excel reads a date
     first = rows[0]
     assert first["Envoyé le"] == "02/03/2026 10:00"
+    assert first["Type de service"] == "État civil" and first["État"] == "répondu"
 
     out = tmp_path / "stats.csv"
     await _export(database, fx, "csv", "stats", out)
