@@ -165,7 +165,7 @@ def _readme(
             seen.add(column["name"])
             name = column["name"]
             kind = t(f"report.meta.kind.{column['type']}")
-            lines.append([name, header(name, t, level), kind, column["description"]])
+            lines.append([name, column["heading"], kind, column["description"]])
     return lines
 
 
@@ -173,7 +173,13 @@ def _columns_meta(
     columns: Sequence[Column], t: Translator, level: str = "stats"
 ) -> list[dict[str, Any]]:
     return [
-        {"name": c.name, "type": c.kind, "description": describe(c.name, t, level)} for c in columns
+        {
+            "name": c.name,
+            "heading": header(c.name, t, level),
+            "type": c.kind,
+            "description": describe(c.name, t, level),
+        }
+        for c in columns
     ]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,9 @@ async def test_excel_csv_reads_back_in_french(database: Database, tmp_path: Path
     rows = _read_csv(out)
     assert list(rows[0]) == [header(c.name, FR, "contacts") for c in CONTACT_COLUMNS]
     assert "Envoyé le" in rows[0] and "Réponse reçue" in rows[0]
+    sidecar = json.loads((tmp_path / "contacts.csv.meta.json").read_text(encoding="utf-8"))
+    assert sidecar["profile"] == "excel" and "JJ/MM/AAAA" in sidecar["conventions"]
+    assert [c["heading"] for c in sidecar["columns"]] == list(rows[0])
     labels = {"email": "Courriel", "letter": "Courrier", "phone": "Téléphone"}
     labels["visit"] = "Accueil physique"
     for want, got in zip(contacts, rows, strict=True):
