@@ -23,6 +23,9 @@ as-of instant (censoring of a campaign still open), and the meaning of every col
 French from the catalogue (``report.col.*``): a README sheet (XLSX), a sidecar
 ``PATH.meta.json`` (CSV, Parquet, JSON) and Parquet key-value metadata (``temoin``).
 
+Profiles (``reports.export_profiles``): ``raw`` (the library's default, for scripts) and
+``excel`` (the CLI's default when the locale is ``fr``: what French Excel opens).
+
 Reproducible: rows come in a stable order (contacts by id, cells by their keys), the
 floats' text is ``repr``; the XLSX workbook's properties and zip entry times are set to the
 generation time. Two exports of the same database at the same generation time are
@@ -44,6 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reports.campaign_stats import compute_stats, shipped_catalog
 from reports.contact_rows import contact_values
+from reports.export_profiles import PROFILES, header, sheet_title
 from reports.export_tables import (
     CONTACT_COLUMNS,
     CRITERIA_COLUMNS,
@@ -86,6 +90,7 @@ class ExportMeta:
     format: str
     min_cell: int | None = None
     strata: tuple[int, ...] = DEFAULT_STRATA
+    profile: str = "raw"
 
     def as_dict(
         self, columns: Sequence[Column], rows: int | None = None, t: Translator | None = None
@@ -105,10 +110,15 @@ class ExportMeta:
             "holidays_version": HOLIDAYS_VERSION,
             "level": self.level,
             "format": self.format,
+            "profile": self.profile,
             "timezone": "Europe/Paris",
             "strata": list(self.strata),
             "min_cell": self.min_cell,
-            "conventions": t("report.meta.conventions"),
+            "conventions": t(
+                "report.meta.conventions_excel"
+                if PROFILES[self.profile].readable
+                else "report.meta.conventions"
+            ),
             "columns": _columns_meta(columns, t, self.level),
         }
         if rows is not None:
@@ -125,7 +135,10 @@ def _meta_json(data: dict[str, Any]) -> str:
 
 
 def _readme(
-    meta: dict[str, Any], t: Translator, extra: Sequence[dict[str, Any]] = ()
+    meta: dict[str, Any],
+    t: Translator,
+    extra: Sequence[dict[str, Any]] = (),
+    level: str = "stats",
 ) -> list[list[Any]]:
     lines: list[list[Any]] = [
         [t("report.meta.title")],
@@ -139,25 +152,34 @@ def _readme(
         [t("report.meta.level"), meta["level"]],
         [t("report.meta.conventions_label"), meta["conventions"]],
         [],
-        [t("report.meta.column"), t("report.meta.type"), t("report.meta.description")],
+        [
+            t("report.meta.column"),
+            t("report.meta.heading"),
+            t("report.meta.type"),
+            t("report.meta.description"),
+        ],
     ]
     seen: set[str] = set()
     for column in [*meta["columns"], *extra]:
         if column["name"] not in seen:
             seen.add(column["name"])
-            lines.append([column["name"], column["type"], column["description"]])
+            name = column["name"]
+            kind = t(f"report.meta.kind.{column['type']}")
+            lines.append([name, column["heading"], kind, column["description"]])
     return lines
-
-
-def _sheet_title(by: Sequence[str]) -> str:
-    return ("+".join(by) or "overall")[:31]
 
 
 def _columns_meta(
     columns: Sequence[Column], t: Translator, level: str = "stats"
 ) -> list[dict[str, Any]]:
     return [
-        {"name": c.name, "type": c.kind, "description": describe(c.name, t, level)} for c in columns
+        {
+            "name": c.name,
+            "heading": header(c.name, t, level),
+            "type": c.kind,
+            "description": describe(c.name, t, level),
+        }
+        for c in columns
     ]
 
 
@@ -191,6 +213,8 @@ async def export(
     min_cell: int = 5,
     strata: Sequence[int] = DEFAULT_STRATA,
     catalog: Catalog | None = None,
+    profile: str = "raw",
+    locale: str = "fr",
 ) -> int:
     """Export the campaign at ``level`` in ``fmt`` to ``out``; returns the number of rows.
 
@@ -202,10 +226,13 @@ async def export(
         raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
     if level not in LEVELS:
         raise ValueError(f"unknown level {level!r}; one of {', '.join(LEVELS)}")
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; one of {', '.join(PROFILES)}")
+    shape = PROFILES[profile]
     as_of = as_of or generated_at
     bounds = tuple(strata)
-    t = Translator("fr")
-    info = ExportMeta(campaign, generated_at, as_of, level, fmt, min_cell, bounds)
+    t = Translator(locale)
+    info = ExportMeta(campaign, generated_at, as_of, level, fmt, min_cell, bounds, profile)
     columns = CONTACT_COLUMNS if level == "contacts" else stats_columns()
     meta = info.as_dict(columns, t=t)
     sidecar = out.with_name(out.name + ".meta.json")
@@ -215,9 +242,11 @@ async def export(
     with open_output(out) as stream:
         if fmt == "xlsx":
             extra = _columns_meta(CRITERIA_COLUMNS, t) if level == "stats" else []
-            book = XlsxBook(stream, _readme(meta, t, extra), generated_at)
+            readme = _readme(meta, t, extra, level)
+            book = XlsxBook(stream, readme, generated_at, shape, t)
             if level == "contacts":
-                sink = book.sheet("contacts", columns)
+                title = t("report.header.contacts") if shape.readable else "contacts"
+                sink = book.sheet(title, columns, level)
                 async for values in _contact_values(session, campaign, as_of, catalog, bounds):
                     sink.write_values(values)
             else:
@@ -226,16 +255,17 @@ async def export(
                     strata=bounds, catalog=catalog,
                 )  # fmt: skip
                 for by, cells in tables:
-                    sink = book.sheet(_sheet_title(by), columns)
+                    sink = book.sheet(sheet_title(by, t, shape.readable), columns)
                     for stats_row in stats_rows([(by, cells)]):
                         sink.write(stats_row)
-                sink = book.sheet("criteria", CRITERIA_COLUMNS)
+                title = t("report.header.criteria") if shape.readable else "criteria"
+                sink = book.sheet(title, CRITERIA_COLUMNS)
                 for criteria_row in criteria_rows(tables):
                     sink.write(criteria_row)
             book.close()
             count = book.rows
         else:
-            flat = flat_sink(stream, fmt, columns, meta)
+            flat = flat_sink(stream, fmt, columns, meta, shape, t)
             try:
                 if level == "contacts":
                     async for values in _contact_values(session, campaign, as_of, catalog, bounds):

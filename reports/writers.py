@@ -6,6 +6,11 @@ million contacts take constant memory. Contact rows may come as values in column
 with instants as integer microseconds (``Sink.write_values``, from
 ``reports.contact_rows``), which each writer renders.
 
+Values below are the ``raw`` profile's (for scripts). The ``excel`` profile
+(``reports.export_profiles``, the default for French readers) changes the CSV (``;``, BOM,
+headings, labels, ``JJ/MM/AAAA HH:MM``, « oui »/« non », rounded decimal commas) and the
+XLSX headings and labels; XLSX values stay numbers and dates under number formats.
+
 Values, the same in every format (documented in each export's metadata):
 
 - instants: shown in Europe/Paris. CSV and JSON: ISO 8601 with the UTC offset
@@ -33,16 +38,18 @@ import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import IO, Any, Final
 from zoneinfo import ZoneInfo
 
 from reports.cells import RowValue
 from reports.contact_rows import paris_text, utc_datetime
+from reports.export_profiles import PROFILES, Profile, column_format, converters, header
 from reports.export_tables import Column
 from reports.spreadsheet import csv_value, xlsx_text_cell, xlsx_value
 from reports.version import temoin_version
+from scenarios.i18n import Translator
 
 __all__ = ["ROW_GROUP", "Sink", "XlsxBook", "XlsxSheet", "flat_sink"]
 
@@ -96,26 +103,45 @@ class _CsvSink(Sink):
     """The csv module writes ``None`` as an empty field and numbers with ``repr``: only
     booleans and instants need converting, and texts neutralising (``csv_value``)."""
 
-    def __init__(self, stream: IO[bytes], columns: Sequence[Column]) -> None:
+    def __init__(
+        self,
+        stream: IO[bytes],
+        columns: Sequence[Column],
+        profile: Profile = PROFILES["raw"],
+        t: Translator | None = None,
+        level: str = "stats",
+    ) -> None:
+        t = t or Translator("fr")
         self._columns = columns
         self._names = [c.name for c in columns]
-        self._converted = [
-            (index, _bool_text if c.kind == "bool" else _datetime_text)
-            for index, c in enumerate(columns)
-            if c.kind in ("bool", "datetime")
-        ]
-        self._converted_us = [
-            (index, _bool_text if c.kind == "bool" else _us_text)
-            for index, c in enumerate(columns)
-            if c.kind in ("bool", "datetime")
-        ]
         self._texts = [index for index, c in enumerate(columns) if c.kind == "str"]
-        self._fh = io.TextIOWrapper(stream, encoding="utf-8", newline="", write_through=False)
+        if profile.readable:
+            # texts are neutralised first, then codes become labels (from the catalogue)
+            shown = converters([(c.name, c.kind) for c in columns], t)
+            self._converted = self._converted_us = shown
+            names = [header(c.name, t, level) for c in columns]
+        else:
+            self._converted = [
+                (index, _bool_text if c.kind == "bool" else _datetime_text)
+                for index, c in enumerate(columns)
+                if c.kind in ("bool", "datetime")
+            ]
+            self._converted_us = [
+                (index, _bool_text if c.kind == "bool" else _us_text)
+                for index, c in enumerate(columns)
+                if c.kind in ("bool", "datetime")
+            ]
+            names = self._names
+        self._fh = io.TextIOWrapper(
+            stream, encoding=profile.encoding(), newline="", write_through=False
+        )
         # CRLF as RFC 4180 has it: the csv module then quotes a field holding a lone "\r",
         # which a spreadsheet would otherwise read as the end of a row (and the rest of the
         # field as a new row's first cell, past any neutralising).
-        self._writer = csv.writer(self._fh, lineterminator="\r\n")
-        self._writer.writerow([csv_value(name) for name in self._names])
+        self._writer = csv.writer(
+            self._fh, delimiter=profile.delimiter(t.locale), lineterminator="\r\n"
+        )
+        self._writer.writerow([csv_value(name) for name in names])
 
     def write(self, row: dict[str, Any]) -> None:
         values = [row[name] for name in self._names]
@@ -213,39 +239,75 @@ class _ParquetSink(Sink):
 
 
 class XlsxBook:
-    """A write-only workbook: README first, then one sheet per table (frozen header).
+    """A write-only workbook: README first, then one sheet per table (bold frozen header,
+    an autofilter over the rows written, column widths; numbers and dates through number
+    formats: rates as percentages, seconds as whole numbers, instants as dates).
 
     Every text cell is a string cell (``reports.spreadsheet``), never a formula."""
 
-    def __init__(self, stream: IO[bytes], readme: list[list[Any]], generated_at: datetime) -> None:
+    def __init__(
+        self,
+        stream: IO[bytes],
+        readme: list[list[Any]],
+        generated_at: datetime,
+        profile: Profile = PROFILES["raw"],
+        t: Translator | None = None,
+    ) -> None:
         from openpyxl import Workbook
         from openpyxl.styles import Font
 
         self._stream = stream
         self._generated_at = generated_at
+        self._profile = profile
+        self._t = t or Translator("fr")
         self._book = Workbook(write_only=True)
         stamp = generated_at.astimezone(UTC).replace(tzinfo=None, microsecond=0)
         self._book.properties.created = stamp
         self._book.properties.modified = stamp
         self._book.properties.creator = f"Témoin {temoin_version()}"
         self._bold = Font(bold=True)
+        self._sheets: list[XlsxSheet] = []
         info = self._book.create_sheet("README")
+        for width, letter in zip((34, 34, 12, 90), "ABCD", strict=True):
+            info.column_dimensions[letter].width = width
         for line in readme:
             info.append([xlsx_value(info, value) for value in line])
         self.rows = 0
 
-    def sheet(self, title: str, columns: Sequence[Column]) -> XlsxSheet:
+    def sheet(self, title: str, columns: Sequence[Column], level: str = "stats") -> XlsxSheet:
+        from openpyxl.utils import get_column_letter
+
         sheet = self._book.create_sheet(title)
         sheet.freeze_panes = "A2"
-        header = []
-        for column in columns:
-            cell = xlsx_text_cell(sheet, column.name)
+        header_row = []
+        formats: list[str | None] = []
+        labels: dict[str, Callable[[Any], str]] = {}
+        for index, column in enumerate(columns, start=1):
+            shown = column_format(column.name, column.kind, self._t)
+            name = column.name
+            if self._profile.readable:
+                name = header(column.name, self._t, level)
+                formats.append(shown.number_format)
+                if column.kind == "str" and shown.text is not None:
+                    labels[column.name] = shown.text  # codes as words: « Courriel »
+            else:
+                raw_date = column.kind == "datetime"
+                formats.append("yyyy-mm-dd hh:mm:ss" if raw_date else shown.number_format)
+            sheet.column_dimensions[get_column_letter(index)].width = shown.width
+            cell = xlsx_text_cell(sheet, name)
             cell.font = self._bold
-            header.append(cell)
-        sheet.append(header)
-        return XlsxSheet(self, sheet, columns)
+            header_row.append(cell)
+        sheet.append(header_row)
+        out = XlsxSheet(self, sheet, columns, formats, labels)
+        self._sheets.append(out)
+        return out
 
     def close(self) -> None:
+        from openpyxl.utils import get_column_letter
+
+        for sheet in self._sheets:
+            last = get_column_letter(max(1, len(sheet._columns)))
+            sheet._sheet.auto_filter.ref = f"A1:{last}{sheet.rows + 1}"
         # openpyxl writes the whole zip on save: into an anonymous temporary file (no name
         # anyone could plant a link at), then copied with normalised entries into the output.
         with tempfile.TemporaryFile() as raw:
@@ -255,7 +317,14 @@ class XlsxBook:
 
 
 class XlsxSheet(Sink):
-    def __init__(self, book: XlsxBook, sheet: Any, columns: Sequence[Column]) -> None:
+    def __init__(
+        self,
+        book: XlsxBook,
+        sheet: Any,
+        columns: Sequence[Column],
+        formats: Sequence[str | None] = (),
+        labels: dict[str, Callable[[Any], str]] | None = None,
+    ) -> None:
         from openpyxl.cell import WriteOnlyCell
 
         self._book = book
@@ -264,17 +333,31 @@ class XlsxSheet(Sink):
         self._cell = WriteOnlyCell
         self._names = [c.name for c in columns]
         self._datetimes = frozenset(c.name for c in columns if c.kind == "datetime")
+        self._formats = dict(zip(self._names, formats, strict=False))
+        self._labels = labels or {}
+        self.rows = 0
 
     def write(self, row: dict[str, Any]) -> None:
         values: list[Any] = []
         for name in self._names:
             value = row[name]
-            if value is not None and name in self._datetimes:
+            if value is None:
+                values.append(None)
+            elif name in self._datetimes:
                 cell = self._cell(self._sheet, value=value.astimezone(PARIS).replace(tzinfo=None))
-                cell.number_format = "yyyy-mm-dd hh:mm:ss"
+                cell.number_format = self._formats.get(name) or "yyyy-mm-dd hh:mm:ss"
+                values.append(cell)
+            elif isinstance(value, str):
+                label = self._labels.get(name)
+                values.append(xlsx_text_cell(self._sheet, label(value) if label else value))
+            elif (number_format := self._formats.get(name)) is not None and not isinstance(
+                value, bool
+            ):
+                cell = self._cell(self._sheet, value=value)
+                cell.number_format = number_format
                 values.append(cell)
             else:
-                values.append(xlsx_value(self._sheet, value))
+                values.append(value)
         self._sheet.append(values)
         self.rows += 1
         self._book.rows += 1
@@ -305,9 +388,17 @@ def _normalise_zip(source: IO[bytes], target: IO[bytes], generated_at: datetime)
                 shutil.copyfileobj(fin, fout, 1 << 20)
 
 
-def flat_sink(stream: IO[bytes], fmt: str, columns: Sequence[Column], meta: dict[str, Any]) -> Sink:
+def flat_sink(
+    stream: IO[bytes],
+    fmt: str,
+    columns: Sequence[Column],
+    meta: dict[str, Any],
+    profile: Profile = PROFILES["raw"],
+    t: Translator | None = None,
+) -> Sink:
+    """The sink of a CSV, JSON lines or Parquet file; ``profile`` shapes the CSV only."""
     if fmt == "csv":
-        return _CsvSink(stream, columns)
+        return _CsvSink(stream, columns, profile, t, meta.get("level", "stats"))
     if fmt == "json":
         return _JsonSink(stream, columns)
     if fmt == "parquet":

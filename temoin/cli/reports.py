@@ -6,8 +6,9 @@ may be repeated; each value is one grouping, its keys joined by commas, e.g.
 channel × stratum). Small cells are flagged and never ranked. ``--json`` prints the
 tables with stable keys (``reports.cells.COLUMNS`` for the rows).
 
-``export CAMPAIGN --format csv|xlsx|parquet|json --level contacts|stats --out PATH``:
-streamed files with their metadata (``reports.exports``).
+``export CAMPAIGN --format csv|xlsx|parquet|json --level contacts|stats --out PATH
+[--profile excel|raw]``: streamed files with their metadata (``reports.exports``); excel
+(``--excel``, the default when the locale is fr) for a spreadsheet, raw for scripts.
 
 ``report CAMPAIGN --out FILE.html|FILE.pdf [--previous CAMPAIGN] [--collectivity CODE]``:
 the national barometer, or one collectivity's own (``reports.render``).
@@ -226,9 +227,22 @@ def export_command(
     out: Path = typer.Option(..., "--out", help="File to write."),
     by: list[str] = typer.Option([], "--by", help="Groupings of the stats level (as in stats)."),
     min_cell: int | None = typer.Option(None, "--min-cell", min=1),
+    profile: str | None = typer.Option(
+        None,
+        "--profile",
+        help="excel (for a spreadsheet: ';', BOM, headings, local dates; the default in "
+        "French) or raw (for scripts: ',', ISO dates, snake_case).",
+    ),
+    excel: bool = typer.Option(False, "--excel", help="Same as --profile excel."),
 ) -> None:
     """Export a campaign's contacts or statistics, with their metadata."""
+    from reports.export_profiles import PROFILES, default_profile
     from reports.exports import export
+
+    if excel:
+        profile = "excel"
+    if profile is not None and profile not in PROFILES:
+        raise typer.BadParameter(f"one of {', '.join(PROFILES)}", param_hint="--profile")
 
     if fmt not in FORMATS:
         raise typer.BadParameter(f"one of {', '.join(FORMATS)}", param_hint="--format")
@@ -258,6 +272,8 @@ def export_command(
                 min_cell=min_cell or settings.min_cell,
                 strata=settings.strata,
                 catalog=_catalog(),
+                profile=profile or default_profile(app.settings.locale),
+                locale=app.settings.locale,
             )
 
     count = run_with_db(ctx, work)

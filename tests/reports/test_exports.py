@@ -249,9 +249,25 @@ def test_cli_export_and_stats(
     )
     assert result.exit_code == 0, result.output
     assert "wrote 12 rows" in result.output
+    # locale fr: the excel profile by default (";", BOM, French headings and labels)
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig")), delimiter=";"))
+    assert [r["Canal"] for r in rows].count("Courriel") == 9
+    assert (tmp_path / "contacts.csv.meta.json").exists()
+    for option in (["--profile", "raw"], []):
+        args = ["export", fx.campaign.name, "--format", "csv", "--out", str(out), *option]
+        result = runner.invoke(temoin.cli.app.app, args)
+        assert result.exit_code == 0, result.output
+    # ... unless the settings say English, which the raw profile serves
+    monkeypatch.setenv("TEMOIN_LOCALE", "en")
+    result = runner.invoke(temoin.cli.app.app, args)
+    assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
     assert [r["channel"] for r in rows].count("email") == 9
-    assert (tmp_path / "contacts.csv.meta.json").exists()
+    monkeypatch.delenv("TEMOIN_LOCALE")
+    result = runner.invoke(temoin.cli.app.app, [*args, "--profile", "comma"])
+    assert result.exit_code != 0 and "--profile" in result.output
 
     result = runner.invoke(
         temoin.cli.app.app, ["stats", fx.campaign.name, "--by", "channel", "--json"]

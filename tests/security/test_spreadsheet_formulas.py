@@ -51,12 +51,16 @@ def _export(fmt: str, level: str, extra: list[str], out: Path) -> None:
     assert result.exit_code == 0, result.output
 
 
-def test_csv_exports_neutralise_every_formula(cli_env: DbTarget, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("profile", "delimiter"), [("excel", ";"), ("raw", ",")])
+def test_csv_exports_neutralise_every_formula(
+    cli_env: DbTarget, tmp_path: Path, profile: str, delimiter: str
+) -> None:
     fx = _build(cli_env)
     for level, extra in LEVELS:
         out = tmp_path / f"{level}.csv"
-        _export("csv", level, extra, out)
-        rows = list(csv.reader(io.StringIO(out.read_bytes().decode("utf-8"), newline="")))
+        _export("csv", level, [*extra, "--profile", profile], out)
+        text = out.read_bytes().decode("utf-8-sig")
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
         cells = [cell for row in rows for cell in row]
         dangerous = [c for c in cells if spreadsheet_would_evaluate(c)]
         assert dangerous == [], level
