@@ -30,10 +30,12 @@ runner = CliRunner()
 @pytest.fixture(autouse=True)
 def wide_console() -> Iterator[None]:
     """Wide enough that no table cell wraps, so texts can be looked for whole."""
-    before = common.console.width
+    # Rich's width getter answers the terminal's width when none was set; setting that
+    # value back would pin it and ignore COLUMNS in every later test. Keep the raw setting.
+    before = common.console._width
     common.console.width = 400
     yield
-    common.console.width = before
+    common.console._width = before
 
 
 def _run(*args: str) -> str:
