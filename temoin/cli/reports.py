@@ -291,7 +291,8 @@ def report(
     ),
 ) -> None:
     """The national barometer, or a collectivity's own, in French (HTML or PDF)."""
-    from reports.render import ReportOptions, collectivity_report, national_report, write_report
+    from reports.national import national_report
+    from reports.render import ReportOptions, collectivity_report, write_report
     from storage.stats import collectivity_info
 
     if out.suffix.lower() not in (".html", ".htm", ".pdf"):
@@ -315,6 +316,7 @@ def report(
                     previous=before,
                     options=options,
                     catalog=catalog,
+                    locale=app.settings.locale,
                 )
             target = await collectivity_info(session, collectivity)
             if target is None:
