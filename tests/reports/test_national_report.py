@@ -45,11 +45,12 @@ def _section(html: str, name: str) -> str:
 
 
 def _cells(tr: str) -> list[str]:
-    return [unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<td>(.*?)</td>", tr)]
+    found = re.findall(r"<td[^>]*>(.*?)</td>", tr)
+    return [unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in found]
 
 
 def _rows(html: str) -> list[list[str]]:
-    return [_cells(tr) for tr in re.findall(r"<tr[^>]*>(.*?)</tr>", html, re.S) if "<td>" in tr]
+    return [_cells(tr) for tr in re.findall(r"<tr[^>]*>(.*?)</tr>", html, re.S) if "<td" in tr]
 
 
 async def test_national_report_sections_and_figures(database: Database, tmp_path: Path) -> None:
