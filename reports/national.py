@@ -134,6 +134,21 @@ def _key_messages(
                 score=w.score(only.score),
             )
         )
+    kinds = sorted(
+        (c for c in now["service_kind"] if not c.small and c.score is not None),
+        key=lambda c: (-(c.score or 0.0), c.key("service_kind") or ""),
+    )
+    if len(kinds) >= 2:
+        best, worst = kinds[0], kinds[-1]
+        out.append(
+            t(
+                "national.key_service_kinds",
+                best=code_label(w, "national.service_kind", best.key("service_kind")),
+                best_score=w.score(best.score),
+                worst=code_label(w, "national.service_kind", worst.key("service_kind")),
+                worst_score=w.score(worst.score),
+            )
+        )
     if overall.written_delivered:
         out.append(
             t(
@@ -157,9 +172,7 @@ def _key_messages(
             t(
                 "national.key_phone",
                 pickup=w.pct(phone.phone.picked_up),
-                rings=t("national.key_rings", rings=f.number(rings, 1))
-                if rings is not None
-                else "",
+                rings=t("national.key_rings", rings=w.days(rings)) if rings is not None else "",
             )
         )
     visit = next((c for c in now["channel"] if c.key("channel") == "visit"), None)

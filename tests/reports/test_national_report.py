@@ -60,7 +60,8 @@ async def test_national_report_sections_and_figures(database: Database, tmp_path
         html = await national_report(
             s, fx.campaign, generated_at=GENERATED, previous=previous, options=options
         )
-        tables = dict(await compute_stats(s, fx.campaign, [("channel",)], as_of=GENERATED))
+        groupings = [("channel",), ("service_kind",)]
+        tables = dict(await compute_stats(s, fx.campaign, groupings, as_of=GENERATED))
     # every section, in the order the issue asks: key messages first, the method last
     positions = [html.index(f'id="{name}"') for name in SECTIONS]
     assert positions == sorted(positions)
@@ -69,10 +70,17 @@ async def test_national_report_sections_and_figures(database: Database, tmp_path
     t = Translator("fr")
     scored = sorted((c for c in tables[("channel",)] if c.score is not None),
                     key=lambda c: c.score or 0.0)  # fmt: skip
-    best, worst = (t(f"national.the.{c.key('channel')}") for c in (scored[-1], scored[0]))
+    top, bottom = (t(f"national.the.{c.key('channel')}") for c in (scored[-1], scored[0]))
     key = _visible(_section(html, "key"))
-    assert f"Le canal le mieux noté est {best}" in key
-    assert f"le moins bien noté, {worst}" in key
+    assert f"Le canal le mieux noté est {top}" in key
+    assert f"le moins bien noté, {bottom}" in key
+    served = sorted((c for c in tables[("service_kind",)] if c.score is not None),
+                    key=lambda c: c.score or 0.0)  # fmt: skip
+    best, worst = (
+        t(f"national.service_kind.{c.key('service_kind')}") for c in (served[-1], served[0])
+    )
+    assert f"Par type de service, le mieux noté est «\u202f{best}\u202f»" in key
+    assert f"le moins bien noté, «\u202f{worst}\u202f»" in key
     assert "progresse de" in key  # 25,0 -> higher this year
     assert "passe de 25,0\u202f% à" in key
 
