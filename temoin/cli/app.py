@@ -17,6 +17,7 @@ from temoin import __version__
 from temoin.cli import (
     auditors,
     campaign,
+    comments,
     db,
     demo,
     importer,
@@ -59,6 +60,7 @@ app.add_typer(observations.app, name="observations")
 app.command("stats")(stats)
 app.command("export")(export_command)
 app.command("report")(report)
+app.add_typer(comments.app, name="comment")
 app.add_typer(triage.app, name="triage")
 app.add_typer(sim.app, name="sim")
 app.command("review")(review.command)

@@ -319,8 +319,9 @@ def report(
             if target is None:
                 raise UserError(f"no collectivity with INSEE code {collectivity!r}")
             return await collectivity_report(
-                session, info, target, generated_at=now, options=options, catalog=catalog
-            )
+                session, info, target, generated_at=now, previous=before, options=options,
+                catalog=catalog, locale=app.settings.locale,
+            )  # fmt: skip
 
     try:
         check_target(out)
