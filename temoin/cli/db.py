@@ -23,7 +23,7 @@ T = TypeVar("T")
 app = typer.Typer(
     rich_markup_mode=None,
     no_args_is_help=True,
-    help="Database schema: upgrade, downgrade, current.",
+    help="cli.help.db.about",
 )
 
 
@@ -65,10 +65,10 @@ def _run(ctx: typer.Context, step: Callable[[str, str | None], T]) -> T:
         fail(f"database {_shown(settings)}: {type(exc).__name__}: {reason}")
 
 
-@app.command()
+@app.command(help="cli.help.db.upgrade.about")
 def upgrade(
     ctx: typer.Context,
-    revision: str = typer.Argument("head", help="Target revision (default: head)."),
+    revision: str = typer.Argument("head", help="cli.help.db.upgrade.revision"),
 ) -> None:
     """Apply migrations up to REVISION."""
     from storage import migrate
@@ -86,12 +86,10 @@ def upgrade(
         )
 
 
-@app.command(context_settings={"ignore_unknown_options": True})
+@app.command(context_settings={"ignore_unknown_options": True}, help="cli.help.db.downgrade.about")
 def downgrade(
     ctx: typer.Context,
-    revision: str = typer.Argument(
-        ..., help="Target revision: an id, 'base' (drops every table) or '-1'."
-    ),
+    revision: str = typer.Argument(..., help="cli.help.db.downgrade.revision"),
 ) -> None:
     """Revert migrations down to REVISION (required, to avoid accidents)."""
     from storage import migrate
@@ -106,7 +104,7 @@ def downgrade(
     )
 
 
-@app.command()
+@app.command(help="cli.help.db.current.about")
 def current(ctx: typer.Context) -> None:
     """Show the revision the database is at."""
     from storage import migrate

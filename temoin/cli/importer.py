@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 app = typer.Typer(
     rich_markup_mode=None,
     no_args_is_help=True,
-    help="Import collectivities and their services from spreadsheets.",
+    help="cli.help.import.about",
 )
 
 
@@ -69,12 +69,12 @@ def _summary(counts: ImportCounts) -> Table:
     return table
 
 
-@app.command("services")
+@app.command("services", help="cli.help.import.import_services.about")
 def import_services(
     ctx: typer.Context,
-    file: Path = typer.Argument(..., help="CSV export: UTF-8 or Windows-1252, ';' or ','."),
+    file: Path = typer.Argument(..., help="cli.help.import.import_services.file"),
     dry_run: bool = typer.Option(
-        False, "--dry-run", help="Validate the file only; do not touch the database."
+        False, "--dry-run", help="cli.help.import.import_services.dry_run"
     ),
 ) -> None:
     """Import collectivities and their services (one row per service)."""

@@ -25,9 +25,7 @@ if TYPE_CHECKING:
     from storage import letters as repo
     from storage.db import Database
 
-app = typer.Typer(
-    rich_markup_mode=None, no_args_is_help=True, help="Postal letters: print the due ones as PDF."
-)
+app = typer.Typer(rich_markup_mode=None, no_args_is_help=True, help="cli.help.letters.about")
 
 
 @dataclass
@@ -39,17 +37,15 @@ class PrintRun:
     marked: int = 0
 
 
-@app.command("print")
+@app.command("print", help="cli.help.letters.print_letters.about")
 def print_letters(
     ctx: typer.Context,
-    campaign: str = typer.Argument(..., help="Campaign name."),
-    out: Path = typer.Option(..., "--out", help="Directory for the PDF files (created)."),
+    campaign: str = typer.Argument(..., help="cli.help.letters.print_letters.campaign"),
+    out: Path = typer.Option(..., "--out", help="cli.help.letters.print_letters.out"),
     until: datetime | None = typer.Option(
-        None, "--until", formats=["%Y-%m-%d"], help="Letters planned up to this day (today)."
+        None, "--until", formats=["%Y-%m-%d"], help="cli.help.letters.print_letters.until"
     ),
-    reprint: bool = typer.Option(
-        False, "--reprint", help="Print again the letters printed but not yet posted."
-    ),
+    reprint: bool = typer.Option(False, "--reprint", help="cli.help.letters.print_letters.reprint"),
 ) -> None:
     """Render each due letter of CAMPAIGN as a PDF in --out and mark it printed."""
     from scenarios.campaign_file import FIRST_YEAR, LAST_YEAR

@@ -28,17 +28,13 @@ if TYPE_CHECKING:
     from channels.mime import Address
     from scenarios.catalog import ExpectedElement
 
-app = typer.Typer(
-    rich_markup_mode=None, no_args_is_help=True, help="Email messages, offline: inspect .eml files."
-)
+app = typer.Typer(rich_markup_mode=None, no_args_is_help=True, help="cli.help.mail.about")
 
 
-@app.command()
+@app.command(help="cli.help.mail.inspect.about")
 def inspect(
-    files: list[Path] = typer.Argument(..., help="Raw messages (.eml) to parse and classify."),
-    scenario: str | None = typer.Option(
-        None, "--scenario", help="Also report the expected elements of this scenario."
-    ),
+    files: list[Path] = typer.Argument(..., help="cli.help.mail.inspect.files"),
+    scenario: str | None = typer.Option(None, "--scenario", help="cli.help.mail.inspect.scenario"),
 ) -> None:
     """Parse and classify messages; print one JSON object per message."""
     elements = _expected_elements(scenario) if scenario else None

@@ -28,9 +28,7 @@ if TYPE_CHECKING:
     from storage import personas as repo
     from storage.db import Database
 
-app = typer.Typer(
-    rich_markup_mode=None, no_args_is_help=True, help="Personas: identities and mailbox accounts."
-)
+app = typer.Typer(rich_markup_mode=None, no_args_is_help=True, help="cli.help.personas.about")
 
 _KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
 
@@ -49,35 +47,41 @@ class ImapSecurity(StrEnum):
 # -- add ---------------------------------------------------------------------------------
 
 
-@app.command("add")
+@app.command("add", help="cli.help.personas.add.about")
 def add(
     ctx: typer.Context,
-    key: str = typer.Argument(..., help="Persona key (lower case, digits, - and _)."),
-    name: str | None = typer.Option(None, "--name", help="Display name, e.g. 'Claire Martin'."),
-    email: str | None = typer.Option(None, "--email", help="The persona's email address."),
-    address: str | None = typer.Option(None, "--address", help="Street address (letters)."),
-    postal_code: str | None = typer.Option(None, "--postal-code", help="Postal code."),
-    city: str | None = typer.Option(None, "--city", help="City."),
-    smtp_host: str | None = typer.Option(None, "--smtp-host", help="SMTP submission host."),
+    key: str = typer.Argument(..., help="cli.help.personas.add.key"),
+    name: str | None = typer.Option(None, "--name", help="cli.help.personas.add.name"),
+    email: str | None = typer.Option(None, "--email", help="cli.help.personas.add.email"),
+    address: str | None = typer.Option(None, "--address", help="cli.help.personas.add.address"),
+    postal_code: str | None = typer.Option(
+        None, "--postal-code", help="cli.help.personas.add.postal_code"
+    ),
+    city: str | None = typer.Option(None, "--city", help="cli.help.personas.add.city"),
+    smtp_host: str | None = typer.Option(
+        None, "--smtp-host", help="cli.help.personas.add.smtp_host"
+    ),
     smtp_port: int | None = typer.Option(
-        None, "--smtp-port", min=1, max=65535, help="Default: 587 starttls, 465 tls, 25 none."
+        None, "--smtp-port", min=1, max=65535, help="cli.help.personas.add.smtp_port"
     ),
     smtp_security: SmtpSecurity | None = typer.Option(
-        None, "--smtp-security", help="starttls (default), tls or none."
+        None, "--smtp-security", help="cli.help.personas.add.smtp_security"
     ),
-    imap_host: str | None = typer.Option(None, "--imap-host", help="IMAP host."),
+    imap_host: str | None = typer.Option(
+        None, "--imap-host", help="cli.help.personas.add.imap_host"
+    ),
     imap_port: int | None = typer.Option(
-        None, "--imap-port", min=1, max=65535, help="Default: 993 tls, 143 none."
+        None, "--imap-port", min=1, max=65535, help="cli.help.personas.add.imap_port"
     ),
     imap_security: ImapSecurity | None = typer.Option(
-        None, "--imap-security", help="tls (default) or none."
+        None, "--imap-security", help="cli.help.personas.add.imap_security"
     ),
-    username: str | None = typer.Option(None, "--username", help="Login (default: the email)."),
+    username: str | None = typer.Option(None, "--username", help="cli.help.personas.add.username"),
     password_ref: str | None = typer.Option(
-        None, "--password-ref", help="Where the password is: env:VARIABLE or file:/path."
+        None, "--password-ref", help="cli.help.personas.add.password_ref"
     ),
     subaddress_separator: str | None = typer.Option(
-        None, "--subaddress-separator", help="e.g. '+' when the provider has sub-addresses."
+        None, "--subaddress-separator", help="cli.help.personas.add.subaddress_separator"
     ),
 ) -> None:
     """Create persona KEY, or change the options given (the others stay as they are)."""
@@ -196,10 +200,10 @@ def _summary(p: repo.PersonaInfo) -> str:
 # -- list --------------------------------------------------------------------------------
 
 
-@app.command("list")
+@app.command("list", help="cli.help.personas.list_command.about")
 def list_command(
     ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    as_json: bool = typer.Option(False, "--json", help="cli.help.personas.list_command.as_json"),
 ) -> None:
     """List the personas with their mailbox settings (password references, never values)."""
     from storage import personas as repo
@@ -383,11 +387,13 @@ async def check_persona(p: repo.PersonaInfo, wait: float) -> list[Check]:
     return [*checks, *smtp, *imap]
 
 
-@app.command("check")
+@app.command("check", help="cli.help.personas.check.about")
 def check(
     ctx: typer.Context,
-    key: str = typer.Argument(..., help="Persona key."),
-    timeout: float = typer.Option(15.0, "--timeout", min=0.1, help="Seconds per connection."),
+    key: str = typer.Argument(..., help="cli.help.personas.check.key"),
+    timeout: float = typer.Option(
+        15.0, "--timeout", min=0.1, help="cli.help.personas.check.timeout"
+    ),
 ) -> None:
     """Log in to the persona's SMTP and IMAP accounts; one line per check; exit 1 on failure."""
     from storage import personas as repo
