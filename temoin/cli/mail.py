@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from scenarios.input_files import LIMITS, InputFileError, read_input
-from temoin.cli.common import fail, printable
+from temoin.cli.common import app_context, fail, printable
+from temoin.cli.words import words
 
 if TYPE_CHECKING:
     from channels.mime import Address
@@ -33,11 +34,12 @@ app = typer.Typer(rich_markup_mode=None, no_args_is_help=True, help="cli.help.ma
 
 @app.command(help="cli.help.mail.inspect.about")
 def inspect(
+    ctx: typer.Context,
     files: list[Path] = typer.Argument(..., help="cli.help.mail.inspect.files"),
     scenario: str | None = typer.Option(None, "--scenario", help="cli.help.mail.inspect.scenario"),
 ) -> None:
     """Parse and classify messages; print one JSON object per message."""
-    elements = _expected_elements(scenario) if scenario else None
+    elements = _expected_elements(ctx, scenario) if scenario else None
     unreadable = 0
     for path in files:
         try:
@@ -52,13 +54,13 @@ def inspect(
         raise typer.Exit(1)
 
 
-def _expected_elements(scenario_id: str) -> tuple[ExpectedElement, ...]:
+def _expected_elements(ctx: typer.Context, scenario_id: str) -> tuple[ExpectedElement, ...]:
     from scenarios.catalog import CatalogError, UnknownScenario, load_catalog
 
     try:
         return load_catalog().get(scenario_id).expected_elements
     except UnknownScenario:
-        fail(f"unknown scenario {scenario_id!r} (see `temoin scenarios list`)")
+        fail(words(app_context(ctx))("cli.mail.unknown_scenario", scenario=scenario_id))
     except CatalogError as exc:
         fail(str(exc))
 
