@@ -36,7 +36,7 @@ from scenarios.clock import Clock
 from scenarios.formatting import Formats
 from scenarios.i18n import Translator
 from storage.db import Database
-from web import auth, views_accounts, views_admin, views_auth, views_portal
+from web import auth, views_accounts, views_admin, views_auth, views_bulk, views_portal
 from web.config import WebConfig
 from web.pages import STATIC_DIR, LoginRequired, WebState, make_templates, render
 from web.security import SecurityHeaders
@@ -63,6 +63,7 @@ def routes() -> list[BaseRoute]:
         Route("/invitation/{token:str}", views_auth.invite_page, methods=["GET"]),
         Route("/invitation/{token:str}", views_auth.invite, methods=["POST"]),
         *views_portal.routes(),
+        *views_bulk.routes(),
         *views_admin.routes(),
         *views_accounts.routes(),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),

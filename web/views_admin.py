@@ -21,6 +21,7 @@ from reports.campaign_stats import shipped_catalog
 from runners.tracker import Tracker, TriageError
 from scenarios.catalog import Catalog
 from storage import backoffice, dispatch_status, mail, triage
+from web import views_bulk
 from web.pages import (
     WebState,
     int_param,
@@ -158,7 +159,7 @@ async def triage_queue(request: Request) -> Response:
     pages = max(1, -(-total // TRIAGE_PAGE))
     return render(
         request, "admin/triage.html.j2", items=items, total=total, page=min(page, pages),
-        pages=pages,
+        pages=pages, kinds=KINDS, bulk=views_bulk.outcome(request),
     )  # fmt: skip
 
 
@@ -227,13 +228,9 @@ async def triage_ignore(request: Request) -> Response:
     st = state(request)
     message_id = int_param(request, "message_id")
     async with st.database.session() as db:
-        rows = await triage.triage_rows(db, message_id=message_id)
-        if not rows:
+        if not await triage.triage_rows(db, message_id=message_id):
             not_found()
-        evidence = dict(rows[0].evidence or {})
-        evidence["triage"] = {"by": f"web:{account.login}", "at": now(request).isoformat(),
-                              "ignored": True}  # fmt: skip
-        done = await triage.set_triage(db, message_id, state="ignored", evidence=evidence)
+        done = await triage.ignore_message(db, message_id, f"web:{account.login}", now(request))
     if not done:
         context = await _triage_context(request, message_id)
         return render(
