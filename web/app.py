@@ -36,7 +36,16 @@ from scenarios.clock import Clock
 from scenarios.formatting import Formats
 from scenarios.i18n import Translator
 from storage.db import Database
-from web import auth, views_accounts, views_admin, views_auth, views_bulk, views_portal
+from web import (
+    auth,
+    views_accounts,
+    views_admin,
+    views_auth,
+    views_bulk,
+    views_compare,
+    views_downloads,
+    views_portal,
+)
 from web.config import WebConfig
 from web.pages import STATIC_DIR, LoginRequired, WebState, make_templates, render
 from web.security import SecurityHeaders
@@ -66,6 +75,8 @@ def routes() -> list[BaseRoute]:
         *views_bulk.routes(),
         *views_admin.routes(),
         *views_accounts.routes(),
+        *views_downloads.routes(),
+        *views_compare.routes(),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 

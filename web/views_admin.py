@@ -17,10 +17,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from channels.classify import KINDS as CLASSIFIER_KINDS
-from reports.campaign_stats import shipped_catalog
 from runners.tracker import Tracker, TriageError
 from scenarios.catalog import Catalog
-from storage import backoffice, dispatch_status, mail, triage
+from storage import backoffice, dispatch_status, mail, triage, web_reports
 from web import views_bulk
 from web.pages import (
     WebState,
@@ -55,9 +54,7 @@ def routes() -> list[BaseRoute]:
 
 
 def _catalog(st: WebState) -> Catalog:
-    if st.catalog is None:
-        st.catalog = shipped_catalog()
-    return st.catalog
+    return st.scenario_catalog()
 
 
 async def campaigns(request: Request) -> Response:
@@ -89,8 +86,11 @@ async def _progress_context(request: Request, campaign_id: int) -> dict[str, Any
 
 async def campaign(request: Request) -> Response:
     await require_back_office(request)
-    context = await _progress_context(request, int_param(request, "campaign_id"))
-    return render(request, "admin/campaign.html.j2", **context)
+    campaign_id = int_param(request, "campaign_id")
+    context = await _progress_context(request, campaign_id)
+    async with state(request).database.session() as db:
+        earlier = await web_reports.earlier_campaigns(db, campaign_id)
+    return render(request, "admin/campaign.html.j2", earlier=earlier, **context)
 
 
 async def progress(request: Request) -> Response:
