@@ -44,6 +44,7 @@ from web import (
     views_bulk,
     views_compare,
     views_downloads,
+    views_evolution,
     views_portal,
 )
 from web.config import WebConfig
@@ -72,6 +73,7 @@ def routes() -> list[BaseRoute]:
         Route("/invitation/{token:str}", views_auth.invite_page, methods=["GET"]),
         Route("/invitation/{token:str}", views_auth.invite, methods=["POST"]),
         *views_portal.routes(),
+        *views_evolution.routes(),
         *views_bulk.routes(),
         *views_admin.routes(),
         *views_accounts.routes(),

@@ -28,10 +28,11 @@ from starlette.routing import BaseRoute, Route
 
 from reports.export_profiles import default_profile
 from reports.exports import export
-from reports.render import ReportOptions, collectivity_report, national_report, pdf_bytes
+from reports.render import collectivity_report, national_report, pdf_bytes
 from storage import backoffice, web_reports
 from storage.stats import CampaignInfo, collectivity_info
 from web.pages import int_param, not_found, now, require_back_office, state
+from web.views_portal import report_options
 
 LEVELS = ("contacts", "stats")
 MEDIA = {
@@ -66,12 +67,6 @@ async def _campaign(request: Request) -> CampaignInfo:
     if found is None:
         not_found()
     return found
-
-
-def _options(request: Request) -> ReportOptions:
-    config = state(request).config
-    return ReportOptions(min_cell=config.min_cell, min_peers=config.min_peers,
-                         strata=config.strata)  # fmt: skip
 
 
 async def _export(request: Request, fmt: str) -> Response:
@@ -128,7 +123,7 @@ async def national_pdf(request: Request) -> Response:
                 not_found()
         html = await national_report(
             db, campaign, generated_at=at, as_of=campaign.closed_at or at, previous=previous,
-            options=_options(request), catalog=st.scenario_catalog(),
+            options=report_options(request), catalog=st.scenario_catalog(),
         )  # fmt: skip
     data = await asyncio.to_thread(pdf_bytes, html)
     return _pdf(data, file_name("barometre", campaign.name) + ".pdf")
@@ -147,7 +142,7 @@ async def collectivity_pdf(request: Request) -> Response:
             not_found()
         html = await collectivity_report(
             db, campaign, collectivity, generated_at=at, as_of=campaign.closed_at or at,
-            options=_options(request), catalog=st.scenario_catalog(),
+            options=report_options(request), catalog=st.scenario_catalog(),
         )  # fmt: skip
     data = await asyncio.to_thread(pdf_bytes, html)
     return _pdf(data, file_name("barometre", campaign.name, collectivity.insee_code) + ".pdf")

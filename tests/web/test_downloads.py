@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import openpyxl
@@ -16,30 +15,10 @@ from sqlalchemy import func, select
 
 from scenarios.formatting import Formats
 from storage.models import Contact
-from tests import factories as f
 from tests.reports.statsworld import COLLECTIVITIES
-from tests.web.conftest import A_CODE, B_CODE, NOW, WebWorld, _collectivity, login
+from tests.web.conftest import A_CODE, B_CODE, WebWorld, earlier_campaign, login
 
 NAMES = {code: name for name, code, _population in COLLECTIVITIES}
-SENT_2025 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
-CLOSE_2025 = datetime(2025, 3, 31, 18, 0, tzinfo=UTC)
-
-
-async def _earlier(web_world: WebWorld) -> int:
-    """Baromètre 2025: two emails, A's answered after a day, B's never."""
-    async with web_world.database.session() as s:
-        camp = await f.campaign(
-            s, NOW, name="barometre-2025", title="Baromètre 2025", window_start=date(2025, 3, 3),
-            window_end=date(2025, 3, 28), closed_at=CLOSE_2025, state="closed",
-        )  # fmt: skip
-        for code, answered in ((A_CODE, True), (B_CODE, False)):
-            svc = await f.service(s, NOW, await _collectivity(s, code), name=f"Accueil {code}")
-            await f.contact(
-                s, NOW, camp, svc, planned_at=SENT_2025, sent_at=SENT_2025,
-                status="answered" if answered else "sent",
-                first_answer_at=SENT_2025 + timedelta(days=1) if answered else None,
-            )  # fmt: skip
-        return camp.id
 
 
 def _pdf_text(data: bytes) -> str:
@@ -52,7 +31,7 @@ def _exports_left() -> list[Path]:
 
 async def test_exports_and_reports_for_the_back_office(web_world: WebWorld) -> None:
     campaign = web_world.fx.campaign
-    earlier = await _earlier(web_world)
+    earlier = await earlier_campaign(web_world)
     base = f"/admin/campagnes/{campaign.id}"
     left_before = _exports_left()
     async with web_world.client() as client:
@@ -145,7 +124,7 @@ async def test_comparison_with_an_earlier_campaign(web_world: WebWorld) -> None:
     from reports.campaign_stats import compute_stats
 
     campaign = web_world.fx.campaign
-    earlier = await _earlier(web_world)
+    earlier = await earlier_campaign(web_world)
     fmt = Formats("fr")
     async with web_world.database.session() as s:
         tables = await compute_stats(s, campaign, [("channel",)], as_of=campaign.closed_at)
