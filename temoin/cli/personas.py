@@ -11,7 +11,6 @@ missing Sent folder. It exits 1 when any check failed.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import socket
 import ssl
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from temoin.cli.common import AppContext, UserError, console, fail, run_with_db
+from temoin.cli.common import AppContext, UserError, console, fail, json_text, run_with_db
 
 if TYPE_CHECKING:
     from storage import personas as repo
@@ -210,7 +209,7 @@ def list_command(
 
     personas = run_with_db(ctx, work)
     if as_json:
-        typer.echo(json.dumps([p.as_dict() for p in personas], ensure_ascii=False, indent=2))
+        typer.echo(json_text([p.as_dict() for p in personas]))
         return
     if not personas:
         typer.echo("no personas yet: temoin personas add KEY --name ... --email ...")
