@@ -1,7 +1,7 @@
 """The national barometer's tables: its figures as text, in the reader's language.
 
 ``Words`` joins the catalogue and ``scenarios.formatting.Formats``; the functions here turn
-``Cell`` values into the rows ``reports.national`` hands to its template: results per
+``Cell`` values into the rows ``reports.render_national`` hands to its template: results per
 channel, service kind and collectivity kind (communes by size, then EPCI, départements and
 régions as their own kinds), criteria met (pooled per channel, least met first), phone and
 visit details, and the evolution since a previous campaign. Empty text where a cell has
@@ -17,6 +17,7 @@ from typing import Any, Final
 from reports.aggregate import TIMING_PICKUP, WRITTEN
 from reports.cells import CHANNELS, Cell
 from reports.intervals import Proportion, proportion
+from reports.personal_findings import finding_label
 from reports.strata import stratum_labels
 from scenarios.catalog import Catalog
 from scenarios.formatting import Formats
@@ -141,28 +142,18 @@ def kind_rows(cells: Cells, bounds: Sequence[int], w: Words) -> list[dict[str, A
 
 
 def criteria_rows(cell: Cell, catalog: Catalog, w: Words, min_cell: int) -> list[dict[str, str]]:
-    """The criteria of one channel's cell, pooled: timing and form criteria as they are,
-    the expected elements of every scenario as one line, grid criteria by their wording."""
+    """The criteria of one channel's cell, pooled: each named as the practice it looks for
+    (``reports.personal_findings.finding_label``, as the personal report names them), the
+    criteria of several scenarios with the same name counted together, and the expected
+    elements of every scenario's answers as one line."""
     pools: dict[str, list[int]] = {}
     for criterion in cell.criteria:
         cid = criterion.criterion_id
-        if cid.startswith("timing."):
-            label = w.t(f"report.timing.{cid}")
-        elif cid.startswith("form."):
-            key = f"report.{cid}"
-            label = w.t(key) if w.t.has(key) else cid
+        scenario_id, _, rest = cid.partition(".")
+        if rest.startswith("content."):
+            label = w.t("national.content_pooled")
         else:
-            scenario_id, _, rest = cid.partition(".")
-            scenario = catalog.scenarios.get(scenario_id)
-            if rest.startswith("content."):
-                label = w.t("national.content_pooled")
-            elif scenario is not None:
-                try:
-                    label = scenario.question(rest).label
-                except KeyError:
-                    label = rest
-            else:
-                label = rest
+            label = finding_label(cid, catalog.scenarios.get(scenario_id), w.t, w.f)
         counts = pools.setdefault(label, [0, 0])
         counts[0] += criterion.met.n
         counts[1] += criterion.met.successes

@@ -17,8 +17,7 @@ from pathlib import Path
 from pypdf import PdfReader
 
 from reports.campaign_stats import compute_stats
-from reports.national import national_report
-from reports.render import ReportOptions, write_report
+from reports.render import ReportOptions, national_report, write_report
 from scenarios.i18n import Translator
 from scenarios.typography import violations
 from storage.db import Database

@@ -53,7 +53,7 @@ from reports.national_tables import (
     row,
     visit_rows,
 )
-from reports.render import _ENV, ReportOptions
+from reports.render_common import _ENV, ReportOptions
 from reports.version import temoin_version
 from scenarios.catalog import Catalog
 from scenarios.formatting import Formats
