@@ -1,5 +1,6 @@
 """``--previous`` for ``temoin stats`` and ``temoin export``: evolution columns, each cell
-against the previous campaign's cell with the same keys, read back as a spreadsheet would.
+against the previous campaign's cell with the same keys, read back as a spreadsheet would;
+and for ``temoin report`` (national), in the configured language.
 
 Fixture: ``nationalworld`` (worked by hand there): emails answered 25,0 % of the time in
 the previous campaign, 60,0 % now: +35,0 points; the letter, the phone call and the visit
@@ -135,3 +136,13 @@ def test_cli_stats_and_export_with_previous(
     assert result.exit_code == 0, result.output
     assert "Change from campaign barometre-2025" in result.output
     assert "+35.0\u202fpts" in result.output
+
+    # the national report follows the same locale, and --previous gives its evolution section
+    page = tmp_path / "national.html"
+    report_args = ["report", "barometre-2026", "--previous", "barometre-2025", "--out", str(page)]
+    result = runner.invoke(temoin.cli.app.app, report_args)
+    assert result.exit_code == 0, result.output
+    html = page.read_text(encoding="utf-8")
+    assert '<html lang="en">' in html
+    assert "Change since the previous campaign (Baromètre 2025)" in html
+    assert "+35.0\u202fpts" in html  # the email response rate, as in stats
