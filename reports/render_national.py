@@ -95,6 +95,24 @@ async def _cells(
 # --------------------------------------------------------------------------- key messages
 
 
+def _ranked(cells: list[Cell], key: str) -> list[Cell]:
+    """The cells that may be named best or lowest (not small, scored), best first."""
+    fit = (c for c in cells if not c.small and c.score is not None)
+    return sorted(fit, key=lambda c: (-(c.score or 0.0), c.key(key) or ""))
+
+
+def _name(cell: Cell, key: str, w: Words) -> str:
+    if key == "channel":
+        return w.t(f"national.the.{cell.key('channel')}")
+    return code_label(w, f"national.{key}", cell.key(key))
+
+
+def _best_and_worst(message: str, ranked: list[Cell], key: str, w: Words) -> str:
+    best, worst = ranked[0], ranked[-1]
+    return w.t(message, best=_name(best, key, w), best_score=w.score(best.score),
+               worst=_name(worst, key, w), worst_score=w.score(worst.score))  # fmt: skip
+
+
 def _key_messages(
     now: Cells, before: Cells | None, previous_name: str, options: ReportOptions, w: Words
 ) -> list[str]:
@@ -110,45 +128,16 @@ def _key_messages(
             score=w.score(overall.score),
         )
     )
-    scored = sorted(
-        (c for c in now["channel"] if not c.small and c.score is not None),
-        key=lambda c: (-(c.score or 0.0), c.key("channel") or ""),
-    )
-    if len(scored) >= 2:
-        best, worst = scored[0], scored[-1]
-        out.append(
-            t(
-                "national.key_best_worst",
-                best=t(f"national.the.{best.key('channel')}"),
-                best_score=w.score(best.score),
-                worst=t(f"national.the.{worst.key('channel')}"),
-                worst_score=w.score(worst.score),
-            )
-        )
-    elif len(scored) == 1:
-        only = scored[0]
-        out.append(
-            t(
-                "national.key_one_channel",
-                channel=t(f"national.the.{only.key('channel')}"),
-                score=w.score(only.score),
-            )
-        )
-    kinds = sorted(
-        (c for c in now["service_kind"] if not c.small and c.score is not None),
-        key=lambda c: (-(c.score or 0.0), c.key("service_kind") or ""),
-    )
+    channels = _ranked(now["channel"], "channel")
+    if len(channels) >= 2:
+        out.append(_best_and_worst("national.key_best_worst", channels, "channel", w))
+    elif len(channels) == 1:
+        only = channels[0]
+        out.append(t("national.key_one_channel", channel=_name(only, "channel", w),
+                     score=w.score(only.score)))  # fmt: skip
+    kinds = _ranked(now["service_kind"], "service_kind")
     if len(kinds) >= 2:
-        best, worst = kinds[0], kinds[-1]
-        out.append(
-            t(
-                "national.key_service_kinds",
-                best=code_label(w, "national.service_kind", best.key("service_kind")),
-                best_score=w.score(best.score),
-                worst=code_label(w, "national.service_kind", worst.key("service_kind")),
-                worst_score=w.score(worst.score),
-            )
-        )
+        out.append(_best_and_worst("national.key_service_kinds", kinds, "service_kind", w))
     if overall.written_delivered:
         out.append(
             t(
