@@ -42,6 +42,7 @@ from reports.campaign_stats import compute_stats, shipped_catalog
 from reports.cells import CHANNELS, Cell
 from reports.charts import histogram_svg, km_svg
 from reports.national_tables import (
+    KINDS,
     Cells,
     Words,
     code_label,
@@ -104,6 +105,8 @@ def _ranked(cells: list[Cell], key: str) -> list[Cell]:
 def _name(cell: Cell, key: str, w: Words) -> str:
     if key == "channel":
         return w.t(f"national.the.{cell.key('channel')}")
+    if key == "kind":
+        return code_label(w, "national.kind", cell.key("collectivity_kind"))
     return code_label(w, f"national.{key}", cell.key(key))
 
 
@@ -138,6 +141,15 @@ def _key_messages(
     kinds = _ranked(now["service_kind"], "service_kind")
     if len(kinds) >= 2:
         out.append(_best_and_worst("national.key_service_kinds", kinds, "service_kind", w))
+    kinds_scored = [c for c in now["kind"] if not c.small and c.score is not None]
+    if len(kinds_scored) >= 2:
+        order = {kind: i for i, kind in enumerate(KINDS)}
+        kinds_scored.sort(key=lambda c: order.get(c.key("collectivity_kind") or "", len(KINDS)))
+        parts = [
+            t("national.key_kind_part", kind=_name(c, "kind", w), score=w.score(c.score))
+            for c in kinds_scored
+        ]
+        out.append(t("national.key_kinds", parts=t("national.list_separator").join(parts)))
     if overall.written_delivered:
         out.append(
             t(

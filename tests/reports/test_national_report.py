@@ -59,7 +59,7 @@ async def test_national_report_sections_and_figures(database: Database, tmp_path
         html = await national_report(
             s, fx.campaign, generated_at=GENERATED, previous=previous, options=options
         )
-        groupings = [("channel",), ("service_kind",)]
+        groupings = [("channel",), ("service_kind",), ("collectivity_kind",)]
         tables = dict(await compute_stats(s, fx.campaign, groupings, as_of=GENERATED))
     # every section, in the order the issue asks: key messages first, the method last
     positions = [html.index(f'id="{name}"') for name in SECTIONS]
@@ -80,6 +80,10 @@ async def test_national_report_sections_and_figures(database: Database, tmp_path
     )
     assert f"Par type de service, le mieux noté est «\u202f{best}\u202f»" in key
     assert f"le moins bien noté, «\u202f{worst}\u202f»" in key
+    score = {c.key("collectivity_kind"): c.score for c in tables[("collectivity_kind",)]}
+    parts = [f"{t('national.kind.' + k)}, {str(round(score[k] or 0, 1)).replace('.', ',')}"
+             for k in ("commune", "epci", "departement")]  # fmt: skip
+    assert "Par type de collectivité, note sur 100\u202f: " + "\u202f; ".join(parts) in key
     assert "progresse de" in key  # 25,0 -> higher this year
     assert "passe de 25,0\u202f% à" in key
 
