@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import openpyxl
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
@@ -40,10 +41,13 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
 
 async def test_export_stats_with_previous(database: Database, tmp_path: Path) -> None:
     fx, previous = await build_national(database)
-    csv_out, xlsx_out, json_out = (tmp_path / f"stats.{ext}" for ext in ("csv", "xlsx", "json"))
+    csv_out, xlsx_out, json_out, parquet_out = (
+        tmp_path / f"stats.{ext}" for ext in ("csv", "xlsx", "json", "parquet")
+    )
     async with database.session() as s:
-        for fmt, out, profile in (("csv", csv_out, "excel"), ("xlsx", xlsx_out, "excel"),
-                                  ("json", json_out, "raw")):  # fmt: skip
+        outputs = (("csv", csv_out, "excel"), ("xlsx", xlsx_out, "excel"),
+                   ("json", json_out, "raw"), ("parquet", parquet_out, "raw"))  # fmt: skip
+        for fmt, out, profile in outputs:
             await export(
                 s, fx.campaign, fmt=fmt, level="stats", out=out, generated_at=GENERATED,
                 groupings=GROUPINGS, profile=profile, previous=previous,
@@ -69,6 +73,9 @@ async def test_export_stats_with_previous(database: Database, tmp_path: Path) ->
     assert by_code["63902"]["change_response_rate"] == 1.0
     assert by_code["63905"]["previous_response_rate"] is None  # not asked a year ago
     assert by_code["57"]["previous_score"] is None
+    table = pq.read_table(parquet_out).to_pylist()
+    email = next(r for r in table if r["channel"] == "email")
+    assert email["change_response_rate"] == pytest.approx(0.35)
     meta = json.loads((tmp_path / "stats.json.meta.json").read_text(encoding="utf-8"))
     assert meta["previous_campaign"] == "barometre-2025"
     names = [c["name"] for c in meta["columns"]]
