@@ -412,7 +412,26 @@ class FieldScheduler:
                 1 for a in self.eligible(code) for aid, day in self.busy
                 if aid == a.id and day in window and day not in self.off[a.id]
             )  # fmt: skip
+            elsewhere = sum(
+                1 for a in self.eligible(code) for day in days
+                if day not in self.off[a.id] and self._elsewhere(a.id, day, channel, code)
+            )  # fmt: skip
             out.append(
-                FieldShortfall(channel, code, totals[channel, code], missing, need, have, busy)
+                FieldShortfall(
+                    channel, code, totals[channel, code], missing, need, have, busy, elsewhere
+                )
             )
         return out
+
+    def _elsewhere(self, aid: int, day: date, channel: Channel, code: str) -> bool:
+        """Whether the auditor's day is taken, for ``channel``, by other départements:
+        its visits are in another one, or its calls are all to others and it is full."""
+        state = self.days.get((aid, day))
+        if state is None:
+            return False
+        if channel is Channel.VISIT:
+            return state.area not in (None, code)
+        return state.calls >= self.cap[channel] and not any(
+            self.requests[j].channel is channel and self.requests[j].service.departement == code
+            for j in state.members
+        )

@@ -126,6 +126,7 @@ def _explain(shortfalls: Sequence[FieldShortfall], rules: Rules) -> str:
             f"auditor-days at {per_day} a day, the auditors covering it have "
             f"{s.days_available} in the window"
             + (f", {s.days_busy} of them already busy" if s.days_busy else "")
+            + (f", {s.days_elsewhere} taken by other départements" if s.days_elsewhere else "")
             + f" ({s.left_out} found no place)"
         )
     head = "; ".join(parts[:5])
