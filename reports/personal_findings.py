@@ -74,7 +74,14 @@ def criteria_of(facts: ContactFacts) -> list[tuple[str, float, bool]]:
             out.append((TIMING_ANSWER, 1.0, facts.answered_within_target))
         if facts.acknowledged_within_target is not None:
             out.append((TIMING_ACK, 1.0, facts.acknowledged_within_target))
-    if facts.delivered and facts.channel == "phone" and facts.picked_up is not None:
+    # The grid's own rings criterion, when answered, says the same as the pick-up timing.
+    rings_in_grid = any(cid.endswith(".rings") and met is not None for cid, _w, met in facts.grid)
+    if (
+        facts.delivered
+        and facts.channel == "phone"
+        and facts.picked_up is not None
+        and not rings_in_grid
+    ):
         if not facts.picked_up:
             out.append((TIMING_PICKUP, 1.0, False))
         elif facts.rings is not None:

@@ -313,7 +313,6 @@ async def collectivity_context(
         if rate is not None and rate.low is not None and rate.high is not None:
             note += " " + t(
                 "report.personal.interval_simple",
-                n=f.number(rate.n),
                 low=f.percent(rate.low),
                 high=f.percent(rate.high),
             )
@@ -366,7 +365,9 @@ async def collectivity_context(
             {
                 "id": key,
                 "label": label,
-                "contacts": t("report.contacts") + w.prose(" : ") + f.number(cell.delivered),
+                "contacts": w.prose(
+                    t("report.contacts") + (" : " if w.french else ": ") + f.number(cell.delivered)
+                ),
                 "small": small_note(key),
                 "rows": rows,
                 "findings": [
@@ -465,7 +466,14 @@ async def collectivity_context(
         show_peers=show_peers,
         peers_label=peers_heading,
         withheld=[
-            t(f"report.withheld_{column}", n=options.min_peers, count=max(counts, default=0))
+            t(
+                "report.withheld_national"
+                if column == "national"
+                else "report.personal.withheld_peers",
+                n=options.min_peers,
+                count=max(counts, default=0),
+                group=group_name,
+            )
             for column, counts in column_counts.items()
             if max(counts, default=0) < options.min_peers
         ],
