@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 app = typer.Typer(
     rich_markup_mode=None,
     no_args_is_help=True,
-    help="Consultant's comments shown in a collectivity's report.",
+    help="cli.help.comments.about",
 )
 
 
@@ -54,17 +54,15 @@ async def _target(database: Database, campaign: str, insee: str | None) -> tuple
         return found.id, target.id
 
 
-@app.command("add")
+@app.command("add", help="cli.help.comments.add.about")
 def add(
     ctx: typer.Context,
-    campaign: str = typer.Argument(..., help="Campaign name."),
-    collectivity: str = typer.Argument(..., help="INSEE code of the collectivity."),
-    author: str = typer.Option(..., "--author", help="Name shown under the comment."),
-    channel: str | None = typer.Option(
-        None, "--channel", help="email, letter, phone or visit; none: the whole report."
-    ),
-    text: str | None = typer.Option(None, "--text", help="The comment."),
-    file: Path | None = typer.Option(None, "--file", help="Read the comment from a UTF-8 file."),
+    campaign: str = typer.Argument(..., help="cli.help.comments.add.campaign"),
+    collectivity: str = typer.Argument(..., help="cli.help.comments.add.collectivity"),
+    author: str = typer.Option(..., "--author", help="cli.help.comments.add.author"),
+    channel: str | None = typer.Option(None, "--channel", help="cli.help.comments.add.channel"),
+    text: str | None = typer.Option(None, "--text", help="cli.help.comments.add.text"),
+    file: Path | None = typer.Option(None, "--file", help="cli.help.comments.add.file"),
 ) -> None:
     """Add a comment to a collectivity's report (per channel, or on the whole report)."""
     from storage.comments import CommentError, add_comment
@@ -100,12 +98,12 @@ def add(
     console.print(w("cli.comment.added", id=comment.id, name=printable(comment.collectivity_name)))
 
 
-@app.command("list")
+@app.command("list", help="cli.help.comments.list_command.about")
 def list_command(
     ctx: typer.Context,
-    campaign: str = typer.Argument(..., help="Campaign name."),
+    campaign: str = typer.Argument(..., help="cli.help.comments.list_command.campaign"),
     collectivity: str | None = typer.Option(
-        None, "--collectivity", help="INSEE code: that collectivity's comments only."
+        None, "--collectivity", help="cli.help.comments.list_command.collectivity"
     ),
 ) -> None:
     """List the comments of a campaign, oldest first."""
@@ -139,9 +137,10 @@ def list_command(
         console.print("    " + printable(comment.text).replace("\n", "\n    "))
 
 
-@app.command("remove")
+@app.command("remove", help="cli.help.comments.remove.about")
 def remove(
-    ctx: typer.Context, comment_id: int = typer.Argument(..., help="The comment's number.")
+    ctx: typer.Context,
+    comment_id: int = typer.Argument(..., help="cli.help.comments.remove.comment_id"),
 ) -> None:
     """Remove one comment (its number is in `temoin comment list`)."""
     from storage.comments import remove_comment
