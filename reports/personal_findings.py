@@ -51,6 +51,7 @@ WRITTEN: Final = ("email", "letter")
 STRENGTH_RATE: Final = 0.75
 PRIORITY_RATE: Final = 0.5
 TOP: Final = 3
+MAX_TIPS: Final = 5
 
 
 @dataclass(slots=True)
@@ -159,7 +160,7 @@ def strengths_and_priorities(
 
 def tips_for(findings: Sequence[Finding], catalog: Catalog, collectivity_kind: str) -> list[str]:
     """The improvement tracks of the scenarios whose criteria were missed, most missed
-    first, each tip once; a kind's own tips replace the general ones."""
+    first, each tip once, at most ``MAX_TIPS``; a kind's own tips replace the general ones."""
     missed: dict[str, int] = {}
     for item in findings:
         for scenario_id in item.scenarios:
@@ -170,7 +171,7 @@ def tips_for(findings: Sequence[Finding], catalog: Catalog, collectivity_kind: s
         if count == 0 or scenario is None:
             continue
         tips += [tip for tip in scenario.tips_for(collectivity_kind) if tip not in tips]
-    return tips
+    return tips[:MAX_TIPS]
 
 
 # --------------------------------------------------------------------------- remarks
