@@ -12,8 +12,10 @@ Pure functions over ``ContactFacts``, grid answers and the scenario catalogue; t
 - Strengths: criteria met at least three times in four, best first; priorities: criteria
   missed at least once in two, the most missed (then the heaviest) first; three of each.
 - Remarks: the free-text answers of the grid (question type ``text``), with e-mail addresses,
-  phone numbers and a name after a civility (« Mme Durand ») replaced by a placeholder, and
-  no author. They stay untrusted text: the template escapes them.
+  phone numbers, a name after a civility (« Mme Durand ») and the personas' and auditors'
+  names replaced by a placeholder, and no author. A bare first name of an agent can remain:
+  the coordinator reads remarks before the report goes out. They stay untrusted text: the
+  template escapes them.
 - Peer group: communes are compared with the communes of their population stratum; an EPCI,
   a département or a région with the others of its own kind only, never with towns.
 """
@@ -39,6 +41,7 @@ __all__ = [
     "anonymise",
     "criteria_of",
     "finding_label",
+    "names_pattern",
     "peer_group",
     "peer_label",
     "remarks_of",
@@ -185,10 +188,28 @@ _NAMED = re.compile(
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
-def anonymise(text: str, t: Translator) -> str:
-    """``text`` without e-mail addresses, phone numbers or names after a civility, nor
-    control characters; typographically French when the reader is."""
+def names_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
+    """Whole names (any case) and their surnames (capitalised, at least three letters) of the
+    personas and auditors, as one pattern; ``None`` when there are none."""
+    parts: set[str] = set()
+    for name in names:
+        words = name.split()
+        if words:
+            parts.add("(?i:" + r"\s+".join(re.escape(w) for w in words) + ")")
+        if len(words) > 1 and len(words[-1]) >= 3 and words[-1][:1].isupper():
+            parts.add(re.escape(words[-1]))
+    if not parts:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(sorted(parts, key=len, reverse=True)) + r")(?!\w)")
+
+
+def anonymise(text: str, t: Translator, names: re.Pattern[str] | None = None) -> str:
+    """``text`` without e-mail addresses, phone numbers, names after a civility or the
+    personas' and auditors' ``names``, nor control characters; typographically French when
+    the reader is."""
     text = _CONTROLS.sub(" ", text)
+    if names is not None:
+        text = names.sub(t("report.personal.redacted_name"), text)
     text = _EMAIL.sub(t("report.personal.redacted_email"), text)
     text = _PHONE.sub(t("report.personal.redacted_phone"), text)
     text = _NAMED.sub(lambda m: m.group(1) + m.group(2) + t("report.personal.redacted_name"), text)
@@ -197,7 +218,10 @@ def anonymise(text: str, t: Translator) -> str:
 
 
 def remarks_of(
-    rows: Iterable[tuple[ContactFacts, dict[str, Any]]], catalog: Catalog, t: Translator
+    rows: Iterable[tuple[ContactFacts, dict[str, Any]]],
+    catalog: Catalog,
+    t: Translator,
+    names: re.Pattern[str] | None = None,
 ) -> dict[str, list[str]]:
     """Channel -> the auditors' free-text remarks on it, anonymised, in contact order."""
     out: dict[str, list[str]] = {}
@@ -208,7 +232,7 @@ def remarks_of(
         for question in scenario.grid:
             value = answers.get(question.id)
             if question.type is QuestionType.TEXT and isinstance(value, str) and value.strip():
-                out.setdefault(facts.channel, []).append(anonymise(value, t))
+                out.setdefault(facts.channel, []).append(anonymise(value, t, names))
     return out
 
 

@@ -44,6 +44,7 @@ from reports.intervals import Proportion
 from reports.peers import PeerCounter
 from reports.personal_findings import (
     Finding,
+    names_pattern,
     peer_group,
     peer_label,
     remarks_of,
@@ -58,7 +59,7 @@ from scenarios.formatting import Formats
 from scenarios.i18n import Translator
 from scenarios.typography import french
 from storage.comments import CommentInfo, list_comments
-from storage.stats import CampaignInfo, CollectivityInfo, ContactRow
+from storage.stats import CampaignInfo, CollectivityInfo, ContactRow, actor_names
 
 __all__ = ["collectivity_context", "collectivity_report"]
 
@@ -327,7 +328,8 @@ async def collectivity_context(
         return f.points((now - old) / 100.0)
 
     findings = tally((facts for _row, facts in own_rows), catalog, t, f)
-    remarks = remarks_of(((facts, row.answers) for row, facts in own_rows), catalog, t)
+    names = names_pattern(await actor_names(session))
+    remarks = remarks_of(((facts, row.answers) for row, facts in own_rows), catalog, t, names)
 
     def result(item: Finding) -> str:
         met, assessed = f.number(item.met), f.number(item.assessed)

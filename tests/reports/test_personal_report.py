@@ -18,7 +18,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 import temoin.cli.app
-from reports.personal_findings import anonymise, peer_group
+from reports.personal_findings import anonymise, names_pattern, peer_group
 from reports.render import ReportOptions, collectivity_report
 from scenarios import events as ev
 from scenarios.i18n import Translator
@@ -69,7 +69,8 @@ async def test_sections_in_order_and_in_french(database: Database) -> None:
                 contact_id=phone_id,
                 question_id="comments",
                 value="Mme Durand très aimable, rappel au 04 73 12 34 56 ou à "
-                "durand@mairie-63903.fr <script>alert(1)</script>",
+                "durand@mairie-63903.fr <script>alert(1)</script> ; je me suis présentée "
+                "comme claire mercier, Mercier au nom de famille",
                 answered_at=SENT,
             )
         )
@@ -107,6 +108,9 @@ async def test_sections_in_order_and_in_french(database: Database) -> None:
     assert "Durand" not in text and "04 73" not in text and "durand@" not in text
     assert "«\u202fMme [nom] très aimable, rappel au [numéro] ou à [adresse]" in text
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    # the persona's name (statsworld's « claire », shown as Claire Mercier): never
+    assert "Mercier" not in text and "claire mercier" not in text
+    assert "présentée comme [nom], [nom] au nom de famille" in text
     assert "ana" not in text.split()
     assert "non atteinte" not in text
     found = [str(v) for v in violations(text)]
@@ -280,6 +284,9 @@ def test_anonymise_and_peer_groups() -> None:
     t = Translator("fr")
     said = anonymise("M. Jean Dupont, tél. +33 4 73 00 11 22, j.dupont@ville.fr : ok", t)
     assert said == "M. [nom], tél. [numéro], [adresse]\u202f: ok"
+    names = names_pattern(["Claire Mercier", "Ana"])
+    said = anonymise("CLAIRE MERCIER puis Mercier ; une réponse claire, Anatole", t, names)
+    assert said == "[nom] puis [nom]\u202f; une réponse claire, Anatole"
     assert peer_group("commune", 1500, (2000, 10000)) == "commune:0"
     assert peer_group("commune", 60000, (2000, 10000)) == "commune:2"
     assert peer_group("departement", 60000, (2000, 10000)) == "departement"
