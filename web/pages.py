@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
+from reports.campaign_stats import shipped_catalog
 from scenarios.catalog import Catalog
 from scenarios.clock import Clock
 from scenarios.formatting import Formats
@@ -46,6 +47,12 @@ class WebState:
     f: Formats
     templates: Jinja2Templates
     passwords: auth.Passwords
+
+    def scenario_catalog(self) -> Catalog:
+        """The app's scenario catalogue (the shipped one unless given), loaded once."""
+        if self.catalog is None:
+            self.catalog = shipped_catalog()
+        return self.catalog
 
 
 class LoginRequired(Exception):

@@ -17,10 +17,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from channels.classify import KINDS as CLASSIFIER_KINDS
-from reports.campaign_stats import shipped_catalog
 from runners.tracker import Tracker, TriageError
 from scenarios.catalog import Catalog
-from storage import backoffice, dispatch_status, mail, triage
+from storage import backoffice, dispatch_status, mail, triage, web_reports
+from web import views_bulk
 from web.pages import (
     WebState,
     int_param,
@@ -54,9 +54,7 @@ def routes() -> list[BaseRoute]:
 
 
 def _catalog(st: WebState) -> Catalog:
-    if st.catalog is None:
-        st.catalog = shipped_catalog()
-    return st.catalog
+    return st.scenario_catalog()
 
 
 async def campaigns(request: Request) -> Response:
@@ -88,8 +86,11 @@ async def _progress_context(request: Request, campaign_id: int) -> dict[str, Any
 
 async def campaign(request: Request) -> Response:
     await require_back_office(request)
-    context = await _progress_context(request, int_param(request, "campaign_id"))
-    return render(request, "admin/campaign.html.j2", **context)
+    campaign_id = int_param(request, "campaign_id")
+    context = await _progress_context(request, campaign_id)
+    async with state(request).database.session() as db:
+        earlier = await web_reports.earlier_campaigns(db, campaign_id)
+    return render(request, "admin/campaign.html.j2", earlier=earlier, **context)
 
 
 async def progress(request: Request) -> Response:
@@ -158,7 +159,7 @@ async def triage_queue(request: Request) -> Response:
     pages = max(1, -(-total // TRIAGE_PAGE))
     return render(
         request, "admin/triage.html.j2", items=items, total=total, page=min(page, pages),
-        pages=pages,
+        pages=pages, kinds=KINDS, bulk=views_bulk.outcome(request),
     )  # fmt: skip
 
 
@@ -227,13 +228,9 @@ async def triage_ignore(request: Request) -> Response:
     st = state(request)
     message_id = int_param(request, "message_id")
     async with st.database.session() as db:
-        rows = await triage.triage_rows(db, message_id=message_id)
-        if not rows:
+        if not await triage.triage_rows(db, message_id=message_id):
             not_found()
-        evidence = dict(rows[0].evidence or {})
-        evidence["triage"] = {"by": f"web:{account.login}", "at": now(request).isoformat(),
-                              "ignored": True}  # fmt: skip
-        done = await triage.set_triage(db, message_id, state="ignored", evidence=evidence)
+        done = await triage.ignore_message(db, message_id, f"web:{account.login}", now(request))
     if not done:
         context = await _triage_context(request, message_id)
         return render(

@@ -31,7 +31,7 @@ def routes() -> list[BaseRoute]:
     ]
 
 
-async def _own(request: Request) -> tuple[CollectivityInfo, list[CampaignInfo]]:
+async def own_results(request: Request) -> tuple[CollectivityInfo, list[CampaignInfo]]:
     _account, collectivity_id = await require_portal(request)
     async with state(request).database.session() as db:
         collectivity = await backoffice.collectivity_by_id(db, collectivity_id)
@@ -41,19 +41,19 @@ async def _own(request: Request) -> tuple[CollectivityInfo, list[CampaignInfo]]:
     return collectivity, campaigns
 
 
-def _options(request: Request) -> ReportOptions:
+def report_options(request: Request) -> ReportOptions:
     config = state(request).config
     return ReportOptions(min_cell=config.min_cell, min_peers=config.min_peers,
                          strata=config.strata)  # fmt: skip
 
 
 async def portal(request: Request) -> Response:
-    collectivity, campaigns = await _own(request)
+    collectivity, campaigns = await own_results(request)
     return render(request, "portal/home.html.j2", collectivity=collectivity, campaigns=campaigns)
 
 
 async def _campaign(request: Request) -> tuple[CollectivityInfo, CampaignInfo]:
-    collectivity, campaigns = await _own(request)
+    collectivity, campaigns = await own_results(request)
     campaign_id = int_param(request, "campaign_id")
     found = next((c for c in campaigns if c.id == campaign_id), None)
     if found is None:
@@ -67,7 +67,7 @@ async def campaign_report(request: Request) -> Response:
     async with st.database.session() as db:
         context: dict[str, Any] = await collectivity_context(
             db, campaign, collectivity, generated_at=now(request), as_of=campaign.closed_at,
-            options=_options(request), catalog=st.catalog,
+            options=report_options(request), catalog=st.catalog,
         )  # fmt: skip
     context.pop("t", None)
     return render(
@@ -82,7 +82,7 @@ async def campaign_pdf(request: Request) -> Response:
     async with st.database.session() as db:
         html = await collectivity_report(
             db, campaign, collectivity, generated_at=now(request), as_of=campaign.closed_at,
-            options=_options(request), catalog=st.catalog,
+            options=report_options(request), catalog=st.catalog,
         )  # fmt: skip
     data = await asyncio.to_thread(pdf_bytes, html)
     name = f"barometre-{campaign.id}-{collectivity.insee_code}.pdf"

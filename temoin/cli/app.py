@@ -17,6 +17,7 @@ from temoin import __version__
 from temoin.cli import (
     auditors,
     campaign,
+    comments,
     db,
     demo,
     importer,
@@ -61,6 +62,7 @@ app.add_typer(observations.app, name="observations")
 app.command("stats", help="cli.help.reports.stats.about")(stats)
 app.command("export", help="cli.help.reports.export_command.about")(export_command)
 app.command("report", help="cli.help.reports.report.about")(report)
+app.add_typer(comments.app, name="comment")
 app.add_typer(triage.app, name="triage")
 app.add_typer(sim.app, name="sim")
 app.command("review", help="cli.help.review.command.about")(review.command)

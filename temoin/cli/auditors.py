@@ -10,7 +10,6 @@ bot's username comes from ``bot.username`` or, failing that, from Telegram (getM
 
 from __future__ import annotations
 
-import json
 import re
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,7 @@ from temoin.cli.common import (
     app_context,
     console,
     fail,
+    json_text,
     run_with_db,
 )
 from temoin.cli.words import words
@@ -155,7 +155,7 @@ def list_command(
 
     rows = run_with_db(ctx, work)
     if as_json:
-        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        typer.echo(json_text(rows))
         return
     w = words(app_context(ctx))
     table = Table(title=w("cli.auditors.title"), title_justify="left")

@@ -14,7 +14,6 @@ mailboxes' census. ``--json`` prints everything as plain data (stable keys).
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -37,6 +36,7 @@ from temoin.cli.common import (
     UserError,
     app_context,
     console,
+    json_text,
     printable,
     run_with_db,
     styled,
@@ -87,7 +87,7 @@ def list_command(
 
     rows = run_with_db(ctx, work)
     if as_json:
-        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        typer.echo(json_text(rows))
         return
     w = words(app_context(ctx))
     if not rows:
@@ -383,7 +383,7 @@ def show_command(
 
     data = run_with_db(ctx, work)
     if as_json:
-        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        typer.echo(json_text(data))
         return
     app = app_context(ctx)
     print_show(data, words(app), app.clock.now(), details=details)

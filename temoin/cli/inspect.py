@@ -13,13 +13,20 @@ characters made visible) by ``common.SafeConsole``.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
-from temoin.cli.common import MAX_ID, AppContext, UserError, app_context, console, run_with_db
+from temoin.cli.common import (
+    MAX_ID,
+    AppContext,
+    UserError,
+    app_context,
+    console,
+    json_text,
+    run_with_db,
+)
 from temoin.cli.words import TEXT_LIMIT, Words, clip, words
 
 if TYPE_CHECKING:
@@ -99,7 +106,7 @@ def contact_show(
             "answers": data["answers"],
             "checks": brief.checks,
         }
-        typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        typer.echo(json_text(payload))
         return
     _print_contact(data, words(app_context(ctx)))
 
@@ -200,7 +207,7 @@ def message_show(
             "evidence": m.evidence,
             "text": (m.text if full else (m.new_text or m.text)),
         }
-        typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        typer.echo(json_text(payload))
         return
     w = words(app_context(ctx))
     direction = w("cli.contact.direction_in" if m.direction == "in"
@@ -224,7 +231,7 @@ def message_show(
         console.print(w("cli.message.triage", value=m.quarantine_reason))
     if m.evidence:
         console.print(w("cli.message.evidence"), style="bold")
-        for line in json.dumps(m.evidence, ensure_ascii=False, indent=2).splitlines():
+        for line in json_text(m.evidence).splitlines():
             console.print(f"  {line}")
     console.print(w("cli.message.text"), style="bold")
     text = (m.text if full else (m.new_text or m.text)) or ""

@@ -14,7 +14,6 @@ or ``/dev/zero`` is refused before anything is read; larger than 64 MB).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from scenarios.input_files import LIMITS, InputFileError, read_input
-from temoin.cli.common import app_context, fail, printable
+from temoin.cli.common import app_context, fail, json_text, printable
 from temoin.cli.words import words
 
 if TYPE_CHECKING:
@@ -49,7 +48,7 @@ def inspect(
             typer.echo(f"temoin: {printable(f'{path}: {exc}')}", err=True)
             unreadable += 1
             continue
-        typer.echo(json.dumps(inspect_report(str(path), raw, elements), ensure_ascii=False))
+        typer.echo(json_text(inspect_report(str(path), raw, elements), indent=None))
     if unreadable:
         raise typer.Exit(1)
 

@@ -11,7 +11,6 @@ missing Sent folder. It exits 1 when any check failed.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import socket
 import ssl
@@ -22,7 +21,15 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from temoin.cli.common import AppContext, UserError, app_context, console, fail, run_with_db
+from temoin.cli.common import (
+    AppContext,
+    UserError,
+    app_context,
+    console,
+    fail,
+    json_text,
+    run_with_db,
+)
 from temoin.cli.words import Words, words
 
 if TYPE_CHECKING:
@@ -227,7 +234,7 @@ def list_command(
     personas = run_with_db(ctx, work)
     w = words(app_context(ctx))
     if as_json:
-        typer.echo(json.dumps([p.as_dict() for p in personas], ensure_ascii=False, indent=2))
+        typer.echo(json_text([p.as_dict() for p in personas]))
         return
     if not personas:
         typer.echo(w("cli.personas.none_yet"))

@@ -20,7 +20,6 @@ a closed one as of its close. Settings: ``[reports]`` ``strata``, ``min_cell``,
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -31,7 +30,7 @@ from rich.table import Table
 
 from reports.formats import FORMATS, LEVELS
 from reports.outputs import OutputError, check_target
-from temoin.cli.common import AppContext, UserError, console, fail, run_with_db
+from temoin.cli.common import AppContext, UserError, console, fail, json_text, run_with_db
 from temoin.cli.words import Words, lines, words
 
 if TYPE_CHECKING:
@@ -199,7 +198,7 @@ def stats(
                     for keys, cells in tables
                 ],
             }
-            typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+            typer.echo(json_text(payload))
             return
         w = words(app)
         if info.closed_at is not None:
@@ -323,8 +322,9 @@ def report(
             if target is None:
                 raise UserError(f"no collectivity with INSEE code {collectivity!r}")
             return await collectivity_report(
-                session, info, target, generated_at=now, options=options, catalog=catalog
-            )
+                session, info, target, generated_at=now, previous=before, options=options,
+                catalog=catalog, locale=app.settings.locale,
+            )  # fmt: skip
 
     try:
         check_target(out)

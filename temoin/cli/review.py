@@ -11,7 +11,6 @@ scenario (``procedure``) or a form check (``greeting``, ``closing``, ``agent_nam
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -24,6 +23,7 @@ from temoin.cli.common import (
     app_context,
     console,
     fail,
+    json_text,
     run_with_db,
 )
 from temoin.cli.words import Words, words
@@ -99,7 +99,7 @@ def command(
 
     checks, text = run_with_db(ctx, work)
     if as_json:
-        typer.echo(json.dumps(checks, ensure_ascii=False, indent=2))
+        typer.echo(json_text(checks))
         return
     w = words(app_context(ctx))
     print_checks(contact, checks, w)

@@ -6,14 +6,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
-from temoin.cli.common import console, fail
+from temoin.cli.common import console, fail, json_text
 
 if TYPE_CHECKING:
     from scenarios.catalog import Scenario, Targets
@@ -57,7 +56,7 @@ def list_scenarios(
             "run 'temoin scenarios check' to see them"
         )
     if as_json:
-        typer.echo(json.dumps([_as_dict(s) for s in catalog], ensure_ascii=False, indent=2))
+        typer.echo(json_text([_as_dict(s) for s in catalog]))
         return
     widest = max((len(scenario.id) for scenario in catalog), default=2)
     table = Table(caption="bd: business days")

@@ -12,12 +12,19 @@ from the message's INTERNALDATE, its status moves forward, an answer's content i
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from temoin.cli.common import MAX_ID, AppContext, UserError, app_context, console, run_with_db
+from temoin.cli.common import (
+    MAX_ID,
+    AppContext,
+    UserError,
+    app_context,
+    console,
+    json_text,
+    run_with_db,
+)
 from temoin.cli.inspect import kind_label
 from temoin.cli.words import Words, words
 
@@ -95,7 +102,7 @@ def list_command(
 
     rows = run_with_db(ctx, work)
     if as_json:
-        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        typer.echo(json_text(rows))
         return
     w = words(app_context(ctx))
     if not rows:

@@ -14,7 +14,6 @@ person choose one, so no password is ever typed on a command line or printed.
 from __future__ import annotations
 
 import os
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import typer
@@ -83,17 +82,14 @@ def serve(
 
 
 async def _invite(database: Database, app_ctx: AppContext, account_id: int) -> str:
-    from storage import web_accounts
     from web import auth
 
-    token = auth.new_token()
-    now = app_ctx.clock.now()
-    hours = app_ctx.settings.web.invite_hours
+    settings = app_ctx.settings.web
     async with database.session() as session:
-        await web_accounts.add_invite(
-            session, account_id, auth.token_hash(token), now, now + timedelta(hours=hours)
-        )
-    return f"{app_ctx.settings.web.public_url.rstrip('/')}/invitation/{token}"
+        return await auth.new_invite(
+            session, account_id, app_ctx.clock.now(), settings.invite_hours * 3600,
+            settings.public_url,
+        )  # fmt: skip
 
 
 @users.command("add", help="cli.help.web.add.about")
@@ -108,9 +104,10 @@ def add(
 ) -> None:
     """Create an account and print its invitation link."""
     from storage import web_accounts
+    from web import auth
 
-    folded = login.strip().lower()
-    if not folded or len(folded) > 254 or any(c.isspace() for c in folded):
+    folded = auth.fold_login(login)
+    if folded is None:
         raise typer.BadParameter("a login has no spaces and at most 254 characters")
 
     async def work(database: Database, app_ctx: AppContext) -> str:
