@@ -48,6 +48,7 @@ __all__ = [
     "ServiceInfo",
     "actor_keys",
     "campaign_info",
+    "campaign_infos",
     "collectivity_info",
     "collectivity_services",
     "stream_contact_rows",
@@ -128,24 +129,44 @@ class ContactRow:
     photos: int = 0
 
 
-async def campaign_info(session: AsyncSession, name: str) -> CampaignInfo | None:
-    found = (
-        await session.execute(
-            select(
-                Campaign.id,
-                Campaign.name,
-                Campaign.title,
-                Campaign.window_start,
-                Campaign.window_end,
-                Campaign.state,
-                Campaign.closed_at,
-            ).where(Campaign.name == name)
-        )
-    ).first()
-    return None if found is None else CampaignInfo(*found)
+def _campaign_select() -> Any:
+    return select(
+        Campaign.id,
+        Campaign.name,
+        Campaign.title,
+        Campaign.window_start,
+        Campaign.window_end,
+        Campaign.state,
+        Campaign.closed_at,
+    )
 
 
-async def collectivity_info(session: AsyncSession, insee_code: str) -> CollectivityInfo | None:
+async def campaign_infos(session: AsyncSession, *where: Any) -> list[CampaignInfo]:
+    """The campaigns matching ``where`` (SQL conditions), the latest window first."""
+    rows = await session.execute(
+        _campaign_select().where(*where).order_by(Campaign.window_start.desc(), Campaign.id.desc())
+    )
+    return [CampaignInfo(*row) for row in rows.all()]
+
+
+async def campaign_info(
+    session: AsyncSession, name: str | None = None, *, campaign_id: int | None = None
+) -> CampaignInfo | None:
+    """One campaign, by name or by id."""
+    where = Campaign.name == name if campaign_id is None else Campaign.id == campaign_id
+    found = await campaign_infos(session, where)
+    return found[0] if found else None
+
+
+async def collectivity_info(
+    session: AsyncSession, insee_code: str | None = None, *, collectivity_id: int | None = None
+) -> CollectivityInfo | None:
+    """One collectivity, by INSEE code or by id."""
+    where = (
+        Collectivity.insee_code == insee_code
+        if collectivity_id is None
+        else Collectivity.id == collectivity_id
+    )
     found = (
         await session.execute(
             select(
@@ -156,7 +177,7 @@ async def collectivity_info(session: AsyncSession, insee_code: str) -> Collectiv
                 Collectivity.population,
                 Collectivity.departement,
                 Collectivity.region,
-            ).where(Collectivity.insee_code == insee_code)
+            ).where(where)
         )
     ).first()
     return None if found is None else CollectivityInfo(*found)

@@ -9,7 +9,6 @@ left open follows the worker.
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from starlette.requests import Request
@@ -20,7 +19,10 @@ from channels.classify import KINDS as CLASSIFIER_KINDS
 from reports.campaign_stats import shipped_catalog
 from runners.tracker import Tracker, TriageError
 from scenarios.catalog import Catalog
+from scenarios.progress import campaign_state
 from storage import backoffice, dispatch_status, mail, triage
+from storage import progress as progress_repo
+from storage.contact_status import STEPS
 from web.pages import (
     WebState,
     int_param,
@@ -63,9 +65,22 @@ async def campaigns(request: Request) -> Response:
     await require_back_office(request)
     st = state(request)
     async with st.database.session() as db:
-        lines = await backoffice.campaigns(db)
+        lines = await progress_repo.campaign_lines(db)
         pending, _rows = await backoffice.triage_page(db, offset=0, limit=0)
-    return render(request, "admin/campaigns.html.j2", campaigns=lines, pending=pending)
+    today = now(request).astimezone(st.f.tz).date()
+    states = {
+        line.id: campaign_state(
+            closed=line.closed_at is not None,
+            contacts=line.contacts,
+            started=line.started,
+            window_start=line.window_start,
+            today=today,
+        )
+        for line in lines
+    }
+    return render(
+        request, "admin/campaigns.html.j2", campaigns=lines, states=states, pending=pending
+    )
 
 
 async def _progress_context(request: Request, campaign_id: int) -> dict[str, Any]:
@@ -75,13 +90,14 @@ async def _progress_context(request: Request, campaign_id: int) -> dict[str, Any
         if info is None:
             not_found()
         channels = await backoffice.channel_progress(db, campaign_id, now(request))
-        held = await dispatch_status.waiting_steps(db, campaign_id)
+        held = await dispatch_status.waiting_steps(db, campaign_id, limit=MAX_HELD_SHOWN)
+        held_kinds = await dispatch_status.waiting_counts(db, campaign_id)
     return {
         "campaign": info,
         "channels": channels,
-        "held": held[:MAX_HELD_SHOWN],
-        "held_total": len(held),
-        "held_kinds": sorted(Counter(w.kind for w in held).items()),
+        "held": held,
+        "held_total": sum(held_kinds.values()),
+        "held_kinds": sorted(held_kinds.items()),
         "as_of": now(request),
     }
 
@@ -114,7 +130,7 @@ async def campaign_contacts(request: Request) -> Response:
     campaign_id = int_param(request, "campaign_id")
     channel = request.query_params.get("canal", "")
     step = request.query_params.get("etape", "")
-    if channel not in CHANNELS or step not in backoffice.STEPS:
+    if channel not in CHANNELS or step not in STEPS:
         not_found()
     page = _page(request)
     async with st.database.session() as db:
