@@ -50,13 +50,13 @@ from reports.aggregate import (
     TIMING_PICKUP,
     Aggregator,
 )
+from reports.barometer import CampaignFigures, by_channel, campaign_figures, groupings
 from reports.campaign_stats import contact_records, shipped_catalog
 from reports.cells import Cell
 from reports.charts import histogram_svg, km_svg
 from reports.facts import ContactFacts
 from reports.intervals import Proportion
 from reports.outputs import open_output
-from reports.peers import PeerCounter
 from reports.strata import DEFAULT_STRATA, population_stratum
 from reports.version import temoin_version
 from scenarios.catalog import Catalog, Scenario
@@ -387,6 +387,7 @@ async def collectivity_report(
     as_of: datetime | None = None,
     options: ReportOptions = ReportOptions(),
     catalog: Catalog | None = None,
+    figures: CampaignFigures | None = None,
 ) -> str:
     """A collectivity's own barometer (module docstring: what it shows and withholds)."""
     context = await collectivity_context(
@@ -397,6 +398,7 @@ async def collectivity_report(
         as_of=as_of,
         options=options,
         catalog=catalog,
+        figures=figures,
     )
     return _ENV.get_template("collectivity.html.j2").render(**context)
 
@@ -410,37 +412,38 @@ async def collectivity_context(
     as_of: datetime | None = None,
     options: ReportOptions = ReportOptions(),
     catalog: Catalog | None = None,
+    figures: CampaignFigures | None = None,
 ) -> dict[str, Any]:
     """What a collectivity's barometer shows, as the template's context: the rendered report
-    and the web portal (``web/``) show the same sections from it."""
+    and the web portal (``web/``) show the same sections from it.
+
+    ``figures``: the campaign-wide part (``reports.barometer``), computed for the same
+    ``as_of`` and options, when the caller keeps it (the portal); else computed here."""
     t = Translator("fr")
     catalog = catalog or shipped_catalog()
     as_of = as_of or generated_at
     own_code = collectivity.insee_code
     stratum = population_stratum(collectivity.population, options.strata)
+    if figures is None:
+        figures = await campaign_figures(
+            session, campaign, as_of=as_of, min_cell=options.min_cell,
+            strata=options.strata, catalog=catalog,
+        )  # fmt: skip
+    elif (figures.as_of, figures.min_cell, figures.strata) != (
+        as_of, options.min_cell, tuple(options.strata)
+    ):  # fmt: skip
+        raise ValueError("the campaign figures were computed with other options")
 
-    def make(by: tuple[str, ...]) -> Aggregator:
-        return Aggregator(by, min_cell=options.min_cell, strata=options.strata)
-
-    national = {"overall": make(()), "channel": make(("channel",))}
-    peers = {"overall": make(()), "channel": make(("channel",))}
-    own = {"overall": make(()), "channel": make(("channel",))}
-    counter = PeerCounter(options.strata)
-    stratum_codes: set[str] = set()
+    own = groupings(options.min_cell, options.strata)
     own_rows: list[tuple[ContactRow, ContactFacts]] = []
-    async for row, facts in contact_records(session, campaign, as_of=as_of, catalog=catalog):
-        counter.add(facts)
-        for aggregator in national.values():
+    async for row, facts in contact_records(
+        session, campaign, as_of=as_of, catalog=catalog, collectivity_ids=[collectivity.id]
+    ):
+        own_rows.append((row, facts))
+        for aggregator in own.values():
             aggregator.add(facts)
-        if facts.collectivity_code == own_code:
-            own_rows.append((row, facts))
-            for aggregator in own.values():
-                aggregator.add(facts)
-        elif population_stratum(facts.population, options.strata) == stratum:
-            stratum_codes.add(facts.collectivity_code)
-            for aggregator in peers.values():
-                aggregator.add(facts)
-    contributors = counter.contributors()
+    contributors = figures.contributors
+    stratum_codes = figures.stratum_codes.get(stratum, frozenset()) - {own_code}
 
     def national_count(key: str | None, metric: str) -> int:
         return len(contributors.get((key, metric), frozenset()) - {own_code})
@@ -448,16 +451,9 @@ async def collectivity_context(
     def peer_count(key: str | None, metric: str) -> int:
         return len(contributors.get((key, metric), frozenset()) & stratum_codes)
 
-    def by_channel(aggs: dict[str, Aggregator]) -> dict[str | None, Cell]:
-        cells: dict[str | None, Cell] = {c.key("channel"): c for c in aggs["channel"].cells()}
-        overall = aggs["overall"].cells()
-        if overall:
-            cells[None] = overall[0]
-        return cells
-
     own_cells = by_channel(own)
-    national_cells = by_channel(national)
-    peer_cells = by_channel(peers)
+    national_cells = figures.national
+    peer_cells = figures.peers(stratum, own)
     withheld_cell = t("report.withheld_cell", n=options.min_peers)
 
     def figure(cell: Cell | None, metric: str) -> str:
@@ -564,15 +560,9 @@ async def collectivity_context(
     own_overall = own_cells.get(None)
     if own_overall is not None and own_overall.written_delivered:
         curves = [(t("report.chart_yours"), own_overall.answer_bdays.kaplan_meier())]
-        national_overall = national_cells.get(None)
-        if (
-            national_overall is not None
-            and national_overall.written_delivered
-            and national_count(None, "km") >= options.min_peers
-        ):
-            curves.append(
-                (t("report.chart_national"), national_overall.answer_bdays.kaplan_meier())
-            )
+        national_km = figures.national_km()
+        if national_km is not None and national_count(None, "km") >= options.min_peers:
+            curves.append((t("report.chart_national"), national_km))
         charts["km"] = _svg(
             km_svg(curves, xlabel=t("report.km_axis_x"), ylabel=t("report.km_axis_y"))
         )
