@@ -35,7 +35,7 @@ from scenarios.clock import Clock
 from scenarios.formatting import Formats
 from scenarios.i18n import Translator
 from storage.db import Database
-from web import auth, views_admin, views_auth, views_portal
+from web import auth, views_admin, views_auth, views_portal, views_review
 from web.config import WebConfig
 from web.pages import STATIC_DIR, LoginRequired, WebState, make_templates, render
 from web.security import SecurityHeaders
@@ -63,6 +63,7 @@ def routes() -> list[BaseRoute]:
         Route("/invitation/{token:str}", views_auth.invite, methods=["POST"]),
         *views_portal.routes(),
         *views_admin.routes(),
+        *views_review.routes(),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 

@@ -66,6 +66,15 @@ def make_templates(t: Translator, f: Formats) -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
+def catalog_of(st: WebState) -> Catalog:
+    """The scenarios' catalogue the app was given, else the shipped one (loaded once)."""
+    if st.catalog is None:
+        from reports.campaign_stats import shipped_catalog
+
+        st.catalog = shipped_catalog()
+    return st.catalog
+
+
 def state(request: Request) -> WebState:
     found = request.app.state.web
     assert isinstance(found, WebState)

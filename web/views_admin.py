@@ -16,15 +16,13 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from channels.classify import KINDS as CLASSIFIER_KINDS
-from reports.campaign_stats import shipped_catalog
 from runners.tracker import Tracker, TriageError
-from scenarios.catalog import Catalog
 from scenarios.progress import campaign_state
 from storage import backoffice, dispatch_status, mail, triage
 from storage import progress as progress_repo
 from storage.contact_status import STEPS
 from web.pages import (
-    WebState,
+    catalog_of,
     int_param,
     not_found,
     now,
@@ -53,12 +51,6 @@ def routes() -> list[BaseRoute]:
         Route("/admin/tri/{message_id:int}/ignorer", triage_ignore, methods=["POST"]),
         Route("/admin/contacts/{contact_id:int}", contact),
     ]
-
-
-def _catalog(st: WebState) -> Catalog:
-    if st.catalog is None:
-        st.catalog = shipped_catalog()
-    return st.catalog
 
 
 async def campaigns(request: Request) -> Response:
@@ -224,7 +216,7 @@ async def triage_match(request: Request) -> Response:
     elif kind is not None and kind not in KINDS:
         error = st.t("web.triage.bad_kind")
     else:
-        tracker = Tracker(st.database, _catalog(st), st.clock)
+        tracker = Tracker(st.database, catalog_of(st), st.clock)
         try:
             await tracker.match_manually(
                 message_id, contact_id, actor=f"web:{account.login}", kind=kind
@@ -269,7 +261,7 @@ async def contact(request: Request) -> Response:
             not_found()
         events = await backoffice.contact_events(db, contact_id)
         messages = await backoffice.contact_messages(db, contact_id)
-    scenario = _catalog(st).scenarios.get(found.scenario_id)
+    scenario = catalog_of(st).scenarios.get(found.scenario_id)
     return render(
         request, "admin/contact.html.j2", contact=found, events=events,
         messages=[(m, (m.text or "")[:MAX_TEXT]) for m in messages],
