@@ -82,6 +82,8 @@ from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Final
 
+import numpy as np
+
 from reports.cells import (
     CHANNELS,
     COLUMNS,
@@ -95,7 +97,7 @@ from reports.cells import (
 from reports.facts import ContactFacts
 from reports.intervals import proportion, quantiles_sorted
 from reports.strata import DEFAULT_STRATA, stratum_index, stratum_labels
-from reports.survival import km_median
+from reports.survival import MedianEstimate, km_median, km_median_counts
 
 __all__ = [
     "MAX_RINGS_ON_TIME",
@@ -344,9 +346,27 @@ def _minus(acc: _Acc, other: _Acc) -> _Acc:
     return out
 
 
+# From this many samples the KM median is taken over the distinct times with numpy
+# (``km_median_counts``: the same numbers to the last bit; tests/reports/test_km_counts.py).
+_KM_COUNTS_FROM = 256
+
+
+def _km(events: array[float], censored: array[float], confidence: float) -> MedianEstimate:
+    if len(events) + len(censored) < _KM_COUNTS_FROM:
+        return km_median(events, censored, confidence=confidence)
+    observed = np.frombuffer(events, dtype=np.float64)
+    both = np.concatenate((observed, np.frombuffer(censored, dtype=np.float64)))
+    if not bool(np.all(np.isfinite(both) & (both >= 0.0))):
+        return km_median(events, censored, confidence=confidence)  # which says why not
+    times, inverse = np.unique(both, return_inverse=True)
+    counts_e = np.bincount(inverse[: len(observed)], minlength=len(times))
+    counts_c = np.bincount(inverse[len(observed) :], minlength=len(times))
+    return km_median_counts(times, counts_e, counts_c, confidence=confidence)
+
+
 def _delay(events: array[float], censored: array[float], confidence: float) -> DelaySummary:
     median, p75, p90 = quantiles_sorted(sorted(events), _LEVELS)
-    km = km_median(events, censored, confidence=confidence)
+    km = _km(events, censored, confidence)
     return DelaySummary(len(events), len(censored), median, p75, p90, km, events, censored)
 
 

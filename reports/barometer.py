@@ -1,7 +1,7 @@
 """What every collectivity's barometer of one campaign shares, computed in one pass.
 
 A collectivity's barometer sets its own figures beside the national ones and those of the
-*other* collectivities of its population stratum (``reports.render``). All but its own
+*other* collectivities of its peer group (``reports.render``). All but its own
 figures come from the whole campaign: at 100,000 contacts, reading and aggregating them is
 the whole cost of a page (tens of seconds), and it is the same for every collectivity. So
 it is done once per campaign, here:
@@ -9,7 +9,9 @@ it is done once per campaign, here:
     contact_records (every contact, one pass)
         --> national cells (overall, per channel)              same for everyone
         --> PeerCounter contributors (who is behind which figure)
-        --> per stratum: an Aggregator (overall, per channel) and its collectivities' codes
+        --> per peer group (``reports.personal_findings.peer_group``: communes by population
+            stratum, other collectivities by kind): an Aggregator (overall, per channel) and
+            its collectivities' codes
 
 and one collectivity's page then reads only its own contacts: its peers are its stratum's
 aggregators ``without`` its own (``Aggregator.without``, the same numbers as aggregating
@@ -29,7 +31,7 @@ from reports.aggregate import Aggregator
 from reports.campaign_stats import contact_records
 from reports.cells import Cell
 from reports.peers import PeerCounter
-from reports.strata import population_stratum
+from reports.personal_findings import peer_group
 from reports.survival import KaplanMeier
 from scenarios.catalog import Catalog
 from storage.stats import CampaignInfo
@@ -70,8 +72,8 @@ class CampaignFigures:
     _national_km: KaplanMeier | None = field(default=None, repr=False)
 
     def peers(self, stratum: str, own: Groupings) -> dict[str | None, Cell]:
-        """The cells of ``stratum`` without the contacts aggregated in ``own`` (which must
-        all belong to that stratum)."""
+        """The cells of peer group ``stratum`` without the contacts aggregated in ``own``
+        (which must all belong to that group)."""
         found = self._strata_aggs.get(stratum)
         if found is None:
             return {}
@@ -105,7 +107,7 @@ async def campaign_figures(
         counter.add(facts)
         for aggregator in national.values():
             aggregator.add(facts)
-        stratum = population_stratum(facts.population, strata)
+        stratum = peer_group(facts.collectivity_kind, facts.population, strata)
         aggs = per_stratum.get(stratum)
         if aggs is None:
             aggs = per_stratum[stratum] = groupings(min_cell, strata)

@@ -11,6 +11,7 @@ Routes (French paths, what people see in the address bar):
     /invitation/{token}     choose a password (single use, expiring)
     /portail...             a collectivity's own results (views_portal)
     /admin...               the back office (views_admin)
+    /admin/comptes...       accounts, for coordinators (views_accounts)
     /static/...             htmx and the style sheet, served from here (no CDN)
     /sante                  "ok", for health checks
 
@@ -35,7 +36,18 @@ from scenarios.clock import Clock
 from scenarios.formatting import Formats
 from scenarios.i18n import Translator
 from storage.db import Database
-from web import auth, views_admin, views_auth, views_portal, views_review
+from web import (
+    auth,
+    views_accounts,
+    views_admin,
+    views_auth,
+    views_bulk,
+    views_compare,
+    views_downloads,
+    views_evolution,
+    views_portal,
+    views_review,
+)
 from web.config import WebConfig
 from web.pages import STATIC_DIR, LoginRequired, WebState, make_templates, render
 from web.security import SecurityHeaders
@@ -62,8 +74,13 @@ def routes() -> list[BaseRoute]:
         Route("/invitation/{token:str}", views_auth.invite_page, methods=["GET"]),
         Route("/invitation/{token:str}", views_auth.invite, methods=["POST"]),
         *views_portal.routes(),
+        *views_evolution.routes(),
+        *views_bulk.routes(),
         *views_admin.routes(),
         *views_review.routes(),
+        *views_accounts.routes(),
+        *views_downloads.routes(),
+        *views_compare.routes(),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
+from reports.campaign_stats import shipped_catalog
 from scenarios.catalog import Catalog
 from scenarios.clock import Clock
 from scenarios.formatting import Formats
@@ -49,6 +50,12 @@ class WebState:
     passwords: auth.Passwords
     barometers: BarometerCache = field(default_factory=BarometerCache)
 
+    def scenario_catalog(self) -> Catalog:
+        """The app's scenario catalogue (the shipped one unless given), loaded once."""
+        if self.catalog is None:
+            self.catalog = shipped_catalog()
+        return self.catalog
+
 
 class LoginRequired(Exception):
     """Raised by a page that needs a logged-in account; answered with the log-in page."""
@@ -64,15 +71,6 @@ def make_templates(t: Translator, f: Formats) -> Jinja2Templates:
     )
     env.globals.update(t=t, f=f, csrf_field_name=CSRF_FIELD)
     return Jinja2Templates(env=env)
-
-
-def catalog_of(st: WebState) -> Catalog:
-    """The scenarios' catalogue the app was given, else the shipped one (loaded once)."""
-    if st.catalog is None:
-        from reports.campaign_stats import shipped_catalog
-
-        st.catalog = shipped_catalog()
-    return st.catalog
 
 
 def state(request: Request) -> WebState:

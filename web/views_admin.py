@@ -18,11 +18,11 @@ from starlette.routing import BaseRoute, Route
 from channels.classify import KINDS as CLASSIFIER_KINDS
 from runners.tracker import Tracker, TriageError
 from scenarios.progress import campaign_state
-from storage import backoffice, dispatch_status, mail, triage
+from storage import backoffice, dispatch_status, mail, triage, web_reports
 from storage import progress as progress_repo
 from storage.contact_status import STEPS
+from web import views_bulk
 from web.pages import (
-    catalog_of,
     int_param,
     not_found,
     now,
@@ -96,8 +96,11 @@ async def _progress_context(request: Request, campaign_id: int) -> dict[str, Any
 
 async def campaign(request: Request) -> Response:
     await require_back_office(request)
-    context = await _progress_context(request, int_param(request, "campaign_id"))
-    return render(request, "admin/campaign.html.j2", **context)
+    campaign_id = int_param(request, "campaign_id")
+    context = await _progress_context(request, campaign_id)
+    async with state(request).database.session() as db:
+        earlier = await web_reports.earlier_campaigns(db, campaign_id)
+    return render(request, "admin/campaign.html.j2", earlier=earlier, **context)
 
 
 async def progress(request: Request) -> Response:
@@ -166,7 +169,7 @@ async def triage_queue(request: Request) -> Response:
     pages = max(1, -(-total // TRIAGE_PAGE))
     return render(
         request, "admin/triage.html.j2", items=items, total=total, page=min(page, pages),
-        pages=pages,
+        pages=pages, kinds=KINDS, bulk=views_bulk.outcome(request),
     )  # fmt: skip
 
 
@@ -216,7 +219,7 @@ async def triage_match(request: Request) -> Response:
     elif kind is not None and kind not in KINDS:
         error = st.t("web.triage.bad_kind")
     else:
-        tracker = Tracker(st.database, catalog_of(st), st.clock)
+        tracker = Tracker(st.database, st.scenario_catalog(), st.clock)
         try:
             await tracker.match_manually(
                 message_id, contact_id, actor=f"web:{account.login}", kind=kind
@@ -235,13 +238,9 @@ async def triage_ignore(request: Request) -> Response:
     st = state(request)
     message_id = int_param(request, "message_id")
     async with st.database.session() as db:
-        rows = await triage.triage_rows(db, message_id=message_id)
-        if not rows:
+        if not await triage.triage_rows(db, message_id=message_id):
             not_found()
-        evidence = dict(rows[0].evidence or {})
-        evidence["triage"] = {"by": f"web:{account.login}", "at": now(request).isoformat(),
-                              "ignored": True}  # fmt: skip
-        done = await triage.set_triage(db, message_id, state="ignored", evidence=evidence)
+        done = await triage.ignore_message(db, message_id, f"web:{account.login}", now(request))
     if not done:
         context = await _triage_context(request, message_id)
         return render(
@@ -261,7 +260,7 @@ async def contact(request: Request) -> Response:
             not_found()
         events = await backoffice.contact_events(db, contact_id)
         messages = await backoffice.contact_messages(db, contact_id)
-    scenario = catalog_of(st).scenarios.get(found.scenario_id)
+    scenario = st.scenario_catalog().scenarios.get(found.scenario_id)
     return render(
         request, "admin/contact.html.j2", contact=found, events=events,
         messages=[(m, (m.text or "")[:MAX_TEXT]) for m in messages],

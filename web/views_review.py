@@ -34,7 +34,6 @@ from storage import auditors, backoffice, lookup
 from storage import bot as bot_repo
 from web.pages import (
     WebState,
-    catalog_of,
     int_param,
     not_found,
     now,
@@ -107,7 +106,7 @@ async def _checks_context(request: Request, contact_id: int) -> dict[str, Any]:
     st = state(request)
     contact = await _contact(request, contact_id)
     async with st.database.session() as db:
-        checks, source = await current_checks(db, contact_id, catalog_of(st))
+        checks, source = await current_checks(db, contact_id, st.scenario_catalog())
         texts = await lookup.message_texts(db, [source]) if source is not None else {}
         history = [
             e
@@ -153,7 +152,7 @@ async def checks_override(request: Request) -> Response:
             async with st.database.session() as db:
                 await override_checks(
                     db, contact_id, [(name, value == YES)], note=note, at=now(request),
-                    by=f"web:{account.login}", catalog=catalog_of(st),
+                    by=f"web:{account.login}", catalog=st.scenario_catalog(),
                 )  # fmt: skip
         except ReviewError:
             error = st.t("web.checks.unknown")
@@ -174,7 +173,7 @@ async def _observations_context(request: Request, contact_id: int) -> dict[str, 
             if e.kind in (ev.REVIEW_TO_FIX, ev.REVIEW_FIXED)
         ]
     try:
-        grid = list(catalog_of(st).get(contact.scenario_id).grid)
+        grid = list(st.scenario_catalog().get(contact.scenario_id).grid)
     except UnknownScenario:
         grid = []
     questions = {q.id: q for q in grid}
@@ -215,7 +214,7 @@ async def observation_to_fix(request: Request) -> Response:
             async with st.database.session() as db:
                 await ask_to_fix(
                     db, contact_id, question, reason, at=now(request),
-                    by=f"web:{account.login}", catalog=catalog_of(st),
+                    by=f"web:{account.login}", catalog=st.scenario_catalog(),
                 )  # fmt: skip
         except ReviewError:
             error = st.t("web.observations.unknown")

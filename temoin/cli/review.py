@@ -11,7 +11,6 @@ scenario (``procedure``) or a form check (``greeting``, ``closing``, ``agent_nam
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -24,6 +23,7 @@ from temoin.cli.common import (
     app_context,
     console,
     fail,
+    json_text,
     run_with_db,
 )
 from temoin.cli.words import Words, words
@@ -54,14 +54,10 @@ def _who() -> str:
 
 def command(
     ctx: typer.Context,
-    contact: int = typer.Argument(..., min=1, max=MAX_ID, help="Contact id."),
-    check: list[str] = typer.Option(
-        [], "--check", help="NAME=yes|no: override one check (repeatable)."
-    ),
-    note: str | None = typer.Option(
-        None, "--note", help="Why (kept with each override; without it, the earlier note stays)."
-    ),
-    as_json: bool = typer.Option(False, "--json", help="Print the checks as JSON."),
+    contact: int = typer.Argument(..., min=1, max=MAX_ID, help="cli.help.review.command.contact"),
+    check: list[str] = typer.Option([], "--check", help="cli.help.review.command.check"),
+    note: str | None = typer.Option(None, "--note", help="cli.help.review.command.note"),
+    as_json: bool = typer.Option(False, "--json", help="cli.help.review.command.as_json"),
 ) -> None:
     """Show a contact's answer checks; override some with --check NAME=yes|no."""
     from runners.reviews import ReviewError, override_checks
@@ -87,7 +83,7 @@ def command(
 
     checks, text = run_with_db(ctx, work)
     if as_json:
-        typer.echo(json.dumps(checks, ensure_ascii=False, indent=2))
+        typer.echo(json_text(checks))
         return
     w = words(app_context(ctx))
     print_checks(contact, checks, w)

@@ -17,8 +17,8 @@ from reports.barometer import Groupings, by_channel, campaign_figures, groupings
 from reports.campaign_stats import contact_records, shipped_catalog
 from reports.cells import Cell
 from reports.facts import ContactFacts
+from reports.personal_findings import peer_group
 from reports.render import ReportOptions, collectivity_context
-from reports.strata import population_stratum
 from storage.db import Database
 from storage.stats import campaign_info, collectivity_info
 from tests.reports.random_campaigns import random_campaign
@@ -62,13 +62,13 @@ async def test_peers_without_one_equal_the_others_aggregated(database: Database,
             _same(cell, national[key])
         for code in sorted({f.collectivity_code for f in facts}):
             own_facts = [f for f in facts if f.collectivity_code == code]
-            stratum = population_stratum(own_facts[0].population, strata)
+            stratum = peer_group(own_facts[0].collectivity_kind, own_facts[0].population, strata)
             own = _fresh(own_facts, strata)
             others = [
                 f
                 for f in facts
                 if f.collectivity_code != code
-                and population_stratum(f.population, strata) == stratum
+                and peer_group(f.collectivity_kind, f.population, strata) == stratum
             ]
             peers = figures.peers(stratum, own)
             want = by_channel(_fresh(others, strata)) if others else {}

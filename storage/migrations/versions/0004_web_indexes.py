@@ -4,8 +4,8 @@ The progress table of a campaign reads (channel, status, planned time) of every 
 index on (campaign, channel, status, planned time) covers it. The steps waiting to be retried
 are found by (campaign, next attempt); the triage queue by (triage state, arrival).
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-06 16:20:00+00:00
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0003"
-down_revision: str | Sequence[str] | None = "0002"
+revision: str = "0004"
+down_revision: str | Sequence[str] | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
