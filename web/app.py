@@ -46,6 +46,7 @@ from web import (
     views_downloads,
     views_evolution,
     views_portal,
+    views_review,
 )
 from web.config import WebConfig
 from web.pages import STATIC_DIR, LoginRequired, WebState, make_templates, render
@@ -76,6 +77,7 @@ def routes() -> list[BaseRoute]:
         *views_evolution.routes(),
         *views_bulk.routes(),
         *views_admin.routes(),
+        *views_review.routes(),
         *views_accounts.routes(),
         *views_downloads.routes(),
         *views_compare.routes(),

@@ -118,7 +118,7 @@ async def test_collectivity_reports_name_no_other_collectivity(
                 for haystack in haystacks:
                     assert _squash(needle) not in haystack, (code, needle)
         small_stratum = index < 2
-        withheld = "Lechiffredevotrestraten’estpaspublié" in haystacks[1]
+        withheld = "Lechiffredescommunesdetaillecomparable" in haystacks[1]
         assert withheld == small_stratum, code
         assert "Communesdevotrestrate" in haystacks[1] or small_stratum
         assert "Ensembledescollectivités" in haystacks[1]  # 7 others >= 5
@@ -148,7 +148,8 @@ async def test_collectivity_report_content(database: Database, tmp_path: Path) -
     assert "40,0\u202f%" in html
     # with min_peers 8 (7 others nationally, 5 in the stratum) both figures are withheld
     assert "Le chiffre d’ensemble n’est pas publié" in strict
-    assert "Le chiffre de votre strate n’est pas publié" in strict
+    peers = "communes de taille comparable (2\u202f000 à 10\u202f000 hab.)"
+    assert f"Le chiffre des {peers} n’est pas publié" in strict
     assert "62,5\u202f%" not in strict
 
 
