@@ -47,6 +47,7 @@ class WebState:
     f: Formats
     templates: Jinja2Templates
     passwords: auth.Passwords
+    sso: Any | None = None  # Authlib's client of the OpenID Connect provider (web.sso)
 
     def scenario_catalog(self) -> Catalog:
         """The app's scenario catalogue (the shipped one unless given), loaded once."""
