@@ -42,6 +42,7 @@ from sqlalchemy.exc import ArgumentError
 
 from runners.secrets import check_secret_ref, resolve_secret
 from scenarios.input_files import LIMITS, InputFileError, read_input
+from temoin.config_path import config_path
 
 ENV_PREFIX = "TEMOIN_"
 ENV_NESTED_DELIMITER = "__"
@@ -305,16 +306,6 @@ class _TomlSource(PydanticBaseSettingsSource):
         return dict(self._data)
 
 
-def _config_path(explicit: Path | None) -> Path | None:
-    if explicit is not None:
-        return explicit
-    from_env = os.environ.get("TEMOIN_CONFIG")
-    if from_env:
-        return Path(from_env)
-    default = Path("temoin.toml")
-    return default if default.exists() else None
-
-
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         # a regular file of sane size only: a FIFO would block, /dev/zero never end
@@ -364,7 +355,7 @@ def _describe(error: Any, data: dict[str, Any], path: Path | None) -> str:
 
 def load_settings(config: Path | None = None) -> Settings:
     """Build the settings; raise ``SettingsError`` with one line naming what is wrong."""
-    path = _config_path(config)
+    path = config_path(config)
     data = _read_toml(path) if path is not None else {}
 
     class _Loaded(Settings):

@@ -53,7 +53,9 @@ if TYPE_CHECKING:
 
 def list_command(
     ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help="Print JSON (stable keys)."),
+    as_json: bool = typer.Option(
+        False, "--json", help="cli.help.campaign_show.list_command.as_json"
+    ),
 ) -> None:
     """List the campaigns: state, window, contacts sent and answered."""
     from scenarios.progress import campaign_state
@@ -365,11 +367,13 @@ def _print_mail(mail: dict[str, Any], w: Words) -> None:
 
 def show_command(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Campaign name."),
+    name: str = typer.Argument(..., help="cli.help.campaign_show.show_command.name"),
     details: bool = typer.Option(
-        False, "--details", help="Also statuses, weeks, people, every grid and the mailboxes."
+        False, "--details", help="cli.help.campaign_show.show_command.details"
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON (stable keys, everything)."),
+    as_json: bool = typer.Option(
+        False, "--json", help="cli.help.campaign_show.show_command.as_json"
+    ),
 ) -> None:
     """Where a campaign stands: progress per channel, what is due or late, what needs you."""
 

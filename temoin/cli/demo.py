@@ -30,9 +30,7 @@ from temoin.cli.common import app_context, console, fail
 if TYPE_CHECKING:
     pass
 
-app = typer.Typer(
-    rich_markup_mode=None, help="Run a whole example campaign on this machine, in simulated time."
-)
+app = typer.Typer(rich_markup_mode=None, help="cli.help.demo.about")
 
 T = TypeVar("T")
 
@@ -51,24 +49,16 @@ async def _stoppable(work: Coroutine[Any, Any, T]) -> T:
             loop.remove_signal_handler(signal.SIGTERM)
 
 
-@app.callback(invoke_without_command=True)
+@app.callback(invoke_without_command=True, help="cli.help.demo.demo.about")
 def demo(
     ctx: typer.Context,
-    out: Path = typer.Option(None, "--out", help="Where the demo writes (default var/demo/)."),
-    database: str = typer.Option(
-        None, "--database", help="Database URL (default: a fresh SQLite file under --out)."
-    ),
-    workers: int = typer.Option(
-        0, "--workers", min=0, max=16, help="Worker processes sending the emails (0: in-process)."
-    ),
-    check: bool = typer.Option(
-        False, "--check", help="Print the comparison with the truth; exit 1 if a timing differs."
-    ),
-    plan_only: bool = typer.Option(
-        False, "--plan-only", help="Import the services, plan the campaign, print the plan."
-    ),
-    services: Path = typer.Option(None, "--services", help="Services CSV (the example's)."),
-    campaign: Path = typer.Option(None, "--campaign", help="Campaign file (the demo's)."),
+    out: Path = typer.Option(None, "--out", help="cli.help.demo.demo.out"),
+    database: str = typer.Option(None, "--database", help="cli.help.demo.demo.database"),
+    workers: int = typer.Option(0, "--workers", min=0, max=16, help="cli.help.demo.demo.workers"),
+    check: bool = typer.Option(False, "--check", help="cli.help.demo.demo.check"),
+    plan_only: bool = typer.Option(False, "--plan-only", help="cli.help.demo.demo.plan_only"),
+    services: Path = typer.Option(None, "--services", help="cli.help.demo.demo.services"),
+    campaign: Path = typer.Option(None, "--campaign", help="cli.help.demo.demo.campaign"),
 ) -> None:
     """Run the demonstration campaign and report on it."""
     # Imported when run: the demo pulls in the simulators and the servers' code (start-up).

@@ -33,8 +33,12 @@ if TYPE_CHECKING:
     from storage.db import Database
     from storage.lookup import ContactBrief
 
-contact_app = typer.Typer(rich_markup_mode=None, no_args_is_help=True, help="Look at a contact.")
-message_app = typer.Typer(rich_markup_mode=None, no_args_is_help=True, help="Look at a message.")
+contact_app = typer.Typer(
+    rich_markup_mode=None, no_args_is_help=True, help="cli.help.inspect.contact_app"
+)
+message_app = typer.Typer(
+    rich_markup_mode=None, no_args_is_help=True, help="cli.help.inspect.message_app"
+)
 
 
 def scenario_title(scenario_id: str) -> str:
@@ -51,11 +55,13 @@ def kind_label(w: Words, kind: str | None) -> str:
     return w(key) if w.t.has(key) else str(kind)
 
 
-@contact_app.command("show")
+@contact_app.command("show", help="cli.help.inspect.contact_show.about")
 def contact_show(
     ctx: typer.Context,
-    contact: int = typer.Argument(..., min=1, max=MAX_ID, help="Contact id."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    contact: int = typer.Argument(
+        ..., min=1, max=MAX_ID, help="cli.help.inspect.contact_show.contact"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="cli.help.inspect.contact_show.as_json"),
 ) -> None:
     """One contact: service, scenario, status and times, messages, events, answers."""
     from storage import bot as bot_repo
@@ -162,12 +168,14 @@ def _print_contact(data: dict[str, Any], w: Words) -> None:
         print_checks(b.id, b.checks, w)
 
 
-@message_app.command("show")
+@message_app.command("show", help="cli.help.inspect.message_show.about")
 def message_show(
     ctx: typer.Context,
-    message: int = typer.Argument(..., min=1, max=MAX_ID, help="Message id."),
-    full: bool = typer.Option(False, "--full", help="The whole text, quoted parts too."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    message: int = typer.Argument(
+        ..., min=1, max=MAX_ID, help="cli.help.inspect.message_show.message"
+    ),
+    full: bool = typer.Option(False, "--full", help="cli.help.inspect.message_show.full"),
+    as_json: bool = typer.Option(False, "--json", help="cli.help.inspect.message_show.as_json"),
 ) -> None:
     """One message: headers, class, match or triage, evidence and its text."""
     from storage import lookup

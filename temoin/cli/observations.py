@@ -22,17 +22,17 @@ if TYPE_CHECKING:
     from scenarios.grid_model import Question
     from storage.db import Database
 
-app = typer.Typer(
-    rich_markup_mode=None, no_args_is_help=True, help="Review the auditors' observations."
-)
+app = typer.Typer(rich_markup_mode=None, no_args_is_help=True, help="cli.help.observations.about")
 
 
-@app.command("to-fix")
+@app.command("to-fix", help="cli.help.observations.to_fix.about")
 def to_fix(
     ctx: typer.Context,
-    contact: int = typer.Argument(..., min=1, max=MAX_ID, help="Contact id."),
-    question: str = typer.Argument(..., help="Question id of the scenario's grid."),
-    reason: str = typer.Option(..., "--reason", help="What is wrong, for the auditor."),
+    contact: int = typer.Argument(
+        ..., min=1, max=MAX_ID, help="cli.help.observations.to_fix.contact"
+    ),
+    question: str = typer.Argument(..., help="cli.help.observations.to_fix.question"),
+    reason: str = typer.Option(..., "--reason", help="cli.help.observations.to_fix.reason"),
 ) -> None:
     """Ask the auditor to correct one answer; they are told why in the bot."""
     from scenarios import events as ev

@@ -155,12 +155,12 @@ def _table(by: tuple[str, ...], cells: list[Cell], w: Words) -> tuple[Table, boo
 
 def stats(
     ctx: typer.Context,
-    campaign: str = typer.Argument(..., help="Campaign name."),
-    by: list[str] = typer.Option(
-        [], "--by", help="A grouping: keys joined by commas (repeat for several tables)."
+    campaign: str = typer.Argument(..., help="cli.help.reports.stats.campaign"),
+    by: list[str] = typer.Option([], "--by", help="cli.help.reports.stats.by"),
+    min_cell: int | None = typer.Option(
+        None, "--min-cell", min=1, help="cli.help.reports.stats.min_cell"
     ),
-    min_cell: int | None = typer.Option(None, "--min-cell", min=1, help="Small-cell threshold."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+    as_json: bool = typer.Option(False, "--json", help="cli.help.reports.stats.as_json"),
 ) -> None:
     """Statistics of a campaign: one table per grouping."""
     from reports.campaign_stats import compute_stats
@@ -220,19 +220,20 @@ def stats(
 
 def export_command(
     ctx: typer.Context,
-    campaign: str = typer.Argument(..., help="Campaign name."),
-    fmt: str = typer.Option(..., "--format", help=f"One of {', '.join(FORMATS)}."),
-    level: str = typer.Option("contacts", "--level", help=f"One of {', '.join(LEVELS)}."),
-    out: Path = typer.Option(..., "--out", help="File to write."),
-    by: list[str] = typer.Option([], "--by", help="Groupings of the stats level (as in stats)."),
-    min_cell: int | None = typer.Option(None, "--min-cell", min=1),
+    campaign: str = typer.Argument(..., help="cli.help.reports.export_command.campaign"),
+    fmt: str = typer.Option(..., "--format", help="cli.help.reports.export_command.fmt"),
+    level: str = typer.Option("contacts", "--level", help="cli.help.reports.export_command.level"),
+    out: Path = typer.Option(..., "--out", help="cli.help.reports.export_command.out"),
+    by: list[str] = typer.Option([], "--by", help="cli.help.reports.export_command.by"),
+    min_cell: int | None = typer.Option(
+        None, "--min-cell", min=1, help="cli.help.reports.export_command.min_cell"
+    ),
     profile: str | None = typer.Option(
         None,
         "--profile",
-        help="excel (for a spreadsheet: ';', BOM, headings, local dates; the default in "
-        "French) or raw (for scripts: ',', ISO dates, snake_case).",
+        help="cli.help.reports.export_command.profile",
     ),
-    excel: bool = typer.Option(False, "--excel", help="Same as --profile excel."),
+    excel: bool = typer.Option(False, "--excel", help="cli.help.reports.export_command.excel"),
 ) -> None:
     """Export a campaign's contacts or statistics, with their metadata."""
     from reports.export_profiles import PROFILES, default_profile
@@ -282,11 +283,13 @@ def export_command(
 
 def report(
     ctx: typer.Context,
-    campaign: str = typer.Argument(..., help="Campaign name."),
-    out: Path = typer.Option(..., "--out", help="FILE.html or FILE.pdf."),
-    previous: str | None = typer.Option(None, "--previous", help="Campaign to compare with."),
+    campaign: str = typer.Argument(..., help="cli.help.reports.report.campaign"),
+    out: Path = typer.Option(..., "--out", help="cli.help.reports.report.out"),
+    previous: str | None = typer.Option(
+        None, "--previous", help="cli.help.reports.report.previous"
+    ),
     collectivity: str | None = typer.Option(
-        None, "--collectivity", help="INSEE code: that collectivity's own barometer."
+        None, "--collectivity", help="cli.help.reports.report.collectivity"
     ),
 ) -> None:
     """The national barometer, or a collectivity's own, in French (HTML or PDF)."""
@@ -319,8 +322,9 @@ def report(
             if target is None:
                 raise UserError(f"no collectivity with INSEE code {collectivity!r}")
             return await collectivity_report(
-                session, info, target, generated_at=now, options=options, catalog=catalog
-            )
+                session, info, target, generated_at=now, previous=before, options=options,
+                catalog=catalog, locale=app.settings.locale,
+            )  # fmt: skip
 
     try:
         check_target(out)

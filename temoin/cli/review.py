@@ -54,14 +54,10 @@ def _who() -> str:
 
 def command(
     ctx: typer.Context,
-    contact: int = typer.Argument(..., min=1, max=MAX_ID, help="Contact id."),
-    check: list[str] = typer.Option(
-        [], "--check", help="NAME=yes|no: override one check (repeatable)."
-    ),
-    note: str | None = typer.Option(
-        None, "--note", help="Why (kept with each override; without it, the earlier note stays)."
-    ),
-    as_json: bool = typer.Option(False, "--json", help="Print the checks as JSON."),
+    contact: int = typer.Argument(..., min=1, max=MAX_ID, help="cli.help.review.command.contact"),
+    check: list[str] = typer.Option([], "--check", help="cli.help.review.command.check"),
+    note: str | None = typer.Option(None, "--note", help="cli.help.review.command.note"),
+    as_json: bool = typer.Option(False, "--json", help="cli.help.review.command.as_json"),
 ) -> None:
     """Show a contact's answer checks; override some with --check NAME=yes|no."""
     from channels.content_checks import UnknownCheck, empty_checks, review

@@ -33,10 +33,8 @@ from temoin.cli.common import fail
 app = typer.Typer(
     rich_markup_mode=None,
     no_args_is_help=True,
-    help="Run the simulated mailbox and mail provider alone, to rehearse a campaign.",
+    help="cli.help.sim.about",
 )
-
-DIR_HELP = "Directory of the simulated mailbox (mail, password, ports)."
 
 
 def _wait_until_stopped(alive: Callable[[], bool]) -> None:
@@ -58,11 +56,15 @@ def _write_private(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-@app.command("mailbox")
+@app.command("mailbox", help="cli.help.sim.mailbox.about")
 def mailbox(
-    directory: Path = typer.Option(Path("var/sim"), "--dir", help=DIR_HELP),
-    imap_port: int = typer.Option(1143, "--imap-port", min=1, max=65535),
-    lmtp_port: int = typer.Option(2424, "--lmtp-port", min=1, max=65535),
+    directory: Path = typer.Option(Path("var/sim"), "--dir", help="cli.help.sim.mailbox.directory"),
+    imap_port: int = typer.Option(
+        1143, "--imap-port", min=1, max=65535, help="cli.help.sim.mailbox.imap_port"
+    ),
+    lmtp_port: int = typer.Option(
+        2424, "--lmtp-port", min=1, max=65535, help="cli.help.sim.mailbox.lmtp_port"
+    ),
 ) -> None:
     """Run a simulated mailbox server (Dovecot: IMAP and LMTP) until Ctrl-C."""
     from sim.dovecot import DovecotServer, DovecotUnavailable
@@ -121,15 +123,17 @@ def _parse_deliver(values: list[str]) -> dict[str, str]:
     return mapping
 
 
-@app.command("provider")
+@app.command("provider", help="cli.help.sim.provider.about")
 def provider(
-    directory: Path = typer.Option(Path("var/sim"), "--dir", help=DIR_HELP),
-    port: int = typer.Option(2525, "--port", min=1, max=65535),
+    directory: Path = typer.Option(
+        Path("var/sim"), "--dir", help="cli.help.sim.provider.directory"
+    ),
+    port: int = typer.Option(2525, "--port", min=1, max=65535, help="cli.help.sim.provider.port"),
     deliver: list[str] = typer.Option(
         [],
         "--deliver",
         metavar="ADDRESS=LOGIN",
-        help="Deliver the copies to ADDRESS into mailbox LOGIN (repeat per persona).",
+        help="cli.help.sim.provider.deliver",
     ),
 ) -> None:
     """Run the simulated mail provider (SMTP submission) until Ctrl-C."""

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 app = typer.Typer(
     rich_markup_mode=None,
     no_args_is_help=True,
-    help="Replies that match no contact with confidence.",
+    help="cli.help.triage.about",
 )
 
 
@@ -65,11 +65,11 @@ def _row(row: triage_repo.TriageRow) -> dict[str, Any]:
     }
 
 
-@app.command("list")
+@app.command("list", help="cli.help.triage.list_command.about")
 def list_command(
     ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help="Print JSON (stable keys)."),
-    show_all: bool = typer.Option(False, "--all", help="Also matched and ignored ones."),
+    as_json: bool = typer.Option(False, "--json", help="cli.help.triage.list_command.as_json"),
+    show_all: bool = typer.Option(False, "--all", help="cli.help.triage.list_command.show_all"),
 ) -> None:
     """List the messages waiting for a coordinator's decision, oldest first."""
     from storage import mail
@@ -157,18 +157,19 @@ def _excerpt(text: str | None, limit: int = 160) -> str:
     return words_ if len(words_) <= limit else words_[:limit].rsplit(" ", 1)[0] + " […]"
 
 
-@app.command("match")
+@app.command("match", help="cli.help.triage.match_command.about")
 def match_command(
     ctx: typer.Context,
     message: int = typer.Argument(
-        ..., min=1, max=MAX_ID, help="Message id (from `temoin triage list`)."
+        ..., min=1, max=MAX_ID, help="cli.help.triage.match_command.message"
     ),
-    contact: int = typer.Argument(..., min=1, max=MAX_ID, help="Contact id it answers."),
+    contact: int = typer.Argument(
+        ..., min=1, max=MAX_ID, help="cli.help.triage.match_command.contact"
+    ),
     kind: str | None = typer.Option(
         None,
         "--as",
-        help="Its class, when the classifier was unsure or wrong: answer, acknowledgement, "
-        "out_of_office, bounce, read_receipt, redirect or other.",
+        help="cli.help.triage.match_command.kind",
     ),
 ) -> None:
     """Attach a message to a contact and record its effects (times, status, checks)."""
@@ -192,11 +193,11 @@ def match_command(
                     contact=contact))  # fmt: skip
 
 
-@app.command("ignore")
+@app.command("ignore", help="cli.help.triage.ignore_command.about")
 def ignore_command(
     ctx: typer.Context,
     message: int = typer.Argument(
-        ..., min=1, max=MAX_ID, help="Message id (from `temoin triage list`)."
+        ..., min=1, max=MAX_ID, help="cli.help.triage.ignore_command.message"
     ),
 ) -> None:
     """Take a message out of triage: it answers no contact."""

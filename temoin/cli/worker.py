@@ -90,33 +90,28 @@ def _overridden(settings: Settings, changes: dict[str, object]) -> Settings:
 
 def worker(
     ctx: typer.Context,
-    once: bool = typer.Option(
-        False, "--once", help="Run one dispatch pass, print its report and exit."
-    ),
+    once: bool = typer.Option(False, "--once", help="cli.help.worker.worker.once"),
     lease_seconds: int | None = typer.Option(
-        None, "--lease-seconds", min=1, help="Claim lease (default: dispatch.lease_seconds)."
+        None, "--lease-seconds", min=1, help="cli.help.worker.worker.lease_seconds"
     ),
     interval: float | None = typer.Option(
-        None, "--interval", min=0.01, help="Seconds between runs (dispatch.interval_seconds)."
+        None, "--interval", min=0.01, help="cli.help.worker.worker.interval"
     ),
     batch_size: int | None = typer.Option(
-        None, "--batch-size", min=1, help="Contacts per claim (dispatch.batch_size)."
+        None, "--batch-size", min=1, help="cli.help.worker.worker.batch_size"
     ),
-    log_level: str = typer.Option(
-        "info", "--log-level", help="debug, info, warning or error (logs go to stderr)."
-    ),
+    log_level: str = typer.Option("info", "--log-level", help="cli.help.worker.worker.log_level"),
     clock_offset: float | None = typer.Option(
-        None, "--clock-offset", hidden=True, help="Run as if now were SECONDS later (tests)."
+        None, "--clock-offset", hidden=True, help="cli.help.worker.worker.clock_offset"
     ),
     as_of: str | None = typer.Option(
         None,
         "--as-of",
         metavar="DATETIME",
-        help="Run as if it were DATETIME (ISO 8601, e.g. 2026-03-02T10:00; without a zone, in "
-        "the settings' time zone), time then passing as usual: a rehearsal on a chosen day.",
+        help="cli.help.worker.worker.as_of",
     ),
     clock_file: Path | None = typer.Option(
-        None, "--clock-file", help="Read the time from this file (temoin demo's simulated clock)."
+        None, "--clock-file", help="cli.help.worker.worker.clock_file"
     ),
 ) -> None:
     """Send the due emails (and follow-ups) through the personas' mailboxes.

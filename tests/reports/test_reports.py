@@ -119,7 +119,7 @@ async def test_collectivity_reports_name_no_other_collectivity(
         small_stratum = index < 2
         withheld = "Lechiffredevotrestraten’estpaspublié" in haystacks[1]
         assert withheld == small_stratum, code
-        assert "Collectivitésdevotrestrate" in haystacks[1] or small_stratum
+        assert "Communesdevotrestrate" in haystacks[1] or small_stratum
         assert "Ensembledescollectivités" in haystacks[1]  # 7 others >= 5
 
 
@@ -134,9 +134,11 @@ async def test_collectivity_report_content(database: Database, tmp_path: Path) -
         strict = await collectivity_report(
             s, fx.campaign, target, generated_at=GENERATED, options=ReportOptions(min_peers=8)
         )
-    # missed on the phone: documents not given, answer only partial, no callback offered
-    assert "Vous a-t-on indiqué les pièces à fournir" in html
-    assert "Manqué 1 fois sur 1" in html
+    # missed on the phone: documents not given, answer only partial, no callback offered;
+    # written as findings, not as the auditor's questions
+    assert 'Les pièces à fournir indiquées</td><td class="ko">0 sur 1' in html
+    assert "Une réponse complète obtenue" in html
+    assert "Vous a-t-on" not in html and "Manqué" not in html
     assert "Former les agents d’accueil" in html  # the scenario's improvement track
     # timeline in Paris time: picked up at 09:00:12 UTC = 10 h 00 in Paris
     assert "Appel décroché" in html and "03/03/2026 à 10\u202fh\u202f00" in html
