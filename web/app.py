@@ -43,6 +43,7 @@ from web import (
     views_admin,
     views_auth,
     views_bulk,
+    views_comments,
     views_compare,
     views_downloads,
     views_evolution,
@@ -82,6 +83,7 @@ def routes() -> list[BaseRoute]:
         *views_accounts.routes(),
         *views_downloads.routes(),
         *views_compare.routes(),
+        *views_comments.routes(),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
