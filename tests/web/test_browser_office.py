@@ -3,7 +3,8 @@ evolution, in a real browser (Playwright driving Debian's chromium against `temo
 own process), on SQLite and PostgreSQL, with axe-core on each page.
 
 A coordinator invites a collectivity's account and re-roles the consultant, ignores two held
-messages at once, watches the comparison load on the dashboard and downloads an export; the
+messages at once, watches the comparison load on the dashboard, downloads an export and
+comments on a collectivity's barometer; the
 invited person chooses a password from the link and follows its evolution on the portal.
 Kept to one test per database: the browser costs seconds on two shared cores.
 """
@@ -16,7 +17,7 @@ from sqlalchemy import select
 
 from storage.models import Blob, Message
 from tests.reports.statsworld import COLLECTIVITIES
-from tests.web.conftest import B_CODE, PASSWORD, WebWorld, earlier_campaign
+from tests.web.conftest import A_CODE, B_CODE, PASSWORD, WebWorld, earlier_campaign
 from tests.web.test_browser import CHROMIUM, SHOTS, audit, served  # noqa: F401  (fixture)
 
 NAMES = {code: name for name, code, _population in COLLECTIVITIES}
@@ -105,7 +106,13 @@ async def test_back_office_and_evolution_in_a_browser(served: str, web_world: We
             assert download.suggested_filename == "barometre-2026-contacts.xlsx"
             assert (await download.path()).read_bytes()[:2] == b"PK"  # a zip: the workbook
             dashboard = page.url
-            pages += [dashboard, f"{dashboard}/comparaison"]
+            # the consultant's comments on A's barometer, reached from the dashboard
+            await page.get_by_label("Code INSEE d’une collectivité").fill(A_CODE)
+            await page.get_by_role("button", name="Ses commentaires").click()
+            await page.get_by_label("Commentaire", exact=True).fill("Accueil aimable.")
+            await page.get_by_role("button", name="Enregistrer le commentaire").click()
+            await page.get_by_role("cell", name="Accueil aimable.").wait_for()
+            pages += [dashboard, f"{dashboard}/comparaison", page.url]
             problems = await audit(browser, context, pages)
             await page.get_by_role("button", name="Se déconnecter").click()
 
