@@ -84,6 +84,10 @@ def account_login(claims: dict[str, Any], oidc: OidcConfig) -> str | None:
 
 async def start(request: Request) -> Response:
     client, _oidc = _client(request)
+    # Authlib keeps each start's state in the session: only the latest start may come back,
+    # so that repeated starts cannot grow the cookie past what a browser keeps
+    for key in [k for k in request.session if k.startswith(f"_state_{NAME}_")]:
+        del request.session[key]
     next_path = safe_next(request.query_params.get("suite"))
     if next_path:
         request.session[NEXT_KEY] = next_path

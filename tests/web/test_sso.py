@@ -131,6 +131,10 @@ async def test_forged_or_replayed_returns_are_refused(web_world: WebWorld, provi
         assert forged.status_code == 400  # the provider refuses the code
         replay = await client.get(f"/connexion/sso/retour?code={code}&state={state}")
         assert replay.status_code == 400  # the state was spent by the forged try
+        # many starts in one browser: the cookie keeps the latest state only
+        for _ in range(30):
+            assert (await client.get("/connexion/sso")).status_code == 302
+        assert len(client.cookies.get("temoin_session") or "") < 2000
         denied = await client.get("/connexion/sso/retour?error=access_denied")
         assert denied.status_code == 400
         assert (await client.get("/admin")).status_code == 303
