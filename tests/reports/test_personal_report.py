@@ -290,3 +290,12 @@ def test_anonymise_and_peer_groups() -> None:
     assert peer_group("commune", 1500, (2000, 10000)) == "commune:0"
     assert peer_group("commune", 60000, (2000, 10000)) == "commune:2"
     assert peer_group("departement", 60000, (2000, 10000)) == "departement"
+
+
+async def test_every_report_of_the_campaign_keeps_french_typography(database: Database) -> None:
+    fx = await build_campaign(database)
+    for code, name in zip(fx.codes, fx.names, strict=True):
+        text = _text(await _report(database, code))
+        assert name.replace("'", "\u2019") in text  # Fontanas-d’Auvergne, typeset
+        found = [str(v) for v in violations(text)]
+        assert not found, (code, found[:10])
