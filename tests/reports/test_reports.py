@@ -83,7 +83,8 @@ async def test_national_report(database: Database, tmp_path: Path) -> None:
     # for 5/8: centre (0.625 + 0.2401) / 1.4802 = 0.5845, half-width 0.2785 -> [30,6 ; 86,3]
     assert "62,5\u202f%" in html
     assert "[30,6\u202f% ;" in html.replace("\u202f;", " ;")
-    assert "Courbes de Kaplan–Meier" in html and "(3 demandes)" in html
+    # the 3 unanswered emails stay in the curves, said in plain words
+    assert "Les 3 demandes restées sans réponse à la clôture sont gardées" in html
     text = _pdf_text(html, tmp_path, "national.pdf")
     squashed = _squash(text)
     assert "62,5%" in squashed
