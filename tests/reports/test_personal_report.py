@@ -259,6 +259,9 @@ async def test_a_departement_is_compared_with_departements(database: Database) -
     assert "donnée masquée" not in text
     assert re.search(r"Taux de décroché\s+100,0\u202f%.*?100,0\u202f%\s+100,0\u202f%", text, re.S)
     assert "Décroché avant la cinquième sonnerie" not in text  # the grid's rings say it
+    # thresholds from the grid's met_when: 4 rings, 120 s said as « 2 min »
+    assert "Décroché en 4 sonneries au plus" in text
+    assert "Un interlocuteur au bout du fil en 2\u202fmin au plus" in text
     # the département's own tips, not the town's CCAS one
     assert "maison des solidarités" in text
     assert "CCAS" not in text
