@@ -13,8 +13,16 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from temoin.cli.common import MAX_ID, AppContext, UserError, console, fail, run_with_db
-from temoin.cli.words import Words
+from temoin.cli.common import (
+    MAX_ID,
+    AppContext,
+    UserError,
+    app_context,
+    console,
+    fail,
+    run_with_db,
+)
+from temoin.cli.words import Words, words
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,26 +48,27 @@ def to_fix(
     from storage import bot as repo
     from storage.models import Contact
 
+    w = words(app_context(ctx))
     if not reason.strip():
-        fail("--reason: say what to correct")
+        fail(w("cli.observations.no_reason"))
 
     async def work(database: Database, app_ctx: AppContext) -> str:
         now = app_ctx.clock.now()
         async with database.session() as session:
             row = await session.get(Contact, contact)
             if row is None:
-                raise UserError(f"no contact {contact}")
+                raise UserError(w("cli.contact.unknown", id=contact))
             try:
                 label = load_catalog().get(row.scenario_id).question(question).label
             except (UnknownScenario, KeyError):
                 raise UserError(
-                    f"question {question!r} is not in the grid of {row.scenario_id}"
+                    w("cli.observations.not_in_grid", question=question, scenario=row.scenario_id)
                 ) from None
             if not await repo.mark_to_fix(session, contact, question, reason.strip(), now):
-                raise UserError(f"contact {contact} has no answer to {question!r}")
+                raise UserError(w("cli.observations.no_answer", id=contact, question=question))
             detail = {"question": question, "reason": reason.strip()}
             await repo.add_event(session, contact, ev.REVIEW_TO_FIX, now, "coordinator", detail)
-        return f"Contact {contact}: « {label} » marked to fix; the auditor will be told."
+        return w("cli.observations.marked", id=contact, label=label)
 
     console.print(run_with_db(ctx, work))
 
