@@ -44,6 +44,7 @@ from reports.facts import ContactFacts
 from reports.intervals import Proportion
 from reports.personal_findings import (
     Finding,
+    names_pattern,
     peer_group,
     peer_label,
     remarks_of,
@@ -58,7 +59,7 @@ from scenarios.formatting import Formats
 from scenarios.i18n import Translator
 from scenarios.typography import french
 from storage.comments import CommentInfo, list_comments
-from storage.stats import CampaignInfo, CollectivityInfo, ContactRow
+from storage.stats import CampaignInfo, CollectivityInfo, ContactRow, actor_names
 
 __all__ = ["collectivity_context", "collectivity_report"]
 
@@ -318,7 +319,6 @@ async def collectivity_context(
         if rate is not None and rate.low is not None and rate.high is not None:
             note += " " + t(
                 "report.personal.interval_simple",
-                n=f.number(rate.n),
                 low=f.percent(rate.low),
                 high=f.percent(rate.high),
             )
@@ -333,7 +333,8 @@ async def collectivity_context(
         return f.points((now - old) / 100.0)
 
     findings = tally((facts for _row, facts in own_rows), catalog, t, f)
-    remarks = remarks_of(((facts, row.answers) for row, facts in own_rows), catalog, t)
+    names = names_pattern(await actor_names(session))
+    remarks = remarks_of(((facts, row.answers) for row, facts in own_rows), catalog, t, names)
 
     def result(item: Finding) -> str:
         met, assessed = f.number(item.met), f.number(item.assessed)
@@ -371,7 +372,9 @@ async def collectivity_context(
             {
                 "id": key,
                 "label": label,
-                "contacts": t("report.contacts") + w.prose(" : ") + f.number(cell.delivered),
+                "contacts": w.prose(
+                    t("report.contacts") + (" : " if w.french else ": ") + f.number(cell.delivered)
+                ),
                 "small": small_note(key),
                 "rows": rows,
                 "findings": [
@@ -464,7 +467,14 @@ async def collectivity_context(
         show_peers=show_peers,
         peers_label=peers_heading,
         withheld=[
-            t(f"report.withheld_{column}", n=options.min_peers, count=max(counts, default=0))
+            t(
+                "report.withheld_national"
+                if column == "national"
+                else "report.personal.withheld_peers",
+                n=options.min_peers,
+                count=max(counts, default=0),
+                group=group_name,
+            )
             for column, counts in column_counts.items()
             if max(counts, default=0) < options.min_peers
         ],

@@ -201,6 +201,14 @@ async def actor_keys(session: AsyncSession) -> tuple[dict[int, str], dict[int, s
     return await _keys(session, Persona), await _keys(session, Auditor)
 
 
+async def actor_names(session: AsyncSession) -> list[str]:
+    """Every persona's and auditor's name: what a collectivity's report must never show
+    (``reports.personal_findings.anonymise`` takes them out of the auditors' remarks)."""
+    personas = await session.scalars(select(Persona.display_name))
+    auditors = await session.scalars(select(Auditor.name))
+    return sorted({*personas, *auditors})
+
+
 def _attempt(detail: Any) -> int | None:
     if isinstance(detail, dict):
         value = detail.get("attempt")

@@ -19,6 +19,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -175,6 +176,43 @@ class ReportSettings(BaseModel):
         return value
 
 
+def _local_or_https(value: str) -> str:
+    parts = urlsplit(value)
+    loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if parts.scheme == "https" and parts.hostname:
+        return value
+    if parts.scheme == "http" and loopback:
+        return value
+    raise ValueError("must be an https:// URL (http:// only on this machine's loopback)")
+
+
+class OidcSettings(BaseModel):
+    """Single sign-on through an OpenID Connect provider (ProConnect, an organisation's own).
+
+    Nobody gets an account through it: the provider's verified email must be the login of an
+    active account a coordinator created (``temoin web users add`` or the back office), in
+    one of ``allowed_domains`` when that list is given.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    # The provider's discovery document (issuer + /.well-known/openid-configuration)
+    discovery_url: Annotated[str, AfterValidator(_local_or_https)]
+    client_id: str = Field(min_length=1)
+    # The client secret: a reference (env:VAR or file:/path), never the value.
+    client_secret: SecretRef
+    scopes: str = "openid email profile"
+    # The provider's name on the log-in page's button ("Se connecter avec …").
+    label: str = Field("ProConnect", min_length=1, max_length=60)
+    # Emails outside these domains are refused even when an account has that login.
+    allowed_domains: tuple[str, ...] = ()
+
+    @field_validator("allowed_domains")
+    @classmethod
+    def _folded(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(d.strip().lower().lstrip("@") for d in value if d.strip())
+
+
 class WebSettings(BaseModel):
     """The back office and the portal (``temoin web``)."""
 
@@ -199,6 +237,8 @@ class WebSettings(BaseModel):
     argon2_time_cost: int = Field(3, ge=1, le=20)
     argon2_memory_kib: int = Field(65536, ge=8192, le=4 * 1024 * 1024)
     argon2_parallelism: int = Field(4, ge=1, le=64)
+    # Optional single sign-on ([web.oidc]); password log-in stays available.
+    oidc: OidcSettings | None = None
 
 
 class Settings(BaseSettings):

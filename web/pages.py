@@ -49,6 +49,7 @@ class WebState:
     templates: Jinja2Templates
     passwords: auth.Passwords
     barometers: BarometerCache = field(default_factory=BarometerCache)
+    sso: Any | None = None  # Authlib's client of the OpenID Connect provider (web.sso)
 
     def scenario_catalog(self) -> Catalog:
         """The app's scenario catalogue (the shipped one unless given), loaded once."""

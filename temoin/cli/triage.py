@@ -208,12 +208,7 @@ def ignore_command(
             rows = await triage_repo.triage_rows(session, message_id=message)
             if not rows:
                 raise UserError(f"no message {message}")
-            evidence = dict(rows[0].evidence or {})
-            evidence["triage"] = {"by": _who(), "at": app_ctx.clock.now().isoformat(),
-                                  "ignored": True}  # fmt: skip
-            if not await triage_repo.set_triage(
-                session, message, state="ignored", evidence=evidence
-            ):
+            if not await triage_repo.ignore_message(session, message, _who(), app_ctx.clock.now()):
                 raise UserError(f"message {message} is not pending in triage")
 
     run_with_db(ctx, work)
