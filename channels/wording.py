@@ -189,8 +189,9 @@ ACK = wording(
     ),
     (
         "votre message a bien été reçu",
-        r"\bvotre (demande|message|courriel|mail|e-mail|requete|sollicitation) "
-        r"a bien ete (recue?|enregistree?|prise? en compte|transmise?)\b",
+        # « Votre message à destination du service « État civil » a bien été reçu »
+        r"\bvotre (demande|message|courriel|mail|e-mail|requete|sollicitation)\b[^.!?\n]{0,80}?"
+        r" a bien ete (recue?|enregistree?|prise? en compte|transmise?)\b",
     ),
     ("votre demande a été enregistrée", r"\bvotre (demande|requete) a ete enregistree\b"),
     ("bien reçu", r"^bien recu\b"),

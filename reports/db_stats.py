@@ -188,6 +188,14 @@ def _delay(
     )
 
 
+def _seconds_quantiles(us: NDArray[np.int64], levels: Sequence[float]) -> list[float | None]:
+    """Type 7 quantiles of durations in µs, as seconds: the values ``timedelta.total_seconds``
+    gives (one correctly rounded division of an exact double), the arithmetic of
+    ``quantiles_sorted`` on Python floats."""
+    seconds: list[float] = np.sort(us.astype(np.float64) / 1e6).tolist()
+    return quantiles_sorted(seconds, levels)
+
+
 def _median(values: Sequence[float]) -> float | None:
     return quantiles_sorted(sorted(values), (0.5,))[0]
 
@@ -225,6 +233,7 @@ def _cell(
     transfers_n = detail.transfers_n + n["phone_picked"]
     transfers_sum = detail.transfers_sum + n["transfers_sum"]
     w_ans, w_ack = weights[TIMING_ANSWER], weights[TIMING_ACK]
+    waiting = _seconds_quantiles(s["waiting"], (0.5, 0.9))
     scores: list[tuple[str, float | None]] = []
     weighted = 0.0
     contacts = 0
@@ -278,9 +287,9 @@ def _cell(
         ),
         visit=VisitSummary(
             visits=n["visits"],
-            waiting_seconds_median=agg.waiting_median,
-            waiting_seconds_p90=agg.waiting_p90,
-            service_seconds_median=agg.service_median,
+            waiting_seconds_median=waiting[0],
+            waiting_seconds_p90=waiting[1],
+            service_seconds_median=_seconds_quantiles(s["service"], (0.5,))[0],
         ),
         criteria=tuple(
             CriterionSummary(cid, proportion(met, assessed, confidence))

@@ -12,8 +12,10 @@ Pure functions over ``ContactFacts``, grid answers and the scenario catalogue; t
 - Strengths: criteria met at least three times in four, best first; priorities: criteria
   missed at least once in two, the most missed (then the heaviest) first; three of each.
 - Remarks: the free-text answers of the grid (question type ``text``), with e-mail addresses,
-  phone numbers and a name after a civility (« Mme Durand ») replaced by a placeholder, and
-  no author. They stay untrusted text: the template escapes them.
+  phone numbers, a name after a civility (« Mme Durand ») and the personas' and auditors'
+  names replaced by a placeholder, and no author. A bare first name of an agent can remain:
+  the coordinator reads remarks before the report goes out. They stay untrusted text: the
+  template escapes them.
 - Peer group: communes are compared with the communes of their population stratum; an EPCI,
   a département or a région with the others of its own kind only, never with towns.
 """
@@ -39,6 +41,7 @@ __all__ = [
     "anonymise",
     "criteria_of",
     "finding_label",
+    "names_pattern",
     "peer_group",
     "peer_label",
     "remarks_of",
@@ -51,6 +54,7 @@ WRITTEN: Final = ("email", "letter")
 STRENGTH_RATE: Final = 0.75
 PRIORITY_RATE: Final = 0.5
 TOP: Final = 3
+MAX_TIPS: Final = 5
 
 
 @dataclass(slots=True)
@@ -74,7 +78,14 @@ def criteria_of(facts: ContactFacts) -> list[tuple[str, float, bool]]:
             out.append((TIMING_ANSWER, 1.0, facts.answered_within_target))
         if facts.acknowledged_within_target is not None:
             out.append((TIMING_ACK, 1.0, facts.acknowledged_within_target))
-    if facts.delivered and facts.channel == "phone" and facts.picked_up is not None:
+    # The grid's own rings criterion, when answered, says the same as the pick-up timing.
+    rings_in_grid = any(cid.endswith(".rings") and met is not None for cid, _w, met in facts.grid)
+    if (
+        facts.delivered
+        and facts.channel == "phone"
+        and facts.picked_up is not None
+        and not rings_in_grid
+    ):
         if not facts.picked_up:
             out.append((TIMING_PICKUP, 1.0, False))
         elif facts.rings is not None:
@@ -152,7 +163,7 @@ def strengths_and_priorities(
 
 def tips_for(findings: Sequence[Finding], catalog: Catalog, collectivity_kind: str) -> list[str]:
     """The improvement tracks of the scenarios whose criteria were missed, most missed
-    first, each tip once; a kind's own tips replace the general ones."""
+    first, each tip once, at most ``MAX_TIPS``; a kind's own tips replace the general ones."""
     missed: dict[str, int] = {}
     for item in findings:
         for scenario_id in item.scenarios:
@@ -163,7 +174,7 @@ def tips_for(findings: Sequence[Finding], catalog: Catalog, collectivity_kind: s
         if count == 0 or scenario is None:
             continue
         tips += [tip for tip in scenario.tips_for(collectivity_kind) if tip not in tips]
-    return tips
+    return tips[:MAX_TIPS]
 
 
 # --------------------------------------------------------------------------- remarks
@@ -177,10 +188,28 @@ _NAMED = re.compile(
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
-def anonymise(text: str, t: Translator) -> str:
-    """``text`` without e-mail addresses, phone numbers or names after a civility, nor
-    control characters; typographically French when the reader is."""
+def names_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
+    """Whole names (any case) and their surnames (capitalised, at least three letters) of the
+    personas and auditors, as one pattern; ``None`` when there are none."""
+    parts: set[str] = set()
+    for name in names:
+        words = name.split()
+        if words:
+            parts.add("(?i:" + r"\s+".join(re.escape(w) for w in words) + ")")
+        if len(words) > 1 and len(words[-1]) >= 3 and words[-1][:1].isupper():
+            parts.add(re.escape(words[-1]))
+    if not parts:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(sorted(parts, key=len, reverse=True)) + r")(?!\w)")
+
+
+def anonymise(text: str, t: Translator, names: re.Pattern[str] | None = None) -> str:
+    """``text`` without e-mail addresses, phone numbers, names after a civility or the
+    personas' and auditors' ``names``, nor control characters; typographically French when
+    the reader is."""
     text = _CONTROLS.sub(" ", text)
+    if names is not None:
+        text = names.sub(t("report.personal.redacted_name"), text)
     text = _EMAIL.sub(t("report.personal.redacted_email"), text)
     text = _PHONE.sub(t("report.personal.redacted_phone"), text)
     text = _NAMED.sub(lambda m: m.group(1) + m.group(2) + t("report.personal.redacted_name"), text)
@@ -189,7 +218,10 @@ def anonymise(text: str, t: Translator) -> str:
 
 
 def remarks_of(
-    rows: Iterable[tuple[ContactFacts, dict[str, Any]]], catalog: Catalog, t: Translator
+    rows: Iterable[tuple[ContactFacts, dict[str, Any]]],
+    catalog: Catalog,
+    t: Translator,
+    names: re.Pattern[str] | None = None,
 ) -> dict[str, list[str]]:
     """Channel -> the auditors' free-text remarks on it, anonymised, in contact order."""
     out: dict[str, list[str]] = {}
@@ -200,7 +232,7 @@ def remarks_of(
         for question in scenario.grid:
             value = answers.get(question.id)
             if question.type is QuestionType.TEXT and isinstance(value, str) and value.strip():
-                out.setdefault(facts.channel, []).append(anonymise(value, t))
+                out.setdefault(facts.channel, []).append(anonymise(value, t, names))
     return out
 
 

@@ -6,10 +6,10 @@
 
 Two reports:
 
-- national (``national_report``): headline figures per channel with Wilson intervals,
-  the distribution of answer delays, Kaplan–Meier curves of the share answered over business
-  days (unanswered requests censored at close, and counted), population strata compared
-  (small cells flagged, never ranked), and the change from a previous campaign when given.
+- national (``national_report``, ``reports.render_national``): key messages first, then
+  results per channel, service kind and collectivity kind (communes by size; EPCI,
+  départements and régions as their own kinds), criteria met, phone and visit details, the
+  evolution since a previous campaign, and a method page in plain words.
 - a collectivity's own barometer (``collectivity_report``): its figures beside the national
   ones and those of the other collectivities of its population stratum, the criteria it
   missed with improvement tracks from the scenarios, and the timeline of each of its

@@ -36,14 +36,15 @@ from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reports.aggregate import Aggregator
+from reports.barometer import CampaignFigures, campaign_figures, groupings
 from reports.campaign_stats import contact_records, shipped_catalog
 from reports.cells import Cell
 from reports.charts import km_svg
 from reports.facts import ContactFacts
 from reports.intervals import Proportion
-from reports.peers import PeerCounter
 from reports.personal_findings import (
     Finding,
+    names_pattern,
     peer_group,
     peer_label,
     remarks_of,
@@ -58,7 +59,7 @@ from scenarios.formatting import Formats
 from scenarios.i18n import Translator
 from scenarios.typography import french
 from storage.comments import CommentInfo, list_comments
-from storage.stats import CampaignInfo, CollectivityInfo, ContactRow
+from storage.stats import CampaignInfo, CollectivityInfo, ContactRow, actor_names
 
 __all__ = ["collectivity_context", "collectivity_report"]
 
@@ -203,11 +204,12 @@ async def collectivity_report(
     options: ReportOptions = ReportOptions(),
     catalog: Catalog | None = None,
     locale: str = "fr",
+    figures: CampaignFigures | None = None,
 ) -> str:
     """A collectivity's own barometer as a self-contained HTML page (module docstring)."""
     context = await collectivity_context(
         session, campaign, collectivity, generated_at=generated_at, as_of=as_of,
-        previous=previous, options=options, catalog=catalog, locale=locale,
+        previous=previous, options=options, catalog=catalog, locale=locale, figures=figures,
     )  # fmt: skip
     return _ENV.get_template("collectivity.html.j2").render(**context)
 
@@ -223,9 +225,13 @@ async def collectivity_context(
     options: ReportOptions = ReportOptions(),
     catalog: Catalog | None = None,
     locale: str = "fr",
+    figures: CampaignFigures | None = None,
 ) -> dict[str, Any]:
     """What a collectivity's barometer shows, as the template's context: the rendered report
-    and the web portal (``web/``) show the same sections from it."""
+    and the web portal (``web/``) show the same sections from it.
+
+    ``figures``: the campaign-wide part (``reports.barometer``), computed for the same
+    ``as_of`` and options, when the caller keeps it (the portal); else computed here."""
     w = _Words(locale)
     t, f = w.t, w.f
     catalog = catalog or shipped_catalog()
@@ -233,29 +239,29 @@ async def collectivity_context(
     own_code = collectivity.insee_code
     group = peer_group(collectivity.kind, collectivity.population, options.strata)
 
-    def make() -> dict[str, Aggregator]:
-        return {
-            "overall": Aggregator((), min_cell=options.min_cell, strata=options.strata),
-            "channel": Aggregator(("channel",), min_cell=options.min_cell, strata=options.strata),
-        }
+    if figures is None:
+        figures = await campaign_figures(
+            session, campaign, as_of=as_of, min_cell=options.min_cell,
+            strata=options.strata, catalog=catalog,
+        )  # fmt: skip
+    elif (figures.as_of, figures.min_cell, figures.strata) != (
+        as_of, options.min_cell, tuple(options.strata)
+    ):  # fmt: skip
+        raise ValueError("the campaign figures were computed with other options")
 
-    national, peers, own = make(), make(), make()
-    counter = PeerCounter(options.strata)
-    group_codes: set[str] = set()
+    def make() -> dict[str, Aggregator]:
+        return groupings(options.min_cell, options.strata)
+
+    own = make()
     own_rows: list[tuple[ContactRow, ContactFacts]] = []
-    async for row, facts in contact_records(session, campaign, as_of=as_of, catalog=catalog):
-        counter.add(facts)
-        for aggregator in national.values():
+    async for row, facts in contact_records(
+        session, campaign, as_of=as_of, catalog=catalog, collectivity_ids=[collectivity.id]
+    ):
+        own_rows.append((row, facts))
+        for aggregator in own.values():
             aggregator.add(facts)
-        if facts.collectivity_code == own_code:
-            own_rows.append((row, facts))
-            for aggregator in own.values():
-                aggregator.add(facts)
-        elif peer_group(facts.collectivity_kind, facts.population, options.strata) == group:
-            group_codes.add(facts.collectivity_code)
-            for aggregator in peers.values():
-                aggregator.add(facts)
-    contributors = counter.contributors()
+    contributors = figures.contributors
+    group_codes = figures.stratum_codes.get(group, frozenset()) - {own_code}
     before: dict[str | None, Cell] = {}
     if previous is not None:
         old = make()
@@ -277,7 +283,7 @@ async def collectivity_context(
         return len(contributors.get((key, metric), frozenset()) & group_codes)
 
     own_cells = _by_channel(own)
-    national_cells, peer_cells = _by_channel(national), _by_channel(peers)
+    national_cells, peer_cells = figures.national, figures.peers(group, own)
     withheld_cell = t("report.withheld_cell", n=options.min_peers)
     peers_heading = peer_label(
         collectivity.kind, collectivity.population, options.strata, t, f, column=True
@@ -313,7 +319,6 @@ async def collectivity_context(
         if rate is not None and rate.low is not None and rate.high is not None:
             note += " " + t(
                 "report.personal.interval_simple",
-                n=f.number(rate.n),
                 low=f.percent(rate.low),
                 high=f.percent(rate.high),
             )
@@ -328,7 +333,8 @@ async def collectivity_context(
         return f.points((now - old) / 100.0)
 
     findings = tally((facts for _row, facts in own_rows), catalog, t, f)
-    remarks = remarks_of(((facts, row.answers) for row, facts in own_rows), catalog, t)
+    names = names_pattern(await actor_names(session))
+    remarks = remarks_of(((facts, row.answers) for row, facts in own_rows), catalog, t, names)
 
     def result(item: Finding) -> str:
         met, assessed = f.number(item.met), f.number(item.assessed)
@@ -366,7 +372,9 @@ async def collectivity_context(
             {
                 "id": key,
                 "label": label,
-                "contacts": t("report.contacts") + w.prose(" : ") + f.number(cell.delivered),
+                "contacts": w.prose(
+                    t("report.contacts") + (" : " if w.french else ": ") + f.number(cell.delivered)
+                ),
                 "small": small_note(key),
                 "rows": rows,
                 "findings": [
@@ -414,15 +422,9 @@ async def collectivity_context(
     own_overall = own_cells.get(None)
     if own_overall is not None and own_overall.written_delivered:
         curves = [(t("report.chart_yours"), own_overall.answer_bdays.kaplan_meier())]
-        national_overall = national_cells.get(None)
-        if (
-            national_overall is not None
-            and national_overall.written_delivered
-            and national_count(None, "km") >= options.min_peers
-        ):
-            curves.append(
-                (t("report.chart_national"), national_overall.answer_bdays.kaplan_meier())
-            )
+        national_km = figures.national_km()
+        if national_km is not None and national_count(None, "km") >= options.min_peers:
+            curves.append((t("report.chart_national"), national_km))
         charts["km"] = _svg(
             km_svg(curves, xlabel=t("report.km_axis_x"), ylabel=t("report.km_axis_y"))
         )
@@ -465,7 +467,14 @@ async def collectivity_context(
         show_peers=show_peers,
         peers_label=peers_heading,
         withheld=[
-            t(f"report.withheld_{column}", n=options.min_peers, count=max(counts, default=0))
+            t(
+                "report.withheld_national"
+                if column == "national"
+                else "report.personal.withheld_peers",
+                n=options.min_peers,
+                count=max(counts, default=0),
+                group=group_name,
+            )
             for column, counts in column_counts.items()
             if max(counts, default=0) < options.min_peers
         ],

@@ -28,7 +28,7 @@ from jinja2 import TemplateSyntaxError, meta, nodes
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from scenarios.domain import Channel, CollectivityKind
-from scenarios.grid import Question, check_grid
+from scenarios.grid import Measure, Question, check_grid
 from scenarios.input_files import LIMITS, InputFileError, read_input
 from scenarios.render import (
     ENVIRONMENT,
@@ -351,6 +351,30 @@ def scenario_problems(scenario: Scenario, stem: str | None = None) -> list[tuple
         if not scenario.grid:
             problems.append(("grid", f"{scenario.channel} scenarios need an audit grid"))
         problems.extend((f"grid{path}", reason) for path, reason in check_grid(scenario.grid))
+        problems.extend(_measured_problems(scenario))
+    return problems
+
+
+# Which presses measure what: a visit's buttons cannot time a call.
+_MEASURED_ON = {
+    Measure.VISIT_WAIT: Channel.VISIT,
+    Measure.VISIT_EXCHANGE: Channel.VISIT,
+    Measure.CALL_LENGTH: Channel.PHONE,
+}
+
+
+def _measured_problems(scenario: Scenario) -> list[tuple[str, str]]:
+    problems = []
+    seen: set[Measure] = set()
+    for index, question in enumerate(scenario.grid):
+        if question.measured is None:
+            continue
+        where = f"grid[{index}].measured"
+        if _MEASURED_ON[question.measured] != scenario.channel:
+            problems.append((where, f"{question.measured} is not measured on a {scenario.channel}"))
+        if question.measured in seen:
+            problems.append((where, f"{question.measured} measured by two questions"))
+        seen.add(question.measured)
     return problems
 
 

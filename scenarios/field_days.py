@@ -15,6 +15,7 @@ import random
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
+from scenarios import geography
 from scenarios.domain import Channel
 from scenarios.placement import Dept, DeptLookup, Slots
 from scenarios.plan_model import (
@@ -38,7 +39,7 @@ class AuditorDay:
     def __init__(self) -> None:
         self.visits = 0
         self.calls = 0
-        self.area: str | None = None  # the département of the day's visits
+        self.area: str | None = None  # where the day's visits are (FieldScheduler.area_of)
         self.booked: list[tuple[int, int]] = []  # [start, end) in epoch seconds, sorted
         self.points: list[tuple[float, float]] = []  # coordinates of the day's visits
         self.members: list[int] = []  # this plan's contacts in the day (movable; kept ones not)
@@ -123,6 +124,13 @@ class FieldScheduler:
             Channel.VISIT: (rules.visit_minutes + rules.travel_minutes) * 60,
             Channel.PHONE: rules.call_minutes * 60,
         }
+
+    @staticmethod
+    def area_of(svc: ServiceInput) -> str:
+        """Where a day's visits must all be: the département, and the commune's clock where
+        it has its own (a day in the Marquesas is not a day in Tahiti, 1,400 km away)."""
+        zone = geography.COMMUNE_ZONES.get(svc.collectivity_code)
+        return svc.departement if zone is None else f"{svc.departement} {zone}"
 
     def eligible(self, dept: str) -> list[AuditorInput]:
         found = self._eligible.get(dept)
@@ -223,7 +231,7 @@ class FieldScheduler:
             if channel is Channel.VISIT:
                 if state.visits >= self.cap[channel]:
                     return None
-                if state.area is not None and state.area != req.service.departement:
+                if state.area is not None and state.area != self.area_of(req.service):
                     return None
             elif state.calls >= self.cap[channel]:
                 return None
@@ -255,8 +263,8 @@ class FieldScheduler:
         if channel is Channel.VISIT:
             state.visits += 1
             if state.area is None:
-                state.area = svc.departement
-                self.open_visit_days.setdefault((svc.departement, day), []).append(aid)
+                state.area = self.area_of(svc)
+                self.open_visit_days.setdefault((state.area, day), []).append(aid)
             if svc.latitude is not None and svc.longitude is not None:
                 state.points.append((svc.latitude, svc.longitude))
         else:
@@ -302,8 +310,8 @@ class FieldScheduler:
             if svc.latitude is not None and svc.longitude is not None:
                 state.points.remove((svc.latitude, svc.longitude))
             if state.visits == 0:
+                self.open_visit_days[state.area or "", day].remove(aid)
                 state.area = None
-                self.open_visit_days[svc.departement, day].remove(aid)
         else:
             state.calls -= 1
         self.contacts[i] = self.contacts[i]._replace(auditor_id=None)
@@ -330,7 +338,7 @@ class FieldScheduler:
             for d in order:
                 if abs(d - d0) > self.rules.regroup_business_days:
                     break
-                open_days = self.open_visit_days.get((svc.departement, dept.days[d]))
+                open_days = self.open_visit_days.get((self.area_of(svc), dept.days[d]))
                 if not open_days or not self.coll_ok(i, dept, d, mask):
                     continue
                 best: tuple[float, int, int, int] | None = None
@@ -367,7 +375,7 @@ class FieldScheduler:
                 self.take(i, dept, d, chosen[2], chosen[3])
                 return True
         for a in candidates:
-            if self._spent(a.id, dept, channel, svc.departement):
+            if self._spent(a.id, dept, channel, self.area_of(svc)):
                 self.exhausted.add((svc.departement, zone, a.id, channel))
         return False
 
@@ -412,7 +420,26 @@ class FieldScheduler:
                 1 for a in self.eligible(code) for aid, day in self.busy
                 if aid == a.id and day in window and day not in self.off[a.id]
             )  # fmt: skip
+            elsewhere = sum(
+                1 for a in self.eligible(code) for day in days
+                if day not in self.off[a.id] and self._elsewhere(a.id, day, channel, code)
+            )  # fmt: skip
             out.append(
-                FieldShortfall(channel, code, totals[channel, code], missing, need, have, busy)
+                FieldShortfall(
+                    channel, code, totals[channel, code], missing, need, have, busy, elsewhere
+                )
             )
         return out
+
+    def _elsewhere(self, aid: int, day: date, channel: Channel, code: str) -> bool:
+        """Whether the auditor's day is taken, for ``channel``, by other départements:
+        its visits are in another one, or its calls are all to others and it is full."""
+        state = self.days.get((aid, day))
+        if state is None:
+            return False
+        if channel is Channel.VISIT:
+            return state.area is not None and state.area.split()[0] != code
+        return state.calls >= self.cap[channel] and not any(
+            self.requests[j].channel is channel and self.requests[j].service.departement == code
+            for j in state.members
+        )

@@ -10,8 +10,9 @@ An auditor's day is finite (``Rules``): at most ``visits_per_auditor_day`` visit
 ``calls_per_auditor_day`` calls per local date, none of them on a date the auditor is
 ``unavailable``, no two appointments of one person overlapping (a visit takes
 ``visit_minutes`` plus ``travel_minutes`` to get to the next one, a call ``call_minutes``),
-and a day's visits all in one département, nearest first where the services' coordinates
-are known. The collectivity's rules still hold when a contact moves: the daily cap per
+and a day's visits all in one département (and on one clock: the Marquesas and the Gambier
+are not visited on a day in Tahiti), nearest first where the services' coordinates are
+known. The collectivity's rules still hold when a contact moves: the daily cap per
 collectivity, the lockout between two contacts to a service, business days, the service's
 hours.
 
@@ -126,6 +127,7 @@ def _explain(shortfalls: Sequence[FieldShortfall], rules: Rules) -> str:
             f"auditor-days at {per_day} a day, the auditors covering it have "
             f"{s.days_available} in the window"
             + (f", {s.days_busy} of them already busy" if s.days_busy else "")
+            + (f", {s.days_elsewhere} taken by other départements" if s.days_elsewhere else "")
             + f" ({s.left_out} found no place)"
         )
     head = "; ".join(parts[:5])

@@ -104,7 +104,7 @@ def _eject(sched: FieldScheduler, i: int, dept: Dept, d: int, budget: list[int])
         state = sched.days.get((a.id, day))
         if state is None or day in sched.off[a.id]:
             continue
-        for movers in _blockers(sched, state, req.channel, req.service.departement):
+        for movers in _blockers(sched, state, req.channel, sched.area_of(req.service)):
             if budget[0] <= 0:
                 return False
             budget[0] -= 1

@@ -1,18 +1,18 @@
 """Statistics cells by GROUP BY over the per-contact facts (``storage.contact_facts``).
 
     facts_sql ──GROUP BY the grouping's keys──> one row per cell:
-        counts (planned … within target), visit quantiles (PostgreSQL: percentile_cont),
-        score parts of the contacts not ``detailed``, and each delay sample of the cell
-        packed in one value (PostgreSQL: int8send/int4send bytes; SQLite: group_concat text)
-    SQLite only: visit quantiles by ROW_NUMBER over the ordered values (a second query)
+        counts (planned … within target), score parts of the contacts not ``detailed``,
+        and each delay and visit-duration sample of the cell packed in one value
+        (PostgreSQL: int8send/int4send bytes; SQLite: group_concat text)
 
 The delay samples travel whole because the Kaplan–Meier median needs every distinct time of
 the cell (``reports.db_stats`` counts them per distinct value); they are never turned into
 one Python object per contact: ``numpy`` reads the packed bytes or text at once.
 
-Quantiles are Hyndman–Fan type 7 (``reports.intervals``). PostgreSQL's ``percentile_cont``
-computes ``first + (second - first) * (h - floor(h))`` with ``h = q (n - 1)``; the SQLite
-query does the same arithmetic on the two ranked values, in the same order, on doubles.
+The visit durations travel the same way, for their type 7 quantiles in ``reports.db_stats``.
+An ordered-set aggregate (``percentile_cont``) in this query would force PostgreSQL to sort
+every contact's facts by the grouping keys (no hash aggregation with ``WITHIN GROUP``), and
+SQLite, which has none, needed a second pass over the facts.
 """
 
 from __future__ import annotations
@@ -84,9 +84,9 @@ _SAMPLES: Final = (
     ("ack_bd_c", "censor_bd", _ACK_C),
     ("pickup", "pickup_us", f"{_PICKED} AND pickup_us IS NOT NULL"),
     ("detailed_ids", "id", "detailed"),
+    ("waiting", "waiting_us", "delivered AND channel = 'visit' AND waiting_us IS NOT NULL"),
+    ("service", "service_us", "delivered AND channel = 'visit' AND service_us IS NOT NULL"),
 )
-
-_VISIT = "delivered AND channel = 'visit'"
 
 
 @dataclass(slots=True)
@@ -99,9 +99,6 @@ class CellAggregate:
     # per written channel: (answer known, answer met, ack known, ack met, contacts scored)
     score_parts: dict[str, tuple[int, int, int, int, int]]
     samples: dict[str, NDArray[np.int64]]  # microseconds or business days, unsorted
-    waiting_median: float | None
-    waiting_p90: float | None
-    service_median: float | None
 
 
 def _score_columns(weights: tuple[float, float]) -> list[tuple[str, str]]:
@@ -180,17 +177,6 @@ async def cell_aggregates(
     for name, column, cond in _SAMPLES:
         columns.append(f"{_pack(dialect, column, cond, _wide(name))} AS {name}")
     columns.append(f"SUM(CASE WHEN {_PICKED} THEN transfers ELSE 0 END) AS transfers_sum")
-    if dialect == "postgresql":
-        columns.append(
-            "percentile_cont(ARRAY[0.5, 0.9]::float8[]) WITHIN GROUP (ORDER BY"
-            f" CAST(waiting_us AS float8) / 1000000.0::float8) FILTER (WHERE {_VISIT}"
-            " AND waiting_us IS NOT NULL) AS waiting_q"
-        )
-        columns.append(
-            "percentile_cont(0.5::float8) WITHIN GROUP (ORDER BY"
-            f" CAST(service_us AS float8) / 1000000.0::float8) FILTER (WHERE {_VISIT}"
-            " AND service_us IS NOT NULL) AS service_q"
-        )
     group = f" GROUP BY {', '.join(keys)}" if keys else ""
     sql = f"WITH f AS ({facts}) SELECT {', '.join(columns)} FROM f{group}"
     rows = (await session.execute(text(sql), params)).all()
@@ -211,13 +197,6 @@ async def cell_aggregates(
             position += 1
         numbers["transfers_sum"] = int(values[position] or 0)
         position += 1
-        waiting_median = waiting_p90 = service_median = None
-        if dialect == "postgresql":
-            waiting = values[position]
-            if waiting is not None:
-                waiting_median, waiting_p90 = float(waiting[0]), float(waiting[1])
-            service = values[position + 1]
-            service_median = None if service is None else float(service)
         parts = {
             ch: tuple(
                 numbers.pop(f"{ch}_{p}") for p in ("ans_n", "ans_met", "ack_n", "ack_met", "scored")
@@ -231,71 +210,6 @@ async def cell_aggregates(
                 counts=numbers,
                 score_parts=parts,  # type: ignore[arg-type]
                 samples=samples,
-                waiting_median=waiting_median,
-                waiting_p90=waiting_p90,
-                service_median=service_median,
             )
         )
-    if dialect == "sqlite" and out:
-        visits, visit_params = facts_sql(
-            dialect,
-            campaign_id=campaign_id,
-            as_of_us=as_of_us,
-            campaign_closed_us=campaign_closed_us,
-            strata=strata,
-            targets=targets,
-            channel="visit",
-        )
-        await _sqlite_visit_quantiles(session, visits, visit_params, keys, out)
     return out
-
-
-async def _sqlite_visit_quantiles(
-    session: AsyncSession,
-    facts: str,
-    params: dict[str, Any],
-    keys: list[str],
-    cells: list[CellAggregate],
-) -> None:
-    """Type 7 quantiles of the visit durations by ROW_NUMBER (see the module docstring)."""
-    partition = f"PARTITION BY {', '.join(keys)} " if keys else ""
-    key_select = "".join(f"{k} AS key{i}, " for i, k in enumerate(keys))
-    key_names = "".join(f"key{i}, " for i in range(len(keys)))
-    found: dict[tuple[Any, ...], dict[str, float]] = {}
-    same_keys = [f"v.key{i} IS h.key{i}" for i in range(len(keys))]
-    join = " AND ".join([*same_keys, "v.rn IN (h.lo, h.lo + (h.h > h.lo))"])
-    for series, levels in (("waiting_us", (0.5, 0.9)), ("service_us", (0.5,))):
-        level_rows = " UNION ALL ".join(f"SELECT {q!r} AS q" for q in levels)
-        sql = f"""
-WITH f AS ({facts}),
-v AS (
-  SELECT {key_select}CAST({series} AS REAL) / 1000000.0 AS x,
-    ROW_NUMBER() OVER ({partition}ORDER BY {series}) - 1 AS rn,
-    COUNT(*) OVER ({partition.strip() or ""}) AS n
-  FROM f WHERE {_VISIT} AND {series} IS NOT NULL
-),
-levels AS ({level_rows}),
-h AS (
-  SELECT DISTINCT {key_names}levels.q AS q, (v.n - 1) * levels.q AS h,
-    CAST((v.n - 1) * levels.q AS INTEGER) AS lo
-  FROM v CROSS JOIN levels
-)
-SELECT {key_names}q, first + (second - first) * frac AS value FROM (
-  SELECT {"".join(f"h.key{i} AS key{i}, " for i in range(len(keys)))}h.q AS q,
-    MAX(CASE WHEN v.rn = h.lo THEN v.x END) AS first,
-    MAX(CASE WHEN v.rn = h.lo + (h.h > h.lo) THEN v.x END) AS second,
-    MAX(h.h - h.lo) AS frac
-  FROM h JOIN v ON {join}
-  GROUP BY {"".join(f"h.key{i}, " for i in range(len(keys)))}h.q
-)
-"""
-        for row in await session.execute(text(sql), params):
-            values = list(row)
-            key = tuple(values[: len(keys)])
-            q, value = values[len(keys) :]
-            found.setdefault(key, {})[f"{series}:{q}"] = float(value)
-    for cell in cells:
-        got = found.get(cell.keys, {})
-        cell.waiting_median = got.get("waiting_us:0.5")
-        cell.waiting_p90 = got.get("waiting_us:0.9")
-        cell.service_median = got.get("service_us:0.5")

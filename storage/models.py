@@ -154,6 +154,9 @@ class Contact(Base):
     __table_args__ = (
         Index("ix_contact_due", "channel", "status", "planned_at"),
         Index("ix_contact_campaign_status", "campaign_id", "status"),
+        # the back office: the progress table (covering), the steps waiting to be retried
+        Index("ix_contact_progress", "campaign_id", "channel", "status", "planned_at"),
+        Index("ix_contact_campaign_retry", "campaign_id", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -219,7 +222,10 @@ class Message(Base):
     """Every email in or out. Unique on (persona, mailbox, UIDVALIDITY, UID) when fetched."""
 
     __tablename__ = "message"
-    __table_args__ = (UniqueConstraint("persona_id", "mailbox", "uidvalidity", "uid"),)
+    __table_args__ = (
+        UniqueConstraint("persona_id", "mailbox", "uidvalidity", "uid"),
+        Index("ix_message_triage", "triage_state", "internal_date"),  # the triage queue
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     direction: Mapped[str] = mapped_column(String(3))  # in | out

@@ -31,10 +31,9 @@ class TriageRow:
     evidence: dict[str, Any] | None
 
 
-async def triage_rows(
-    session: AsyncSession, *, state: str | None = PENDING, message_id: int | None = None
-) -> list[TriageRow]:
-    query = (
+def triage_query() -> Any:
+    """The columns of ``TriageRow``, oldest message first."""
+    return (
         select(
             Message.id,
             Persona.key,
@@ -51,6 +50,12 @@ async def triage_rows(
         .outerjoin(Persona, Persona.id == Message.persona_id)
         .order_by(Message.internal_date, Message.id)
     )
+
+
+async def triage_rows(
+    session: AsyncSession, *, state: str | None = PENDING, message_id: int | None = None
+) -> list[TriageRow]:
+    query = triage_query()
     if message_id is not None:
         query = query.where(Message.id == message_id)
     elif state is not None:

@@ -48,6 +48,7 @@ from web import (
     views_downloads,
     views_evolution,
     views_portal,
+    views_review,
 )
 from web import sso as web_sso
 from web.config import WebConfig
@@ -80,6 +81,7 @@ def routes() -> list[BaseRoute]:
         *views_evolution.routes(),
         *views_bulk.routes(),
         *views_admin.routes(),
+        *views_review.routes(),
         *views_accounts.routes(),
         *views_downloads.routes(),
         *views_compare.routes(),
@@ -134,6 +136,14 @@ def create_app(
     templates = make_templates(t, f)
     templates.env.globals["sso_label"] = config.oidc.label if config.oidc else None
     app.state.web = WebState(
-        database, config, clock, catalog, t, f, templates, passwords, web_sso.make_client(config)
+        database,
+        config,
+        clock,
+        catalog,
+        t,
+        f,
+        templates,
+        passwords,
+        sso=web_sso.make_client(config),
     )
     return app

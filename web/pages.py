@@ -9,7 +9,7 @@ a bumped epoch (password changed, account disabled) or a session older than
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -29,6 +29,7 @@ from storage import web_accounts
 from storage.db import Database
 from storage.web_accounts import AccountInfo
 from web import auth
+from web.barometers import BarometerCache
 from web.config import WebConfig
 from web.security import CSRF_FIELD, csrf_token
 
@@ -47,6 +48,7 @@ class WebState:
     f: Formats
     templates: Jinja2Templates
     passwords: auth.Passwords
+    barometers: BarometerCache = field(default_factory=BarometerCache)
     sso: Any | None = None  # Authlib's client of the OpenID Connect provider (web.sso)
 
     def scenario_catalog(self) -> Catalog:

@@ -32,7 +32,7 @@ from reports.render import collectivity_report, national_report, pdf_bytes
 from storage import backoffice, web_reports
 from storage.stats import CampaignInfo, collectivity_info
 from web.pages import int_param, not_found, now, require_back_office, state
-from web.views_portal import report_options
+from web.views_portal import kept_figures, report_options
 
 LEVELS = ("contacts", "stats")
 MEDIA = {
@@ -140,9 +140,10 @@ async def collectivity_pdf(request: Request) -> Response:
             db, campaign.id, collectivity.id
         ):
             not_found()
+        figures = await kept_figures(request, campaign)
         html = await collectivity_report(
             db, campaign, collectivity, generated_at=at, as_of=campaign.closed_at or at,
-            options=report_options(request), catalog=st.scenario_catalog(),
+            options=report_options(request), catalog=st.scenario_catalog(), figures=figures,
         )  # fmt: skip
     data = await asyncio.to_thread(pdf_bytes, html)
     return _pdf(data, file_name("barometre", campaign.name, collectivity.insee_code) + ".pdf")

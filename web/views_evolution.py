@@ -23,7 +23,7 @@ from reports.campaign_stats import contact_records
 from reports.render import ReportOptions, collectivity_context
 from storage.stats import CampaignInfo, CollectivityInfo
 from web.pages import now, render, state
-from web.views_portal import own_results, report_options
+from web.views_portal import kept_figures, own_results, report_options
 
 BAR_WIDTH = 320
 ROW_HEIGHT = 30
@@ -54,10 +54,11 @@ async def _context(
     request: Request, campaign: CampaignInfo, collectivity: CollectivityInfo, options: ReportOptions
 ) -> dict[str, Any]:
     st = state(request)
+    figures = await kept_figures(request, campaign)
     async with st.database.session() as db:
         return await collectivity_context(
             db, campaign, collectivity, generated_at=now(request), as_of=campaign.closed_at,
-            options=options, catalog=st.scenario_catalog(),
+            options=options, catalog=st.scenario_catalog(), figures=figures,
         )  # fmt: skip
 
 

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from reports.barometer import CampaignFigures
 from reports.render import ReportOptions, collectivity_context, collectivity_report, pdf_bytes
 from storage import backoffice
 from storage.stats import CampaignInfo, CollectivityInfo
@@ -61,13 +62,26 @@ async def _campaign(request: Request) -> tuple[CollectivityInfo, CampaignInfo]:
     return collectivity, found
 
 
+async def kept_figures(request: Request, campaign: CampaignInfo) -> CampaignFigures | None:
+    """A closed campaign's national and peer figures, kept by the app (``web.barometers``);
+    None for a campaign still open (its figures move with every step)."""
+    st = state(request)
+    if campaign.closed_at is None:
+        return None
+    return await st.barometers.figures(
+        st.database, campaign, min_cell=st.config.min_cell, strata=st.config.strata,
+        catalog=st.scenario_catalog(),
+    )  # fmt: skip
+
+
 async def campaign_report(request: Request) -> Response:
     collectivity, campaign = await _campaign(request)
     st = state(request)
+    figures = await kept_figures(request, campaign)
     async with st.database.session() as db:
         context: dict[str, Any] = await collectivity_context(
             db, campaign, collectivity, generated_at=now(request), as_of=campaign.closed_at,
-            options=report_options(request), catalog=st.catalog,
+            options=report_options(request), catalog=st.scenario_catalog(), figures=figures,
         )  # fmt: skip
     context.pop("t", None)
     return render(
@@ -79,10 +93,11 @@ async def campaign_report(request: Request) -> Response:
 async def campaign_pdf(request: Request) -> Response:
     collectivity, campaign = await _campaign(request)
     st = state(request)
+    figures = await kept_figures(request, campaign)
     async with st.database.session() as db:
         html = await collectivity_report(
             db, campaign, collectivity, generated_at=now(request), as_of=campaign.closed_at,
-            options=report_options(request), catalog=st.catalog,
+            options=report_options(request), catalog=st.scenario_catalog(), figures=figures,
         )  # fmt: skip
     data = await asyncio.to_thread(pdf_bytes, html)
     name = f"barometre-{campaign.id}-{collectivity.insee_code}.pdf"

@@ -1,23 +1,84 @@
-"""Delivering updates: ``getUpdates`` long polling, and webhooks (recorded, never called).
+"""Delivering updates: ``getUpdates`` long polling, and webhooks on this machine.
 
 ``getUpdates`` keeps every update until a later call confirms it with a higher ``offset`` (a
 negative offset keeps the last ones), holds the request up to ``timeout`` seconds while there
 is none, and filters by ``allowed_updates``. A newer ``getUpdates`` ends an older one still
 held with 409, as Telegram does; so does a set webhook.
+
+A webhook is recorded; it is *called* only when its URL is plain HTTP on the loopback
+(``http://`` to 127.0.0.1, ::1 or localhost: a test's or a benchmark's own server), never
+elsewhere (Telegram's ``https://`` URLs stay recorded only). Then a thread posts the updates one
+by one, in order, as Telegram does: the JSON update, the ``X-Telegram-Bot-Api-Secret-Token``
+header when a secret was set; an update is confirmed by a 2xx answer and posted again otherwise
+(after ``WEBHOOK_RETRY`` seconds).
 """
 
 from __future__ import annotations
 
 import copy
+import json
+import threading
 import time
+import urllib.error
+import urllib.request
+from urllib.parse import urlsplit
 
 from sim.botapi.common import ApiError, JSONDict, bad_request
 from sim.botapi.params import Params
 from sim.botapi.state import ApiState
 
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+WEBHOOK_RETRY = 0.2  # seconds before an update the webhook did not take is posted again
+
 
 class UpdateMethods(ApiState):
     """Update delivery of ``LocalBotApi``."""
+
+    _webhook_thread: threading.Thread | None = None
+
+    def _start_webhook_sender(self) -> None:
+        """Called with the server: the thread that calls a loopback webhook."""
+        self._webhook_thread = threading.Thread(
+            target=self._send_to_webhook, name="botapi-webhook", daemon=True
+        )
+        self._webhook_thread.start()
+
+    def _send_to_webhook(self) -> None:
+        while True:
+            with self._cond:
+                while not self._stopping and not (self._webhook_called() and self._updates):
+                    self._cond.wait(0.5)
+                if self._stopping:
+                    return
+                hook = dict(self._webhook or {})
+                update = copy.deepcopy(self._updates[0])
+                self.metrics._handed_over([update["update_id"]], self._clock())
+            headers = {"Content-Type": "application/json"}
+            if hook.get("secret_token"):
+                headers["X-Telegram-Bot-Api-Secret-Token"] = str(hook["secret_token"])
+            request = urllib.request.Request(
+                str(hook["url"]), data=json.dumps(update).encode(), headers=headers
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=10) as answer:
+                    taken = 200 <= answer.status < 300
+            except (urllib.error.URLError, OSError):
+                taken = False
+            with self._cond:
+                if taken:
+                    self._updates = [
+                        u for u in self._updates if u["update_id"] != update["update_id"]
+                    ]
+                    self._api_waiters.wake_all()
+                elif not self._stopping:
+                    self._cond.wait(WEBHOOK_RETRY)
+
+    def _webhook_called(self) -> bool:
+        """A webhook is set and its URL is on this machine (API lock held)."""
+        if self._webhook is None:
+            return False
+        url = urlsplit(str(self._webhook["url"]))
+        return url.scheme == "http" and (url.hostname or "") in LOOPBACK
 
     def _api_setWebhook(self, params: Params) -> bool:
         url = params.get_str("url")

@@ -182,7 +182,8 @@ def plan_command(
 ) -> None:
     """Create a campaign's contacts from its file and print a summary."""
     from scenarios.campaign_file import CampaignFileError, load_campaign_file
-    from temoin.planning import catalog_scenarios, plan_campaign
+    from temoin.cli.plan_refusal import refusal_message
+    from temoin.planning import PlanRefused, catalog_scenarios, plan_campaign
 
     try:
         spec = load_campaign_file(file)
@@ -202,6 +203,8 @@ def plan_command(
             )
         except CampaignFileError as exc:
             raise UserError(str(exc).replace("campaign file:", f"{file}:", 1)) from exc
+        except PlanRefused as exc:
+            raise UserError(refusal_message(exc, words(app_ctx))) from exc
 
     outcome = run_with_db(ctx, work)
     app_ctx = app_context(ctx)

@@ -195,7 +195,7 @@ def test_subject_alone_marks_an_automatic_reply_case_and_accents_folded() -> Non
     receipt = classify_raw(
         message(
             "From: a@m.example\nSubject: Réponse automatique : Votre demande",
-            "Nous avons bien reçu votre message.\n",
+            "Votre message à destination du service « État civil » a bien été reçu.\n",
         )
     )
     assert receipt.kind == "acknowledgement"
@@ -269,7 +269,7 @@ def test_null_return_path_alone_is_not_a_bounce() -> None:
     result = classify_raw(
         message(
             "Return-Path: <>\nFrom: ne-pas-repondre@m.example\nAuto-Submitted: auto-replied",
-            "Nous avons bien reçu votre message.\n",
+            "Votre message à destination du service « État civil » a bien été reçu.\n",
         )
     )
     assert result.kind == "acknowledgement"

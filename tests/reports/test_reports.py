@@ -83,7 +83,8 @@ async def test_national_report(database: Database, tmp_path: Path) -> None:
     # for 5/8: centre (0.625 + 0.2401) / 1.4802 = 0.5845, half-width 0.2785 -> [30,6 ; 86,3]
     assert "62,5\u202f%" in html
     assert "[30,6\u202f% ;" in html.replace("\u202f;", " ;")
-    assert "Courbes de Kaplan–Meier" in html and "(3 demandes)" in html
+    # the 3 unanswered emails stay in the curves, said in plain words
+    assert "Les 3 demandes restées sans réponse à la clôture sont gardées" in html
     text = _pdf_text(html, tmp_path, "national.pdf")
     squashed = _squash(text)
     assert "62,5%" in squashed
@@ -117,7 +118,7 @@ async def test_collectivity_reports_name_no_other_collectivity(
                 for haystack in haystacks:
                     assert _squash(needle) not in haystack, (code, needle)
         small_stratum = index < 2
-        withheld = "Lechiffredevotrestraten’estpaspublié" in haystacks[1]
+        withheld = "Lechiffredescommunesdetaillecomparable" in haystacks[1]
         assert withheld == small_stratum, code
         assert "Communesdevotrestrate" in haystacks[1] or small_stratum
         assert "Ensembledescollectivités" in haystacks[1]  # 7 others >= 5
@@ -147,7 +148,8 @@ async def test_collectivity_report_content(database: Database, tmp_path: Path) -
     assert "40,0\u202f%" in html
     # with min_peers 8 (7 others nationally, 5 in the stratum) both figures are withheld
     assert "Le chiffre d’ensemble n’est pas publié" in strict
-    assert "Le chiffre de votre strate n’est pas publié" in strict
+    peers = "communes de taille comparable (2\u202f000 à 10\u202f000 hab.)"
+    assert f"Le chiffre des {peers} n’est pas publié" in strict
     assert "62,5\u202f%" not in strict
 
 
