@@ -71,8 +71,8 @@ class LocalBotApi(
         server.shutdown()
         if thread is not None:
             thread.join()
-        if self._webhook_thread is not None:
-            self._webhook_thread.join(15)
+        for sender in self._webhook_threads:
+            sender.join(15)
         server.server_close()
         server.close_connections(timeout=5.0)
 
