@@ -1,13 +1,18 @@
 """Benchmark: all of France, on the official list of communes (``tests/geodata``).
 
     .venv/bin/python bench/france.py [--backend sqlite|postgresql] [--pg-url URL]
-                                     [--departements 57,2A,987] [--kinds 2]
+                                     [--departements 57,2A,987]
+                                     [--services-per-commune 2 | --contacts 1000000]
+
+(also ``bench/plan.py --france [...]``). ``--contacts N``: as many services per commune as
+make about N contacts (three per service), e.g. 10 for a million.
 
 Each phase runs in a child process of its own so that its peak memory (``ru_maxrss``) is
 its own; the database is a temporary SQLite file or a temporary PostgreSQL schema.
 
 1. **import**: the directory spreadsheet of every current commune and municipal
-   arrondissement (35,014), ``--kinds`` services each (town-hall desk, civil-status desk),
+   arrondissement (35,014), ``--services-per-commune`` services each (town-hall desks and
+   civil-status desks in turn, annexes past the first two),
    parsed by ``scenarios.directory.parse_directory`` and written by
    ``storage.directory.upsert_directory``, the ``temoin import services`` path; baseline:
    the same rows inserted by one bare executemany.
@@ -28,6 +33,7 @@ import asyncio
 import itertools
 import json
 import math
+import os
 import resource
 import secrets
 import subprocess
@@ -69,13 +75,13 @@ def communes(departements: list[str]) -> list[Commune]:
     return [c for c in rows if c.departement in departements] if departements else rows
 
 
-def team(rows: list[Commune], n_kinds: int) -> list[dict[str, Any]]:
+def team(rows: list[Commune], per_commune: int) -> list[dict[str, Any]]:
     """Auditors per département, sized from its visits and business days."""
     visits = Counter(c.departement for c in rows)
     auditors: list[dict[str, Any]] = []
     for dep, n in sorted(visits.items()):
         days = len(BusinessCalendar.for_departement(dep).business_days(*WINDOW))
-        size = max(1, math.ceil(n * n_kinds / (VISITS_PER_DAY * 0.8 * days)))
+        size = max(1, math.ceil(n * per_commune / (VISITS_PER_DAY * 0.8 * days)))
         auditors += [
             {"key": f"a{dep.lower()}-{i}", "name": f"Auditeur {dep} {i}", "departements": [dep]}
             for i in range(size)
@@ -115,7 +121,7 @@ async def phase_import(database: Database, args: argparse.Namespace) -> dict[str
     async with database.engine.begin() as conn:
         await conn.run_sync(Base.metadata.create_all)
     rows = communes(args.departements)
-    data = directory_csv(rows, KINDS[: args.kinds])
+    data = directory_csv(rows, KINDS, per_commune=args.services_per_commune)
     t0 = time.perf_counter()
     parsed = parse_directory(data)
     t_parse = time.perf_counter() - t0
@@ -151,7 +157,7 @@ async def phase_import(database: Database, args: argparse.Namespace) -> dict[str
 
 async def phase_plan(database: Database, args: argparse.Namespace) -> dict[str, Any]:
     rows = communes(args.departements)
-    auditors = team(rows, args.kinds)
+    auditors = team(rows, args.services_per_commune)
     spec = campaign("france", auditors, args.departements)
     t0 = time.perf_counter()
     outcome = await plan_campaign(database, spec, catalog_scenarios(), NOW)
@@ -239,14 +245,21 @@ def main() -> int:
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--departements", type=lambda v: [d for d in v.split(",") if d],
                         default=[])  # fmt: skip
-    parser.add_argument("--kinds", type=int, choices=(1, 2), default=2)
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--services-per-commune", type=int, default=2)
+    size.add_argument("--contacts", type=int, help="about this many contacts (3 per service)")
     parser.add_argument("--phase", choices=tuple(PHASES), help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--schema", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.contacts:
+        n = len(communes(args.departements))
+        args.services_per_commune = max(1, round(args.contacts / (3 * n)))
     if args.phase:
         asyncio.run(child(args))
         return 0
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
+          f"{args.services_per_commune} services per commune")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         schema = None
         if args.backend == "sqlite":
@@ -258,7 +271,7 @@ def main() -> int:
         try:
             for phase in PHASES:
                 command = [sys.executable, __file__, "--phase", phase, "--url", url,
-                           "--kinds", str(args.kinds),
+                           "--services-per-commune", str(args.services_per_commune),
                            "--departements", ",".join(args.departements)]  # fmt: skip
                 if schema:
                     command += ["--schema", schema]
@@ -275,6 +288,7 @@ def main() -> int:
         finally:
             if schema:
                 _psql(args.pg_url, f'DROP SCHEMA "{schema}" CASCADE')
+    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 
 

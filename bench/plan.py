@@ -18,6 +18,11 @@ For each backend (SQLite in a temporary file; PostgreSQL in a temporary schema o
 
 Prints seconds, contacts per second and the ratio plan path / baseline per backend; the
 target is under 10 s for the plan path on SQLite.
+
+    .venv/bin/python bench/plan.py --france [--contacts 1000000] [bench/france.py options]
+
+runs ``bench/france.py`` instead: the real list of communes, imported and planned, with
+time and peak memory per phase.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
+import runpy
 import secrets
 import sys
 import tempfile
@@ -287,4 +293,8 @@ async def main() -> int:
 
 
 if __name__ == "__main__":
+    if "--france" in sys.argv[1:]:
+        sys.argv.remove("--france")
+        sys.argv[0] = str(Path(__file__).with_name("france.py"))
+        runpy.run_path(sys.argv[0], run_name="__main__")
     sys.exit(asyncio.run(main()))

@@ -1,8 +1,9 @@
 """The bot's wiring: ``build_application`` (handlers, error handler, jobs) and ``run``.
 
 ``run`` serves with long polling (``bot.polling``: a thread of its own, so that updates are
-stamped as they arrive), or with a webhook when ``bot.webhook_url`` is set (PTB's tornado
-server on ``bot.listen``:``bot.port``, checking Telegram's secret token header).
+stamped as they arrive), or with a webhook when ``bot.webhook_url`` is set (``bot.webhook``:
+a server of its own on ``bot.listen``:``bot.port``, in threads, checking Telegram's secret
+token header and stamping each update as its request arrives).
 Updates of different users are handled concurrently, those of one user in order
 (``PerUserUpdateProcessor``): a user's updates change their state row one after the other.
 """
@@ -34,6 +35,7 @@ from bot.arrivals import ArrivalQueue, Arrivals
 from bot.polling import ArrivalPoller
 from bot.reminders import reminder_job
 from bot.runtime import Runtime
+from bot.webhook import ArrivalWebhook
 from scenarios.catalog import Catalog, load_catalog
 from scenarios.clock import Clock, SystemClock
 from scenarios.i18n import Translator
@@ -198,26 +200,17 @@ async def run(
                 loop.add_signal_handler(sig, stop.set)
     async with app:
         await app.start()
-        assert app.updater is not None
+        receiver: ArrivalPoller | ArrivalWebhook
         if conf.webhook_url:
-            await app.updater.start_webhook(
-                listen=conf.listen,
-                port=conf.port,
-                url_path=urlsplit(conf.webhook_url).path.lstrip("/"),
-                webhook_url=conf.webhook_url,
-                secret_token=conf.webhook_secret,
-                allowed_updates=Update.ALL_TYPES,
-            )
+            receiver = webhook(app, conf)
+            await receiver.start()
             log.info("bot serving a webhook on %s:%s", conf.listen, conf.port)
         else:
-            polling = poller(app)
-            await polling.start()
+            receiver = poller(app)
+            await receiver.start()
             log.info("bot polling for updates")
         await stop.wait()
-        if conf.webhook_url:
-            await app.updater.stop()
-        else:
-            await polling.stop()
+        await receiver.stop()
         await app.stop()
 
 
@@ -226,6 +219,22 @@ def poller(app: App, *, timeout: int = 10) -> ArrivalPoller:
     arrivals = app_runtime(app).arrivals
     assert arrivals is not None
     return ArrivalPoller(app, arrivals, timeout=timeout)
+
+
+def webhook(app: App, conf: BotConfig) -> ArrivalWebhook:
+    """The webhook of ``conf`` for ``app`` (built by ``build_application``), stamping each
+    update in the server's threads as its request arrives."""
+    arrivals = app_runtime(app).arrivals
+    assert arrivals is not None and conf.webhook_url and conf.webhook_secret
+    return ArrivalWebhook(
+        app,
+        arrivals,
+        listen=conf.listen,
+        port=conf.port,
+        url_path=urlsplit(conf.webhook_url).path,
+        webhook_url=conf.webhook_url,
+        secret=conf.webhook_secret,
+    )
 
 
 def app_runtime(app: App) -> Runtime:

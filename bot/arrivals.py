@@ -10,9 +10,10 @@ when it arrives:
 - long polling (``bot.polling.ArrivalPoller``): a thread holds ``getUpdates`` and stamps
   every update of a batch the moment the batch is read, whatever the application's loop is
   busy with (``Arrivals.record``);
-- webhook: PTB's server puts each update into the application's queue as its request is read;
-  ``ArrivalQueue`` is that queue, and it stamps on the way in (an update already stamped by
-  the poller keeps its stamp).
+- webhook (``bot.webhook.ArrivalWebhook``): a server of its own, in threads, stamps each
+  update the moment its request's headers are read, whatever the loop is busy with;
+- anything else put in PTB's queue: ``ArrivalQueue`` is that queue, and it stamps on the way
+  in (an update already stamped by the poller or the webhook keeps its stamp).
 
 Update objects are frozen, so the stamps live beside them (update id -> aware UTC instant),
 read by the handlers through ``Arrivals.of`` and bounded: an update nobody asks about is
@@ -23,15 +24,22 @@ so a simulated clock (tests, the demo) stamps simulated time.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections import OrderedDict
 from datetime import datetime
+from typing import Any
 
 from telegram import Update
+from telegram.ext import Application
 
 from scenarios.clock import Clock, require_utc
 
 KEPT = 100_000  # far more than a bot's updates in flight; a few MB at most
+
+App = Application[Any, Any, Any, Any, Any, Any]
+
+log = logging.getLogger(__name__)
 
 
 class Arrivals:
@@ -87,3 +95,15 @@ class ArrivalQueue(asyncio.Queue[object]):
     def put_nowait(self, item: object) -> None:
         self.arrivals.stamp(item)
         super().put_nowait(item)
+
+
+def hand_over(app: App, batch: list[dict[str, Any]]) -> None:
+    """On the application's loop: raw updates (stamped already) into PTB's queue, in order."""
+    bot = app.bot
+    for raw in batch:
+        try:
+            update = Update.de_json(raw, bot)
+        except Exception:  # an update PTB cannot read must not stop the others
+            log.exception("unreadable update %s", raw.get("update_id"))
+            continue
+        app.update_queue.put_nowait(update)

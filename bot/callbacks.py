@@ -16,6 +16,7 @@ q     answer a grid question      question index, choice (y, n, s, or a choice i
 b     back to the previous question
 k     validate the summary
 f     correct an answer           question index
+d     correct a measured duration question index (from the summary)
 ====  ==========================  ===============================
 
 Callback data is the client's to forge: the parser never raises, and a contact id is a few
@@ -42,6 +43,7 @@ class Op(StrEnum):
     BACK = "b"
     VALIDATE = "k"
     FIX = "f"
+    MEASURED = "d"
 
 
 # Codes that name no task; every other code is followed by the contact id.

@@ -15,7 +15,8 @@ pressed again is judged against what really happened::
     visit:  ready --arr (or a shared location)--> arrived --srv--> served --left--> left --> grid
     grid:   question --answer--> next relevant question ... --> summary --ok--> done
             « Retour » goes to the previous relevant question; a wrong answer is re-asked
-            with the explanation of ``validate_answer``.
+            with the explanation of ``validate_answer``; a duration the buttons measured
+            is filled, not asked (summary --correct--> that question --> summary)
     letter: to post --post--> date --> posted --reply--> date --> photo --> answered
     fix:    a coordinator's « à corriger » --> the question re-asked --> answer replaced
 
@@ -100,6 +101,8 @@ def press(state: State, snap: Snapshot, action: Op | None, args: Sequence[str]) 
             return grid_flow.validate(state, snap)
         case Op.FIX:
             return grid_flow.start_fix(state, snap, args)
+        case Op.MEASURED:
+            return grid_flow.correct_measured(state, snap, args)
     return stale(state, snap.t)
 
 

@@ -1,5 +1,11 @@
 """The grid: each relevant question in turn, the summary, « Retour », validation, and the
-correction of an answer a coordinator marked « à corriger »."""
+correction of an answer a coordinator marked « à corriger ».
+
+A question the buttons measured (``Question.measured``: the visit's wait, the exchange, the
+call) is filled from the presses as the grid walks past it, never asked; the summary shows
+it as measured with a button to correct it (``Op.MEASURED``: the question asked, then back
+to the summary). « Question N/T » counts the questions that are or may still become
+relevant, the measured ones left out, so its total never grows as answers come in."""
 
 from __future__ import annotations
 
@@ -22,10 +28,12 @@ from bot.flow_state import (
     new_event,
     stale,
 )
+from bot.measured import SUMMARY_KEY, measured_answer
 from bot.views import (
     Button,
     Reply,
     format_value,
+    label_value,
     measures,
     rows,
     tasks_button,
@@ -40,6 +48,7 @@ from scenarios.grid import (
     is_relevant,
     missing_required,
     next_question,
+    possibly_relevant,
     prune_irrelevant,
     validate_answer,
 )
@@ -52,24 +61,69 @@ _ASCII_INT = re.compile(r"[0-9]{1,6}")
 
 
 def resume_grid(state: State, snap: Snapshot) -> Outcome:
-    answers = prune_irrelevant(snap.grid, snap.values())
-    for question in snap.grid:
-        if is_relevant(question, answers) and question.id not in answers:
-            return ask(State(GRID, snap.task.id, question.id), snap, question, answers)
-    return summary(state, snap, answers)
+    """The first relevant question without an answer, else the summary."""
+    return _forward(snap, prune_irrelevant(snap.grid, snap.values()), None, unanswered=True)
+
+
+def _filled(question: Question, snap: Snapshot, answers: Mapping[str, AnswerValue]) -> bool:
+    """A measured question already answered, or that the presses answer: never asked."""
+    if question.measured is None:
+        return False
+    return question.id in answers or measured_answer(question, snap.events) is not None
+
+
+def _forward(
+    snap: Snapshot, answers: Mapping[str, AnswerValue], after: str | None, *, unanswered: bool
+) -> Outcome:
+    """The next relevant question after ``after`` to ask (only those without an answer when
+    ``unanswered``), else the summary; measured questions on the way are filled, not asked."""
+    values = dict(answers)
+    filled: list[NewAnswer] = []
+    current = after
+    while (question := next_question(snap.grid, values, current)) is not None:
+        current = question.id
+        if question.measured is not None and question.id not in values:
+            seconds = measured_answer(question, snap.events)
+            if seconds is not None:
+                values[question.id] = seconds
+                filled.append(NewAnswer(question.id, seconds))
+                continue
+        elif question.measured is not None:
+            continue  # measured (or corrected) already
+        if unanswered and question.id in values:
+            continue
+        seen = _with_answers(snap, filled)
+        outcome = ask(State(GRID, snap.task.id, question.id), seen, question, values)
+        outcome.answers[:0] = filled
+        return outcome
+    outcome = summary(State(SUMMARY, snap.task.id), _with_answers(snap, filled), values)
+    outcome.answers[:0] = filled
+    return outcome
+
+
+def _with_answers(snap: Snapshot, added: Sequence[NewAnswer]) -> Snapshot:
+    if not added:
+        return snap
+    rows_ = {a.question_id: AnswerRow(a.question_id, a.value, None, None, a.photo_sha256)
+             for a in added}  # fmt: skip
+    return replace(snap, answers={**snap.answers, **rows_})
 
 
 def question_reply(snap: Snapshot, question: Question, answers: Mapping[str, AnswerValue],
-                   *, fix_reason: str | None = None) -> Reply:  # fmt: skip
+                   *, fix_reason: str | None = None, back: bool = True) -> Reply:  # fmt: skip
     t, cid = snap.t, snap.task.id
     index = _index(snap, question.id)
-    relevant = [q for q in snap.grid if is_relevant(q, answers) or q.id == question.id]
-    position = next(i for i, q in enumerate(relevant, 1) if q.id == question.id)
     lines = []
     if fix_reason is not None:
         lines.append(t("bot.fix.intro", reason=fix_reason))
-    lines.append(t("bot.grid.question", number=position, total=len(relevant),
-                   label=question.label))  # fmt: skip
+    if _filled(question, snap, answers):  # a measured duration, asked to be corrected
+        lines.append(t("bot.grid.measured", label=question.label))
+    else:
+        counted = [q for q in snap.grid if (possibly_relevant(q, answers)
+                   and not _filled(q, snap, answers)) or q.id == question.id]  # fmt: skip
+        position = next(i for i, q in enumerate(counted, 1) if q.id == question.id)
+        lines.append(t("bot.grid.question", number=position, total=len(counted),
+                       label=question.label))  # fmt: skip
     if question.hint:
         lines.append(t("bot.grid.hint", hint=question.hint))
     if question.id in snap.answers:
@@ -90,7 +144,7 @@ def question_reply(snap: Snapshot, question: Question, answers: Mapping[str, Ans
     keyboard = list(rows(*buttons))
     if question.type == QuestionType.YES_NO:
         keyboard = [tuple(buttons[:2]), *rows(*buttons[2:])]
-    if fix_reason is None and _previous(snap, question.id, answers) is not None:
+    if back and fix_reason is None and _previous(snap, question.id, answers) is not None:
         keyboard.append((Button(t("bot.button.back"), cb.data(Op.BACK, cid)),))
     return Reply("\n".join(lines), tuple(keyboard))
 
@@ -150,7 +204,9 @@ def invalid(state: State, snap: Snapshot, question: Question, message: str) -> O
     answers = prune_irrelevant(snap.grid, snap.values())
     reason = Reply(snap.t("bot.grid.invalid", reason=message))
     fix = _fix_reason(snap, question) if state.stage == FIX else None
-    return Outcome(state, [reason, question_reply(snap, question, answers, fix_reason=fix)])
+    back = not state.data.get("correcting")
+    reply = question_reply(snap, question, answers, fix_reason=fix, back=back)
+    return Outcome(state, [reason, reply])
 
 
 def _fix_reason(snap: Snapshot, question: Question) -> str:
@@ -167,7 +223,8 @@ def answered(
         event = new_event(
             snap, ev.REVIEW_FIXED, question=question.id, previous=previous, value=value
         )
-        text = t("bot.fix.done", label=question.label, value=format_value(t, question, value))
+        pair = label_value(t, question.label, format_value(t, question, value))
+        text = t("bot.fix.done", pair=pair)
         return Outcome(
             State(IDLE),
             [Reply(text, rows(tasks_button(t)))],
@@ -185,11 +242,10 @@ def answered(
             question.id: AnswerRow(question.id, value, None, None, photo),
         },
     )
-    following = next_question(snap.grid, answers, question.id)
-    if following is None:
+    if state.data.get("correcting"):  # a measured duration corrected from the summary
         outcome = summary(State(SUMMARY, snap.task.id), after, answers)
     else:
-        outcome = ask(State(GRID, snap.task.id, following.id), after, following, answers)
+        outcome = _forward(after, answers, question.id, unanswered=False)
     outcome.answers.append(new_answer)
     return outcome
 
@@ -197,18 +253,43 @@ def answered(
 def summary(state: State, snap: Snapshot, answers: Mapping[str, AnswerValue]) -> Outcome:
     t, cid = snap.t, snap.task.id
     lines = [t("bot.summary.title")]
-    for question in snap.grid:
-        if question.id in answers and is_relevant(question, answers):
-            value = format_value(t, question, answers[question.id])
-            lines.append(t("bot.summary.line", label=question.label, value=value))
-    found = measures(t, snap.task.channel, snap.events)
+    hidden: set[str] = set()  # the measures the grid's answers already say
+    corrections: list[Button] = []
+    for index, question in enumerate(snap.grid):
+        if question.id not in answers or not is_relevant(question, answers):
+            continue
+        value = answers[question.id]
+        pair = label_value(t, question.label, format_value(t, question, value))
+        if question.measured is not None:
+            hidden.add(SUMMARY_KEY[question.measured])
+            said = "measured" if value == measured_answer(question, snap.events) else "line"
+            lines.append(t(f"bot.summary.{said}", pair=pair))
+            corrections.append(Button(t("bot.button.correct", label=question.label),
+                                      cb.data(Op.MEASURED, cid, index)))  # fmt: skip
+        else:
+            lines.append(t("bot.summary.line", pair=pair))
+    found = measures(t, snap.task.channel, snap.events, hide=hidden)
     if found:
         lines.append(t("bot.summary.measures"))
         lines.extend(f"• {line}" for line in found)
     lines.append(t("bot.summary.confirm"))
     keyboard = rows(Button(t("bot.button.validate"), cb.data(Op.VALIDATE, cid)),
-                    Button(t("bot.button.back"), cb.data(Op.BACK, cid)))  # fmt: skip
+                    *corrections, Button(t("bot.button.back"), cb.data(Op.BACK, cid)))  # fmt: skip
     return Outcome(State(SUMMARY, cid), [Reply("\n".join(lines), keyboard)])
+
+
+def correct_measured(state: State, snap: Snapshot, args: Sequence[str]) -> Outcome:
+    """« Corriger » beside a measured duration in the summary: that question, then back."""
+    if state.contact_id != snap.task.id or state.stage != SUMMARY:
+        return stale(state, snap.t)
+    if not args or _ASCII_INT.fullmatch(args[0]) is None or int(args[0]) >= len(snap.grid):
+        return stale(state, snap.t)
+    question = snap.grid[int(args[0])]
+    answers = prune_irrelevant(snap.grid, snap.values())
+    if question.measured is None or question.id not in answers:
+        return stale(state, snap.t)
+    new = State(GRID, snap.task.id, question.id, data={"correcting": True})
+    return Outcome(new, [question_reply(snap, question, answers, back=False)])
 
 
 def back(state: State, snap: Snapshot) -> Outcome:

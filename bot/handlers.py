@@ -134,7 +134,8 @@ async def _task_list(turn: Turn) -> list[Reply]:
     rt, session, auditor = turn.rt, turn.session, turn.auditor
     found = await repo.open_tasks(session, auditor.id)
     fixes = await repo.open_fixes(session, auditor.id)
-    return [task_list(turn.t, found, turn.now.astimezone(rt.tz).date(), rt.tz, len(fixes))]
+    today = turn.now.astimezone(rt.tz).date()
+    return [task_list(turn.t, found, today, rt.tz, len(fixes), rt.titles)]
 
 
 @for_auditors

@@ -26,13 +26,10 @@ from typing import Any
 import httpx
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import Application
 
-from bot.arrivals import Arrivals
+from bot.arrivals import App, Arrivals, hand_over
 
 log = logging.getLogger(__name__)
-
-App = Application[Any, Any, Any, Any, Any, Any]
 
 MAX_BACKOFF = 30.0  # seconds between attempts while Telegram cannot be reached
 
@@ -144,13 +141,6 @@ class ArrivalPoller:
 
     def _deliver(self, batch: list[dict[str, Any]]) -> None:
         """On the application's loop: the updates into PTB's queue, in order."""
-        bot = self._app.bot
-        for raw in batch:
-            try:
-                update = Update.de_json(raw, bot)
-            except Exception:  # an update PTB cannot read must not stop the others
-                log.exception("unreadable update %s", raw.get("update_id"))
-                continue
-            self._app.update_queue.put_nowait(update)
+        hand_over(self._app, batch)
         with self._count_lock:
             self._undelivered -= 1

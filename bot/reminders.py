@@ -101,8 +101,10 @@ async def _compose(
         title = t("bot.remind.evening", count=len(chosen))
     if not chosen:
         return None
-    lines = [title, *(f"• {task_label(t, x, rt.tz)}" for x in chosen)]
-    buttons = [Button(task_label(t, x, rt.tz), cb.data(Op.OPEN, x.id)) for x in chosen[:10]]
+    lines = [title, *(f"• {task_label(t, x, rt.tz, rt.titles)}" for x in chosen)]
+    buttons = [
+        Button(task_label(t, x, rt.tz, rt.titles), cb.data(Op.OPEN, x.id)) for x in chosen[:10]
+    ]
     return Reply("\n".join(lines), rows(*buttons))
 
 

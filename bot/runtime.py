@@ -76,6 +76,11 @@ class Runtime:
     # Strangers already refused (Telegram user id -> when), newest last, bounded.
     refused: OrderedDict[int, datetime] = field(default_factory=OrderedDict)
 
+    @property
+    def titles(self) -> dict[str, str]:
+        """Scenario id -> title, for the task buttons."""
+        return {sid: scenario.title for sid, scenario in self.catalog.scenarios.items()}
+
     def remember_refusal(self, user_id: int, now: datetime) -> None:
         self.refused[user_id] = now
         self.refused.move_to_end(user_id)

@@ -8,7 +8,7 @@ data) and turned into Telegram keyboards by ``bot.handlers``.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -33,6 +33,7 @@ class Button:
 
 
 Keyboard = tuple[tuple[Button, ...], ...]
+Titles = Mapping[str, str]  # scenario id -> its title
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,14 +106,23 @@ def channel_icon(channel: str) -> str:
     return {"phone": "☎️", "visit": "🏛", "letter": "✉️"}.get(channel, "•")
 
 
-def task_label(t: Translator, task: TaskRow, tz: ZoneInfo) -> str:
-    day = local(task.planned_at, tz).date()
+def task_label(t: Translator, task: TaskRow, tz: ZoneInfo, titles: Titles | None = None) -> str:
+    """« ☎️ mercredi 4 mars, 14 h 00 — Accueil de la mairie, Riom — Appel pour … »: two
+    tasks of one service are told apart by their day, time and scenario (a letter has no
+    time of its own: its day only)."""
+    moment = local(task.planned_at, tz)
+    day = t("bot.task.day", weekday=t(f"weekday.{moment.weekday()}"), day=moment.day,
+            month=t(f"bot.month.{moment.month}"))  # fmt: skip
+    when = day
+    if task.channel != Channel.LETTER:
+        when = t("bot.task.day_time", day=day, time=format_time(t, moment))
     return t(
         "bot.task.button",
         icon=channel_icon(task.channel),
+        when=when,
         service=task.service_name,
         city=task.city or task.collectivity_name,
-        date=f"{day.day:02d}/{day.month:02d}",
+        scenario=(titles or {}).get(task.scenario_id, task.scenario_id),
     )
 
 
@@ -192,7 +202,12 @@ def task_card(
 
 
 def task_list(
-    t: Translator, tasks: Sequence[TaskRow], today: date, tz: ZoneInfo, fixes: int
+    t: Translator,
+    tasks: Sequence[TaskRow],
+    today: date,
+    tz: ZoneInfo,
+    fixes: int,
+    titles: Titles | None = None,
 ) -> Reply:
     """The auditor's tasks: late, today, upcoming (at most 10), letters awaiting a reply.
 
@@ -221,7 +236,7 @@ def task_list(
             continue
         lines.append(t(f"bot.tasks.{key}", count=count))
         for task in group:
-            label = task_label(t, task, tz)
+            label = task_label(t, task, tz, titles)
             lines.append(f"• {label}")
             buttons.append(Button(label, cb.data(Op.OPEN, task.id)))
     if fixes:
@@ -261,9 +276,24 @@ def format_value(t: Translator, question: Question, value: AnswerValue) -> str:
     return str(value)
 
 
-def measures(t: Translator, channel: str, events: Sequence[EventRow]) -> list[str]:
-    """Timings measured from the button presses (the server's clock), for the summary."""
-    found: list[str] = []
+def label_value(t: Translator, label: str, value: str) -> str:
+    """« Label : valeur », or « Question ? valeur » when the label ends with its own mark
+    (« … ascenseur) ? : Oui » doubled the punctuation)."""
+    asked = label.rstrip().endswith(("?", "!", ":", "…"))
+    return t("bot.pair_asked" if asked else "bot.pair", label=label.rstrip(), value=value)
+
+
+def measures(
+    t: Translator, channel: str, events: Sequence[EventRow], hide: Set[str] = frozenset()
+) -> list[str]:
+    """Timings measured from the button presses (the server's clock), for the summary;
+    ``hide``: the keys (``wait``, ``service``, ``call``…) the grid's answers already say."""
+    found = _measures(t, channel, events)
+    return [line for key, line in found if key not in hide]
+
+
+def _measures(t: Translator, channel: str, events: Sequence[EventRow]) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
     if channel == Channel.PHONE:
         starts: dict[int, datetime] = {}
         for event in events:
@@ -272,27 +302,27 @@ def measures(t: Translator, channel: str, events: Sequence[EventRow]) -> list[st
                 starts[attempt] = event.at
             elif event.kind == ev.CALL_PICKED_UP and attempt in starts:
                 seconds = (event.at - starts[attempt]).total_seconds()
-                found.append(t("bot.measure.pickup", duration=format_duration(seconds)))
+                found.append(("pickup", t("bot.measure.pickup", duration=format_duration(seconds))))
             elif event.kind == ev.CALL_HUNG_UP and attempt in starts:
                 seconds = (event.at - starts[attempt]).total_seconds()
-                found.append(t("bot.measure.call", duration=format_duration(seconds)))
+                found.append(("call", t("bot.measure.call", duration=format_duration(seconds))))
         hold = _paired_seconds(events, ev.CALL_ON_HOLD, ev.CALL_RESUMED)
         if hold:
-            found.append(t("bot.measure.hold", duration=format_duration(hold)))
+            found.append(("hold", t("bot.measure.hold", duration=format_duration(hold))))
         transfers = sum(1 for e in events if e.kind == ev.CALL_TRANSFERRED)
         if transfers:
-            found.append(t("bot.measure.transfers", count=transfers))
+            found.append(("transfers", t("bot.measure.transfers", count=transfers)))
         attempts = len(starts)
         if attempts > 1:
-            found.append(t("bot.measure.attempts", count=attempts))
+            found.append(("attempts", t("bot.measure.attempts", count=attempts)))
     elif channel == Channel.VISIT:
         at = {e.kind: e.at for e in events}
         if ev.VISIT_ARRIVED in at and ev.VISIT_SERVED in at:
             wait = (at[ev.VISIT_SERVED] - at[ev.VISIT_ARRIVED]).total_seconds()
-            found.append(t("bot.measure.wait", duration=format_duration(wait)))
+            found.append(("wait", t("bot.measure.wait", duration=format_duration(wait))))
         if ev.VISIT_SERVED in at and ev.VISIT_LEFT in at:
             served = (at[ev.VISIT_LEFT] - at[ev.VISIT_SERVED]).total_seconds()
-            found.append(t("bot.measure.service", duration=format_duration(served)))
+            found.append(("service", t("bot.measure.service", duration=format_duration(served))))
     return found
 
 

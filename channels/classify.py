@@ -21,7 +21,9 @@ Decision order, first match wins; language-neutral signals before any wording:
    mail-system sender (MAILER-DAEMON with or without a domain, postmaster, post_master, "Mail
    Delivery System"), ``X-Failed-Recipients``, a bounce subject, or a null return path with
    bounce wording. A bounce on the sender's name alone is unsure. A failed DSN whose text is a
-   challenge-response question (Boxbe) is **other**. Any other ``multipart/report`` (DMARC,
+   challenge-response question (Boxbe) is **other**; one whose text says nothing of a failure
+   but is a receipt (« I received your message ») is an **acknowledgement**. Any other
+   ``multipart/report`` (DMARC,
    TLS reports) and an unsubscribe request are **other**.
 4. **other** (spam): ``X-Spam-Flag: YES``, ``X-Spam-Status: Yes``, a « [SPAM] » subject.
 5. **automatic** messages: header *values*, not presence — RFC 3834 ``Auto-Submitted`` other
@@ -36,30 +38,33 @@ Decision order, first match wins; language-neutral signals before any wording:
    « veuillez vous adresser à », so absence first); redirect wording → **redirect**; a
    challenge-response question → **other**; receipt wording → **acknowledgement**; Sieve's
    « (vacation) » comment → **out_of_office** (after the wording: the vacation action sends
-   receipts too). With no such wording: an ``auto-replied`` message or an auto-reply subject
-   is an **acknowledgement** (unsure); a notification (``auto-generated``, a no-reply sender,
-   a list server) is **other**.
-6. **other** (bulk): ``List-Id``, ``List-Unsubscribe``, ``Precedence: bulk|list|junk`` —
-   unless a person-like sender posts through the list from a mail client or in a thread —, a
-   calendar part (an invitation or its answer), an unsubscribe footer in a message that
-   replies to nothing, a message that replies to nothing and names no recipient but its
-   sender (a mailing sent by hand, everyone in Bcc), or a challenge-response filter asking
-   the sender to prove itself.
+   receipts too). With no such wording: Outlook's automatic-replies subject prefix (« Réponse
+   automatique : », "Automatic reply:", « Automatyczna odpowiedź: »: its out-of-office
+   assistant) is an **out_of_office** (unsure); another ``auto-replied`` message or
+   auto-reply subject is an **acknowledgement** (unsure); a notification (``auto-generated``,
+   a no-reply sender, a list server) is **other**.
+6. **other** (bulk): ``List-Id``, ``List-Unsubscribe``, ``Precedence: bulk|list|junk`` — unless
+   a person-like sender (or a mail client) replies through the list in a thread; a person's new
+   post to a list replies to nobody: **other**, unsure —, a calendar part (an invitation or its
+   answer), an unsubscribe footer in a message that replies to nothing, a message that replies
+   to nothing and names no recipient but its sender (a mailing sent by hand, everyone in Bcc),
+   or a challenge-response filter asking the sender to prove itself.
 7. **people**, on the new text only (no quoted original, no signature): absence wording in a
-   short text (at most 120 words; small-town webmails send vacation replies without any
-   header) → **out_of_office**; redirect wording in at most 150 words → **redirect**; receipt
-   wording in at most 80 words *and no substantive sentence* → **acknowledgement** (every
-   sentence a greeting, the receipt, a holding promise, thanks or a closing). Else a reply (a
-   thread relation or a quote) is an **answer** (a reply prefix alone, from no person-like
-   sender and with machine-made signs, is not). A message that replies to nothing is unsure
-   either way (``channels.senders`` weighs who wrote it): **other** with machine-made signs
-   (a bulk-sending service's headers, little else than a link, readers in many
-   organisations, a person's name over an unrelated address) or when it only carries an
-   attached message; an **answer** when it has the form of a letter (a greeting first, a
-   closing or a signature last) or comes from a sender named like a person with nothing
-   machine-made (no program's mailer, not a service's address, no Reply-To elsewhere) —
-   people do answer by writing a new message, and only the tracker's match can tell —;
-   **other** otherwise.
+   short text (at most 120 words; small-town webmails send vacation replies without any header)
+   → **out_of_office**; redirect wording in at most 150 words → **redirect**; receipt or delay
+   wording (« la réponse sera retardée », « die Beantwortung wird sich verzögern ») in at most
+   80 words *and no substantive sentence* → **acknowledgement** (every sentence a greeting, the
+   receipt, a holding promise or its reason, thanks or a closing). Else a reply (a thread
+   relation or a quote of two lines at least) is an **answer** (a reply prefix alone, from no
+   person-like sender and with machine-made signs, is not). A message that replies to nothing is
+   unsure either way (``channels.senders`` weighs who wrote it): an **acknowledgement** when its
+   subject is a receipt and no person-like sender wrote it (a filing system's notice); **other**
+   with machine-made signs (a bulk-sending service's headers, little else than a link, readers
+   in many organisations, a person's name over an unrelated address) or when it only carries an
+   attached message; an **answer** when it has the form of a letter (a greeting first, a closing
+   or a signature last) or comes from a sender named like a person with nothing machine-made (no
+   program's mailer, not a service's address, no Reply-To elsewhere) — people do answer by
+   writing a new message, and only the tracker's match can tell —; **other** otherwise.
 
 All wording is matched after folding case and accents (``channels.content.fold``); the
 word lists live in ``channels.wording``.
@@ -81,11 +86,14 @@ from channels.wording import (
     ACK,
     AUTO_SUBJECT,
     CHALLENGE,
+    DELAY,
     HOLDING,
     MDN_SUBJECT,
+    OOF_SUBJECT,
     REDIRECT,
     SPAM_SUBJECT,
     UNSUBSCRIBE,
+    WAITING,
     find,
 )
 
@@ -186,7 +194,7 @@ def _substantive_sentences(text: str) -> list[str]:
                     continue
                 found.append(clause)
             continue
-        if find(HOLDING, sentence):
+        if find(HOLDING, sentence) or find(DELAY, sentence) or find(WAITING, sentence):
             continue
         found.append(sentence)
     return found
@@ -264,6 +272,13 @@ def _delivery_report(parsed: ParsedMessage, subject: str) -> Classification | No
         # Challenge-response filters (Boxbe…) wrap their question in a failed DSN that says
         # nothing of a failure in its text.
         return Classification("other", (*report.evidence, f'but challenge-response: "{challenge}"'))
+    receipt = None if worded else find(ACK, fold(parsed.new_text[:_AUTO_SCAN]))
+    if receipt and not parsed.quoted_text.strip():
+        # A report whose own text says nothing of a failure but confirms the message arrived
+        # (a guest-list filter's « I received your message … »): a receipt in a DSN's dress.
+        return Classification(
+            "acknowledgement", (*report.evidence, f'but its text is a receipt: "{receipt}"')
+        )
     return Classification("bounce", report.evidence, report.info, unsure=report.unsure)
 
 
@@ -377,6 +392,15 @@ def _automatic(parsed: ParsedMessage, subject: str) -> Classification | None:
     if vacation:
         # Sieve's vacation action sends receipts too: its comment counts after the wording.
         return Classification("out_of_office", (*evidence, vacation))
+    oof = find(OOF_SUBJECT, subject)
+    if oof:
+        # Outlook's « Automatic Replies » is its out-of-office assistant: with no wording to
+        # say otherwise (a receipt or a redirect would have said so above), an absence.
+        return Classification(
+            "out_of_office",
+            (*evidence, f'subject prefix "{oof}" (Outlook\'s out-of-office assistant)'),
+            unsure=True,
+        )
     if replied or (_thread(parsed) and not robot):
         # An automatic reply that is neither an absence nor a redirect is, for the
         # barometer, a receipt; without wording to say so it is a guess.
@@ -404,8 +428,14 @@ def _bulk(parsed: ParsedMessage, subject: str) -> Classification | None:
     precedence = (parsed.header("Precedence") or "").strip().lower()
     if precedence in ("bulk", "list", "junk"):
         evidence.append(f"header Precedence: {precedence}")
-    if evidence and _posted_by_a_person(parsed):
-        evidence = []  # a person's message relayed by a list: judged as a person's
+    post = _posted_by_a_person(parsed) if evidence else None
+    if post == "reply":
+        evidence = []  # a person's reply relayed by a list: judged as a person's
+    elif post == "new post":
+        # A person's new question to a list's readers: it replies to nobody, and whether it
+        # is what a persona waits for only triage can tell.
+        evidence.append("a person's new post to the list: it replies to nothing")
+        return Classification("other", tuple(evidence), unsure=True)
     calendar = senders.calendar(parsed)
     if calendar:
         evidence.append(f"{calendar}: an invitation or its answer")
@@ -429,15 +459,17 @@ def _bulk(parsed: ParsedMessage, subject: str) -> Classification | None:
     return Classification("other", tuple(evidence))
 
 
-def _posted_by_a_person(parsed: ParsedMessage) -> bool:
+def _posted_by_a_person(parsed: ParsedMessage) -> Literal["reply", "new post"] | None:
     """A list relays people's messages with List-* and Precedence headers: a person-like
-    sender who writes from a mail client or replies in a thread is still a person."""
+    sender (or a mail client) who replies in a thread is still a person answering; the same
+    sender's new post to the list replies to nobody."""
     if senders.no_reply(parsed) or senders.list_robot(parsed):
-        return False
+        return None
     client, program = senders.mail_client(parsed)
-    threaded = bool(parsed.in_reply_to or parsed.references or parsed.quoted_text.strip())
-    person = senders.person_like(parsed.from_)
-    return not program and bool((person or client) and (client or threaded))
+    if program or not (senders.person_like(parsed.from_) or client):
+        return None
+    threaded = bool(parsed.in_reply_to or parsed.references or _quotes(parsed))
+    return "reply" if threaded else "new post"
 
 
 def _hidden_recipients(parsed: ParsedMessage) -> str | None:
@@ -476,7 +508,12 @@ def _human(parsed: ParsedMessage, subject: str) -> Classification:
     redirect = find(REDIRECT, text)
     if redirect and words <= HUMAN_REDIRECT_MAX_WORDS:
         return Classification("redirect", (*evidence, f'text matches "{redirect}"', size))
-    ack = find(ACK, text) or _sentence_ack(text) or (find(ACK, subject) if text else None)
+    ack = (
+        find(ACK, text)
+        or _sentence_ack(text)
+        or find(DELAY, text)
+        or (find(ACK, subject) if text else None)
+    )
     substance = _substantive_sentences(text) if ack else []
     if ack and words <= HUMAN_ACK_MAX_WORDS and not substance:
         return Classification("acknowledgement", (*evidence, f'text matches "{ack}"', size))
@@ -488,7 +525,7 @@ def _human(parsed: ParsedMessage, subject: str) -> Classification:
     if ack:
         evidence.append(f'text matches "{ack}", but in a longer text')
     thread = _thread(parsed)
-    quoted = bool(parsed.quoted_text.strip())
+    quoted = _quotes(parsed)
     client, program = senders.mail_client(parsed)
     person = senders.person_like(parsed.from_) or client
     if thread or quoted:
@@ -501,10 +538,18 @@ def _human(parsed: ParsedMessage, subject: str) -> Classification:
             if strong:
                 return Classification("other", (*evidence, *strong, size), unsure=True)
         return Classification("answer", (*evidence, size))
-    return _unthreaded(parsed, [*evidence, "replies to nothing: no thread relation, no quote"])
+    return _unthreaded(
+        parsed, subject, [*evidence, "replies to nothing: no thread relation, no quote"]
+    )
 
 
-def _unthreaded(parsed: ParsedMessage, evidence: list[str]) -> Classification:
+def _quotes(parsed: ParsedMessage) -> bool:
+    """A quoted original: two lines at least (one ``> …`` line is as often a converted HTML
+    tag or a marketing teaser as a quote)."""
+    return sum(1 for line in parsed.quoted_text.splitlines() if line.strip()) >= 2
+
+
+def _unthreaded(parsed: ParsedMessage, subject: str, evidence: list[str]) -> Classification:
     """Mail that replies to nothing: an answer only on positive evidence that a person wrote
     it (a letter's form, or a person-like sender or mail client with nothing machine-made),
     and unsure either way: people do answer by writing a new message (another agent, a
@@ -514,6 +559,14 @@ def _unthreaded(parsed: ParsedMessage, evidence: list[str]) -> Classification:
     if forwarded:
         return Classification("other", (*evidence, forwarded))
     _, program = senders.mail_client(parsed)
+    receipt = find(ACK, subject)
+    if receipt and not senders.person_like(parsed.from_):
+        # A filing system's or a ticketing tool's notice that replies to nothing but whose
+        # subject is a receipt (« Vaše emailová zpráva byla převzata »): its body lists the
+        # registration number and the date, which no rule calls a greeting or a promise.
+        return Classification(
+            "acknowledgement", (*evidence, f'subject is a receipt: "{receipt}"'), unsure=True
+        )
     strong, weak = senders.machine_signs(parsed, program)
     if strong:
         return Classification("other", (*evidence, *strong, size), unsure=True)

@@ -154,10 +154,16 @@ def parse_message(raw: bytes) -> ParsedMessage:
         return _degraded(data, exc)
 
 
+_LEADING_BLANK_LINES = re.compile(rb"\A(?:[ \t\r]*\n)+")
+
+
 def _header_block_start(raw: bytes) -> bytes:
     if not raw.strip():
         raise UnparsableMessage("empty input")
-    data = raw.lstrip(b"\r\n")
+    # Blank lines before the headers (some of them only spaces: an mbox or a copy-paste left
+    # them) are not the message; a first header line with leading blanks would be a
+    # continuation, so only whole blank lines go.
+    data = _LEADING_BLANK_LINES.sub(b"", raw).lstrip(b"\r\n")
     if data.startswith(b"From "):  # an mbox separator line
         _, _, data = data.partition(b"\n")
     if not _HEADER_LINE.match(data):

@@ -14,7 +14,8 @@ reflowed):
   « ----- Mail original ----- » (Zimbra, common in town halls), « -------- Message transféré
   -------- », "Begin forwarded message:", and Outlook's line of underscores;
 - Outlook header blocks: « De : … » followed within a few lines by two of « Envoyé : »,
-  « Date : », « À : », « Objet : », « Cc : » (or From/Sent/To/Subject).
+  « Date : », « À : », « Objet : », « Cc : » (or From/Sent/To/Subject, and the German,
+  Spanish, Italian and Dutch field names).
 
 The signature is what follows the RFC 3676 "-- " line, a mobile footer (« Envoyé de mon
 iPhone »), or a closing formula (« Cordialement », « Bien à vous », « Veuillez agréer… »)
@@ -40,8 +41,13 @@ _UNDERSCORES = re.compile(r"^_{10,}$")
 _ATTRIBUTION_START = re.compile(r"^(le|on)\s")
 _ATTRIBUTION_END = re.compile(r"\b(a\s+ecrit|wrote)\s*:?$")
 _WROTE_LINE = re.compile(r"\b(a\s+ecrit|wrote)\s*:$")
-_FROM_FIELD = re.compile(r"^\*?(de|from)\s*:\*?\s*\S")
-_OTHER_FIELD = re.compile(r"^\*?(envoye|sent|date|a|to|objet|subject|cc)\s*:")
+# Outlook writes its header block in the reader's language: French and English first, then
+# German, Spanish, Italian, Dutch (a public body in Germany answers « Von: … Gesendet: … »).
+_FROM_FIELD = re.compile(r"^\*?(de|from|von|da|van)\s*:\*?\s*\S")
+_OTHER_FIELD = re.compile(
+    r"^\*?(envoye|sent|date|a|to|objet|subject|cc|gesendet|an|betreff|datum|enviado|fecha"
+    r"|para|asunto|inviato|data|oggetto|verzonden|aan|onderwerp)\s*:"
+)
 
 _SIG_DELIMITER = re.compile(r"^--\s?$")
 _MOBILE = re.compile(r"^(envoye|sent)\s+(de|depuis|from)\s+(mon|my)\s")
@@ -103,7 +109,7 @@ def _quote_start(lines: list[str], folded: list[str]) -> int:
             return index
         if first == "_" and _UNDERSCORES.match(line) and _fields_follow(folded, index + 1):
             return index
-        if first in "*df" and _FROM_FIELD.match(line) and _fields_follow(folded, index + 1):
+        if first in "*dfv" and _FROM_FIELD.match(line) and _fields_follow(folded, index + 1):
             return index
         if first in "lo" and _ATTRIBUTION_START.match(line) and _attribution(folded, index):
             return index

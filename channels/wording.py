@@ -128,6 +128,19 @@ AUTO_SUBJECT = wording(
     ("Afwezig", r"^\[?(afwezig|automatisch antwoord)\b"),
 )
 
+# The subject prefix of Exchange/Outlook's « Automatic Replies » (the out-of-office
+# assistant), in the reader's language: an automatic reply that says nothing else (a
+# source cut its text) is more likely an absence than a receipt.
+OOF_SUBJECT = wording(
+    ("Réponse automatique", r"^\[?reponse automatique\s*:"),
+    ("Automatic reply", r"^\[?automatic reply\s*:"),
+    ("Automatische Antwort", r"^\[?automatische antwort\s*:"),
+    ("Respuesta automática", r"^\[?respuesta automatica\s*:"),
+    ("Risposta automatica", r"^\[?risposta automatica\s*:"),
+    ("Automatyczna odpowiedź", r"^\[?automatyczna odpowiedz\s*:"),
+    ("Automatisch antwoord", r"^\[?automatisch antwoord\s*:"),
+)
+
 ABSENCE = wording(
     ("je suis absent(e) jusqu'au", r"\bje suis (actuellement )?absente? jusqu'(au|a)\b"),
     ("absent(e) du bureau", r"\babsente? du bureau\b"),
@@ -162,6 +175,7 @@ ABSENCE = wording(
     ("fuera de la oficina", r"\b(fuera de la oficina|estoy de vacaciones)\b"),
     ("fuori ufficio", r"\b(fuori ufficio|sono assente|in ferie)\b"),
     ("nieobecny", r"\bnieobecn"),
+    ("atvaļinājumā", r"\batvalinajum"),
     ("Absence", r"^absen(ce|te?)\b"),
 )
 
@@ -175,8 +189,9 @@ ACK = wording(
     ),
     (
         "votre message a bien été reçu",
-        r"\bvotre (demande|message|courriel|mail|e-mail|requete|sollicitation) "
-        r"a bien ete (recue?|enregistree?|prise? en compte|transmise?)\b",
+        # « Votre message à destination du service « État civil » a bien été reçu »
+        r"\bvotre (demande|message|courriel|mail|e-mail|requete|sollicitation)\b[^.!?\n]{0,80}?"
+        r" a bien ete (recue?|enregistree?|prise? en compte|transmise?)\b",
     ),
     ("votre demande a été enregistrée", r"\bvotre (demande|requete) a ete enregistree\b"),
     ("bien reçu", r"^bien recu\b"),
@@ -299,6 +314,44 @@ CHALLENGE = wording(
         "add yourself to my guest list",
         r"\badd (yourself|your (e-?mail )?address) to (my|the|our) .{0,30}"
         r"\b(guest|allowed|approved|safe|white) ?(list|senders)\b",
+    ),
+)
+
+# A holding reply: the answer is coming, later. Said by a person, it is a receipt with a
+# delay (« la réponse à votre demande nécessite un délai supplémentaire »), not an answer.
+DELAY = wording(
+    (
+        "la réponse sera retardée",
+        r"\b(reponse|traitement)\b.{0,60}\b(retard\w*|delai supplementaire|plus de temps)\b"
+        r"|\bnous ne sommes pas (encore )?en mesure de (vous )?repondre\b",
+    ),
+    (
+        "the answer will be delayed",
+        r"\b(answer|reply|response)\b.{0,60}\b(delayed|take (a little |some )?(more |longer )?"
+        r"time|longer than)\b"
+        r"|\b(not yet|not) (be )?(able|in a position) to (answer|reply|respond)\b",
+    ),
+    (
+        "die Beantwortung wird sich verzögern",
+        r"\b(beantwortung|antwort|bearbeitung)\b.{0,60}\b(verzoger\w*|dauer\w* (noch )?"
+        r"(etwas )?(langer|an))\b",
+    ),
+    (
+        "la respuesta se retrasará",
+        r"\b(respuesta|contestacion)\b.{0,60}\b(retras\w*|demor\w*)\b"
+        r"|\b(risposta)\b.{0,60}\b(ritard\w*)\b",
+    ),
+)
+
+# Why the answer waits: the information is not all there yet. Said in a holding reply, it
+# is the reason for the delay, not an answer.
+WAITING = wording(
+    (
+        "information not yet complete",
+        r"\bnoch nicht (vollstandig |alle )?(vor|vorhanden|verfugbar|zusammen)"
+        r"|\bnot yet (all |fully )?(available|complete|gathered|in our possession)"
+        r"|\bpas encore (toutes? )?(les |en notre |en possession|disponibles?|reuni)"
+        r"|\btodavia no (disponemos|tenemos)\b|\bnon ancora (disponibil|complet)",
     ),
 )
 

@@ -76,10 +76,13 @@ The cells themselves and their export columns: ``reports.cells``.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Final
+
+import numpy as np
 
 from reports.cells import (
     CHANNELS,
@@ -94,7 +97,7 @@ from reports.cells import (
 from reports.facts import ContactFacts
 from reports.intervals import proportion, quantiles_sorted
 from reports.strata import DEFAULT_STRATA, stratum_index, stratum_labels
-from reports.survival import km_median
+from reports.survival import MedianEstimate, km_median, km_median_counts
 
 __all__ = [
     "MAX_RINGS_ON_TIME",
@@ -305,9 +308,65 @@ class _Acc:
         return f.rings <= MAX_RINGS_ON_TIME
 
 
+def _minus(acc: _Acc, other: _Acc) -> _Acc:
+    """The totals of ``acc`` without the contacts ``other`` holds (all of them in ``acc``).
+
+    Counts are subtracted; each delay sample of ``other`` is taken out of ``acc``'s once (the
+    same fact gives the same float, and every figure sorts its samples); criteria and score
+    totals of channels left with no contact go, as if never added. Score sums are sums of
+    weights: exact for the usual weights (whole numbers, halves)."""
+    out = _Acc(acc.collectivity_name)
+    for name in _Acc.__slots__:
+        mine, theirs = getattr(acc, name), getattr(other, name)
+        if name == "collectivity_name":
+            continue
+        if isinstance(mine, int):
+            setattr(out, name, mine - theirs)
+        elif isinstance(mine, array):
+            kept = array("d", mine)
+            for value in theirs:
+                kept.remove(value)
+            setattr(out, name, kept)
+    out.criteria = {cid: list(counts) for cid, counts in acc.criteria.items()}
+    for cid, (assessed, met) in other.criteria.items():
+        counts = out.criteria[cid]
+        counts[0] -= assessed
+        counts[1] -= met
+        if counts[0] == 0:
+            del out.criteria[cid]
+    out.score_num, out.score_den = dict(acc.score_num), dict(acc.score_den)
+    out.score_contacts = dict(acc.score_contacts)
+    for channel, contacts in other.score_contacts.items():
+        out.score_contacts[channel] -= contacts
+        out.score_num[channel] -= other.score_num[channel]
+        out.score_den[channel] -= other.score_den[channel]
+        if out.score_contacts[channel] == 0:
+            for totals in (out.score_contacts, out.score_num, out.score_den):
+                del totals[channel]
+    return out
+
+
+# From this many samples the KM median is taken over the distinct times with numpy
+# (``km_median_counts``: the same numbers to the last bit; tests/reports/test_km_counts.py).
+_KM_COUNTS_FROM = 256
+
+
+def _km(events: array[float], censored: array[float], confidence: float) -> MedianEstimate:
+    if len(events) + len(censored) < _KM_COUNTS_FROM:
+        return km_median(events, censored, confidence=confidence)
+    observed = np.frombuffer(events, dtype=np.float64)
+    both = np.concatenate((observed, np.frombuffer(censored, dtype=np.float64)))
+    if not bool(np.all(np.isfinite(both) & (both >= 0.0))):
+        return km_median(events, censored, confidence=confidence)  # which says why not
+    times, inverse = np.unique(both, return_inverse=True)
+    counts_e = np.bincount(inverse[: len(observed)], minlength=len(times))
+    counts_c = np.bincount(inverse[len(observed) :], minlength=len(times))
+    return km_median_counts(times, counts_e, counts_c, confidence=confidence)
+
+
 def _delay(events: array[float], censored: array[float], confidence: float) -> DelaySummary:
     median, p75, p90 = quantiles_sorted(sorted(events), _LEVELS)
-    km = km_median(events, censored, confidence=confidence)
+    km = _km(events, censored, confidence)
     return DelaySummary(len(events), len(censored), median, p75, p90, km, events, censored)
 
 
@@ -470,6 +529,24 @@ class Aggregator:
         if acc is None:
             acc = self._cells[key] = _Acc(fact.collectivity_name if self._by_collectivity else None)
         acc.add(fact, self._weights)
+
+    def without(self, other: Aggregator) -> Aggregator:
+        """A copy of this aggregator as if ``other``'s facts (all added here too, with the
+        same keys) had never been: a leave-one-out cell (a stratum without one of its
+        collectivities) at the cost of the one left out, not of the whole stratum."""
+        if other.by != self.by:
+            raise ValueError(f"grouping keys differ: {self.by!r} and {other.by!r}")
+        out = copy.copy(self)
+        out._cells = dict(self._cells)
+        for key, acc in other._cells.items():
+            if key not in out._cells:
+                raise ValueError(f"cell {key!r} is not in this aggregator")
+            left = _minus(out._cells[key], acc)
+            if left.planned:
+                out._cells[key] = left
+            else:
+                del out._cells[key]
+        return out
 
     def cells(self) -> list[Cell]:
         order = {label: i for i, label in enumerate(self._labels)}

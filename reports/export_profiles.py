@@ -80,6 +80,8 @@ def header(name: str, t: Translator, level: str = "stats") -> str:
     contact level ``report.header.contact.*`` first, where a count is a flag)."""
     if level == "contacts" and t.has(f"report.header.contact.{name}"):
         return t(f"report.header.contact.{name}")
+    if name.startswith(("previous_", "change_")) and t.has(f"report.evolution.header.{name}"):
+        return t(f"report.evolution.header.{name}")
     key = f"report.header.{name}"
     if t.has(key):
         return t(key)
@@ -203,7 +205,9 @@ def column_format(name: str, kind: str, t: Translator) -> Shown:
         decimals, factor = _digits(name)
         text = _float_text(f".{decimals}f", factor, french)
         if factor != 1.0:
-            return Shown(text, "0.0%", width)
+            # a change of a rate reads as signed percentage points
+            signed = name.startswith("change_")
+            return Shown(text, "+0.0%;-0.0%;0.0%" if signed else "0.0%", width)
         return Shown(text, "#,##0" if decimals == 0 else "#,##0.0", width)
     if kind == "int":
         return Shown(None, "0" if name.endswith("_id") else "#,##0", width)

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Final, Literal
 
 from reports.cells import COLUMNS, GROUP_KEYS, Cell, RowValue
+from reports.evolution import EVOLUTION_COLUMNS, Previous, evolution_row
 from reports.facts import ContactFacts
 from reports.stored_facts import content_checks, field_facts
 from reports.strata import DEFAULT_STRATA, stratum_index, stratum_labels
@@ -113,9 +114,11 @@ def _stats_kind(name: str) -> Kind:
     return "float"
 
 
-def stats_columns() -> tuple[Column, ...]:
-    """``grouping`` then ``reports.cells.COLUMNS`` with their types."""
-    return (Column("grouping", "str"), *(Column(n, _stats_kind(n)) for n in COLUMNS))
+def stats_columns(evolution: bool = False) -> tuple[Column, ...]:
+    """``grouping`` then ``reports.cells.COLUMNS`` with their types; with ``evolution``,
+    then ``reports.evolution.EVOLUTION_COLUMNS`` (floats)."""
+    extra = (Column(n, "float") for n in EVOLUTION_COLUMNS) if evolution else ()
+    return (Column("grouping", "str"), *(Column(n, _stats_kind(n)) for n in COLUMNS), *extra)
 
 
 CRITERIA_COLUMNS: Final[tuple[Column, ...]] = (
@@ -138,6 +141,8 @@ def describe(name: str, t: Translator | None = None, level: str = "stats") -> st
     """The French meaning of a column (``report.col.*``; ``report.contact.*`` first for the
     contact level, where a few names mean a flag rather than a count)."""
     t = t or Translator("fr")
+    if name in EVOLUTION_COLUMNS:
+        return t(f"report.evolution.col.{name}")
     if level == "contacts" and t.has(f"report.contact.{name}"):
         return t(f"report.contact.{name}")
     key = f"report.col.{name}"
@@ -235,10 +240,17 @@ def _grouping(by: Sequence[str]) -> str:
 
 def stats_rows(
     tables: Iterable[tuple[tuple[str, ...], list[Cell]]],
+    previous: Previous | None = None,
 ) -> Iterator[dict[str, RowValue | datetime]]:
+    """One row per cell; with ``previous`` (``reports.evolution.previous_cells``), the
+    evolution columns against the previous campaign's cell of the same keys."""
     for by, cells in tables:
+        before = previous.get(by, {}) if previous is not None else None
         for cell in cells:
-            yield {"grouping": _grouping(by), **cell.to_row()}
+            row: dict[str, RowValue | datetime] = {"grouping": _grouping(by), **cell.to_row()}
+            if before is not None:
+                row.update(evolution_row(cell, before.get(cell.keys)))
+            yield row
 
 
 def criteria_rows(

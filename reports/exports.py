@@ -47,6 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reports.campaign_stats import compute_stats, shipped_catalog
 from reports.contact_rows import contact_values
+from reports.evolution import previous_cells
 from reports.export_profiles import PROFILES, header, sheet_title
 from reports.export_tables import (
     CONTACT_COLUMNS,
@@ -91,6 +92,7 @@ class ExportMeta:
     min_cell: int | None = None
     strata: tuple[int, ...] = DEFAULT_STRATA
     profile: str = "raw"
+    previous: CampaignInfo | None = None
 
     def as_dict(
         self, columns: Sequence[Column], rows: int | None = None, t: Translator | None = None
@@ -121,6 +123,8 @@ class ExportMeta:
             ),
             "columns": _columns_meta(columns, t, self.level),
         }
+        if self.previous is not None:
+            data["previous_campaign"] = self.previous.name
         if rows is not None:
             data["rows"] = rows
         return data
@@ -150,6 +154,11 @@ def _readme(
         [t("report.meta.temoin_version"), meta["temoin_version"]],
         [t("report.meta.holidays_version"), meta["holidays_version"]],
         [t("report.meta.level"), meta["level"]],
+        *(
+            [[t("report.evolution.previous_campaign"), meta["previous_campaign"]]]
+            if meta.get("previous_campaign")
+            else []
+        ),
         [t("report.meta.conventions_label"), meta["conventions"]],
         [],
         [
@@ -215,10 +224,13 @@ async def export(
     catalog: Catalog | None = None,
     profile: str = "raw",
     locale: str = "fr",
+    previous: CampaignInfo | None = None,
 ) -> int:
     """Export the campaign at ``level`` in ``fmt`` to ``out``; returns the number of rows.
 
     ``as_of`` (default: ``generated_at``) censors the contacts of a campaign still open.
+    ``previous`` (level stats only): evolution columns against that campaign's cells
+    (``reports.evolution``; the previous campaign as of its close).
     Files are written beside ``out`` and renamed into place once complete
     (``reports.outputs``: ``OutputError`` when ``out`` cannot be written).
     """
@@ -228,13 +240,25 @@ async def export(
         raise ValueError(f"unknown level {level!r}; one of {', '.join(LEVELS)}")
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; one of {', '.join(PROFILES)}")
+    if previous is not None and level != "stats":
+        raise ValueError("a previous campaign is compared at the stats level only")
     shape = PROFILES[profile]
     as_of = as_of or generated_at
     bounds = tuple(strata)
     t = Translator(locale)
-    info = ExportMeta(campaign, generated_at, as_of, level, fmt, min_cell, bounds, profile)
-    columns = CONTACT_COLUMNS if level == "contacts" else stats_columns()
+    info = ExportMeta(
+        campaign, generated_at, as_of, level, fmt, min_cell, bounds, profile, previous
+    )
+    columns = CONTACT_COLUMNS if level == "contacts" else stats_columns(previous is not None)
     meta = info.as_dict(columns, t=t)
+    before = None
+    if previous is not None:
+        before = previous_cells(
+            await compute_stats(
+                session, previous, groupings, as_of=previous.closed_at or as_of,
+                min_cell=min_cell, strata=bounds, catalog=catalog,
+            )
+        )  # fmt: skip
     sidecar = out.with_name(out.name + ".meta.json")
     check_target(out)
     if fmt != "xlsx":
@@ -256,7 +280,7 @@ async def export(
                 )  # fmt: skip
                 for by, cells in tables:
                     sink = book.sheet(sheet_title(by, t, shape.readable), columns)
-                    for stats_row in stats_rows([(by, cells)]):
+                    for stats_row in stats_rows([(by, cells)], before):
                         sink.write(stats_row)
                 title = t("report.header.criteria") if shape.readable else "criteria"
                 sink = book.sheet(title, CRITERIA_COLUMNS)
@@ -275,7 +299,7 @@ async def export(
                         session, campaign, groupings, as_of=as_of, min_cell=min_cell,
                         strata=bounds, catalog=catalog,
                     )  # fmt: skip
-                    for stats_row in stats_rows(tables):
+                    for stats_row in stats_rows(tables, before):
                         flat.write(stats_row)
             finally:
                 flat.close()

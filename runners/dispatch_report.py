@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-_COUNTS = (
+COUNTS = (
     "claimed",
     "sent",
     "recovered",
@@ -51,7 +51,7 @@ class DispatchReport:
     events: list[str] = field(default_factory=list)  # recoveries, lost copies: said as is
 
     def add(self, other: DispatchReport) -> None:
-        for name in _COUNTS:
+        for name in COUNTS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.errors.extend(other.errors)
         self.handled |= other.handled
@@ -68,7 +68,7 @@ class DispatchReport:
         entry.contacts += 1
 
     def counts(self) -> str:
-        return ", ".join(f"{getattr(self, name)} {name.replace('_', ' ')}" for name in _COUNTS)
+        return ", ".join(f"{getattr(self, name)} {name.replace('_', ' ')}" for name in COUNTS)
 
     def lines(self) -> list[str]:
         """One line per provider and reason, then the events, in the order they happened."""

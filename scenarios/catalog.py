@@ -27,8 +27,8 @@ import yaml
 from jinja2 import TemplateSyntaxError, meta, nodes
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from scenarios.domain import Channel
-from scenarios.grid import Question, check_grid
+from scenarios.domain import Channel, CollectivityKind
+from scenarios.grid import Measure, Question, check_grid
 from scenarios.input_files import LIMITS, InputFileError, read_input
 from scenarios.render import (
     ENVIRONMENT,
@@ -118,9 +118,16 @@ class Scenario(BaseModel):
     wordings: tuple[Wording, ...]
     expected_elements: tuple[ExpectedElement, ...]
     improvement_tips: tuple[str, ...]
+    # Tips for one kind of collectivity (commune, epci, departement, region) in place of the
+    # general ones: a département's social services get no tip about a town's CCAS.
+    improvement_tips_by_kind: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     targets: Targets = Targets()
     followup: Wording | None = None
     grid: tuple[Question, ...] = ()
+
+    def tips_for(self, collectivity_kind: str) -> tuple[str, ...]:
+        """The improvement tips for a collectivity of that kind."""
+        return self.improvement_tips_by_kind.get(collectivity_kind, self.improvement_tips)
 
     @model_validator(mode="before")
     @classmethod
@@ -331,6 +338,12 @@ def scenario_problems(scenario: Scenario, stem: str | None = None) -> list[tuple
     if not 1 <= len(scenario.improvement_tips) <= 3:
         count = len(scenario.improvement_tips)
         problems.append(("improvement_tips", f"give 1 to 3 improvement tips, found {count}"))
+    for kind, tips in scenario.improvement_tips_by_kind.items():
+        where = f"improvement_tips_by_kind.{kind}"
+        if kind not in {k.value for k in CollectivityKind}:
+            problems.append((where, f"unknown collectivity kind {kind!r}"))
+        if not 1 <= len(tips) <= 3:
+            problems.append((where, f"give 1 to 3 improvement tips, found {len(tips)}"))
     problems.extend(_target_problems(scenario))
     if scenario.channel in WRITTEN_CHANNELS and scenario.grid:
         problems.append(("grid", f"{scenario.channel} scenarios have no audit grid"))
@@ -338,6 +351,30 @@ def scenario_problems(scenario: Scenario, stem: str | None = None) -> list[tuple
         if not scenario.grid:
             problems.append(("grid", f"{scenario.channel} scenarios need an audit grid"))
         problems.extend((f"grid{path}", reason) for path, reason in check_grid(scenario.grid))
+        problems.extend(_measured_problems(scenario))
+    return problems
+
+
+# Which presses measure what: a visit's buttons cannot time a call.
+_MEASURED_ON = {
+    Measure.VISIT_WAIT: Channel.VISIT,
+    Measure.VISIT_EXCHANGE: Channel.VISIT,
+    Measure.CALL_LENGTH: Channel.PHONE,
+}
+
+
+def _measured_problems(scenario: Scenario) -> list[tuple[str, str]]:
+    problems = []
+    seen: set[Measure] = set()
+    for index, question in enumerate(scenario.grid):
+        if question.measured is None:
+            continue
+        where = f"grid[{index}].measured"
+        if _MEASURED_ON[question.measured] != scenario.channel:
+            problems.append((where, f"{question.measured} is not measured on a {scenario.channel}"))
+        if question.measured in seen:
+            problems.append((where, f"{question.measured} measured by two questions"))
+        seen.add(question.measured)
     return problems
 
 

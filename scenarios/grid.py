@@ -52,6 +52,7 @@ from scenarios.grid_model import (
     Bounds,
     Choice,
     Grid,
+    Measure,
     Question,
     QuestionType,
 )
@@ -76,6 +77,7 @@ __all__ = [
     "GridScore",
     "Invalid",
     "Literal_",
+    "Measure",
     "Not",
     "Question",
     "QuestionType",
@@ -91,6 +93,7 @@ __all__ = [
     "next_question",
     "parse_condition",
     "parse_duration",
+    "possibly_relevant",
     "prune_irrelevant",
     "references",
     "validate_answer",
@@ -221,6 +224,20 @@ def is_relevant(question: Question, answers: Answers) -> bool:
     if question.relevant is None:
         return True
     return evaluate(parse_condition(question.relevant), answers) is True
+
+
+def possibly_relevant(question: Question, answers: Answers) -> bool:
+    """Relevant now, or still undecided: its condition reads a question not answered yet.
+
+    What a progress count counts, so that its total only ever goes down: a question whose
+    condition reads only answered (or skipped) questions and is not true will not be asked."""
+    if question.relevant is None:
+        return True
+    condition = parse_condition(question.relevant)
+    result = evaluate(condition, answers)
+    if result is not None:
+        return result
+    return any(ref not in answers for ref in references(condition))
 
 
 def next_question(grid: Grid, answers: Answers, current: str | None) -> Question | None:

@@ -41,6 +41,15 @@ class QuestionType(StrEnum):
     PHOTO = "photo"
 
 
+class Measure(StrEnum):
+    """A duration the bot's buttons measure: its question is filled from the presses, never
+    asked (the auditor sees it in the summary and may correct it)."""
+
+    VISIT_WAIT = "visit_wait"  # « Arrivé » -> « Pris en charge »
+    VISIT_EXCHANGE = "visit_exchange"  # « Pris en charge » -> « Reparti »
+    CALL_LENGTH = "call_length"  # « Appel lancé » -> « Raccroché », same attempt
+
+
 class Choice(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -79,6 +88,7 @@ class Question(BaseModel):
     max_length: int | None = Field(default=None, gt=0)
     weight: float | None = Field(default=None, ge=0)
     met_when: bool | str | tuple[str, ...] | Bounds | None = None
+    measured: Measure | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -89,6 +99,12 @@ class Question(BaseModel):
             if isinstance(met, str) and fold_key(met) in YES_WORDS | NO_WORDS:
                 data = {**data, "met_when": fold_key(met) in YES_WORDS}
         return data
+
+    @model_validator(mode="after")
+    def _measured_is_a_duration(self) -> Question:
+        if self.measured is not None and self.type != QuestionType.DURATION:
+            raise ValueError(f"measured: only a duration question is measured, not {self.type}")
+        return self
 
     @property
     def is_criterion(self) -> bool:

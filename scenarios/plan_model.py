@@ -42,6 +42,7 @@ class FieldShortfall:
     days_needed: int  # auditor-days the contacts need at the daily capacity
     days_available: int  # auditor-days of the auditors covering it (each counted whole)
     days_busy: int = 0  # of them, already holding kept contacts or other campaigns' ones
+    days_elsewhere: int = 0  # of them, taken by other départements (visits there, or calls)
 
 
 class InfeasiblePlan(ValueError):

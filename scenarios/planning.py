@@ -58,7 +58,8 @@ re-exports the vocabulary of ``scenarios.plan_model`` (inputs, outputs, ``Rules`
 ``InfeasiblePlan``), so ``from scenarios.planning import PlanRequest`` is the path to use.
 Step 1's scenario and wording choice and step 4's personas live in ``scenarios.assignment``;
 steps 2 and 3 in ``scenarios.placement``, with the day strategies in
-``scenarios.day_fitting``; step 4's auditors in ``scenarios.field_plan``::
+``scenarios.day_fitting``; step 4's auditors in ``scenarios.field_plan`` (with
+``field_days`` and ``field_repair``)::
 
     plan_model <- day_fitting <- placement <- field_plan <- planning
     plan_model <- assignment  <---------------------------- planning

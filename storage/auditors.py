@@ -10,12 +10,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scenarios.clock import require_utc
+from storage import contact_status
 from storage.bot import OPEN_STATUSES
 from storage.models import (
     Auditor,
@@ -24,6 +26,7 @@ from storage.models import (
     CampaignCoordinator,
     Contact,
     InviteCode,
+    Observation,
 )
 
 
@@ -228,3 +231,67 @@ async def load_state(session: AsyncSession, telegram_user_id: int, now: datetime
             state = await session.get(BotState, telegram_user_id, populate_existing=True)
             assert state is not None
     return state
+
+
+@dataclass(frozen=True, slots=True)
+class AuditorLoad:
+    """One auditor and their tasks (contacts assigned to them), for the back office."""
+
+    id: int
+    key: str
+    name: str
+    region: str | None
+    active: bool
+    bound: bool  # enrolled in the bot
+    open: int  # still to do (campaign not closed)
+    late: int  # of those, planned more than a day ago
+    done: int  # carried out, posted or answered
+    failed: int
+    to_fix: int  # answers sent back to them, not corrected yet
+
+
+async def auditor_loads(session: AsyncSession, now: datetime) -> list[AuditorLoad]:
+    """Every auditor with their load, counted by the database, by key."""
+
+    def count(*conditions: Any) -> Any:
+        return func.coalesce(func.sum(case((and_(*conditions), 1), else_=0)), 0)
+
+    is_open = and_(Contact.status.in_(sorted(OPEN_STATUSES)), Contact.closed_at.is_(None))
+    tasks = (
+        select(
+            Contact.auditor_id.label("auditor_id"),
+            count(is_open).label("open"),
+            count(is_open, Contact.planned_at <= now - contact_status.LATE_AFTER).label("late"),
+            count(Contact.status.in_(contact_status.REACHED)).label("done"),
+            count(Contact.status.in_(contact_status.FAILED)).label("failed"),
+        )
+        .where(Contact.auditor_id.is_not(None))
+        .group_by(Contact.auditor_id)
+        .subquery()
+    )
+    fixes = (
+        select(Contact.auditor_id.label("auditor_id"), func.count().label("to_fix"))
+        .join(Observation, Observation.contact_id == Contact.id)
+        .where(Observation.review_state == "to_fix")
+        .group_by(Contact.auditor_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(
+            Auditor.id,
+            Auditor.key,
+            Auditor.name,
+            Auditor.region,
+            Auditor.active,
+            Auditor.telegram_user_id.is_not(None),
+            *(func.coalesce(tasks.c[name], 0) for name in ("open", "late", "done", "failed")),
+            func.coalesce(fixes.c.to_fix, 0),
+        )
+        .outerjoin(tasks, tasks.c.auditor_id == Auditor.id)
+        .outerjoin(fixes, fixes.c.auditor_id == Auditor.id)
+        .order_by(Auditor.key)
+    )
+    return [
+        AuditorLoad(aid, key, name, region, bool(active), bool(bound), *(int(n) for n in counts))
+        for aid, key, name, region, active, bound, *counts in rows.all()
+    ]

@@ -1,27 +1,33 @@
 """SQL of the web pages: campaign lists and progress, a contact's page, the descriptions of
 triage suggestions, and which closed campaigns a collectivity took part in (its portal).
 
-Progress per channel counts each contact once, by where it stands at ``now``:
-
-- upcoming: not done yet, planned later than now;
-- due: not done yet, planned time passed less than a day ago;
-- late: not done yet, planned time passed more than a day ago;
-- done: sent, posted or carried out (whatever came after);
-- answered: an answer recorded (written channels) or the visit or call done;
-- failed: undeliverable, failed or cancelled;
-- closed: closed at the campaign's end before anything was done.
+Progress per channel counts each contact once, by where it stands at ``now``: the columns
+are ``storage.contact_status``'s steps. The counts are the database's (one ``GROUP BY`` over
+an index that covers it); only the fold of (status, time bucket) groups into columns is
+Python's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from scenarios.domain import ContactStatus
+from storage.contact_status import (
+    ANSWERED,
+    FAILED,
+    LATE_AFTER,
+    NOT_DONE,
+    REACHED,
+    STEPS,
+    step_condition,
+)
+from storage.lookup import with_contact_names
 from storage.mail import PENDING
 from storage.models import (
     Auditor,
@@ -30,27 +36,18 @@ from storage.models import (
     Contact,
     ContactEvent,
     Message,
+    Observation,
     Persona,
     Service,
 )
-from storage.stats import CampaignInfo, CollectivityInfo
-from storage.triage import TriageRow
-
-NOT_DONE = ("planned", "assigned", "printed", "sending", "in_progress")
-FAILED = ("undeliverable", "failed", "cancelled")
-ANSWERED = ("answered", "done")
-LATE_AFTER = timedelta(days=1)
-
-
-@dataclass(frozen=True, slots=True)
-class CampaignLine:
-    id: int
-    name: str
-    title: str | None
-    window_start: date
-    window_end: date
-    state: str
-    contacts: int
+from storage.stats import (
+    CampaignInfo,
+    CollectivityInfo,
+    campaign_info,
+    campaign_infos,
+    collectivity_info,
+)
+from storage.triage import TriageRow, triage_query
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,78 +112,50 @@ class MessageLine:
     persona_key: str | None
 
 
-async def campaigns(session: AsyncSession) -> list[CampaignLine]:
-    counts = (
-        select(Contact.campaign_id, func.count().label("n"))
-        .group_by(Contact.campaign_id)
-        .subquery()
-    )
-    rows = await session.execute(
-        select(
-            Campaign.id,
-            Campaign.name,
-            Campaign.title,
-            Campaign.window_start,
-            Campaign.window_end,
-            Campaign.state,
-            func.coalesce(counts.c.n, 0),
-        )
-        .outerjoin(counts, counts.c.campaign_id == Campaign.id)
-        .order_by(Campaign.window_start.desc(), Campaign.id.desc())
-    )
-    return [CampaignLine(*row) for row in rows.all()]
-
-
 async def campaign_by_id(session: AsyncSession, campaign_id: int) -> CampaignInfo | None:
-    found = (
-        await session.execute(
-            select(
-                Campaign.id,
-                Campaign.name,
-                Campaign.title,
-                Campaign.window_start,
-                Campaign.window_end,
-                Campaign.state,
-                Campaign.closed_at,
-            ).where(Campaign.id == campaign_id)
-        )
-    ).first()
-    return None if found is None else CampaignInfo(*found)
+    return await campaign_info(session, campaign_id=campaign_id)
 
 
-STEPS = ("total", "upcoming", "due", "late", "done", "answered", "failed", "closed")
-
-
-def step_condition(step: str, now: datetime) -> Any:
-    """The SQL condition for one column of the progress table (module docstring)."""
-    not_done = Contact.status.in_(NOT_DONE)
-    late_before = now - LATE_AFTER
-    conditions: dict[str, Any] = {
-        "total": Contact.id.is_not(None),
-        "upcoming": and_(not_done, Contact.planned_at > now),
-        "due": and_(not_done, Contact.planned_at <= now, Contact.planned_at > late_before),
-        "late": and_(not_done, Contact.planned_at <= late_before),
-        "done": Contact.status.in_(("sent", "acknowledged", "posted", *ANSWERED)),
-        "answered": Contact.status.in_(ANSWERED),
-        "failed": Contact.status.in_(FAILED),
-        "closed": Contact.status == "closed",
-    }
-    return conditions[step]
+# The time bucket of a contact's planned instant, for the not-done columns.
+_LATER, _DUE, _LATE = 0, 1, 2
 
 
 async def channel_progress(
     session: AsyncSession, campaign_id: int, now: datetime
 ) -> list[ChannelProgress]:
-    def count(condition: Any) -> Any:
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-    rows = await session.execute(
-        select(Contact.channel, *(count(step_condition(step, now)) for step in STEPS))
-        .where(Contact.campaign_id == campaign_id)
-        .group_by(Contact.channel)
-        .order_by(Contact.channel)
+    """The progress table: counts per channel and step (``storage.contact_status``)."""
+    bucket = case(
+        (Contact.planned_at > now, _LATER),
+        (Contact.planned_at > now - LATE_AFTER, _DUE),
+        else_=_LATE,
     )
-    return [ChannelProgress(str(r[0]), *(int(v) for v in r[1:])) for r in rows.all()]
+    # Grouped in an outer query: the bucket's parameters would make PostgreSQL see the
+    # expression in GROUP BY as another one than in the select list.
+    inner = (
+        select(Contact.channel, Contact.status, bucket.label("bucket"))
+        .where(Contact.campaign_id == campaign_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(inner.c.channel, inner.c.status, inner.c.bucket, func.count()).group_by(
+            inner.c.channel, inner.c.status, inner.c.bucket
+        )
+    )
+    counts: dict[str, dict[str, int]] = {}
+    for channel, status, when, n in rows.all():
+        line = counts.setdefault(str(channel), dict.fromkeys(STEPS, 0))
+        line["total"] += n
+        if status in NOT_DONE:
+            line[("upcoming", "due", "late")[when]] += n
+        if status in REACHED:
+            line["done"] += n
+        if status in ANSWERED:
+            line["answered"] += n
+        if status in FAILED:
+            line["failed"] += n
+        if status == ContactStatus.CLOSED.value:
+            line["closed"] += n
+    return [ChannelProgress(channel, **counts[channel]) for channel in sorted(counts)]
 
 
 async def contact_list(
@@ -212,8 +181,8 @@ async def contact_list(
     return int(total or 0), [ContactSummary(*row) for row in rows.all()]
 
 
-def _contact_query() -> Select[*tuple[Any, ...]]:
-    return (
+def _contact_query() -> Any:
+    return with_contact_names(
         select(
             Contact.id,
             Contact.campaign_id,
@@ -235,11 +204,6 @@ def _contact_query() -> Select[*tuple[Any, ...]]:
             Auditor.key,
             Contact.last_error,
         )
-        .join(Campaign, Campaign.id == Contact.campaign_id)
-        .join(Collectivity, Collectivity.id == Contact.collectivity_id)
-        .join(Service, Service.id == Contact.service_id)
-        .outerjoin(Persona, Persona.id == Contact.persona_id)
-        .outerjoin(Auditor, Auditor.id == Contact.auditor_id)
     )
 
 
@@ -300,26 +264,7 @@ async def triage_page(
     """(how many wait in triage, one page of them, oldest first)."""
     waiting = Message.triage_state == PENDING
     total = await session.scalar(select(func.count()).select_from(Message).where(waiting))
-    rows = await session.execute(
-        select(
-            Message.id,
-            Persona.key,
-            Message.persona_id,
-            Message.mailbox,
-            Message.internal_date,
-            Message.from_address,
-            Message.subject,
-            Message.classification,
-            Message.triage_state,
-            Message.contact_id,
-            Message.evidence,
-        )
-        .outerjoin(Persona, Persona.id == Message.persona_id)
-        .where(waiting)
-        .order_by(Message.internal_date, Message.id)
-        .offset(offset)
-        .limit(limit)
-    )
+    rows = await session.execute(triage_query().where(waiting).offset(offset).limit(limit))
     return int(total or 0), [TriageRow(*row) for row in rows.all()]
 
 
@@ -329,20 +274,7 @@ async def triage_page(
 async def collectivity_by_id(
     session: AsyncSession, collectivity_id: int
 ) -> CollectivityInfo | None:
-    found = (
-        await session.execute(
-            select(
-                Collectivity.id,
-                Collectivity.insee_code,
-                Collectivity.name,
-                Collectivity.kind,
-                Collectivity.population,
-                Collectivity.departement,
-                Collectivity.region,
-            ).where(Collectivity.id == collectivity_id)
-        )
-    ).first()
-    return None if found is None else CollectivityInfo(*found)
+    return await collectivity_info(session, collectivity_id=collectivity_id)
 
 
 async def portal_campaigns(session: AsyncSession, collectivity_id: int) -> list[CampaignInfo]:
@@ -350,17 +282,36 @@ async def portal_campaigns(session: AsyncSession, collectivity_id: int) -> list[
 
     A campaign in progress is never listed: nothing a collectivity sees may reveal one."""
     took_part = select(Contact.campaign_id).where(Contact.collectivity_id == collectivity_id)
-    rows = await session.execute(
-        select(
-            Campaign.id,
-            Campaign.name,
-            Campaign.title,
-            Campaign.window_start,
-            Campaign.window_end,
-            Campaign.state,
-            Campaign.closed_at,
-        )
-        .where(Campaign.closed_at.is_not(None), Campaign.id.in_(took_part))
-        .order_by(Campaign.window_start.desc(), Campaign.id.desc())
+    return await campaign_infos(
+        session, Campaign.closed_at.is_not(None), Campaign.id.in_(took_part)
     )
-    return [CampaignInfo(*row) for row in rows.all()]
+
+
+async def campaign_stamp(session: AsyncSession, campaign_id: int) -> tuple[Any, ...]:
+    """A version of everything a campaign's barometer reads: it changes when a contact is
+    added or changes status, or an event or a grid answer is recorded or corrected (a check
+    overridden, an answer sent back or fixed: each leaves an event). Counted by the
+    database over the contact indexes; the portal keeps a closed campaign's figures until
+    it changes."""
+    of_campaign = select(Contact.id).where(Contact.campaign_id == campaign_id)
+    contacts = (
+        await session.execute(
+            select(func.count(), func.max(Contact.id), func.max(Contact.status_at)).where(
+                Contact.campaign_id == campaign_id
+            )
+        )
+    ).one()
+    events = (
+        await session.execute(
+            select(func.count(), func.max(ContactEvent.id)).where(
+                ContactEvent.contact_id.in_(of_campaign)
+            )
+        )
+    ).one()
+    answers = (
+        await session.execute(
+            select(func.count(), func.max(Observation.id), func.max(Observation.answered_at))
+            .where(Observation.contact_id.in_(of_campaign))
+        )
+    ).one()  # fmt: skip
+    return (*contacts, *events, *answers)

@@ -11,6 +11,7 @@ the planner to plan around, and are never touched.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -44,15 +45,15 @@ class ServiceFilter:
 
 
 class ServiceRow(NamedTuple):
-    """One selected service with its collectivity."""
+    """One selected service with its collectivity: whether it has an email address, a
+    phone number and a whole postal address, not the texts (a million-contact campaign
+    holds hundreds of thousands of these)."""
 
     id: int
     kind: str
-    email: str | None
-    phone: str | None
-    address: str | None
-    postal_code: str | None
-    city: str | None
+    has_email: bool
+    has_phone: bool
+    has_address: bool
     opening_hours: str | None
     collectivity_id: int
     insee_code: str
@@ -219,11 +220,9 @@ async def select_services(session: AsyncSession, selection: ServiceFilter) -> li
         select(
             Service.id,
             Service.kind,
-            Service.email,
-            Service.phone,
-            Service.address,
-            Service.postal_code,
-            Service.city,
+            _given(Service.email),
+            _given(Service.phone),
+            and_(_given(Service.address), _given(Service.postal_code), _given(Service.city)),
             Service.opening_hours,
             Collectivity.id,
             Collectivity.insee_code,
@@ -251,7 +250,15 @@ async def select_services(session: AsyncSession, selection: ServiceFilter) -> li
                 clauses.append(and_(Collectivity.population >= low, Collectivity.population < high))
         query = query.where(or_(*clauses))
     result = await session.execute(query)
-    return [ServiceRow._make(row) for row in result]
+    return [
+        ServiceRow(sid, kind, bool(email), bool(phone), bool(address), *rest)
+        for sid, kind, email, phone, address, *rest in result
+    ]
+
+
+def _given(column: Any) -> Any:
+    """True where the text column holds something (SQLite answers 1 or 0)."""
+    return and_(column.is_not(None), column != "")
 
 
 async def delete_replaceable(session: AsyncSession, campaign_id: int) -> int:
@@ -359,26 +366,34 @@ async def insert_contacts(
     now = require_utc(now)
     table = cast(Table, Contact.__table__)
     planned, assigned = ContactStatus.PLANNED.value, ContactStatus.ASSIGNED.value
-    rows: list[dict[str, Any]] = [
-        {
-            "campaign_id": campaign_id,
-            "service_id": c.service_id,
-            "collectivity_id": c.collectivity_id,
-            "scenario_id": c.scenario_id,
-            "channel": c.channel.value,
-            "wording": c.wording,
-            "persona_id": c.persona_id,
-            "auditor_id": c.auditor_id,
-            "planned_at": c.planned_at,
-            "status": planned if c.auditor_id is None else assigned,
-            "status_at": now,
-            "attempts": 0,
-        }
-        for c in contacts
-    ]
-    for start in range(0, len(rows), _CHUNK):
-        await session.execute(insert(table), rows[start : start + _CHUNK])
-    return len(rows)
+    count = 0
+    it = iter(contacts)
+    # Streamed: the parameters of one chunk at a time (as dicts they weigh several times
+    # the contacts themselves).
+    while chunk := list(itertools.islice(it, _CHUNK)):
+        rows = [_contact_row(c, campaign_id, now, planned, assigned) for c in chunk]
+        await session.execute(insert(table), rows)
+        count += len(rows)
+    return count
+
+
+def _contact_row(
+    c: PlannedContact, campaign_id: int, now: datetime, planned: str, assigned: str
+) -> dict[str, Any]:
+    return {
+        "campaign_id": campaign_id,
+        "service_id": c.service_id,
+        "collectivity_id": c.collectivity_id,
+        "scenario_id": c.scenario_id,
+        "channel": c.channel.value,
+        "wording": c.wording,
+        "persona_id": c.persona_id,
+        "auditor_id": c.auditor_id,
+        "planned_at": c.planned_at,
+        "status": planned if c.auditor_id is None else assigned,
+        "status_at": now,
+        "attempts": 0,
+    }
 
 
 # --------------------------------------------------------------------------------------

@@ -30,13 +30,17 @@ class Waiting:
     detail: dict[str, Any]
 
 
-async def waiting_steps(session: AsyncSession, campaign_id: int) -> list[Waiting]:
+def _waiting(campaign_id: int, *columns: Any) -> Any:
+    """``columns`` of the campaign's waiting email steps joined to their latest wait event.
+
+    Driven by the waiting contacts (few, found through the contact indexes), each one's
+    latest event looked up through the events' contact index: no scan of the campaign's
+    whole timeline."""
     latest = (
-        select(ContactEvent.contact_id, func.max(ContactEvent.id).label("event_id"))
-        .join(Contact, Contact.id == ContactEvent.contact_id)
-        .where(Contact.campaign_id == campaign_id, ContactEvent.kind.in_(WAIT_EVENTS))
-        .group_by(ContactEvent.contact_id)
-        .subquery()
+        select(func.max(ContactEvent.id))
+        .where(ContactEvent.contact_id == Contact.id, ContactEvent.kind.in_(WAIT_EVENTS))
+        .correlate(Contact)
+        .scalar_subquery()
     )
     waiting = or_(
         and_(
@@ -51,18 +55,10 @@ async def waiting_steps(session: AsyncSession, campaign_id: int) -> list[Waiting
         ),
         Contact.status == ContactStatus.SENDING.value,
     )
-    query = (
-        select(
-            Contact.id,
-            ContactEvent.kind,
-            ContactEvent.at,
-            Contact.next_attempt_at,
-            Contact.lease_expires_at,
-            Contact.status,
-            ContactEvent.detail,
-        )
-        .join(latest, latest.c.contact_id == Contact.id)
-        .join(ContactEvent, ContactEvent.id == latest.c.event_id)
+    return (
+        select(*columns)
+        .select_from(Contact)
+        .join(ContactEvent, ContactEvent.id == latest)
         .where(
             Contact.campaign_id == campaign_id,
             Contact.channel == Channel.EMAIL.value,
@@ -70,11 +66,34 @@ async def waiting_steps(session: AsyncSession, campaign_id: int) -> list[Waiting
             Contact.lease_owner.is_(None),
             waiting,
         )
-        .order_by(Contact.id)
     )
+
+
+async def waiting_steps(
+    session: AsyncSession, campaign_id: int, *, limit: int | None = None
+) -> list[Waiting]:
+    """The waiting steps by contact id (the first ``limit`` of them, or all)."""
+    query = _waiting(
+        campaign_id,
+        Contact.id,
+        ContactEvent.kind,
+        ContactEvent.at,
+        Contact.next_attempt_at,
+        Contact.lease_expires_at,
+        Contact.status,
+        ContactEvent.detail,
+    ).order_by(Contact.id)
+    if limit is not None:
+        query = query.limit(limit)
     rows = []
     for cid, kind, at, next_at, lease_end, status, detail in (await session.execute(query)).all():
         if status == ContactStatus.SENDING.value:
             next_at = lease_end
         rows.append(Waiting(cid, kind, at, next_at, dict(detail or {})))
     return rows
+
+
+async def waiting_counts(session: AsyncSession, campaign_id: int) -> dict[str, int]:
+    """How many steps wait, by the kind of their latest wait event (counted by the database)."""
+    query = _waiting(campaign_id, ContactEvent.kind, func.count()).group_by(ContactEvent.kind)
+    return {str(kind): int(n) for kind, n in (await session.execute(query)).all()}

@@ -46,8 +46,20 @@ class ContactBrief:
     checks: dict[str, Any] | None
 
 
-def _brief_query() -> Any:
+def with_contact_names(query: Any) -> Any:
+    """``query`` over contacts joined to what names them: campaign, service, collectivity,
+    persona and auditor (those two may be absent)."""
     return (
+        query.join(Campaign, Contact.campaign_id == Campaign.id)
+        .join(Service, Contact.service_id == Service.id)
+        .join(Collectivity, Contact.collectivity_id == Collectivity.id)
+        .outerjoin(Persona, Contact.persona_id == Persona.id)
+        .outerjoin(Auditor, Contact.auditor_id == Auditor.id)
+    )
+
+
+def _brief_query() -> Any:
+    return with_contact_names(
         select(
             Contact.id,
             Campaign.name,
@@ -66,11 +78,6 @@ def _brief_query() -> Any:
             Auditor.key,
             Contact.checks,
         )
-        .join(Campaign, Contact.campaign_id == Campaign.id)
-        .join(Service, Contact.service_id == Service.id)
-        .join(Collectivity, Contact.collectivity_id == Collectivity.id)
-        .outerjoin(Persona, Contact.persona_id == Persona.id)
-        .outerjoin(Auditor, Contact.auditor_id == Auditor.id)
     )
 
 

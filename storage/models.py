@@ -154,6 +154,9 @@ class Contact(Base):
     __table_args__ = (
         Index("ix_contact_due", "channel", "status", "planned_at"),
         Index("ix_contact_campaign_status", "campaign_id", "status"),
+        # the back office: the progress table (covering), the steps waiting to be retried
+        Index("ix_contact_progress", "campaign_id", "channel", "status", "planned_at"),
+        Index("ix_contact_campaign_retry", "campaign_id", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -219,7 +222,10 @@ class Message(Base):
     """Every email in or out. Unique on (persona, mailbox, UIDVALIDITY, UID) when fetched."""
 
     __tablename__ = "message"
-    __table_args__ = (UniqueConstraint("persona_id", "mailbox", "uidvalidity", "uid"),)
+    __table_args__ = (
+        UniqueConstraint("persona_id", "mailbox", "uidvalidity", "uid"),
+        Index("ix_message_triage", "triage_state", "internal_date"),  # the triage queue
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     direction: Mapped[str] = mapped_column(String(3))  # in | out
@@ -400,3 +406,26 @@ class WebLoginFailure(Base):
     login: Mapped[str] = mapped_column(String(254), index=True)
     client: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(index=True)
+
+
+class ReportComment(Base):
+    """A consultant's comment on a collectivity's barometer for one campaign, signed and dated.
+
+    ``channel`` is one of ``scenarios.domain.Channel`` or NULL for the comment on the whole
+    report. ``author`` is the name shown under it; ``web_account_id`` links it to the web
+    account that wrote it, when it came through the back office (NULL from the command line).
+    """
+
+    __tablename__ = "report_comment"
+    __table_args__ = (Index("ix_report_comment_target", "campaign_id", "collectivity_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    collectivity_id: Mapped[int] = mapped_column(ForeignKey("collectivity.id", ondelete="CASCADE"))
+    channel: Mapped[str | None] = mapped_column(String(10))
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(200))
+    web_account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("web_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime]

@@ -12,6 +12,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scenarios.progress import ContactState
+from storage import contact_status
 from storage.models import Campaign, Contact, Observation
 
 
@@ -42,7 +43,7 @@ class CampaignLine:
 
 async def campaign_lines(session: AsyncSession) -> list[CampaignLine]:
     """Every campaign with its contact counts, the latest window first."""
-    started = func.sum(case((Contact.status.in_(("planned", "assigned")), 0), else_=1))
+    started = func.sum(case((contact_status.started(), 1), else_=0))
     answered = func.sum(case((Contact.status == "answered", 1), else_=0))
     counts = (
         select(

@@ -48,6 +48,7 @@ __all__ = [
     "ServiceInfo",
     "actor_keys",
     "campaign_info",
+    "campaign_infos",
     "collectivity_info",
     "collectivity_services",
     "stream_contact_rows",
@@ -128,24 +129,44 @@ class ContactRow:
     photos: int = 0
 
 
-async def campaign_info(session: AsyncSession, name: str) -> CampaignInfo | None:
-    found = (
-        await session.execute(
-            select(
-                Campaign.id,
-                Campaign.name,
-                Campaign.title,
-                Campaign.window_start,
-                Campaign.window_end,
-                Campaign.state,
-                Campaign.closed_at,
-            ).where(Campaign.name == name)
-        )
-    ).first()
-    return None if found is None else CampaignInfo(*found)
+def _campaign_select() -> Any:
+    return select(
+        Campaign.id,
+        Campaign.name,
+        Campaign.title,
+        Campaign.window_start,
+        Campaign.window_end,
+        Campaign.state,
+        Campaign.closed_at,
+    )
 
 
-async def collectivity_info(session: AsyncSession, insee_code: str) -> CollectivityInfo | None:
+async def campaign_infos(session: AsyncSession, *where: Any) -> list[CampaignInfo]:
+    """The campaigns matching ``where`` (SQL conditions), the latest window first."""
+    rows = await session.execute(
+        _campaign_select().where(*where).order_by(Campaign.window_start.desc(), Campaign.id.desc())
+    )
+    return [CampaignInfo(*row) for row in rows.all()]
+
+
+async def campaign_info(
+    session: AsyncSession, name: str | None = None, *, campaign_id: int | None = None
+) -> CampaignInfo | None:
+    """One campaign, by name or by id."""
+    where = Campaign.name == name if campaign_id is None else Campaign.id == campaign_id
+    found = await campaign_infos(session, where)
+    return found[0] if found else None
+
+
+async def collectivity_info(
+    session: AsyncSession, insee_code: str | None = None, *, collectivity_id: int | None = None
+) -> CollectivityInfo | None:
+    """One collectivity, by INSEE code or by id."""
+    where = (
+        Collectivity.insee_code == insee_code
+        if collectivity_id is None
+        else Collectivity.id == collectivity_id
+    )
     found = (
         await session.execute(
             select(
@@ -156,7 +177,7 @@ async def collectivity_info(session: AsyncSession, insee_code: str) -> Collectiv
                 Collectivity.population,
                 Collectivity.departement,
                 Collectivity.region,
-            ).where(Collectivity.insee_code == insee_code)
+            ).where(where)
         )
     ).first()
     return None if found is None else CollectivityInfo(*found)
@@ -180,6 +201,14 @@ async def actor_keys(session: AsyncSession) -> tuple[dict[int, str], dict[int, s
     return await _keys(session, Persona), await _keys(session, Auditor)
 
 
+async def actor_names(session: AsyncSession) -> list[str]:
+    """Every persona's and auditor's name: what a collectivity's report must never show
+    (``reports.personal_findings.anonymise`` takes them out of the auditors' remarks)."""
+    personas = await session.scalars(select(Persona.display_name))
+    auditors = await session.scalars(select(Auditor.name))
+    return sorted({*personas, *auditors})
+
+
 def _attempt(detail: Any) -> int | None:
     if isinstance(detail, dict):
         value = detail.get("attempt")
@@ -194,12 +223,16 @@ async def _side_tables(
     lo: int,
     hi: int,
     contact_ids: Sequence[int] | None = None,
+    collectivity_ids: Sequence[int] | None = None,
 ) -> tuple[dict[int, list[EventRow]], dict[int, dict[str, Any]], dict[int, int]]:
     """Events, grid answers and photo counts of the campaign's contacts with ids lo..hi."""
     # The range is repeated on the side table's own contact_id so that its index is used.
     in_range = and_(Contact.campaign_id == campaign_id, Contact.id >= lo, Contact.id <= hi)
     if contact_ids is not None:
         in_range = and_(in_range, Contact.id.in_(list(contact_ids)))
+    if collectivity_ids is not None:
+        # a few collectivities' contacts spread over the whole id range: not every event
+        in_range = and_(in_range, Contact.collectivity_id.in_(list(collectivity_ids)))
     events: dict[int, list[EventRow]] = {}
     rows = await session.execute(
         select(ContactEvent.contact_id, ContactEvent.kind, ContactEvent.at, ContactEvent.detail)
@@ -304,7 +337,7 @@ async def stream_contact_rows(
                 continue
             lo, hi = partition[0][0], partition[-1][0]
             events, answers, photos = await _side_tables(
-                connection, campaign_id, lo, hi, contact_ids
+                connection, campaign_id, lo, hi, contact_ids, collectivity_ids
             )
             make = _ROW  # positional: a third of the cost of 26 keyword arguments
             for row in partition:

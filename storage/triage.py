@@ -31,10 +31,9 @@ class TriageRow:
     evidence: dict[str, Any] | None
 
 
-async def triage_rows(
-    session: AsyncSession, *, state: str | None = PENDING, message_id: int | None = None
-) -> list[TriageRow]:
-    query = (
+def triage_query() -> Any:
+    """The columns of ``TriageRow``, oldest message first."""
+    return (
         select(
             Message.id,
             Persona.key,
@@ -51,6 +50,12 @@ async def triage_rows(
         .outerjoin(Persona, Persona.id == Message.persona_id)
         .order_by(Message.internal_date, Message.id)
     )
+
+
+async def triage_rows(
+    session: AsyncSession, *, state: str | None = PENDING, message_id: int | None = None
+) -> list[TriageRow]:
+    query = triage_query()
     if message_id is not None:
         query = query.where(Message.id == message_id)
     elif state is not None:
@@ -86,6 +91,32 @@ async def set_triage(
         .values(**values)
     )
     return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def ignore_message(session: AsyncSession, message_id: int, actor: str, at: datetime) -> bool:
+    """Take one pending message out of triage as ignored (it answers no contact), with who and
+    when in its evidence; False if it was not pending (decided meanwhile, or no such message)."""
+    rows = await triage_rows(session, message_id=message_id)
+    if not rows or rows[0].triage_state != PENDING:
+        return False
+    evidence = dict(rows[0].evidence or {})
+    evidence["triage"] = {"by": actor, "at": at.isoformat(), "ignored": True}
+    return await set_triage(session, message_id, state="ignored", evidence=evidence)
+
+
+async def classify_message(
+    session: AsyncSession, message_id: int, kind: str, actor: str, at: datetime
+) -> bool:
+    """Set a pending message's class by hand, replacing the classifier's (kept in its evidence
+    with who and when); the message stays pending. False if it was not pending."""
+    rows = await triage_rows(session, message_id=message_id)
+    if not rows or rows[0].triage_state != PENDING:
+        return False
+    evidence = dict(rows[0].evidence or {})
+    evidence["classified"] = {"by": actor, "at": at.isoformat(), "was": rows[0].classification}
+    return await set_triage(
+        session, message_id, state=PENDING, evidence=evidence, classification=kind
+    )
 
 
 async def contact_campaign(session: AsyncSession, contact_id: int) -> str | None:

@@ -23,7 +23,15 @@ ROLES = ("coordinator", "consultant", "collectivity")
 
 
 class AccountError(ValueError):
-    """An account that cannot be created or changed (duplicate login, unknown collectivity)."""
+    """An account that cannot be created or changed (duplicate login, unknown collectivity).
+
+    ``reason`` names the case for a translated message: ``role``, ``needs_code``,
+    ``no_code``, ``unknown_collectivity``, ``duplicate`` or ``inactive``.
+    """
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +70,30 @@ def _query() -> Select[*tuple[Any, ...]]:
     return select(*_COLUMNS).outerjoin(Collectivity, Collectivity.id == WebAccount.collectivity_id)
 
 
+async def _collectivity_for(
+    session: AsyncSession, role: str, collectivity_code: str | None
+) -> int | None:
+    """The collectivity id an account of ``role`` is bound to (``AccountError`` if none fits)."""
+    if role not in ROLES:
+        raise AccountError(f"unknown role {role!r}: one of {', '.join(ROLES)}", "role")
+    if role != "collectivity":
+        if collectivity_code:
+            raise AccountError(f"a {role} account is bound to no collectivity", "no_code")
+        return None
+    if not collectivity_code:
+        raise AccountError(
+            "a collectivity account needs the collectivity's INSEE code", "needs_code"
+        )
+    found = await session.scalar(
+        select(Collectivity.id).where(Collectivity.insee_code == collectivity_code)
+    )
+    if found is None:
+        raise AccountError(
+            f"no collectivity with INSEE code {collectivity_code!r}", "unknown_collectivity"
+        )
+    return int(found)
+
+
 async def add_account(
     session: AsyncSession,
     *,
@@ -71,19 +103,7 @@ async def add_account(
     collectivity_code: str | None,
     now: datetime,
 ) -> AccountInfo:
-    if role not in ROLES:
-        raise AccountError(f"unknown role {role!r}: one of {', '.join(ROLES)}")
-    collectivity_id = None
-    if role == "collectivity":
-        if not collectivity_code:
-            raise AccountError("a collectivity account needs the collectivity's INSEE code")
-        collectivity_id = await session.scalar(
-            select(Collectivity.id).where(Collectivity.insee_code == collectivity_code)
-        )
-        if collectivity_id is None:
-            raise AccountError(f"no collectivity with INSEE code {collectivity_code!r}")
-    elif collectivity_code:
-        raise AccountError(f"a {role} account is bound to no collectivity")
+    collectivity_id = await _collectivity_for(session, role, collectivity_code)
     account = WebAccount(
         login=login,
         name=name,
@@ -98,7 +118,7 @@ async def add_account(
             session.add(account)
             await session.flush()
     except IntegrityError as exc:
-        raise AccountError(f"an account with login {login!r} already exists") from exc
+        raise AccountError(f"an account with login {login!r} already exists", "duplicate") from exc
     found = await account_by_id(session, account.id)
     assert found is not None
     return found
@@ -245,3 +265,28 @@ async def failures_since(
 
 async def forget_failures(session: AsyncSession, before: datetime) -> None:
     await session.execute(delete(WebLoginFailure).where(WebLoginFailure.at < before))
+
+
+async def set_role(
+    session: AsyncSession, account_id: int, role: str, collectivity_code: str | None
+) -> AccountInfo:
+    """Give an active account another role (and collectivity); its open sessions end.
+
+    ``AccountError`` when the role is unknown, a collectivity account has no known INSEE code,
+    another role is given one, or the account is not active.
+    """
+    collectivity_id = await _collectivity_for(session, role, collectivity_code)
+    result = await session.execute(
+        update(WebAccount)
+        .where(WebAccount.id == account_id, WebAccount.active.is_(True))
+        .values(
+            role=role,
+            collectivity_id=collectivity_id,
+            session_epoch=WebAccount.session_epoch + 1,
+        )
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise AccountError(f"no active account with id {account_id}", "inactive")
+    found = await account_by_id(session, account_id)
+    assert found is not None
+    return found

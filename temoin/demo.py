@@ -47,6 +47,7 @@ from storage import demo as repo
 from storage.db import Database
 from storage.directory import ImportCounts, upsert_directory
 from storage.migrate import upgrade_async
+from temoin.cli.words import Words
 from temoin.demo_outputs import CommandLine, Commands, Outputs, close_and_report
 from temoin.planning import PlanOutcome, catalog_scenarios, plan_campaign
 from temoin.settings import Settings
@@ -281,7 +282,7 @@ async def _run_full_demo(
         await world.start(close_at=close_at)
         commands = Commands(command_line, settings, clock, paths.logs / "commands.log")
         display = ProgressDisplay(console, database, campaign_id, start, close_at, tz,
-                                  live=options.live)  # fmt: skip
+                                  live=options.live, locale=settings.locale)  # fmt: skip
         with display:
             simulation = Simulation(
                 world,
@@ -316,23 +317,23 @@ async def _run_full_demo(
     )
 
 
-def summary_lines(result: FullResult, tz: ZoneInfo) -> Sequence[str]:
-    loop = result.loop
+def summary_lines(result: FullResult, w: Words) -> Sequence[str]:
+    loop, f = result.loop, w.f
     start, end = result.window
     lines = [
-        f"Campaign {result.plan.plan.name}: {start} to {end}, closed on "
-        f"{result.close_at.astimezone(tz):%Y-%m-%d %H:%M} ({tz.key}).",
-        f"Simulated {loop.instants} instants in {loop.real_seconds:.1f} s "
-        f"({loop.dispatch_runs} dispatch runs, {loop.deliveries} replies delivered, "
-        f"{loop.triaged} triaged by the coordinator, {loop.auditor_steps} auditor steps, "
-        f"{loop.letter_prints} letter printings).",
-        f"Wrote under {result.paths.out}:",
-    ]
+        w("cli.demo.campaign", name=result.plan.plan.name, start=f.date(start), end=f.date(end),
+          close=f.datetime(result.close_at), zone=f.tz.key),
+        w("cli.demo.simulated", instants=f.number(loop.instants),
+          seconds=f.number(loop.real_seconds, 1), runs=f.number(loop.dispatch_runs),
+          deliveries=f.number(loop.deliveries), triaged=f.number(loop.triaged),
+          steps=f.number(loop.auditor_steps), prints=f.number(loop.letter_prints)),
+        w("cli.demo.wrote", path=result.paths.out),
+    ]  # fmt: skip
     lines += [f"  {path}" for path in result.outputs.files]
     lines += [
-        f"  {result.paths.letters}/ (the printed letters)",
-        f"  {result.paths.check} (measured against the truth), {result.paths.truth}",
-        f"  {result.paths.logs}/ (commands run, worker logs)",
-        f"Demo finished in {result.wall_seconds:.0f} s.",
+        "  " + w("cli.demo.letters", path=result.paths.letters),
+        "  " + w("cli.demo.check_files", check=result.paths.check, truth=result.paths.truth),
+        "  " + w("cli.demo.logs", path=result.paths.logs),
+        w("cli.demo.finished", seconds=f.number(result.wall_seconds)),
     ]
     return lines

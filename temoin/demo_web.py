@@ -19,6 +19,7 @@ from scenarios.clock import Clock
 from storage import demo as repo
 from storage import web_accounts
 from storage.db import Database
+from temoin.cli.words import Words
 from web.auth import Passwords
 
 COORDINATOR = "coordination@demo.example"
@@ -59,7 +60,11 @@ async def demo_web_accounts(
 
 
 def web_lines(
-    accounts: Sequence[tuple[str, str, str]], database_url: str, out: Path, default_out: bool
+    accounts: Sequence[tuple[str, str, str]],
+    database_url: str,
+    out: Path,
+    default_out: bool,
+    w: Words,
 ) -> list[str]:
     env = (
         f"TEMOIN_DATABASE_URL={shlex.quote(database_url)} "
@@ -68,8 +73,10 @@ def web_lines(
     )
     command = "make web" if default_out else f"{env} temoin web --port {PORT}"
     lines = [
-        f"The back office and the portal on the demo's data: {command}",
-        f"  then open http://127.0.0.1:{PORT}/ and log in (passwords shown this once):",
+        w("cli.demo.web", command=command),
+        "  " + w("cli.demo.web_open", url=f"http://127.0.0.1:{PORT}/"),
     ]
-    lines += [f"  {login}  {password}  ({what})" for login, password, what in accounts]
+    for login, password, what in accounts:
+        shown = w("cli.demo.coordination") if what == "coordinator" else what
+        lines.append(f"  {login}  {password}  ({shown})")
     return lines

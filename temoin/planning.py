@@ -27,11 +27,13 @@ from scenarios.domain import Channel
 from scenarios.opening_hours import OpeningHoursError, WeeklyHours, parse_hours
 from scenarios.planning import (
     AuditorInput,
+    FieldShortfall,
     FixedContact,
     InfeasiblePlan,
     PersonaInput,
     Plan,
     PlanRequest,
+    Rules,
     ScenarioInput,
     ServiceInput,
     plan,
@@ -39,6 +41,19 @@ from scenarios.planning import (
 from storage import campaigns as repo
 from storage.db import Database
 from temoin.errors import UserError
+
+
+class PlanRefused(UserError):
+    """The auditors' days cannot hold the field plan; ``shortfalls`` has the numbers, for
+    a caller that words them in the reader's language (``temoin.cli.plan_refusal``)."""
+
+    def __init__(
+        self, message: str, name: str, shortfalls: Sequence[FieldShortfall], rules: Rules
+    ) -> None:
+        super().__init__(message)
+        self.name = name
+        self.shortfalls = tuple(shortfalls)
+        self.rules = rules
 
 
 @dataclass
@@ -90,9 +105,9 @@ def service_inputs(rows: Sequence[repo.ServiceRow]) -> tuple[list[ServiceInput],
                 collectivity_code=row.insee_code,
                 collectivity_name=row.collectivity_name,
                 departement=row.departement,
-                has_email=bool(row.email),
-                has_phone=bool(row.phone),
-                has_address=bool(row.address and row.postal_code and row.city),
+                has_email=row.has_email,
+                has_phone=row.has_phone,
+                has_address=row.has_address,
                 opening_hours=hours,
                 latitude=row.latitude,
                 longitude=row.longitude,
@@ -168,10 +183,9 @@ async def plan_campaign(
             if existing is not None:
                 deleted = await repo.delete_replaceable(session, campaign_id)
         kept = await repo.kept_contacts(session, campaign_id) if existing is not None else []
-        rows = await repo.select_services(session, selection)
-        services, unreadable = service_inputs(rows)
+        services, unreadable = service_inputs(await repo.select_services(session, selection))
         others = await repo.running_contacts(
-            session, campaign_id, *_reach(spec), (row.collectivity_id for row in rows)
+            session, campaign_id, *_reach(spec), {s.collectivity_id for s in services}
         )
         request = PlanRequest(
             services=services,
@@ -223,7 +237,10 @@ async def plan_campaign(
         try:
             result = plan(request)
         except InfeasiblePlan as exc:
-            raise UserError(f"cannot plan {spec.name!r}: {exc}") from exc
+            message = f"cannot plan {spec.name!r}: {exc}"
+            if exc.shortfalls:
+                raise PlanRefused(message, spec.name, exc.shortfalls, request.rules) from exc
+            raise UserError(message) from exc
         if not dry_run:
             await repo.insert_contacts(session, campaign_id, result.contacts, now)
     return PlanOutcome(

@@ -19,6 +19,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -41,6 +42,7 @@ from sqlalchemy.exc import ArgumentError
 
 from runners.secrets import check_secret_ref, resolve_secret
 from scenarios.input_files import LIMITS, InputFileError, read_input
+from temoin.config_path import config_path
 
 ENV_PREFIX = "TEMOIN_"
 ENV_NESTED_DELIMITER = "__"
@@ -174,6 +176,43 @@ class ReportSettings(BaseModel):
         return value
 
 
+def _local_or_https(value: str) -> str:
+    parts = urlsplit(value)
+    loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if parts.scheme == "https" and parts.hostname:
+        return value
+    if parts.scheme == "http" and loopback:
+        return value
+    raise ValueError("must be an https:// URL (http:// only on this machine's loopback)")
+
+
+class OidcSettings(BaseModel):
+    """Single sign-on through an OpenID Connect provider (ProConnect, an organisation's own).
+
+    Nobody gets an account through it: the provider's verified email must be the login of an
+    active account a coordinator created (``temoin web users add`` or the back office), in
+    one of ``allowed_domains`` when that list is given.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    # The provider's discovery document (issuer + /.well-known/openid-configuration)
+    discovery_url: Annotated[str, AfterValidator(_local_or_https)]
+    client_id: str = Field(min_length=1)
+    # The client secret: a reference (env:VAR or file:/path), never the value.
+    client_secret: SecretRef
+    scopes: str = "openid email profile"
+    # The provider's name on the log-in page's button ("Se connecter avec …").
+    label: str = Field("ProConnect", min_length=1, max_length=60)
+    # Emails outside these domains are refused even when an account has that login.
+    allowed_domains: tuple[str, ...] = ()
+
+    @field_validator("allowed_domains")
+    @classmethod
+    def _folded(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(d.strip().lower().lstrip("@") for d in value if d.strip())
+
+
 class WebSettings(BaseModel):
     """The back office and the portal (``temoin web``)."""
 
@@ -198,6 +237,8 @@ class WebSettings(BaseModel):
     argon2_time_cost: int = Field(3, ge=1, le=20)
     argon2_memory_kib: int = Field(65536, ge=8192, le=4 * 1024 * 1024)
     argon2_parallelism: int = Field(4, ge=1, le=64)
+    # Optional single sign-on ([web.oidc]); password log-in stays available.
+    oidc: OidcSettings | None = None
 
 
 class Settings(BaseSettings):
@@ -265,16 +306,6 @@ class _TomlSource(PydanticBaseSettingsSource):
         return dict(self._data)
 
 
-def _config_path(explicit: Path | None) -> Path | None:
-    if explicit is not None:
-        return explicit
-    from_env = os.environ.get("TEMOIN_CONFIG")
-    if from_env:
-        return Path(from_env)
-    default = Path("temoin.toml")
-    return default if default.exists() else None
-
-
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         # a regular file of sane size only: a FIFO would block, /dev/zero never end
@@ -324,7 +355,7 @@ def _describe(error: Any, data: dict[str, Any], path: Path | None) -> str:
 
 def load_settings(config: Path | None = None) -> Settings:
     """Build the settings; raise ``SettingsError`` with one line naming what is wrong."""
-    path = _config_path(config)
+    path = config_path(config)
     data = _read_toml(path) if path is not None else {}
 
     class _Loaded(Settings):

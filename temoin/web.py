@@ -12,9 +12,9 @@ from starlette.applications import Starlette
 from runners.secrets import SecretError, resolve_secret
 from scenarios.clock import SystemClock
 from temoin.database import open_database
-from temoin.settings import Settings, load_settings
+from temoin.settings import OidcSettings, Settings, load_settings
 from web.app import create_app
-from web.config import WebConfig
+from web.config import OidcConfig, WebConfig
 
 
 def web_config(settings: Settings) -> WebConfig:
@@ -45,6 +45,20 @@ def web_config(settings: Settings) -> WebConfig:
         argon2_time_cost=conf.argon2_time_cost,
         argon2_memory_kib=conf.argon2_memory_kib,
         argon2_parallelism=conf.argon2_parallelism,
+        oidc=_oidc(conf.oidc),
+    )
+
+
+def _oidc(conf: OidcSettings | None) -> OidcConfig | None:
+    if conf is None:
+        return None
+    return OidcConfig(
+        discovery_url=conf.discovery_url,
+        client_id=conf.client_id,
+        client_secret=resolve_secret(conf.client_secret),
+        scopes=conf.scopes,
+        label=conf.label,
+        allowed_domains=conf.allowed_domains,
     )
 
 

@@ -8,9 +8,11 @@ Routes (French paths, what people see in the address bar):
 
     /                       to the account's home, or the log-in page
     /connexion              log in (GET form, POST)         /deconnexion   log out (POST)
+    /connexion/sso[/retour] single sign-on (OpenID Connect, when configured: web.sso)
     /invitation/{token}     choose a password (single use, expiring)
     /portail...             a collectivity's own results (views_portal)
     /admin...               the back office (views_admin)
+    /admin/comptes...       accounts, for coordinators (views_accounts)
     /static/...             htmx and the style sheet, served from here (no CDN)
     /sante                  "ok", for health checks
 
@@ -35,7 +37,20 @@ from scenarios.clock import Clock
 from scenarios.formatting import Formats
 from scenarios.i18n import Translator
 from storage.db import Database
-from web import auth, views_admin, views_auth, views_portal
+from web import (
+    auth,
+    views_accounts,
+    views_admin,
+    views_auth,
+    views_bulk,
+    views_comments,
+    views_compare,
+    views_downloads,
+    views_evolution,
+    views_portal,
+    views_review,
+)
+from web import sso as web_sso
 from web.config import WebConfig
 from web.pages import STATIC_DIR, LoginRequired, WebState, make_templates, render
 from web.security import SecurityHeaders
@@ -61,8 +76,16 @@ def routes() -> list[BaseRoute]:
         Route("/deconnexion", views_auth.logout, methods=["POST"]),
         Route("/invitation/{token:str}", views_auth.invite_page, methods=["GET"]),
         Route("/invitation/{token:str}", views_auth.invite, methods=["POST"]),
+        *web_sso.routes(),
         *views_portal.routes(),
+        *views_evolution.routes(),
+        *views_bulk.routes(),
         *views_admin.routes(),
+        *views_review.routes(),
+        *views_accounts.routes(),
+        *views_downloads.routes(),
+        *views_compare.routes(),
+        *views_comments.routes(),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
     ]
 
@@ -110,7 +133,17 @@ def create_app(
     passwords = auth.Passwords(
         config.argon2_time_cost, config.argon2_memory_kib, config.argon2_parallelism
     )
+    templates = make_templates(t, f)
+    templates.env.globals["sso_label"] = config.oidc.label if config.oidc else None
     app.state.web = WebState(
-        database, config, clock, catalog, t, f, make_templates(t, f), passwords
+        database,
+        config,
+        clock,
+        catalog,
+        t,
+        f,
+        templates,
+        passwords,
+        sso=web_sso.make_client(config),
     )
     return app

@@ -17,14 +17,18 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
+from datetime import datetime, timedelta
 from typing import Final
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import web_accounts
 from storage.web_accounts import AccountInfo
 
 MIN_PASSWORD = 12
+MAX_LOGIN = 254
 MAX_PASSWORD = 1024  # argon2 hashes any length; a megabyte password is only a CPU bill
 
 BACK_OFFICE: Final = frozenset({"coordinator", "consultant"})
@@ -36,6 +40,28 @@ def new_token() -> str:
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def fold_login(login: str) -> str | None:
+    """A login as stored (trimmed, lower case), or None if it has spaces or is too long."""
+    folded = login.strip().lower()
+    if not folded or len(folded) > MAX_LOGIN or any(c.isspace() for c in folded):
+        return None
+    return folded
+
+
+async def new_invite(
+    session: AsyncSession, account_id: int, now: datetime, seconds: float, public_url: str
+) -> str:
+    """A single-use invitation link for the account (the ones not used yet stop working).
+
+    Only the token's digest is stored: the link exists nowhere once it has been shown.
+    """
+    token = new_token()
+    await web_accounts.add_invite(
+        session, account_id, token_hash(token), now, now + timedelta(seconds=seconds)
+    )
+    return f"{public_url.rstrip('/')}/invitation/{token}"
 
 
 class Passwords:

@@ -12,6 +12,18 @@ DEFAULT_STRATA = (2000, 10000, 50000)
 
 
 @dataclass(frozen=True, slots=True)
+class OidcConfig:
+    """Single sign-on (``web.sso``), the client secret already resolved."""
+
+    discovery_url: str
+    client_id: str
+    client_secret: str
+    scopes: str = "openid email profile"
+    label: str = "ProConnect"
+    allowed_domains: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class WebConfig:
     secret_key: str
     public_url: str = "http://127.0.0.1:8000"
@@ -30,6 +42,7 @@ class WebConfig:
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 4
+    oidc: OidcConfig | None = None
 
     def __post_init__(self) -> None:
         # A short key can be guessed offline from one signed cookie.

@@ -9,7 +9,7 @@ a bumped epoch (password changed, account disabled) or a session older than
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
+from reports.campaign_stats import shipped_catalog
 from scenarios.catalog import Catalog
 from scenarios.clock import Clock
 from scenarios.formatting import Formats
@@ -28,6 +29,7 @@ from storage import web_accounts
 from storage.db import Database
 from storage.web_accounts import AccountInfo
 from web import auth
+from web.barometers import BarometerCache
 from web.config import WebConfig
 from web.security import CSRF_FIELD, csrf_token
 
@@ -46,6 +48,14 @@ class WebState:
     f: Formats
     templates: Jinja2Templates
     passwords: auth.Passwords
+    barometers: BarometerCache = field(default_factory=BarometerCache)
+    sso: Any | None = None  # Authlib's client of the OpenID Connect provider (web.sso)
+
+    def scenario_catalog(self) -> Catalog:
+        """The app's scenario catalogue (the shipped one unless given), loaded once."""
+        if self.catalog is None:
+            self.catalog = shipped_catalog()
+        return self.catalog
 
 
 class LoginRequired(Exception):

@@ -9,7 +9,6 @@ left open follows the worker.
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from starlette.requests import Request
@@ -17,12 +16,13 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from channels.classify import KINDS as CLASSIFIER_KINDS
-from reports.campaign_stats import shipped_catalog
 from runners.tracker import Tracker, TriageError
-from scenarios.catalog import Catalog
-from storage import backoffice, dispatch_status, mail, triage
+from scenarios.progress import campaign_state
+from storage import backoffice, dispatch_status, mail, triage, web_reports
+from storage import progress as progress_repo
+from storage.contact_status import STEPS
+from web import views_bulk
 from web.pages import (
-    WebState,
     int_param,
     not_found,
     now,
@@ -53,19 +53,26 @@ def routes() -> list[BaseRoute]:
     ]
 
 
-def _catalog(st: WebState) -> Catalog:
-    if st.catalog is None:
-        st.catalog = shipped_catalog()
-    return st.catalog
-
-
 async def campaigns(request: Request) -> Response:
     await require_back_office(request)
     st = state(request)
     async with st.database.session() as db:
-        lines = await backoffice.campaigns(db)
+        lines = await progress_repo.campaign_lines(db)
         pending, _rows = await backoffice.triage_page(db, offset=0, limit=0)
-    return render(request, "admin/campaigns.html.j2", campaigns=lines, pending=pending)
+    today = now(request).astimezone(st.f.tz).date()
+    states = {
+        line.id: campaign_state(
+            closed=line.closed_at is not None,
+            contacts=line.contacts,
+            started=line.started,
+            window_start=line.window_start,
+            today=today,
+        )
+        for line in lines
+    }
+    return render(
+        request, "admin/campaigns.html.j2", campaigns=lines, states=states, pending=pending
+    )
 
 
 async def _progress_context(request: Request, campaign_id: int) -> dict[str, Any]:
@@ -75,21 +82,25 @@ async def _progress_context(request: Request, campaign_id: int) -> dict[str, Any
         if info is None:
             not_found()
         channels = await backoffice.channel_progress(db, campaign_id, now(request))
-        held = await dispatch_status.waiting_steps(db, campaign_id)
+        held = await dispatch_status.waiting_steps(db, campaign_id, limit=MAX_HELD_SHOWN)
+        held_kinds = await dispatch_status.waiting_counts(db, campaign_id)
     return {
         "campaign": info,
         "channels": channels,
-        "held": held[:MAX_HELD_SHOWN],
-        "held_total": len(held),
-        "held_kinds": sorted(Counter(w.kind for w in held).items()),
+        "held": held,
+        "held_total": sum(held_kinds.values()),
+        "held_kinds": sorted(held_kinds.items()),
         "as_of": now(request),
     }
 
 
 async def campaign(request: Request) -> Response:
     await require_back_office(request)
-    context = await _progress_context(request, int_param(request, "campaign_id"))
-    return render(request, "admin/campaign.html.j2", **context)
+    campaign_id = int_param(request, "campaign_id")
+    context = await _progress_context(request, campaign_id)
+    async with state(request).database.session() as db:
+        earlier = await web_reports.earlier_campaigns(db, campaign_id)
+    return render(request, "admin/campaign.html.j2", earlier=earlier, **context)
 
 
 async def progress(request: Request) -> Response:
@@ -114,7 +125,7 @@ async def campaign_contacts(request: Request) -> Response:
     campaign_id = int_param(request, "campaign_id")
     channel = request.query_params.get("canal", "")
     step = request.query_params.get("etape", "")
-    if channel not in CHANNELS or step not in backoffice.STEPS:
+    if channel not in CHANNELS or step not in STEPS:
         not_found()
     page = _page(request)
     async with st.database.session() as db:
@@ -158,7 +169,7 @@ async def triage_queue(request: Request) -> Response:
     pages = max(1, -(-total // TRIAGE_PAGE))
     return render(
         request, "admin/triage.html.j2", items=items, total=total, page=min(page, pages),
-        pages=pages,
+        pages=pages, kinds=KINDS, bulk=views_bulk.outcome(request),
     )  # fmt: skip
 
 
@@ -208,7 +219,7 @@ async def triage_match(request: Request) -> Response:
     elif kind is not None and kind not in KINDS:
         error = st.t("web.triage.bad_kind")
     else:
-        tracker = Tracker(st.database, _catalog(st), st.clock)
+        tracker = Tracker(st.database, st.scenario_catalog(), st.clock)
         try:
             await tracker.match_manually(
                 message_id, contact_id, actor=f"web:{account.login}", kind=kind
@@ -227,13 +238,9 @@ async def triage_ignore(request: Request) -> Response:
     st = state(request)
     message_id = int_param(request, "message_id")
     async with st.database.session() as db:
-        rows = await triage.triage_rows(db, message_id=message_id)
-        if not rows:
+        if not await triage.triage_rows(db, message_id=message_id):
             not_found()
-        evidence = dict(rows[0].evidence or {})
-        evidence["triage"] = {"by": f"web:{account.login}", "at": now(request).isoformat(),
-                              "ignored": True}  # fmt: skip
-        done = await triage.set_triage(db, message_id, state="ignored", evidence=evidence)
+        done = await triage.ignore_message(db, message_id, f"web:{account.login}", now(request))
     if not done:
         context = await _triage_context(request, message_id)
         return render(
@@ -253,7 +260,7 @@ async def contact(request: Request) -> Response:
             not_found()
         events = await backoffice.contact_events(db, contact_id)
         messages = await backoffice.contact_messages(db, contact_id)
-    scenario = _catalog(st).scenarios.get(found.scenario_id)
+    scenario = st.scenario_catalog().scenarios.get(found.scenario_id)
     return render(
         request, "admin/contact.html.j2", contact=found, events=events,
         messages=[(m, (m.text or "")[:MAX_TEXT]) for m in messages],

@@ -85,10 +85,20 @@ async def login(request: Request) -> Response:
             error=st.t("web.login.failed"),
         )  # fmt: skip
     async with st.database.session() as db:
-        await web_accounts.record_login(db, account.id, at)
         if stored is not None and st.passwords.needs_rehash(stored):
             hashed = await st.passwords.hash_async(password)
             await web_accounts.set_password_hash(db, account.id, hashed, end_sessions=False)
+    return await start_session(request, account, next_path)
+
+
+async def start_session(
+    request: Request, account: AccountInfo, next_path: str | None = None
+) -> Response:
+    """Log the account in: the session is emptied and refilled (a new CSRF token too), so
+    nothing set before the log-in survives it; then to ``next_path`` or the account's home."""
+    at = now(request)
+    async with state(request).database.session() as db:
+        await web_accounts.record_login(db, account.id, at)
     request.session.clear()
     request.session.update(
         {"account": account.id, "epoch": account.session_epoch, "since": at.timestamp()}

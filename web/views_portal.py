@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from reports.barometer import CampaignFigures
 from reports.render import ReportOptions, collectivity_context, collectivity_report, pdf_bytes
 from storage import backoffice
 from storage.stats import CampaignInfo, CollectivityInfo
@@ -31,7 +32,7 @@ def routes() -> list[BaseRoute]:
     ]
 
 
-async def _own(request: Request) -> tuple[CollectivityInfo, list[CampaignInfo]]:
+async def own_results(request: Request) -> tuple[CollectivityInfo, list[CampaignInfo]]:
     _account, collectivity_id = await require_portal(request)
     async with state(request).database.session() as db:
         collectivity = await backoffice.collectivity_by_id(db, collectivity_id)
@@ -41,19 +42,19 @@ async def _own(request: Request) -> tuple[CollectivityInfo, list[CampaignInfo]]:
     return collectivity, campaigns
 
 
-def _options(request: Request) -> ReportOptions:
+def report_options(request: Request) -> ReportOptions:
     config = state(request).config
     return ReportOptions(min_cell=config.min_cell, min_peers=config.min_peers,
                          strata=config.strata)  # fmt: skip
 
 
 async def portal(request: Request) -> Response:
-    collectivity, campaigns = await _own(request)
+    collectivity, campaigns = await own_results(request)
     return render(request, "portal/home.html.j2", collectivity=collectivity, campaigns=campaigns)
 
 
 async def _campaign(request: Request) -> tuple[CollectivityInfo, CampaignInfo]:
-    collectivity, campaigns = await _own(request)
+    collectivity, campaigns = await own_results(request)
     campaign_id = int_param(request, "campaign_id")
     found = next((c for c in campaigns if c.id == campaign_id), None)
     if found is None:
@@ -61,13 +62,26 @@ async def _campaign(request: Request) -> tuple[CollectivityInfo, CampaignInfo]:
     return collectivity, found
 
 
+async def kept_figures(request: Request, campaign: CampaignInfo) -> CampaignFigures | None:
+    """A closed campaign's national and peer figures, kept by the app (``web.barometers``);
+    None for a campaign still open (its figures move with every step)."""
+    st = state(request)
+    if campaign.closed_at is None:
+        return None
+    return await st.barometers.figures(
+        st.database, campaign, min_cell=st.config.min_cell, strata=st.config.strata,
+        catalog=st.scenario_catalog(),
+    )  # fmt: skip
+
+
 async def campaign_report(request: Request) -> Response:
     collectivity, campaign = await _campaign(request)
     st = state(request)
+    figures = await kept_figures(request, campaign)
     async with st.database.session() as db:
         context: dict[str, Any] = await collectivity_context(
             db, campaign, collectivity, generated_at=now(request), as_of=campaign.closed_at,
-            options=_options(request), catalog=st.catalog,
+            options=report_options(request), catalog=st.scenario_catalog(), figures=figures,
         )  # fmt: skip
     context.pop("t", None)
     return render(
@@ -79,10 +93,11 @@ async def campaign_report(request: Request) -> Response:
 async def campaign_pdf(request: Request) -> Response:
     collectivity, campaign = await _campaign(request)
     st = state(request)
+    figures = await kept_figures(request, campaign)
     async with st.database.session() as db:
         html = await collectivity_report(
             db, campaign, collectivity, generated_at=now(request), as_of=campaign.closed_at,
-            options=_options(request), catalog=st.catalog,
+            options=report_options(request), catalog=st.scenario_catalog(), figures=figures,
         )  # fmt: skip
     data = await asyncio.to_thread(pdf_bytes, html)
     name = f"barometre-{campaign.id}-{collectivity.insee_code}.pdf"

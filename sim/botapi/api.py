@@ -55,6 +55,7 @@ class LocalBotApi(
             daemon=True,
         )
         self._thread.start()
+        self._start_webhook_sender()
         _LOG.debug("local Bot API listening on %s", self.base_url)
         return self
 
@@ -70,6 +71,8 @@ class LocalBotApi(
         server.shutdown()
         if thread is not None:
             thread.join()
+        for sender in self._webhook_threads:
+            sender.join(15)
         server.server_close()
         server.close_connections(timeout=5.0)
 

@@ -18,6 +18,8 @@ from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 
+from scenarios.formatting import Formats
+from scenarios.i18n import Translator
 from storage import demo as repo
 from storage.db import Database
 
@@ -47,6 +49,7 @@ class ProgressDisplay:
         tz: ZoneInfo,
         *,
         live: bool,
+        locale: str = "fr",
     ) -> None:
         # Bound to the stream of now: the commands the demo runs print into a buffer of theirs
         # meanwhile (sys.stdout redirected), which must not swallow a refresh of the panel.
@@ -56,6 +59,8 @@ class ProgressDisplay:
         self.start = start
         self.end = end
         self.tz = tz
+        self.t = Translator(locale)
+        self.f = Formats(locale, tz)
         self.counts = Counts()
         self._live = (
             Live(
@@ -113,14 +118,20 @@ class ProgressDisplay:
         day = local.strftime("%Y-%m-%d")
         if day != self._day or force:
             self._day = day
-            self.console.print(f"{local:%Y-%m-%d %a %H:%M} | {self._line()}", highlight=False)
+            self.console.print(f"{self.f.datetime(local)} | {self._line()}", highlight=False)
+
+    def _of(self, done: int, total: int) -> str:
+        return f"{self.f.number(done)}/{self.f.number(total)}"
 
     def _line(self) -> str:
-        c = self.counts
-        return (
-            f"emails sent {c.emails_sent}/{c.emails} | replies {c.replies} | "
-            f"calls and visits {c.field_done}/{c.field} | letters posted "
-            f"{c.letters_posted}/{c.letters}, answered {c.letters_answered}"
+        c, n = self.counts, self.f.number
+        return self.t(
+            "cli.demo.progress.line",
+            emails=self._of(c.emails_sent, c.emails),
+            replies=n(c.replies),
+            field=self._of(c.field_done, c.field),
+            letters=self._of(c.letters_posted, c.letters),
+            answered=n(c.letters_answered),
         )
 
     def _panel(self, local: datetime, instant: datetime) -> Table:
@@ -128,12 +139,16 @@ class ProgressDisplay:
         done = min(total, max(0.0, (instant - self.start).total_seconds()))
         table = Table.grid(padding=(0, 2))
         c = self.counts
-        table.add_row("simulated time", f"{local:%A %d %B %Y %H:%M} ({self.tz.key})")
-        table.add_row("emails sent", f"{c.emails_sent} / {c.emails}")
-        table.add_row("replies received", str(c.replies))
-        table.add_row("calls and visits done", f"{c.field_done} / {c.field}")
-        table.add_row("letters posted", f"{c.letters_posted} / {c.letters}")
-        table.add_row("letters answered", str(c.letters_answered))
-        table.add_row("real time", f"{time.monotonic() - self._started:.0f} s")
-        table.add_row("until the close", ProgressBar(total=total, completed=done, width=50))
+        t, n = self.t, self.f.number
+        when = f"{self.f.long_date(local)} {self.f.time(local)} ({self.tz.key})"
+        table.add_row(t("cli.demo.progress.simulated_time"), when)
+        table.add_row(t("cli.demo.progress.emails"), self._of(c.emails_sent, c.emails))
+        table.add_row(t("cli.demo.progress.replies"), n(c.replies))
+        table.add_row(t("cli.demo.progress.field"), self._of(c.field_done, c.field))
+        table.add_row(t("cli.demo.progress.posted"), self._of(c.letters_posted, c.letters))
+        table.add_row(t("cli.demo.progress.answered"), n(c.letters_answered))
+        real = t("cli.demo.progress.seconds", seconds=n(time.monotonic() - self._started))
+        table.add_row(t("cli.demo.progress.real_time"), real)
+        bar = ProgressBar(total=total, completed=done, width=50)
+        table.add_row(t("cli.demo.progress.until_close"), bar)
         return table

@@ -17,6 +17,7 @@ from temoin import __version__
 from temoin.cli import (
     auditors,
     campaign,
+    comments,
     db,
     demo,
     importer,
@@ -34,12 +35,14 @@ from temoin.cli import (
 )
 from temoin.cli import bot as bot_cli
 from temoin.cli.common import AppContext
+from temoin.cli.localized import LocalizedGroup
 from temoin.cli.reports import export_command, report, stats
 
 app = typer.Typer(
+    cls=LocalizedGroup,
     rich_markup_mode=None,
     name="temoin",
-    help="Témoin: mystery-citizen audits of local public services.",
+    help="cli.help.app.about",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -52,16 +55,17 @@ app.add_typer(demo.app, name="demo")
 app.add_typer(mail.app, name="mail")
 app.add_typer(personas.app, name="personas")
 app.add_typer(letters.app, name="letters")
-app.command("worker")(worker.worker)
-app.command("bot")(bot_cli.bot)
+app.command("worker", help="cli.help.worker.worker.about")(worker.worker)
+app.command("bot", help="cli.help.bot.bot.about")(bot_cli.bot)
 app.add_typer(auditors.app, name="auditors")
 app.add_typer(observations.app, name="observations")
-app.command("stats")(stats)
-app.command("export")(export_command)
-app.command("report")(report)
+app.command("stats", help="cli.help.reports.stats.about")(stats)
+app.command("export", help="cli.help.reports.export_command.about")(export_command)
+app.command("report", help="cli.help.reports.report.about")(report)
+app.add_typer(comments.app, name="comment")
 app.add_typer(triage.app, name="triage")
 app.add_typer(sim.app, name="sim")
-app.command("review")(review.command)
+app.command("review", help="cli.help.review.command.about")(review.command)
 app.add_typer(inspect.contact_app, name="contact")
 app.add_typer(inspect.message_app, name="message")
 app.add_typer(web.app, name="web")
@@ -76,10 +80,10 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
-    config: Path | None = typer.Option(
-        None, "--config", help="Settings file (TOML). Default: $TEMOIN_CONFIG, ./temoin.toml."
+    config: Path | None = typer.Option(None, "--config", help="cli.help.app.root.config"),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="cli.help.app.root.version"
     ),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True),
 ) -> None:
     if isinstance(ctx.obj, AppContext):  # a caller's context (the demo's simulated clock)
         return

@@ -10,7 +10,6 @@ bot's username comes from ``bot.username`` or, failing that, from Telegram (getM
 
 from __future__ import annotations
 
-import json
 import re
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,7 @@ from temoin.cli.common import (
     app_context,
     console,
     fail,
+    json_text,
     run_with_db,
 )
 from temoin.cli.words import words
@@ -33,9 +33,7 @@ if TYPE_CHECKING:
     from storage.db import Database
     from temoin.settings import Settings
 
-app = typer.Typer(
-    rich_markup_mode=None, no_args_is_help=True, help="Auditors: invitations to the bot, tasks."
-)
+app = typer.Typer(rich_markup_mode=None, no_args_is_help=True, help="cli.help.auditors.about")
 
 _KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
 
@@ -77,15 +75,15 @@ async def _bot_username(settings: Settings) -> str | None:
         return None
 
 
-@app.command("invite")
+@app.command("invite", help="cli.help.auditors.invite.about")
 def invite(
     ctx: typer.Context,
-    name: str = typer.Option(..., "--name", help="The auditor's name, e.g. 'Paul Durand'."),
-    key: str | None = typer.Option(None, "--key", help="Auditor key (default: from the name)."),
-    role: Role = typer.Option(Role.AUDITOR, "--role", help="auditor or coordinator."),
-    expires: str = typer.Option("7d", "--expires", help="Validity: 7d, 48h, 30m."),
+    name: str = typer.Option(..., "--name", help="cli.help.auditors.invite.name"),
+    key: str | None = typer.Option(None, "--key", help="cli.help.auditors.invite.key"),
+    role: Role = typer.Option(Role.AUDITOR, "--role", help="cli.help.auditors.invite.role"),
+    expires: str = typer.Option("7d", "--expires", help="cli.help.auditors.invite.expires"),
     campaigns: list[str] = typer.Option(
-        [], "--campaign", help="A campaign this coordinator follows (repeatable)."
+        [], "--campaign", help="cli.help.auditors.invite.campaigns"
     ),
 ) -> None:
     """Create a single-use invite code and print it with the bot link."""
@@ -132,10 +130,10 @@ def invite(
         console.print("Link: set bot.username (or bot_token) to print the t.me link.")
 
 
-@app.command("list")
+@app.command("list", help="cli.help.auditors.list_command.about")
 def list_command(
     ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = typer.Option(False, "--json", help="cli.help.auditors.list_command.as_json"),
 ) -> None:
     """Auditors with their role, Telegram binding and open tasks."""
     from storage import auditors as repo
@@ -157,7 +155,7 @@ def list_command(
 
     rows = run_with_db(ctx, work)
     if as_json:
-        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        typer.echo(json_text(rows))
         return
     w = words(app_context(ctx))
     table = Table(title=w("cli.auditors.title"), title_justify="left")
@@ -177,10 +175,10 @@ def list_command(
     console.print(table)
 
 
-@app.command("disable")
+@app.command("disable", help="cli.help.auditors.disable.about")
 def disable(
     ctx: typer.Context,
-    auditor: str = typer.Argument(..., help="Auditor key (or id)."),
+    auditor: str = typer.Argument(..., help="cli.help.auditors.disable.auditor"),
 ) -> None:
     """Disable an auditor: the bot refuses them from now on (tasks stay assigned)."""
     from storage import auditors as repo
@@ -196,11 +194,11 @@ def disable(
     console.print(f"Auditor {auditor} disabled.")
 
 
-@app.command("assign")
+@app.command("assign", help="cli.help.auditors.assign.about")
 def assign(
     ctx: typer.Context,
-    contact: int = typer.Argument(..., min=1, max=MAX_ID, help="Contact id."),
-    auditor: str = typer.Argument(..., help="Auditor key (or id)."),
+    contact: int = typer.Argument(..., min=1, max=MAX_ID, help="cli.help.auditors.assign.contact"),
+    auditor: str = typer.Argument(..., help="cli.help.auditors.assign.auditor"),
 ) -> None:
     """Give a contact (call, visit, or a letter to post) to an auditor."""
     from storage import auditors as auditor_repo
@@ -223,11 +221,11 @@ def assign(
     console.print(run_with_db(ctx, work))
 
 
-@app.command("coordinate")
+@app.command("coordinate", help="cli.help.auditors.coordinate.about")
 def coordinate(
     ctx: typer.Context,
-    auditor: str = typer.Argument(..., help="Coordinator key (or id)."),
-    campaign: str = typer.Argument(..., help="Campaign name."),
+    auditor: str = typer.Argument(..., help="cli.help.auditors.coordinate.auditor"),
+    campaign: str = typer.Argument(..., help="cli.help.auditors.coordinate.campaign"),
 ) -> None:
     """Let a coordinator follow a campaign (daily digest, /avancement)."""
     from storage import auditors as repo

@@ -80,7 +80,7 @@ def setup_logging(level: str) -> None:
 
 def bot(
     ctx: typer.Context,
-    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning, error."),
+    log_level: str = typer.Option("info", "--log-level", help="cli.help.bot.bot.log_level"),
 ) -> None:
     """Run the auditors' Telegram bot (long polling, or the configured webhook)."""
     from bot.app import run

@@ -48,9 +48,7 @@ if TYPE_CHECKING:
     from storage.db import Database
     from temoin.planning import PlanOutcome
 
-app = typer.Typer(
-    rich_markup_mode=None, no_args_is_help=True, help="Plan campaigns and follow them."
-)
+app = typer.Typer(rich_markup_mode=None, no_args_is_help=True, help="cli.help.campaign.about")
 
 
 # --------------------------------------------------------------------------------------
@@ -175,18 +173,17 @@ def _skip_reason(w: Words, reason: str) -> str:
         return reason
 
 
-@app.command("plan")
+@app.command("plan", help="cli.help.campaign.plan_command.about")
 def plan_command(
     ctx: typer.Context,
-    file: Path = typer.Argument(..., help="Campaign file (.toml, .yaml or .yml)."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Plan and print; write nothing."),
-    replace: bool = typer.Option(
-        False, "--replace", help="Re-plan an existing campaign, keeping what has started."
-    ),
+    file: Path = typer.Argument(..., help="cli.help.campaign.plan_command.file"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="cli.help.campaign.plan_command.dry_run"),
+    replace: bool = typer.Option(False, "--replace", help="cli.help.campaign.plan_command.replace"),
 ) -> None:
     """Create a campaign's contacts from its file and print a summary."""
     from scenarios.campaign_file import CampaignFileError, load_campaign_file
-    from temoin.planning import catalog_scenarios, plan_campaign
+    from temoin.cli.plan_refusal import refusal_message
+    from temoin.planning import PlanRefused, catalog_scenarios, plan_campaign
 
     try:
         spec = load_campaign_file(file)
@@ -206,6 +203,8 @@ def plan_command(
             )
         except CampaignFileError as exc:
             raise UserError(str(exc).replace("campaign file:", f"{file}:", 1)) from exc
+        except PlanRefused as exc:
+            raise UserError(refusal_message(exc, words(app_ctx))) from exc
 
     outcome = run_with_db(ctx, work)
     app_ctx = app_context(ctx)
@@ -213,19 +212,19 @@ def plan_command(
     print_plan_summary(plan_summary(outcome, tz), words(app_ctx))
 
 
-app.command("list")(campaign_show.list_command)
-app.command("show")(campaign_show.show_command)
+app.command("list", help="cli.help.campaign_show.list_command.about")(campaign_show.list_command)
+app.command("show", help="cli.help.campaign_show.show_command.about")(campaign_show.show_command)
 
 
 # --------------------------------------------------------------------------------------
 # close
 
 
-@app.command("close")
+@app.command("close", help="cli.help.campaign.close_command.about")
 def close_command(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Campaign name."),
-    at: str = typer.Option(None, "--at", help="Close time, ISO 8601 with a zone (default: now)."),
+    name: str = typer.Argument(..., help="cli.help.campaign.close_command.name"),
+    at: str = typer.Option(None, "--at", help="cli.help.campaign.close_command.at"),
 ) -> None:
     """Close a campaign: contacts still unanswered are censored at the close time.
 

@@ -14,7 +14,6 @@ mailboxes' census. ``--json`` prints everything as plain data (stable keys).
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -37,6 +36,7 @@ from temoin.cli.common import (
     UserError,
     app_context,
     console,
+    json_text,
     printable,
     run_with_db,
     styled,
@@ -53,7 +53,9 @@ if TYPE_CHECKING:
 
 def list_command(
     ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help="Print JSON (stable keys)."),
+    as_json: bool = typer.Option(
+        False, "--json", help="cli.help.campaign_show.list_command.as_json"
+    ),
 ) -> None:
     """List the campaigns: state, window, contacts sent and answered."""
     from scenarios.progress import campaign_state
@@ -85,7 +87,7 @@ def list_command(
 
     rows = run_with_db(ctx, work)
     if as_json:
-        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        typer.echo(json_text(rows))
         return
     w = words(app_context(ctx))
     if not rows:
@@ -365,11 +367,13 @@ def _print_mail(mail: dict[str, Any], w: Words) -> None:
 
 def show_command(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Campaign name."),
+    name: str = typer.Argument(..., help="cli.help.campaign_show.show_command.name"),
     details: bool = typer.Option(
-        False, "--details", help="Also statuses, weeks, people, every grid and the mailboxes."
+        False, "--details", help="cli.help.campaign_show.show_command.details"
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON (stable keys, everything)."),
+    as_json: bool = typer.Option(
+        False, "--json", help="cli.help.campaign_show.show_command.as_json"
+    ),
 ) -> None:
     """Where a campaign stands: progress per channel, what is due or late, what needs you."""
 
@@ -379,7 +383,7 @@ def show_command(
 
     data = run_with_db(ctx, work)
     if as_json:
-        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        typer.echo(json_text(data))
         return
     app = app_context(ctx)
     print_show(data, words(app), app.clock.now(), details=details)

@@ -53,6 +53,19 @@ def printable(text: str) -> str:
     return _CONTROLS.sub(_visible, text)
 
 
+# What JSON leaves raw with ``ensure_ascii=False`` (it escapes only C0 controls): DEL, C1
+# controls and the bidirectional characters; written as ``\uXXXX`` they stay the same JSON.
+_JSON_RAW_CONTROLS = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def json_text(payload: Any, *, indent: int | None = 2) -> str:
+    """``payload`` as JSON for a terminal: readable accents, no control character sent raw."""
+    import json
+
+    text = json.dumps(payload, ensure_ascii=False, indent=indent)
+    return _JSON_RAW_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 class SafeConsole(Console):
     """A console for untrusted text: no markup, no emoji codes, no control characters."""
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TypeVar
 import typer
 
 from temoin.cli.common import app_context, console, fail, fail_settings
+from temoin.cli.words import Words, words
 
 if TYPE_CHECKING:
     from temoin.settings import Settings
@@ -23,7 +24,7 @@ T = TypeVar("T")
 app = typer.Typer(
     rich_markup_mode=None,
     no_args_is_help=True,
-    help="Database schema: upgrade, downgrade, current.",
+    help="cli.help.db.about",
 )
 
 
@@ -36,12 +37,12 @@ def _shown(settings: Settings) -> str:
     return where
 
 
-def _label(revision: str | None) -> str:
+def _label(revision: str | None, w: Words) -> str:
     from storage import migrate
 
     if revision is None:
-        return "empty (no revision)"
-    return f"{revision} (head)" if revision == migrate.head() else revision
+        return w("cli.db.empty")
+    return w("cli.db.head", revision=revision) if revision == migrate.head() else revision
 
 
 def _run(ctx: typer.Context, step: Callable[[str, str | None], T]) -> T:
@@ -58,17 +59,18 @@ def _run(ctx: typer.Context, step: Callable[[str, str | None], T]) -> T:
     try:
         return step(url, settings.database_schema)
     except CommandError as exc:
-        fail(f"database {_shown(settings)}: {exc}")
+        fail(words(app_context(ctx))("cli.db.failed", database=_shown(settings), reason=exc))
     except (SQLAlchemyError, OSError) as exc:
         # The driver's message may quote the URL; ours never shows the password.
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        fail(f"database {_shown(settings)}: {type(exc).__name__}: {reason}")
+        reason = f"{type(exc).__name__}: {reason}"
+        fail(words(app_context(ctx))("cli.db.failed", database=_shown(settings), reason=reason))
 
 
-@app.command()
+@app.command(help="cli.help.db.upgrade.about")
 def upgrade(
     ctx: typer.Context,
-    revision: str = typer.Argument("head", help="Target revision (default: head)."),
+    revision: str = typer.Argument("head", help="cli.help.db.upgrade.revision"),
 ) -> None:
     """Apply migrations up to REVISION."""
     from storage import migrate
@@ -78,20 +80,20 @@ def upgrade(
 
     before, after = _run(ctx, step)
     shown = _shown(app_context(ctx).settings)
+    w = words(app_context(ctx))
     if before == after:
-        console.print(f"{shown}: already at {_label(after)}", markup=False, soft_wrap=True)
+        said = w("cli.db.already", database=shown, at=_label(after, w))
     else:
-        console.print(
-            f"{shown}: upgraded {_label(before)} -> {_label(after)}", markup=False, soft_wrap=True
+        said = w(
+            "cli.db.upgraded", database=shown, before=_label(before, w), after=_label(after, w)
         )
+    console.print(said, markup=False, soft_wrap=True)
 
 
-@app.command(context_settings={"ignore_unknown_options": True})
+@app.command(context_settings={"ignore_unknown_options": True}, help="cli.help.db.downgrade.about")
 def downgrade(
     ctx: typer.Context,
-    revision: str = typer.Argument(
-        ..., help="Target revision: an id, 'base' (drops every table) or '-1'."
-    ),
+    revision: str = typer.Argument(..., help="cli.help.db.downgrade.revision"),
 ) -> None:
     """Revert migrations down to REVISION (required, to avoid accidents)."""
     from storage import migrate
@@ -101,17 +103,17 @@ def downgrade(
 
     before, after = _run(ctx, step)
     shown = _shown(app_context(ctx).settings)
-    console.print(
-        f"{shown}: downgraded {_label(before)} -> {_label(after)}", markup=False, soft_wrap=True
-    )
+    w = words(app_context(ctx))
+    said = w("cli.db.downgraded", database=shown, before=_label(before, w), after=_label(after, w))
+    console.print(said, markup=False, soft_wrap=True)
 
 
-@app.command()
+@app.command(help="cli.help.db.current.about")
 def current(ctx: typer.Context) -> None:
     """Show the revision the database is at."""
     from storage import migrate
 
     at = _run(ctx, migrate.current)
-    console.print(
-        f"{_shown(app_context(ctx).settings)}: {_label(at)}", markup=False, soft_wrap=True
-    )
+    w = words(app_context(ctx))
+    said = w("cli.db.current", database=_shown(app_context(ctx).settings), at=_label(at, w))
+    console.print(said, markup=False, soft_wrap=True)

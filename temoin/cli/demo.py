@@ -26,13 +26,12 @@ import typer
 
 from scenarios.input_files import LIMITS, InputFileError, read_input
 from temoin.cli.common import app_context, console, fail
+from temoin.cli.words import Words, words
 
 if TYPE_CHECKING:
     pass
 
-app = typer.Typer(
-    rich_markup_mode=None, help="Run a whole example campaign on this machine, in simulated time."
-)
+app = typer.Typer(rich_markup_mode=None, help="cli.help.demo.about")
 
 T = TypeVar("T")
 
@@ -51,24 +50,16 @@ async def _stoppable(work: Coroutine[Any, Any, T]) -> T:
             loop.remove_signal_handler(signal.SIGTERM)
 
 
-@app.callback(invoke_without_command=True)
+@app.callback(invoke_without_command=True, help="cli.help.demo.demo.about")
 def demo(
     ctx: typer.Context,
-    out: Path = typer.Option(None, "--out", help="Where the demo writes (default var/demo/)."),
-    database: str = typer.Option(
-        None, "--database", help="Database URL (default: a fresh SQLite file under --out)."
-    ),
-    workers: int = typer.Option(
-        0, "--workers", min=0, max=16, help="Worker processes sending the emails (0: in-process)."
-    ),
-    check: bool = typer.Option(
-        False, "--check", help="Print the comparison with the truth; exit 1 if a timing differs."
-    ),
-    plan_only: bool = typer.Option(
-        False, "--plan-only", help="Import the services, plan the campaign, print the plan."
-    ),
-    services: Path = typer.Option(None, "--services", help="Services CSV (the example's)."),
-    campaign: Path = typer.Option(None, "--campaign", help="Campaign file (the demo's)."),
+    out: Path = typer.Option(None, "--out", help="cli.help.demo.demo.out"),
+    database: str = typer.Option(None, "--database", help="cli.help.demo.demo.database"),
+    workers: int = typer.Option(0, "--workers", min=0, max=16, help="cli.help.demo.demo.workers"),
+    check: bool = typer.Option(False, "--check", help="cli.help.demo.demo.check"),
+    plan_only: bool = typer.Option(False, "--plan-only", help="cli.help.demo.demo.plan_only"),
+    services: Path = typer.Option(None, "--services", help="cli.help.demo.demo.services"),
+    campaign: Path = typer.Option(None, "--campaign", help="cli.help.demo.demo.campaign"),
 ) -> None:
     """Run the demonstration campaign and report on it."""
     # Imported when run: the demo pulls in the simulators and the servers' code (start-up).
@@ -96,6 +87,7 @@ def demo(
     out_dir = out or default_out
     schema = app_ctx.settings.database_schema if database else None
     tz = display_zone(app_ctx.settings.timezone)
+    w = words(app_ctx)
     try:
         spec = load_campaign_file(campaign_file)
         if plan_only:
@@ -106,7 +98,7 @@ def demo(
             try:
                 services_data = read_input(services_csv, LIMITS["services"])
             except InputFileError as exc:
-                fail(f"demo: {services_csv}: {exc}")
+                fail(w("cli.demo.failed", reason=f"{services_csv}: {exc}"))
             planned = asyncio.run(
                 run_demo(clock, services_data=services_data, spec=spec,
                          database_url=url, schema=schema)
@@ -116,9 +108,15 @@ def demo(
                 c.collectivities_created + c.collectivities_updated + c.collectivities_unchanged
             )
             count = c.services_created + c.services_updated + c.services_unchanged
-            console.print(f"Imported {collectivities} collectivities and {count} services.")
-            print_plan_summary(plan_summary(planned.plan, tz))
-            console.print(f"Database: {planned.database_url}")
+            console.print(
+                w(
+                    "cli.demo.imported",
+                    collectivities=w.count("cli.import.collectivities", collectivities),
+                    services=w.count("cli.import.services", count),
+                )
+            )
+            print_plan_summary(plan_summary(planned.plan, tz), w)
+            console.print(w("cli.demo.database", url=planned.database_url))
             return
         options = DemoOptions(
             out=out_dir,
@@ -134,34 +132,34 @@ def demo(
             _stoppable(run_full_demo(options, app_ctx.settings, spec, console, root))
         )
     except KeyboardInterrupt:
-        fail("demo interrupted; every server and process it started is stopped", 130)
+        fail(w("cli.demo.interrupted"), 130)
     except asyncio.CancelledError:
-        fail("demo stopped (SIGTERM); every server and process it started is stopped", 143)
+        fail(w("cli.demo.terminated"), 143)
     except (DemoError, CampaignFileError, InfeasiblePlan, OSError) as exc:
-        fail(f"demo: {exc}")
+        fail(w("cli.demo.failed", reason=exc))
     except DBAPIError as exc:  # --database unreachable, or refusing us
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        fail(f"demo: database: {reason[0] if reason else type(exc).__name__}")
-    for line in summary_lines(result, tz):
+        fail(w("cli.demo.database_failed", reason=reason[0] if reason else type(exc).__name__))
+    for line in summary_lines(result, w):
         console.print(line)
     web_url = database or f"sqlite:///{out_dir / 'temoin.db'}"
-    for line in _web_lines(web_url, schema, spec.name, out_dir, out is None):
+    for line in _web_lines(web_url, schema, spec.name, out_dir, out is None, w):
         console.print(line)
     timing = result.check.timing_differences
+    differences = w.count("cli.demo.differences", len(timing))
     if check:
-        console.print("Check against the truth (also in check.json):")
+        console.print(w("cli.demo.check_title"))
         for line in result.check.lines():
             console.print(f"  {line}")
         if timing:
-            fail(f"{len(timing)} timing difference(s) between the measures and the truth")
+            fail(w("cli.demo.check_failed", differences=differences))
     else:
-        console.print(
-            f"Measured against the truth: {len(timing)} timing difference(s) "
-            f"(details: temoin demo --check, or {result.paths.check})."
-        )
+        console.print(w("cli.demo.measured", differences=differences, path=result.paths.check))
 
 
-def _web_lines(url: str, schema: str | None, campaign: str, out: Path, default: bool) -> list[str]:
+def _web_lines(
+    url: str, schema: str | None, campaign: str, out: Path, default: bool, w: Words
+) -> list[str]:
     """Accounts for `make web` on the demo's database (``temoin.demo_web``)."""
     from scenarios.clock import SystemClock
     from storage.db import Database
@@ -174,4 +172,4 @@ def _web_lines(url: str, schema: str | None, campaign: str, out: Path, default: 
         finally:
             await database.dispose()
 
-    return web_lines(asyncio.run(work()), url, out, default)
+    return web_lines(asyncio.run(work()), url, out, default, w)

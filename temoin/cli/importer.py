@@ -15,7 +15,8 @@ import typer
 from rich.table import Table
 
 from scenarios.input_files import LIMITS, InputFileError, read_input
-from temoin.cli.common import AppContext, console, printable, run_with_db
+from temoin.cli.common import AppContext, app_context, console, printable, run_with_db
+from temoin.cli.words import Words, words
 
 if TYPE_CHECKING:
     from scenarios.directory import ImportResult
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 app = typer.Typer(
     rich_markup_mode=None,
     no_args_is_help=True,
-    help="Import collectivities and their services from spreadsheets.",
+    help="cli.help.import.about",
 )
 
 
@@ -42,53 +43,64 @@ def _read(path: Path) -> bytes:
         _fail(f"{path}: {exc}")
 
 
-def _report_errors(path: Path, result: ImportResult) -> NoReturn:
+def _report_errors(path: Path, result: ImportResult, w: Words) -> NoReturn:
     for error in result.errors:  # one problem per line, already in file order
         typer.echo(str(error), err=True)
-    count = len(result.errors)
-    _fail(f"{path}: {count} problem{'s' if count > 1 else ''}; nothing was imported.")
+    _fail(
+        w(
+            "cli.import.refused",
+            path=path,
+            problems=w.count("cli.import.problems", len(result.errors)),
+        )
+    )
 
 
-def _summary(counts: ImportCounts) -> Table:
-    table = Table(title="Import", title_justify="left")
+def _summary(counts: ImportCounts, w: Words) -> Table:
+    table = Table(title=w("cli.import.title"), title_justify="left")
     table.add_column("")
     for heading in ("created", "updated", "unchanged"):
-        table.add_column(heading, justify="right")
+        table.add_column(w(f"cli.import.{heading}"), justify="right")
+    n = w.f.number
     table.add_row(
-        "collectivities",
-        str(counts.collectivities_created),
-        str(counts.collectivities_updated),
-        str(counts.collectivities_unchanged),
+        w("cli.import.collectivities"),
+        n(counts.collectivities_created),
+        n(counts.collectivities_updated),
+        n(counts.collectivities_unchanged),
     )
     table.add_row(
-        "services",
-        str(counts.services_created),
-        str(counts.services_updated),
-        str(counts.services_unchanged),
+        w("cli.import.services"),
+        n(counts.services_created),
+        n(counts.services_updated),
+        n(counts.services_unchanged),
     )
     return table
 
 
-@app.command("services")
+@app.command("services", help="cli.help.import.import_services.about")
 def import_services(
     ctx: typer.Context,
-    file: Path = typer.Argument(..., help="CSV export: UTF-8 or Windows-1252, ';' or ','."),
+    file: Path = typer.Argument(..., help="cli.help.import.import_services.file"),
     dry_run: bool = typer.Option(
-        False, "--dry-run", help="Validate the file only; do not touch the database."
+        False, "--dry-run", help="cli.help.import.import_services.dry_run"
     ),
 ) -> None:
     """Import collectivities and their services (one row per service)."""
     from scenarios.directory import parse_directory
     from storage.directory import upsert_directory
 
+    w = words(app_context(ctx))
     result = parse_directory(_read(file))
     if not result.ok:
-        _report_errors(file, result)
-    source = f"{file}: {result.encoding}, {result.delimiter!r}-separated"
+        _report_errors(file, result, w)
+    source = w("cli.import.source", path=file, encoding=result.encoding, delimiter=result.delimiter)
     if dry_run:
         typer.echo(
-            f"{source}: {len(result.collectivities)} collectivities and"
-            f" {len(result.services)} services are valid (dry run: nothing written)."
+            w(
+                "cli.import.dry_run",
+                source=source,
+                collectivities=w.count("cli.import.collectivities", len(result.collectivities)),
+                services=w.count("cli.import.services", len(result.services)),
+            )
         )
         return
 
@@ -98,12 +110,16 @@ def import_services(
 
     counts = run_with_db(ctx, work)
     typer.echo(source)
-    console.print(_summary(counts))
+    console.print(_summary(counts, w))
     for item in counts.renamed:  # plain echo: one line each, however long
-        line = (
-            f"renamed: {item.insee_code} {item.kind} « {item.old_name} » -> « {item.new_name} »"
-            f" (same {item.by}: one service, not two)"
+        line = w(
+            "cli.import.renamed",
+            insee=item.insee_code,
+            kind=item.kind,
+            old=item.old_name,
+            new=item.new_name,
+            by=w(f"cli.import.by_{item.by}"),
         )
         typer.echo(printable(line))
     if not counts.changed:
-        console.print("Nothing changed.")
+        console.print(w("cli.import.nothing_changed"))

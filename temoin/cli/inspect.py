@@ -13,21 +13,32 @@ characters made visible) by ``common.SafeConsole``.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
-from temoin.cli.common import MAX_ID, AppContext, UserError, app_context, console, run_with_db
+from temoin.cli.common import (
+    MAX_ID,
+    AppContext,
+    UserError,
+    app_context,
+    console,
+    json_text,
+    run_with_db,
+)
 from temoin.cli.words import TEXT_LIMIT, Words, clip, words
 
 if TYPE_CHECKING:
     from storage.db import Database
     from storage.lookup import ContactBrief
 
-contact_app = typer.Typer(rich_markup_mode=None, no_args_is_help=True, help="Look at a contact.")
-message_app = typer.Typer(rich_markup_mode=None, no_args_is_help=True, help="Look at a message.")
+contact_app = typer.Typer(
+    rich_markup_mode=None, no_args_is_help=True, help="cli.help.inspect.contact_app"
+)
+message_app = typer.Typer(
+    rich_markup_mode=None, no_args_is_help=True, help="cli.help.inspect.message_app"
+)
 
 
 def scenario_title(scenario_id: str) -> str:
@@ -44,11 +55,13 @@ def kind_label(w: Words, kind: str | None) -> str:
     return w(key) if w.t.has(key) else str(kind)
 
 
-@contact_app.command("show")
+@contact_app.command("show", help="cli.help.inspect.contact_show.about")
 def contact_show(
     ctx: typer.Context,
-    contact: int = typer.Argument(..., min=1, max=MAX_ID, help="Contact id."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    contact: int = typer.Argument(
+        ..., min=1, max=MAX_ID, help="cli.help.inspect.contact_show.contact"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="cli.help.inspect.contact_show.as_json"),
 ) -> None:
     """One contact: service, scenario, status and times, messages, events, answers."""
     from storage import bot as bot_repo
@@ -93,7 +106,7 @@ def contact_show(
             "answers": data["answers"],
             "checks": brief.checks,
         }
-        typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        typer.echo(json_text(payload))
         return
     _print_contact(data, words(app_context(ctx)))
 
@@ -155,12 +168,14 @@ def _print_contact(data: dict[str, Any], w: Words) -> None:
         print_checks(b.id, b.checks, w)
 
 
-@message_app.command("show")
+@message_app.command("show", help="cli.help.inspect.message_show.about")
 def message_show(
     ctx: typer.Context,
-    message: int = typer.Argument(..., min=1, max=MAX_ID, help="Message id."),
-    full: bool = typer.Option(False, "--full", help="The whole text, quoted parts too."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    message: int = typer.Argument(
+        ..., min=1, max=MAX_ID, help="cli.help.inspect.message_show.message"
+    ),
+    full: bool = typer.Option(False, "--full", help="cli.help.inspect.message_show.full"),
+    as_json: bool = typer.Option(False, "--json", help="cli.help.inspect.message_show.as_json"),
 ) -> None:
     """One message: headers, class, match or triage, evidence and its text."""
     from storage import lookup
@@ -192,7 +207,7 @@ def message_show(
             "evidence": m.evidence,
             "text": (m.text if full else (m.new_text or m.text)),
         }
-        typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        typer.echo(json_text(payload))
         return
     w = words(app_context(ctx))
     direction = w("cli.contact.direction_in" if m.direction == "in"
@@ -216,7 +231,7 @@ def message_show(
         console.print(w("cli.message.triage", value=m.quarantine_reason))
     if m.evidence:
         console.print(w("cli.message.evidence"), style="bold")
-        for line in json.dumps(m.evidence, ensure_ascii=False, indent=2).splitlines():
+        for line in json_text(m.evidence).splitlines():
             console.print(f"  {line}")
     console.print(w("cli.message.text"), style="bold")
     text = (m.text if full else (m.new_text or m.text)) or ""

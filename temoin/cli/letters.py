@@ -19,15 +19,14 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from temoin.cli.common import AppContext, UserError, fail, run_with_db
+from temoin.cli.common import AppContext, UserError, app_context, fail, run_with_db
+from temoin.cli.words import words
 
 if TYPE_CHECKING:
     from storage import letters as repo
     from storage.db import Database
 
-app = typer.Typer(
-    rich_markup_mode=None, no_args_is_help=True, help="Postal letters: print the due ones as PDF."
-)
+app = typer.Typer(rich_markup_mode=None, no_args_is_help=True, help="cli.help.letters.about")
 
 
 @dataclass
@@ -39,27 +38,27 @@ class PrintRun:
     marked: int = 0
 
 
-@app.command("print")
+@app.command("print", help="cli.help.letters.print_letters.about")
 def print_letters(
     ctx: typer.Context,
-    campaign: str = typer.Argument(..., help="Campaign name."),
-    out: Path = typer.Option(..., "--out", help="Directory for the PDF files (created)."),
+    campaign: str = typer.Argument(..., help="cli.help.letters.print_letters.campaign"),
+    out: Path = typer.Option(..., "--out", help="cli.help.letters.print_letters.out"),
     until: datetime | None = typer.Option(
-        None, "--until", formats=["%Y-%m-%d"], help="Letters planned up to this day (today)."
+        None, "--until", formats=["%Y-%m-%d"], help="cli.help.letters.print_letters.until"
     ),
-    reprint: bool = typer.Option(
-        False, "--reprint", help="Print again the letters printed but not yet posted."
-    ),
+    reprint: bool = typer.Option(False, "--reprint", help="cli.help.letters.print_letters.reprint"),
 ) -> None:
     """Render each due letter of CAMPAIGN as a PDF in --out and mark it printed."""
     from scenarios.campaign_file import FIRST_YEAR, LAST_YEAR
 
+    w = words(app_context(ctx))
     if until is not None and not FIRST_YEAR <= until.year <= LAST_YEAR:
-        fail(f"--until {until.date()}: a day between {FIRST_YEAR} and {LAST_YEAR}")
+        fail(w("cli.letters.bad_until", day=until.date(), first=FIRST_YEAR, last=LAST_YEAR))
     from channels.letters import LetterError, compose_letter, file_name, render_pdf
     from reports.outputs import OutputError, write_output
     from scenarios.catalog import UnknownScenario, load_catalog
     from storage import letters as repo
+    from temoin.cli.campaign_tables import unknown_campaign
 
     async def work(database: Database, app: AppContext) -> PrintRun:
         tz = ZoneInfo(app.settings.timezone)
@@ -71,7 +70,7 @@ def print_letters(
         async with database.session() as session:
             campaign_id = await repo.campaign_id(session, campaign)
             if campaign_id is None:
-                raise UserError(f"no campaign {campaign!r} (temoin campaign list)")
+                raise UserError(await unknown_campaign(session, campaign, w))
             # Planned at or before the end of the day: strictly before the next midnight.
             due = await repo.due_letters(
                 session, campaign_id, until=end - timedelta(microseconds=1), reprint=reprint
@@ -86,7 +85,7 @@ def print_letters(
             # letters carry names and addresses: a new folder is for its owner only
             out.mkdir(mode=0o700, parents=True, exist_ok=True)  # noqa: ASYNC240 (local disk)
         except OSError as exc:
-            raise UserError(f"cannot create {out}: {exc.strerror}") from exc
+            raise UserError(w("cli.letters.cannot_create", path=out, reason=exc.strerror)) from exc
         catalog = load_catalog()
         for item in due:
             letter_date = max(item.planned_at.astimezone(tz).date(), today)
@@ -97,8 +96,11 @@ def print_letters(
                 )
             except UnknownScenario:
                 run.problems.append(
-                    f"contact {item.contact_id}: scenario {item.scenario_id!r} is not in the "
-                    "catalogue"
+                    w(
+                        "cli.letters.unknown_scenario",
+                        contact=item.contact_id,
+                        scenario=item.scenario_id,
+                    )
                 )
                 continue
             except LetterError as exc:
@@ -122,16 +124,18 @@ def print_letters(
 
     run = run_with_db(ctx, work)
     for path, item, letter_date in run.written:
-        again = " (reprint)" if item.status == "printed" else ""
-        typer.echo(f"{path}  post on {letter_date.isoformat()}{again}")
+        key = "cli.letters.reprinted" if item.status == "printed" else "cli.letters.written"
+        typer.echo(w(key, path=path, day=w.f.date(letter_date)))
     for problem in run.problems:
-        typer.echo(f"not printed: {problem}", err=True)
+        typer.echo(w("cli.letters.not_printed", problem=problem), err=True)
     count = len(run.written)
-    summary = f"{count} letter{'s' if count != 1 else ''} written to {out}"
+    summary = w("cli.letters.summary", letters=w.count("cli.letters.letters", count), path=out)
     if count == 0:
-        summary = f"no letter of {campaign} to print up to {run.until.isoformat()}"
+        summary = w("cli.letters.none", campaign=campaign, day=w.f.date(run.until))
     if run.already_printed:
-        summary += f"; {run.already_printed} already printed (--reprint to print them again)"
+        summary += w(
+            "cli.letters.already", count=w.count("cli.letters.printed", run.already_printed)
+        )
     typer.echo(summary)
     if run.problems:
-        fail(f"{len(run.problems)} letter(s) could not be printed")
+        fail(w.count("cli.letters.failed", len(run.problems)))

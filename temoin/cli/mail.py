@@ -14,7 +14,6 @@ or ``/dev/zero`` is refused before anything is read; larger than 64 MB).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,26 +21,24 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from scenarios.input_files import LIMITS, InputFileError, read_input
-from temoin.cli.common import fail, printable
+from temoin.cli.common import app_context, fail, json_text, printable
+from temoin.cli.words import words
 
 if TYPE_CHECKING:
     from channels.mime import Address
     from scenarios.catalog import ExpectedElement
 
-app = typer.Typer(
-    rich_markup_mode=None, no_args_is_help=True, help="Email messages, offline: inspect .eml files."
-)
+app = typer.Typer(rich_markup_mode=None, no_args_is_help=True, help="cli.help.mail.about")
 
 
-@app.command()
+@app.command(help="cli.help.mail.inspect.about")
 def inspect(
-    files: list[Path] = typer.Argument(..., help="Raw messages (.eml) to parse and classify."),
-    scenario: str | None = typer.Option(
-        None, "--scenario", help="Also report the expected elements of this scenario."
-    ),
+    ctx: typer.Context,
+    files: list[Path] = typer.Argument(..., help="cli.help.mail.inspect.files"),
+    scenario: str | None = typer.Option(None, "--scenario", help="cli.help.mail.inspect.scenario"),
 ) -> None:
     """Parse and classify messages; print one JSON object per message."""
-    elements = _expected_elements(scenario) if scenario else None
+    elements = _expected_elements(ctx, scenario) if scenario else None
     unreadable = 0
     for path in files:
         try:
@@ -51,18 +48,18 @@ def inspect(
             typer.echo(f"temoin: {printable(f'{path}: {exc}')}", err=True)
             unreadable += 1
             continue
-        typer.echo(json.dumps(inspect_report(str(path), raw, elements), ensure_ascii=False))
+        typer.echo(json_text(inspect_report(str(path), raw, elements), indent=None))
     if unreadable:
         raise typer.Exit(1)
 
 
-def _expected_elements(scenario_id: str) -> tuple[ExpectedElement, ...]:
+def _expected_elements(ctx: typer.Context, scenario_id: str) -> tuple[ExpectedElement, ...]:
     from scenarios.catalog import CatalogError, UnknownScenario, load_catalog
 
     try:
         return load_catalog().get(scenario_id).expected_elements
     except UnknownScenario:
-        fail(f"unknown scenario {scenario_id!r} (see `temoin scenarios list`)")
+        fail(words(app_context(ctx))("cli.mail.unknown_scenario", scenario=scenario_id))
     except CatalogError as exc:
         fail(str(exc))
 

@@ -22,43 +22,34 @@ if TYPE_CHECKING:
     from scenarios.grid_model import Question
     from storage.db import Database
 
-app = typer.Typer(
-    rich_markup_mode=None, no_args_is_help=True, help="Review the auditors' observations."
-)
+app = typer.Typer(rich_markup_mode=None, no_args_is_help=True, help="cli.help.observations.about")
 
 
-@app.command("to-fix")
+@app.command("to-fix", help="cli.help.observations.to_fix.about")
 def to_fix(
     ctx: typer.Context,
-    contact: int = typer.Argument(..., min=1, max=MAX_ID, help="Contact id."),
-    question: str = typer.Argument(..., help="Question id of the scenario's grid."),
-    reason: str = typer.Option(..., "--reason", help="What is wrong, for the auditor."),
+    contact: int = typer.Argument(
+        ..., min=1, max=MAX_ID, help="cli.help.observations.to_fix.contact"
+    ),
+    question: str = typer.Argument(..., help="cli.help.observations.to_fix.question"),
+    reason: str = typer.Option(..., "--reason", help="cli.help.observations.to_fix.reason"),
 ) -> None:
     """Ask the auditor to correct one answer; they are told why in the bot."""
-    from scenarios import events as ev
-    from scenarios.catalog import UnknownScenario, load_catalog
-    from storage import bot as repo
-    from storage.models import Contact
+    from runners.reviews import ReviewError, ask_to_fix
+    from scenarios.catalog import load_catalog
 
     if not reason.strip():
         fail("--reason: say what to correct")
 
     async def work(database: Database, app_ctx: AppContext) -> str:
-        now = app_ctx.clock.now()
         async with database.session() as session:
-            row = await session.get(Contact, contact)
-            if row is None:
-                raise UserError(f"no contact {contact}")
             try:
-                label = load_catalog().get(row.scenario_id).question(question).label
-            except (UnknownScenario, KeyError):
-                raise UserError(
-                    f"question {question!r} is not in the grid of {row.scenario_id}"
-                ) from None
-            if not await repo.mark_to_fix(session, contact, question, reason.strip(), now):
-                raise UserError(f"contact {contact} has no answer to {question!r}")
-            detail = {"question": question, "reason": reason.strip()}
-            await repo.add_event(session, contact, ev.REVIEW_TO_FIX, now, "coordinator", detail)
+                label = await ask_to_fix(
+                    session, contact, question, reason, at=app_ctx.clock.now(),
+                    by="coordinator", catalog=load_catalog(),
+                )  # fmt: skip
+            except ReviewError as exc:
+                raise UserError(str(exc)) from exc
         return f"Contact {contact}: « {label} » marked to fix; the auditor will be told."
 
     console.print(run_with_db(ctx, work))
@@ -111,24 +102,10 @@ async def gather_observations(
 
 
 def shown_answer(question: Question | None, value: Any, w: Words) -> str:
-    """An answer in words: a choice by its label, seconds as a duration, a photo as such."""
-    from scenarios.grid_model import QuestionType
+    """An answer in words (``scenarios.answers``)."""
+    from scenarios.answers import shown_answer as in_words
 
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return w.yes_no(value)
-    if question is not None:
-        if question.type == QuestionType.CHOICE:
-            labels = {c.value: c.label for c in question.choices}
-            return labels.get(str(value), str(value))
-        if question.type == QuestionType.DURATION and isinstance(value, int | float):
-            return w.f.duration(value)
-        if question.type == QuestionType.PHOTO:
-            return w("cli.campaign.photo")
-        if question.type == QuestionType.INTEGER and isinstance(value, int):
-            return w.f.number(value)
-    return str(value)
+    return in_words(question, value, w.t, w.f)
 
 
 def print_observations(section: list[dict[str, Any]], w: Words) -> None:

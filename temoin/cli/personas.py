@@ -11,7 +11,6 @@ missing Sent folder. It exits 1 when any check failed.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import socket
 import ssl
@@ -22,15 +21,22 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from temoin.cli.common import AppContext, UserError, console, fail, run_with_db
+from temoin.cli.common import (
+    AppContext,
+    UserError,
+    app_context,
+    console,
+    fail,
+    json_text,
+    run_with_db,
+)
+from temoin.cli.words import Words, words
 
 if TYPE_CHECKING:
     from storage import personas as repo
     from storage.db import Database
 
-app = typer.Typer(
-    rich_markup_mode=None, no_args_is_help=True, help="Personas: identities and mailbox accounts."
-)
+app = typer.Typer(rich_markup_mode=None, no_args_is_help=True, help="cli.help.personas.about")
 
 _KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,59}$")
 
@@ -49,35 +55,41 @@ class ImapSecurity(StrEnum):
 # -- add ---------------------------------------------------------------------------------
 
 
-@app.command("add")
+@app.command("add", help="cli.help.personas.add.about")
 def add(
     ctx: typer.Context,
-    key: str = typer.Argument(..., help="Persona key (lower case, digits, - and _)."),
-    name: str | None = typer.Option(None, "--name", help="Display name, e.g. 'Claire Martin'."),
-    email: str | None = typer.Option(None, "--email", help="The persona's email address."),
-    address: str | None = typer.Option(None, "--address", help="Street address (letters)."),
-    postal_code: str | None = typer.Option(None, "--postal-code", help="Postal code."),
-    city: str | None = typer.Option(None, "--city", help="City."),
-    smtp_host: str | None = typer.Option(None, "--smtp-host", help="SMTP submission host."),
+    key: str = typer.Argument(..., help="cli.help.personas.add.key"),
+    name: str | None = typer.Option(None, "--name", help="cli.help.personas.add.name"),
+    email: str | None = typer.Option(None, "--email", help="cli.help.personas.add.email"),
+    address: str | None = typer.Option(None, "--address", help="cli.help.personas.add.address"),
+    postal_code: str | None = typer.Option(
+        None, "--postal-code", help="cli.help.personas.add.postal_code"
+    ),
+    city: str | None = typer.Option(None, "--city", help="cli.help.personas.add.city"),
+    smtp_host: str | None = typer.Option(
+        None, "--smtp-host", help="cli.help.personas.add.smtp_host"
+    ),
     smtp_port: int | None = typer.Option(
-        None, "--smtp-port", min=1, max=65535, help="Default: 587 starttls, 465 tls, 25 none."
+        None, "--smtp-port", min=1, max=65535, help="cli.help.personas.add.smtp_port"
     ),
     smtp_security: SmtpSecurity | None = typer.Option(
-        None, "--smtp-security", help="starttls (default), tls or none."
+        None, "--smtp-security", help="cli.help.personas.add.smtp_security"
     ),
-    imap_host: str | None = typer.Option(None, "--imap-host", help="IMAP host."),
+    imap_host: str | None = typer.Option(
+        None, "--imap-host", help="cli.help.personas.add.imap_host"
+    ),
     imap_port: int | None = typer.Option(
-        None, "--imap-port", min=1, max=65535, help="Default: 993 tls, 143 none."
+        None, "--imap-port", min=1, max=65535, help="cli.help.personas.add.imap_port"
     ),
     imap_security: ImapSecurity | None = typer.Option(
-        None, "--imap-security", help="tls (default) or none."
+        None, "--imap-security", help="cli.help.personas.add.imap_security"
     ),
-    username: str | None = typer.Option(None, "--username", help="Login (default: the email)."),
+    username: str | None = typer.Option(None, "--username", help="cli.help.personas.add.username"),
     password_ref: str | None = typer.Option(
-        None, "--password-ref", help="Where the password is: env:VARIABLE or file:/path."
+        None, "--password-ref", help="cli.help.personas.add.password_ref"
     ),
     subaddress_separator: str | None = typer.Option(
-        None, "--subaddress-separator", help="e.g. '+' when the provider has sub-addresses."
+        None, "--subaddress-separator", help="cli.help.personas.add.subaddress_separator"
     ),
 ) -> None:
     """Create persona KEY, or change the options given (the others stay as they are)."""
@@ -86,24 +98,21 @@ def add(
     from runners.secrets import SecretError, resolve_secret
     from storage import personas as repo
 
+    w = words(app_context(ctx))
     if not _KEY.match(key):
-        fail(f"persona key {key!r}: use lower-case letters, digits, '-' and '_' (max 60)", 2)
+        fail(w("cli.personas.bad_key", key=key), 2)
     if password_ref is not None and not repo.is_secret_reference(password_ref):
         # Never echo the value: it is probably the password itself.
-        fail(
-            "--password-ref must say where the password is, as env:VARIABLE or file:/path; "
-            "the password itself is never given to temoin nor stored in its database",
-            2,
-        )
+        fail(w("cli.personas.bad_password_ref"), 2)
     if email is not None:
         try:
             email = validate_email(email, check_deliverability=False).normalized
         except EmailNotValidError as exc:
-            fail(f"--email {email!r}: {exc}", 2)
+            fail(w("cli.personas.bad_email", email=email, reason=exc), 2)
     if subaddress_separator is not None and (
         len(subaddress_separator) != 1 or subaddress_separator not in "+-_=."
     ):
-        fail("--subaddress-separator: one of + - _ = .", 2)
+        fail(w("cli.personas.bad_separator"), 2)
     changes: dict[str, Any] = {
         "display_name": name.strip() if name else None,
         "email": email,
@@ -132,12 +141,13 @@ def add(
                 raise UserError(str(exc)) from exc
 
     persona, created = run_with_db(ctx, work)
-    typer.echo(f"persona {persona.key} {'created' if created else 'updated'}: {_summary(persona)}")
+    said = "cli.personas.created" if created else "cli.personas.updated"
+    typer.echo(w(said, key=persona.key, summary=_summary(persona, w)))
     if persona.password_ref:
         try:
             resolve_secret(persona.password_ref)
         except SecretError as exc:
-            typer.echo(f"note: {exc} in this shell; the worker must have it", err=True)
+            typer.echo(w("cli.personas.secret_here", reason=exc), err=True)
 
 
 def _fill_defaults(changes: dict[str, Any], current: repo.PersonaInfo | None) -> None:
@@ -187,19 +197,32 @@ def _refuse_cleartext(changes: dict[str, Any], current: repo.PersonaInfo | None)
             raise UserError(cleartext_refusal(proto, host, port))
 
 
-def _summary(p: repo.PersonaInfo) -> str:
-    smtp = f"{p.smtp_host}:{p.smtp_port} {p.smtp_security}" if p.smtp_host else "no SMTP"
-    imap = f"{p.imap_host}:{p.imap_port} {p.imap_security}" if p.imap_host else "no IMAP"
+def _servers(p: repo.PersonaInfo, w: Words) -> tuple[str, str]:
+    smtp = (
+        f"{p.smtp_host}:{p.smtp_port} {p.smtp_security}"
+        if p.smtp_host
+        else w("cli.personas.no_smtp")
+    )
+    imap = (
+        f"{p.imap_host}:{p.imap_port} {p.imap_security}"
+        if p.imap_host
+        else w("cli.personas.no_imap")
+    )
+    return smtp, imap
+
+
+def _summary(p: repo.PersonaInfo, w: Words) -> str:
+    smtp, imap = _servers(p, w)
     return f"{p.display_name} <{p.email}>, SMTP {smtp}, IMAP {imap}"
 
 
 # -- list --------------------------------------------------------------------------------
 
 
-@app.command("list")
+@app.command("list", help="cli.help.personas.list_command.about")
 def list_command(
     ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    as_json: bool = typer.Option(False, "--json", help="cli.help.personas.list_command.as_json"),
 ) -> None:
     """List the personas with their mailbox settings (password references, never values)."""
     from storage import personas as repo
@@ -209,34 +232,32 @@ def list_command(
             return await repo.list_personas(session)
 
     personas = run_with_db(ctx, work)
+    w = words(app_context(ctx))
     if as_json:
-        typer.echo(json.dumps([p.as_dict() for p in personas], ensure_ascii=False, indent=2))
+        typer.echo(json_text([p.as_dict() for p in personas]))
         return
     if not personas:
-        typer.echo("no personas yet: temoin personas add KEY --name ... --email ...")
+        typer.echo(w("cli.personas.none_yet"))
         return
     table = Table()
-    table.add_column("key", no_wrap=True)
-    table.add_column("identity")
+    table.add_column(w("cli.personas.key"), no_wrap=True)
+    table.add_column(w("cli.personas.identity"))
     table.add_column("SMTP / IMAP")
-    table.add_column("login / password")
+    table.add_column(w("cli.personas.login"))
     for p in personas:
         postal = " ".join(x for x in (p.postal_code, p.city) if x)
         identity = "\n".join(x for x in (p.display_name, p.email, p.address, postal) if x)
-        servers = "\n".join(
-            (
-                f"{p.smtp_host}:{p.smtp_port} {p.smtp_security}" if p.smtp_host else "no SMTP",
-                f"{p.imap_host}:{p.imap_port} {p.imap_security}" if p.imap_host else "no IMAP",
-            )
-        )
+        servers = "\n".join(_servers(p, w))
+        separator = p.subaddress_separator
         login = "\n".join(
             (
                 p.username or "-",
-                p.password_ref or "no password reference",
-                f"sub-address {p.subaddress_separator}" if p.subaddress_separator else "",
+                p.password_ref or w("cli.personas.no_password_ref"),
+                w("cli.personas.subaddress", separator=separator) if separator else "",
             )
         ).strip()
-        table.add_row(p.key + ("" if p.active else "\n(inactive)"), identity, servers, login)
+        inactive = "" if p.active else "\n" + w("cli.personas.inactive")
+        table.add_row(p.key + inactive, identity, servers, login)
     console.print(table)
 
 
@@ -245,164 +266,175 @@ def list_command(
 
 @dataclass(frozen=True, slots=True)
 class Check:
-    state: str  # ok | FAIL | warn | skip
-    what: str
+    state: str  # ok | fail | warn | skip
+    what: str  # password | smtp | smtp_auth | imap | imap_folders | imap_inbox | imap_sent | …
     detail: str
 
-    def line(self) -> str:
-        return f"{self.state:<5} {self.what:<13} {self.detail}"
+    def line(self, w: Words) -> str:
+        state, what = w(f"cli.personas.state.{self.state}"), w(f"cli.personas.what.{self.what}")
+        return f"{state:<6} {what:<17} {self.detail}"
 
 
-def describe_failure(exc: BaseException, timeout: float) -> str:
+def describe_failure(exc: BaseException, timeout: float, w: Words) -> str:
     """Why a connection failed, from the first telling cause in the exception chain."""
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, socket.gaierror):
-            return f"DNS: the name does not resolve ({seen.strerror or seen})"
+            return w("cli.personas.why.dns", reason=seen.strerror or seen)
         if isinstance(seen, ConnectionRefusedError):
-            return "connection refused (nothing listens on that port, or a firewall)"
+            return w("cli.personas.why.refused")
         if isinstance(seen, ssl.SSLCertVerificationError):
-            return f"TLS: certificate not trusted ({seen.verify_message or seen.reason})"
+            return w("cli.personas.why.certificate", reason=seen.verify_message or seen.reason)
         if isinstance(seen, ssl.SSLError):
-            return f"TLS failed ({seen.reason or seen}): is the security setting right?"
+            return w("cli.personas.why.tls", reason=seen.reason or seen)
         if isinstance(seen, TimeoutError):
-            return f"no answer within {timeout:g} s"
+            return w(
+                "cli.personas.why.timeout",
+                seconds=w.f.number(timeout, 0 if float(timeout).is_integer() else 1),
+            )
         seen = seen.__cause__ or seen.__context__
     return str(exc)
 
 
-async def _resolves(host: str, port: int) -> str | None:
+async def _resolves(host: str, port: int, w: Words) -> str | None:
     try:
         await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        return describe_failure(exc, 0)
+        return describe_failure(exc, 0, w)
     return None
 
 
-async def _check_smtp(p: repo.PersonaInfo, password: str | None, wait: float) -> list[Check]:
+async def _check_smtp(
+    p: repo.PersonaInfo, password: str | None, wait: float, w: Words
+) -> list[Check]:
     from channels.smtp_sender import SendError, SmtpSession
     from runners import accounts
 
     endpoint = accounts.smtp_endpoint(p)
     bare = accounts.smtp_account(p, None, authenticate=False)
     if endpoint is None or bare is None:
-        return [Check("FAIL", "smtp", "no SMTP host (temoin personas add KEY --smtp-host ...)")]
+        return [Check("fail", "smtp", w("cli.personas.no_smtp_host"))]
     security = endpoint.security
     where = str(endpoint)
-    reason = await _resolves(endpoint.host, endpoint.port)
+    reason = await _resolves(endpoint.host, endpoint.port, w)
     if reason is not None:
-        return [Check("FAIL", "smtp", f"{where}: {reason}"), Check("skip", "smtp auth", "")]
+        return [Check("fail", "smtp", f"{where}: {reason}"), Check("skip", "smtp_auth", "")]
     try:
         async with SmtpSession(bare, timeout=wait):
             pass
     except SendError as exc:
         return [
-            Check("FAIL", "smtp", f"{where} ({security}): {describe_failure(exc, wait)}"),
-            Check("skip", "smtp auth", "no session"),
+            Check("fail", "smtp", f"{where} ({security}): {describe_failure(exc, wait, w)}"),
+            Check("skip", "smtp_auth", w("cli.personas.no_session")),
         ]
-    tls = {"starttls": "STARTTLS", "tls": "implicit TLS", "none": "no TLS"}.get(security, security)
-    checks = [Check("ok", "smtp", f"{where} answers EHLO, {tls}")]
+    tls = w(f"cli.personas.tls.{security}") if security in ("starttls", "tls", "none") else security
+    checks = [Check("ok", "smtp", w("cli.personas.ehlo", where=where, tls=tls))]
     account = accounts.smtp_account(p, password)
     if password is None or account is None:
-        return [*checks, Check("skip", "smtp auth", "no password to try")]
+        return [*checks, Check("skip", "smtp_auth", w("cli.personas.no_password"))]
     login = endpoint.login
     try:
         async with SmtpSession(account, timeout=wait):
             pass
     except SendError as exc:
-        return [*checks, Check("FAIL", "smtp auth", f"{login}: {describe_failure(exc, wait)}")]
-    return [*checks, Check("ok", "smtp auth", f"login accepted for {login}")]
+        return [*checks, Check("fail", "smtp_auth", f"{login}: {describe_failure(exc, wait, w)}")]
+    return [*checks, Check("ok", "smtp_auth", w("cli.personas.login_accepted", login=login))]
 
 
-async def _check_imap(p: repo.PersonaInfo, password: str | None, wait: float) -> list[Check]:
+async def _check_imap(
+    p: repo.PersonaInfo, password: str | None, wait: float, w: Words
+) -> list[Check]:
     from channels.imap_session import ImapAuthError, ImapError, ImapSession
     from runners import accounts
 
     endpoint = accounts.imap_endpoint(p)
     if endpoint is None:
-        return [Check("FAIL", "imap", "no IMAP host (temoin personas add KEY --imap-host ...)")]
+        return [Check("fail", "imap", w("cli.personas.no_imap_host"))]
     security = endpoint.security
     where = str(endpoint)
-    reason = await _resolves(endpoint.host, endpoint.port)
+    reason = await _resolves(endpoint.host, endpoint.port, w)
     if reason is not None:
-        return [Check("FAIL", "imap", f"{where}: {reason}"), Check("skip", "imap folders", "")]
+        return [Check("fail", "imap", f"{where}: {reason}"), Check("skip", "imap_folders", "")]
     account = accounts.imap_account(p, password)
     if account is None:
-        return [Check("skip", "imap", "no password to log in with")]
+        return [Check("skip", "imap", w("cli.personas.no_password"))]
     login = endpoint.login
     checks: list[Check] = []
     try:
         async with ImapSession(account, timeout=wait) as imap:
-            checks.append(Check("ok", "imap", f"{where} ({security}): login accepted for {login}"))
+            accepted = w("cli.personas.login_accepted", login=login)
+            checks.append(Check("ok", "imap", f"{where} ({security}): {accepted}"))
             names = {name for name, _flags in await imap.folders()}
             roles = await imap.special_folders()
     except ImapAuthError as exc:
-        return [Check("FAIL", "imap", f"{where}: {exc}"), Check("skip", "imap folders", "")]
+        return [Check("fail", "imap", f"{where}: {exc}"), Check("skip", "imap_folders", "")]
     except ImapError as exc:
         if checks:
-            return [*checks, Check("FAIL", "imap folders", describe_failure(exc, wait))]
+            return [*checks, Check("fail", "imap_folders", describe_failure(exc, wait, w))]
         return [
-            Check("FAIL", "imap", f"{where} ({security}): {describe_failure(exc, wait)}"),
-            Check("skip", "imap folders", "no session"),
+            Check("fail", "imap", f"{where} ({security}): {describe_failure(exc, wait, w)}"),
+            Check("skip", "imap_folders", w("cli.personas.no_session")),
         ]
     if not any(name.upper() == "INBOX" for name in names):
-        checks.append(Check("FAIL", "imap inbox", "no INBOX folder"))
+        checks.append(Check("fail", "imap_inbox", w("cli.personas.no_inbox")))
     else:
-        checks.append(Check("ok", "imap inbox", "INBOX"))
+        checks.append(Check("ok", "imap_inbox", "INBOX"))
     if "sent" in roles:
-        checks.append(Check("ok", "imap sent", f"{roles['sent']!r}"))
+        checks.append(Check("ok", "imap_sent", f"{roles['sent']!r}"))
     else:
-        checks.append(Check("FAIL", "imap sent", "no Sent folder (no \\Sent flag, no usual "
-                            "name): sent copies and send verification need one"))  # fmt: skip
+        checks.append(Check("fail", "imap_sent", w("cli.personas.no_sent")))
     if "junk" in roles:
-        checks.append(Check("ok", "imap junk", f"{roles['junk']!r}"))
+        checks.append(Check("ok", "imap_junk", f"{roles['junk']!r}"))
     else:
-        checks.append(Check("warn", "imap junk", "no Junk folder found: replies filed as spam "
-                            "elsewhere would be missed"))  # fmt: skip
+        checks.append(Check("warn", "imap_junk", w("cli.personas.no_junk")))
     return checks
 
 
-async def check_persona(p: repo.PersonaInfo, wait: float) -> list[Check]:
+async def check_persona(p: repo.PersonaInfo, wait: float, w: Words) -> list[Check]:
     from runners import accounts
     from runners.secrets import SecretError
 
     checks: list[Check] = []
     password: str | None = None
     if not p.password_ref:
-        checks.append(Check("FAIL", "password", "no password reference (--password-ref)"))
+        checks.append(Check("fail", "password", w("cli.personas.no_password_ref_given")))
     else:
         try:
             password = accounts.password(p)
         except SecretError as exc:
-            checks.append(Check("FAIL", "password", f"{p.password_ref}: {exc}"))
+            checks.append(Check("fail", "password", f"{p.password_ref}: {exc}"))
         else:
-            checks.append(Check("ok", "password", f"{p.password_ref} is readable"))
+            checks.append(Check("ok", "password", w("cli.personas.readable", ref=p.password_ref)))
     smtp, imap = await asyncio.gather(
-        _check_smtp(p, password, wait), _check_imap(p, password, wait)
+        _check_smtp(p, password, wait, w), _check_imap(p, password, wait, w)
     )
     return [*checks, *smtp, *imap]
 
 
-@app.command("check")
+@app.command("check", help="cli.help.personas.check.about")
 def check(
     ctx: typer.Context,
-    key: str = typer.Argument(..., help="Persona key."),
-    timeout: float = typer.Option(15.0, "--timeout", min=0.1, help="Seconds per connection."),
+    key: str = typer.Argument(..., help="cli.help.personas.check.key"),
+    timeout: float = typer.Option(
+        15.0, "--timeout", min=0.1, help="cli.help.personas.check.timeout"
+    ),
 ) -> None:
     """Log in to the persona's SMTP and IMAP accounts; one line per check; exit 1 on failure."""
     from storage import personas as repo
+
+    w = words(app_context(ctx))
 
     async def work(database: Database, _app: AppContext) -> list[Check]:
         async with database.session() as session:
             persona = await repo.get_persona(session, key)
         if persona is None:
-            raise UserError(f"no persona {key!r} (temoin personas list)")
-        return await check_persona(persona, timeout)
+            raise UserError(w("cli.personas.unknown", key=key))
+        return await check_persona(persona, timeout, w)
 
     checks = run_with_db(ctx, work)
     for item in checks:
-        typer.echo(item.line())
-    failed = sum(1 for c in checks if c.state == "FAIL")
+        typer.echo(item.line(w))
+    failed = sum(1 for c in checks if c.state == "fail")
     if failed:
-        fail(f"persona {key}: {failed} check{'s' if failed > 1 else ''} failed")
-    typer.echo(f"persona {key}: ready to send and watch")
+        fail(w("cli.personas.failed", key=key, checks=w.count("cli.personas.checks", failed)))
+    typer.echo(w("cli.personas.ready", key=key))

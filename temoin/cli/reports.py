@@ -1,14 +1,17 @@
 """`temoin stats`, `temoin export`, `temoin report`: the figures a coordinator can publish.
 
-``stats CAMPAIGN [--by KEYS]... [--min-cell N] [--json]``: one table per grouping (``--by``
-may be repeated; each value is one grouping, its keys joined by commas, e.g.
+``stats CAMPAIGN [--by KEYS]... [--min-cell N] [--json] [--previous CAMPAIGN]``: one table
+per grouping (``--by`` may be repeated; each value is one grouping, its keys joined by commas, e.g.
 ``--by channel --by channel,stratum``; default: overall, channel, stratum and
 channel × stratum). Small cells are flagged and never ranked. ``--json`` prints the
 tables with stable keys (``reports.cells.COLUMNS`` for the rows).
 
 ``export CAMPAIGN --format csv|xlsx|parquet|json --level contacts|stats --out PATH
-[--profile excel|raw]``: streamed files with their metadata (``reports.exports``); excel
-(``--excel``, the default when the locale is fr) for a spreadsheet, raw for scripts.
+[--profile excel|raw] [--previous CAMPAIGN]``: streamed files with their metadata
+(``reports.exports``); excel (``--excel``, the default when the locale is fr) for a
+spreadsheet, raw for scripts. ``--previous`` (stats level, and for ``stats`` too) adds the
+evolution columns of ``reports.evolution``: each cell against the previous campaign's cell
+with the same keys.
 
 ``report CAMPAIGN --out FILE.html|FILE.pdf [--previous CAMPAIGN] [--collectivity CODE]``:
 the national barometer, or one collectivity's own (``reports.render``).
@@ -20,7 +23,6 @@ a closed one as of its close. Settings: ``[reports]`` ``strata``, ``min_cell``,
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -31,11 +33,12 @@ from rich.table import Table
 
 from reports.formats import FORMATS, LEVELS
 from reports.outputs import OutputError, check_target
-from temoin.cli.common import AppContext, UserError, console, fail, run_with_db
+from temoin.cli.common import AppContext, UserError, console, fail, json_text, run_with_db
 from temoin.cli.words import Words, lines, words
 
 if TYPE_CHECKING:
     from reports.cells import Cell
+    from reports.evolution import Previous
     from scenarios.catalog import Catalog
     from storage.db import Database
     from storage.stats import CampaignInfo
@@ -116,8 +119,11 @@ def _key_shown(w: Words, key: str, value: str | None) -> str:
     return french(value) if w.f.french else value  # « 10 000 » kept whole
 
 
-def _table(by: tuple[str, ...], cells: list[Cell], w: Words) -> tuple[Table, bool]:
-    """The table of one grouping, and whether it shows ranks."""
+def _table(
+    by: tuple[str, ...], cells: list[Cell], w: Words, before: Previous | None = None
+) -> tuple[Table, bool]:
+    """The table of one grouping, and whether it shows ranks; with ``before`` (a previous
+    campaign's cells), the change of the response rate and of the score."""
     keys = " × ".join(w(f"cli.key.{k}").lower() for k in by)
     title = w("cli.stats.by", keys=keys) if by else w("cli.stats.overall")
     ranks = display_ranks(by, cells)
@@ -131,6 +137,10 @@ def _table(by: tuple[str, ...], cells: list[Cell], w: Words) -> tuple[Table, boo
         table.add_column(lines(w(f"cli.stats.{name}")), justify="right", no_wrap=True)
     if ranks:
         table.add_column(lines(w("cli.stats.rank")), justify="right", no_wrap=True)
+    previous = before.get(by, {}) if before is not None else None
+    if previous is not None:
+        for name in ("cli_response", "cli_score"):
+            table.add_column(lines(w(f"report.evolution.{name}")), justify="right", no_wrap=True)
     f = w.f
     for index, cell in enumerate(cells):
         response = cell.response
@@ -150,21 +160,34 @@ def _table(by: tuple[str, ...], cells: list[Cell], w: Words) -> tuple[Table, boo
         ]
         if ranks:
             row.append(rank)
+        if previous is not None:
+            from reports.evolution import evolution_row
+
+            change = evolution_row(cell, previous.get(cell.keys))
+            score = _float(change["change_score"])
+            row.append(f.points(_float(change["change_response_rate"])))
+            row.append(f.points(None if score is None else score / 100.0))
         table.add_row(*row, style="dim" if cell.small else None)
     return table, bool(ranks)
 
 
+def _float(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
+
+
 def stats(
     ctx: typer.Context,
-    campaign: str = typer.Argument(..., help="Campaign name."),
-    by: list[str] = typer.Option(
-        [], "--by", help="A grouping: keys joined by commas (repeat for several tables)."
+    campaign: str = typer.Argument(..., help="cli.help.reports.stats.campaign"),
+    by: list[str] = typer.Option([], "--by", help="cli.help.reports.stats.by"),
+    min_cell: int | None = typer.Option(
+        None, "--min-cell", min=1, help="cli.help.reports.stats.min_cell"
     ),
-    min_cell: int | None = typer.Option(None, "--min-cell", min=1, help="Small-cell threshold."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+    as_json: bool = typer.Option(False, "--json", help="cli.help.reports.stats.as_json"),
+    previous: str | None = typer.Option(None, "--previous", help="cli.help.reports.stats.previous"),
 ) -> None:
     """Statistics of a campaign: one table per grouping."""
     from reports.campaign_stats import compute_stats
+    from reports.evolution import evolution_row, previous_cells
 
     groupings = parse_groupings(by)
 
@@ -172,7 +195,10 @@ def stats(
         settings = app.settings.reports
         threshold = min_cell or settings.min_cell
         info = await _campaign(database, campaign)
+        earlier = await _campaign(database, previous) if previous else None
         as_of = app.clock.now()
+        catalog = _catalog()
+        before: Previous | None = None
         async with database.session() as session:
             tables = await compute_stats(
                 session,
@@ -181,8 +207,22 @@ def stats(
                 as_of=as_of,
                 min_cell=threshold,
                 strata=settings.strata,
-                catalog=_catalog(),
+                catalog=catalog,
             )
+            if earlier is not None:
+                before = previous_cells(
+                    await compute_stats(
+                        session, earlier, groupings, as_of=earlier.closed_at or as_of,
+                        min_cell=threshold, strata=settings.strata, catalog=catalog,
+                    )
+                )  # fmt: skip
+
+        def json_row(keys: tuple[str, ...], cell: Cell) -> dict[str, object]:
+            row: dict[str, object] = dict(cell.to_row())
+            if before is not None:
+                row.update(evolution_row(cell, before.get(keys, {}).get(cell.keys)))
+            return row
+
         if as_json:
             payload = {
                 "campaign": info.name,
@@ -190,25 +230,31 @@ def stats(
                 "closed_at": info.closed_at.isoformat() if info.closed_at else None,
                 "min_cell": threshold,
                 "strata": list(settings.strata),
+                "previous": earlier.name if earlier else None,
                 "tables": [
                     {
                         "by": list(keys),
-                        "rows": [cell.to_row() for cell in cells],
+                        "rows": [json_row(keys, cell) for cell in cells],
                         "criteria": [row for cell in cells for row in cell.criterion_rows()],
                     }
                     for keys, cells in tables
                 ],
             }
-            typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+            typer.echo(json_text(payload))
             return
         w = words(app)
         if info.closed_at is not None:
             console.print(w("cli.stats.closed", name=info.name, date=w.f.datetime(info.closed_at)))
         else:
             console.print(w("cli.stats.open", name=info.name, date=w.f.datetime(as_of)))
+        if earlier is not None:
+            at = earlier.closed_at or as_of
+            console.print(
+                w("report.evolution.cli_compared", name=earlier.name, date=w.f.datetime(at))
+            )
         ranked = False
         for keys, cells in tables:
-            table, has_ranks = _table(keys, cells, w)
+            table, has_ranks = _table(keys, cells, w, before)
             ranked = ranked or has_ranks
             console.print(table)
         if ranked:
@@ -221,19 +267,23 @@ def stats(
 
 def export_command(
     ctx: typer.Context,
-    campaign: str = typer.Argument(..., help="Campaign name."),
-    fmt: str = typer.Option(..., "--format", help=f"One of {', '.join(FORMATS)}."),
-    level: str = typer.Option("contacts", "--level", help=f"One of {', '.join(LEVELS)}."),
-    out: Path = typer.Option(..., "--out", help="File to write."),
-    by: list[str] = typer.Option([], "--by", help="Groupings of the stats level (as in stats)."),
-    min_cell: int | None = typer.Option(None, "--min-cell", min=1),
+    campaign: str = typer.Argument(..., help="cli.help.reports.export_command.campaign"),
+    fmt: str = typer.Option(..., "--format", help="cli.help.reports.export_command.fmt"),
+    level: str = typer.Option("contacts", "--level", help="cli.help.reports.export_command.level"),
+    out: Path = typer.Option(..., "--out", help="cli.help.reports.export_command.out"),
+    by: list[str] = typer.Option([], "--by", help="cli.help.reports.export_command.by"),
+    min_cell: int | None = typer.Option(
+        None, "--min-cell", min=1, help="cli.help.reports.export_command.min_cell"
+    ),
     profile: str | None = typer.Option(
         None,
         "--profile",
-        help="excel (for a spreadsheet: ';', BOM, headings, local dates; the default in "
-        "French) or raw (for scripts: ',', ISO dates, snake_case).",
+        help="cli.help.reports.export_command.profile",
     ),
-    excel: bool = typer.Option(False, "--excel", help="Same as --profile excel."),
+    excel: bool = typer.Option(False, "--excel", help="cli.help.reports.export_command.excel"),
+    previous: str | None = typer.Option(
+        None, "--previous", help="cli.help.reports.export_command.previous"
+    ),
 ) -> None:
     """Export a campaign's contacts or statistics, with their metadata."""
     from reports.export_profiles import PROFILES, default_profile
@@ -248,6 +298,10 @@ def export_command(
         raise typer.BadParameter(f"one of {', '.join(FORMATS)}", param_hint="--format")
     if level not in LEVELS:
         raise typer.BadParameter(f"one of {', '.join(LEVELS)}", param_hint="--level")
+    if previous is not None and level != "stats":
+        raise typer.BadParameter(
+            "compares statistics: use it with --level stats", param_hint="--previous"
+        )
     groupings = parse_groupings(by)
     try:
         check_target(out)
@@ -259,6 +313,7 @@ def export_command(
     async def work(database: Database, app: AppContext) -> int:
         settings = app.settings.reports
         info = await _campaign(database, campaign)
+        earlier = await _campaign(database, previous) if previous else None
         now: datetime = app.clock.now()
         async with database.session() as session:
             return await export(
@@ -274,6 +329,7 @@ def export_command(
                 catalog=_catalog(),
                 profile=profile or default_profile(app.settings.locale),
                 locale=app.settings.locale,
+                previous=earlier,
             )
 
     count = run_with_db(ctx, work)
@@ -283,11 +339,13 @@ def export_command(
 
 def report(
     ctx: typer.Context,
-    campaign: str = typer.Argument(..., help="Campaign name."),
-    out: Path = typer.Option(..., "--out", help="FILE.html or FILE.pdf."),
-    previous: str | None = typer.Option(None, "--previous", help="Campaign to compare with."),
+    campaign: str = typer.Argument(..., help="cli.help.reports.report.campaign"),
+    out: Path = typer.Option(..., "--out", help="cli.help.reports.report.out"),
+    previous: str | None = typer.Option(
+        None, "--previous", help="cli.help.reports.report.previous"
+    ),
     collectivity: str | None = typer.Option(
-        None, "--collectivity", help="INSEE code: that collectivity's own barometer."
+        None, "--collectivity", help="cli.help.reports.report.collectivity"
     ),
 ) -> None:
     """The national barometer, or a collectivity's own, in French (HTML or PDF)."""
@@ -315,13 +373,15 @@ def report(
                     previous=before,
                     options=options,
                     catalog=catalog,
+                    locale=app.settings.locale,
                 )
             target = await collectivity_info(session, collectivity)
             if target is None:
                 raise UserError(f"no collectivity with INSEE code {collectivity!r}")
             return await collectivity_report(
-                session, info, target, generated_at=now, options=options, catalog=catalog
-            )
+                session, info, target, generated_at=now, previous=before, options=options,
+                catalog=catalog, locale=app.settings.locale,
+            )  # fmt: skip
 
     try:
         check_target(out)

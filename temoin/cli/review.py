@@ -11,7 +11,6 @@ scenario (``procedure``) or a form check (``greeting``, ``closing``, ``agent_nam
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -24,6 +23,7 @@ from temoin.cli.common import (
     app_context,
     console,
     fail,
+    json_text,
     run_with_db,
 )
 from temoin.cli.words import Words, words
@@ -54,20 +54,14 @@ def _who() -> str:
 
 def command(
     ctx: typer.Context,
-    contact: int = typer.Argument(..., min=1, max=MAX_ID, help="Contact id."),
-    check: list[str] = typer.Option(
-        [], "--check", help="NAME=yes|no: override one check (repeatable)."
-    ),
-    note: str | None = typer.Option(
-        None, "--note", help="Why (kept with each override; without it, the earlier note stays)."
-    ),
-    as_json: bool = typer.Option(False, "--json", help="Print the checks as JSON."),
+    contact: int = typer.Argument(..., min=1, max=MAX_ID, help="cli.help.review.command.contact"),
+    check: list[str] = typer.Option([], "--check", help="cli.help.review.command.check"),
+    note: str | None = typer.Option(None, "--note", help="cli.help.review.command.note"),
+    as_json: bool = typer.Option(False, "--json", help="cli.help.review.command.as_json"),
 ) -> None:
     """Show a contact's answer checks; override some with --check NAME=yes|no."""
-    from channels.content_checks import UnknownCheck, empty_checks, review
-    from scenarios.catalog import UnknownScenario, load_catalog
-    from storage import mail
-    from storage import triage as triage_repo
+    from runners.reviews import ReviewError, override_checks
+    from scenarios.catalog import load_catalog
 
     wanted = [_parse(c) for c in check]
 
@@ -76,34 +70,20 @@ def command(
 
         now = app_ctx.clock.now()
         async with database.session() as session:
-            view = await mail.contact_view(session, contact)
-            if view is None:
-                raise UserError(f"no contact {contact}")
-            checks = view.checks
-            if checks is None:
-                try:
-                    elements = load_catalog().get(view.scenario_id).expected_elements
-                except UnknownScenario:
-                    elements = ()
-                checks = empty_checks(elements)
-            for name, value in wanted:
-                try:
-                    checks = review(checks, name, value, note=note, at=now, by=_who())
-                except UnknownCheck as exc:
-                    known = sorted({*checks.get("expected", {}), *checks.get("form", {})})
-                    raise UserError(
-                        f"unknown check {exc.args[0]!r} for contact {contact} "
-                        f"(known: {', '.join(known)})"
-                    ) from exc
-            if wanted:
-                await triage_repo.set_checks(session, contact, checks)
-            source = checks.get("message")
-            texts = await message_texts(session, [source]) if isinstance(source, int) else {}
-        return checks, texts.get(source) if isinstance(source, int) else None
+            try:
+                done = await override_checks(
+                    session, contact, wanted, note=note, at=now, by=_who(),
+                    catalog=load_catalog(),
+                )  # fmt: skip
+            except ReviewError as exc:
+                raise UserError(str(exc)) from exc
+            source = done.source_message
+            texts = await message_texts(session, [source]) if source is not None else {}
+        return done.checks, texts.get(source) if source is not None else None
 
     checks, text = run_with_db(ctx, work)
     if as_json:
-        typer.echo(json.dumps(checks, ensure_ascii=False, indent=2))
+        typer.echo(json_text(checks))
         return
     w = words(app_context(ctx))
     print_checks(contact, checks, w)
@@ -115,11 +95,9 @@ def _mark(w: Words, value: Any) -> str:
 
 
 def _label(w: Words, group: str, name: str, entry: dict[str, Any]) -> str:
-    if group == "form":
-        key = f"report.form.{name}"
-        if w.t.has(key):
-            return w(key).split(" : ", 1)[-1].split("\u202f: ", 1)[-1]
-    return str(entry.get("label") or name)
+    from runners.reviews import check_label
+
+    return check_label(w.t, group, name, entry)
 
 
 def print_checks(contact: int, checks: dict[str, Any], w: Words) -> None:
@@ -156,6 +134,7 @@ def print_answer(checks: dict[str, Any], text: str | None, w: Words) -> None:
     """The answer's own words, what the checks found in it marked (bold, underlined)."""
     from rich.text import Text
 
+    from runners.reviews import found_phrases
     from temoin.cli.common import printable
     from temoin.cli.words import TEXT_LIMIT, clip
 
@@ -166,11 +145,5 @@ def print_answer(checks: dict[str, Any], text: str | None, w: Words) -> None:
         console.print(w("cli.review.no_text"))
         return
     shown = Text(printable(clip(text.strip(), TEXT_LIMIT)))
-    found = [
-        str(entry["found"])
-        for group in ("expected", "form")
-        for entry in (checks.get(group) or {}).values()
-        if isinstance(entry, dict) and isinstance(entry.get("found"), str) and entry["found"]
-    ]
-    shown.highlight_words(found, style="bold underline", case_sensitive=False)
+    shown.highlight_words(found_phrases(checks), style="bold underline", case_sensitive=False)
     console.print(shown)

@@ -6,28 +6,23 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
-from temoin.cli.common import console, fail
+from temoin.cli.common import console, fail, json_text
 
 if TYPE_CHECKING:
     from scenarios.catalog import Scenario, Targets
 
-app = typer.Typer(
-    rich_markup_mode=None, no_args_is_help=True, help="Check and list the scenario catalogue."
-)
+app = typer.Typer(rich_markup_mode=None, no_args_is_help=True, help="cli.help.scenarios.about")
 
 
-@app.command("check")
+@app.command("check", help="cli.help.scenarios.check.about")
 def check(
-    directory: Path | None = typer.Argument(
-        None, help="Catalogue directory (default: the shipped scenarios/catalog/)."
-    ),
+    directory: Path | None = typer.Argument(None, help="cli.help.scenarios.check.directory"),
 ) -> None:
     """Check every scenario file: YAML, keys, service kinds, templates, audit grids."""
     from scenarios.catalog import CatalogError, load_catalog
@@ -42,11 +37,11 @@ def check(
     typer.echo(f"{count} scenario{'s' if count > 1 else ''} OK")
 
 
-@app.command("list")
+@app.command("list", help="cli.help.scenarios.list_scenarios.about")
 def list_scenarios(
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    as_json: bool = typer.Option(False, "--json", help="cli.help.scenarios.list_scenarios.as_json"),
     directory: Path | None = typer.Option(
-        None, "--dir", help="Catalogue directory (default: the shipped scenarios/catalog/)."
+        None, "--dir", help="cli.help.scenarios.list_scenarios.directory"
     ),
 ) -> None:
     """List the scenarios: id, channel, service kinds, wordings, timing targets."""
@@ -61,7 +56,7 @@ def list_scenarios(
             "run 'temoin scenarios check' to see them"
         )
     if as_json:
-        typer.echo(json.dumps([_as_dict(s) for s in catalog], ensure_ascii=False, indent=2))
+        typer.echo(json_text([_as_dict(s) for s in catalog]))
         return
     widest = max((len(scenario.id) for scenario in catalog), default=2)
     table = Table(caption="bd: business days")

@@ -28,25 +28,24 @@ from typing import Any
 
 import typer
 
-from temoin.cli.common import fail
+from temoin.cli.common import app_context, fail
+from temoin.cli.words import Words, words
 
 app = typer.Typer(
     rich_markup_mode=None,
     no_args_is_help=True,
-    help="Run the simulated mailbox and mail provider alone, to rehearse a campaign.",
+    help="cli.help.sim.about",
 )
 
-DIR_HELP = "Directory of the simulated mailbox (mail, password, ports)."
 
-
-def _wait_until_stopped(alive: Callable[[], bool]) -> None:
+def _wait_until_stopped(alive: Callable[[], bool], w: Words) -> None:
     """Block until Ctrl-C or SIGTERM (or until ``alive()`` says the server died)."""
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     while not stop.wait(0.5):
         if not alive():
-            fail("the simulated server stopped on its own")
+            fail(w("cli.sim.stopped"))
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -58,24 +57,28 @@ def _write_private(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-@app.command("mailbox")
+@app.command("mailbox", help="cli.help.sim.mailbox.about")
 def mailbox(
-    directory: Path = typer.Option(Path("var/sim"), "--dir", help=DIR_HELP),
-    imap_port: int = typer.Option(1143, "--imap-port", min=1, max=65535),
-    lmtp_port: int = typer.Option(2424, "--lmtp-port", min=1, max=65535),
+    ctx: typer.Context,
+    directory: Path = typer.Option(Path("var/sim"), "--dir", help="cli.help.sim.mailbox.directory"),
+    imap_port: int = typer.Option(
+        1143, "--imap-port", min=1, max=65535, help="cli.help.sim.mailbox.imap_port"
+    ),
+    lmtp_port: int = typer.Option(
+        2424, "--lmtp-port", min=1, max=65535, help="cli.help.sim.mailbox.lmtp_port"
+    ),
 ) -> None:
     """Run a simulated mailbox server (Dovecot: IMAP and LMTP) until Ctrl-C."""
     from sim.dovecot import DovecotServer, DovecotUnavailable
+
+    w = words(app_context(ctx))
 
     root = directory.resolve()
     root.mkdir(parents=True, exist_ok=True)
     closed = _closed_parent(root)
     if closed is not None:
         # Dovecot never touches mail as root: it runs as another user, who must get through.
-        fail(
-            f"--dir {root}: {closed} is closed to other users (its mail user could not enter "
-            "it); choose a directory under /srv, /var/tmp or /tmp, or chmod o+x it"
-        )
+        fail(w("cli.sim.closed", root=root, closed=closed))
     try:
         server = DovecotServer.start(root / "dovecot", imap_port=imap_port, lmtp_port=lmtp_port)
     except DovecotUnavailable as exc:
@@ -86,17 +89,17 @@ def mailbox(
         state = {"host": server.host, "imap_port": server.imap_port, "lmtp_port": server.lmtp_port}
         _write_private(root / "mailbox.json", json.dumps(state) + "\n")
         typer.echo(
-            f"Simulated mailbox (Dovecot) on {server.host}: IMAP {server.imap_port}, "
-            f"LMTP {server.lmtp_port}; mail kept in {root / 'dovecot'}."
-        )
-        typer.echo(f"Any login works with the password in {password_file}.")
-        typer.echo("Persona settings (temoin personas add KEY …):")
+            w("cli.sim.mailbox", host=server.host, imap=server.imap_port,
+              lmtp=server.lmtp_port, path=root / "dovecot")
+        )  # fmt: skip
+        typer.echo(w("cli.sim.any_login", path=password_file))
+        typer.echo(w("cli.sim.persona_settings"))
         typer.echo(
             f"  --imap-host {server.host} --imap-port {server.imap_port} "
             f"--imap-security none --username KEY --password-ref file:{password_file}"
         )
-        typer.echo("Ctrl-C to stop.", err=True)
-        _wait_until_stopped(lambda: server.process.poll() is None)
+        typer.echo(w("cli.sim.ctrl_c"), err=True)
+        _wait_until_stopped(lambda: server.process.poll() is None, w)
     finally:
         server.stop()
 
@@ -111,65 +114,68 @@ def _closed_parent(path: Path) -> Path | None:
     return None
 
 
-def _parse_deliver(values: list[str]) -> dict[str, str]:
+def _parse_deliver(values: list[str], w: Words) -> dict[str, str]:
     mapping: dict[str, str] = {}
     for value in values:
         address, sep, login = value.partition("=")
         if not sep or "@" not in address or not login:
-            fail(f"--deliver {value!r}: expected ADDRESS=LOGIN, e.g. claire@example.org=claire", 2)
+            fail(w("cli.sim.bad_deliver", value=value), 2)
         mapping[address.strip().lower()] = login.strip()
     return mapping
 
 
-@app.command("provider")
+@app.command("provider", help="cli.help.sim.provider.about")
 def provider(
-    directory: Path = typer.Option(Path("var/sim"), "--dir", help=DIR_HELP),
-    port: int = typer.Option(2525, "--port", min=1, max=65535),
+    ctx: typer.Context,
+    directory: Path = typer.Option(
+        Path("var/sim"), "--dir", help="cli.help.sim.provider.directory"
+    ),
+    port: int = typer.Option(2525, "--port", min=1, max=65535, help="cli.help.sim.provider.port"),
     deliver: list[str] = typer.Option(
         [],
         "--deliver",
         metavar="ADDRESS=LOGIN",
-        help="Deliver the copies to ADDRESS into mailbox LOGIN (repeat per persona).",
+        help="cli.help.sim.provider.deliver",
     ),
 ) -> None:
     """Run the simulated mail provider (SMTP submission) until Ctrl-C."""
     from sim.smtp_provider import ReceivedMessage, SmtpProvider
+
+    w = words(app_context(ctx))
 
     root = directory.resolve()
     try:
         state: dict[str, Any] = json.loads((root / "mailbox.json").read_text())
         password = (root / "password").read_text().strip()
     except (OSError, ValueError) as exc:
-        fail(f"{root}: no simulated mailbox there ({exc}); start `temoin sim mailbox` first")
-    mailboxes = _parse_deliver(deliver)
+        fail(w("cli.sim.no_mailbox", root=root, reason=exc))
+    mailboxes = _parse_deliver(deliver, w)
     try:
         server = SmtpProvider.start(
             credentials=dict.fromkeys(mailboxes.values(), password), port=port
         )
     except (OSError, RuntimeError) as exc:
-        fail(f"cannot listen on port {port}: {exc}")
+        fail(w("cli.sim.cannot_listen", port=port, reason=exc))
     for address, login in mailboxes.items():
         server.add_local_mailbox(address, login, int(state["lmtp_port"]))
 
     def accepted(message: ReceivedMessage) -> None:
         to = ", ".join(message.recipients)
         typer.echo(
-            f"{message.received_at:%H:%M:%S}Z accepted {message.message_id} "
-            f"from {message.mail_from} to {to}"
-        )
+            w("cli.sim.accepted", at=f"{message.received_at:%H:%M:%S}Z", id=message.message_id,
+              sender=message.mail_from, to=to)
+        )  # fmt: skip
 
     server.on_message = accepted
     try:
-        typer.echo(
-            f"Simulated provider (SMTP submission, no TLS) on {server.host}:{server.port}; "
-            "login with the mailbox password."
-        )
+        typer.echo(w("cli.sim.provider", host=server.host, port=server.port))
         for address, login in mailboxes.items():
-            typer.echo(f"  copies to {address} go to mailbox {login} (LMTP {state['lmtp_port']})")
-        typer.echo("Other recipients are accepted and kept here, never delivered.")
-        typer.echo("Persona settings (temoin personas add KEY …):")
+            copies = w("cli.sim.copies", address=address, login=login, lmtp=state["lmtp_port"])
+            typer.echo(f"  {copies}")
+        typer.echo(w("cli.sim.others_kept"))
+        typer.echo(w("cli.sim.persona_settings"))
         typer.echo(f"  --smtp-host {server.host} --smtp-port {server.port} --smtp-security none")
-        typer.echo("Ctrl-C to stop.", err=True)
-        _wait_until_stopped(lambda: True)
+        typer.echo(w("cli.sim.ctrl_c"), err=True)
+        _wait_until_stopped(lambda: True, w)
     finally:
         server.stop()

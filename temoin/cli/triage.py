@@ -12,12 +12,19 @@ from the message's INTERNALDATE, its status moves forward, an answer's content i
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from temoin.cli.common import MAX_ID, AppContext, UserError, app_context, console, run_with_db
+from temoin.cli.common import (
+    MAX_ID,
+    AppContext,
+    UserError,
+    app_context,
+    console,
+    json_text,
+    run_with_db,
+)
 from temoin.cli.inspect import kind_label
 from temoin.cli.words import Words, words
 
@@ -28,7 +35,7 @@ if TYPE_CHECKING:
 app = typer.Typer(
     rich_markup_mode=None,
     no_args_is_help=True,
-    help="Replies that match no contact with confidence.",
+    help="cli.help.triage.about",
 )
 
 
@@ -58,11 +65,11 @@ def _row(row: triage_repo.TriageRow) -> dict[str, Any]:
     }
 
 
-@app.command("list")
+@app.command("list", help="cli.help.triage.list_command.about")
 def list_command(
     ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help="Print JSON (stable keys)."),
-    show_all: bool = typer.Option(False, "--all", help="Also matched and ignored ones."),
+    as_json: bool = typer.Option(False, "--json", help="cli.help.triage.list_command.as_json"),
+    show_all: bool = typer.Option(False, "--all", help="cli.help.triage.list_command.show_all"),
 ) -> None:
     """List the messages waiting for a coordinator's decision, oldest first."""
     from storage import mail
@@ -95,7 +102,7 @@ def list_command(
 
     rows = run_with_db(ctx, work)
     if as_json:
-        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        typer.echo(json_text(rows))
         return
     w = words(app_context(ctx))
     if not rows:
@@ -150,18 +157,19 @@ def _excerpt(text: str | None, limit: int = 160) -> str:
     return words_ if len(words_) <= limit else words_[:limit].rsplit(" ", 1)[0] + " […]"
 
 
-@app.command("match")
+@app.command("match", help="cli.help.triage.match_command.about")
 def match_command(
     ctx: typer.Context,
     message: int = typer.Argument(
-        ..., min=1, max=MAX_ID, help="Message id (from `temoin triage list`)."
+        ..., min=1, max=MAX_ID, help="cli.help.triage.match_command.message"
     ),
-    contact: int = typer.Argument(..., min=1, max=MAX_ID, help="Contact id it answers."),
+    contact: int = typer.Argument(
+        ..., min=1, max=MAX_ID, help="cli.help.triage.match_command.contact"
+    ),
     kind: str | None = typer.Option(
         None,
         "--as",
-        help="Its class, when the classifier was unsure or wrong: answer, acknowledgement, "
-        "out_of_office, bounce, read_receipt, redirect or other.",
+        help="cli.help.triage.match_command.kind",
     ),
 ) -> None:
     """Attach a message to a contact and record its effects (times, status, checks)."""
@@ -185,11 +193,11 @@ def match_command(
                     contact=contact))  # fmt: skip
 
 
-@app.command("ignore")
+@app.command("ignore", help="cli.help.triage.ignore_command.about")
 def ignore_command(
     ctx: typer.Context,
     message: int = typer.Argument(
-        ..., min=1, max=MAX_ID, help="Message id (from `temoin triage list`)."
+        ..., min=1, max=MAX_ID, help="cli.help.triage.ignore_command.message"
     ),
 ) -> None:
     """Take a message out of triage: it answers no contact."""
@@ -200,12 +208,7 @@ def ignore_command(
             rows = await triage_repo.triage_rows(session, message_id=message)
             if not rows:
                 raise UserError(f"no message {message}")
-            evidence = dict(rows[0].evidence or {})
-            evidence["triage"] = {"by": _who(), "at": app_ctx.clock.now().isoformat(),
-                                  "ignored": True}  # fmt: skip
-            if not await triage_repo.set_triage(
-                session, message, state="ignored", evidence=evidence
-            ):
+            if not await triage_repo.ignore_message(session, message, _who(), app_ctx.clock.now()):
                 raise UserError(f"message {message} is not pending in triage")
 
     run_with_db(ctx, work)

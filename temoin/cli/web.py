@@ -14,7 +14,6 @@ person choose one, so no password is ever typed on a command line or printed.
 from __future__ import annotations
 
 import os
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import typer
@@ -34,9 +33,9 @@ if TYPE_CHECKING:
 app = typer.Typer(
     rich_markup_mode=None,
     invoke_without_command=True,
-    help="The web back office and the collectivities' portal.",
+    help="cli.help.web.about",
 )
-users = typer.Typer(rich_markup_mode=None, no_args_is_help=True, help="Web accounts.")
+users = typer.Typer(rich_markup_mode=None, no_args_is_help=True, help="cli.help.web.users")
 app.add_typer(users, name="users")
 
 
@@ -46,12 +45,12 @@ def _t(key: str, **params: object) -> str:
     return Translator()(key, **params)
 
 
-@app.callback()
+@app.callback(help="cli.help.web.serve.about")
 def serve(
     ctx: typer.Context,
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
-    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on."),
-    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Server processes."),
+    host: str = typer.Option("127.0.0.1", "--host", help="cli.help.web.serve.host"),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="cli.help.web.serve.port"),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="cli.help.web.serve.workers"),
 ) -> None:
     """Serve the site (behind a reverse proxy with TLS in production)."""
     if ctx.invoked_subcommand is not None:
@@ -83,34 +82,32 @@ def serve(
 
 
 async def _invite(database: Database, app_ctx: AppContext, account_id: int) -> str:
-    from storage import web_accounts
     from web import auth
 
-    token = auth.new_token()
-    now = app_ctx.clock.now()
-    hours = app_ctx.settings.web.invite_hours
+    settings = app_ctx.settings.web
     async with database.session() as session:
-        await web_accounts.add_invite(
-            session, account_id, auth.token_hash(token), now, now + timedelta(hours=hours)
-        )
-    return f"{app_ctx.settings.web.public_url.rstrip('/')}/invitation/{token}"
+        return await auth.new_invite(
+            session, account_id, app_ctx.clock.now(), settings.invite_hours * 3600,
+            settings.public_url,
+        )  # fmt: skip
 
 
-@users.command("add")
+@users.command("add", help="cli.help.web.add.about")
 def add(
     ctx: typer.Context,
-    login: str = typer.Argument(..., help="Login (an email address, for instance)."),
-    name: str = typer.Option(..., "--name", help="The person's name, as shown."),
-    role: str = typer.Option(..., "--role", help="coordinator, consultant or collectivity."),
+    login: str = typer.Argument(..., help="cli.help.web.add.login"),
+    name: str = typer.Option(..., "--name", help="cli.help.web.add.name"),
+    role: str = typer.Option(..., "--role", help="cli.help.web.add.role"),
     collectivity: str | None = typer.Option(
-        None, "--collectivity", help="INSEE code (collectivity accounts only)."
+        None, "--collectivity", help="cli.help.web.add.collectivity"
     ),
 ) -> None:
     """Create an account and print its invitation link."""
     from storage import web_accounts
+    from web import auth
 
-    folded = login.strip().lower()
-    if not folded or len(folded) > 254 or any(c.isspace() for c in folded):
+    folded = auth.fold_login(login)
+    if folded is None:
         raise typer.BadParameter("a login has no spaces and at most 254 characters")
 
     async def work(database: Database, app_ctx: AppContext) -> str:
@@ -130,8 +127,10 @@ def add(
     typer.echo(link)
 
 
-@users.command("invite")
-def invite(ctx: typer.Context, login: str = typer.Argument(..., help="Login.")) -> None:
+@users.command("invite", help="cli.help.web.invite.about")
+def invite(
+    ctx: typer.Context, login: str = typer.Argument(..., help="cli.help.web.invite.login")
+) -> None:
     """Print a new invitation link for an account (to set or reset its password)."""
     from storage import web_accounts
 
@@ -147,8 +146,10 @@ def invite(ctx: typer.Context, login: str = typer.Argument(..., help="Login.")) 
     typer.echo(link)
 
 
-@users.command("disable")
-def disable(ctx: typer.Context, login: str = typer.Argument(..., help="Login.")) -> None:
+@users.command("disable", help="cli.help.web.disable.about")
+def disable(
+    ctx: typer.Context, login: str = typer.Argument(..., help="cli.help.web.disable.login")
+) -> None:
     """Refuse an account from now on; its open sessions end at their next request."""
     from storage import web_accounts
 
@@ -164,7 +165,7 @@ def disable(ctx: typer.Context, login: str = typer.Argument(..., help="Login."))
     console.print(_t("web.cli.disabled", login=login.strip().lower()))
 
 
-@users.command("list")
+@users.command("list", help="cli.help.web.list_command.about")
 def list_command(ctx: typer.Context) -> None:
     """List the accounts."""
     from storage import web_accounts

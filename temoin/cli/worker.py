@@ -38,6 +38,7 @@ from temoin.cli.common import (
     fail_settings,
     open_or_raise,
 )
+from temoin.cli.words import Words, words
 
 if TYPE_CHECKING:
     from runners.dispatcher import DispatchReport
@@ -63,19 +64,23 @@ def setup_logging(level: str) -> None:
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
 
 
-def report_lines(report: DispatchReport) -> list[str]:
-    lines = [report.counts()]
+def report_lines(report: DispatchReport, w: Words) -> list[str]:
+    """The counts in the reader's words; the lines per provider are the log's, as logged."""
+    from runners.dispatch_report import COUNTS
+
+    counts = [w(f"cli.worker.count.{name}", n=w.f.number(getattr(report, name))) for name in COUNTS]
+    lines = [", ".join(counts)]
     lines.extend(f"  {line}" for line in report.lines())
     lines.extend(f"  {error}" for error in report.errors)
     return lines
 
 
-def _as_of(text: str, timezone: str) -> datetime:
+def _as_of(text: str, timezone: str, w: Words) -> datetime:
     """``--as-of``: ISO 8601; a date-time without a zone is local to ``timezone``."""
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
-        fail(f"--as-of {text!r} is not an ISO 8601 date-time (e.g. 2026-03-02T10:00)", 2)
+        fail(w("cli.worker.bad_as_of", text=text), 2)
     if when.tzinfo is None:
         when = when.replace(tzinfo=ZoneInfo(timezone))
     return when.astimezone(UTC)
@@ -90,33 +95,28 @@ def _overridden(settings: Settings, changes: dict[str, object]) -> Settings:
 
 def worker(
     ctx: typer.Context,
-    once: bool = typer.Option(
-        False, "--once", help="Run one dispatch pass, print its report and exit."
-    ),
+    once: bool = typer.Option(False, "--once", help="cli.help.worker.worker.once"),
     lease_seconds: int | None = typer.Option(
-        None, "--lease-seconds", min=1, help="Claim lease (default: dispatch.lease_seconds)."
+        None, "--lease-seconds", min=1, help="cli.help.worker.worker.lease_seconds"
     ),
     interval: float | None = typer.Option(
-        None, "--interval", min=0.01, help="Seconds between runs (dispatch.interval_seconds)."
+        None, "--interval", min=0.01, help="cli.help.worker.worker.interval"
     ),
     batch_size: int | None = typer.Option(
-        None, "--batch-size", min=1, help="Contacts per claim (dispatch.batch_size)."
+        None, "--batch-size", min=1, help="cli.help.worker.worker.batch_size"
     ),
-    log_level: str = typer.Option(
-        "info", "--log-level", help="debug, info, warning or error (logs go to stderr)."
-    ),
+    log_level: str = typer.Option("info", "--log-level", help="cli.help.worker.worker.log_level"),
     clock_offset: float | None = typer.Option(
-        None, "--clock-offset", hidden=True, help="Run as if now were SECONDS later (tests)."
+        None, "--clock-offset", hidden=True, help="cli.help.worker.worker.clock_offset"
     ),
     as_of: str | None = typer.Option(
         None,
         "--as-of",
         metavar="DATETIME",
-        help="Run as if it were DATETIME (ISO 8601, e.g. 2026-03-02T10:00; without a zone, in "
-        "the settings' time zone), time then passing as usual: a rehearsal on a chosen day.",
+        help="cli.help.worker.worker.as_of",
     ),
     clock_file: Path | None = typer.Option(
-        None, "--clock-file", help="Read the time from this file (temoin demo's simulated clock)."
+        None, "--clock-file", help="cli.help.worker.worker.clock_file"
     ),
 ) -> None:
     """Send the due emails (and follow-ups) through the personas' mailboxes.
@@ -126,10 +126,11 @@ def worker(
     from runners.secrets import SecretError
     from temoin.worker import run_worker
 
-    if log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        fail(f"--log-level: unknown level {log_level!r}", 2)
-    setup_logging(log_level)
     app = app_context(ctx)
+    w = words(app)
+    if log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        fail(w("cli.worker.bad_log_level", level=log_level), 2)
+    setup_logging(log_level)
     changes: dict[str, object] = {}
     if lease_seconds is not None:
         changes["lease_seconds"] = lease_seconds
@@ -143,7 +144,7 @@ def worker(
     except SecretError as exc:
         fail_settings(f"setting database_password: {exc}")
     if sum(x is not None for x in (as_of, clock_offset, clock_file)) > 1:
-        fail("--as-of and --clock-file cannot be used together", 2)
+        fail(w("cli.worker.clocks"), 2)
 
     async def probe() -> None:
         database = open_or_raise(settings)
@@ -158,7 +159,7 @@ def worker(
         fail_database(settings, exc)
     clock: Clock = app.clock
     if as_of is not None:
-        clock_offset = (_as_of(as_of, settings.timezone) - datetime.now(UTC)).total_seconds()
+        clock_offset = (_as_of(as_of, settings.timezone, w) - datetime.now(UTC)).total_seconds()
     if clock_offset is not None:
         clock = OffsetClock(timedelta(seconds=clock_offset))
         logging.getLogger("temoin.worker").warning(
@@ -173,6 +174,6 @@ def worker(
     if not once:
         return
     if report is None:
-        fail("the dispatch run did not finish in time; its claims will be recovered")
-    for line in report_lines(report):
+        fail(w("cli.worker.unfinished"))
+    for line in report_lines(report, w):
         typer.echo(line)

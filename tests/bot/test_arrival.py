@@ -8,15 +8,18 @@ moves on while it waits, and the stored times must still be those of the arrival
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import timedelta
+from http import HTTPStatus
 
 import httpx
 from sqlalchemy import update as sql_update
 from telegram import Update
 from telegram.ext import ContextTypes, TypeHandler
 
-from bot.app import App, BotConfig, build_application
+from bot.app import App, BotConfig, app_runtime, build_application, webhook
 from bot.arrivals import ArrivalQueue, Arrivals
+from bot.webhook import MAX_BODY, SECRET_HEADER
 from scenarios import events as ev
 from scenarios.clock import FixedClock
 from sim.botapi import LocalBotApi
@@ -130,10 +133,20 @@ def test_the_queue_stamps_updates_with_the_clock_and_forgets_the_oldest() -> Non
     assert len(arrivals) == 2
 
 
-async def test_a_press_through_the_webhook_keeps_the_time_it_arrived(
+SECRET = "s3cret-token-for-tests"
+
+
+def _webhook_conf(api: LocalBotApi, port: int) -> BotConfig:
+    return BotConfig(token=api.token, base_url=api.base_url, base_file_url=api.base_file_url,
+                     reminders=False, webhook_url="https://bot.example/hook",
+                     webhook_secret=SECRET, listen="127.0.0.1", port=port)  # fmt: skip
+
+
+async def test_a_press_through_the_webhook_is_stamped_while_the_loop_is_busy(
     api: LocalBotApi, database: Database, unused_port: int
 ) -> None:
-    """The webhook server puts each update in the same stamping queue as it reads it."""
+    """The webhook's own server reads Telegram's request, stamps it and answers it while the
+    application's loop is blocked (as by 64 busy handlers); the press keeps that time."""
     world = await seed(database)
     cid = world.contacts["phone"]
     async with database.session() as s:
@@ -142,41 +155,79 @@ async def test_a_press_through_the_webhook_keeps_the_time_it_arrived(
         )
     paul = api.user(7101, "Paul", started=True)
     clock = FixedClock(NOW)
-    conf = BotConfig(token=api.token, base_url=api.base_url, base_file_url=api.base_file_url,
-                     reminders=False)  # fmt: skip
+    conf = _webhook_conf(api, unused_port)
     app = build_application(conf, database, clock=clock)
-    hold = Hold(":start")
-    hold.install(app)
     # The local Bot API keeps updates for getUpdates and never calls a webhook: the press is
     # made there (a real callback query, answerable) and posted as Telegram would post it.
     query = paul.press_data(f"p:{cid}:start", 1)
     body = {"update_id": 1, "callback_query": query}
+    answered: list[int] = []
+
+    def post() -> None:
+        url = f"http://127.0.0.1:{unused_port}/hook"
+        posted = httpx.post(url, json=body, timeout=10, headers={SECRET_HEADER: SECRET})
+        answered.append(posted.status_code)
+
     async with app:
         await app.start()
-        assert app.updater is not None
-        await app.updater.start_webhook(
-            listen="127.0.0.1", port=unused_port, url_path="hook",
-            webhook_url="https://bot.example/hook", secret_token="s3cret-token",
-        )  # fmt: skip
+        receiver = webhook(app, conf)
+        await receiver.start()
         try:
-            async with httpx.AsyncClient() as client:
-                for _ in range(100):  # setWebhook may come before tornado listens
-                    try:
-                        posted = await client.post(
-                            f"http://127.0.0.1:{unused_port}/hook", json=body,
-                            headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"},
-                        )  # fmt: skip
-                        break
-                    except httpx.ConnectError:
-                        await asyncio.sleep(0.05)
-            assert posted.status_code == 200
-            await asyncio.wait_for(hold.held.wait(), 10)
-            clock.advance(timedelta(minutes=5))
-            hold.release.set()
+            hook = api.webhook
+            assert hook is not None and hook["url"] == conf.webhook_url
+            assert hook["secret_token"] == SECRET
+            # This coroutine holds the loop for the whole request: the POST is made, read
+            # and answered in other threads, or not at all.
+            sender = threading.Thread(target=post)
+            sender.start()
+            sender.join(15)
+            assert answered == [HTTPStatus.OK]
+            clock.advance(timedelta(minutes=5))  # the loop is free again 5 minutes later
             assert "lancé à 10 h 00" in (await paul.wait_for_message())["text"]
         finally:
-            await app.updater.stop()
+            await receiver.stop()
             await app.stop()
 
     found = {kind: at for kind, at, _ in await events(database, cid)}
     assert found[ev.CALL_STARTED] == NOW  # not NOW + 5 min
+
+
+async def test_the_webhook_refuses_what_telegram_did_not_send(
+    api: LocalBotApi, database: Database, unused_port: int
+) -> None:
+    conf = _webhook_conf(api, unused_port)
+    app = build_application(conf, database, clock=FixedClock(NOW))
+    arrivals = app_runtime(app).arrivals
+    assert arrivals is not None
+    url = f"http://127.0.0.1:{unused_port}"
+    update = {"update_id": 9, "message": {"message_id": 1, "date": 0, "chat": {"id": 1,
+              "type": "private"}, "text": "/start"}}  # fmt: skip
+    good = {SECRET_HEADER: SECRET}
+    async with app:
+        await app.start()
+        receiver = webhook(app, conf)
+        await receiver.start()
+        try:
+            async with httpx.AsyncClient(timeout=10) as client:
+                refused = [
+                    await client.post(f"{url}/hook", json=update),
+                    await client.post(f"{url}/hook", json=update,
+                                      headers={SECRET_HEADER: SECRET[:-1] + "x"}),
+                    await client.post(f"{url}/other", json=update, headers=good),
+                    await client.get(f"{url}/hook", headers=good),
+                    await client.post(f"{url}/hook", content=b"{not json", headers=good),
+                    await client.post(f"{url}/hook", json={"no": "update id"}, headers=good),
+                ]  # fmt: skip
+            # A body announced larger than MAX_BODY is not read: refused on its headers.
+            reader, writer = await asyncio.open_connection("127.0.0.1", unused_port)
+            writer.write(f"POST /hook HTTP/1.1\r\nHost: x\r\n{SECRET_HEADER}: {SECRET}\r\n"
+                         f"Content-Length: {MAX_BODY + 1}\r\n\r\n".encode())  # fmt: skip
+            await writer.drain()
+            too_large = await reader.readline()
+            writer.close()
+        finally:
+            await receiver.stop()
+            await app.stop()
+    assert [r.status_code for r in refused] == [403, 403, 404, 405, 400, 400]
+    assert too_large.startswith(b"HTTP/1.1 413")
+    assert len(arrivals) == 0 and app.update_queue.empty()

@@ -182,7 +182,7 @@ async def test_webhook_mode_serves_updates_with_the_secret(
         }  # fmt: skip
         url = f"http://127.0.0.1:{unused_port}/hook/{unused_port}"
         async with httpx.AsyncClient() as client:
-            for _ in range(100):  # setWebhook may come before tornado listens
+            for _ in range(100):  # setWebhook comes after the server listens: no wait, but safe
                 try:
                     refused = await client.post(
                         url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}

@@ -126,10 +126,9 @@ async def test_phone_task_from_start_to_validated_observation(
     paul.press("En partie")
     assert "rappeler" in text_of(await next_with_buttons(paul))
     paul.press("Non")
-    duration_q = await next_with_buttons(paul)
-    assert "Durée totale" in text_of(duration_q) and "Passer" in buttons(duration_q)
-    paul.press("Passer")
-    assert "Remarques" in text_of(await next_with_buttons(paul))
+    # The call's length was measured by « Appel lancé » … « Raccroché »: not asked again.
+    comments_q = text_of(await next_with_buttons(paul))
+    assert "Remarques" in comments_q and "Durée totale" not in comments_q
     assert "trop longue" in await ask(paul, "x" * 1001)
     await paul.wait_for_message()
     summary_text = await ask(paul, "Accueil correct mais transfert coupé.")
@@ -143,7 +142,12 @@ async def test_phone_task_from_start_to_validated_observation(
     assert "décroché au bout de 25\u00a0s" in summary_text
     assert "attente en ligne\u202f: 1\u00a0min\u00a030\u00a0s" in summary_text
     assert "transferts\u202f: 1" in summary_text and "tentatives d’appel\u202f: 2" in summary_text
-    assert "(sans réponse)" in summary_text  # the skipped call duration
+    # The measured length shown once, as the grid's answer, marked as measured
+    assert (
+        "• Durée totale de l’appel\u202f: 4\u00a0min\u00a035\u00a0s (mesurée avec vos boutons)"
+        in (summary_text)
+    )
+    assert "durée de l’appel" not in summary_text
     paul.press("✅ Valider")
     assert "Observation enregistrée" in text_of(await paul.wait_for_message())
 
@@ -163,7 +167,7 @@ async def test_phone_task_from_start_to_validated_observation(
         "deadline_given": True,
         "outcome": "partielle",
         "callback_offered": False,
-        "call_duration": None,
+        "call_duration": 275,
         "comments": "Accueil correct mais transfert coupé.",
     }
     timeline = await events(database, cid)

@@ -60,17 +60,13 @@ async def test_visit_from_arrival_to_validated_observation(
         await next_with_buttons(paul)
         paul.press(label)
     await paul.wait_for_message(lambda m: "Combien de personnes" in text_of(m))
-    paul.send_text("4")
-    await paul.wait_for_message(lambda m: "Temps d’attente" in text_of(m))
-    paul.send_text("7 min")
+    paul.send_text("4")  # the wait was measured by « Arrivé » … « Pris en charge »: not asked
     for label in ("Oui", "Oui", "Très aimable", "Oui", "Oui", "Non", "Oui", "Non"):
         await next_with_buttons(paul)
         paul.press(label)
     await next_with_buttons(paul)
     paul.press("Oui, une réponse complète")
-    await paul.wait_for_message(lambda m: "Durée de l’échange" in text_of(m))
-    paul.send_text("4 min 30")
-    photo_q = await next_with_buttons(paul)
+    photo_q = await next_with_buttons(paul)  # nor the exchange, measured by « Reparti »
     assert "Photo de l’entrée" in text_of(photo_q)
 
     # Not a photo, not an image, too heavy: each refused with its reason.
@@ -87,8 +83,11 @@ async def test_visit_from_arrival_to_validated_observation(
     assert "Remarques" in text_of(await next_with_buttons(paul))
     paul.send_text("RAS")
     summary = text_of(await next_with_buttons(paul))
-    assert "attente avant prise en charge\u202f: 7\u00a0min" in summary
-    assert "durée de l’échange\u202f: 4\u00a0min\u00a030\u00a0s" in summary
+    assert (
+        "Temps d’attente avant qu’un agent s’occupe de vous\u202f: 7\u00a0min (mesurée" in summary
+    )
+    assert "Durée de l’échange au guichet\u202f: 4\u00a0min\u00a030\u00a0s (mesurée" in summary
+    assert "attente avant prise en charge" not in summary  # said once, not twice
     assert "photo reçue" in summary
     paul.press("✅ Valider")
     assert "Observation enregistrée" in text_of(await paul.wait_for_message())

@@ -179,11 +179,26 @@ def test_automatic_absence_and_redirect() -> None:
 
 
 def test_subject_alone_marks_an_automatic_reply_case_and_accents_folded() -> None:
+    # « Réponse automatique : » is the prefix of Outlook's automatic-replies assistant, its
+    # out-of-office: with nothing else said, an absence, and a guess (unsure).
     result = classify_raw(
         message("From: a@m.example\nSubject: REPONSE AUTOMATIQUE : Votre demande", "Merci.\n")
     )
-    assert result.kind == "acknowledgement"
+    assert (result.kind, result.unsure) == ("out_of_office", True)
     assert 'subject matches "Réponse automatique"' in result.evidence
+    # Another auto-reply subject with nothing else said is taken for a receipt.
+    other = classify_raw(
+        message("From: a@m.example\nSubject: Autoreply: Votre demande", "Merci.\n")
+    )
+    assert (other.kind, other.unsure) == ("acknowledgement", False)
+    # Receipt wording decides before the prefix: town halls use the assistant for receipts.
+    receipt = classify_raw(
+        message(
+            "From: a@m.example\nSubject: Réponse automatique : Votre demande",
+            "Votre message à destination du service « État civil » a bien été reçu.\n",
+        )
+    )
+    assert receipt.kind == "acknowledgement"
 
 
 def test_absence_wording_beats_redirect_wording() -> None:
@@ -254,7 +269,7 @@ def test_null_return_path_alone_is_not_a_bounce() -> None:
     result = classify_raw(
         message(
             "Return-Path: <>\nFrom: ne-pas-repondre@m.example\nAuto-Submitted: auto-replied",
-            "Nous avons bien reçu votre message.\n",
+            "Votre message à destination du service « État civil » a bien été reçu.\n",
         )
     )
     assert result.kind == "acknowledgement"

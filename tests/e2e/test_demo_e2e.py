@@ -110,6 +110,7 @@ def test_a_reduced_demo_measures_what_the_simulators_did(
 
     assert result.exit_code == 0, output[-4000:]
     assert "Timing differences: 0" in output
+    assert "Démo terminée en" in output and "courriels envoyés" in output  # French
     assert "Par canal" in output  # the statistics tables were printed (in French by default)
     assert "coordination@demo.example" in output and "temoin web" in output  # the web site
     check: dict[str, Any] = json.loads((out / "check.json").read_text())

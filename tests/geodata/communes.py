@@ -96,15 +96,24 @@ def directory_csv(
     kinds: Sequence[str] = ("accueil_mairie", "etat_civil"),
     *,
     contacts: bool = True,
+    per_commune: int | None = None,
 ) -> bytes:
     """The directory spreadsheet of ``communes``: one row per commune and service kind
-    (``contacts=False``: without email, phone and address, which are slow to validate)."""
+    (``contacts=False``: without email, phone and address, which are slow to validate).
+    ``per_commune``: that many services per commune instead, going round ``kinds``; past
+    the first round each is named as an annex (« etat_civil 2 ») so that none collide."""
+    rounds = [(kind, "") for kind in kinds]
+    if per_commune is not None:
+        rounds = [
+            (kinds[j % len(kinds)], "" if j < len(kinds) else f"Annexe {j // len(kinds) + 1}")
+            for j in range(per_commune)
+        ]
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(HEADER)
     n = 0
     for commune in communes:
-        for kind in kinds:
+        for kind, name in rounds:
             n += 1
             writer.writerow(
                 (
@@ -114,16 +123,17 @@ def directory_csv(
                     commune.population,
                     commune.departement,
                     kind,
-                    "",
-                    *(_contacts(commune, kind, n) if contacts else ("",) * 5),
+                    name,
+                    *(_contacts(commune, kind, name, n) if contacts else ("",) * 5),
                 )
             )
     return out.getvalue().encode("utf-8")
 
 
-def _contacts(commune: Commune, kind: str, n: int) -> tuple[str, str, str, str, str]:
+def _contacts(commune: Commune, kind: str, name: str, n: int) -> tuple[str, str, str, str, str]:
+    annex = f"-{name.split()[-1]}" if name else ""
     return (
-        f"{kind.replace('_', '-')}.{commune.code.lower()}@mairies.example",
+        f"{kind.replace('_', '-')}{annex}.{commune.code.lower()}@mairies.example",
         phone_for(commune, n) or "",
         "1 place de la Mairie",
         commune.code.replace("A", "0").replace("B", "0"),

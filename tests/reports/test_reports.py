@@ -83,7 +83,8 @@ async def test_national_report(database: Database, tmp_path: Path) -> None:
     # for 5/8: centre (0.625 + 0.2401) / 1.4802 = 0.5845, half-width 0.2785 -> [30,6 ; 86,3]
     assert "62,5\u202f%" in html
     assert "[30,6\u202f% ;" in html.replace("\u202f;", " ;")
-    assert "Courbes de Kaplan–Meier" in html and "(3 demandes)" in html
+    # the 3 unanswered emails stay in the curves, said in plain words
+    assert "Les 3 demandes restées sans réponse à la clôture sont gardées" in html
     text = _pdf_text(html, tmp_path, "national.pdf")
     squashed = _squash(text)
     assert "62,5%" in squashed
@@ -107,7 +108,8 @@ async def test_collectivity_reports_name_no_other_collectivity(
             )
         _check_self_contained(html)
         text = _pdf_text(html, tmp_path, f"{code}.pdf")
-        haystacks = (_squash(unescape(html)), _squash(text))
+        # apostrophes as typed, so that « Fontanas-d’Auvergne » typeset is still found
+        haystacks = tuple(_squash(h).replace("\u2019", "'") for h in (unescape(html), text))
         assert _squash(fx.names[index]) in haystacks[0]
         assert _squash(fx.names[index]) in haystacks[1]
         for other in range(len(fx.codes)):
@@ -117,9 +119,9 @@ async def test_collectivity_reports_name_no_other_collectivity(
                 for haystack in haystacks:
                     assert _squash(needle) not in haystack, (code, needle)
         small_stratum = index < 2
-        withheld = "Lechiffredevotrestraten’estpaspublié" in haystacks[1]
+        withheld = "Lechiffredescommunesdetaillecomparable" in haystacks[1]
         assert withheld == small_stratum, code
-        assert "Collectivitésdevotrestrate" in haystacks[1] or small_stratum
+        assert "Communesdevotrestrate" in haystacks[1] or small_stratum
         assert "Ensembledescollectivités" in haystacks[1]  # 7 others >= 5
 
 
@@ -134,9 +136,11 @@ async def test_collectivity_report_content(database: Database, tmp_path: Path) -
         strict = await collectivity_report(
             s, fx.campaign, target, generated_at=GENERATED, options=ReportOptions(min_peers=8)
         )
-    # missed on the phone: documents not given, answer only partial, no callback offered
-    assert "Vous a-t-on indiqué les pièces à fournir" in html
-    assert "Manqué 1 fois sur 1" in html
+    # missed on the phone: documents not given, answer only partial, no callback offered;
+    # written as findings, not as the auditor's questions
+    assert 'Les pièces à fournir indiquées</td><td class="ko">0 sur 1' in html
+    assert "Une réponse complète obtenue" in html
+    assert "Vous a-t-on" not in html and "Manqué" not in html
     assert "Former les agents d’accueil" in html  # the scenario's improvement track
     # timeline in Paris time: picked up at 09:00:12 UTC = 10 h 00 in Paris
     assert "Appel décroché" in html and "03/03/2026 à 10\u202fh\u202f00" in html
@@ -145,7 +149,8 @@ async def test_collectivity_report_content(database: Database, tmp_path: Path) -
     assert "40,0\u202f%" in html
     # with min_peers 8 (7 others nationally, 5 in the stratum) both figures are withheld
     assert "Le chiffre d’ensemble n’est pas publié" in strict
-    assert "Le chiffre de votre strate n’est pas publié" in strict
+    peers = "communes de taille comparable (2\u202f000 à 10\u202f000 hab.)"
+    assert f"Le chiffre des {peers} n’est pas publié" in strict
     assert "62,5\u202f%" not in strict
 
 

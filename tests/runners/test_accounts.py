@@ -64,9 +64,9 @@ async def test_worker_check_and_sent_copy_use_the_same_endpoints(
     # 1. The check: SMTP login and IMAP login with the address, at the stored endpoints.
     result = await _cli("personas", "check", "claire")
     assert result.exit_code == 0, result.output
-    assert f"127.0.0.1:{smtp_provider.port} answers EHLO" in result.output
-    assert f"login accepted for {email}" in result.output
-    assert f"127.0.0.1:{dovecot_server.imap_port} (none): login accepted for {email}" in (
+    assert f"127.0.0.1:{smtp_provider.port} répond à EHLO" in result.output
+    assert f"identifiant accepté pour {email}" in result.output
+    assert f"127.0.0.1:{dovecot_server.imap_port} (none): identifiant accepté pour {email}" in (
         result.output
     )
     checked = list(smtp_provider.logins)

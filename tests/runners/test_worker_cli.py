@@ -13,11 +13,14 @@ import pytest
 from tests.runners.crashworld import ALL_WEEK, PRETEND, Mailworld, seed, statuses
 
 
-def run_worker(crash_world: Mailworld, *args: str) -> subprocess.CompletedProcess[str]:
+def run_worker(
+    crash_world: Mailworld, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     offset = (PRETEND - datetime.now(UTC)).total_seconds()
     return subprocess.run(
         [sys.executable, "-m", "temoin", "worker", "--clock-offset", f"{offset:.3f}", *args],
-        env=crash_world.env(), cwd=crash_world.tmp, capture_output=True, text=True, timeout=60,
+        env={**crash_world.env(), **(env or {})}, cwd=crash_world.tmp, capture_output=True,
+        text=True, timeout=60,
     )  # fmt: skip
 
 
@@ -28,8 +31,8 @@ def test_once_sends_what_is_due_and_prints_its_report(crash_world: Mailworld) ->
     done = run_worker(crash_world, "--once", "--log-level", "debug")
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.splitlines()[0] == (
-        "3 claimed, 3 sent, 0 recovered, 0 deferred, 0 retried, 0 held, 0 undeliverable, "
-        "0 lost lease, 3 copied"
+        "3 réservés, 3 envoyés, 0 repris, 0 reportés, 0 réessayés, 0 retenus, "
+        "0 non distribuables, 0 réservations perdues, 3 copiés dans les envoyés"
     )
     assert statuses(crash_world)[0]["sent"] == 3 and len(crash_world.service_copies()) == 3
     # Logs: stderr, one UTC timestamp per line, and never the persona's password, even at
@@ -40,7 +43,7 @@ def test_once_sends_what_is_due_and_prints_its_report(crash_world: Mailworld) ->
     assert all(stamp.match(line) for line in lines if not line.startswith((" ", "\t")))
     password = crash_world.dovecot.users[crash_world.user]
     assert password not in done.stderr + done.stdout
-    again = run_worker(crash_world, "--once")
+    again = run_worker(crash_world, "--once", env={"TEMOIN_LOCALE": "en"})
     assert again.returncode == 0 and again.stdout.startswith("0 claimed, 0 sent")
 
 
@@ -50,7 +53,7 @@ def test_a_bad_log_level_is_refused(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60, cwd=tmp_path,
         env={"PATH": "/usr/bin", "TEMOIN_DATABASE_URL": f"sqlite:///{tmp_path / 't.db'}"},
     )  # fmt: skip
-    assert done.returncode == 2 and "unknown level 'loud'" in done.stderr
+    assert done.returncode == 2 and "niveau inconnu «\u202floud\u202f»" in done.stderr
 
 
 def test_as_of_must_be_a_date_time(tmp_path: Path) -> None:
@@ -59,4 +62,5 @@ def test_as_of_must_be_a_date_time(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60, cwd=tmp_path,
         env={"PATH": "/usr/bin", "TEMOIN_DATABASE_URL": f"sqlite:///{tmp_path / 't.db'}"},
     )  # fmt: skip
-    assert done.returncode == 2 and "--as-of 'lundi' is not an ISO 8601 date-time" in done.stderr
+    assert done.returncode == 2
+    assert "--as-of «\u202flundi\u202f» n\u2019est pas une date et heure ISO 8601" in done.stderr

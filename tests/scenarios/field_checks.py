@@ -1,9 +1,10 @@
 """The rules of an auditor's day, checked from the outside on any plan (a support module).
 
 ``check_field(request, plan)``: no auditor works on a date they are unavailable, nor past
-their daily capacity of visits and calls, nor in two départements on one day's visits, and
-no two appointments of one person overlap (a visit lasts ``visit_minutes`` plus
-``travel_minutes``, a call ``call_minutes``), kept contacts included.
+their daily capacity of visits and calls, nor in two départements (or on two clocks, the
+Marquesas and Tahiti) on one day's visits, and no two appointments of one person overlap
+(a visit lasts ``visit_minutes`` plus ``travel_minutes``, a call ``call_minutes``), kept
+contacts included.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ def check_field(req: PlanRequest, result: Plan) -> Counter[tuple[int, date, Chan
         load[aid, day, channel] += 1
         minutes = rules.call_minutes
         if channel is Channel.VISIT:
-            areas.setdefault((aid, day), set()).add(service.departement)
+            zone = _calendar(service).tz.key
+            areas.setdefault((aid, day), set()).add(f"{service.departement} {zone}")
             minutes = rules.visit_minutes + rules.travel_minutes
         spans.setdefault(aid, []).append((at, at + timedelta(minutes=minutes)))
     for (aid, day, channel), n in load.items():

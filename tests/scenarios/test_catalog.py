@@ -444,6 +444,27 @@ BROKEN: list[tuple[str, dict[str, Any], Mutation, str, str]] = [
     ),
     ("question key typo", PHONE, _set("grid[2].hnit", "x"), "grid[2].hnit", "unknown key"),
     (
+        "a call measured by a visit's buttons",
+        PHONE,
+        _set("grid[12].measured", "visit_wait"),
+        "grid[12].measured",
+        "visit_wait is not measured on a phone",
+    ),
+    (
+        "the call measured twice",
+        PHONE,
+        _set("grid[3].measured", "call_length"),
+        "grid[12].measured",
+        "call_length measured by two questions",
+    ),
+    (
+        "a measured integer",
+        PHONE,
+        _set("grid[2].measured", "call_length"),
+        "grid[2]",
+        "only a duration question is measured",
+    ),
+    (
         "followup delay without wording",
         EMAIL,
         _set("followup", _DELETE),

@@ -9,7 +9,8 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import Counter
-from datetime import date
+from datetime import UTC, date, time
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -197,3 +198,36 @@ def test_other_campaigns_count_for_caps_and_auditors_not_for_quotas() -> None:
     # the auditor's days hold both campaigns' visits
     check_field(second_req, second)
     assert all(services[c.service_id].departement == "90" for c in second.contacts)
+
+
+def test_the_marquesas_and_the_gambier_are_visited_on_their_own_clock() -> None:
+    """French Polynesia spans three time zones: Tahiti (UTC-10), the Marquesas (UTC-9:30)
+    and the Gambier (UTC-9). Each commune's calls and visits fall in the service's hours on
+    its own clock, and no auditor-day mixes Tahiti's visits with the Marquesas'."""
+    communes = in_departements("987")
+    zones = {c.code: BusinessCalendar.for_commune("987", c.code).tz.key for c in communes}
+    assert Counter(zones.values()) == {"Pacific/Tahiti": 41, "Pacific/Marquesas": 6,
+                                       "Pacific/Gambier": 1}  # fmt: skip
+    auditors = [AuditorInput(1, "papeete", ("987",)), AuditorInput(2, "hiva-oa", ("987",))]
+    rules = Rules(visits_per_auditor_day=3, field_margin_minutes=0, jitter=False)
+    req = request(communes, auditors, rules, Channel.VISIT, Channel.PHONE)
+    result = plan(req)
+    check_field(req, result)  # one clock per day of visits among the rest
+    services = {s.id: s for s in req.services}
+    hours = rules.default_service_hours
+    for c in result.contacts:
+        code = services[c.service_id].collectivity_code
+        local = c.planned_at.astimezone(ZoneInfo(zones[code]))
+        assert any(i.start <= local.time() < i.end for i in hours.on(local.weekday())), (
+            code,
+            zones[code],
+            local,
+        )
+    # without jitter, the first appointments of a day start at the opening, 9:00 local:
+    # 19:00 UTC in Tahiti, 18:30 in the Marquesas, 18:00 in the Gambier
+    starts = {
+        (zones[services[c.service_id].collectivity_code], c.planned_at.astimezone(UTC).time())
+        for c in result.contacts
+    }
+    assert ("Pacific/Marquesas", time(18, 30)) in starts
+    assert ("Pacific/Gambier", time(18, 0)) in starts

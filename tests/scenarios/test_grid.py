@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from scenarios.grid import (
     NBSP,
@@ -13,6 +14,7 @@ from scenarios.grid import (
     Compare,
     ExpressionError,
     Invalid,
+    Measure,
     Not,
     Question,
     QuestionType,
@@ -28,6 +30,7 @@ from scenarios.grid import (
     next_question,
     parse_condition,
     parse_duration,
+    possibly_relevant,
     prune_irrelevant,
     references,
     validate_answer,
@@ -286,6 +289,29 @@ def test_prune_and_missing_after_an_edit() -> None:
     edited = {**answers, "picked_up": False}
     assert prune_irrelevant(GRID, edited) == {"picked_up": False}
     assert missing_required(GRID, {"picked_up": False}) == []
+
+
+def test_possibly_relevant_counts_what_may_still_be_asked() -> None:
+    """Before « picked up? » is answered everything may be asked; a « no » rules out what
+    depends on it; a skipped answer (None) rules out what it alone would have opened."""
+    assert [x.id for x in GRID if possibly_relevant(x, {})] == [x.id for x in GRID]
+    assert [x.id for x in GRID if possibly_relevant(x, {"picked_up": False})] == [
+        "picked_up",
+        "comments",
+    ]
+    answered = {"picked_up": True, "rings": None}
+    assert not possibly_relevant(TRANSFER, answered)  # rings skipped: it will not be asked
+    assert possibly_relevant(TRANSFER, {"picked_up": True})  # rings not answered yet
+    assert possibly_relevant(WAIT, {"picked_up": True})
+
+
+def test_only_a_duration_is_measured() -> None:
+    measured = q("call_duration", "duration", measured="call_length")
+    assert measured.measured == Measure.CALL_LENGTH
+    with pytest.raises(ValidationError, match="only a duration question is measured"):
+        q("rings_measured", "integer", measured="call_length")
+    with pytest.raises(ValidationError):
+        q("wait", "duration", measured="stopwatch")
 
 
 # --------------------------------------------------------------------------- scoring

@@ -2,11 +2,12 @@
 
 ``check_peer_cells(database, campaign, min_peers)`` renders every collectivity's own report
 and reads its comparison tables back from the HTML. Each published cell of the national or
-the stratum column must be computed over at least ``min_peers`` *other* collectivities;
+the peers' column must be computed over at least ``min_peers`` *other* collectivities;
 the oracle here is independent of ``reports.peers``: it counts the other collectivities
-(nationally, or of the same stratum) with at least one delivered contact on the cell's
-channel (any channel for « Ensemble »): an upper bound of those a figure can be over, so a
-cell published with fewer is a leak whatever the figure.
+(nationally, or of the same peer group: communes of the same stratum, or the same kind)
+with at least one delivered contact on the cell's channel (any channel for « Ensemble »): an
+upper bound of those a figure can be over, so a cell published with fewer is a leak whatever
+the figure. The first page's summary (the peers' score per channel) is read too.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from datetime import datetime
 from html.parser import HTMLParser
 
 from reports.campaign_stats import contact_records
+from reports.personal_findings import peer_group
 from reports.render import ReportOptions, collectivity_report
-from reports.strata import DEFAULT_STRATA, population_stratum
+from reports.strata import DEFAULT_STRATA
 from scenarios.i18n import Translator
 from storage.db import Database
 from storage.stats import campaign_info, collectivity_info
@@ -38,23 +40,34 @@ class ShownCell:
     text: str
 
 
+PEER_HEADINGS = (
+    T("report.personal.peers_commune", stratum="").split("(")[0].strip(),
+    T("report.personal.peers_epci"),
+    T("report.personal.peers_departement"),
+    T("report.personal.peers_region"),
+)
+
+
 class _Comparison(HTMLParser):
-    """The comparison tables: a block per channel (h3), a row per metric."""
+    """The tables with other collectivities' figures: the first page's summary (a row per
+    channel, the peers' score) and each channel section's « Vos chiffres, comparés » (a row
+    per metric)."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.inside = False
-        self.label = ""
-        self.tag = ""
+        self.mode: str | None = None  # "summary", "figures" or None
+        self.channel: str | None = None
         self.text = ""
         self.row: list[str] = []
         self.header: list[str] = []
         self.cells: list[ShownCell] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tag, self.text = tag, ""
+        self.text = ""
         if tag == "tr":
             self.row = []
+        elif tag == "table":
+            self.header = []
 
     def handle_data(self, data: str) -> None:
         self.text += data
@@ -62,27 +75,33 @@ class _Comparison(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         text = re.sub(r"[ \t\r\n]+", " ", self.text).strip()  # U+202F kept
         if tag == "h2":
-            self.inside = text == T("report.your_figures")
-        if not self.inside:
+            self.mode = "summary" if text == T("report.personal.summary_title") else None
+            self.channel = CHANNELS.get(text)
+        elif tag == "h3":
+            figures = self.channel is not None and text == T("report.personal.figures_title")
+            self.mode = "figures" if figures else None
+        if self.mode is None:
             return
-        if tag == "h3":
-            self.label = text
-        elif tag in ("td", "th"):
+        if tag in ("td", "th"):
             self.row.append(text)
             self.text = ""
         elif tag == "tr" and self.row:
-            if self.row[0] == "":
+            if not self.header:
                 self.header = self.row
                 return
+            if self.mode == "summary":
+                score = T("report.personal.summary_title") + " – " + T("report.score")
+                channel, metric = CHANNELS[self.row[0]], score
+            else:
+                channel, metric = self.channel, self.row[0]
             for index, heading in enumerate(self.header):
                 if heading == T("report.national"):
                     column = "national"
-                elif heading.startswith(T("report.peers", stratum="").split("(")[0].strip()):
+                elif heading.startswith(PEER_HEADINGS):
                     column = "peers"
                 else:
                     continue
-                shown = ShownCell(CHANNELS[self.label], self.row[0], column, self.row[index])
-                self.cells.append(shown)
+                self.cells.append(ShownCell(channel, metric, column, self.row[index]))
 
 
 def comparison_cells(html: str) -> list[ShownCell]:
@@ -106,18 +125,18 @@ async def check_peer_cells(
     """Every collectivity's report of ``campaign``, checked (module docstring)."""
     options = ReportOptions(min_peers=min_peers)
     delivered: dict[str | None, set[str]] = defaultdict(set)
-    strata: dict[str, str] = {}
+    groups: dict[str, str] = {}
     async with database.session() as session:
         info = await campaign_info(session, campaign)
         assert info is not None, campaign
         async for _row, facts in contact_records(session, info, as_of=generated_at):
             code = facts.collectivity_code
-            strata[code] = population_stratum(facts.population, DEFAULT_STRATA)
+            groups[code] = peer_group(facts.collectivity_kind, facts.population, DEFAULT_STRATA)
             if facts.delivered:
                 delivered[facts.channel].add(code)
                 delivered[None].add(code)
         found = PeerCheck()
-        for code in sorted(strata):
+        for code in sorted(groups):
             target = await collectivity_info(session, code)
             assert target is not None
             html = await collectivity_report(
@@ -131,7 +150,7 @@ async def check_peer_cells(
                 found.published += 1
                 pool = delivered[cell.channel] - {code}
                 if cell.column == "peers":
-                    pool = {c for c in pool if strata[c] == strata[code]}
+                    pool = {c for c in pool if groups[c] == groups[code]}
                 if len(pool) < min_peers:
                     found.problems.append(
                         f"{code}: {cell.channel or 'overall'} {cell.metric!r} {cell.column}"

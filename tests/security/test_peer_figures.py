@@ -88,7 +88,7 @@ async def test_a_lone_neighbours_visit_is_not_published_as_the_stratum_figure(
     own, neighbour = check.reports[OWN], check.reports[NEIGHBOUR]
     waiting = "Attente médiane au guichet"
     neighbours_wait = _yours(neighbour, waiting)
-    assert neighbours_wait == "11,5\u202fmin"
+    assert neighbours_wait == "11\u202fmin\u202f30\u202fs"  # Formats.duration
     for column in ("peers", "national"):
         shown = _cell(own, "visit", waiting, column)
         assert shown == "donnée masquée\u202f: moins de 5 collectivités", column

@@ -10,8 +10,11 @@ them literally, control characters as visible symbols.
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -104,3 +107,29 @@ def test_names_are_printed_as_written_by_every_listing(cli_env: DbTarget) -> Non
     asyncio.run(campaign())
     _literal(_run("campaign", "show", "hostile") + _run("campaign", "show", "other"))
     assert "\x1b" not in _run("campaign", "list")
+
+
+def test_json_output_sends_no_raw_bidi_control(tmp_path: Path) -> None:
+    # A subject whose right-to-left override would show « gpj.exe » as « exe.jpg », and a
+    # left-to-right isolate in the sender's name, both encoded as RFC 2047 headers. (C1
+    # controls never get this far: the parser reads them as windows-1252.)
+    subject = "Facture \u202egpj.exe"
+    name = "Mairie \u2066Accueil"
+    eml = tmp_path / "hostile.eml"
+    eml.write_bytes(
+        (
+            "From: =?utf-8?b?"
+            + base64.b64encode(name.encode()).decode()
+            + "?= <accueil@mairie.example>\r\n"
+            "To: camille@example.org\r\n"
+            "Subject: =?utf-8?b?" + base64.b64encode(subject.encode()).decode() + "?=\r\n"
+            "Date: Mon, 02 Mar 2026 10:00:00 +0100\r\n"
+            "Message-ID: <h1@mairie.example>\r\n"
+            "\r\nBonjour.\r\n"
+        ).encode()
+    )
+    output = _run("mail", "inspect", str(eml))
+    assert "\u202e" not in output and "\u2066" not in output
+    assert "\\u202e" in output
+    report = json.loads(output)
+    assert report["subject"] == subject  # the same JSON: decoded, the text is intact

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dtm
+import http.server
 import importlib.util
+import json
 import re
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -456,6 +459,56 @@ async def test_webhook_is_recorded_and_blocks_polling(api: LocalBotApi, bot: Bot
     assert await bot.delete_webhook()
     assert (await bot.get_webhook_info()).url == ""
     assert await bot.get_updates() == ()
+
+
+async def test_a_loopback_webhook_is_called_in_order_until_it_takes_each_update(
+    api: LocalBotApi, bot: Bot
+) -> None:
+    """Telegram's side of a webhook, for a server on this machine: each update POSTed with
+    the secret token, posted again until the server answers 2xx, then confirmed."""
+    received: list[tuple[int, str | None]] = []
+    refuse_first = [True]
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            received.append(
+                (body["update_id"], self.headers.get("X-Telegram-Bot-Api-Secret-Token"))
+            )
+            status = 503 if refuse_first[0] else 200
+            refuse_first[0] = False
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        assert await bot.set_webhook(url, secret_token="s3cret")
+        user = api.user(4242, "Ana", started=True)
+        user.send_text("un")
+        user.send_text("deux")
+        await api.wait_until(lambda: len(received) >= 3 and api.pending_update_count == 0)
+    finally:
+        server.shutdown()
+        server.server_close()
+    ids = [update_id for update_id, _ in received]
+    assert ids[0] == ids[1] and ids[2] == ids[0] + 1  # refused once, posted again, in order
+    assert {secret for _, secret in received} == {"s3cret"}
+    assert set(api.metrics.deliveries()) == {ids[0], ids[2]}
+
+
+async def test_a_webhook_elsewhere_than_this_machine_is_never_called(
+    api: LocalBotApi, bot: Bot
+) -> None:
+    assert await bot.set_webhook("http://192.0.2.1/hook", secret_token="s3cret")
+    api.user(4243, "Bo", started=True).send_text("un")
+    await asyncio.sleep(0.3)
+    assert api.pending_update_count == 1 and api.metrics.deliveries() == {}
 
 
 # ---- errors ----------------------------------------------------------------------------------

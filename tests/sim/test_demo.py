@@ -8,18 +8,23 @@ comparisons the check relies on (``compare_sends``, ``compare_field``) on hand-m
 from __future__ import annotations
 
 import asyncio
+import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+from rich.console import Console
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from scenarios import events as ev
+from sim.demo.progress import ProgressDisplay
 from sim.truth.field import MeasuredField, compare_field
 from sim.truth.journal import Truth
 from sim.truth.records import PHOTO, FieldRecord
 from sim.truth.sends import MeasuredSend, compare_sends
+from storage.db import Database
 from storage.models import Campaign, Collectivity, Contact, Service
 from temoin.cli.app import app
 from temoin.demo import campaign_times, default_paths, seeded_ids
@@ -53,7 +58,7 @@ def test_plan_only_on_a_fresh_sqlite_file_twice(
     for _ in range(2):  # a second run starts from a fresh database again
         result = CliRunner().invoke(app, ["demo", "--out", str(out), "--plan-only"])
         assert result.exit_code == 0, result.output
-        assert "Imported 19 collectivities and 64 services." in result.output
+        assert "19 collectivités et 64 services importés." in result.output
         assert "barometre-demo-2026" in result.output and "contacts planifiés" in result.output
     target = DbTarget("sqlite", f"sqlite:///{out / 'temoin.db'}", None)
     collectivities, services, campaigns, contacts = asyncio.run(_counts(target))
@@ -235,3 +240,25 @@ def test_a_press_off_by_a_second_a_wrong_answer_and_a_missing_task_are_differenc
     assert result.answer_accuracy == pytest.approx(4 / 6)
     missing = compare_field(truth, measured[1:])
     assert [(d.contact_id, d.fact) for d in missing.timing_differences] == [(11, "presence")]
+
+
+@pytest.mark.parametrize(
+    ("locale", "said"),
+    [
+        ("fr", "02/03/2026 10\u202fh\u202f00 | courriels envoyés 0/0 | réponses 0 | appels et "
+               "visites 0/0 | lettres postées 0/0, répondues 0"),
+        ("en", "2 Mar 2026 10:00 | emails sent 0/0 | replies 0 | calls and visits 0/0 | "
+               "letters posted 0/0, answered 0"),
+    ],
+)  # fmt: skip
+async def test_the_progress_line_speaks_the_reader_language(
+    database: Database, locale: str, said: str
+) -> None:
+    out = io.StringIO()
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    display = ProgressDisplay(Console(file=out, width=200), database, 1, start,
+                              start + timedelta(days=30), ZoneInfo("Europe/Paris"),
+                              live=False, locale=locale)  # fmt: skip
+    with display:
+        await display.update(start, force=True)
+    assert out.getvalue().strip() == said

@@ -35,12 +35,12 @@ def start(tmp: Path, name: str, *args: str) -> subprocess.Popen[str]:
 
 
 def read_until_ready(process: subprocess.Popen[str]) -> None:
-    """Until « Ctrl-C to stop. » on stderr (printed once listening)."""
+    """Until « Ctrl-C pour arrêter. » on stderr (printed once listening)."""
     assert process.stderr is not None and process.stdout is not None
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         line = process.stderr.readline()
-        if "Ctrl-C to stop." in line:
+        if "Ctrl-C pour arrêter." in line:
             return
         if not line and process.poll() is not None:
             raise AssertionError(f"exited {process.returncode}: {process.stdout.read()}")
@@ -115,8 +115,8 @@ def test_the_simulated_mailbox_and_provider_run_alone_until_ctrl_c(
 
     code, out = stop(provider)
     assert code == 0
-    assert f"on 127.0.0.1:{smtp_port}" in out and "--smtp-port" in out
-    assert "accepted <repetition.1@persona.example> from claire@persona.example" in out
+    assert f"sur 127.0.0.1:{smtp_port}" in out and "--smtp-port" in out
+    assert "accepté <repetition.1@persona.example> de claire@persona.example" in out
     code, out = stop(mailbox)
     assert code == 0
     assert f"IMAP {imap_port}, LMTP {lmtp_port}" in out
@@ -134,4 +134,4 @@ def test_a_mailbox_directory_its_mail_user_cannot_enter_is_refused_clearly(
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     assert done.returncode == 1
-    assert "is closed to other users" in done.stderr and "chmod o+x" in done.stderr
+    assert "est fermé aux autres utilisateurs" in done.stderr and "chmod o+x" in done.stderr

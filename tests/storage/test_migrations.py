@@ -300,20 +300,20 @@ def test_cli_upgrade_then_current_shows_head(empty_cli_env: DbTarget) -> None:
     head = migrate.head()
     before = _temoin("db", "current")
     assert before.exit_code == 0, before.output
-    assert "empty (no revision)" in before.stdout
+    assert "vide (aucune révision)" in before.stdout
 
     up = _temoin("db", "upgrade")
     assert up.exit_code == 0, up.output
-    assert f"-> {head} (head)" in up.stdout
+    assert f"à {head} (la dernière)" in up.stdout
 
     now = _temoin("db", "current")
     assert now.exit_code == 0, now.output
-    assert now.stdout.rstrip().endswith(f": {head} (head)")
+    assert now.stdout.rstrip().endswith(f": {head} (la dernière)")
     assert migrate.current(empty_cli_env.url, empty_cli_env.schema) == head
 
     again = _temoin("db", "upgrade")
     assert again.exit_code == 0, again.output
-    assert f"already at {head} (head)" in again.stdout
+    assert f"déjà à {head} (la dernière)" in again.stdout
 
 
 def test_cli_downgrade_needs_an_explicit_revision(empty_cli_env: DbTarget) -> None:

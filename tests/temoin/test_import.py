@@ -88,7 +88,7 @@ def summary_row(output: str, label: str) -> tuple[int, int, int]:
 def test_example_file_imports(cli_env: DbTarget) -> None:
     result = invoke(str(EXAMPLE))
     assert result.exit_code == 0, result.output
-    assert summary_row(result.stdout, "collectivities") == (19, 0, 0)
+    assert summary_row(result.stdout, "collectivités") == (19, 0, 0)
     assert summary_row(result.stdout, "services") == (64, 0, 0)
     assert result.stderr == ""
 
@@ -127,8 +127,27 @@ def test_example_file_imports(cli_env: DbTarget) -> None:
 def test_dry_run_writes_nothing(cli_env: DbTarget) -> None:
     result = invoke("--dry-run", str(EXAMPLE))
     assert result.exit_code == 0, result.output
-    assert "19 collectivities and 64 services are valid" in result.stdout
+    assert "19 collectivités et 64 services valides" in result.stdout
     assert snapshot(cli_env) == {"collectivity": [], "service": []}
+
+
+def test_the_import_speaks_english_when_the_locale_is_en(
+    cli_env: DbTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEMOIN_LOCALE", "en")
+    result = invoke("--dry-run", str(EXAMPLE))
+    assert result.exit_code == 0, result.output
+    assert "19 collectivities and 64 services are valid (dry run: nothing written)." in (
+        result.stdout
+    )
+    rows = example_rows()
+    rows[3][rows[0].index("Population")] = "beaucoup"
+    result = invoke(str(write_rows(tmp_path / "bad.csv", rows)))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1].endswith("1 problem; nothing was imported.")
+    result = invoke(str(EXAMPLE))
+    assert summary_row(result.stdout, "collectivities") == (19, 0, 0)
+    assert "created" in result.stdout and "créés" not in result.stdout
 
 
 @pytest.mark.parametrize(
@@ -195,7 +214,7 @@ def test_bad_value_is_reported_and_nothing_written(
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
         f"line {line}, column {column}: {message}",
-        f"temoin: {tmp_path / 'bad.csv'}: 1 problem; nothing was imported.",
+        f"temoin: {tmp_path / 'bad.csv'}\u202f: 1 problème\u202f; rien n\u2019a été importé.",
     ]
     assert result.stdout == ""
     assert snapshot(cli_env) == {"collectivity": [], "service": []}
@@ -232,7 +251,7 @@ def test_errors_are_all_listed_in_file_order(cli_env: DbTarget, tmp_path: Path) 
         "line 66, column Nom du service: service 'Accueil de la mairie' (accueil_mairie) of"
         " 35291 is already on line 2"
     )
-    assert lines[-1].endswith("4 problems; nothing was imported.")
+    assert lines[-1].endswith("4 problèmes\u202f; rien n\u2019a été importé.")
     assert snapshot(cli_env) == {"collectivity": [], "service": []}
 
 
@@ -268,9 +287,9 @@ def test_reimport_changes_nothing(cli_env: DbTarget) -> None:
     before = snapshot(cli_env)
     result = invoke(str(EXAMPLE))
     assert result.exit_code == 0, result.output
-    assert summary_row(result.stdout, "collectivities") == (0, 0, 19)
+    assert summary_row(result.stdout, "collectivités") == (0, 0, 19)
     assert summary_row(result.stdout, "services") == (0, 0, 64)
-    assert "Nothing changed." in result.stdout
+    assert "Rien n\u2019a changé." in result.stdout
     assert snapshot(cli_env) == before  # updated_at included
 
 
@@ -285,7 +304,7 @@ def test_changed_row_updates_in_place(cli_env: DbTarget, tmp_path: Path) -> None
         r[header.index("Population")] = "15 020"
     result = invoke(str(write_rows(tmp_path / "changed.csv", rows)))
     assert result.exit_code == 0, result.output
-    assert summary_row(result.stdout, "collectivities") == (0, 1, 18)
+    assert summary_row(result.stdout, "collectivités") == (0, 1, 18)
     assert summary_row(result.stdout, "services") == (0, 1, 63)
 
     after = snapshot(cli_env)

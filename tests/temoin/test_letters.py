@@ -120,7 +120,7 @@ def test_due_letters_are_printed_once_for_a_window_envelope(
     assert result.exit_code == 0, result.output
     [pdf_path] = sorted(out.glob("*.pdf"))
     assert pdf_path.name.endswith(f"_34299_etat-civil_{seeded.due}.pdf")
-    assert "1 letter written" in result.stdout
+    assert "1 lettre écrite" in result.stdout
 
     reader = PdfReader(io.BytesIO(pdf_path.read_bytes()))
     assert len(reader.pages) == 2
@@ -181,7 +181,7 @@ def test_due_letters_are_printed_once_for_a_window_envelope(
         temoin.cli.app.app, ["letters", "print", seeded.campaign, "--out", str(out)]
     )
     assert again.exit_code == 0, again.output
-    assert "no letter" in again.stdout and "1 already printed" in again.stdout
+    assert "aucune lettre" in again.stdout and "1 déjà imprimée" in again.stdout
     assert pdf_path.stat().st_mtime_ns == stamp
     tomorrow = (today + timedelta(days=1)).date().isoformat()
     later = runner.invoke(temoin.cli.app.app, ["letters", "print", seeded.campaign, "--out",
@@ -190,7 +190,7 @@ def test_due_letters_are_printed_once_for_a_window_envelope(
     assert len(list(out.glob("*.pdf"))) == 2
     reprint = runner.invoke(temoin.cli.app.app, ["letters", "print", seeded.campaign, "--out",
                                              str(out), "--reprint"])  # fmt: skip
-    assert reprint.exit_code == 0 and "(reprint)" in reprint.stdout
+    assert reprint.exit_code == 0 and "(réimpression)" in reprint.stdout
     statuses, events = asyncio.run(_rows(cli_env))
     assert statuses[seeded.due] == statuses[seeded.tomorrow] == "printed"
     assert events == [
@@ -202,4 +202,4 @@ def test_due_letters_are_printed_once_for_a_window_envelope(
 
 def test_unknown_campaign(cli_env: DbTarget, tmp_path: Path) -> None:
     result = runner.invoke(temoin.cli.app.app, ["letters", "print", "nope", "--out", str(tmp_path)])
-    assert result.exit_code == 1 and "no campaign 'nope'" in result.stderr
+    assert result.exit_code == 1 and "aucune campagne nommée «\u202fnope\u202f»" in result.stderr

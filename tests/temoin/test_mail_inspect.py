@@ -193,5 +193,5 @@ def test_quoted_request_does_not_count_as_expected_elements(tmp_path: Path) -> N
 def test_inspect_unknown_scenario() -> None:
     result, reports = inspect(str(SAMPLES / "answer-threaded.eml"), "--scenario", "nope")
     assert result.exit_code == 1
-    assert "unknown scenario 'nope'" in result.stderr
+    assert "scénario inconnu «\u202fnope\u202f»" in result.stderr
     assert reports == []

@@ -12,6 +12,7 @@ import temoin.cli.app
 from sim.dovecot import DovecotServer, free_port
 from sim.smtp_provider import SmtpProvider
 from temoin.cli.personas import describe_failure
+from temoin.cli.words import Words
 from tests.conftest import DbTarget
 
 runner = CliRunner()
@@ -38,7 +39,7 @@ def test_add_then_update_only_what_is_given(cli_env: DbTarget) -> None:
         "--imap-host", "imap.persona.example", "--password-ref", "env:CLAIRE_PW",
     )  # fmt: skip
     assert code == 0, err
-    assert "persona claire created" in out
+    assert "persona claire créée" in out
     [p] = personas_json()
     assert (p["smtp_security"], p["smtp_port"]) == ("starttls", 587)
     assert (p["imap_security"], p["imap_port"]) == ("tls", 993)
@@ -49,7 +50,7 @@ def test_add_then_update_only_what_is_given(cli_env: DbTarget) -> None:
     code, out, err = run("personas", "add", "claire", "--smtp-security", "tls",
                          "--subaddress-separator", "+")  # fmt: skip
     assert code == 0, err
-    assert "persona claire updated" in out
+    assert "persona claire modifiée" in out
     [p] = personas_json()
     assert (p["smtp_security"], p["smtp_port"]) == ("tls", 465)
     assert p["subaddress_separator"] == "+"
@@ -62,7 +63,7 @@ def test_a_plain_password_is_refused_and_never_echoed(cli_env: DbTarget) -> None
     code, out, err = run("personas", "add", "paul", "--name", "Paul Durand", "--email",
                          "paul@persona.example", "--password-ref", "hunter2-Secret")  # fmt: skip
     assert code == 2
-    assert "env:VARIABLE or file:/path" in err
+    assert "env:VARIABLE ou file:/chemin" in err
     assert "hunter2" not in out + err
     assert personas_json() == []
 
@@ -74,9 +75,9 @@ def test_add_refuses_incomplete_or_conflicting_personas(cli_env: DbTarget) -> No
     code, _, err = run("personas", "add", "b", "--name", "B", "--email", "same@persona.example")
     assert code == 1 and "already belongs to persona 'a'" in err
     code, _, err = run("personas", "add", "Bad Key", "--name", "B", "--email", "b@x.example")
-    assert code == 2 and "persona key" in err
+    assert code == 2 and "clé de persona" in err
     code, _, err = run("personas", "check", "nobody")
-    assert code == 1 and "no persona 'nobody'" in err
+    assert code == 1 and "aucune persona «\u202fnobody\u202f»" in err
 
 
 @pytest.fixture
@@ -106,25 +107,37 @@ def lines(out: str) -> dict[str, str]:
     found: dict[str, str] = {}
     for line in out.splitlines():
         state, _, rest = line.partition(" ")
-        if state in ("ok", "FAIL", "warn", "skip"):
-            what = rest.strip()[:13].strip()
-            found[what] = f"{state} {rest.strip()[13:].strip()}"
+        if state in ("ok", "ÉCHEC", "alerte", "omis", "FAIL", "warn", "skip"):
+            what = rest.strip()[:17].strip()
+            found[what] = f"{state} {rest.strip()[17:].strip()}"
     return found
 
 
-def test_check_succeeds_against_a_working_account(account: list[str]) -> None:
+def test_check_succeeds_against_a_working_account(
+    account: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert run(*account)[0] == 0
     code, out, err = run("personas", "check", "claire", "--timeout", "5")
     assert code == 0, out + err
     got = lines(out)
-    assert got["password"].startswith("ok env:TEST_PERSONA_PW")
-    assert got["smtp"].startswith("ok 127.0.0.1:") and "no TLS" in got["smtp"]
-    assert got["smtp auth"].startswith("ok login accepted")
-    assert got["imap"].startswith("ok ") and "login accepted" in got["imap"]
-    assert got["imap inbox"] == "ok INBOX"
-    assert got["imap sent"] == "ok 'Sent'"
+    assert got["mot de passe"] == "ok env:TEST_PERSONA_PW est lisible"
+    assert got["smtp"].startswith("ok 127.0.0.1:") and "répond à EHLO, sans TLS" in got["smtp"]
+    assert got["smtp connexion"].startswith("ok identifiant accepté pour ")
+    assert got["imap"].startswith("ok ") and "identifiant accepté" in got["imap"]
+    assert got["imap réception"] == "ok INBOX"
+    assert got["imap envoyés"] == "ok 'Sent'"
+    assert got["imap indésirables"] == "ok 'Junk'"
+    assert "persona claire\u202f: prête à envoyer et à relever" in out
+
+    monkeypatch.setenv("TEMOIN_LOCALE", "en")
+    code, out, err = run("personas", "check", "claire", "--timeout", "5")
+    assert code == 0, out + err
+    got = lines(out)
+    assert got["password"] == "ok env:TEST_PERSONA_PW is readable"
+    assert got["smtp"].startswith("ok 127.0.0.1:") and "answers EHLO, no TLS" in got["smtp"]
+    assert got["smtp auth"].startswith("ok login accepted for ")
     assert got["imap junk"] == "ok 'Junk'"
-    assert "ready to send and watch" in out
+    assert "persona claire: ready to send and watch" in out
 
 
 def test_check_says_what_fails_and_why(account: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -135,12 +148,13 @@ def test_check_says_what_fails_and_why(account: list[str], monkeypatch: pytest.M
     monkeypatch.setenv("TEST_PERSONA_PW", "not-the-password")
     assert run("personas", "add", "claire", "--imap-port", str(free_port()))[0] == 0
     code, out, err = run("personas", "check", "claire", "--timeout", "5")
-    assert code == 1 and "2 checks failed" in err
+    assert code == 1 and "2 vérifications ont échoué" in err
     got = lines(out)
-    assert got["password"].startswith("ok ")
+    assert got["mot de passe"].startswith("ok ")
     assert got["smtp"].startswith("ok ")
-    assert got["smtp auth"].startswith("FAIL") and "authentication refused" in got["smtp auth"]
-    assert got["imap"].startswith("FAIL") and "connection refused" in got["imap"]
+    assert got["smtp connexion"].startswith("ÉCHEC")
+    assert "authentication refused" in got["smtp connexion"]
+    assert got["imap"].startswith("ÉCHEC") and "connexion refusée" in got["imap"]
     assert "not-the-password" not in out + err
     # The variable is missing and nothing listens on the SMTP port either.
     monkeypatch.delenv("TEST_PERSONA_PW")
@@ -148,15 +162,16 @@ def test_check_says_what_fails_and_why(account: list[str], monkeypatch: pytest.M
     code, out, err = run("personas", "check", "claire", "--timeout", "5")
     assert code == 1
     got = lines(out)
-    assert got["password"].startswith("FAIL") and "TEST_PERSONA_PW is not set" in got["password"]
-    assert got["smtp"].startswith("FAIL") and "connection refused" in got["smtp"]
-    assert got["imap"].startswith("skip")  # no password: no login to try
+    assert got["mot de passe"].startswith("ÉCHEC")
+    assert "TEST_PERSONA_PW is not set" in got["mot de passe"]
+    assert got["smtp"].startswith("ÉCHEC") and "connexion refusée" in got["smtp"]
+    assert got["imap"].startswith("omis")  # no password: no login to try
     # Implicit TLS spoken to a plain-text SMTP server.
     assert run("personas", "add", "claire", "--smtp-port", smtp_port,
                "--smtp-security", "tls")[0] == 0  # fmt: skip
     code, out, _ = run("personas", "check", "claire", "--timeout", "5")
     assert code == 1
-    assert "TLS failed" in lines(out)["smtp"], out
+    assert "échec TLS" in lines(out)["smtp"], out
 
 
 def test_failure_reasons_come_from_the_cause_chain() -> None:
@@ -166,8 +181,12 @@ def test_failure_reasons_come_from_the_cause_chain() -> None:
         except socket.gaierror as exc:
             raise RuntimeError("cannot connect") from exc
     except RuntimeError as outer:
-        assert describe_failure(outer, 5).startswith("DNS: the name does not resolve")
+        assert describe_failure(outer, 5, Words("en")).startswith("DNS: the name does not resolve")
+        assert describe_failure(outer, 5, Words("fr")).startswith(
+            "DNS\u202f: le nom ne se résout pas"
+        )
     try:
         raise RuntimeError("slow") from TimeoutError()
     except RuntimeError as outer:
-        assert describe_failure(outer, 5) == "no answer within 5 s"
+        assert describe_failure(outer, 5, Words("en")) == "no answer within 5 s"
+        assert describe_failure(outer, 2.5, Words("fr")) == "pas de réponse en 2,5 s"

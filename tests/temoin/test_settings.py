@@ -113,7 +113,7 @@ def test_config_file_is_used_by_the_cli(tmp_path: Path) -> None:
         env = {"TEMOIN_CONFIG": str(conf)} if how == "env" else {}
         done = run_temoin(*args, "db", "current", env=env)
         assert done.returncode == 0, done.stderr
-        assert "empty (no revision)" in done.stdout
+        assert "vide (aucune révision)" in done.stdout
         assert db.exists()
 
 

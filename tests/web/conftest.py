@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
@@ -110,6 +110,28 @@ async def web_world(database: Database) -> AsyncIterator[WebWorld]:
     clock = FixedClock(NOW)
     config = make_config()
     yield WebWorld(create_app(database, config, clock), database, clock, config, fx, *open_ids)
+
+
+SENT_2025 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
+CLOSE_2025 = datetime(2025, 3, 31, 18, 0, tzinfo=UTC)
+
+
+async def earlier_campaign(web_world: WebWorld) -> int:
+    """Baromètre 2025, closed, before the reports' campaign: two emails, A's answered after a
+    day, B's never; its id."""
+    async with web_world.database.session() as s:
+        camp = await f.campaign(
+            s, NOW, name="barometre-2025", title="Baromètre 2025", window_start=date(2025, 3, 3),
+            window_end=date(2025, 3, 28), closed_at=CLOSE_2025, state="closed",
+        )  # fmt: skip
+        for code, answered in ((A_CODE, True), (B_CODE, False)):
+            svc = await f.service(s, NOW, await _collectivity(s, code), name=f"Accueil {code}")
+            await f.contact(
+                s, NOW, camp, svc, planned_at=SENT_2025, sent_at=SENT_2025,
+                status="answered" if answered else "sent",
+                first_answer_at=SENT_2025 + timedelta(days=1) if answered else None,
+            )  # fmt: skip
+        return camp.id
 
 
 async def _collectivity(s, code):  # type: ignore[no-untyped-def]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from scenarios.clock import FixedClock
 from storage.db import Database
+from temoin.cli.words import Words
 from temoin.demo_web import COLLECTIVITY, COORDINATOR, demo_web_accounts, web_lines
 from tests.reports.statsworld import build_campaign
 from tests.web.conftest import NOW, make_config
@@ -19,8 +20,11 @@ async def test_demo_accounts_log_in(database: Database, tmp_path: Path) -> None:
     assert [login for login, _password, _what in made] == [COORDINATOR, COLLECTIVITY]
     key = tmp_path / "web_secret_key"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600 and len(key.read_text()) >= 32
-    lines = web_lines(made, "sqlite:///var/demo/temoin.db", tmp_path, True)
+    lines = web_lines(made, "sqlite:///var/demo/temoin.db", tmp_path, True, Words())
     assert "make web" in lines[0] and all(p in "\n".join(lines) for _l, p, _w in made)
+    assert lines[0].startswith("Le back-office et le portail") and "(coordination)" in lines[2]
+    english = web_lines(made, "sqlite:///var/demo/temoin.db", tmp_path, True, Words("en"))
+    assert english[0].startswith("The back office and the portal") and "(coordinator)" in english[2]
 
     import httpx
 

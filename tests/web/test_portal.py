@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from io import BytesIO
 
 from pypdf import PdfReader
+from sqlalchemy import select
 
 from reports.render import ReportOptions, collectivity_context
+from storage.bot import add_event
+from storage.models import Contact
 from storage.stats import collectivity_info
 from tests import factories as f
 from tests.reports.statsworld import CLOSE, COLLECTIVITIES
@@ -112,3 +116,65 @@ async def test_the_portal_is_for_collectivity_accounts(web_world: WebWorld) -> N
         await login(client, "coord@example.org")
         assert (await client.get("/portail")).status_code == 403
         assert (await client.get(f"/portail/campagnes/{campaign_id}")).status_code == 403
+
+
+async def _shown_figures(web_world: WebWorld, code: str) -> list[str]:
+    """The barometer's figures computed afresh for ``code`` (no kept campaign figures)."""
+    async with web_world.database.session() as s:
+        own = await collectivity_info(s, code)
+        assert own is not None
+        context = await collectivity_context(
+            s, web_world.fx.campaign, own, generated_at=NOW,
+            as_of=web_world.fx.campaign.closed_at, options=ReportOptions(),
+        )  # fmt: skip
+    return [
+        row[column]
+        for block in context["comparison"]
+        for row in block["rows"]
+        for column in ("yours", "national", "peers")
+        if column == "yours" or context[f"show_{column}"]
+    ]
+
+
+async def test_a_closed_campaign_is_read_once_until_it_changes(web_world: WebWorld) -> None:
+    """The portal keeps a closed campaign's national and peer figures: other pages and
+    other collectivities reuse them, and a change recorded after the close (here an answer
+    arriving late, as the tracker records it) makes the next page compute them again."""
+    cache = web_world.app.state.web.barometers
+    campaign_id = web_world.fx.campaign.id
+    path = f"/portail/campagnes/{campaign_id}"
+    async with web_world.client() as client:
+        await login(client, "a@mairie.example")
+        first = await client.get(path)
+        again = await client.get(path)
+        assert first.status_code == again.status_code == 200
+        assert cache.computed == 1
+        assert (await client.get(f"{path}/rapport.pdf")).status_code == 200
+        assert cache.computed == 1
+    async with web_world.client() as client:
+        await login(client, "b@mairie.example")
+        assert (await client.get(path)).status_code == 200
+        assert cache.computed == 1
+
+    # a request left unanswered gets its answer recorded after the close: figures move
+    async with web_world.database.session() as s:
+        row = await s.scalar(
+            select(Contact)
+            .where(Contact.campaign_id == campaign_id, Contact.status == "sent")
+            .order_by(Contact.id)
+            .limit(1)
+        )
+        assert row is not None
+        contact_id = row.id
+        row.status, row.status_at = "answered", CLOSE
+        row.first_answer_at = CLOSE - timedelta(days=1)
+        await add_event(s, contact_id, "answer", CLOSE, "tracker")
+    async with web_world.client() as client:
+        await login(client, "a@mairie.example")
+        page = await client.get(path)
+        assert cache.computed == 2
+        shown = page.text.replace("&#39;", "'")
+        for figure in await _shown_figures(web_world, A_CODE):
+            assert f">{figure}<" in shown, figure
+        await client.get(path)
+        assert cache.computed == 2

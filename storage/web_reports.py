@@ -1,0 +1,48 @@
+"""SQL of the web's downloads and comparisons: which collectivities took part in a campaign,
+and which campaigns a campaign can be compared with.
+
+Kept apart from ``storage.backoffice`` (the pages' lists and progress).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Campaign, Contact
+from storage.stats import CampaignInfo
+
+_CAMPAIGN = (
+    Campaign.id,
+    Campaign.name,
+    Campaign.title,
+    Campaign.window_start,
+    Campaign.window_end,
+    Campaign.state,
+    Campaign.closed_at,
+)
+
+
+async def took_part(session: AsyncSession, campaign_id: int, collectivity_id: int) -> bool:
+    """Whether the collectivity had at least one contact in the campaign."""
+    found = await session.scalar(
+        select(Contact.id)
+        .where(Contact.campaign_id == campaign_id, Contact.collectivity_id == collectivity_id)
+        .limit(1)
+    )
+    return found is not None
+
+
+async def earlier_campaigns(session: AsyncSession, campaign_id: int) -> list[CampaignInfo]:
+    """The closed campaigns that began before this one, newest first (to compare with)."""
+    start = select(Campaign.window_start).where(Campaign.id == campaign_id).scalar_subquery()
+    rows = await session.execute(
+        select(*_CAMPAIGN)
+        .where(
+            Campaign.id != campaign_id,
+            Campaign.closed_at.is_not(None),
+            Campaign.window_start < start,
+        )
+        .order_by(Campaign.window_start.desc(), Campaign.id.desc())
+    )
+    return [CampaignInfo(*row) for row in rows.all()]

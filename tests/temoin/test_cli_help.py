@@ -1,0 +1,149 @@
+"""``--help`` in the reader's language: every command's help from the catalogue.
+
+The scan walks the whole command tree as typer builds it: a command, argument or option whose
+help is not a ``cli.help.*`` key of both catalogues (a text left in the code, or a docstring
+typer would show instead) fails, and so does a ``--help`` page that still shows an English
+help text or the toolkit's English words when the locale is French.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+import temoin.cli.app
+from scenarios.i18n import load_catalogue
+from temoin.cli.localized import help_locale
+
+
+def _tree(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    yield path, command
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _tree(sub, (*path, name))
+
+
+def _helps(command: Any) -> Iterator[tuple[str, str | None]]:
+    yield "command", command.help
+    for param in command.params:
+        if param.name != "help":
+            yield param.name, getattr(param, "help", None)
+
+
+COMMANDS = sorted(_tree(typer.main.get_command(temoin.cli.app.app)), key=lambda pc: pc[0])
+
+
+def invoke(args: list[str], locale: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("TEMOIN_LOCALE", locale)
+    monkeypatch.delenv("TEMOIN_CONFIG", raising=False)
+    result = CliRunner().invoke(temoin.cli.app.app, [*args, "--help"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_the_tree_is_the_whole_command_line() -> None:
+    paths = {" ".join(path) for path, _ in COMMANDS}
+    # a sample from every kind of registration: groups, their commands, root commands
+    assert {"import services", "personas add", "worker", "demo", "web users add"} <= paths
+    assert len(COMMANDS) > 50
+
+
+def test_every_help_is_a_key_of_both_catalogues() -> None:
+    fr, en = load_catalogue("fr"), load_catalogue("en")
+    wrong = []
+    for path, command in COMMANDS:
+        for name, help_text in _helps(command):
+            if getattr(command, "hidden", False):
+                continue
+            if not isinstance(help_text, str) or help_text not in fr or help_text not in en:
+                wrong.append(f"temoin {' '.join(path)} ({name}): {help_text!r}")
+    assert not wrong, "help not from the catalogue:\n" + "\n".join(wrong)
+
+
+def _english_words() -> set[str]:
+    """Every English help text (its first line): none may show in a French help page."""
+    return {
+        text.splitlines()[0]
+        for key, text in load_catalogue("en").items()
+        if key.startswith("cli.help.") and len(text) > 12 and text != load_catalogue("fr")[key]
+    }
+
+
+@pytest.mark.parametrize("path", [p for p, _ in COMMANDS], ids=lambda p: " ".join(p) or "temoin")
+def test_no_help_page_is_left_in_english(
+    path: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = invoke(list(path), "fr", monkeypatch)
+    english = [words for words in _english_words() if words in out]
+    assert not english, out
+    for toolkit in ("Usage:", "Options:", "Commands:", "Show this message", "[required]"):
+        assert toolkit not in out
+    assert "Utilisation\u202f:" in out
+    assert "Affiche cette aide et s\u2019arrête." in out
+
+
+def test_a_help_page_in_french_and_in_english(monkeypatch: pytest.MonkeyPatch) -> None:
+    fr = invoke(["import", "services"], "fr", monkeypatch)
+    assert "Importe des collectivités et leurs services (une ligne par service)." in fr
+    assert "Vérifie seulement le fichier\u202f; ne touche pas à la base de données." in fr
+    assert "Arguments\u202f:" in fr and "Options\u202f:" in fr
+    assert "[obligatoire]" in fr
+
+    en = invoke(["import", "services"], "en", monkeypatch)
+    assert "Usage:" in en and "Options:" in en
+    assert "Import collectivities and their services (one row per service)." in en
+    assert "Validate the file only; do not touch the database." in en
+    assert "[required]" in en
+    assert "Importe" not in en and "Utilisation" not in en
+
+    fr = invoke(["export"], "fr", monkeypatch)
+    assert "[par défaut\u202f: contacts]" in fr
+    en = invoke(["export"], "en", monkeypatch)
+    assert "[default: contacts]" in en
+
+
+def test_the_group_lists_its_commands_in_the_reader_language(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fr = invoke([], "fr", monkeypatch)
+    assert "Commandes\u202f:" in fr
+    assert "Témoin\u202f: audits «\u202fcitoyen mystère\u202f»" in fr
+    en = invoke([], "en", monkeypatch)
+    assert "Commands:" in en and "mystery-citizen audits" in en
+
+
+def test_the_settings_file_chooses_the_help_language(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    english = tmp_path / "english.toml"
+    english.write_text('locale = "en"\n', encoding="utf-8")
+    monkeypatch.delenv("TEMOIN_LOCALE", raising=False)
+    monkeypatch.delenv("TEMOIN_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)  # no ./temoin.toml here
+    runner = CliRunner()
+
+    result = runner.invoke(temoin.cli.app.app, ["--config", str(english), "db", "--help"])
+    assert "Database schema" in result.output, result.output
+
+    result = runner.invoke(temoin.cli.app.app, ["db", "--help"])
+    assert "Schéma de la base de données" in result.output
+
+    monkeypatch.setenv("TEMOIN_CONFIG", str(english))
+    result = runner.invoke(temoin.cli.app.app, ["db", "--help"])
+    assert "Database schema" in result.output
+    monkeypatch.setenv("TEMOIN_LOCALE", "fr")  # the environment wins, as in the settings
+    result = runner.invoke(temoin.cli.app.app, ["db", "--help"])
+    assert "Schéma de la base de données" in result.output
+
+
+def test_an_unreadable_settings_file_leaves_the_help_in_french(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.toml"
+    broken.write_text("locale = \n", encoding="utf-8")
+    assert help_locale(["--config", str(broken), "db"], {}) == "fr"
+    assert help_locale([f"--config={tmp_path / 'missing.toml'}"], {}) == "fr"
+    assert help_locale(["db"], {"TEMOIN_LOCALE": "de"}) == "fr"
+    assert help_locale(["db"], {"TEMOIN_LOCALE": "en"}) == "en"
