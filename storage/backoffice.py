@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, case, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scenarios.domain import ContactStatus
@@ -129,17 +129,12 @@ async def channel_progress(
         (Contact.planned_at > now - LATE_AFTER, _DUE),
         else_=_LATE,
     )
-    # Grouped in an outer query: the bucket's parameters would make PostgreSQL see the
-    # expression in GROUP BY as another one than in the select list.
-    inner = (
-        select(Contact.channel, Contact.status, bucket.label("bucket"))
-        .where(Contact.campaign_id == campaign_id)
-        .subquery()
-    )
+    # Grouped by the bucket's name: written out again, its parameters would make
+    # PostgreSQL see another expression in GROUP BY than in the select list.
     rows = await session.execute(
-        select(inner.c.channel, inner.c.status, inner.c.bucket, func.count()).group_by(
-            inner.c.channel, inner.c.status, inner.c.bucket
-        )
+        select(Contact.channel, Contact.status, bucket.label("bucket"), func.count())
+        .where(Contact.campaign_id == campaign_id)
+        .group_by(Contact.channel, Contact.status, literal_column("bucket"))
     )
     counts: dict[str, dict[str, int]] = {}
     for channel, status, when, n in rows.all():
