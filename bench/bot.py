@@ -10,7 +10,7 @@ For each backend (SQLite in a temporary file; PostgreSQL in a temporary schema o
 2. timed: the real bot (``bot.app.build_application``, PTB's HTTP stack, long polling) against
    ``sim.botapi.LocalBotApi``; every auditor, concurrently, opens the task, presses « Appel
    lancé », « Décroché », « Raccroché », answers the 13 grid questions (buttons and typed
-   answers) and validates: 17 updates each, each sent once the previous reply has arrived;
+   answers) and validates: 16 updates each, each sent once the previous reply has arrived;
 3. timed, the baseline: the same scripted traffic against a bot that only answers each update
    with a one-button message (no database): what PTB and the local server cost by themselves.
 
@@ -134,7 +134,7 @@ Step = Callable[[SimulatedUser, dict[str, Any]], Any]
 
 
 def script(contact_id: int) -> list[Step]:
-    """The auditor's 17 updates; each step acts on the previous bot message."""
+    """The auditor's 16 updates; each step acts on the previous bot message."""
 
     def press(label: str) -> Step:
         return lambda user, last: user.press(label, message_id=last["message_id"])
@@ -157,7 +157,7 @@ def script(contact_id: int) -> list[Step]:
         press("Oui"),
         press("Non"),
         press("Oui, une réponse complète"),
-        press("Passer"),  # call duration (optional)
+        # the call's duration: measured by the presses, no longer asked (issue 15, item 6)
         typed("RAS"),  # comments
         press("✅ Valider"),
     ]
@@ -236,8 +236,10 @@ def watch_database(database: Database, counts: dict[str, float]) -> None:
     """Count statements, commits and pool checkouts of ``database``'s engine."""
     engine = database.engine.sync_engine
 
-    def on_statement(*_: object) -> None:
+    def on_statement(_conn: object, _cursor: object, statement: str, *_: object) -> None:
         counts["statements"] += 1
+        kind = "sql: " + " ".join(statement.split()[:6])[:90]
+        counts[kind] = counts.get(kind, 0) + 1
 
     def on_commit(*_: object) -> None:
         counts["commits"] += 1

@@ -130,6 +130,9 @@ async def phase_import(database: Database, args: argparse.Namespace) -> dict[str
     async with database.session() as session:
         await upsert_directory(session, parsed, NOW)
     t_write = time.perf_counter() - t0
+    if args.no_baseline:
+        return {"communes": len(parsed.collectivities), "services": len(parsed.services),
+                "parse_s": t_parse, "write_s": t_write, "peak_mb": peak_mb()}  # fmt: skip
     # Baseline: the same services, bare, in a scratch copy of the table.
     async with database.session() as session:
         ids = dict((await session.execute(select(Collectivity.insee_code, Collectivity.id))).all())
@@ -199,10 +202,12 @@ async def phase_plan(database: Database, args: argparse.Namespace) -> dict[str, 
          "persona_id": c.persona_id, "auditor_id": c.auditor_id, "planned_at": c.planned_at,
          "status": "planned", "status_at": NOW, "attempts": 0}
         for c in contacts
-    ]  # fmt: skip
+    ] if not args.no_baseline else []  # fmt: skip
     async with database.engine.begin() as conn:
         await conn.execute(text("DELETE FROM contact"))
-    t_base = await bare_insert(database, Contact.__table__, bare)
+    t_base = await bare_insert(database, Contact.__table__, bare) if bare else 0.0
+    async with database.engine.begin() as conn:  # else they weigh on the next phase's caps
+        await conn.execute(text("DELETE FROM contact"))
     return {
         "contacts": len(contacts),
         "auditors": len(auditors),
@@ -248,6 +253,17 @@ def main() -> int:
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--services-per-commune", type=int, default=2)
     size.add_argument("--contacts", type=int, help="about this many contacts (3 per service)")
+    parser.add_argument(
+        "--phases",
+        type=lambda v: [p for p in v.split(",") if p in PHASES],
+        default=list(PHASES),
+        help="import,plan,undersized (import first)",
+    )
+    parser.add_argument(
+        "--no-baseline",
+        action="store_true",
+        help="skip the bare inserts (minutes at a million contacts)",
+    )
     parser.add_argument("--phase", choices=tuple(PHASES), help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--schema", help=argparse.SUPPRESS)
@@ -269,9 +285,10 @@ def main() -> int:
             schema = f"bench_{secrets.token_hex(4)}"
             _psql(args.pg_url, f'CREATE SCHEMA "{schema}"')
         try:
-            for phase in PHASES:
+            for phase in args.phases:
                 command = [sys.executable, __file__, "--phase", phase, "--url", url,
                            "--services-per-commune", str(args.services_per_commune),
+                           *(["--no-baseline"] if args.no_baseline else []),
                            "--departements", ",".join(args.departements)]  # fmt: skip
                 if schema:
                     command += ["--schema", schema]

@@ -99,6 +99,8 @@ def _threshold(question: Question, f: Formats) -> str:
     if bound is None:
         return ""
     if question.type is QuestionType.DURATION:
+        if bound >= 60 and bound % 60 == 0:  # « 2 min », not « 2 min 00 s »
+            return f"{f.number(bound // 60)}\u202fmin"
         return f.duration(bound)
     return f.number(bound)
 

@@ -408,11 +408,13 @@ async def collectivity_context(
         scenario = catalog.scenarios.get(row.scenario_id)
         timelines.append(
             {
-                "title": t(
-                    "report.timeline_contact",
-                    channel=t(f"channel.{row.channel}"),
-                    scenario=scenario.title if scenario else row.scenario_id,
-                    service=row.service_name,
+                "title": w.prose(
+                    t(
+                        "report.timeline_contact",
+                        channel=t(f"channel.{row.channel}"),
+                        scenario=scenario.title if scenario else row.scenario_id,
+                        service=row.service_name,
+                    )
                 ),
                 "events": _timeline(row, facts, w),
             }

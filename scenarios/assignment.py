@@ -89,6 +89,15 @@ class ScenarioChooser:
         used.append(best.id)
         return best
 
+    def done(self, svc: ServiceInput, last_of_collectivity: bool) -> None:
+        """Forget what only a service (and its collectivity, after its last service) still
+        needed: the demand step goes collectivity by collectivity, and a million-contact
+        campaign would otherwise keep a list per service and per collectivity and scenario."""
+        self.used_by_service.pop(svc.id, None)
+        if last_of_collectivity:
+            for sid in self.by_id:
+                self.wordings_by_coll.pop((svc.collectivity_id, sid), None)
+
     def wording(self, collectivity_id: int, scenario: ScenarioInput) -> int:
         counts = self.wordings[scenario.id]
         used = self.wordings_by_coll.setdefault((collectivity_id, scenario.id), [])

@@ -38,7 +38,6 @@ of a département no auditor covers are counted in ``Plan.uncovered``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
 
 from scenarios.domain import Channel
 from scenarios.field_days import FieldScheduler
@@ -81,17 +80,14 @@ def schedule_field(
     sched.count_existing(fixed, {s.id: s for s in services})
     field = [i for i, r in enumerate(requests) if r.channel in FIELD]
 
-    def most_constrained(i: int) -> tuple[int, date, str, int, int]:
+    def most_constrained(i: int) -> int:
+        # (auditors covering the département, day, request order) as one integer, not a
+        # tuple per contact; the requests come by collectivity code and service already
         req = requests[i]
         dept = dept_of(req.service)
         assert dept is not None
-        return (
-            len(sched.eligible(req.service.departement)),
-            dept.days[days_of[i]],
-            req.service.collectivity_code,
-            req.service.id,
-            i,
-        )
+        eligible = len(sched.eligible(req.service.departement))
+        return (eligible << 64) | (dept.days[days_of[i]].toordinal() << 32) | i
 
     field.sort(key=most_constrained)
     unplaced: list[int] = []

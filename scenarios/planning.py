@@ -171,7 +171,7 @@ def plan(request: PlanRequest) -> Plan:
         (q for q in request.quotas if q.per_service > 0),
         key=lambda q: CHANNEL_ORDER.index(q.channel),
     )
-    for svc in services:
+    for n, svc in enumerate(services):
         dept = dept_of(svc)
         for q_index, quota in enumerate(quotas):
             reason = _cannot_take(svc, quota.channel)
@@ -196,6 +196,8 @@ def plan(request: PlanRequest) -> Plan:
                 scenario = chooser.choose(svc, candidates)
                 wording = chooser.wording(svc.collectivity_id, scenario)
                 requests.append(Request(svc, quota.channel, profile, scenario.id, wording))
+        last = n + 1 == len(services) or services[n + 1].collectivity_id != svc.collectivity_id
+        chooser.done(svc, last)
 
     days_of = place_days(requests, counted, dept_of, rules, request.seed)
     contacts = place_times(requests, days_of, dept_of, slots, rules, request.seed)

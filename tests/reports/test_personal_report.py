@@ -259,6 +259,9 @@ async def test_a_departement_is_compared_with_departements(database: Database) -
     assert "donnée masquée" not in text
     assert re.search(r"Taux de décroché\s+100,0\u202f%.*?100,0\u202f%\s+100,0\u202f%", text, re.S)
     assert "Décroché avant la cinquième sonnerie" not in text  # the grid's rings say it
+    # thresholds from the grid's met_when: 4 rings, 120 s said as « 2 min »
+    assert "Décroché en 4 sonneries au plus" in text
+    assert "Un interlocuteur au bout du fil en 2\u202fmin au plus" in text
     # the département's own tips, not the town's CCAS one
     assert "maison des solidarités" in text
     assert "CCAS" not in text
@@ -290,3 +293,12 @@ def test_anonymise_and_peer_groups() -> None:
     assert peer_group("commune", 1500, (2000, 10000)) == "commune:0"
     assert peer_group("commune", 60000, (2000, 10000)) == "commune:2"
     assert peer_group("departement", 60000, (2000, 10000)) == "departement"
+
+
+async def test_every_report_of_the_campaign_keeps_french_typography(database: Database) -> None:
+    fx = await build_campaign(database)
+    for code, name in zip(fx.codes, fx.names, strict=True):
+        text = _text(await _report(database, code))
+        assert name.replace("'", "\u2019") in text  # Fontanas-d’Auvergne, typeset
+        found = [str(v) for v in violations(text)]
+        assert not found, (code, found[:10])
