@@ -236,8 +236,10 @@ def watch_database(database: Database, counts: dict[str, float]) -> None:
     """Count statements, commits and pool checkouts of ``database``'s engine."""
     engine = database.engine.sync_engine
 
-    def on_statement(*_: object) -> None:
+    def on_statement(_conn: object, _cursor: object, statement: str, *_: object) -> None:
         counts["statements"] += 1
+        kind = "sql: " + " ".join(statement.split()[:6])[:90]
+        counts[kind] = counts.get(kind, 0) + 1
 
     def on_commit(*_: object) -> None:
         counts["commits"] += 1

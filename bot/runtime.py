@@ -190,9 +190,10 @@ async def snapshot(
     t: Translator,
 ) -> Snapshot | None:  # fmt: skip
     """The task as its owner sees it; None when it is not this auditor's (or does not exist)."""
-    task = await repo.owned_task(session, auditor.id, contact_id)
-    if task is None:
+    found = await repo.owned_task_with_history(session, auditor.id, contact_id)
+    if found is None:
         return None
+    task, answers, events = found
     try:
         scenario = rt.catalog.get(task.scenario_id)
     except UnknownScenario:
@@ -202,8 +203,8 @@ async def snapshot(
         auditor_name=auditor.name,
         task=task,
         scenario=scenario,
-        answers=await repo.answers_of(session, contact_id),
-        events=await repo.events_of(session, contact_id),
+        answers=answers,
+        events=events,
         now=now,
         t=t,
         tz=rt.tz,

@@ -82,6 +82,32 @@ _INTERNALDATE = re.compile(rb'INTERNALDATE "([^"]+)"')
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
 
 
+def _fetch_wait_data(self: aioimaplib.FetchCommand) -> bool:
+    """aioimaplib's ``FetchCommand.wait_data``, computed incrementally.
+
+    Is the current FETCH response still open (its parentheses unbalanced)? aioimaplib asks
+    after every line and every network read, and answers by scanning and joining every line
+    received so far: quadratic in the batch, about a millisecond of the event loop per message
+    at 200 messages a batch. The same answer from a running count: the parentheses of the
+    text lines (literals, as bytearrays, are not counted) since the last ``N FETCH (`` line.
+    """
+    state: tuple[int, int] = getattr(self, "_temoin_scan", (0, 0))
+    scanned, balance = state
+    lines = self._resp_lines
+    for index in range(scanned, len(lines)):
+        line = lines[index]
+        if isinstance(line, bytes):
+            if self.FETCH_MESSAGE_DATA_RE.match(line):
+                balance = 0
+            balance += line.count(b"(") - line.count(b")")
+    self._temoin_scan = (len(lines), balance)
+    return balance != 0
+
+
+LIBRARY_WAIT_DATA = aioimaplib.FetchCommand.wait_data  # the reference, for the tests
+aioimaplib.FetchCommand.wait_data = _fetch_wait_data
+
+
 def parse_internaldate(text: str) -> datetime:
     """``29-Nov-2026 16:14:52 +0000`` -> aware UTC datetime (month names are English, per RFC)."""
     day, month, rest = text.strip().split("-", 2)

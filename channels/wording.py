@@ -13,21 +13,102 @@ senders, list headers) decide first; see ``channels.classify``.
 
 from __future__ import annotations
 
+import importlib
 import re
+from typing import Any
 
-Wording = tuple[tuple[str, re.Pattern[str]], ...]
+# The standard library's own regular-expression parser (``sre_parse`` is its deprecated
+# name), to read which literals a pattern requires; typeshed has no stubs for it.
+sre_parse: Any = importlib.import_module("re._parser")
+sre_constants: Any = importlib.import_module("re._constants")
+
+Item = tuple[str, re.Pattern[str], frozenset[str] | None]
+
+
+class Wording(tuple[Item, ...]):
+    """(shown, pattern, needles) triples, in order: ``needles`` are literal strings one of
+    which every match of the pattern contains (None: none found, the pattern always runs).
+    ``all_needles`` is their union; ``always`` says some pattern has none."""
+
+    all_needles: tuple[str, ...] = ()
+    always: bool = False
 
 
 def wording(*items: tuple[str, str]) -> Wording:
-    return tuple((shown, re.compile(pattern)) for shown, pattern in items)
+    compiled = [(shown, re.compile(pattern)) for shown, pattern in items]
+    words = Wording((shown, pattern, needles(pattern)) for shown, pattern in compiled)
+    found = [required for _shown, _pattern, required in words]
+    words.all_needles = tuple(sorted(set().union(*(r for r in found if r is not None))))
+    words.always = None in found
+    return words
 
 
 def find(words: Wording, text: str) -> str | None:
-    """The ``shown`` form of the first pattern found in ``text``, or None."""
-    for shown, pattern in words:
+    """The ``shown`` form of the first pattern found in ``text``, or None.
+
+    A pattern runs only when ``text`` holds one of its needles: a substring test is far
+    cheaper than a regular expression search, and most texts hold no needle of most lists.
+    The list's needles are looked for once, then each pattern's set is checked against
+    those found."""
+    present = frozenset(needle for needle in words.all_needles if needle in text)
+    if not present and not words.always:
+        return None
+    for shown, pattern, required in words:
+        if required is not None and required.isdisjoint(present):
+            continue
         if pattern.search(text):
             return shown
     return None
+
+
+def needles(pattern: re.Pattern[str]) -> frozenset[str] | None:
+    """Literal strings one of which is in every match of ``pattern``, the most selective set
+    found in its parse tree (its shortest string longest); None when there is none."""
+    if pattern.flags & (re.IGNORECASE | re.VERBOSE):
+        return None
+    try:
+        tree = sre_parse.parse(pattern.pattern, pattern.flags)
+    except re.error:  # pragma: no cover - the pattern compiled already
+        return None
+    found = _required(list(tree))
+    return frozenset(found) if found and all(found) else None
+
+
+def _required(sequence: list[tuple[Any, Any]]) -> set[str] | None:
+    """Any-of sets of literals each required by a sequence of opcodes; the best one."""
+    candidates: list[set[str]] = []
+    run: list[str] = []
+    for op, argument in sequence:
+        if op is sre_constants.LITERAL:
+            run.append(chr(argument))
+            continue
+        if run:
+            candidates.append({"".join(run)})
+            run = []
+        inner: set[str] | None = None
+        if op is sre_constants.SUBPATTERN:
+            _group, add_flags, del_flags, sub = argument
+            if not add_flags and not del_flags:
+                inner = _required(list(sub))
+        elif op is sre_constants.BRANCH:
+            inner = set()
+            for alternative in argument[1]:
+                found = _required(list(alternative))
+                if not found:
+                    inner = None
+                    break
+                inner |= found
+        elif op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT):
+            low, _high, sub = argument
+            if low >= 1:
+                inner = _required(list(sub))
+        if inner:
+            candidates.append(inner)
+    if run:
+        candidates.append({"".join(run)})
+    if not candidates:
+        return None
+    return max(candidates, key=lambda found: min(len(needle) for needle in found))
 
 
 # Subjects of read receipts (RFC 3798 reports are recognised by structure first).

@@ -95,6 +95,10 @@ def _datetime_text(value: datetime | None) -> str:
     return "" if value is None else value.astimezone(PARIS).isoformat()
 
 
+# Distinct texts remembered by a CSV sink (``_CsvSink.write_values``), then forgotten.
+_SEEN_TEXTS: Final = 100_000
+
+
 def _us_text(value: int | None) -> str:
     return "" if value is None else paris_text(value)
 
@@ -115,6 +119,7 @@ class _CsvSink(Sink):
         self._columns = columns
         self._names = [c.name for c in columns]
         self._texts = [index for index, c in enumerate(columns) if c.kind == "str"]
+        self._neutralised: dict[str, str] = {}
         if profile.readable:
             # texts are neutralised first, then codes become labels (from the catalogue)
             shown = converters([(c.name, c.kind) for c in columns], t)
@@ -153,8 +158,20 @@ class _CsvSink(Sink):
         self.rows += 1
 
     def write_values(self, values: list[Any]) -> None:
+        # Contact rows repeat the same few texts (channels, statuses, scenarios, the names
+        # of a few thousand collectivities): each distinct one is neutralised once.
+        seen = self._neutralised
         for index in self._texts:
-            values[index] = csv_value(values[index])
+            value = values[index]
+            if not isinstance(value, str):
+                continue  # csv_value leaves anything but a text as it is
+            shown = seen.get(value)
+            if shown is None:
+                shown = csv_value(value)
+                if len(seen) >= _SEEN_TEXTS:
+                    seen.clear()
+                seen[value] = shown
+            values[index] = shown
         for index, convert in self._converted_us:
             values[index] = convert(values[index])
         self._writer.writerow(values)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, literal, null, select, true, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -219,6 +219,57 @@ class AnswerRow:
     review_state: str | None
     review_note: str | None
     photo_sha256: str | None
+
+
+async def owned_task_with_history(
+    session: AsyncSession, auditor_id: int, contact_id: int
+) -> tuple[TaskRow, dict[str, AnswerRow], list[EventRow]] | None:
+    """``owned_task``, ``answers_of`` and ``events_of`` in one round trip (what every update
+    of the bot reads): the task's columns beside each of its answers and events, UNION ALL
+    of the two; ownership is checked in the same WHERE, so nothing of a contact that is not
+    the auditor's comes back. None when the task is not theirs."""
+    events = select(
+        literal(1).label("src"),
+        ContactEvent.id.label("event_id"),
+        ContactEvent.kind.label("name"),
+        ContactEvent.at.label("at"),
+        ContactEvent.detail.label("data"),
+        null().label("review_state"),
+        null().label("review_note"),
+        null().label("photo_sha256"),
+    ).where(ContactEvent.contact_id == contact_id)
+    answers = select(
+        literal(0),
+        null(),
+        Observation.question_id,
+        null(),
+        Observation.value,
+        Observation.review_state,
+        Observation.review_note,
+        Observation.photo_sha256,
+    ).where(Observation.contact_id == contact_id)
+    history = union_all(events, answers).subquery("history")
+    query = (
+        _task_query()
+        .add_columns(*history.c)
+        .outerjoin(history, true())
+        .where(Contact.id == contact_id, Contact.auditor_id == auditor_id)
+        .order_by(history.c.src, history.c.at, history.c.event_id)
+    )
+    rows = (await session.execute(query)).all()
+    if not rows:
+        return None
+    width = len(TaskRow.__slots__)
+    task = TaskRow(*rows[0][:width])
+    found_answers: dict[str, AnswerRow] = {}
+    found_events: list[EventRow] = []
+    for row in rows:
+        src, event_id, name, at, data, review_state, review_note, photo = row[width:]
+        if src == 1:
+            found_events.append(EventRow(event_id, name, at, data or {}))
+        elif src == 0:
+            found_answers[name] = AnswerRow(name, data, review_state, review_note, photo)
+    return task, found_answers, found_events
 
 
 async def answers_of(session: AsyncSession, contact_id: int) -> dict[str, AnswerRow]:

@@ -71,6 +71,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# PostgreSQL connections kept open by a process. SQLAlchemy's default (5, and 10 more
+# opened and closed on demand) churns under the bot's 64 concurrent updates: every extra
+# connection is a server process forked, a login, the search path set and each statement
+# prepared again (asyncpg's cache is per connection), all round trips. Kept connections
+# cost an idle server process each.
+PG_POOL_SIZE = 16
+PG_MAX_OVERFLOW = 16
+
+
 def make_engine(url: str, *, schema: str | None = None, echo: bool = False) -> AsyncEngine:
     target = async_url(url)
     kwargs: dict[str, Any] = {"echo": echo}
@@ -79,6 +88,8 @@ def make_engine(url: str, *, schema: str | None = None, echo: bool = False) -> A
         kwargs["connect_args"] = {"timeout": 30}
     else:
         kwargs["pool_pre_ping"] = True
+        kwargs["pool_size"] = PG_POOL_SIZE
+        kwargs["max_overflow"] = PG_MAX_OVERFLOW
         if schema:
             kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
     engine = create_async_engine(target, **kwargs)

@@ -10,17 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Campaign, Contact
-from storage.stats import CampaignInfo
-
-_CAMPAIGN = (
-    Campaign.id,
-    Campaign.name,
-    Campaign.title,
-    Campaign.window_start,
-    Campaign.window_end,
-    Campaign.state,
-    Campaign.closed_at,
-)
+from storage.stats import CampaignInfo, campaign_infos
 
 
 async def took_part(session: AsyncSession, campaign_id: int, collectivity_id: int) -> bool:
@@ -36,13 +26,9 @@ async def took_part(session: AsyncSession, campaign_id: int, collectivity_id: in
 async def earlier_campaigns(session: AsyncSession, campaign_id: int) -> list[CampaignInfo]:
     """The closed campaigns that began before this one, newest first (to compare with)."""
     start = select(Campaign.window_start).where(Campaign.id == campaign_id).scalar_subquery()
-    rows = await session.execute(
-        select(*_CAMPAIGN)
-        .where(
-            Campaign.id != campaign_id,
-            Campaign.closed_at.is_not(None),
-            Campaign.window_start < start,
-        )
-        .order_by(Campaign.window_start.desc(), Campaign.id.desc())
+    return await campaign_infos(
+        session,
+        Campaign.id != campaign_id,
+        Campaign.closed_at.is_not(None),
+        Campaign.window_start < start,
     )
-    return [CampaignInfo(*row) for row in rows.all()]

@@ -1,6 +1,6 @@
 """Accounts in the back office: coordinators list, create, invite, disable and re-role them.
 
-    GET  /admin/comptes                        the accounts, a form to add one
+    GET  /admin/comptes[?q=…&page=N]           the accounts (searched, by pages), a form to add one
     POST /admin/comptes                        add an account      -> its invitation link, once
     POST /admin/comptes/{id}/invitation        a new link          -> shown once (old ones die)
     POST /admin/comptes/{id}/role              another role (and collectivity); sessions end
@@ -27,6 +27,8 @@ from web.security import checked_form
 
 MAX_NAME = 200
 MAX_CODE = 10
+MAX_QUERY = 100
+PAGE = 100  # accounts per page (a barometer may have one per collectivity: thousands)
 
 
 def routes() -> list[BaseRoute]:
@@ -50,11 +52,24 @@ async def _page(
 ) -> Response:
     async with state(request).database.session() as db:
         found = await web_accounts.list_accounts(db)
+    query = request.query_params.get("q", "").strip().lower()[:MAX_QUERY]
+    if query:
+        found = [a for a in found if query in _searched(a)]
+    raw = request.query_params.get("page", "1")
+    pages = max(1, -(-len(found) // PAGE))
+    page = min(int(raw) if raw.isdigit() and 0 < len(raw) < 7 else 1, pages) or 1
     return render(
-        request, "admin/accounts.html.j2", status_code=status_code, accounts=found,
-        roles=ROLES, error=error, notice=notice, link=link, form=form or {},
-        hours=round(state(request).config.invite_seconds / 3600),
+        request, "admin/accounts.html.j2", status_code=status_code,
+        accounts=found[(page - 1) * PAGE : page * PAGE], total=len(found), page=page,
+        pages=pages, query=query, roles=ROLES, error=error, notice=notice, link=link,
+        form=form or {}, hours=round(state(request).config.invite_seconds / 3600),
     )  # fmt: skip
+
+
+def _searched(account: AccountInfo) -> str:
+    """What the search box looks in: login, name, collectivity's code and name."""
+    parts = (account.login, account.name, account.collectivity_code, account.collectivity_name)
+    return " ".join(p for p in parts if p).lower()
 
 
 async def accounts(request: Request) -> Response:

@@ -133,12 +133,19 @@ async def checks_page(request: Request) -> Response:
     return render(request, "admin/checks.html.j2", **context)
 
 
-async def checks_override(request: Request) -> Response:
+async def _posted(request: Request) -> tuple[str, dict[str, str], int]:
+    """A review form's author (``web:LOGIN``), its fields (CSRF checked) and the contact."""
     account = await require_back_office(request)
     form = await checked_form(request)
-    st = state(request)
     contact_id = int_param(request, "contact_id")
     await _contact(request, contact_id)
+    fields = {key: value for key, value in form.items() if isinstance(value, str)}
+    return f"web:{account.login}", fields, contact_id
+
+
+async def checks_override(request: Request) -> Response:
+    by, form, contact_id = await _posted(request)
+    st = state(request)
     name = str(form.get("check") or "")
     value = str(form.get("value") or "")
     note = str(form.get("note") or "").strip()[:MAX_NOTE] or None
@@ -152,7 +159,7 @@ async def checks_override(request: Request) -> Response:
             async with st.database.session() as db:
                 await override_checks(
                     db, contact_id, [(name, value == YES)], note=note, at=now(request),
-                    by=f"web:{account.login}", catalog=st.scenario_catalog(),
+                    by=by, catalog=st.scenario_catalog(),
                 )  # fmt: skip
         except ReviewError:
             error = st.t("web.checks.unknown")
@@ -199,11 +206,8 @@ async def observations_page(request: Request) -> Response:
 
 
 async def observation_to_fix(request: Request) -> Response:
-    account = await require_back_office(request)
-    form = await checked_form(request)
+    by, form, contact_id = await _posted(request)
     st = state(request)
-    contact_id = int_param(request, "contact_id")
-    await _contact(request, contact_id)
     question = str(form.get("question") or "")
     reason = str(form.get("reason") or "").strip()[:MAX_NOTE]
     error = None
@@ -214,7 +218,7 @@ async def observation_to_fix(request: Request) -> Response:
             async with st.database.session() as db:
                 await ask_to_fix(
                     db, contact_id, question, reason, at=now(request),
-                    by=f"web:{account.login}", catalog=st.scenario_catalog(),
+                    by=by, catalog=st.scenario_catalog(),
                 )  # fmt: skip
         except ReviewError:
             error = st.t("web.observations.unknown")

@@ -2,7 +2,8 @@
 
 fill_grid(talk, run, catalog, at): until the bot shows the summary (``k:<contact>``), read
     which question it asks (the first line of its latest message ends with the label),
-    answer it, one step each; then « Valider »
+    answer it, one step each; then « Valider » (the durations the bot measured from the
+    presses are never asked: their truth is recorded when the summary comes)
 the answer: what happened when the buttons say it (rings, waits, durations, transfer,
     people waiting; bounded by the question's limits), a plausible draw otherwise; optional
     text and photos mostly skipped
@@ -19,7 +20,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 
 from scenarios.catalog import Catalog
-from scenarios.grid import AnswerValue, Question, QuestionType
+from scenarios.grid import AnswerValue, Question, QuestionType, is_relevant
 from sim.auditors.talk import Talk, callback_data, jpeg, texts
 from sim.auditors.tasks import AuditorError, Run
 from sim.botapi import JSONDict
@@ -63,6 +64,7 @@ async def fill_grid(
     summary = f"k:{run.task.contact_id}"
     for _ in range(3 * len(grid) + 3):
         if any(summary in callback_data(m) for m in run.last):
+            _measured_truth(run, grid)
             at += timedelta(seconds=run.rng.randint(5, 40))
             yield at
             replies = await talk.press(run, talk.t("bot.button.validate"))
@@ -79,6 +81,16 @@ async def fill_grid(
         yield at
         await _answer(talk, run, grid, question)
     raise AuditorError(f"contact {run.task.contact_id}: the grid never ended")
+
+
+def _measured_truth(run: Run, grid: Sequence[Question]) -> None:
+    """The durations the bot filled from the presses, never asked: their truth is what
+    happened (the same facts the presses were timed by)."""
+    for question in grid:
+        if question.measured is None or question.id in run.answers:
+            continue
+        if is_relevant(question, run.answers):
+            run.answers[question.id] = _value(run, question)
 
 
 def asked(messages: Sequence[JSONDict], grid: Sequence[Question]) -> Question | None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
+from temoin.cli.campaign_tables import unknown_campaign
 from temoin.cli.common import (
     MAX_ID,
     AppContext,
@@ -94,11 +95,12 @@ def invite(
         validity = parse_expiry(expires)
     except ValueError as exc:
         fail(str(exc))
+    w = words(app_context(ctx))
     chosen = key or key_from_name(name)
     if not _KEY.match(chosen):
-        fail(f"key {chosen!r}: lower-case letters, digits, - and _ only")
+        fail(w("cli.auditors.bad_key", key=chosen))
     if not name.strip() or len(name) > 120:
-        fail("--name: give the auditor's name (at most 120 characters)")
+        fail(w("cli.auditors.bad_name"))
     code = new_code()
 
     async def work(database: Database, app_ctx: AppContext) -> tuple[bool, str | None]:
@@ -116,18 +118,18 @@ def invite(
             for campaign in campaigns:
                 campaign_id = await repo.find_campaign_id(session, campaign)
                 if campaign_id is None:
-                    raise UserError(f"no campaign named {campaign!r}")
+                    raise UserError(await unknown_campaign(session, campaign, w))
                 await repo.add_coordination(session, auditor.id, campaign_id)
         return created, await _bot_username(app_ctx.settings)
 
     created, username = run_with_db(ctx, work)
-    verb = "created" if created else "existing"
-    console.print(f"Auditor {chosen} ({verb}, {role.value}): invite valid for {expires}.")
-    console.print(f"Code: {code}")
+    said = "cli.auditors.invited_new" if created else "cli.auditors.invited"
+    console.print(w(said, key=chosen, role=role.value, expires=expires))
+    console.print(w("cli.auditors.code", code=code))
     if username:
-        console.print(f"Link: {invite_link(username, code)}")
+        console.print(w("cli.auditors.link", link=invite_link(username, code)))
     else:
-        console.print("Link: set bot.username (or bot_token) to print the t.me link.")
+        console.print(w("cli.auditors.no_link"))
 
 
 @app.command("list", help="cli.help.auditors.list_command.about")
@@ -183,15 +185,17 @@ def disable(
     """Disable an auditor: the bot refuses them from now on (tasks stay assigned)."""
     from storage import auditors as repo
 
+    w = words(app_context(ctx))
+
     async def work(database: Database, app_ctx: AppContext) -> None:
         async with database.session() as session:
             found = await repo.find_auditor(session, auditor)
             if found is None:
-                raise UserError(f"no auditor {auditor!r}")
+                raise UserError(w("cli.auditors.unknown", key=auditor))
             found.active = False
 
     run_with_db(ctx, work)
-    console.print(f"Auditor {auditor} disabled.")
+    console.print(w("cli.auditors.disabled", key=auditor))
 
 
 @app.command("assign", help="cli.help.auditors.assign.about")
@@ -204,19 +208,22 @@ def assign(
     from storage import auditors as auditor_repo
     from storage import bot as repo
 
+    w = words(app_context(ctx))
+
     async def work(database: Database, app_ctx: AppContext) -> str:
         async with database.session() as session:
             found = await auditor_repo.find_auditor(session, auditor)
             if found is None:
-                raise UserError(f"no auditor {auditor!r}")
+                raise UserError(w("cli.auditors.unknown", key=auditor))
             if not found.active:
-                raise UserError(f"auditor {found.key} is disabled")
+                raise UserError(w("cli.auditors.inactive", key=found.key))
             row = await repo.assign_contact(session, contact, found.id, app_ctx.clock.now())
             if row is None:
-                raise UserError(f"no contact {contact}")
+                raise UserError(w("cli.contact.unknown", id=contact))
             if row.channel == "email":
-                raise UserError(f"contact {contact} is an email: nobody posts or calls it")
-            return f"Contact {contact} ({row.channel}, {row.status}) assigned to {found.key}."
+                raise UserError(w("cli.auditors.email", id=contact))
+            return w("cli.auditors.assigned", id=contact, channel=w.channel(row.channel),
+                     status=w.status(row.status), key=found.key)  # fmt: skip
 
     console.print(run_with_db(ctx, work))
 
@@ -230,15 +237,17 @@ def coordinate(
     """Let a coordinator follow a campaign (daily digest, /avancement)."""
     from storage import auditors as repo
 
+    w = words(app_context(ctx))
+
     async def work(database: Database, app_ctx: AppContext) -> None:
         async with database.session() as session:
             found = await repo.find_auditor(session, auditor)
             if found is None:
-                raise UserError(f"no auditor {auditor!r}")
+                raise UserError(w("cli.auditors.unknown", key=auditor))
             campaign_id = await repo.find_campaign_id(session, campaign)
             if campaign_id is None:
-                raise UserError(f"no campaign named {campaign!r}")
+                raise UserError(await unknown_campaign(session, campaign, w))
             await repo.add_coordination(session, found.id, campaign_id)
 
     run_with_db(ctx, work)
-    console.print(f"{auditor} follows {campaign}.")
+    console.print(w("cli.auditors.follows", key=auditor, campaign=campaign))

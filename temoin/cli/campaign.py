@@ -235,16 +235,17 @@ def close_command(
 
     when: datetime | None = None
     if at is not None:
+        said = words(app_context(ctx))
         try:
             when = datetime.fromisoformat(at)
         except ValueError:
-            fail(f"--at {at!r} is not an ISO 8601 date-time")
+            fail(said("cli.campaign.bad_at", at=at))
         if when.tzinfo is None:
-            fail(f"--at {at!r} has no time zone (add Z or +01:00)")
+            fail(said("cli.campaign.at_without_zone", at=at))
         from scenarios.campaign_file import FIRST_YEAR, LAST_YEAR
 
         if not FIRST_YEAR <= when.year <= LAST_YEAR:
-            fail(f"--at {at!r}: a time between {FIRST_YEAR} and {LAST_YEAR}")
+            fail(said("cli.campaign.at_out_of_range", at=at, first=FIRST_YEAR, last=LAST_YEAR))
 
     async def work(database: Database, app_ctx: AppContext) -> repo.CloseResult:
         async with database.session() as session:

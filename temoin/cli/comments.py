@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from temoin.cli.campaign_tables import unknown_campaign
 from temoin.cli.common import (
     AppContext,
     UserError,
@@ -26,7 +27,7 @@ from temoin.cli.common import (
     printable,
     run_with_db,
 )
-from temoin.cli.words import words
+from temoin.cli.words import Words, words
 
 if TYPE_CHECKING:
     from storage.comments import CommentInfo
@@ -39,18 +40,20 @@ app = typer.Typer(
 )
 
 
-async def _target(database: Database, campaign: str, insee: str | None) -> tuple[int, int | None]:
+async def _target(
+    database: Database, campaign: str, insee: str | None, w: Words
+) -> tuple[int, int | None]:
     from storage.stats import campaign_info, collectivity_info
 
     async with database.session() as session:
         found = await campaign_info(session, campaign)
         if found is None:
-            raise UserError(f"no campaign named {campaign!r}")
+            raise UserError(await unknown_campaign(session, campaign, w))
         if insee is None:
             return found.id, None
         target = await collectivity_info(session, insee)
         if target is None:
-            raise UserError(f"no collectivity with INSEE code {insee!r}")
+            raise UserError(w("cli.collectivity.unknown", insee=insee))
         return found.id, target.id
 
 
@@ -67,6 +70,7 @@ def add(
     """Add a comment to a collectivity's report (per channel, or on the whole report)."""
     from storage.comments import CommentError, add_comment
 
+    w = words(app_context(ctx))
     if (text is None) == (file is None):
         raise typer.BadParameter("give the comment with --text or --file (one of them)")
     if file is not None:
@@ -77,7 +81,7 @@ def add(
     assert text is not None
 
     async def work(database: Database, app: AppContext) -> CommentInfo:
-        campaign_id, collectivity_id = await _target(database, campaign, collectivity)
+        campaign_id, collectivity_id = await _target(database, campaign, collectivity, w)
         assert collectivity_id is not None
         async with database.session() as session:
             try:
@@ -94,7 +98,6 @@ def add(
                 raise UserError(str(exc)) from exc
 
     comment = run_with_db(ctx, work)
-    w = words(app_context(ctx))
     console.print(w("cli.comment.added", id=comment.id, name=printable(comment.collectivity_name)))
 
 
@@ -109,15 +112,16 @@ def list_command(
     """List the comments of a campaign, oldest first."""
     from storage.comments import list_comments
 
+    w = words(app_context(ctx))
+
     async def work(database: Database, _app: AppContext) -> list[CommentInfo]:
-        campaign_id, collectivity_id = await _target(database, campaign, collectivity)
+        campaign_id, collectivity_id = await _target(database, campaign, collectivity, w)
         async with database.session() as session:
             return await list_comments(
                 session, campaign_id=campaign_id, collectivity_id=collectivity_id
             )
 
     found = run_with_db(ctx, work)
-    w = words(app_context(ctx))
     if not found:
         console.print(w("cli.comment.none"))
         return

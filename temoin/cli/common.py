@@ -136,7 +136,13 @@ def app_context(ctx: typer.Context) -> AppContext:
 
 
 class DatabaseUnreachable(Exception):
-    """The configured database cannot be reached or opened (the message says why)."""
+    """The configured database cannot be reached or opened: why, as a catalogue key
+    (``cli.database.*``) and its values, said in the reader's language by ``fail_database``."""
+
+    def __init__(self, key: str, **params: str) -> None:
+        super().__init__(f"{key}: {params}")
+        self.key = key
+        self.params = params
 
 
 def database_shown(settings: Settings) -> str:
@@ -168,7 +174,8 @@ def open_or_raise(settings: Settings) -> Database:
         return open_database(settings)
     except OSError as exc:
         where = f" {exc.filename}" if exc.filename else ""
-        raise DatabaseUnreachable(f"cannot create{where}: {exc.strerror or exc}") from exc
+        reason = str(exc.strerror or exc)
+        raise DatabaseUnreachable("cli.database.cannot_create", where=where, reason=reason) from exc
 
 
 async def connect_or_raise(database: Database) -> None:
@@ -181,11 +188,16 @@ async def connect_or_raise(database: Database) -> None:
         async with database.engine.connect():
             pass
     except (DBAPIError, OSError, TimeoutError) as exc:
-        raise DatabaseUnreachable(f"cannot connect: {_reason(exc)}") from exc
+        raise DatabaseUnreachable("cli.database.cannot_connect", reason=_reason(exc)) from exc
 
 
-def fail_database(settings: Settings, exc: BaseException) -> NoReturn:
-    fail(f"database {database_shown(settings)}: {exc}")
+def fail_database(settings: Settings, exc: DatabaseUnreachable) -> NoReturn:
+    from scenarios.i18n import Translator
+
+    t = Translator(settings.locale)
+    fail(
+        t("cli.database.failed", database=database_shown(settings), reason=t(exc.key, **exc.params))
+    )
 
 
 def run_with_db(ctx: typer.Context, work: Callable[[Database, AppContext], Awaitable[T]]) -> T:
@@ -207,9 +219,7 @@ def run_with_db(ctx: typer.Context, work: Callable[[Database, AppContext], Await
             except (OperationalError, ProgrammingError) as exc:
                 if not _missing_table(exc):
                     raise
-                raise DatabaseUnreachable(
-                    f"{_reason(exc)} (is the schema created? temoin db upgrade)"
-                ) from exc
+                raise DatabaseUnreachable("cli.database.no_schema", reason=_reason(exc)) from exc
         finally:
             await database.dispose()
 

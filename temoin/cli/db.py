@@ -59,12 +59,14 @@ def _run(ctx: typer.Context, step: Callable[[str, str | None], T]) -> T:
     try:
         return step(url, settings.database_schema)
     except CommandError as exc:
-        fail(words(app_context(ctx))("cli.db.failed", database=_shown(settings), reason=exc))
+        fail(words(app_context(ctx))("cli.database.failed", database=_shown(settings), reason=exc))
     except (SQLAlchemyError, OSError) as exc:
         # The driver's message may quote the URL; ours never shows the password.
         reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
         reason = f"{type(exc).__name__}: {reason}"
-        fail(words(app_context(ctx))("cli.db.failed", database=_shown(settings), reason=reason))
+        fail(
+            words(app_context(ctx))("cli.database.failed", database=_shown(settings), reason=reason)
+        )
 
 
 @app.command(help="cli.help.db.upgrade.about")

@@ -115,7 +115,11 @@ class LocalizedGroup(TyperGroup):
         **extra: Any,
     ) -> Any:
         if parent is None:
-            localize(self, Translator(help_locale(args)))
+            locale = help_locale(args)
+            # The demo runs many commands on one tree: localise it once per language.
+            if getattr(self, "_temoin_locale", None) != locale:
+                localize(self, Translator(locale))
+                self._temoin_locale = locale
         return super().make_context(info_name, args, parent=parent, **extra)
 
 

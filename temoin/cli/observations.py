@@ -13,8 +13,16 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from temoin.cli.common import MAX_ID, AppContext, UserError, console, fail, run_with_db
-from temoin.cli.words import Words
+from temoin.cli.common import (
+    MAX_ID,
+    AppContext,
+    UserError,
+    app_context,
+    console,
+    fail,
+    run_with_db,
+)
+from temoin.cli.words import Words, words
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,8 +46,9 @@ def to_fix(
     from runners.reviews import ReviewError, ask_to_fix
     from scenarios.catalog import load_catalog
 
+    w = words(app_context(ctx))
     if not reason.strip():
-        fail("--reason: say what to correct")
+        fail(w("cli.observations.no_reason"))
 
     async def work(database: Database, app_ctx: AppContext) -> str:
         async with database.session() as session:
@@ -49,8 +58,13 @@ def to_fix(
                     by="coordinator", catalog=load_catalog(),
                 )  # fmt: skip
             except ReviewError as exc:
-                raise UserError(str(exc)) from exc
-        return f"Contact {contact}: « {label} » marked to fix; the auditor will be told."
+                said = {
+                    "no_contact": w("cli.contact.unknown", id=contact),
+                    "no_question": w("cli.observations.not_in_grid", question=question),
+                    "no_answer": w("cli.observations.no_answer", id=contact, question=question),
+                }
+                raise UserError(said.get(exc.code, str(exc))) from exc
+        return w("cli.observations.marked", id=contact, label=label)
 
     console.print(run_with_db(ctx, work))
 

@@ -33,7 +33,15 @@ from rich.table import Table
 
 from reports.formats import FORMATS, LEVELS
 from reports.outputs import OutputError, check_target
-from temoin.cli.common import AppContext, UserError, console, fail, json_text, run_with_db
+from temoin.cli.common import (
+    AppContext,
+    UserError,
+    app_context,
+    console,
+    fail,
+    json_text,
+    run_with_db,
+)
 from temoin.cli.words import Words, lines, words
 
 if TYPE_CHECKING:
@@ -46,7 +54,7 @@ if TYPE_CHECKING:
 __all__ = ["export_command", "parse_groupings", "report", "stats"]
 
 
-def parse_groupings(values: Sequence[str]) -> tuple[tuple[str, ...], ...]:
+def parse_groupings(values: Sequence[str], w: Words) -> tuple[tuple[str, ...], ...]:
     """``["channel", "channel,stratum", ""]`` -> ``(("channel",), ("channel", "stratum"), ())``."""
     from reports.cells import GROUP_KEYS
     from reports.exports import DEFAULT_GROUPINGS
@@ -58,9 +66,9 @@ def parse_groupings(values: Sequence[str]) -> tuple[tuple[str, ...], ...]:
         keys = tuple(k.strip() for k in value.split(",") if k.strip())
         unknown = [k for k in keys if k not in GROUP_KEYS]
         if unknown:
-            fail(f"unknown grouping key {unknown[0]!r}; known: {', '.join(GROUP_KEYS)}")
+            fail(w("cli.stats.unknown_key", key=unknown[0], known=", ".join(GROUP_KEYS)))
         if len(set(keys)) != len(keys):
-            fail(f"a grouping key repeats in {value!r}")
+            fail(w("cli.stats.repeated_key", value=value))
         if keys not in out:
             out.append(keys)
     return tuple(out)
@@ -75,13 +83,14 @@ def _catalog() -> Catalog:
         raise UserError(str(exc)) from exc
 
 
-async def _campaign(database: Database, name: str) -> CampaignInfo:
+async def _campaign(database: Database, name: str, w: Words) -> CampaignInfo:
     from storage.stats import campaign_info
+    from temoin.cli.campaign_tables import unknown_campaign
 
     async with database.session() as session:
         found = await campaign_info(session, name)
-    if found is None:
-        raise UserError(f"no campaign named {name!r}")
+        if found is None:
+            raise UserError(await unknown_campaign(session, name, w))
     return found
 
 
@@ -189,13 +198,14 @@ def stats(
     from reports.campaign_stats import compute_stats
     from reports.evolution import evolution_row, previous_cells
 
-    groupings = parse_groupings(by)
+    said = words(app_context(ctx))
+    groupings = parse_groupings(by, said)
 
     async def work(database: Database, app: AppContext) -> None:
         settings = app.settings.reports
         threshold = min_cell or settings.min_cell
-        info = await _campaign(database, campaign)
-        earlier = await _campaign(database, previous) if previous else None
+        info = await _campaign(database, campaign, said)
+        earlier = await _campaign(database, previous, said) if previous else None
         as_of = app.clock.now()
         catalog = _catalog()
         before: Previous | None = None
@@ -302,7 +312,8 @@ def export_command(
         raise typer.BadParameter(
             "compares statistics: use it with --level stats", param_hint="--previous"
         )
-    groupings = parse_groupings(by)
+    said = words(app_context(ctx))
+    groupings = parse_groupings(by, said)
     try:
         check_target(out)
         if fmt != "xlsx":
@@ -312,8 +323,8 @@ def export_command(
 
     async def work(database: Database, app: AppContext) -> int:
         settings = app.settings.reports
-        info = await _campaign(database, campaign)
-        earlier = await _campaign(database, previous) if previous else None
+        info = await _campaign(database, campaign, said)
+        earlier = await _campaign(database, previous, said) if previous else None
         now: datetime = app.clock.now()
         async with database.session() as session:
             return await export(
@@ -354,14 +365,15 @@ def report(
 
     if out.suffix.lower() not in (".html", ".htm", ".pdf"):
         raise typer.BadParameter("the file must end in .html or .pdf", param_hint="--out")
+    said = words(app_context(ctx))
 
     async def work(database: Database, app: AppContext) -> str:
         settings = app.settings.reports
         options = ReportOptions(
             min_cell=settings.min_cell, min_peers=settings.min_peers, strata=settings.strata
         )
-        info = await _campaign(database, campaign)
-        before = await _campaign(database, previous) if previous else None
+        info = await _campaign(database, campaign, said)
+        before = await _campaign(database, previous, said) if previous else None
         now = app.clock.now()
         catalog = _catalog()
         async with database.session() as session:
@@ -377,7 +389,7 @@ def report(
                 )
             target = await collectivity_info(session, collectivity)
             if target is None:
-                raise UserError(f"no collectivity with INSEE code {collectivity!r}")
+                raise UserError(said("cli.collectivity.unknown", insee=collectivity))
             return await collectivity_report(
                 session, info, target, generated_at=now, previous=before, options=options,
                 catalog=catalog, locale=app.settings.locale,

@@ -35,11 +35,11 @@ _YES = {"yes", "y", "oui", "true", "1"}
 _NO = {"no", "n", "non", "false", "0"}
 
 
-def _parse(check: str) -> tuple[str, bool]:
+def _parse(check: str, w: Words) -> tuple[str, bool]:
     name, sep, value = check.partition("=")
     lowered = value.strip().lower()
     if not sep or not name.strip() or lowered not in _YES | _NO:
-        fail(f"--check {check!r}: write NAME=yes or NAME=no")
+        fail(w("cli.review.bad_check", check=check))
     return name.strip(), lowered in _YES
 
 
@@ -63,7 +63,7 @@ def command(
     from runners.reviews import ReviewError, override_checks
     from scenarios.catalog import load_catalog
 
-    wanted = [_parse(c) for c in check]
+    wanted = [_parse(c, words(app_context(ctx))) for c in check]
 
     async def work(database: Database, app_ctx: AppContext) -> tuple[dict[str, Any], str | None]:
         from storage.lookup import message_texts

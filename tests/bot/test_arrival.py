@@ -69,7 +69,7 @@ async def test_a_held_press_keeps_the_time_it_arrived(
     await asyncio.wait_for(hold.held.wait(), 10)  # arrived; its handling waits
     clock.advance(timedelta(minutes=5))  # the bot is slow: five minutes pass
     hold.release.set()
-    assert "Décroché à 10 h 00" in (await next_with_buttons(paul))["text"]
+    assert "Décroché à 10\u202fh\u202f00" in (await next_with_buttons(paul))["text"]
 
     clock.advance(timedelta(seconds=40))
     hung_up_at = clock.now()
@@ -183,7 +183,7 @@ async def test_a_press_through_the_webhook_is_stamped_while_the_loop_is_busy(
             sender.join(15)
             assert answered == [HTTPStatus.OK]
             clock.advance(timedelta(minutes=5))  # the loop is free again 5 minutes later
-            assert "lancé à 10 h 00" in (await paul.wait_for_message())["text"]
+            assert "lancé à 10\u202fh\u202f00" in (await paul.wait_for_message())["text"]
         finally:
             await receiver.stop()
             await app.stop()

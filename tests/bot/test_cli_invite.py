@@ -45,10 +45,10 @@ async def test_invite_from_the_cli_then_enrol_in_the_bot_then_disable(
     monkeypatch.setenv("TEMOIN_BOT__USERNAME", "temoin_test_bot")
     code, out = await acli("auditors", "invite", "--name", "Paul Durand", "--key", "paul")
     assert code == 0, out
-    assert "Auditor paul (existing, auditor)" in out  # the campaign file's row
-    found = re.search(r"Code: ([A-Z0-9]{12})\n", out)
+    assert "Auditeur paul (existant, auditor)" in out  # the campaign file's row
+    found = re.search(r"Code\u202f: ([A-Z0-9]{12})\n", out)
     assert found is not None
-    assert f"Link: https://t.me/temoin_test_bot?start={found.group(1)}" in out
+    assert f"Lien\u202f: https://t.me/temoin_test_bot?start={found.group(1)}" in out
     async with database.session() as s:
         [invite] = (await s.scalars(select(InviteCode))).all()
         assert invite.code_hash == auditor_repo.hash_code(found.group(1))
@@ -70,19 +70,19 @@ def test_invite_options_and_errors(cli_env: DbTarget) -> None:
     code, out = cli("auditors", "invite", "--name", "Cora Leroy", "--role", "coordinator",
                     "--expires", "48h")  # fmt: skip
     assert code == 0, out
-    assert "Auditor cora-leroy (created, coordinator): invite valid for 48h." in out
-    assert "set bot.username" in out  # no username, no token: the code alone
+    assert "Auditeur cora-leroy (créé, coordinator)\u202f: invitation valable 48h." in out
+    assert "réglez bot.username" in out  # no username, no token: the code alone
     assert cli("auditors", "invite", "--name", "X", "--expires", "soon")[0] == 1
     code, out = cli("auditors", "invite", "--name", "X", "--campaign", "nope")
-    assert code == 1 and "no campaign named 'nope'" in out
+    assert code == 1 and "aucune campagne nommée «\u202fnope\u202f»" in out
     code, out = cli("auditors", "disable", "nobody")
-    assert code == 1 and "no auditor 'nobody'" in out
+    assert code == 1 and "aucun auditeur «\u202fnobody\u202f»" in out
 
 
 async def test_assign_and_coordinate(database: Database, cli_env: DbTarget) -> None:
     world = await seed(database)
     code, out = await acli("auditors", "assign", str(world.contacts["letter"]), "lea")
-    assert code == 0 and "assigned to lea" in out, out
+    assert code == 0 and "confié à lea" in out, out
     assert (await acli("auditors", "assign", "999999", "lea"))[0] == 1
     code, out = await acli("auditors", "coordinate", "cora", "nope")
     assert code == 1

@@ -156,9 +156,9 @@ async def test_task_buttons_say_day_time_and_scenario(
     listing = await next_with_buttons(paul)
     calls = [b for b in buttons(listing) if b.startswith("☎️")]
     assert calls == [
-        "☎️ mardi 3 mars, 10 h 00 — Accueil de la mairie, Riom — Appel pour s’inscrire "
+        "☎️ mardi 3 mars, 10\u202fh\u202f00 — Accueil de la mairie, Riom — Appel pour s’inscrire "
         "sur les listes électorales",
-        "☎️ mercredi 4 mars, 14 h 30 — Accueil de la mairie, Riom — Appel pour se "
+        "☎️ mercredi 4 mars, 14\u202fh\u202f30 — Accueil de la mairie, Riom — Appel pour se "
         "renseigner sur l’aide à l’autonomie d’un parent âgé",
     ]
     [letter] = [b for b in buttons(listing) if b.startswith("✉️")]

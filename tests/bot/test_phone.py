@@ -44,12 +44,12 @@ async def test_phone_task_from_start_to_validated_observation(
     text = text_of(card)
     assert "Accueil de la mairie (Riom)" in text and "Téléphone\u202f: +33473000000" in text
     assert "lundi–vendredi 08:30–12:00, 13:30–17:30" in text
-    assert "Votre script\u202f:\n" in text and "mardi 3 mars 2026 vers 10 h 00" in text
+    assert "Votre script\u202f:\n" in text and "mardi 3 mars 2026 vers 10\u202fh\u202f00" in text
     assert buttons(card) == ["📞 Appel lancé"]
 
     # Attempt 1: nobody answers; the task stays open.
     paul.press("📞 Appel lancé")
-    assert "Appel n° 1 lancé à 10 h 00" in text_of(await next_with_buttons(paul))
+    assert "Appel n° 1 lancé à 10\u202fh\u202f00" in text_of(await next_with_buttons(paul))
     clock.advance(timedelta(seconds=40))
     paul.press("🔕 Pas de réponse")
     unanswered = await next_with_buttons(paul)
@@ -76,7 +76,7 @@ async def test_phone_task_from_start_to_validated_observation(
     await next_with_buttons(paul)
     clock.advance(timedelta(minutes=2))
     paul.press("📴 Raccroché")
-    assert "Appel terminé à 10 h 15" in text_of(await paul.wait_for_message())
+    assert "Appel terminé à 10\u202fh\u202f15" in text_of(await paul.wait_for_message())
     first = await next_with_buttons(paul)
     assert "Une personne a-t-elle décroché" in text_of(first)
     assert buttons(first) == ["Oui", "Non"]  # no « Retour » on the first question

@@ -124,13 +124,13 @@ async def test_review_to_fix_round_trip(
     args = ["observations", "to-fix", str(cid), "rings", "--reason", "12 sonneries ? Vérifiez."]
     result = await asyncio.to_thread(runner.invoke, temoin.cli.app.app, args)
     assert result.exit_code == 0, result.output
-    assert "marked to fix" in result.output
+    assert "à corriger\u202f; l’auditeur sera prévenu." in result.output
     bad = await asyncio.to_thread(
         runner.invoke,
         temoin.cli.app.app,
         ["observations", "to-fix", str(cid), "nope", "--reason", "x"],
     )
-    assert bad.exit_code == 1 and "not in the grid" in bad.output
+    assert bad.exit_code == 1 and "n’est pas dans la grille" in bad.output
 
     paul.mark_read()
     running.clock.set(NOW.replace(hour=5))  # 06:00 in Paris: no task reminder yet

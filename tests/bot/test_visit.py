@@ -47,14 +47,14 @@ async def test_visit_from_arrival_to_validated_observation(
     # Arrival by sharing a location about 1 km away: flagged, never blocked.
     paul.send_location(45.9026, 3.1126, date=NOW)
     arrived = await next_with_buttons(paul)
-    assert "Arrivée notée à 10 h 00" in text_of(arrived)
+    assert "Arrivée notée à 10\u202fh\u202f00" in text_of(arrived)
     assert "à 1001 m du service" in text_of(arrived)
     clock.advance(timedelta(minutes=7))
     paul.press("🙋 Pris en charge")
     await next_with_buttons(paul)
     clock.advance(timedelta(minutes=4, seconds=30))
     paul.press("🚪 Reparti")
-    assert "Départ noté à 10 h 11" in text_of(await paul.wait_for_message())
+    assert "Départ noté à 10\u202fh\u202f11" in text_of(await paul.wait_for_message())
 
     for label in ("Oui", "Oui", "Oui", "Non"):
         await next_with_buttons(paul)

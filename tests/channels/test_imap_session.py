@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 
+import aioimaplib
 import pytest
 
 from channels.imap_session import (
+    LIBRARY_WAIT_DATA,
     ImapAccount,
     ImapAuthError,
     ImapSession,
@@ -35,6 +38,29 @@ def test_parse_internaldate() -> None:
     assert parse_internaldate(" 2-Nov-2026 00:00:01 -0400") == datetime(
         2026, 11, 2, 4, 0, 1, tzinfo=UTC
     )
+
+
+async def test_incremental_fetch_wait_data_answers_as_aioimaplib_does() -> None:
+    # Our running count replaces aioimaplib's rescan of the whole response after every line;
+    # random FETCH responses (literals, nested and split parentheses, stray lines), asked
+    # after every line, must get the library's own answer each time.
+    rng = random.Random(7)
+    pieces = [b"(", b")", b"UID 4", b"FLAGS (\\Seen)", b"BODY[] {12}", b" ", b"x"]
+    checked = 0
+    for _ in range(200):
+        command = aioimaplib.FetchCommand("A1", "1:*", "(BODY[])")
+        for _ in range(rng.randrange(1, 40)):
+            roll = rng.random()
+            if roll < 0.2:
+                line: bytes | bytearray = f"{rng.randrange(1, 99)} FETCH (UID 3".encode()
+            elif roll < 0.35:
+                line = bytearray(b"literal (((")
+            else:
+                line = b"".join(rng.choice(pieces) for _ in range(rng.randrange(0, 5)))
+            command.append_to_resp(line)
+            assert command.wait_data() == LIBRARY_WAIT_DATA(command)
+            checked += command.wait_data()
+    assert checked > 100  # open responses were seen, not only balanced ones
 
 
 async def test_fetch_new_returns_raw_and_internaldate_without_marking_seen(

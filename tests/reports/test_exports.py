@@ -311,6 +311,6 @@ def test_cli_export_and_stats(
     assert email["small"] is True and email["rank"] is None
     result = runner.invoke(temoin.cli.app.app, ["stats", "nope"])
     assert result.exit_code == 1
-    assert "no campaign named 'nope'" in result.output
+    assert "aucune campagne nommée «\u202fnope\u202f»" in result.output
     result = runner.invoke(temoin.cli.app.app, ["stats", fx.campaign.name, "--by", "colour"])
     assert result.exit_code == 1

@@ -180,6 +180,6 @@ def test_cli_report(cli_env: DbTarget, tmp_path: Path) -> None:
         ["report", fx.campaign.name, "--collectivity", "99999", "--out", str(out)],
     )
     assert result.exit_code == 1
-    assert "no collectivity" in result.output
+    assert "aucune collectivité de code INSEE «\u202f99999\u202f»" in result.output
     result = runner.invoke(temoin.cli.app.app, ["report", fx.campaign.name, "--out", "x.txt"])
     assert result.exit_code == 2

@@ -172,7 +172,7 @@ def test_every_command_says_in_one_line_that_the_database_does_not_answer(
     monkeypatch.setenv("TEMOIN_BOT_TOKEN", "env:BOT_TOKEN_VALUE")
     monkeypatch.setenv("BOT_TOKEN_VALUE", "123:abc")
     args = [part.replace("{tmp}", str(tmp_path)) for part in command]
-    _clean(_run(*args), f"temoin: database {UNREACHABLE}: cannot connect")
+    _clean(_run(*args), f"temoin: base de données {UNREACHABLE}\u202f: connexion impossible")
 
 
 def test_a_sqlite_file_that_cannot_be_created(
@@ -182,4 +182,6 @@ def test_a_sqlite_file_that_cannot_be_created(
     blocker = tmp_path / "file"
     blocker.write_text("")
     monkeypatch.setenv("TEMOIN_DATABASE_URL", f"sqlite:///{blocker}/x.db")
-    _clean(_run("stats", "x"), "cannot create")
+    _clean(_run("stats", "x"), "impossible de créer")
+    monkeypatch.setenv("TEMOIN_LOCALE", "en")
+    _clean(_run("stats", "x"), "database sqlite:///", "cannot create")

@@ -109,7 +109,7 @@ def test_comment_cli(cli_env: DbTarget, tmp_path: object) -> None:
     result = runner.invoke(
         app, ["comment", "add", "barometre-2026", "99999", "--author", "A", "--text", "T"]
     )
-    assert result.exit_code == 1 and "no collectivity" in result.output
+    assert result.exit_code == 1 and "aucune collectivité de code INSEE" in result.output
     result = runner.invoke(
         app, ["comment", "add", "barometre-2026", "63300", "--author", "A", "--text", " "]
     )

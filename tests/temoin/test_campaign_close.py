@@ -74,7 +74,7 @@ def test_close_refuses_unknown_campaign_and_naive_time(cli_env: DbTarget) -> Non
     assert unknown.exit_code == 1 and "aucune campagne nommée «\u202fnope\u202f»" in unknown.output
     asyncio.run(_setup(cli_env))
     naive = CliRunner().invoke(app, ["campaign", "close", "printemps", "--at", "2026-04-03T18:00"])
-    assert naive.exit_code == 1 and "no time zone" in naive.output
+    assert naive.exit_code == 1 and "n’a pas de fuseau horaire" in naive.output
 
 
 async def _field_setup(target: DbTarget) -> None:

@@ -147,3 +147,18 @@ def test_an_unreadable_settings_file_leaves_the_help_in_french(tmp_path: Path) -
     assert help_locale([f"--config={tmp_path / 'missing.toml'}"], {}) == "fr"
     assert help_locale(["db"], {"TEMOIN_LOCALE": "de"}) == "fr"
     assert help_locale(["db"], {"TEMOIN_LOCALE": "en"}) == "en"
+
+
+def test_one_tree_run_twice_follows_the_language_each_time(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The demo runs many commands on one command tree (``temoin.demo_outputs``): each run
+    says its help in the language asked at that moment."""
+    root = typer.main.get_command(temoin.cli.app.app)
+    monkeypatch.delenv("TEMOIN_CONFIG", raising=False)
+    for locale, said in (("fr", "Schéma de la base de données"), ("en", "Database schema"),
+                         ("fr", "Schéma de la base de données")):  # fmt: skip
+        monkeypatch.setenv("TEMOIN_LOCALE", locale)
+        root.main(args=["db", "--help"], prog_name="temoin", standalone_mode=False)
+        out = capsys.readouterr().out
+        assert said in out, out

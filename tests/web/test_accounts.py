@@ -8,7 +8,7 @@ import re
 import httpx
 
 from storage import web_accounts
-from tests.web.conftest import A_CODE, B_CODE, PASSWORD, WebWorld, csrf_of, login
+from tests.web.conftest import A_CODE, B_CODE, NOW, PASSWORD, WebWorld, csrf_of, login
 
 LINK = re.compile(r'id="lien" type="text" readonly value="(http[^"]+/invitation/([^"]+))"')
 NEW_PASSWORD = "un mot de passe assez long"
@@ -197,3 +197,28 @@ async def test_role_change_and_disable_end_the_sessions(web_world: WebWorld) -> 
         assert again.status_code == 404  # disabled already: nothing to act on
     async with web_world.client() as client:
         assert (await login(client, "consult@example.org")).status_code == 401
+
+
+async def test_accounts_searched_and_by_pages(web_world: WebWorld) -> None:
+    async with web_world.database.session() as s:
+        for i in range(103):
+            await web_accounts.add_account(
+                s, login=f"agent{i:03d}@example.org", name=f"Agent {i:03d}",
+                role="consultant", collectivity_code=None, now=NOW,
+            )  # fmt: skip
+    async with web_world.client() as client:
+        await login(client, "coord@example.org")
+        first = await client.get("/admin/comptes")
+        rows = re.findall(r'<th scope="row">([^<]+)</th>', first.text)
+        assert len(rows) == 100 and "Comptes (107) – page 1 sur 2" in first.text
+        assert 'href="/admin/comptes?q=&amp;page=2"' in first.text
+        second = await client.get("/admin/comptes", params={"page": "2"})
+        rest = re.findall(r'<th scope="row">([^<]+)</th>', second.text)
+        assert len(rest) == 7 and not set(rows) & set(rest)
+        found = await client.get("/admin/comptes", params={"q": "  CHANONAT "})
+        assert re.findall(r'<th scope="row">([^<]+)</th>', found.text) == ["a@mairie.example"]
+        assert 'value="chanonat"' in found.text
+        none = await client.get("/admin/comptes", params={"q": "<b>personne</b>"})
+        assert "Aucun compte ne correspond." in none.text and "<b>personne" not in none.text
+        for wrong in ("0", "-1", "x", "9999999"):
+            assert (await client.get("/admin/comptes", params={"page": wrong})).status_code == 200

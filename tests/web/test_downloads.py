@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 import openpyxl
+import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
@@ -29,7 +30,10 @@ def _exports_left() -> list[Path]:
     return list(Path(tempfile.gettempdir()).glob("temoin-export-*"))
 
 
-async def test_exports_and_reports_for_the_back_office(web_world: WebWorld) -> None:
+async def test_exports_and_reports_for_the_back_office(
+    web_world: WebWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # this test's exports only
     campaign = web_world.fx.campaign
     earlier = await earlier_campaign(web_world)
     base = f"/admin/campagnes/{campaign.id}"
@@ -86,7 +90,7 @@ async def test_exports_and_reports_for_the_back_office(web_world: WebWorld) -> N
         bad = await client.get(f"{open_base}/rapport-collectivite.pdf", params={"insee": B_CODE})
         assert bad.status_code == 404
         assert (await client.get("/admin/campagnes/999999/export.csv")).status_code == 404
-    assert _exports_left() == left_before  # each export's temporary folder is gone
+    assert left_before == [] and _exports_left() == []  # each export's folder is gone
 
 
 async def test_downloads_refused_to_collectivities_and_visitors(web_world: WebWorld) -> None:

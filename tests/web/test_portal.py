@@ -171,6 +171,9 @@ async def test_a_closed_campaign_is_read_once_until_it_changes(web_world: WebWor
         await add_event(s, contact_id, "answer", CLOSE, "tracker")
     async with web_world.client() as client:
         await login(client, "a@mairie.example")
+        assert (await client.get(path)).status_code == 200
+        assert cache.computed == 1  # the version is asked again at most every minute
+        cache.recheck_seconds = 0  # ... the minute has passed
         page = await client.get(path)
         assert cache.computed == 2
         shown = page.text.replace("&#39;", "'")
