@@ -33,6 +33,10 @@ from scenarios.plan_model import (
 _FROM_TS = datetime.fromtimestamp
 
 
+def _day_key(collectivity_id: int, day: date) -> int:
+    return (collectivity_id << 24) | day.toordinal()  # ordinals stay below 2**24 to 9999
+
+
 class AuditorDay:
     __slots__ = ("area", "booked", "calls", "members", "points", "visits")
 
@@ -114,7 +118,9 @@ class FieldScheduler:
         self.load: dict[Channel, dict[int, int]] = {
             ch: dict.fromkeys((a.id for a in self.pool), 0) for ch in FIELD
         }
-        self.coll_count: dict[tuple[int, date], int] = {}
+        # contacts per collectivity and local date, keyed by ``_day_key`` (one integer, not
+        # a tuple: a million-contact campaign has about as many keys)
+        self.coll_count: dict[int, int] = {}
         self.svc_days: dict[int, list[int]] = {}
         self._written: dict[int, list[int]] | None = None  # by collectivity, when needed
         self.gap = rules.lockout_business_days + 1
@@ -147,7 +153,7 @@ class FieldScheduler:
         for req, d in zip(self.requests, self.days_of, strict=True):
             dept = self.dept_of(req.service)
             assert dept is not None
-            key = (req.service.collectivity_id, dept.days[d])
+            key = _day_key(req.service.collectivity_id, dept.days[d])
             self.coll_count[key] = self.coll_count.get(key, 0) + 1
             self.svc_days.setdefault(req.service.id, []).append(d)
         for f in fixed:
@@ -156,7 +162,7 @@ class FieldScheduler:
             if svc is None or dept is None:
                 continue
             local = dept.cal.local_date(f.at)
-            key = (f.collectivity_id, local)
+            key = _day_key(f.collectivity_id, local)
             self.coll_count[key] = self.coll_count.get(key, 0) + 1
             self.svc_days.setdefault(f.service_id, []).append(dept.index_of(local))
             if f.auditor_id is not None and f.channel in FIELD and f.auditor_id in self.off:
@@ -173,7 +179,7 @@ class FieldScheduler:
         svc = self.requests[i].service
         if not mask[d]:
             return False
-        if self.coll_count.get((svc.collectivity_id, dept.days[d]), 0) >= (
+        if self.coll_count.get(_day_key(svc.collectivity_id, dept.days[d]), 0) >= (
             self.rules.max_per_collectivity_per_day
         ):
             return False
@@ -276,7 +282,8 @@ class FieldScheduler:
         svc = self.requests[i].service
         d0 = self.days_of[i]
         if d != d0:
-            old, new = (svc.collectivity_id, dept.days[d0]), (svc.collectivity_id, dept.days[d])
+            old = _day_key(svc.collectivity_id, dept.days[d0])
+            new = _day_key(svc.collectivity_id, dept.days[d])
             self.coll_count[old] -= 1
             self.coll_count[new] = self.coll_count.get(new, 0) + 1
             mine = self.svc_days[svc.id]

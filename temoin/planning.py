@@ -87,6 +87,11 @@ def service_inputs(rows: Sequence[repo.ServiceRow]) -> tuple[list[ServiceInput],
     parsed: dict[str, WeeklyHours | None] = {}
     unreadable = 0
     out: list[ServiceInput] = []
+    # One object per distinct text: a commune's services repeat its code, name and
+    # département, and every service of a kind its kind (a million-contact campaign holds
+    # hundreds of thousands of services).
+    texts: dict[str, str] = {}
+    same = texts.setdefault
     for row in rows:
         hours: WeeklyHours | None = None
         if row.opening_hours:
@@ -100,11 +105,11 @@ def service_inputs(rows: Sequence[repo.ServiceRow]) -> tuple[list[ServiceInput],
         out.append(
             ServiceInput(
                 id=row.id,
-                kind=row.kind,
+                kind=same(row.kind, row.kind),
                 collectivity_id=row.collectivity_id,
-                collectivity_code=row.insee_code,
-                collectivity_name=row.collectivity_name,
-                departement=row.departement,
+                collectivity_code=same(row.insee_code, row.insee_code),
+                collectivity_name=same(row.collectivity_name, row.collectivity_name),
+                departement=same(row.departement, row.departement),
                 has_email=row.has_email,
                 has_phone=row.has_phone,
                 has_address=row.has_address,
