@@ -432,18 +432,23 @@ class XlsxSheet(Sink):
 
 def _number(value: float) -> str:
     """openpyxl's ``safe_string`` of a number: 16 significant digits, NaN and ∞ empty."""
+    if type(value) is int and -_EXACT < value < _EXACT:
+        return str(value)  # what %.16g gives an integer a double holds exactly
     if value != value or value in (math.inf, -math.inf):
         return ""
     return f"{value:.16g}"
 
 
+_EXACT: Final = 2**53  # exact as a double, and at most 16 digits
 _DAY_US: Final = 86_400_000_000
+_EXCEL_1970: Final = 25_569  # days from Excel's epoch (1899-12-30) to 1970-01-01
 _OFFSETS: dict[int, int] = {}
 
 
 def _excel_serial(us: int) -> str:
     """The instant ``us`` (µs since the epoch, UTC) as an Excel serial of the Paris wall
-    clock, as openpyxl writes it (``to_excel`` of the naive local datetime)."""
+    clock, computed as openpyxl's ``to_excel`` does from the naive local datetime (whole
+    days, plus seconds and microseconds over 86,400); the offset is cached per UTC hour."""
     hour = us // _HOUR_US
     offset = _OFFSETS.get(hour)
     if offset is None:
@@ -451,7 +456,9 @@ def _excel_serial(us: int) -> str:
         offset = _OFFSETS[hour] = (local // timedelta(microseconds=1)) if local else 0
         if len(_OFFSETS) > 200_000:
             _OFFSETS.clear()
-    return _excel_serial_of(utc_datetime(us + offset).replace(tzinfo=None))
+    days, rest = divmod(us + offset, _DAY_US)
+    seconds, micro = divmod(rest, 1_000_000)
+    return _number(days + _EXCEL_1970 + (seconds + micro / 10**6) / 86_400)
 
 
 def _excel_serial_of(value: datetime) -> str:
