@@ -9,7 +9,8 @@ in East Asian locales). ``formula_like`` says whether a text is such a cell.
 - CSV (``csv_value``): the text gets a leading apostrophe, which spreadsheets show as text
   and a coordinator still reads (``'=SUM(A1)``). Only ``str`` values: numbers stay numbers,
   so a real ``-3.5`` is still a number.
-- XLSX (``xlsx_text_cell``): the text goes into a string cell (openpyxl's data type ``s``,
+- XLSX (``xlsx_text_cell``, or ``xlsx_text_xml`` for rows written as XML): the text goes
+  into a string cell (openpyxl's data type ``s``,
   an inline string), never a formula or an error value, whatever its first character; the
   characters XML cannot hold (C0 controls) become U+FFFD instead of failing the export.
 """
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Final
 if TYPE_CHECKING:  # openpyxl (and numpy under it) loads only when a workbook is written
     from openpyxl.cell import WriteOnlyCell
 
-__all__ = ["csv_value", "formula_like", "xlsx_text_cell", "xlsx_value"]
+__all__ = ["csv_value", "formula_like", "xlsx_text_cell", "xlsx_text_xml", "xlsx_value"]
 
 # ASCII signs, then their full-width forms (U+FF1D, U+FF0B, U+FF0D, U+FF20)
 _SIGNS: Final = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
@@ -56,6 +57,19 @@ def xlsx_text_cell(sheet: Any, text: str) -> WriteOnlyCell:
     cell.value = _NOT_XML.sub("\ufffd", text)
     cell.data_type = "s"  # openpyxl guessed "f" for "=…" and "e" for "#N/A": text it is
     return cell
+
+
+_XML_ESCAPES: Final = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+def xlsx_text_xml(text: str) -> str:
+    """The inside of an inline string cell holding ``text`` (``<is><t>…</t></is>``), as
+    openpyxl writes ``xlsx_text_cell``'s: escaped, C0 controls as U+FFFD, spaces kept."""
+    escaped = _NOT_XML.sub("\ufffd", text).translate(_XML_ESCAPES)
+    stripped = text.strip()
+    if stripped and stripped != text:
+        return f'<is><t xml:space="preserve">{escaped}</t></is>'
+    return f"<is><t>{escaped}</t></is>"
 
 
 def xlsx_value(sheet: Any, value: Any) -> Any:
