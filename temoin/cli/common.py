@@ -225,8 +225,12 @@ def run_with_db(ctx: typer.Context, work: Callable[[Database, AppContext], Await
 
     try:
         return asyncio.run(_main())
-    except (UserError, OutputError) as exc:
+    except UserError as exc:
         fail(str(exc))
+    except OutputError as exc:
+        from temoin.cli.words import words
+
+        fail(words(app).output_error(exc))
     except DatabaseUnreachable as exc:
         fail_database(app.settings, exc)
     except SecretError as exc:
