@@ -342,8 +342,11 @@ def export_command(
             )
 
     count = run_with_db(ctx, work)
-    sidecar = "" if fmt == "xlsx" else f" (metadata in {out}.meta.json)"
-    console.print(f"wrote {count} rows to {out}{sidecar}")
+    rows = said(
+        f"cli.output.rows_{'one' if count == 1 else 'many'}", n=said.f.number(count), path=out
+    )
+    sidecar = "" if fmt == "xlsx" else said("cli.output.sidecar", path=f"{out}.meta.json")
+    console.print(rows + sidecar, soft_wrap=True)
 
 
 def report(
@@ -399,4 +402,4 @@ def report(
         write_report(html, out)
     except OutputError as exc:
         fail(said.output_error(exc))
-    console.print(f"wrote {out}")
+    console.print(said("cli.output.wrote", path=out), soft_wrap=True)

@@ -248,7 +248,7 @@ def test_cli_export_and_stats(
         ["export", fx.campaign.name, "--format", "csv", "--level", "contacts", "--out", str(out)],
     )
     assert result.exit_code == 0, result.output
-    assert "wrote 12 rows" in result.output
+    assert "12 lignes écrites dans" in result.output
     # locale fr: the excel profile by default (";", BOM, French headings and labels)
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
