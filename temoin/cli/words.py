@@ -60,8 +60,9 @@ class Words:
 
     def output_error(self, exc: OutputError) -> str:
         """Why a file cannot be written (``reports.outputs``), in the reader's language."""
-        reason = self.t(f"cli.output.{exc.reason}", **exc.params)
-        return self.t("cli.output.cannot_write", path=exc.path, reason=reason)
+        from temoin.cli.common import output_refusal
+
+        return output_refusal(self.t, exc)
 
     def one_of(self, option: str, choices: Iterable[str]) -> str:
         """``--format : l’un de csv, json, xlsx``."""
