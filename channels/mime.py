@@ -33,6 +33,7 @@ import binascii
 import email.message
 import email.parser
 import email.utils
+import functools
 import hashlib
 import itertools
 import re
@@ -134,11 +135,16 @@ class ParsedMessage:
 
     def header(self, name: str) -> str | None:
         """First value of header ``name`` (case-insensitive), or None."""
-        wanted = name.lower()
+        return self._first_values.get(name.lower())
+
+    @functools.cached_property
+    def _first_values(self) -> dict[str, str]:
+        """The first value of each header by lower-case name: the classifier asks for a few
+        dozen headers of each message, a scan of every header each time."""
+        first: dict[str, str] = {}
         for key, value in self.headers:
-            if key.lower() == wanted:
-                return value
-        return None
+            first.setdefault(key.lower(), value)
+        return first
 
     def header_all(self, name: str) -> tuple[str, ...]:
         wanted = name.lower()

@@ -129,19 +129,26 @@ async def channel_progress(
         (Contact.planned_at > now - LATE_AFTER, _DUE),
         else_=_LATE,
     )
-    # Grouped by the bucket's name: written out again, its parameters would make
-    # PostgreSQL see another expression in GROUP BY than in the select list.
-    rows = await session.execute(
-        select(Contact.channel, Contact.status, bucket.label("bucket"), func.count())
+    by_status = await session.execute(
+        select(Contact.channel, Contact.status, func.count())
         .where(Contact.campaign_id == campaign_id)
-        .group_by(Contact.channel, Contact.status, literal_column("bucket"))
+        .group_by(Contact.channel, Contact.status)
+    )
+    # Only the contacts not done yet are dated against now (index ranges of their statuses);
+    # grouped by the bucket's name: written out again, its parameters would make PostgreSQL
+    # see another expression in GROUP BY than in the select list.
+    by_time = await session.execute(
+        select(Contact.channel, bucket.label("bucket"), func.count())
+        .where(Contact.campaign_id == campaign_id, Contact.status.in_(NOT_DONE))
+        .group_by(Contact.channel, literal_column("bucket"))
     )
     counts: dict[str, dict[str, int]] = {}
-    for channel, status, when, n in rows.all():
+    for channel, when, n in by_time.all():
+        line = counts.setdefault(str(channel), dict.fromkeys(STEPS, 0))
+        line[("upcoming", "due", "late")[when]] += n
+    for channel, status, n in by_status.all():
         line = counts.setdefault(str(channel), dict.fromkeys(STEPS, 0))
         line["total"] += n
-        if status in NOT_DONE:
-            line[("upcoming", "due", "late")[when]] += n
         if status in REACHED:
             line["done"] += n
         if status in ANSWERED:
@@ -170,8 +177,10 @@ async def contact_list(
         step_condition(step, now),
     )
     total = await session.scalar(select(func.count()).select_from(Contact).where(*where))
+    # the page's ids first, from the covering index; then only those rows with their names
+    page = select(Contact.id).where(*where).order_by(Contact.id).offset(offset).limit(limit)
     rows = await session.execute(
-        _contact_query().where(*where).order_by(Contact.id).offset(offset).limit(limit)
+        _contact_query().where(Contact.id.in_(page.scalar_subquery())).order_by(Contact.id)
     )
     return int(total or 0), [ContactSummary(*row) for row in rows.all()]
 

@@ -47,7 +47,12 @@ def _waiting(campaign_id: int, *columns: Any) -> list[Any]:
     retried = (ContactStatus.PLANNED.value, ContactStatus.SENT.value,
                ContactStatus.ACKNOWLEDGED.value)  # fmt: skip
     branches = (
-        and_(Contact.next_attempt_at.is_not(None), Contact.status.in_(retried)),
+        # status and channel read through coalesce(): no index on them for this branch, so
+        # SQLite (no statistics) takes the retry index rather than every sent email's
+        and_(
+            Contact.next_attempt_at.is_not(None),
+            func.coalesce(Contact.status, "").in_(retried),
+        ),
         Contact.status == ContactStatus.SENDING.value,
     )
     return [
@@ -57,7 +62,7 @@ def _waiting(campaign_id: int, *columns: Any) -> list[Any]:
         .where(
             Contact.campaign_id == campaign_id,
             branch,
-            Contact.channel == Channel.EMAIL.value,
+            func.coalesce(Contact.channel, "") == Channel.EMAIL.value,
             Contact.closed_at.is_(None),
             Contact.lease_owner.is_(None),
         )

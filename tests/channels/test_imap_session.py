@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from datetime import UTC, datetime
 
@@ -91,6 +92,32 @@ async def test_fetch_new_returns_raw_and_internaldate_without_marking_seen(
         assert data[0].split() == [b"1", b"2", b"3"], "BODY.PEEK must leave messages unread"
     finally:
         conn.logout()
+
+
+async def test_a_large_batch_spanning_many_reads_comes_back_whole(
+    dovecot_server: DovecotServer, mail_user: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Our data_received and wait_data replace aioimaplib's: one FETCH of messages whose
+    # bodies hold parentheses and literal-like "{12}" lines, hundreds of reads in all.
+    folder = "Batch"
+    conn = dovecot_server.imap(mail_user)
+    try:
+        conn.create(folder)
+        raws = []
+        for n in range(25):
+            body = (f"(ligne {n}) {{12}}\r\n) ((\r\n" * (2_000 + 300 * n)).encode()
+            raws.append(_raw(n).replace(b"\r\n\r\n", b"\r\n\r\n" + body, 1))
+            conn.append(folder, None, None, raws[-1])
+    finally:
+        conn.logout()
+    caplog.set_level(logging.DEBUG, logger="aioimaplib")
+    async with ImapSession(_account(dovecot_server, mail_user)) as imap:
+        await imap.select(folder)
+        got = [m async for m in imap.fetch_new(0, batch=25)]
+    assert [m.raw for m in got] == raws
+    assert sum(len(r) for r in raws) > 3_000_000
+    # Debug logging of what is read still works when asked for.
+    assert any(r.getMessage().startswith("Received : ") for r in caplog.records)
 
 
 async def test_wrong_password_and_dead_server(

@@ -71,10 +71,14 @@ def test_a_renamed_service_stays_one_service_at_its_address(
     result = _import(tmp_path, _row("Accueil de la mairie"),
                      _row("Standard téléphonique", email="", phone="04 73 38 99 01"))  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "renamed: 63300 accueil_mairie « Accueil » -> « Accueil de la mairie » (same email" in (
+    n = "\u202f"  # the French catalogue's narrow no-break space
+    assert (
+        f"renommé{n}: 63300 accueil_mairie «{n}Accueil{n}» → «{n}Accueil de la mairie{n}» "
+        f"(même adresse électronique{n}: un seul service, pas deux)"
+    ) in result.output
+    assert f"«{n}Standard{n}» → «{n}Standard téléphonique{n}» (même numéro de téléphone" in (
         result.output
     )
-    assert "« Standard » -> « Standard téléphonique » (same phone" in result.output
     assert _names(cli_env) == ["Accueil de la mairie", "Standard téléphonique"]
     # a new service of another address is a new service
     assert _import(tmp_path, _row("Accueil de la mairie"),
