@@ -35,25 +35,51 @@ PRIVATE: Final = 0o600
 _FLAGS: Final = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
+# Why a file cannot be written, by reason code: the English of logs and ``str()``; the
+# command line says it in the reader's language from ``cli.output.<reason>``.
+REASONS: Final = {
+    "no_directory": "directory {directory} does not exist",
+    "no_name": "give a file name",
+    "system": "{detail}",
+    "symlink": "it is a symbolic link (refused: write to the real path)",
+    "directory": "it is a directory (give a file name)",
+    "fifo": "it is a FIFO, not a regular file",
+    "device": "it is a device, not a regular file",
+    "socket": "it is a socket, not a regular file",
+    "not_regular": "it is not a regular file",
+}
+
+
 class OutputError(Exception):
-    """A file we were asked to write cannot be written; the message names it and says why."""
+    """A file we were asked to write cannot be written: ``path``, a ``reason`` code of
+    ``REASONS`` and its ``params``; ``str()`` says it in English."""
+
+    def __init__(self, path: Path, reason: str, **params: str) -> None:
+        super().__init__(f"cannot write {path}: {REASONS[reason].format(**params)}")
+        self.path = path
+        self.reason = reason
+        self.params = params
+
+
+def _system(path: Path, exc: OSError) -> OutputError:
+    return OutputError(path, "system", detail=str(exc.strerror or exc))
 
 
 def _kind(mode: int) -> str | None:
-    """Why a file of this mode cannot be a target, or None for a regular file."""
+    """Why a file of this mode cannot be a target (a ``REASONS`` code), or None."""
     if stat.S_ISREG(mode):
         return None
     if stat.S_ISLNK(mode):
-        return "is a symbolic link (refused: write to the real path)"
+        return "symlink"
     if stat.S_ISDIR(mode):
-        return "is a directory (give a file name)"
+        return "directory"
     if stat.S_ISFIFO(mode):
-        return "is a FIFO, not a regular file"
+        return "fifo"
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "is a device, not a regular file"
+        return "device"
     if stat.S_ISSOCK(mode):
-        return "is a socket, not a regular file"
-    return "is not a regular file"
+        return "socket"
+    return "not_regular"
 
 
 def check_target(path: Path) -> None:
@@ -61,18 +87,18 @@ def check_target(path: Path) -> None:
     is absent or a regular file (not a link, directory, device, FIFO or socket)."""
     parent = path.parent
     if not parent.is_dir():
-        raise OutputError(f"cannot write {path}: directory {parent} does not exist")
+        raise OutputError(path, "no_directory", directory=str(parent))
     if path.name in ("", ".", ".."):
-        raise OutputError(f"cannot write {path}: give a file name")
+        raise OutputError(path, "no_name")
     try:
         mode = os.lstat(path).st_mode
     except FileNotFoundError:
         return
     except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror}") from exc
+        raise _system(path, exc) from exc
     reason = _kind(mode)
     if reason is not None:
-        raise OutputError(f"cannot write {path}: it {reason}")
+        raise OutputError(path, reason)
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -94,7 +120,7 @@ def open_output(path: Path, mode: int = PRIVATE) -> Iterator[BinaryIO]:
     try:
         fd = os.open(partial, _FLAGS, mode)
     except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror}") from exc
+        raise _system(path, exc) from exc
     done = False
     try:
         os.fchmod(fd, mode)  # the umask may have taken bits off; never added any
@@ -107,7 +133,7 @@ def open_output(path: Path, mode: int = PRIVATE) -> Iterator[BinaryIO]:
         done = True
         _fsync_directory(path.parent)
     except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise _system(path, exc) from exc
     finally:
         if not done:
             with contextlib.suppress(OSError):

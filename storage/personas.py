@@ -28,7 +28,14 @@ EDITABLE = (
 
 
 class PersonaError(Exception):
-    """A persona that cannot be stored as asked (missing identity, address taken...)."""
+    """A persona that cannot be stored as asked: a ``code`` (``missing_identity``,
+    ``email_taken``, ``password_not_ref``) and its ``params``, said by the command line
+    from its catalogue (``cli.personas.<code>``); ``str()`` is the English."""
+
+    def __init__(self, code: str, message: str, **params: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +87,9 @@ async def upsert_persona(
     ref = given.get("password_ref")
     if ref is not None and not is_secret_reference(str(ref)):
         raise PersonaError(
+            "password_not_ref",
             "the password must be given as a reference, env:VARIABLE or file:/path, "
-            "never as the password itself"
+            "never as the password itself",
         )
     row = await session.scalar(select(Persona).where(Persona.key == key))
     created = row is None
@@ -89,7 +97,12 @@ async def upsert_persona(
         missing = [name for name in ("display_name", "email") if name not in given]
         if missing:
             flags = ", ".join("--name" if m == "display_name" else "--email" for m in missing)
-            raise PersonaError(f"persona {key!r} does not exist yet: {flags} required")
+            raise PersonaError(
+                "missing_identity",
+                f"persona {key!r} does not exist yet: {flags} required",
+                key=key,
+                flags=flags,
+            )
         row = Persona(key=key, created_at=now, active=True)
     email = given.get("email")
     if email is not None:
@@ -99,7 +112,12 @@ async def upsert_persona(
             )
         )
         if other is not None:
-            raise PersonaError(f"email {email} already belongs to persona {other!r}")
+            raise PersonaError(
+                "email_taken",
+                f"email {email} already belongs to persona {other!r}",
+                email=str(email),
+                other=other,
+            )
     for name, value in given.items():
         setattr(row, name, value)
     if created:

@@ -72,7 +72,7 @@ def add(
 
     w = words(app_context(ctx))
     if (text is None) == (file is None):
-        raise typer.BadParameter("give the comment with --text or --file (one of them)")
+        fail(w("cli.comment.text_or_file"), 2)
     if file is not None:
         try:
             text = file.read_text(encoding="utf-8")

@@ -27,6 +27,7 @@ from scenarios.clock import Clock, SystemClock
 from temoin.errors import UserError as UserError  # the CLI's commands raise it too
 
 if TYPE_CHECKING:  # imported when used: ``temoin --help`` must not load the database layer
+    from reports.outputs import OutputError
     from storage.db import Database
     from temoin.settings import Settings
 
@@ -200,6 +201,12 @@ def fail_database(settings: Settings, exc: DatabaseUnreachable) -> NoReturn:
     )
 
 
+def output_refusal(t: Callable[..., str], exc: OutputError) -> str:
+    """Why a file cannot be written (``reports.outputs``), said from ``cli.output.*``."""
+    reason = t(f"cli.output.{exc.reason}", **exc.params)
+    return t("cli.output.cannot_write", path=exc.path, reason=reason)
+
+
 def run_with_db(ctx: typer.Context, work: Callable[[Database, AppContext], Awaitable[T]]) -> T:
     """Open the configured database, run ``work``, close it; user errors exit 1, and so
     does a database that cannot be reached or has no tables yet (one line each)."""
@@ -225,8 +232,12 @@ def run_with_db(ctx: typer.Context, work: Callable[[Database, AppContext], Await
 
     try:
         return asyncio.run(_main())
-    except (UserError, OutputError) as exc:
+    except UserError as exc:
         fail(str(exc))
+    except OutputError as exc:
+        from scenarios.i18n import Translator
+
+        fail(output_refusal(Translator(app.settings.locale), exc))
     except DatabaseUnreachable as exc:
         fail_database(app.settings, exc)
     except SecretError as exc:

@@ -29,7 +29,7 @@ from temoin.cli.common import app_context, console, fail
 from temoin.cli.words import Words, words
 
 if TYPE_CHECKING:
-    pass
+    from sim.demo.check import CheckResult
 
 app = typer.Typer(rich_markup_mode=None, help="cli.help.demo.about")
 
@@ -149,7 +149,7 @@ def demo(
     differences = w.count("cli.demo.differences", len(timing))
     if check:
         console.print(w("cli.demo.check_title"))
-        for line in result.check.lines():
+        for line in check_lines(result.check, w):
             console.print(f"  {line}")
         if timing:
             fail(w("cli.demo.check_failed", differences=differences))
@@ -173,3 +173,64 @@ def _web_lines(
             await database.dispose()
 
     return web_lines(asyncio.run(work()), url, out, default, w)
+
+
+def check_lines(check: CheckResult, w: Words) -> list[str]:
+    """What a coordinator reads at the end of ``temoin demo --check``, in their language;
+    the differences themselves (to the second, with their ids) stay as the checker says them."""
+    e, s, f, a = check.emails, check.sends, check.field, check.accounting
+    n, pct = w.f.number, w.f.percent
+    said = "cli.demo.check"
+    lines = [
+        w(f"{said}.timing", n=n(len(check.timing_differences)),
+          timed=n(len(e.contact_differences) + len(s.timing_differences)),
+          contacts=n(e.contacts_compared), sends=n(s.sends_compared + s.followups_compared),
+          field=n(len(f.timing_differences)), events=n(f.events_compared),
+          tasks=n(f.tasks_compared)),
+        w(f"{said}.sent_once", requests=n(s.sends_compared), followups=n(s.followups_compared),
+          duplicates=n(s.duplicates), unclaimed=n(len(s.unclaimed))),
+        w(f"{said}.classification", pct=pct(e.classification_accuracy),
+          messages=n(e.messages_compared)),
+    ]  # fmt: skip
+    lines += [
+        w(f"{said}.class_score", kind=kind, precision=pct(score.precision),
+          recall=pct(score.recall), tp=n(score.true_positives), fp=n(score.false_positives),
+          fn=n(score.false_negatives))
+        for kind, score in sorted(e.class_scores.items())
+    ]  # fmt: skip
+    lines.append(
+        w(f"{said}.matching", pct=pct(e.matching_accuracy), wrong=n(e.matched_wrongly),
+          unmatched=n(e.unmatched))
+    )  # fmt: skip
+    if e.form_scores:
+        lines.append(w(f"{said}.forms"))
+        lines += [
+            w(f"{said}.form", label=score.label, messages=n(score.messages),
+              classified=n(score.classified), matched=n(score.matched))
+            for _, score in sorted(e.form_scores.items())
+        ]  # fmt: skip
+    lines += [
+        w(f"{said}.elements", pct=pct(e.element_accuracy), n=n(e.elements_compared)),
+        w(f"{said}.grid", pct=pct(f.answer_accuracy), n=n(f.answers_compared),
+          wrong=n(f.wrong_inputs), asked=n(f.re_asked)),
+        w(f"{said}.emails", n=n(a.emails), sent=n(a.emails_sent), refused=n(a.emails_refused),
+          answered=n(a.emails_answered), bounced=n(a.emails_bounced),
+          censored=n(a.emails_censored), acknowledged=n(a.emails_acknowledged),
+          followed=n(a.emails_followed_up)),
+        w(f"{said}.field", done=n(a.field_done), tasks=n(a.field_tasks),
+          posted=n(a.letters_posted), letters=n(a.letters), answered=n(a.letters_answered),
+          censored=n(a.letters_censored)),
+        w(f"{said}.replies", delivered=n(a.replies_delivered), matched=n(a.replies_matched),
+          triaged=n(a.replies_triaged), ignored=n(a.replies_ignored),
+          in_triage=n(a.replies_in_triage), lost=n(len(a.replies_lost))),
+    ]  # fmt: skip
+    for key, items in (
+        ("emails_unaccounted", a.emails_unaccounted),
+        ("field_unaccounted", a.field_unaccounted),
+        ("letters_unaccounted", a.letters_unaccounted),
+        ("replies_lost", a.replies_lost),
+    ):
+        if items:
+            lines.append(w(f"{said}.{key}", items=", ".join(str(i) for i in items[:10])))
+    lines += [f"  {d}" for d in check.timing_differences[:30]]
+    return lines

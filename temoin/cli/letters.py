@@ -110,7 +110,7 @@ def print_letters(
             try:
                 write_output(path, render_pdf(letter))
             except OutputError as exc:
-                raise UserError(str(exc)) from exc
+                raise UserError(w.output_error(exc)) from exc
             run.written.append((path, item, letter_date))
         if run.written:
             async with database.session() as session:

@@ -134,11 +134,11 @@ def add(
         async with database.session() as session:
             current = await repo.get_persona(session, key)
             _fill_defaults(changes, current)
-            _refuse_cleartext(changes, current)
+            _refuse_cleartext(changes, current, w)
             try:
                 return await repo.upsert_persona(session, key, changes, app.clock.now())
             except repo.PersonaError as exc:
-                raise UserError(str(exc)) from exc
+                raise UserError(_persona_error(exc, w)) from exc
 
     persona, created = run_with_db(ctx, work)
     said = "cli.personas.created" if created else "cli.personas.updated"
@@ -178,14 +178,14 @@ def _fill_defaults(changes: dict[str, Any], current: repo.PersonaInfo | None) ->
         changes["username"] = changes["email"]
 
 
-def _refuse_cleartext(changes: dict[str, Any], current: repo.PersonaInfo | None) -> None:
+def _refuse_cleartext(changes: dict[str, Any], current: repo.PersonaInfo | None, w: Words) -> None:
     """Security ``none`` with a password is for a loopback server only (channels.cleartext)."""
 
     def value(name: str) -> Any:
         given = changes.get(name)
         return given if given is not None else getattr(current, name, None)
 
-    from channels.cleartext import cleartext_allowed, cleartext_refusal
+    from channels.cleartext import cleartext_allowed
     from runners import accounts
 
     if value("password_ref") is None:
@@ -194,7 +194,15 @@ def _refuse_cleartext(changes: dict[str, Any], current: repo.PersonaInfo | None)
         host = value(f"{proto}_host")
         if value(f"{proto}_security") == "none" and host and not cleartext_allowed(host):
             port = value(f"{proto}_port") or ports["none"]
-            raise UserError(cleartext_refusal(proto, host, port))
+            use = w("cli.personas.cleartext_or") if proto == "smtp" else "tls"
+            raise UserError(
+                w("cli.personas.cleartext", protocol=proto, host=host, port=port, use=use)
+            )
+
+
+def _persona_error(exc: repo.PersonaError, w: Words) -> str:
+    code = "bad_password_ref" if exc.code == "password_not_ref" else exc.code
+    return w(f"cli.personas.{code}", **exc.params)
 
 
 def _servers(p: repo.PersonaInfo, w: Words) -> tuple[str, str]:

@@ -301,25 +301,23 @@ def export_command(
 
     if excel:
         profile = "excel"
-    if profile is not None and profile not in PROFILES:
-        raise typer.BadParameter(f"one of {', '.join(PROFILES)}", param_hint="--profile")
-
-    if fmt not in FORMATS:
-        raise typer.BadParameter(f"one of {', '.join(FORMATS)}", param_hint="--format")
-    if level not in LEVELS:
-        raise typer.BadParameter(f"one of {', '.join(LEVELS)}", param_hint="--level")
-    if previous is not None and level != "stats":
-        raise typer.BadParameter(
-            "compares statistics: use it with --level stats", param_hint="--previous"
-        )
     said = words(app_context(ctx))
+    for option, value, choices in (
+        ("--profile", profile, PROFILES),
+        ("--format", fmt, FORMATS),
+        ("--level", level, LEVELS),
+    ):
+        if value is not None and value not in choices:
+            fail(said.one_of(option, choices), 2)
+    if previous is not None and level != "stats":
+        fail(said("cli.output.previous_stats"), 2)
     groupings = parse_groupings(by, said)
     try:
         check_target(out)
         if fmt != "xlsx":
             check_target(out.with_name(out.name + ".meta.json"))
     except OutputError as exc:
-        fail(str(exc))
+        fail(said.output_error(exc))
 
     async def work(database: Database, app: AppContext) -> int:
         settings = app.settings.reports
@@ -344,8 +342,11 @@ def export_command(
             )
 
     count = run_with_db(ctx, work)
-    sidecar = "" if fmt == "xlsx" else f" (metadata in {out}.meta.json)"
-    console.print(f"wrote {count} rows to {out}{sidecar}")
+    rows = said(
+        f"cli.output.rows_{'one' if count == 1 else 'many'}", n=said.f.number(count), path=out
+    )
+    sidecar = "" if fmt == "xlsx" else said("cli.output.sidecar", path=f"{out}.meta.json")
+    console.print(rows + sidecar, soft_wrap=True)
 
 
 def report(
@@ -363,9 +364,9 @@ def report(
     from reports.render import ReportOptions, collectivity_report, national_report, write_report
     from storage.stats import collectivity_info
 
-    if out.suffix.lower() not in (".html", ".htm", ".pdf"):
-        raise typer.BadParameter("the file must end in .html or .pdf", param_hint="--out")
     said = words(app_context(ctx))
+    if out.suffix.lower() not in (".html", ".htm", ".pdf"):
+        fail(said("cli.output.report_suffix"), 2)
 
     async def work(database: Database, app: AppContext) -> str:
         settings = app.settings.reports
@@ -400,5 +401,5 @@ def report(
         html = run_with_db(ctx, work)
         write_report(html, out)
     except OutputError as exc:
-        fail(str(exc))
-    console.print(f"wrote {out}")
+        fail(said.output_error(exc))
+    console.print(said("cli.output.wrote", path=out), soft_wrap=True)

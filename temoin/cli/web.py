@@ -23,6 +23,7 @@ from temoin.cli.common import (
     UserError,
     app_context,
     console,
+    fail,
     fail_settings,
     run_with_db,
 )
@@ -108,7 +109,7 @@ def add(
 
     folded = auth.fold_login(login)
     if folded is None:
-        raise typer.BadParameter("a login has no spaces and at most 254 characters")
+        fail(_t("web.cli.bad_login", login=login), 2)
 
     async def work(database: Database, app_ctx: AppContext) -> str:
         async with database.session() as session:

@@ -10,6 +10,7 @@ through their catalogue labels here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ from scenarios.formatting import Formats
 from scenarios.i18n import Translator
 
 if TYPE_CHECKING:
+    from reports.outputs import OutputError
     from temoin.cli.common import AppContext
 
 
@@ -55,6 +57,16 @@ class Words:
         if isinstance(instant, str):
             instant = datetime.fromisoformat(instant)
         return self.f.datetime(instant)
+
+    def output_error(self, exc: OutputError) -> str:
+        """Why a file cannot be written (``reports.outputs``), in the reader's language."""
+        from temoin.cli.common import output_refusal
+
+        return output_refusal(self.t, exc)
+
+    def one_of(self, option: str, choices: Iterable[str]) -> str:
+        """``--format : l’un de csv, json, xlsx``."""
+        return self.t("cli.output.one_of", option=option, choices=", ".join(choices))
 
     def count(self, key: str, n: int) -> str:
         """``cli.KEY_one`` / ``cli.KEY_many`` with ``n`` formatted."""

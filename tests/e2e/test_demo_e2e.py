@@ -109,7 +109,7 @@ def test_a_reduced_demo_measures_what_the_simulators_did(
     output = result.output
 
     assert result.exit_code == 0, output[-4000:]
-    assert "Timing differences: 0" in output
+    assert "Écarts de temps\u202f: 0" in output
     assert "Démo terminée en" in output and "courriels envoyés" in output  # French
     assert "Par canal" in output  # the statistics tables were printed (in French by default)
     assert "coordination@demo.example" in output and "temoin web" in output  # the web site

@@ -248,7 +248,7 @@ def test_cli_export_and_stats(
         ["export", fx.campaign.name, "--format", "csv", "--level", "contacts", "--out", str(out)],
     )
     assert result.exit_code == 0, result.output
-    assert "wrote 12 rows" in result.output
+    assert "12 lignes écrites dans" in result.output
     # locale fr: the excel profile by default (";", BOM, French headings and labels)
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
@@ -267,7 +267,12 @@ def test_cli_export_and_stats(
     assert [r["channel"] for r in rows].count("email") == 9
     monkeypatch.delenv("TEMOIN_LOCALE")
     result = runner.invoke(temoin.cli.app.app, [*args, "--profile", "comma"])
-    assert result.exit_code != 0 and "--profile" in result.output
+    assert result.exit_code == 2
+    assert "--profile\u202f: l’un de excel, raw" in result.output, result.output
+    monkeypatch.setenv("TEMOIN_LOCALE", "en")
+    result = runner.invoke(temoin.cli.app.app, [*args, "--format", "odt"])
+    assert result.exit_code == 2 and "--format: one of csv" in result.output, result.output
+    monkeypatch.delenv("TEMOIN_LOCALE")
 
     result = runner.invoke(
         temoin.cli.app.app, ["stats", fx.campaign.name, "--by", "channel", "--json"]

@@ -183,3 +183,4 @@ def test_cli_report(cli_env: DbTarget, tmp_path: Path) -> None:
     assert "aucune collectivité de code INSEE «\u202f99999\u202f»" in result.output
     result = runner.invoke(temoin.cli.app.app, ["report", fx.campaign.name, "--out", "x.txt"])
     assert result.exit_code == 2
+    assert "--out\u202f: le nom du fichier doit finir par .html ou .pdf" in result.output

@@ -72,13 +72,13 @@ def test_export_refuses_a_link_at_the_target_and_at_the_sidecar(
     victim = _victim(tmp_path)
     out = tmp_path / "contacts.csv"
     out.symlink_to(victim)
-    _one_clean_line(_export(out), str(out), "symbolic link")
+    _one_clean_line(_export(out), str(out), "lien symbolique")
     assert victim.read_bytes() == VICTIM and out.is_symlink()
 
     out.unlink()
     sidecar = tmp_path / "contacts.csv.meta.json"
     sidecar.symlink_to(victim)
-    _one_clean_line(_export(out), "meta.json", "symbolic link")
+    _one_clean_line(_export(out), "meta.json", "lien symbolique")
     assert victim.read_bytes() == VICTIM and sidecar.is_symlink()
     assert not out.exists()  # nothing half-written either
 
@@ -105,19 +105,19 @@ def test_export_refuses_a_fifo_a_device_and_a_directory(cli_env: DbTarget, tmp_p
     _build(cli_env)
     fifo = tmp_path / "pipe.csv"
     os.mkfifo(fifo)
-    _one_clean_line(_export(fifo), "FIFO")
+    _one_clean_line(_export(fifo), "FIFO", "pas un fichier ordinaire")
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
 
     folder = tmp_path / "folder"
     folder.mkdir()
-    _one_clean_line(_export(folder), "directory")
+    _one_clean_line(_export(folder), "c’est un dossier")
     assert folder.is_dir() and list(folder.iterdir()) == []
-    _one_clean_line(_export(tmp_path / "missing" / "x.csv"), "does not exist")
+    _one_clean_line(_export(tmp_path / "missing" / "x.csv"), "n’existe pas")
 
     if os.geteuid() == 0:  # a character device like /dev/full (1, 7), made here
         device = tmp_path / "full.csv"
         os.mknod(device, stat.S_IFCHR | 0o600, os.makedev(1, 7))
-        _one_clean_line(_export(device), "device")
+        _one_clean_line(_export(device), "périphérique")
         assert stat.S_ISCHR(os.lstat(device).st_mode)
 
 
@@ -126,7 +126,7 @@ def test_report_refuses_a_link_and_writes_privately(cli_env: DbTarget, tmp_path:
     victim = _victim(tmp_path)
     out = tmp_path / "national.html"
     out.symlink_to(victim)
-    _one_clean_line(_run("report", "hostile", "--out", str(out)), "symbolic link")
+    _one_clean_line(_run("report", "hostile", "--out", str(out)), "lien symbolique")
     assert victim.read_bytes() == VICTIM
     out.unlink()
     (tmp_path / ".national.html.partial").symlink_to(victim)
@@ -135,7 +135,7 @@ def test_report_refuses_a_link_and_writes_privately(cli_env: DbTarget, tmp_path:
     assert victim.read_bytes() == VICTIM and out.is_file() and _private(out)
     folder = tmp_path / "folder.html"
     folder.mkdir()
-    _one_clean_line(_run("report", "hostile", "--out", str(folder)), "directory")
+    _one_clean_line(_run("report", "hostile", "--out", str(folder)), "dossier")
 
 
 def test_letters_are_written_privately_and_never_through_a_link(
@@ -161,7 +161,7 @@ def test_letters_are_written_privately_and_never_through_a_link(
     third.mkdir()
     (third / letter.name).symlink_to(victim)
     result = _run("letters", "print", seeded.campaign, "--out", str(third), "--reprint")
-    assert result.exit_code == 1 and "symbolic link" in result.output
+    assert result.exit_code == 1 and "lien symbolique" in result.output
     assert victim.read_bytes() == VICTIM
 
 

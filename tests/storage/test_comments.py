@@ -114,6 +114,9 @@ def test_comment_cli(cli_env: DbTarget, tmp_path: object) -> None:
         app, ["comment", "add", "barometre-2026", "63300", "--author", "A", "--text", " "]
     )
     assert result.exit_code == 1 and "empty" in result.output
+    result = runner.invoke(app, ["comment", "add", "barometre-2026", "63300", "--author", "A"])
+    assert result.exit_code == 2
+    assert "donnez le commentaire avec --text ou --file" in result.output
     result = runner.invoke(app, ["comment", "remove", "1"])
     assert result.exit_code == 0 and "supprimé" in result.output
     result = runner.invoke(app, ["comment", "remove", "1"])

@@ -70,14 +70,46 @@ def test_a_plain_password_is_refused_and_never_echoed(cli_env: DbTarget) -> None
 
 def test_add_refuses_incomplete_or_conflicting_personas(cli_env: DbTarget) -> None:
     code, _, err = run("personas", "add", "lucie", "--email", "lucie@persona.example")
-    assert code == 1 and "--name required" in err
+    assert code == 1
+    assert "la persona «\u202flucie\u202f» n’existe pas encore\u202f: --name obligatoire" in err
     assert run("personas", "add", "a", "--name", "A", "--email", "same@persona.example")[0] == 0
     code, _, err = run("personas", "add", "b", "--name", "B", "--email", "same@persona.example")
-    assert code == 1 and "already belongs to persona 'a'" in err
+    assert code == 1 and "same@persona.example appartient déjà à la persona «\u202fa\u202f»" in err
     code, _, err = run("personas", "add", "Bad Key", "--name", "B", "--email", "b@x.example")
     assert code == 2 and "clé de persona" in err
     code, _, err = run("personas", "check", "nobody")
     assert code == 1 and "aucune persona «\u202fnobody\u202f»" in err
+
+
+def test_refusals_are_said_in_english_when_asked(
+    cli_env: DbTarget, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run("personas", "add", "a", "--name", "A", "--email", "same@persona.example")[0] == 0
+    monkeypatch.setenv("TEMOIN_LOCALE", "en")
+    code, _, err = run("personas", "add", "lucie", "--email", "lucie@persona.example")
+    assert code == 1 and "persona lucie does not exist yet: --name required" in err
+    code, _, err = run("personas", "add", "b", "--name", "B", "--email", "same@persona.example")
+    assert code == 1 and "email same@persona.example already belongs to persona 'a'" in err
+
+
+@pytest.mark.parametrize(
+    ("locale", "said"),
+    [
+        ("fr", "smtp sans chiffrement (none) enverrait le mot de passe en clair à "
+               "mail.persona.example:25\u202f: utilisez starttls ou tls"),
+        ("en", "smtp security none would send the password in clear to "
+               "mail.persona.example:25: use starttls or tls"),
+    ],
+)  # fmt: skip
+def test_a_clear_text_login_to_a_distant_server_is_refused(
+    cli_env: DbTarget, monkeypatch: pytest.MonkeyPatch, locale: str, said: str
+) -> None:
+    monkeypatch.setenv("TEMOIN_LOCALE", locale)
+    code, _, err = run("personas", "add", "remi", "--name", "Rémi", "--email",
+                       "remi@persona.example", "--smtp-host", "mail.persona.example",
+                       "--smtp-security", "none", "--password-ref", "env:REMI_PW")  # fmt: skip
+    assert code == 1 and said in err, err
+    assert personas_json() == []
 
 
 @pytest.fixture

@@ -44,6 +44,12 @@ def test_users_add_invite_list_disable(cli_env: DbTarget) -> None:
                              "collectivity", "--collectivity", "99999"],
     )  # fmt: skip
     assert no_code.exit_code == 1 and "99999" in no_code.stderr
+    spaced = runner.invoke(
+        temoin.cli.app.app, ["web", "users", "add", "a b@y.example", "--name", "X", "--role",
+                             "national"],
+    )  # fmt: skip
+    assert spaced.exit_code == 2
+    assert "identifiant «\u202fa b@y.example\u202f»\u202f: pas d’espace" in spaced.stderr
 
     renewed = runner.invoke(
         temoin.cli.app.app, ["web", "users", "invite", "maire@chanonat.example"]
