@@ -69,6 +69,7 @@ def demo(
     from scenarios.clock import SteppedClock
     from scenarios.planning import InfeasiblePlan
     from temoin.cli.campaign import plan_summary, print_plan_summary
+    from temoin.cli.plan_refusal import refusal_message
     from temoin.demo import (
         DemoError,
         DemoOptions,
@@ -79,6 +80,8 @@ def demo(
         run_full_demo,
         summary_lines,
     )
+    from temoin.errors import UserError
+    from temoin.planning import PlanRefused
 
     app_ctx = app_context(ctx)
     services_csv, campaign_file, default_out = default_paths()
@@ -135,7 +138,9 @@ def demo(
         fail(w("cli.demo.interrupted"), 130)
     except asyncio.CancelledError:
         fail(w("cli.demo.terminated"), 143)
-    except (DemoError, CampaignFileError, InfeasiblePlan, OSError) as exc:
+    except PlanRefused as exc:  # the auditors' days cannot hold the plan: say it with numbers
+        fail(w("cli.demo.failed", reason=refusal_message(exc, w)))
+    except (DemoError, CampaignFileError, InfeasiblePlan, UserError, OSError) as exc:
         fail(w("cli.demo.failed", reason=exc))
     except DBAPIError as exc:  # --database unreachable, or refusing us
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()

@@ -66,6 +66,32 @@ def test_plan_only_on_a_fresh_sqlite_file_twice(
     assert contacts > 150
 
 
+def test_plan_only_with_an_undersized_team_says_why_in_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The demo's campaign with one auditor, one visit a day: the field plan cannot hold, and
+    # the demo says so with the numbers (it printed the planner's traceback).
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TEMOIN_DATABASE_URL", raising=False)
+    _, campaign_file, _ = default_paths()
+    text = campaign_file.read_text(encoding="utf-8")
+    head, _, auditors = text.partition("[[auditors]]")
+    _, _, rules = auditors.partition("[rules]")
+    one = (
+        '[[auditors]]\nkey = "paul-durand"\nname = "Paul Durand"\n\n'
+        "[rules]\nvisits_per_auditor_day = 1"
+    )
+    undersized = tmp_path / "undersized.toml"
+    undersized.write_text(head + one + rules, encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["demo", "--out", str(tmp_path / "demo"), "--plan-only", "--campaign", str(undersized)]
+    )
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert "les journées des enquêteurs ne suffisent pas" in result.output
+    assert "il faudrait" in result.output and "journées d’enquêteur" in result.output
+
+
 def test_plan_only_on_the_configured_database(empty_db: DbTarget, tmp_path: Path) -> None:
     env = {"TEMOIN_DATABASE_SCHEMA": empty_db.schema} if empty_db.schema else {}
     result = CliRunner().invoke(
