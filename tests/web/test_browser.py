@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -76,9 +77,10 @@ def _need_chromium() -> None:
         pytest.skip(reason)
 
 
-@pytest.fixture
-def served(db_target: DbTarget, web_world: WebWorld, tmp_path: Path) -> Iterator[str]:
-    """`temoin web` on a free loopback port, on the test's database; its base URL."""
+@contextmanager
+def serve(db_target: DbTarget, tmp_path: Path, **web: object) -> Iterator[str]:
+    """`temoin web` on a free loopback port, on the test's database, with ``[web]`` settings
+    overridden by ``web``; its base URL."""
     _need_chromium()
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TEMOIN_")}
@@ -89,8 +91,9 @@ def served(db_target: DbTarget, web_world: WebWorld, tmp_path: Path) -> Iterator
         "TEMOIN_WEB__SECURE_COOKIES": "false",
         "TEMOIN_WEB__PUBLIC_URL": f"http://127.0.0.1:{port}",
     }
-    env |= {f"TEMOIN_WEB__{k.upper()}": str(v) for k, v in CHEAP.items()}
-    log = (tmp_path / "web.log").open("wb")
+    env |= {f"TEMOIN_WEB__{k.upper()}": str(v) for k, v in (CHEAP | web).items()}
+    log_path = tmp_path / f"web-{port}.log"
+    log = log_path.open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "temoin", "web", "--host", "127.0.0.1", "--port", str(port)],
         cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -106,7 +109,7 @@ def served(db_target: DbTarget, web_world: WebWorld, tmp_path: Path) -> Iterator
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
                 log.flush()
-                pytest.fail("temoin web did not start:\n" + (tmp_path / "web.log").read_text())
+                pytest.fail("temoin web did not start:\n" + log_path.read_text())
             time.sleep(0.2)
         yield base
     finally:
@@ -117,6 +120,22 @@ def served(db_target: DbTarget, web_world: WebWorld, tmp_path: Path) -> Iterator
             process.kill()
             process.wait()
         log.close()
+
+
+@pytest.fixture
+def served(db_target: DbTarget, web_world: WebWorld, tmp_path: Path) -> Iterator[str]:
+    """`temoin web` on the ``web_world``'s database; its base URL."""
+    with serve(db_target, tmp_path) as base:
+        yield base
+
+
+async def log_in(page: Any, base: str, login_name: str, password: str = PASSWORD) -> None:
+    """Through the log-in form, as a person would."""
+    await page.goto(f"{base}/connexion")
+    await page.get_by_label("Identifiant").fill(login_name)
+    await page.get_by_label("Mot de passe").fill(password)
+    await page.get_by_role("button", name="Se connecter").click()
+    await page.wait_for_url(lambda url: "/connexion" not in url)
 
 
 async def test_coordinator_and_collectivity_in_a_browser(served: str, web_world: WebWorld) -> None:
