@@ -2,14 +2,16 @@
 uvicorn in its own process, on SQLite and PostgreSQL.
 
 A coordinator logs in, opens a campaign's dashboard and the triage queue; a collectivity logs
-in and sees its own barometer and nobody else's. Every page is checked for console errors (a
-Content-Security-Policy violation is one: htmx and the style sheet must load from the site)
-and screenshots are written to ``var/screenshots/``. Kept to one test per database: the
-browser costs seconds on two shared cores.
+in, sees its own barometer and nobody else's, and downloads it as a PDF. Every page is
+checked for console errors (a Content-Security-Policy violation is one: htmx and the style
+sheet must load from the site), axe-core runs on each page visited, and screenshots are
+written to ``var/screenshots/``. Kept to one test per database: the browser costs seconds on
+two shared cores.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
@@ -22,6 +24,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pypdf import PdfReader
 
 from sim.dovecot import free_port
 from tests.conftest import REQUIRE_SERVERS, DbTarget
@@ -148,7 +151,7 @@ async def test_coordinator_and_collectivity_in_a_browser(served: str, web_world:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
             context = await browser.new_context(
-                locale="fr-FR", viewport={"width": 1280, "height": 900}
+                locale="fr-FR", viewport={"width": 1280, "height": 900}, accept_downloads=True
             )
             page = await context.new_page()
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -190,6 +193,16 @@ async def test_coordinator_and_collectivity_in_a_browser(served: str, web_world:
             assert NAMES[A_CODE] in text
             assert [n for c, n in NAMES.items() if c != A_CODE and n in text] == []
             await page.screenshot(path=str(SHOTS / f"portal-report-{backend}.png"), full_page=True)
+            # its barometer as a PDF: the same content, its own name, nobody else's
+            async with page.expect_download() as info:
+                await page.get_by_role("link", name="Télécharger le rapport (PDF)").click()
+            download = await info.value
+            assert download.suggested_filename.endswith(".pdf")
+            pdf = (await download.path()).read_bytes()
+            assert pdf.startswith(b"%PDF")
+            text = "\n".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(pdf)).pages)
+            assert NAMES[A_CODE] in text
+            assert [n for c, n in NAMES.items() if c != A_CODE and n in text] == []
             problems += await audit(browser, context, [page.url, f"{served}/portail"])
             assert problems == []
             assert errors == []
