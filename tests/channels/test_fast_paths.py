@@ -1,9 +1,10 @@
 """The ingest fast paths give what the slow definitions give, to the character.
 
 ``scenarios.text.fold_lines`` against ``_fold_whole`` (NFKD over the whole text, the
-definition) and ``channels.mime._message_from_bytes`` against the standard library's
-``parsebytes``, over every code point below U+3000, the real-mail corpus, the example mail
-and generated hostile shapes (lone CR, missing blank line, 8-bit bytes, combining marks).
+definition), ``channels.mime._message_from_bytes`` against the standard library's
+``parsebytes`` and the matcher's subject index against a pass over every contact; over
+every code point below U+3000, the real-mail corpus, the example mail and generated hostile
+shapes (lone CR, missing blank line, 8-bit bytes, combining marks, similar subjects).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import email.message
 import email.parser
 import itertools
+from datetime import UTC, datetime, timedelta
 from email import policy
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from channels.matching import OPEN_STATUSES, ContactRef, MatchIndex, similar_subjects
 from channels.mime import _header_block_start, _message_from_bytes, parse_message
 from scenarios.text import _fold_whole, fold_lines
 from tests.corpus.loader import load_corpus
@@ -142,3 +145,67 @@ def test_parse_same_as_stdlib_on_generated_shapes(lines: list[tuple[bytes, bytes
 )
 def test_parse_same_as_stdlib_on_edge_cases(raw: bytes) -> None:
     _same_parse(raw)
+
+
+SUBJECTS = [
+    "demande de copie integrale",
+    "demande de copie integrale d acte",
+    "demande d acte de naissance",
+    "demande d acte de naissance svp",
+    "inscription liste electorale",
+    "horaires",
+    "",
+]
+
+
+def _by_subject_reference(
+    index: MatchIndex, subject: str, received_at: datetime
+) -> list[ContactRef]:
+    """The pass over every open contact that ``_open_with_subject`` replaces."""
+    pool = [
+        c
+        for c in index.contacts
+        if c.status in OPEN_STATUSES and c.sent_at is not None and c.sent_at <= received_at
+    ]
+    exact = [c for c in pool if subject in c.subjects]
+    if exact or not subject:
+        return exact
+    distinct = {s for c in pool for s in c.subjects}
+    alike = {s for s in distinct if similar_subjects(subject, s)}
+    return [c for c in pool if not alike.isdisjoint(c.subjects)] if alike else []
+
+
+def _contact(n: int, status: str, sent_at: datetime | None, subjects: list[str]) -> ContactRef:
+    return ContactRef(
+        id=n, status=status, sent_at=sent_at, message_id=None, followup_message_id=None,
+        reply_token=None, service_id=1, service_email=None, collectivity_id=1,
+        subjects=tuple(subjects),
+    )  # fmt: skip
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["sent", "acknowledged", "answered", "planned"]),
+            st.one_of(st.none(), st.integers(0, 10)),
+            st.lists(st.sampled_from(SUBJECTS), max_size=3, unique=True),
+        ),
+        max_size=40,
+    ),
+    st.lists(st.tuples(st.sampled_from(SUBJECTS[:-1]), st.integers(0, 12)), max_size=8),
+)
+def test_subject_index_same_as_pass_over_contacts(
+    rows: list[tuple[str, int | None, list[str]]], asked: list[tuple[str, int]]
+) -> None:
+    start = datetime(2026, 3, 2, tzinfo=UTC)
+    contacts = [
+        _contact(n, status, None if day is None else start + timedelta(days=day), subjects)
+        for n, (status, day, subjects) in enumerate(rows)
+    ]
+    index = MatchIndex("claire@persona.example", "+", contacts)
+    for subject, day in asked * 2:  # twice: the second answer comes from the caches
+        when = start + timedelta(days=day)
+        assert index._open_with_subject(subject, when) == _by_subject_reference(
+            index, subject, when
+        )
