@@ -111,7 +111,7 @@ async def test_the_dashboard_moves_while_the_worker_sends(
                 await page.goto(dashboard)
                 await page.get_by_role("heading", name="Avancement par canal").wait_for()
                 assert (
-                    "toutes les 1\u00a0secondes" in await page.locator("#avancement").inner_text()
+                    "mise à jour chaque seconde" in await page.locator("#avancement").inner_text()
                 )
                 figure = await page.evaluate_handle(f"() => {SENT_FIGURE}")
                 await page.evaluate(WATCH, figure)
