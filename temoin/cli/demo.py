@@ -102,7 +102,7 @@ def demo(
             try:
                 services_data = read_input(services_csv, LIMITS["services"])
             except InputFileError as exc:
-                fail(w("cli.demo.failed", reason=f"{services_csv}: {exc}"))
+                fail(w("cli.demo.failed", reason=w.input_error(services_csv, exc)))
             planned = asyncio.run(
                 run_demo(clock, services_data=services_data, spec=spec,
                          database_url=url, schema=schema)

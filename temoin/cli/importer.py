@@ -37,11 +37,11 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
-def _read(path: Path) -> bytes:
+def _read(path: Path, w: Words) -> bytes:
     try:
         return read_input(path, LIMITS["services"])
     except InputFileError as exc:
-        _fail(f"{path}: {exc}")
+        _fail(printable(w.input_error(path, exc)))
 
 
 def _report_errors(path: Path, result: ImportResult, w: Words) -> NoReturn:
@@ -93,7 +93,7 @@ def import_services(
     from storage.directory import upsert_directory
 
     w = words(app_context(ctx))
-    result = parse_directory(_read(file))
+    result = parse_directory(_read(file, w))
     if not result.ok:
         _report_errors(file, result, w)
     source = w("cli.import.source", path=file, encoding=result.encoding, delimiter=result.delimiter)

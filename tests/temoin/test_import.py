@@ -17,6 +17,7 @@ from typer.testing import CliRunner, Result
 
 import temoin.cli.app
 from scenarios.directory import ImportResult, parse_directory
+from scenarios.input_files import LIMITS
 from scenarios.typography import violations
 from storage.db import Database
 from storage.directory import (
@@ -364,7 +365,13 @@ def test_file_wide_problems_name_the_file_and_line(
 def test_empty_and_missing_files(cli_env: DbTarget, tmp_path: Path) -> None:
     result = invoke(str(tmp_path / "nowhere.csv"))
     assert result.exit_code == 1
-    assert "nowhere.csv: no such file" in result.stderr
+    assert result.stderr == f"temoin: {tmp_path / 'nowhere.csv'}\u202f: fichier introuvable\n"
+    big = tmp_path / "big.csv"
+    with big.open("wb") as f:
+        f.truncate(LIMITS["services"] + 1)  # sparse: nothing written, nothing read
+    result = invoke(str(big))
+    assert result.exit_code == 1
+    assert result.stderr == f"temoin: {big}\u202f: fichier trop gros (plus de 128\u202fMo)\n"
 
 
 def test_reimport_changes_nothing(cli_env: DbTarget) -> None:
