@@ -198,7 +198,15 @@ def test_review_overrides_kept_beside_automatic_values(
     assert stored["expected"]["gratuite"]["override"]["note"] == "price given, after all"
 
     bad = cli("review", acte, "--check", "nonsense=yes")
-    assert bad.exit_code == 1 and "unknown check" in bad.output
+    assert bad.exit_code == 1
+    said = bad.stderr.removeprefix("temoin: ")
+    assert said.startswith(
+        f"contrôle inconnu «\u202fnonsense\u202f» pour le contact {acte} (connus\u202f: "
+    )
+    assert "gratuite" in said and not violations(said), said
+    assert cli("review", "999999", "--check", "gratuite=yes").stderr == (
+        "temoin: aucun contact 999999\n"
+    )
     assert cli("review", acte, "--check", "gratuite=maybe").exit_code == 1
     # No answer yet: the scenario's items, no automatic value, an override still possible.
     piscine = cli("review", str(world.contacts["piscine"]), "--check", "greeting=no", "--json")
