@@ -148,19 +148,22 @@ def demo(
         fail(w("cli.demo.database_failed", reason=reason[0] if reason else type(exc).__name__))
     for line in summary_lines(result, w):
         console.print(line)
-    web_url = database or f"sqlite:///{out_dir / 'temoin.db'}"
-    for line in _web_lines(web_url, schema, spec.name, out_dir, out is None, w):
-        console.print(line)
     timing = result.check.timing_differences
     differences = w.count("cli.demo.differences", len(timing))
     if check:
         console.print(w("cli.demo.check_title"))
         for line in check_lines(result.check, w):
             console.print(f"  {line}")
-        if timing:
-            fail(w("cli.demo.check_failed", differences=differences))
     else:
         console.print(w("cli.demo.measured", differences=differences, path=result.paths.check))
+    # Last, so a newcomer's screen ends on it: how to serve the back office on these data.
+    web_url = database or f"sqlite:///{out_dir / 'temoin.db'}"
+    # `make web` serves var/demo/temoin.db: only when the demo wrote there
+    default = out is None and database is None
+    for line in _web_lines(web_url, schema, spec.name, out_dir, default, w):
+        console.print(line)
+    if check and timing:
+        fail(w("cli.demo.check_failed", differences=differences))
 
 
 def _web_lines(
@@ -178,7 +181,7 @@ def _web_lines(
         finally:
             await database.dispose()
 
-    return web_lines(asyncio.run(work()), url, out, default, w)
+    return web_lines(asyncio.run(work()), url, out, default, w, schema)
 
 
 def check_lines(check: CheckResult, w: Words) -> list[str]:

@@ -121,3 +121,18 @@ def test_serving_needs_a_secret_key(cli_env: DbTarget, monkeypatch: pytest.Monke
     inline = runner.invoke(temoin.cli.app.app, ["web", "--port", "8999"])
     assert inline.exit_code == 2 and "never the secret itself" in inline.stderr
     assert "s3cr3t" not in inline.stderr
+
+
+def test_the_dashboard_refresh_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from temoin.settings import Settings
+    from temoin.web import web_config
+
+    monkeypatch.setenv("TEMOIN_TEST_WEB_KEY", "k" * 40)
+    web = {"secret_key": "env:TEMOIN_TEST_WEB_KEY"}
+    assert web_config(Settings(web=web)).progress_refresh_seconds == 15
+    quick = Settings(web={**web, "progress_refresh_seconds": 2})
+    assert web_config(quick).progress_refresh_seconds == 2
+    with pytest.raises(ValidationError, match="progress_refresh_seconds"):
+        Settings(web={**web, "progress_refresh_seconds": 0})
