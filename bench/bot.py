@@ -61,7 +61,7 @@ from sqlalchemy import event, select, text  # noqa: E402
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update  # noqa: E402
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters  # noqa: E402
 
-from bot.app import App, BotConfig, PerUserUpdateProcessor, run  # noqa: E402
+from bot.app import App, BotConfig, PerUserUpdateProcessor, run, serve  # noqa: E402
 from scenarios import events as ev  # noqa: E402
 from sim.botapi import Availability, LocalBotApi, SimulatedUser  # noqa: E402
 from storage.db import Database  # noqa: E402
@@ -225,7 +225,7 @@ def bot_process(
 
     if profiler is not None:
         profiler.enable()
-    asyncio.run(main())
+    serve(main())
     counts["cpu_s"] = time.process_time() - cpu
     if profiler is not None:
         profiler.disable()
