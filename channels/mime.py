@@ -147,8 +147,17 @@ class ParsedMessage:
         return first
 
     def header_all(self, name: str) -> tuple[str, ...]:
-        wanted = name.lower()
-        return tuple(value for key, value in self.headers if key.lower() == wanted)
+        """Every value of header ``name`` (case-insensitive), in order."""
+        return self._all_values.get(name.lower(), ())
+
+    @functools.cached_property
+    def _all_values(self) -> dict[str, tuple[str, ...]]:
+        """The values of each header by lower-case name: matching asks for five headers of
+        each message (To, Cc, Delivered-To…), the classifier for more."""
+        found: dict[str, list[str]] = {}
+        for key, value in self.headers:
+            found.setdefault(key.lower(), []).append(value)
+        return {key: tuple(values) for key, values in found.items()}
 
 
 def parse_message(raw: bytes) -> ParsedMessage:

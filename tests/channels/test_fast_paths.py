@@ -4,7 +4,8 @@
 definition), ``channels.mime._message_from_bytes`` against the standard library's
 ``parsebytes`` and the matcher's subject index against a pass over every contact; over
 every code point below U+3000, the real-mail corpus, the example mail and generated hostile
-shapes (lone CR, missing blank line, 8-bit bytes, combining marks, similar subjects).
+shapes (lone CR, missing blank line, 8-bit bytes, combining marks, similar subjects); and
+the cheap tests that let a slow pattern or a pass over every character be skipped.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from channels.charsets import _has_c1, _has_c1_utf8
+from channels.content_checks import _EMAIL, _URL, _may_hold_url
 from channels.matching import OPEN_STATUSES, ContactRef, MatchIndex, similar_subjects
 from channels.mime import _header_block_start, _message_from_bytes, parse_message
 from scenarios.text import _fold_whole, fold_lines
@@ -209,3 +212,23 @@ def test_subject_index_same_as_pass_over_contacts(
         assert index._open_with_subject(subject, when) == _by_subject_reference(
             index, subject, when
         )
+
+
+@settings(max_examples=400)
+@given(st.text(alphabet=st.characters(max_codepoint=0x2FF, exclude_categories=("Cs",))))
+def test_c1_in_utf8_bytes_as_in_text(text: str) -> None:
+    assert _has_c1_utf8(text.encode("utf-8")) == _has_c1(text)
+
+
+@settings(max_examples=400)
+@given(
+    st.lists(
+        st.sampled_from(["www.", "WwW.", "wWW.x", "http://a", "HTTPS://b", "ſ", "K", "@", "a@b.fr",
+                         "x", " ", "\n", ".", ":/", "//", "w", "W", "é"]),
+        max_size=20,
+    )
+)  # fmt: skip
+def test_url_and_address_prechecks_lose_nothing(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert (_URL.findall(text) if _may_hold_url(text) else []) == _URL.findall(text)
+    assert (_EMAIL.findall(text) if "@" in text else []) == _EMAIL.findall(text)
