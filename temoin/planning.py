@@ -63,6 +63,18 @@ class PlanRefused(UserError):
         self.problem = problem
 
 
+class CampaignExists(UserError):
+    """A campaign of that name is planned already (``--replace`` re-plans it)."""
+
+    def __init__(self, name: str, planned_at: datetime) -> None:
+        super().__init__(
+            f"campaign {name!r} already exists (planned {planned_at:%Y-%m-%d}):"
+            " use --replace to re-plan what has not started yet, or another name"
+        )
+        self.name = name
+        self.planned_at = planned_at
+
+
 @dataclass
 class PlanOutcome:
     name: str
@@ -158,10 +170,7 @@ async def plan_campaign(
     async with database.session() as session:
         existing = await repo.find_campaign(session, spec.name)
         if existing is not None and not replace:
-            raise UserError(
-                f"campaign {spec.name!r} already exists (planned {existing.planned_at:%Y-%m-%d}):"
-                " use --replace to re-plan what has not started yet, or another name"
-            )
+            raise CampaignExists(spec.name, existing.planned_at)
         persona_keys = [p.key for p in spec.personas]
         auditor_keys = [a.key for a in spec.auditors]
         deleted = 0

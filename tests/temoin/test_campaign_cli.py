@@ -190,8 +190,13 @@ def test_replan_is_refused_and_replace_keeps_what_started(
 
     again = invoke("campaign", "plan", str(path))
     assert again.exit_code == 1
-    assert f"campaign '{NAME}' already exists" in again.output
-    assert "--replace" in again.output
+    said = again.stderr.removeprefix("temoin: ")
+    assert re.fullmatch(
+        rf"la campagne «\u202f{NAME}\u202f» existe déjà \(planifiée le \d\d/\d\d/\d{{4}}\)"
+        r"\u202f: --replace replanifie ce qui n’a pas commencé, ou choisissez un autre nom\n",
+        said,
+    ), said
+    assert not violations(said), said
     assert contacts(imported) == before
 
     sent, done = before[0], next(r for r in before if r.channel == "visit")
