@@ -75,6 +75,14 @@ class CampaignExists(UserError):
         self.planned_at = planned_at
 
 
+class PersonaTaken(UserError):
+    """A persona's address already belongs to another persona (``conflict`` has which)."""
+
+    def __init__(self, conflict: repo.PersonaConflict) -> None:
+        super().__init__(str(conflict))
+        self.conflict = conflict
+
+
 @dataclass
 class PlanOutcome:
     name: str
@@ -189,7 +197,7 @@ async def plan_campaign(
             try:
                 personas = await repo.upsert_personas(session, spec.personas, now)
             except repo.PersonaConflict as exc:
-                raise UserError(str(exc)) from exc
+                raise PersonaTaken(exc) from exc
             auditors = await repo.upsert_auditors(session, spec.auditors, now)
             campaign_id = await repo.save_campaign(
                 session,

@@ -440,3 +440,27 @@ def test_campaign_times_are_stored_as_aware_utc(imported: DbTarget, tmp_path: Pa
     assert created.tzinfo is UTC and planned.tzinfo is UTC
     assert abs((datetime.now(UTC) - planned).total_seconds()) < 120
     assert name == NAME and start > date.today()
+
+
+def test_a_persona_address_taken_by_another_is_refused_in_the_reader_language(
+    imported: DbTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert invoke("campaign", "plan", str(example_file(tmp_path))).exit_code == 0
+    data = tomllib.loads(EXAMPLE_CAMPAIGN.read_text(encoding="utf-8"))
+    personas = data["personas"]
+    personas[0] = {**personas[0], "key": "claire-bis"}  # Claire's address, another key
+    path = example_file(tmp_path, name="autre-campagne", personas=personas)
+    refused = invoke("campaign", "plan", str(path))
+    assert refused.exit_code == 1
+    said = refused.stderr.removeprefix("temoin: ").rstrip("\n")
+    assert said == (
+        "la persona «\u202fclaire-bis\u202f»\u202f: l’adresse claire.martin@temoin.example "
+        "appartient déjà à la persona «\u202fclaire-martin\u202f»"
+    )
+    assert not violations(said), said
+    monkeypatch.setenv("TEMOIN_LOCALE", "en")
+    english = invoke("campaign", "plan", str(path))
+    assert english.stderr == (
+        "temoin: persona 'claire-bis': email claire.martin@temoin.example already belongs to "
+        "persona 'claire-martin'\n"
+    )
