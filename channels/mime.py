@@ -147,8 +147,17 @@ class ParsedMessage:
         return first
 
     def header_all(self, name: str) -> tuple[str, ...]:
-        wanted = name.lower()
-        return tuple(value for key, value in self.headers if key.lower() == wanted)
+        """Every value of header ``name`` (case-insensitive), in order."""
+        return self._all_values.get(name.lower(), ())
+
+    @functools.cached_property
+    def _all_values(self) -> dict[str, tuple[str, ...]]:
+        """The values of each header by lower-case name: matching asks for five headers of
+        each message (To, Cc, Delivered-To…), the classifier for more."""
+        found: dict[str, list[str]] = {}
+        for key, value in self.headers:
+            found.setdefault(key.lower(), []).append(value)
+        return {key: tuple(values) for key, values in found.items()}
 
 
 def parse_message(raw: bytes) -> ParsedMessage:
@@ -197,7 +206,7 @@ def _parse(data: bytes) -> ParsedMessage:
     defects = _Defects()
     parser = email.parser.BytesParser(policy=policy.compat32)
     try:
-        msg = parser.parsebytes(data)
+        msg = _message_from_bytes(parser, data)
     except RecursionError:
         defects.add("MIME structure nested too deeply: body not read")
         msg = parser.parsebytes(data, headersonly=True)
@@ -241,6 +250,42 @@ def _parse(data: bytes) -> ParsedMessage:
         report_parts=tuple(walk.reports),
         embedded_headers=walk.embedded_headers,
     )
+
+
+_FIRST_BLANK_LINE = re.compile(rb"\n\r?\n")
+_NESTED_TYPES = frozenset({"multipart", "message"})
+
+
+def _message_from_bytes(parser: email.parser.BytesParser, data: bytes) -> email.message.Message:
+    """``parser.parsebytes(data)``, the same ``Message`` to the last attribute, without the
+    feed parser's line-by-line pass over the body of a single-part message.
+
+    The header block (up to the first blank line) is parsed with ``headersonly``, which keeps
+    every line after the headers as the payload, exactly as the full parse keeps the body of
+    a type that is neither ``multipart/*`` nor ``message/*``: whether a line ends the headers
+    depends on that line alone, and a cut just after a newline is a line boundary for both
+    parses, so both read the same headers (and defects); the rest of the bytes are appended
+    to the payload as ``parsebytes`` decodes them (ASCII, surrogate escapes: byte by byte).
+    Multipart and message types, whose bodies the feed parser does read, take the full parse.
+    """
+    blank = _FIRST_BLANK_LINE.search(data)
+    if blank is None:
+        return parser.parsebytes(data)
+    cut = blank.end()
+    head = parser.parsebytes(data[:cut], headersonly=True)
+    try:
+        nested = head.get_content_maintype() in _NESTED_TYPES
+    except Exception:  # the full parse asks the same question and meets the same error
+        nested = True
+    if nested:
+        return parser.parsebytes(data)
+    # The stored payload itself: compat32's get_payload() re-decodes it with the declared
+    # charset and raises on some labels.
+    kept = head._payload  # type: ignore[attr-defined]
+    if not isinstance(kept, str):
+        return parser.parsebytes(data)
+    head.set_payload(kept + data[cut:].decode("ascii", "surrogateescape"))
+    return head
 
 
 def _joined(parts: list[str], separator: str, limit: int, what: str, defects: _Defects) -> str:

@@ -7,12 +7,13 @@ Only an invite code's hash is stored.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy import BigInteger, and_, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -169,6 +170,19 @@ async def redeem_invite(
 # --------------------------------------------------------------------------- state
 
 
+@functools.cache
+def _identify_query() -> Any:
+    """The state row and its active auditor, built once (bound ``telegram_user_id``)."""
+    return (
+        select(BotState, Auditor)
+        .outerjoin(
+            Auditor,
+            (Auditor.telegram_user_id == BotState.telegram_user_id) & Auditor.active.is_(True),
+        )
+        .where(BotState.telegram_user_id == bindparam("telegram_user_id", type_=BigInteger))
+    )
+
+
 async def identify(
     session: AsyncSession, telegram_user_id: int, now: datetime
 ) -> tuple[Auditor | None, BotState | None]:
@@ -177,14 +191,7 @@ async def identify(
     nothing: ``stranger_state`` makes one when it must count wrong codes); an auditor gets
     one on first contact."""
     found = (
-        await session.execute(
-            select(BotState, Auditor)
-            .outerjoin(
-                Auditor,
-                (Auditor.telegram_user_id == BotState.telegram_user_id) & Auditor.active.is_(True),
-            )
-            .where(BotState.telegram_user_id == telegram_user_id)
-        )
+        await session.execute(_identify_query(), {"telegram_user_id": telegram_user_id})
     ).first()
     if found is not None:
         return found[1], found[0]

@@ -11,13 +11,25 @@ to the auditor asking, so forged callback data reaches nothing else.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, literal, null, select, true, union_all, update
+from sqlalchemy import (
+    Integer,
+    bindparam,
+    delete,
+    func,
+    literal,
+    null,
+    select,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -221,13 +233,12 @@ class AnswerRow:
     photo_sha256: str | None
 
 
-async def owned_task_with_history(
-    session: AsyncSession, auditor_id: int, contact_id: int
-) -> tuple[TaskRow, dict[str, AnswerRow], list[EventRow]] | None:
-    """``owned_task``, ``answers_of`` and ``events_of`` in one round trip (what every update
-    of the bot reads): the task's columns beside each of its answers and events, UNION ALL
-    of the two; ownership is checked in the same WHERE, so nothing of a contact that is not
-    the auditor's comes back. None when the task is not theirs."""
+@functools.cache
+def _task_with_history_query() -> Any:
+    """The statement of ``owned_task_with_history``, built once: bound parameters
+    ``contact_id`` and ``auditor_id`` (SQLAlchemy then keeps its cache key and compiled form
+    instead of building a union and its subquery for every update)."""
+    contact_id = bindparam("contact_id", type_=Integer)
     events = select(
         literal(1).label("src"),
         ContactEvent.id.label("event_id"),
@@ -249,14 +260,29 @@ async def owned_task_with_history(
         Observation.photo_sha256,
     ).where(Observation.contact_id == contact_id)
     history = union_all(events, answers).subquery("history")
-    query = (
+    return (
         _task_query()
         .add_columns(*history.c)
         .outerjoin(history, true())
-        .where(Contact.id == contact_id, Contact.auditor_id == auditor_id)
+        .where(
+            Contact.id == contact_id, Contact.auditor_id == bindparam("auditor_id", type_=Integer)
+        )
         .order_by(history.c.src, history.c.at, history.c.event_id)
     )
-    rows = (await session.execute(query)).all()
+
+
+async def owned_task_with_history(
+    session: AsyncSession, auditor_id: int, contact_id: int
+) -> tuple[TaskRow, dict[str, AnswerRow], list[EventRow]] | None:
+    """``owned_task``, ``answers_of`` and ``events_of`` in one round trip (what every update
+    of the bot reads): the task's columns beside each of its answers and events, UNION ALL
+    of the two; ownership is checked in the same WHERE, so nothing of a contact that is not
+    the auditor's comes back. None when the task is not theirs."""
+    rows = (
+        await session.execute(
+            _task_with_history_query(), {"contact_id": contact_id, "auditor_id": auditor_id}
+        )
+    ).all()
     if not rows:
         return None
     width = len(TaskRow.__slots__)
@@ -298,6 +324,8 @@ async def upsert_answer(
 ) -> None:
     """Store the answer, replacing an earlier one (one INSERT … ON CONFLICT statement)."""
     values: dict[str, Any] = {
+        "contact_id": contact_id,
+        "question_id": question_id,
         "value": value,
         "auditor_id": auditor_id,
         "answered_at": require_utc(at),
@@ -305,12 +333,28 @@ async def upsert_answer(
     }
     if review_state is not None:
         values["review_state"] = review_state
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(Observation).values(contact_id=contact_id, question_id=question_id, **values)
-    statement = statement.on_conflict_do_update(
-        index_elements=["contact_id", "question_id"], set_=values
+    dialect = session.get_bind().dialect.name
+    await session.execute(_upsert_answer_statement(dialect, review_state is not None), values)
+
+
+@functools.cache
+def _upsert_answer_statement(dialect: str, with_review_state: bool) -> Any:
+    """INSERT … ON CONFLICT (contact, question) DO UPDATE, built once per dialect; the
+    values are bound parameters named after the columns."""
+    columns = ["value", "auditor_id", "answered_at", "photo_sha256"]
+    if with_review_state:
+        columns.append("review_state")
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(Observation).values(
+        {
+            Observation.__table__.c[name]: bindparam(name)
+            for name in ["contact_id", "question_id", *columns]
+        }
     )
-    await session.execute(statement)
+    return statement.on_conflict_do_update(
+        index_elements=["contact_id", "question_id"],
+        set_={name: statement.excluded[name] for name in columns},
+    )
 
 
 async def delete_answers(

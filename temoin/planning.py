@@ -44,16 +44,23 @@ from temoin.errors import UserError
 
 
 class PlanRefused(UserError):
-    """The auditors' days cannot hold the field plan; ``shortfalls`` has the numbers, for
-    a caller that words them in the reader's language (``temoin.cli.plan_refusal``)."""
+    """The rules cannot hold: ``problem`` (the planner's ``InfeasiblePlan``) has the case
+    and its numbers, ``shortfalls`` those of the auditors' days, for a caller that words
+    them in the reader's language (``temoin.cli.plan_refusal``)."""
 
     def __init__(
-        self, message: str, name: str, shortfalls: Sequence[FieldShortfall], rules: Rules
+        self,
+        message: str,
+        name: str,
+        shortfalls: Sequence[FieldShortfall],
+        rules: Rules,
+        problem: InfeasiblePlan | None = None,
     ) -> None:
         super().__init__(message)
         self.name = name
         self.shortfalls = tuple(shortfalls)
         self.rules = rules
+        self.problem = problem
 
 
 @dataclass
@@ -243,9 +250,7 @@ async def plan_campaign(
             result = plan(request)
         except InfeasiblePlan as exc:
             message = f"cannot plan {spec.name!r}: {exc}"
-            if exc.shortfalls:
-                raise PlanRefused(message, spec.name, exc.shortfalls, request.rules) from exc
-            raise UserError(message) from exc
+            raise PlanRefused(message, spec.name, exc.shortfalls, request.rules, exc) from exc
         if not dry_run:
             await repo.insert_contacts(session, campaign_id, result.contacts, now)
     return PlanOutcome(

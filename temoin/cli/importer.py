@@ -3,7 +3,8 @@
 ``temoin import services FILE.csv [--dry-run]`` reads the file, validates every row
 (``scenarios.directory``) and, only when no row has a problem, upserts everything in one
 unit of work (``storage.directory``). Problems go to stderr, one per line in file order,
-as ``line N, column C: reason``; the command then exits 1 and writes nothing.
+as ``FILE, ligne N, colonne C : raison`` in the reader's language (``directory.*`` in the
+catalogue); the command then exits 1 and writes nothing.
 """
 
 from __future__ import annotations
@@ -36,16 +37,19 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
-def _read(path: Path) -> bytes:
+def _read(path: Path, w: Words) -> bytes:
     try:
         return read_input(path, LIMITS["services"])
     except InputFileError as exc:
-        _fail(f"{path}: {exc}")
+        _fail(printable(w.input_error(path, exc)))
 
 
 def _report_errors(path: Path, result: ImportResult, w: Words) -> NoReturn:
     for error in result.errors:  # one problem per line, already in file order
-        typer.echo(str(error), err=True)
+        reason = error.said(w.t, w.f.number)
+        where = "directory.where_line" if error.column is None else "directory.where_column"
+        line = w(where, path=path, line=w.f.number(error.line), column=error.column, reason=reason)
+        typer.echo(printable(line), err=True)
     _fail(
         w(
             "cli.import.refused",
@@ -89,7 +93,7 @@ def import_services(
     from storage.directory import upsert_directory
 
     w = words(app_context(ctx))
-    result = parse_directory(_read(file))
+    result = parse_directory(_read(file, w))
     if not result.ok:
         _report_errors(file, result, w)
     source = w("cli.import.source", path=file, encoding=result.encoding, delimiter=result.delimiter)

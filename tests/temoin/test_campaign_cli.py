@@ -22,6 +22,7 @@ from scenarios.calendar import BusinessCalendar
 from scenarios.campaign_file import CampaignFileError, load_campaign_file, parse_campaign
 from scenarios.domain import ContactStatus
 from scenarios.opening_hours import parse_hours
+from scenarios.typography import violations
 from storage.db import Database
 from storage.models import Auditor, Campaign, Collectivity, Contact, Persona, Service
 from tests.conftest import DbTarget
@@ -285,11 +286,14 @@ def test_rules_that_cannot_hold_are_explained_and_write_nothing(
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     result = invoke("campaign", "plan", str(path))
     assert result.exit_code == 1
-    assert re.search(
-        r"cannot plan '.+': rule 'at most 1 contact per collectivity per day': "
-        r"collectivity \w+ .+ needs \d+ days, the window has [01] business days",
-        result.output,
+    said = result.stderr.removeprefix("temoin: ")
+    assert re.match(
+        r"Impossible de planifier la campagne \S+\u202f: la règle «\u202fau plus 1 contact par "
+        r"collectivité et par jour\u202f» ne tient pas\u202f: la collectivité .+ \(\w+\) a "
+        r"besoin de \d+ jours ouvrés, la période en compte [01] jour ouvré \(il en manque \d+\)\.",
+        said,
     ), result.output
+    assert not violations(said), said
     for model in (Campaign, Contact, Persona, Auditor):
         assert count(imported, model) == 0
 

@@ -2,25 +2,29 @@
 uvicorn in its own process, on SQLite and PostgreSQL.
 
 A coordinator logs in, opens a campaign's dashboard and the triage queue; a collectivity logs
-in and sees its own barometer and nobody else's. Every page is checked for console errors (a
-Content-Security-Policy violation is one: htmx and the style sheet must load from the site)
-and screenshots are written to ``var/screenshots/``. Kept to one test per database: the
-browser costs seconds on two shared cores.
+in, sees its own barometer and nobody else's, and downloads it as a PDF. Every page is
+checked for console errors (a Content-Security-Policy violation is one: htmx and the style
+sheet must load from the site), axe-core runs on each page visited, and screenshots are
+written to ``var/screenshots/``. Kept to one test per database: the browser costs seconds on
+two shared cores.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from pypdf import PdfReader
 
 from sim.dovecot import free_port
 from tests.conftest import REQUIRE_SERVERS, DbTarget
@@ -76,9 +80,10 @@ def _need_chromium() -> None:
         pytest.skip(reason)
 
 
-@pytest.fixture
-def served(db_target: DbTarget, web_world: WebWorld, tmp_path: Path) -> Iterator[str]:
-    """`temoin web` on a free loopback port, on the test's database; its base URL."""
+@contextmanager
+def serve(db_target: DbTarget, tmp_path: Path, **web: object) -> Iterator[str]:
+    """`temoin web` on a free loopback port, on the test's database, with ``[web]`` settings
+    overridden by ``web``; its base URL."""
     _need_chromium()
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TEMOIN_")}
@@ -89,8 +94,9 @@ def served(db_target: DbTarget, web_world: WebWorld, tmp_path: Path) -> Iterator
         "TEMOIN_WEB__SECURE_COOKIES": "false",
         "TEMOIN_WEB__PUBLIC_URL": f"http://127.0.0.1:{port}",
     }
-    env |= {f"TEMOIN_WEB__{k.upper()}": str(v) for k, v in CHEAP.items()}
-    log = (tmp_path / "web.log").open("wb")
+    env |= {f"TEMOIN_WEB__{k.upper()}": str(v) for k, v in (CHEAP | web).items()}
+    log_path = tmp_path / f"web-{port}.log"
+    log = log_path.open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "temoin", "web", "--host", "127.0.0.1", "--port", str(port)],
         cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -106,7 +112,7 @@ def served(db_target: DbTarget, web_world: WebWorld, tmp_path: Path) -> Iterator
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
                 log.flush()
-                pytest.fail("temoin web did not start:\n" + (tmp_path / "web.log").read_text())
+                pytest.fail("temoin web did not start:\n" + log_path.read_text())
             time.sleep(0.2)
         yield base
     finally:
@@ -119,6 +125,22 @@ def served(db_target: DbTarget, web_world: WebWorld, tmp_path: Path) -> Iterator
         log.close()
 
 
+@pytest.fixture
+def served(db_target: DbTarget, web_world: WebWorld, tmp_path: Path) -> Iterator[str]:
+    """`temoin web` on the ``web_world``'s database; its base URL."""
+    with serve(db_target, tmp_path) as base:
+        yield base
+
+
+async def log_in(page: Any, base: str, login_name: str, password: str = PASSWORD) -> None:
+    """Through the log-in form, as a person would."""
+    await page.goto(f"{base}/connexion")
+    await page.get_by_label("Identifiant").fill(login_name)
+    await page.get_by_label("Mot de passe").fill(password)
+    await page.get_by_role("button", name="Se connecter").click()
+    await page.wait_for_url(lambda url: "/connexion" not in url)
+
+
 async def test_coordinator_and_collectivity_in_a_browser(served: str, web_world: WebWorld) -> None:
     from playwright.async_api import async_playwright
 
@@ -129,7 +151,7 @@ async def test_coordinator_and_collectivity_in_a_browser(served: str, web_world:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
             context = await browser.new_context(
-                locale="fr-FR", viewport={"width": 1280, "height": 900}
+                locale="fr-FR", viewport={"width": 1280, "height": 900}, accept_downloads=True
             )
             page = await context.new_page()
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -171,6 +193,16 @@ async def test_coordinator_and_collectivity_in_a_browser(served: str, web_world:
             assert NAMES[A_CODE] in text
             assert [n for c, n in NAMES.items() if c != A_CODE and n in text] == []
             await page.screenshot(path=str(SHOTS / f"portal-report-{backend}.png"), full_page=True)
+            # its barometer as a PDF: the same content, its own name, nobody else's
+            async with page.expect_download() as info:
+                await page.get_by_role("link", name="Télécharger le rapport (PDF)").click()
+            download = await info.value
+            assert download.suggested_filename.endswith(".pdf")
+            pdf = (await download.path()).read_bytes()
+            assert pdf.startswith(b"%PDF")
+            text = "\n".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(pdf)).pages)
+            assert NAMES[A_CODE] in text
+            assert [n for c, n in NAMES.items() if c != A_CODE and n in text] == []
             problems += await audit(browser, context, [page.url, f"{served}/portail"])
             assert problems == []
             assert errors == []

@@ -4,18 +4,21 @@ own process), on SQLite and PostgreSQL, with axe-core on each page.
 
 A coordinator invites a collectivity's account and re-roles the consultant, ignores two held
 messages at once, watches the comparison load on the dashboard, downloads an export and
-comments on a collectivity's barometer; the
+matches the third to its contact, comments on a collectivity's barometer; the
 invited person chooses a password from the link and follows its evolution on the portal.
 Kept to one test per database: the browser costs seconds on two shared cores.
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 
 from sqlalchemy import select
 
-from storage.models import Blob, Message
+from storage.models import Blob, Contact, Message
+from tests import factories as f
 from tests.reports.statsworld import COLLECTIVITIES
 from tests.web.conftest import A_CODE, B_CODE, PASSWORD, WebWorld, earlier_campaign
 from tests.web.test_browser import CHROMIUM, SHOTS, audit, served  # noqa: F401  (fixture)
@@ -25,9 +28,23 @@ NEW_PASSWORD = "un mot de passe pour la mairie"
 
 
 async def _held(web_world: WebWorld) -> list[int]:
+    """Three messages held for triage; the second a real reply to the open campaign's contact
+    (its persona's mailbox, after the contact was sent), which a coordinator can match."""
     at = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+    reply = EmailMessage()
+    reply["From"] = "Accueil de la mairie <accueil@mairie.example>"
+    reply["To"] = "claire.mercier@persona.example"
+    reply["Subject"] = "Lettre d’information 1"
+    reply["Message-ID"] = "<reponse-1@mairie.example>"
+    reply.set_content("Bonjour,\nVotre demande est bien reçue, nous y répondons sous huit jours.\n")
+    raw = reply.as_bytes()
     async with web_world.database.session() as s:
+        persona = await f.persona(s, at, email="claire.mercier@persona.example")
+        contact = await s.get(Contact, web_world.open_contact_id)
+        assert contact is not None and contact.sent_at is not None
+        contact.persona_id = persona.id
         s.add(Blob(sha256="1" * 64, size=1, data=b"x", created_at=at))
+        s.add(Blob(sha256=hashlib.sha256(raw).hexdigest(), size=len(raw), data=raw, created_at=at))
         await s.flush()
         rows = [
             Message(direction="in", raw_sha256="1" * 64, subject=f"Lettre d’information {i}",
@@ -35,6 +52,9 @@ async def _held(web_world: WebWorld) -> list[int]:
                     classification="other", created_at=at)
             for i in range(3)
         ]  # fmt: skip
+        rows[1].raw_sha256 = hashlib.sha256(raw).hexdigest()
+        rows[1].persona_id = persona.id
+        rows[1].internal_date = contact.sent_at + timedelta(hours=3)
         s.add_all(rows)
         await s.flush()
         return [m.id for m in rows]
@@ -91,6 +111,24 @@ async def test_back_office_and_evolution_in_a_browser(served: str, web_world: We
                 states = {i: state for i, state in found.all()}
             assert [states[i] for i in held] == ["ignored", "pending", "ignored"]
             pages.append(f"{served}/admin/tri")
+            # the one left is a reply: matched to its contact, its class set, from its page
+            await page.get_by_role("link", name="Lettre d’information 1").click()
+            await page.get_by_role("heading", name="Décider").wait_for()
+            pages.append(page.url)
+            await page.get_by_label("Numéro du contact").fill(str(web_world.open_contact_id))
+            await page.get_by_label("Classe du message").select_option("answer")
+            await page.get_by_role("button", name="Associer au contact").click()
+            await page.wait_for_url(f"{served}/admin/contacts/{web_world.open_contact_id}")
+            async with web_world.database.session() as s:
+                matched = await s.get(Message, held[1])
+                assert matched is not None
+                assert (matched.triage_state, matched.contact_id, matched.classification) == (
+                    "matched",
+                    web_world.open_contact_id,
+                    "answer",
+                )
+            assert "Lettre d’information 1" in await page.locator("main").inner_text()
+            pages.append(page.url)
 
             # the dashboard: the comparison loads after the page, a download
             await page.get_by_role("link", name="Campagnes").first.click()
@@ -118,6 +156,7 @@ async def test_back_office_and_evolution_in_a_browser(served: str, web_world: We
 
             # the invited person chooses a password, then follows its evolution
             await page.goto(link)
+            problems += await audit(browser, context, [link])
             await page.get_by_label("Mot de passe (au moins").fill(NEW_PASSWORD)
             await page.get_by_label("Confirmez le mot de passe").fill(NEW_PASSWORD)
             await page.get_by_role("button", name="Enregistrer le mot de passe").click()

@@ -63,7 +63,11 @@ async def test_reviews_in_a_browser(served: str, web_world: WebWorld) -> None:  
 
             await page.get_by_role("link", name="Enquêteurs").click()
             await page.get_by_role("heading", name="Enquêteurs", level=1).wait_for()
-            pages.append(page.url)
+            pages += [
+                page.url,
+                f"{served}/admin/contacts/{phone}",
+                f"{served}/admin/contacts/{email}",
+            ]
             assert await audit(browser, context, pages) == []
             assert errors == []
         finally:
