@@ -57,7 +57,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from reports.campaign_stats import compute_stats  # noqa: E402
-from reports.figures_store import ensure_kept  # noqa: E402
+from reports.figures_store import ensure_kept, figure_options  # noqa: E402
 from scenarios.clock import FixedClock  # noqa: E402
 from storage import barometer_figures, web_accounts  # noqa: E402
 from storage.db import Database, sync_url  # noqa: E402
@@ -74,6 +74,7 @@ _spec.loader.exec_module(stats_bench)
 NOW = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 PASSWORD = "bench password, long enough"
 TRIAGE = 300
+RECOMPUTED = 3  # the comparison's former cost: seconds each
 FIRSTS = 10  # first views timed, each on a new app (a restarted server)
 COPY_OFFSET = 10_000_000  # contact ids of the earlier campaign's copy
 
@@ -225,6 +226,11 @@ async def timed_pages(url: str, schema: str | None, contacts: int, n: int) -> di
         assert await ensure_kept(database, info, min_cell=config.min_cell,
                                  strata=config.strata, catalog=None, at=NOW)  # fmt: skip
         figures["close: figures kept"] = ((time.perf_counter() - start) * 1000,) * 2 + (1,)
+        async with database.session() as s:
+            options = figure_options(stats_bench.CLOSE, config.min_cell, config.strata)
+            kept = await barometer_figures.kept(s, 1, options)
+        assert kept is not None
+        figures["kept bytes"] = len(kept[1])
         firsts = min(n, FIRSTS)
 
         async def first_views(name: str, login_name: str, path: str) -> None:
@@ -250,7 +256,7 @@ async def timed_pages(url: str, schema: str | None, contacts: int, n: int) -> di
         # the comparison with an earlier campaign: a copy of this one, closed (figures kept)
         earlier = await add_earlier_campaign(database, config)
         before = []
-        for _ in range(firsts):  # what the fragment did on every load: both campaigns' stats
+        for _ in range(RECOMPUTED):  # what the fragment did on every load: both campaigns' stats
             start = time.perf_counter()
             for campaign in (earlier, info):
                 async with database.session() as s:
@@ -320,9 +326,11 @@ def main() -> None:
                     admin.dispose()
             load = os.getloadavg()[0]
             bare = figures.pop("bare")
+            kept_bytes = figures.pop("kept bytes")
             for name, (p50, p95, count) in figures.items():
                 print(f"{backend}: {name:<34} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  "
                       f"({count} requests)")  # fmt: skip
+            print(f"{backend}: the kept national and peer figures take {kept_bytes / 1e6:.1f} MB")
             dashboard = figures["dashboard"][0]
             print(f"{backend}: bare GROUP BY channel, status p50 {bare:.1f} ms; dashboard / bare "
                   f"{dashboard / bare:.1f}x; load {load:.1f} on {os.cpu_count()} CPUs "

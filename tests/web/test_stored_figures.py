@@ -167,6 +167,18 @@ async def test_kept_figures_equal_a_fresh_computation_to_the_last_bit(
             fresh.peers(stratum, empty)
         )
 
+    # a row that does not decode (cut short, or samples pointing outside) is not used
+    options = figure_options(CLOSE, 5, STRATA)
+    data = encode(fresh)
+    import zlib
+
+    whole = zlib.decompress(data)
+    for broken in (data[: len(data) // 2], zlib.compress(whole[:-4]), b"not figures"):
+        async with web_world.database.session() as s:
+            await barometer_figures.keep(s, campaign.id, options, version, broken, NOW)
+        assert await kept_figures(web_world.database, campaign, min_cell=5, strata=STRATA,
+                                  version=version) is None  # fmt: skip
+
     # other options or another version: nothing kept for them
     assert await kept_figures(web_world.database, campaign, min_cell=6, strata=STRATA,
                               version=version) is None  # fmt: skip
