@@ -1,6 +1,7 @@
 """Benchmark: the back office's downloads and the portal's evolution on a large campaign.
 
     .venv/bin/python bench/web_downloads.py [--contacts 100000] [--backends sqlite,postgresql]
+                                            [--pdf-only] [--repeat 3]
 
 For each backend, the campaign of ``bench/stats.py`` (as ``bench/web.py`` loads it, not
 timed), then, timed once each through the app (httpx over ASGI, a logged-in coordinator):
@@ -8,7 +9,10 @@ the contacts export as CSV and as XLSX (the excel profile, streamed from a tempo
 the statistics export as XLSX, and a collectivity's evolution page (its account). Baseline,
 in the same run: ``reports.exports.export`` of the same CSV straight to a file (what
 ``temoin export`` does), so the ratio is what the web adds (request, temporary folder,
-streaming). Prints seconds, bytes, the ratio and the load average.
+streaming). Then a collectivity's PDF through the portal (its account, the campaign's figures
+already held): the first download (rendered: the app's held PDFs emptied before each of
+``--repeat`` runs) and the next ones (held, ``web.pdf_cache``), p50 of each, and their ratio.
+``--pdf-only`` skips the exports. Prints seconds, bytes, the ratios and the load average.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import asyncio
 import importlib.util
 import os
 import secrets
+import statistics
 import sys
 import tempfile
 import time
@@ -38,6 +43,7 @@ from storage.db import Database, sync_url  # noqa: E402
 from web.app import create_app  # noqa: E402
 from web.auth import Passwords  # noqa: E402
 from web.config import WebConfig  # noqa: E402
+from web.pdf_cache import PdfCache  # noqa: E402
 
 
 def _load(name: str) -> Any:
@@ -54,7 +60,9 @@ NOW = web_bench.NOW
 PASSWORD = web_bench.PASSWORD
 
 
-async def timed(url: str, schema: str | None) -> dict[str, tuple[float, int]]:
+async def timed(
+    url: str, schema: str | None, pdf_only: bool = False, repeat: int = 3
+) -> dict[str, tuple[float, int]]:
     database = Database(url, schema=schema)
     passwords = Passwords(1, 8192, 1)
     figures: dict[str, tuple[float, int]] = {}
@@ -103,9 +111,13 @@ async def timed(url: str, schema: str | None) -> dict[str, tuple[float, int]]:
             await web_bench.login(client, "coord@bench.example")
             await client.get("/admin")  # warm-up
             for name, path in (
-                ("contacts CSV", "/admin/campagnes/1/export.csv?niveau=contacts"),
-                ("contacts XLSX", "/admin/campagnes/1/export.xlsx?niveau=contacts"),
-                ("stats XLSX", "/admin/campagnes/1/export.xlsx?niveau=stats"),
+                ()
+                if pdf_only
+                else (
+                    ("contacts CSV", "/admin/campagnes/1/export.csv?niveau=contacts"),
+                    ("contacts XLSX", "/admin/campagnes/1/export.xlsx?niveau=contacts"),
+                    ("stats XLSX", "/admin/campagnes/1/export.xlsx?niveau=stats"),
+                )
             ):
                 start = time.perf_counter()
                 size = 0
@@ -123,6 +135,19 @@ async def timed(url: str, schema: str | None) -> dict[str, tuple[float, int]]:
                 answer = await client.get("/portail/evolution")
                 assert answer.status_code == 200, answer.status_code
                 figures[name] = (time.perf_counter() - start, len(answer.content))
+            await client.get("/portail/campagnes/1")  # the campaign's figures held, not timed
+            web = app.state.web
+            for name, fresh in (("PDF, 1st download p50", True), ("PDF, next download p50", False)):
+                seconds, size = [], 0
+                for _ in range(repeat):
+                    if fresh:
+                        web.pdfs = PdfCache()
+                    start = time.perf_counter()
+                    answer = await client.get("/portail/campagnes/1/rapport.pdf")
+                    seconds.append(time.perf_counter() - start)
+                    assert answer.status_code == 200, answer.status_code
+                    size = len(answer.content)
+                figures[name] = (statistics.median(seconds), size)
         return figures
     finally:
         await database.dispose()
@@ -132,6 +157,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--pdf-only", action="store_true", help="skip the exports")
+    parser.add_argument("--repeat", type=int, default=3, help="downloads per PDF figure")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
     for backend in args.backends.split(","):
@@ -153,7 +180,7 @@ def main() -> None:
                     stats_bench.load_sqlite(Path(tmp) / "bench.db", args.contacts)
                 print(f"{backend}: loaded {args.contacts:,} contacts in "
                       f"{time.perf_counter() - start:.1f} s (not timed)")  # fmt: skip
-                figures = asyncio.run(timed(url, schema))
+                figures = asyncio.run(timed(url, schema, args.pdf_only, args.repeat))
             finally:
                 if schema is not None:
                     with admin.begin() as conn:
@@ -161,10 +188,14 @@ def main() -> None:
                     admin.dispose()
             for name, (seconds, size) in figures.items():
                 print(f"{backend}: {name:<30} {seconds:7.2f} s  {size:>12,} bytes")
-            base = figures["baseline: export() to a file"][0]
-            print(f"{backend}: contacts CSV through the web / export() to a file "
-                  f"{figures['contacts CSV'][0] / base:.2f}x; load {os.getloadavg()[0]:.1f} "
-                  f"on {os.cpu_count()} CPUs")  # fmt: skip
+            load = f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+            if "contacts CSV" in figures:
+                base = figures["baseline: export() to a file"][0]
+                print(f"{backend}: contacts CSV through the web / export() to a file "
+                      f"{figures['contacts CSV'][0] / base:.2f}x; {load}")  # fmt: skip
+            first = figures["PDF, 1st download p50"][0]
+            print(f"{backend}: PDF next download / 1st download (rendered) "
+                  f"{figures['PDF, next download p50'][0] / first:.4f}x; {load}")  # fmt: skip
 
 
 if __name__ == "__main__":
