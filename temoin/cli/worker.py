@@ -65,12 +65,12 @@ def setup_logging(level: str) -> None:
 
 
 def report_lines(report: DispatchReport, w: Words) -> list[str]:
-    """The counts in the reader's words; the lines per provider are the log's, as logged."""
+    """The counts, the lines per provider and the run's events in the reader's words."""
     from runners.dispatch_report import COUNTS
 
     counts = [w(f"cli.worker.count.{name}", n=w.f.number(getattr(report, name))) for name in COUNTS]
     lines = [", ".join(counts)]
-    lines.extend(f"  {line}" for line in report.lines())
+    lines.extend(f"  {line}" for line in report.lines(w.t))
     lines.extend(f"  {error}" for error in report.errors)
     return lines
 
