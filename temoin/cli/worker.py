@@ -142,7 +142,10 @@ def worker(
     try:
         settings.connection_url()
     except SecretError as exc:
-        fail_settings(f"setting database_password: {exc}")
+        from scenarios.i18n import Translator
+
+        t = Translator(settings.locale)
+        fail_settings(t("settings.error.secret", name="database_password", reason=exc.said(t)))
     if sum(x is not None for x in (as_of, clock_offset, clock_file)) > 1:
         fail(w("cli.worker.clocks"), 2)
 
