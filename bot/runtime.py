@@ -36,6 +36,7 @@ from telegram import (
 )
 from telegram.ext import ContextTypes
 
+from bot import callbacks as cb
 from bot import flows
 from bot.arrivals import Arrivals
 from bot.flows import Outcome, Snapshot, State
@@ -222,11 +223,12 @@ def refusal(rt: Runtime, row: BotState, now: datetime, t: Translator) -> list[Re
 
 
 async def identify(
-    session: AsyncSession, rt: Runtime, user_id: int, now: datetime
+    session: AsyncSession, rt: Runtime, user_id: int, now: datetime, task: int | None = None
 ) -> tuple[Auditor | None, BotState]:
     """The active auditor of this Telegram user and their state row; for a user without a
-    stored row (a stranger), a row that is never added to the session."""
-    auditor, row = await auditor_repo.identify(session, user_id, now)
+    stored row (a stranger), a row that is never added to the session. The task ``task``
+    (by default the state row's) is read in the same round trip, for ``snapshot``."""
+    auditor, row = await auditor_repo.identify(session, user_id, now, task=task)
     if row is None:
         row = BotState(
             telegram_user_id=user_id, stage=flows.IDLE, attempt=0, failed_codes=0,
@@ -267,8 +269,11 @@ async def as_auditor(update: Update, context: ContextTypes.DEFAULT_TYPE, step: S
     now = rt.clock.now()
     arrived = (rt.arrivals.of(update) if rt.arrivals is not None else None) or now
     toast: str | None = None
+    # A press names its task: read it with the user's state (else the state's task is).
+    pressed = update.callback_query.data if update.callback_query is not None else None
+    task = cb.parse(pressed).contact_id if pressed is not None else None
     async with rt.unit() as session:
-        auditor, row = await identify(session, rt, user.id, now)
+        auditor, row = await identify(session, rt, user.id, now, task)
         if auditor is None:
             replies = refusal(rt, row, now, t)
         else:

@@ -474,20 +474,43 @@ def _path(value: str) -> str:
     return value.strip().strip("<>").strip()
 
 
+_ADDRESS_CACHE: dict[str, tuple[tuple[Address, ...], tuple[str, ...]]] = {}
+_ADDRESS_CACHE_SIZE = 4096
+_ADDRESS_CACHE_VALUE = 1000  # longer values are read each time
+
+
 def _addresses(value: str | None, defects: _Defects) -> tuple[Address, ...]:
+    """The addresses of a header value, remembered by value: mail repeats the same To and
+    From lines (the persona's, the services'). The defects the reading adds are remembered
+    with them and added again in the same order, as the reading itself would add them.
+    (Read here, not in a helper: the stack depth at which hostile nesting gives up stays.)"""
     if not value:
         return ()
+    cacheable = len(value) <= _ADDRESS_CACHE_VALUE
+    cached = _ADDRESS_CACHE.get(value) if cacheable else None
+    if cached is not None:
+        for defect in cached[1]:
+            defects.add(defect)
+        return cached[0]
+    found: list[str] = []
     try:
         pairs = email.utils.getaddresses([value])
     except Exception:  # RecursionError on nested comments, and worse on hostile input
-        defects.add("address header not parsable, addresses picked from the text")
-        pairs = [("", found) for found in _ADDRESS.findall(value)]
+        found.append("address header not parsable, addresses picked from the text")
+        pairs = [("", address) for address in _ADDRESS.findall(value)]
     result = []
     for name, address in pairs:
         if not name and not address:
             continue
-        result.append(Address(decode_header_value(name, defects), address.strip()))
-    return tuple(result)
+        result.append(Address(decode_header_value(name, found), address.strip()))
+    addresses = tuple(result)
+    if cacheable:
+        if len(_ADDRESS_CACHE) >= _ADDRESS_CACHE_SIZE:
+            _ADDRESS_CACHE.clear()
+        _ADDRESS_CACHE[value] = (addresses, tuple(found))
+    for defect in found:
+        defects.add(defect)
+    return addresses
 
 
 def _date(value: str | None, defects: _Defects) -> datetime | None:

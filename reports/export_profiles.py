@@ -21,7 +21,7 @@ one call per converted value.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -158,29 +158,33 @@ def _hour(hour: int) -> str:
 def local_text(us: int) -> str:
     """The instant ``us`` (µs since the epoch, UTC) at the Paris wall clock, to the minute:
     ``02/03/2026 10:15``. Cached per UTC hour: Paris changes its offset on whole hours."""
-    return local_texts((us,))[0]
+    hour, rest = divmod(us, _HOUR_US)
+    prefix = _LOCAL.get(hour)
+    if prefix is None:
+        prefix = _hour(hour)
+    if prefix:
+        return prefix + _MM[rest // 60_000_000]
+    return (_EPOCH + timedelta(microseconds=us)).astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
 
 
-def local_texts(values: Iterable[int | None]) -> list[str]:
+def local_texts(values: Sequence[int | None]) -> list[str]:
     """``local_text`` of every instant of a column, ``""`` for ``None``."""
     hours = _LOCAL
     minutes = _MM
-    out: list[str] = []
-    add = out.append
-    for us in values:
-        if us is None:
-            add("")
-            continue
-        hour, rest = divmod(us, _HOUR_US)
-        prefix = hours.get(hour)
-        if prefix is None:
-            prefix = _hour(hour)
-        if prefix:
-            add(prefix + minutes[rest // 60_000_000])
-        else:
-            local = (_EPOCH + timedelta(microseconds=us)).astimezone(PARIS)
-            add(local.strftime("%d/%m/%Y %H:%M"))
-    return out
+    # instants of an hour already seen: one expression per value; the others after
+    texts: list[str | None] = [
+        ""
+        if us is None
+        else prefix + minutes[us % _HOUR_US // 60_000_000]
+        if (prefix := hours.get(us // _HOUR_US))
+        else None
+        for us in values
+    ]
+    if None in texts:
+        for index, text in enumerate(texts):
+            if text is None:
+                texts[index] = local_text(values[index])  # type: ignore[arg-type]
+    return texts  # type: ignore[return-value]
 
 
 def _instant_text(value: int | datetime | None) -> str:

@@ -63,6 +63,26 @@ class PlanRefused(UserError):
         self.problem = problem
 
 
+class CampaignExists(UserError):
+    """A campaign of that name is planned already (``--replace`` re-plans it)."""
+
+    def __init__(self, name: str, planned_at: datetime) -> None:
+        super().__init__(
+            f"campaign {name!r} already exists (planned {planned_at:%Y-%m-%d}):"
+            " use --replace to re-plan what has not started yet, or another name"
+        )
+        self.name = name
+        self.planned_at = planned_at
+
+
+class PersonaTaken(UserError):
+    """A persona's address already belongs to another persona (``conflict`` has which)."""
+
+    def __init__(self, conflict: repo.PersonaConflict) -> None:
+        super().__init__(str(conflict))
+        self.conflict = conflict
+
+
 @dataclass
 class PlanOutcome:
     name: str
@@ -158,10 +178,7 @@ async def plan_campaign(
     async with database.session() as session:
         existing = await repo.find_campaign(session, spec.name)
         if existing is not None and not replace:
-            raise UserError(
-                f"campaign {spec.name!r} already exists (planned {existing.planned_at:%Y-%m-%d}):"
-                " use --replace to re-plan what has not started yet, or another name"
-            )
+            raise CampaignExists(spec.name, existing.planned_at)
         persona_keys = [p.key for p in spec.personas]
         auditor_keys = [a.key for a in spec.auditors]
         deleted = 0
@@ -180,7 +197,7 @@ async def plan_campaign(
             try:
                 personas = await repo.upsert_personas(session, spec.personas, now)
             except repo.PersonaConflict as exc:
-                raise UserError(str(exc)) from exc
+                raise PersonaTaken(exc) from exc
             auditors = await repo.upsert_auditors(session, spec.auditors, now)
             campaign_id = await repo.save_campaign(
                 session,

@@ -183,7 +183,13 @@ def plan_command(
     """Create a campaign's contacts from its file and print a summary."""
     from scenarios.campaign_file import CampaignFileError, load_campaign_file
     from temoin.cli.plan_refusal import refusal_message
-    from temoin.planning import PlanRefused, catalog_scenarios, plan_campaign
+    from temoin.planning import (
+        CampaignExists,
+        PersonaTaken,
+        PlanRefused,
+        catalog_scenarios,
+        plan_campaign,
+    )
 
     try:
         spec = load_campaign_file(file)
@@ -205,6 +211,15 @@ def plan_command(
             raise UserError(str(exc).replace("campaign file:", f"{file}:", 1)) from exc
         except PlanRefused as exc:
             raise UserError(refusal_message(exc, words(app_ctx))) from exc
+        except PersonaTaken as exc:
+            c = exc.conflict
+            said = words(app_ctx)("cli.campaign.persona_taken", key=c.key, email=c.email,
+                                  other=c.other)  # fmt: skip
+            raise UserError(said) from exc
+        except CampaignExists as exc:
+            w = words(app_ctx)
+            said = w("cli.campaign.exists", name=exc.name, day=w.f.date(exc.planned_at))
+            raise UserError(said) from exc
 
     outcome = run_with_db(ctx, work)
     app_ctx = app_context(ctx)

@@ -70,10 +70,12 @@ def demo(
     from scenarios.clock import SteppedClock
     from scenarios.planning import InfeasiblePlan
     from temoin.cli.campaign import plan_summary, print_plan_summary
+    from temoin.cli.importer import error_line, refused_line
     from temoin.cli.plan_refusal import refusal_message
     from temoin.demo import (
         DemoError,
         DemoOptions,
+        ServicesRefused,
         default_paths,
         display_zone,
         fresh_sqlite,
@@ -141,6 +143,10 @@ def demo(
         fail(w("cli.demo.terminated"), 143)
     except PlanRefused as exc:  # the auditors' days cannot hold the plan: say it with numbers
         fail(w("cli.demo.failed", reason=refusal_message(exc, w)))
+    except ServicesRefused as exc:  # --services: the file's problems, as the import says them
+        for error in exc.errors:
+            typer.echo(error_line(services_csv, error, w), err=True)
+        fail(w("cli.demo.failed", reason=refused_line(services_csv, exc.errors, w)))
     except (DemoError, CampaignFileError, InfeasiblePlan, UserError, OSError) as exc:
         fail(w("cli.demo.failed", reason=exc))
     except DBAPIError as exc:  # --database unreachable, or refusing us

@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from channels import mime
 from channels.charsets import _has_c1, _has_c1_utf8
 from channels.content_checks import _EMAIL, _URL, _may_hold_url
 from channels.matching import OPEN_STATUSES, ContactRef, MatchIndex, similar_subjects
@@ -232,3 +233,22 @@ def test_url_and_address_prechecks_lose_nothing(pieces: list[str]) -> None:
     text = "".join(pieces)
     assert (_URL.findall(text) if _may_hold_url(text) else []) == _URL.findall(text)
     assert (_EMAIL.findall(text) if "@" in text else []) == _EMAIL.findall(text)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "To: Claire Mercier <claire@persona.example>",
+        "From: =?utf-8?q?Mairie_de_Saint-=C3=89tienne?= <accueil@mairie.example>",
+        "To: =?x-unknown?b?!!!?= <a@b.example>, \udcff\udcfe <c@d.example>",
+        "Cc: " + "(" * 40 + "x" + ")" * 40 + " <e@f.example>",
+        "Cc: " + "(" * 2000 + " <g@h.example>",  # too long to be remembered
+    ],
+)
+def test_addresses_remembered_with_their_defects(header: str) -> None:
+    raw = f"{header}\r\nSubject: a\r\n\r\nBonjour\r\n".encode("utf-8", "surrogateescape")
+    mime._ADDRESS_CACHE.clear()
+    first = parse_message(raw)
+    again = parse_message(raw)  # from the cache, when the value is short enough
+    assert repr(again) == repr(first)
+    assert again.defects == first.defects

@@ -6,6 +6,7 @@ import asyncio
 import codecs
 import csv
 import io
+import os
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -552,3 +553,25 @@ async def test_a_few_thousand_rows(database: Database) -> None:
     async with database.session() as s:
         counts = await upsert_directory(s, records, T0 + timedelta(hours=1))
     assert (counts.collectivities_unchanged, counts.services_unchanged) == (396, 1980)
+
+
+def test_the_demo_says_a_bad_services_file_as_the_import_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``temoin demo --services FILE``: the same lines, in French, nothing planned."""
+    for key in [k for k in os.environ if k.startswith("TEMOIN_") and "TEST" not in k]:
+        monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    rows = example_rows()
+    rows[12][rows[0].index("Code INSEE")] = "2C247"
+    bad = write_rows(tmp_path / "bad.csv", rows)
+    result = CliRunner().invoke(
+        temoin.cli.app.app, ["demo", "--plan-only", "--services", str(bad), "--out",
+                             str(tmp_path / "out")],
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines() == [
+        f"{bad}, ligne 13, colonne Code INSEE\u202f: le code INSEE «\u202f2C247\u202f» n’a pas 5 "
+        "caractères comme 57463, 2A004 ou 97411",
+        f"temoin: démo\u202f: {bad}\u202f: 1 problème\u202f; rien n’a été importé.",
+    ]

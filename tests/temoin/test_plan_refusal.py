@@ -200,7 +200,7 @@ def _refused(request: object) -> PlanRefused:
          f"au plus 0 contact par collectivité et par jour{NB}: rien ne peut être planifié.",
          "at most 0 contacts per collectivity per day: nothing can be planned."),
         ({"personas": []},
-         f"aucun persona n’écrit par le canal «{NB}Courriel{NB}», et le mix en demande.",
+         f"aucune persona n’écrit par le canal «{NB}Courriel{NB}», et le mix en demande.",
          "no persona writes by the 'Email' channel, and the mix asks for some."),
     ],
 )  # fmt: skip
