@@ -202,7 +202,7 @@ WITH {targets_cte}base AS (
     {ack_target} AS ack_target,
     {detailed} AS detailed
   FROM contact c
-    JOIN service s ON s.id = c.service_id
+    LEFT JOIN service s ON s.id = c.service_id
     JOIN collectivity k ON k.id = c.collectivity_id
     {targets_join}
   WHERE c.campaign_id = :campaign{only_channel}
