@@ -11,11 +11,19 @@ SQLite in a temporary file):
    three suggested contacts each, a coordinator and a collectivity account;
 2. timed, the real path: a logged-in coordinator asks ``--requests`` times each page (campaign
    list, a campaign's dashboard, its progress fragment, contact pages of random contacts, a
-   page of the contacts behind one of its figures, the
-   triage queue, one message in triage), and the collectivity its portal home; the
-   collectivity's barometer page once (the first view reads the whole campaign for the
-   national and peer figures, as the PDF does), then ``--requests`` times (those figures
-   kept);
+   page of the contacts behind one of its figures, the triage queue, one message in triage),
+   and the collectivity its portal home; then the collectivity's barometer page:
+
+   - once with no national and peer figures kept (the first view reads the whole campaign and
+     keeps them: what every first view cost before they were kept at the close);
+   - the close's work (``reports.figures_store.ensure_kept``, as ``temoin campaign close``);
+   - the first view of 10 restarted servers (new apps: the figures read from the database);
+   - ``--requests`` times on one server (the figures held in memory);
+
+   then the dashboard's comparison fragment with an earlier campaign (campaign 2, a copy of
+   campaign 1 a year before, closed, figures kept): what each load did before (both
+   campaigns' statistics by the database's GROUP BY), its first view on 10 restarted servers
+   and ``--requests`` times on one;
 3. timed, the baseline: the bare ``GROUP BY channel, status`` of the campaign's contacts, the
    least any progress page must ask the database.
 
@@ -48,9 +56,12 @@ from sqlalchemy import create_engine, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from reports.campaign_stats import compute_stats  # noqa: E402
+from reports.figures_store import ensure_kept, figure_options  # noqa: E402
 from scenarios.clock import FixedClock  # noqa: E402
-from storage import web_accounts  # noqa: E402
+from storage import barometer_figures, web_accounts  # noqa: E402
 from storage.db import Database, sync_url  # noqa: E402
+from storage.stats import CampaignInfo, campaign_info  # noqa: E402
 from web.app import create_app  # noqa: E402
 from web.auth import Passwords  # noqa: E402
 from web.config import WebConfig  # noqa: E402
@@ -63,6 +74,9 @@ _spec.loader.exec_module(stats_bench)
 NOW = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
 PASSWORD = "bench password, long enough"
 TRIAGE = 300
+RECOMPUTED = 3  # the comparison's former cost: seconds each
+FIRSTS = 10  # first views timed, each on a new app (a restarted server)
+COPY_OFFSET = 10_000_000  # contact ids of the earlier campaign's copy
 
 
 def add_triage(url: str, schema: str | None, contacts: int) -> None:
@@ -101,6 +115,32 @@ def add_triage(url: str, schema: str | None, contacts: int) -> None:
             rows,
         )
     engine.dispose()
+
+
+async def add_earlier_campaign(database: Database, config: WebConfig) -> CampaignInfo:
+    """Campaign 2, a year before campaign 1, with a copy of its contacts and events, closed
+    and its figures kept (as `temoin campaign close` does): what campaign 1 is compared with."""
+    async with database.session() as s:
+        await s.execute(text(
+            "INSERT INTO campaign (id, name, window_start, window_end, seed, spec, state,"
+            " created_at, planned_at, closed_at) SELECT 2, 'bench-2025', '2025-03-02',"
+            " '2025-04-30', 1, '{}', 'closed', created_at, planned_at, closed_at"
+            " FROM campaign WHERE id = 1"))  # fmt: skip
+        columns = ", ".join(stats_bench.CONTACT_COLUMNS[2:])
+        await s.execute(text(
+            f"INSERT INTO contact (id, campaign_id, {columns}) SELECT id + {COPY_OFFSET}, 2,"
+            f" {columns} FROM contact WHERE campaign_id = 1"))  # fmt: skip
+        await s.execute(text(
+            "INSERT INTO contact_event (contact_id, kind, at, detail) SELECT contact_id +"
+            f" {COPY_OFFSET}, kind, at, detail FROM contact_event WHERE contact_id < {COPY_OFFSET}"
+        ))  # fmt: skip
+    async with database.session() as s:
+        await s.execute(text("ANALYZE"))
+        earlier = await campaign_info(s, campaign_id=2)
+    assert earlier is not None
+    assert await ensure_kept(database, earlier, min_cell=config.min_cell,
+                             strata=config.strata, catalog=None, at=NOW)  # fmt: skip
+    return earlier
 
 
 async def login(client: httpx.AsyncClient, login_name: str) -> None:
@@ -172,10 +212,70 @@ async def timed_pages(url: str, schema: str | None, contacts: int, n: int) -> di
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
             await login(client, "mairie@bench.example")
             await measure(client, "portal home", ["/portail"] * n)
-            # the first view reads the whole campaign (national and peer figures, kept for the
-            # next ones while the campaign does not change): one request is enough
-            await measure(client, "portal barometer, 1st", ["/portail/campagnes/1"])
+            # with no figures kept (a campaign closed before they were), the first view reads
+            # the whole campaign for the national and peer figures, and keeps them: the cost
+            # every first view had before they were kept at the close. One request.
+            await measure(client, "portal barometer, 1st, none kept", ["/portail/campagnes/1"])
+
+        # what `temoin campaign close` does after closing: compute the figures and keep them
+        async with database.session() as s:
+            await barometer_figures.forget(s, 1)
+            info = await campaign_info(s, campaign_id=1)
+        assert info is not None
+        start = time.perf_counter()
+        assert await ensure_kept(database, info, min_cell=config.min_cell,
+                                 strata=config.strata, catalog=None, at=NOW)  # fmt: skip
+        figures["close: figures kept"] = ((time.perf_counter() - start) * 1000,) * 2 + (1,)
+        async with database.session() as s:
+            options = figure_options(stats_bench.CLOSE, config.min_cell, config.strata)
+            kept = await barometer_figures.kept(s, 1, options)
+        assert kept is not None
+        figures["kept bytes"] = len(kept[1])
+        firsts = min(n, FIRSTS)
+
+        async def first_views(name: str, login_name: str, path: str) -> None:
+            """The first view of ``firsts`` restarted servers (new apps: nothing in memory)."""
+            times = []
+            for _ in range(firsts):
+                fresh = httpx.ASGITransport(app=create_app(database, config, FixedClock(NOW)))
+                async with httpx.AsyncClient(transport=fresh, base_url="http://bench") as client:
+                    await login(client, login_name)
+                    start = time.perf_counter()
+                    answer = await client.get(path)
+                    times.append((time.perf_counter() - start) * 1000)
+                    assert answer.status_code == 200, (path, answer.status_code)
+            times.sort()
+            p95 = times[max(0, round(0.95 * len(times)) - 1)]
+            figures[name] = (statistics.median(times), p95, len(times))
+
+        await first_views("portal barometer, 1st", "mairie@bench.example", "/portail/campagnes/1")
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            await login(client, "mairie@bench.example")
             await measure(client, "portal barometer, next", ["/portail/campagnes/1"] * n)
+
+        # the comparison with an earlier campaign: a copy of this one, closed (figures kept)
+        earlier = await add_earlier_campaign(database, config)
+        before = []
+        for _ in range(RECOMPUTED):  # what the fragment did on every load: both campaigns' stats
+            start = time.perf_counter()
+            for campaign in (earlier, info):
+                async with database.session() as s:
+                    await compute_stats(
+                        s, campaign, ((), ("channel",)), as_of=campaign.closed_at or NOW,
+                        min_cell=config.min_cell, strata=config.strata,
+                    )  # fmt: skip
+            before.append((time.perf_counter() - start) * 1000)
+        before.sort()
+        figures["comparison, recomputed"] = (
+            statistics.median(before),
+            before[max(0, round(0.95 * len(before)) - 1)],
+            len(before),
+        )
+        compare = "/admin/campagnes/1/comparaison?fragment=1"
+        await first_views("comparison fragment, 1st", "coord@bench.example", compare)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            await login(client, "coord@bench.example")
+            await measure(client, "comparison fragment, next", [compare] * n)
 
         bare = []
         for _ in range(n):
@@ -226,9 +326,11 @@ def main() -> None:
                     admin.dispose()
             load = os.getloadavg()[0]
             bare = figures.pop("bare")
+            kept_bytes = figures.pop("kept bytes")
             for name, (p50, p95, count) in figures.items():
-                print(f"{backend}: {name:<24} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  "
+                print(f"{backend}: {name:<34} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  "
                       f"({count} requests)")  # fmt: skip
+            print(f"{backend}: the kept national and peer figures take {kept_bytes / 1e6:.1f} MB")
             dashboard = figures["dashboard"][0]
             print(f"{backend}: bare GROUP BY channel, status p50 {bare:.1f} ms; dashboard / bare "
                   f"{dashboard / bare:.1f}x; load {load:.1f} on {os.cpu_count()} CPUs "

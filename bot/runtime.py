@@ -36,6 +36,7 @@ from telegram import (
 )
 from telegram.ext import ContextTypes
 
+from bot import callbacks as cb
 from bot import flows
 from bot.arrivals import Arrivals
 from bot.flows import Outcome, Snapshot, State
@@ -222,11 +223,12 @@ def refusal(rt: Runtime, row: BotState, now: datetime, t: Translator) -> list[Re
 
 
 async def identify(
-    session: AsyncSession, rt: Runtime, user_id: int, now: datetime
+    session: AsyncSession, rt: Runtime, user_id: int, now: datetime, task: int | None = None
 ) -> tuple[Auditor | None, BotState]:
     """The active auditor of this Telegram user and their state row; for a user without a
-    stored row (a stranger), a row that is never added to the session."""
-    auditor, row = await auditor_repo.identify(session, user_id, now)
+    stored row (a stranger), a row that is never added to the session. The task ``task``
+    (by default the state row's) is read in the same round trip, for ``snapshot``."""
+    auditor, row = await auditor_repo.identify(session, user_id, now, task=task)
     if row is None:
         row = BotState(
             telegram_user_id=user_id, stage=flows.IDLE, attempt=0, failed_codes=0,
@@ -258,8 +260,8 @@ Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None
 async def as_auditor(update: Update, context: ContextTypes.DEFAULT_TYPE, step: Step) -> None:
     """Identify the sender, or refuse: only an enrolled, active auditor reaches ``step``,
     which only ever sees that auditor (their tasks are loaded with ``owned_task``). The
-    replies are sent after the unit of work is committed; a button press is answered first
-    (with ``Turn.toast``), a stranger's too, so the client stops its spinner."""
+    replies are sent after the unit of work is committed; a button press is answered (with
+    ``Turn.toast``) while they are sent, a stranger's too, so the client stops its spinner."""
     user = update.effective_user
     if user is None:
         return
@@ -267,17 +269,33 @@ async def as_auditor(update: Update, context: ContextTypes.DEFAULT_TYPE, step: S
     now = rt.clock.now()
     arrived = (rt.arrivals.of(update) if rt.arrivals is not None else None) or now
     toast: str | None = None
+    # A press names its task: read it with the user's state (else the state's task is).
+    pressed = update.callback_query.data if update.callback_query is not None else None
+    task = cb.parse(pressed).contact_id if pressed is not None else None
     async with rt.unit() as session:
-        auditor, row = await identify(session, rt, user.id, now)
+        auditor, row = await identify(session, rt, user.id, now, task)
         if auditor is None:
             replies = refusal(rt, row, now, t)
         else:
             turn = Turn(update, context, rt, t, session, auditor, row, now, arrived)
             replies = await step(turn)
             toast = turn.toast
-    if update.callback_query is not None:
-        await update.callback_query.answer(toast)
-    await send(context, user.id, replies, t)
+    if update.callback_query is None:
+        await send(context, user.id, replies, t)
+        return
+    # The press's answer and the replies at once: one Bot API round trip less before the
+    # auditor reads the next question. A failure of either is raised once both are done.
+    failures = [
+        found
+        for found in await asyncio.gather(
+            update.callback_query.answer(toast),
+            send(context, user.id, replies, t),
+            return_exceptions=True,
+        )
+        if isinstance(found, BaseException)
+    ]
+    if failures:
+        raise failures[0]
 
 
 def for_auditors(step: Step) -> Handler:

@@ -107,8 +107,10 @@ def _decode_latin_family(
     data: bytes, codec: str | None, declared: str | None, defects: list[str]
 ) -> str:
     label = declared.strip()[:40] if declared else "no charset"
+    utf8 = False  # the text is ``data`` decoded as UTF-8 as it stands
     try:
         text = data.decode("utf-8")
+        utf8 = True
     except UnicodeDecodeError:
         if codec == "utf-8":
             defects.append("invalid utf-8 bytes read as windows-1252")
@@ -128,7 +130,7 @@ def _decode_latin_family(
     else:
         if codec not in ("utf-8", None):
             defects.append(f"utf-8 text labelled {label!r}")
-    if _has_c1(text):
+    if _has_c1_utf8(data) if utf8 else _has_c1(text):
         defects.append("C1 control characters read as windows-1252")
         text = text.translate(_C1_TO_CP1252)
     return text
@@ -140,6 +142,16 @@ _C1_CHARS = re.compile("[\x80-\x9f]")
 
 def _has_c1_bytes(data: bytes) -> bool:
     return _C1_BYTES.search(data) is not None
+
+
+# U+0080–U+009F in UTF-8. A lead byte never continues another character, so in valid UTF-8
+# this finds exactly the C1 characters of the decoded text, and fast (a literal first byte).
+_C1_UTF8 = re.compile(b"\xc2[\x80-\x9f]")
+
+
+def _has_c1_utf8(data: bytes) -> bool:
+    """``_has_c1(data.decode("utf-8"))`` for valid UTF-8, without a pass per character."""
+    return _C1_UTF8.search(data) is not None
 
 
 def _has_c1(text: str) -> bool:

@@ -170,6 +170,38 @@ class MatchIndex:
                 self.by_domain[domain_of(email)].append(contact)
         local, _, domain = self.persona_email.strip().lower().rpartition("@")
         self._local, self._domain = local, domain
+        self._by_subject: dict[str, list[int]] | None = None
+        self._alike: dict[str, frozenset[str]] = {}
+
+    def _subject_positions(self) -> dict[str, list[int]]:
+        """Positions in ``contacts`` (ascending) of the contacts that sent each subject."""
+        if self._by_subject is None:
+            self._by_subject = defaultdict(list)
+            for position, contact in enumerate(self.contacts):
+                for subject in dict.fromkeys(contact.subjects):
+                    self._by_subject[subject].append(position)
+        return self._by_subject
+
+    def _open_with_subject(self, subject: str, received_at: datetime) -> list[ContactRef]:
+        """``by_subject(self._open(self.contacts, received_at))`` of ``_heuristics``, for a
+        non-empty subject, from the subject index rather than a pass over every contact: the
+        contacts sending ``subject``, else those sending a subject similar to it, in
+        ``contacts`` order, open ones only. Similar subjects are looked for among all the
+        persona's subjects, once per subject; a contact's own subjects are among them, so it
+        qualifies exactly when it would among the open contacts' subjects."""
+        positions = self._subject_positions()
+        exact = [self.contacts[p] for p in positions.get(subject, ())]
+        found = self._open(exact, received_at)
+        if found:
+            return found
+        alike = self._alike.get(subject)
+        if alike is None:
+            alike = frozenset(s for s in positions if similar_subjects(subject, s))
+            self._alike[subject] = alike
+        if not alike:
+            return []
+        near = sorted({p for s in alike for p in positions[s]})
+        return self._open((self.contacts[p] for p in near), received_at)
 
     # -- own copies --------------------------------------------------------------------------
 
@@ -291,7 +323,7 @@ class MatchIndex:
                         Suggestion(c.id, "sender_domain", 0.7 / len(pool)) for c in pool
                     ]
         if subject:
-            pool = by_subject(self._open(self.contacts, received_at))
+            pool = self._open_with_subject(subject, received_at)
             if len(pool) == 1:
                 return decide(pool[0], "subject", 0.6, "similar subject")
             known = {s.contact_id for s in suggestions}

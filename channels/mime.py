@@ -147,8 +147,17 @@ class ParsedMessage:
         return first
 
     def header_all(self, name: str) -> tuple[str, ...]:
-        wanted = name.lower()
-        return tuple(value for key, value in self.headers if key.lower() == wanted)
+        """Every value of header ``name`` (case-insensitive), in order."""
+        return self._all_values.get(name.lower(), ())
+
+    @functools.cached_property
+    def _all_values(self) -> dict[str, tuple[str, ...]]:
+        """The values of each header by lower-case name: matching asks for five headers of
+        each message (To, Cc, Delivered-To…), the classifier for more."""
+        found: dict[str, list[str]] = {}
+        for key, value in self.headers:
+            found.setdefault(key.lower(), []).append(value)
+        return {key: tuple(values) for key, values in found.items()}
 
 
 def parse_message(raw: bytes) -> ParsedMessage:
@@ -197,7 +206,7 @@ def _parse(data: bytes) -> ParsedMessage:
     defects = _Defects()
     parser = email.parser.BytesParser(policy=policy.compat32)
     try:
-        msg = parser.parsebytes(data)
+        msg = _message_from_bytes(parser, data)
     except RecursionError:
         defects.add("MIME structure nested too deeply: body not read")
         msg = parser.parsebytes(data, headersonly=True)
@@ -241,6 +250,42 @@ def _parse(data: bytes) -> ParsedMessage:
         report_parts=tuple(walk.reports),
         embedded_headers=walk.embedded_headers,
     )
+
+
+_FIRST_BLANK_LINE = re.compile(rb"\n\r?\n")
+_NESTED_TYPES = frozenset({"multipart", "message"})
+
+
+def _message_from_bytes(parser: email.parser.BytesParser, data: bytes) -> email.message.Message:
+    """``parser.parsebytes(data)``, the same ``Message`` to the last attribute, without the
+    feed parser's line-by-line pass over the body of a single-part message.
+
+    The header block (up to the first blank line) is parsed with ``headersonly``, which keeps
+    every line after the headers as the payload, exactly as the full parse keeps the body of
+    a type that is neither ``multipart/*`` nor ``message/*``: whether a line ends the headers
+    depends on that line alone, and a cut just after a newline is a line boundary for both
+    parses, so both read the same headers (and defects); the rest of the bytes are appended
+    to the payload as ``parsebytes`` decodes them (ASCII, surrogate escapes: byte by byte).
+    Multipart and message types, whose bodies the feed parser does read, take the full parse.
+    """
+    blank = _FIRST_BLANK_LINE.search(data)
+    if blank is None:
+        return parser.parsebytes(data)
+    cut = blank.end()
+    head = parser.parsebytes(data[:cut], headersonly=True)
+    try:
+        nested = head.get_content_maintype() in _NESTED_TYPES
+    except Exception:  # the full parse asks the same question and meets the same error
+        nested = True
+    if nested:
+        return parser.parsebytes(data)
+    # The stored payload itself: compat32's get_payload() re-decodes it with the declared
+    # charset and raises on some labels.
+    kept = head._payload  # type: ignore[attr-defined]
+    if not isinstance(kept, str):
+        return parser.parsebytes(data)
+    head.set_payload(kept + data[cut:].decode("ascii", "surrogateescape"))
+    return head
 
 
 def _joined(parts: list[str], separator: str, limit: int, what: str, defects: _Defects) -> str:
@@ -429,20 +474,43 @@ def _path(value: str) -> str:
     return value.strip().strip("<>").strip()
 
 
+_ADDRESS_CACHE: dict[str, tuple[tuple[Address, ...], tuple[str, ...]]] = {}
+_ADDRESS_CACHE_SIZE = 4096
+_ADDRESS_CACHE_VALUE = 1000  # longer values are read each time
+
+
 def _addresses(value: str | None, defects: _Defects) -> tuple[Address, ...]:
+    """The addresses of a header value, remembered by value: mail repeats the same To and
+    From lines (the persona's, the services'). The defects the reading adds are remembered
+    with them and added again in the same order, as the reading itself would add them.
+    (Read here, not in a helper: the stack depth at which hostile nesting gives up stays.)"""
     if not value:
         return ()
+    cacheable = len(value) <= _ADDRESS_CACHE_VALUE
+    cached = _ADDRESS_CACHE.get(value) if cacheable else None
+    if cached is not None:
+        for defect in cached[1]:
+            defects.add(defect)
+        return cached[0]
+    found: list[str] = []
     try:
         pairs = email.utils.getaddresses([value])
     except Exception:  # RecursionError on nested comments, and worse on hostile input
-        defects.add("address header not parsable, addresses picked from the text")
-        pairs = [("", found) for found in _ADDRESS.findall(value)]
+        found.append("address header not parsable, addresses picked from the text")
+        pairs = [("", address) for address in _ADDRESS.findall(value)]
     result = []
     for name, address in pairs:
         if not name and not address:
             continue
-        result.append(Address(decode_header_value(name, defects), address.strip()))
-    return tuple(result)
+        result.append(Address(decode_header_value(name, found), address.strip()))
+    addresses = tuple(result)
+    if cacheable:
+        if len(_ADDRESS_CACHE) >= _ADDRESS_CACHE_SIZE:
+            _ADDRESS_CACHE.clear()
+        _ADDRESS_CACHE[value] = (addresses, tuple(found))
+    for defect in found:
+        defects.add(defect)
+    return addresses
 
 
 def _date(value: str | None, defects: _Defects) -> datetime | None:

@@ -70,14 +70,28 @@ class CampaignFigures:
     stratum_codes: dict[str, frozenset[str]]
     _strata_aggs: dict[str, Groupings]
     _national_km: KaplanMeier | None = field(default=None, repr=False)
+    _peers: dict[tuple[str, str], dict[str | None, Cell]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
-    def peers(self, stratum: str, own: Groupings) -> dict[str | None, Cell]:
+    def peers(
+        self, stratum: str, own: Groupings, *, own_code: str | None = None
+    ) -> dict[str | None, Cell]:
         """The cells of peer group ``stratum`` without the contacts aggregated in ``own``
-        (which must all belong to that group)."""
+        (which must all belong to that group). With ``own_code``, the collectivity whose
+        contacts ``own`` holds, they are worked out once per collectivity and kept with these
+        figures (whose data version covers its contacts too)."""
         found = self._strata_aggs.get(stratum)
         if found is None:
             return {}
-        return by_channel({name: agg.without(own[name]) for name, agg in found.items()})
+        if own_code is not None:
+            kept = self._peers.get((stratum, own_code))
+            if kept is not None:
+                return kept
+        cells = by_channel({name: agg.without(own[name]) for name, agg in found.items()})
+        if own_code is not None:
+            self._peers[(stratum, own_code)] = cells
+        return cells
 
     def national_km(self) -> KaplanMeier | None:
         """The national Kaplan–Meier curve of answers (business days), computed once."""

@@ -5,12 +5,20 @@ fixed ``svg.hashsalt``, the metadata carries no date, and text stays text
 (``svg.fonttype = "none"``) so that it can be searched and extracted from the PDF.
 Labels are given by the caller (French, from the catalogue); numbers on axes use a decimal
 comma.
+
+Drawing a curve costs tens of milliseconds (most of a portal page's time), and the portal
+draws the same ones again and again (a closed campaign's curves do not move): ``km_svg``
+keeps the last ``KEEP_DRAWN`` charts it drew, keyed by everything they are drawn from (the
+labels, every step of every curve written with ``repr``, the axis labels): the same data give
+the same bytes, so a kept chart is the one it would draw.
 """
 
 from __future__ import annotations
 
 import io
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -35,6 +43,9 @@ _RC: dict[str, Any] = {
     "axes.spines.right": False,
 }
 _COLOURS = ("#1f4e79", "#c0504d", "#4f8f3a", "#8064a2", "#d99426")
+KEEP_DRAWN = 64
+_drawn: OrderedDict[str, str] = OrderedDict()
+_drawn_lock = threading.Lock()  # reports may be drawn from worker threads
 _HEADER = re.compile(r"\A(?:<\?xml[^>]*>\s*)?(?:<!DOCTYPE[^>]*>\s*)?", re.DOTALL)
 
 
@@ -63,8 +74,30 @@ def km_svg(
 ) -> str:
     """Step curves of the share answered (``1 - S(t)``) with their 95 % band.
 
-    Censored times are marked with a small vertical tick on the curve, as is usual.
+    Censored times are marked with a small vertical tick on the curve, as is usual. The last
+    charts drawn are kept (module docstring).
     """
+    key = repr(([(label, km.steps) for label, km in curves], xlabel, ylabel, horizon))
+    with _drawn_lock:
+        found = _drawn.get(key)
+        if found is not None:
+            _drawn.move_to_end(key)
+            return found
+    drawn = _draw_km(curves, xlabel=xlabel, ylabel=ylabel, horizon=horizon)
+    with _drawn_lock:
+        _drawn[key] = drawn
+        while len(_drawn) > KEEP_DRAWN:
+            _drawn.popitem(last=False)
+    return drawn
+
+
+def _draw_km(
+    curves: Sequence[tuple[str, KaplanMeier]],
+    *,
+    xlabel: str,
+    ylabel: str,
+    horizon: float | None,
+) -> str:
     with rc_context(cast(Any, _RC)):
         figure = Figure(figsize=(6.4, 3.4))
         axes = figure.add_subplot()

@@ -16,9 +16,11 @@ criteria columns are 0 / empty and its hold 0 when picked up, as the Python rule
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, cast
+from typing import Any, Final, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,39 +35,81 @@ from storage.business_days import drop_business_days
 from storage.contact_facts import stream_facts
 from storage.stats import CampaignInfo, actor_keys, stream_contact_rows
 
-__all__ = ["contact_values", "paris_text", "utc_datetime"]
+__all__ = [
+    "contact_columns",
+    "contact_values",
+    "paris_text",
+    "paris_texts",
+    "utc_datetime",
+]
 
+T = TypeVar("T")
 PARIS: Final = ZoneInfo("Europe/Paris")
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _HOUR_US: Final = 3_600_000_000
-_HOURS: dict[int, tuple[str, str] | None] = {}
+# Partitions of facts read ahead (``_read_ahead``): 8 x 5,000 contacts.
+AHEAD: Final = 8
+_HOURS: dict[int, tuple[str, str] | tuple[()]] = {}
 
 
 def utc_datetime(us: int) -> datetime:
     return _EPOCH + timedelta(microseconds=us)
 
 
+def _hour(hour: int) -> tuple[str, str] | tuple[()]:
+    """The text around the minutes of the instants of UTC hour ``hour`` in Paris: the
+    local ``YYYY-MM-DDTHH:`` and the offset ``+01:00``; ``()`` when the offset is not a
+    whole number of hours (Paris before 1911), where only zoneinfo will do."""
+    local = utc_datetime(hour * _HOUR_US).astimezone(PARIS)
+    offset = local.utcoffset()
+    whole = offset is not None and offset.total_seconds() % 3600 == 0
+    text = local.isoformat()
+    pieces: tuple[str, str] | tuple[()] = (text[:14], text[19:]) if whole else ()
+    if len(_HOURS) > 200_000:
+        _HOURS.clear()
+    _HOURS[hour] = pieces
+    return pieces
+
+
+# "MM:SS" of every second of an hour
+_MMSS: Final = tuple(f"{m:02d}:{s:02d}" for m in range(60) for s in range(60))
+
+
 def paris_text(us: int) -> str:
     """``utc_datetime(us).astimezone(PARIS).isoformat()``, cached per hour: Paris changes
     its offset only on whole UTC hours, by whole hours."""
-    hour = us // _HOUR_US
-    cached = _HOURS.get(hour, ())
-    if cached == ():
-        local = utc_datetime(hour * _HOUR_US).astimezone(PARIS)
-        offset = local.utcoffset()
-        whole = offset is not None and offset.total_seconds() % 3600 == 0
-        cached = (local.strftime("%Y-%m-%dT%H:"), local.isoformat()[19:]) if whole else None
-        if len(_HOURS) > 200_000:
-            _HOURS.clear()
-        _HOURS[hour] = cached
-    if cached is None:
+    return _paris_text(us)
+
+
+def paris_texts(values: Sequence[int | None]) -> list[str]:
+    """``paris_text`` of every instant of a column, ``""`` for ``None``."""
+    hours = _HOURS
+    mmss = _MMSS
+    # whole seconds of an hour already seen: one expression per value; the others after
+    texts: list[str | None] = [
+        ""
+        if us is None
+        else None
+        if us % 1_000_000 or not (pieces := hours.get(us // _HOUR_US))
+        else pieces[0] + mmss[us % _HOUR_US // 1_000_000] + pieces[1]
+        for us in values
+    ]
+    if None in texts:
+        for index, text in enumerate(texts):
+            if text is None:
+                texts[index] = _paris_text(values[index])  # type: ignore[arg-type]
+    return texts  # type: ignore[return-value]
+
+
+def _paris_text(us: int) -> str:
+    hour, rest = divmod(us, _HOUR_US)
+    pieces = _HOURS.get(hour) or _hour(hour)
+    if not pieces:
         return utc_datetime(us).astimezone(PARIS).isoformat()
-    prefix, offset_text = cached  # type: ignore[misc]
-    minute, rest = divmod(us - hour * _HOUR_US, 60_000_000)
     second, micro = divmod(rest, 1_000_000)
     if micro:
-        return f"{prefix}{minute:02d}:{second:02d}.{micro:06d}{offset_text}"
-    return f"{prefix}{minute:02d}:{second:02d}{offset_text}"
+        return f"{pieces[0]}{_MMSS[second]}.{micro:06d}{pieces[1]}"
+    return pieces[0] + _MMSS[second] + pieces[1]
 
 
 async def contact_values(
@@ -77,7 +121,27 @@ async def contact_values(
     strata: Sequence[int],
     columns: Sequence[str],
 ) -> AsyncIterator[list[Any]]:
-    """Every contact's export values, by contact id (module docstring)."""
+    """Every contact's export values, by contact id, one row at a time (``contact_columns``
+    turned into rows)."""
+    async for partition in contact_columns(
+        session, campaign, as_of=as_of, catalog=catalog, strata=strata, columns=columns
+    ):
+        for row in zip(*partition, strict=True):
+            yield list(row)
+
+
+async def contact_columns(
+    session: AsyncSession,
+    campaign: CampaignInfo,
+    *,
+    as_of: datetime,
+    catalog: Catalog,
+    strata: Sequence[int],
+    columns: Sequence[str],
+) -> AsyncIterator[list[list[Any]]]:
+    """Every contact's export values, by contact id, a partition at a time: one list per
+    column (``columns``' order, which must be ``CONTACT_COLUMNS``'), one value per contact
+    (module docstring)."""
     bounds = tuple(strata)
     labels = stratum_labels(bounds)
     # Contacts outside the usual span come out unmapped and take the Python rules.
@@ -86,78 +150,157 @@ async def contact_values(
     scenarios = catalog.scenarios
     calendars: dict[str, CountingCalendar] = {}
     datetimes = [i for i, name in enumerate(columns) if name.endswith("_at")]
+    facts = stream_facts(
+        session,
+        campaign_id=campaign.id,
+        as_of_us=epoch_us(as_of),
+        campaign_closed_us=epoch_us(campaign.closed_at) if campaign.closed_at else None,
+        strata=bounds,
+        targets=targets_of(catalog),
+    )
+    connection = asyncio.Lock()  # one query at a time on the session's connection
+    ahead = _read_ahead(facts, connection, AHEAD)
     try:
-        async for partition in stream_facts(
-            session,
-            campaign_id=campaign.id,
-            as_of_us=epoch_us(as_of),
-            campaign_closed_us=epoch_us(campaign.closed_at) if campaign.closed_at else None,
-            strata=bounds,
-            targets=targets_of(catalog),
-        ):
+        async for partition in ahead:
             # Detailed contacts, and any the database flags for the Python rules to refuse
             # (clock skew) or could not map to a business day, go the reference way.
-            detailed = [r.id for r in partition if r.detailed or r.skew or r.unmapped]
+            fact = dict(
+                zip(partition[0]._fields, map(list, zip(*partition, strict=True)), strict=True)
+            )
+            detailed = [
+                contact_id
+                for contact_id, flagged, skew, unmapped in zip(
+                    fact["id"], fact["detailed"], fact["skew"], fact["unmapped"], strict=True
+                )
+                if flagged or skew or unmapped
+            ]
             reference: dict[int, list[Any]] = {}
             if detailed:
-                async for row in stream_contact_rows(session, campaign.id, contact_ids=detailed):
+                async with connection:
+                    rows = [
+                        row
+                        async for row in stream_contact_rows(
+                            session, campaign.id, contact_ids=detailed
+                        )
+                    ]
+                for row in rows:
                     calendar = calendars.get(row.departement)
                     if calendar is None:
                         calendar = calendars[row.departement] = CountingCalendar(row.departement)
-                    facts = contact_facts(
+                    computed = contact_facts(
                         row,
                         scenario=scenarios.get(row.scenario_id),
                         calendar=calendar,
                         campaign_closed_at=campaign.closed_at,
                         as_of=as_of,
                     )
-                    as_dict = contact_row(row, facts, bounds)
+                    as_dict = contact_row(row, computed, bounds)
                     values: list[Any] = [as_dict[name] for name in columns]
                     for index in datetimes:
                         if values[index] is not None:
                             values[index] = epoch_us(values[index])
                     reference[row.id] = values
-            for r in partition:
-                (
-                    contact_id, channel, scenario_id, status, wording, service_id,
-                    service_kind, service_name, _collectivity_id, coll_code, coll_name,
-                    coll_kind, population, departement, region, stratum, persona, auditor,
-                    planned_us, sent_us, answer_us, ack_us, closed_us, delivered, written,
-                    detailed, answer_target, ack_target, ans_delay_us, ans_bd, ack_delay_us,
-                    ack_bd, censor_us, censor_bd, ans_within, ack_within, waiting_us,
-                    service_us, picked, pickup_us, transfers, phone_attempts, skew, unmapped,
-                ) = cast(tuple[Any, ...], r)  # fmt: skip
-                if detailed or skew or unmapped:
-                    yield reference[contact_id]
-                    continue
-                known = delivered and written
-                ack = None if ack_delay_us is None else ack_delay_us / 1_000_000
-                answer = None if ans_delay_us is None else ans_delay_us / 1_000_000
-                yield [
-                    contact_id, channel, scenario_id, wording, status, service_id,
-                    service_kind, service_name, coll_code, coll_name, coll_kind, population,
-                    labels[stratum], departement, region,
-                    personas.get(persona) if persona is not None else None,
-                    auditors.get(auditor) if auditor is not None else None,
-                    planned_us, sent_us, ack_us, answer_us, closed_us,
-                    status == "undeliverable",
-                    (ack is not None) if known else None,
-                    (answer is not None) if known else None,
-                    ack, ack_bd, answer, ans_bd,
-                    None if censor_us is None else censor_us / 1_000_000, censor_bd,
-                    ack_target, answer_target,
-                    None if ack_within is None else bool(ack_within),
-                    None if ans_within is None else bool(ans_within),
-                    phone_attempts,
-                    None if picked is None else bool(picked),
-                    None,  # rings: a grid answer (detailed contacts only)
-                    None if pickup_us is None else pickup_us / 1_000_000,
-                    transfers,
-                    0.0 if picked else None,  # hold: a call with a hold is detailed
-                    None if waiting_us is None else waiting_us / 1_000_000,
-                    None if service_us is None else service_us / 1_000_000,
-                    # criteria assessed, met, score, missed; content found, missing; photos
-                    0, 0, None, None, None, None, 0,
-                ]  # fmt: skip
+            yield _columns(fact, len(partition), reference, labels, personas, auditors)
     finally:
+        await ahead.aclose()  # type: ignore[attr-defined]  # its reading task stopped first
         await drop_business_days(session)
+
+
+async def _read_ahead(source: AsyncIterator[T], lock: asyncio.Lock, depth: int) -> AsyncIterator[T]:
+    """``source``'s items, read up to ``depth`` ahead by a task of their own: the database
+    computes the next partitions while this one is written. ``lock`` is held while the
+    task reads; hold it too for any other query on the same connection."""
+    queue: asyncio.Queue[tuple[bool, Any]] = asyncio.Queue(depth)
+    end = object()
+
+    async def read() -> None:
+        try:
+            while True:
+                async with lock:
+                    item = await anext(source, end)
+                if item is end:
+                    break
+                await queue.put((True, item))
+        except Exception as error:  # handed to the reader, raised there
+            await queue.put((False, error))
+        else:
+            await queue.put((False, None))
+
+    task = asyncio.create_task(read())
+    try:
+        while True:
+            ok, item = await queue.get()
+            if not ok:
+                if item is not None:
+                    raise item
+                return
+            # let the task ask for the next rows before this partition's work begins
+            await asyncio.sleep(0)
+            yield item
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await source.aclose()  # type: ignore[attr-defined]
+
+
+def _seconds(values: Sequence[int | None]) -> list[float | None]:
+    return [None if v is None else v / 1_000_000 for v in values]
+
+
+def _flags(values: Sequence[Any]) -> list[bool | None]:
+    return [None if v is None else bool(v) for v in values]
+
+
+def _columns(
+    fact: dict[str, list[Any]],
+    n: int,
+    reference: dict[int, list[Any]],
+    labels: Sequence[str],
+    personas: dict[int, str],
+    auditors: dict[int, str],
+) -> list[list[Any]]:
+    """The export columns of one partition of ``n`` contacts' facts (``fact``: a list of
+    values per facts column): each column computed over the whole partition at once
+    (comprehensions, no per-row function), then the rows of the contacts the Python rules
+    computed (``reference``, by id) put in place."""
+    status = fact["status"]
+    picked = fact["picked"]
+    ack = _seconds(fact["ack_delay_us"])
+    answer = _seconds(fact["ans_delay_us"])
+    # flags known for delivered written requests only
+    known = [bool(d and w) for d, w in zip(fact["delivered"], fact["written"], strict=True)]
+    nothing: list[Any] = [None] * n
+    zero: list[Any] = [0] * n
+    columns = [
+        fact["id"], fact["channel"], fact["scenario_id"], fact["wording"], status,
+        fact["service_id"], fact["service_kind"], fact["service_name"], fact["coll_code"],
+        fact["coll_name"], fact["coll_kind"], fact["population"],
+        [labels[s] for s in fact["stratum"]], fact["departement"], fact["region"],
+        [None if p is None else personas.get(p) for p in fact["persona_id"]],
+        [None if a is None else auditors.get(a) for a in fact["auditor_id"]],
+        fact["planned_us"], fact["sent_us"], fact["ack_us"], fact["answer_us"],
+        fact["closed_us"],
+        [s == "undeliverable" for s in status],
+        [(a is not None) if k else None for a, k in zip(ack, known, strict=True)],
+        [(a is not None) if k else None for a, k in zip(answer, known, strict=True)],
+        ack, fact["ack_bd"], answer, fact["ans_bd"], _seconds(fact["censor_us"]),
+        fact["censor_bd"], fact["ack_target"], fact["answer_target"],
+        _flags(fact["ack_within"]), _flags(fact["ans_within"]), fact["phone_attempts"],
+        _flags(picked),
+        nothing,  # rings: a grid answer (detailed contacts only)
+        _seconds(fact["pickup_us"]), fact["transfers"],
+        [0.0 if p else None for p in picked],  # hold: a call with a hold is detailed
+        _seconds(fact["waiting_us"]), _seconds(fact["service_us"]),
+        # criteria assessed, met, score, missed; content found, missing; photos
+        zero, zero, nothing, nothing, nothing, nothing, zero,
+    ]  # fmt: skip
+    if reference:
+        shared = {id(nothing), id(zero)}
+        columns = [list(c) if id(c) in shared else c for c in columns]
+        for index, contact_id in enumerate(fact["id"]):
+            values = reference.get(contact_id)
+            if values is not None:
+                for column, value in zip(columns, values, strict=True):
+                    column[index] = value
+    return columns

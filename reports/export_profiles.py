@@ -38,6 +38,7 @@ __all__ = [
     "default_profile",
     "header",
     "local_text",
+    "local_texts",
     "sheet_title",
 ]
 
@@ -138,21 +139,52 @@ def _labels(name: str, t: Translator) -> dict[str, str] | None:
     return None
 
 
-_HOURS: dict[tuple[int, str], str] = {}
+_LOCAL: dict[int, str] = {}
+_MM: Final = tuple(f"{m:02d}" for m in range(60))
 
 
-def local_text(us: int, pattern: str = "%d/%m/%Y %H:") -> str:
+def _hour(hour: int) -> str:
+    """``DD/MM/YYYY HH:`` of UTC hour ``hour`` in Paris; ``""`` when Paris's offset then
+    was not a whole number of hours (before 1911), where only zoneinfo will do."""
+    local = (_EPOCH + timedelta(microseconds=hour * _HOUR_US)).astimezone(PARIS)
+    offset = local.utcoffset()
+    whole = offset is not None and offset.total_seconds() % 3600 == 0
+    if len(_LOCAL) > 200_000:
+        _LOCAL.clear()
+    prefix = _LOCAL[hour] = local.strftime("%d/%m/%Y %H:") if whole else ""
+    return prefix
+
+
+def local_text(us: int) -> str:
     """The instant ``us`` (µs since the epoch, UTC) at the Paris wall clock, to the minute:
     ``02/03/2026 10:15``. Cached per UTC hour: Paris changes its offset on whole hours."""
-    hour = us // _HOUR_US
-    prefix = _HOURS.get((hour, pattern))
+    hour, rest = divmod(us, _HOUR_US)
+    prefix = _LOCAL.get(hour)
     if prefix is None:
-        local = (_EPOCH + timedelta(microseconds=hour * _HOUR_US)).astimezone(PARIS)
-        prefix = local.strftime(pattern)
-        if len(_HOURS) > 200_000:
-            _HOURS.clear()
-        _HOURS[(hour, pattern)] = prefix
-    return f"{prefix}{(us - hour * _HOUR_US) // 60_000_000:02d}"
+        prefix = _hour(hour)
+    if prefix:
+        return prefix + _MM[rest // 60_000_000]
+    return (_EPOCH + timedelta(microseconds=us)).astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
+
+
+def local_texts(values: Sequence[int | None]) -> list[str]:
+    """``local_text`` of every instant of a column, ``""`` for ``None``."""
+    hours = _LOCAL
+    minutes = _MM
+    # instants of an hour already seen: one expression per value; the others after
+    texts: list[str | None] = [
+        ""
+        if us is None
+        else prefix + minutes[us % _HOUR_US // 60_000_000]
+        if (prefix := hours.get(us // _HOUR_US))
+        else None
+        for us in values
+    ]
+    if None in texts:
+        for index, text in enumerate(texts):
+            if text is None:
+                texts[index] = local_text(values[index])  # type: ignore[arg-type]
+    return texts  # type: ignore[return-value]
 
 
 def _instant_text(value: int | datetime | None) -> str:

@@ -46,7 +46,7 @@ import holidays
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reports.campaign_stats import compute_stats, shipped_catalog
-from reports.contact_rows import contact_values
+from reports.contact_rows import contact_columns
 from reports.evolution import previous_cells
 from reports.export_profiles import PROFILES, header, sheet_title
 from reports.export_tables import (
@@ -192,14 +192,14 @@ def _columns_meta(
     ]
 
 
-def _contact_values(
+def _contact_columns(
     session: AsyncSession,
     campaign: CampaignInfo,
     as_of: datetime,
     catalog: Catalog | None,
     bounds: tuple[int, ...],
-) -> AsyncIterator[list[Any]]:
-    return contact_values(
+) -> AsyncIterator[list[list[Any]]]:
+    return contact_columns(
         session,
         campaign,
         as_of=as_of,
@@ -271,8 +271,8 @@ async def export(
             if level == "contacts":
                 title = t("report.header.contacts") if shape.readable else "contacts"
                 sink = book.sheet(title, columns, level)
-                async for values in _contact_values(session, campaign, as_of, catalog, bounds):
-                    sink.write_values(values)
+                async for part in _contact_columns(session, campaign, as_of, catalog, bounds):
+                    sink.write_columns(part)
             else:
                 tables = await compute_stats(
                     session, campaign, groupings, as_of=as_of, min_cell=min_cell,
@@ -292,8 +292,8 @@ async def export(
             flat = flat_sink(stream, fmt, columns, meta, shape, t)
             try:
                 if level == "contacts":
-                    async for values in _contact_values(session, campaign, as_of, catalog, bounds):
-                        flat.write_values(values)
+                    async for part in _contact_columns(session, campaign, as_of, catalog, bounds):
+                        flat.write_columns(part)
                 else:
                     tables = await compute_stats(
                         session, campaign, groupings, as_of=as_of, min_cell=min_cell,

@@ -283,7 +283,8 @@ async def collectivity_context(
         return len(contributors.get((key, metric), frozenset()) & group_codes)
 
     own_cells = _by_channel(own)
-    national_cells, peer_cells = figures.national, figures.peers(group, own)
+    national_cells = figures.national
+    peer_cells = figures.peers(group, own, own_code=own_code)
     withheld_cell = t("report.withheld_cell", n=options.min_peers)
     peers_heading = peer_label(
         collectivity.kind, collectivity.population, options.strata, t, f, column=True

@@ -41,12 +41,20 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import IO, Any, Final
 from zoneinfo import ZoneInfo
 
 from reports.cells import RowValue
-from reports.contact_rows import paris_text, utc_datetime
-from reports.export_profiles import PROFILES, Profile, column_format, converters, header
+from reports.contact_rows import paris_text, paris_texts, utc_datetime
+from reports.export_profiles import (
+    PROFILES,
+    Profile,
+    column_format,
+    converters,
+    header,
+    local_texts,
+)
 from reports.export_tables import Column
 from reports.spreadsheet import csv_value, xlsx_text_cell, xlsx_text_xml, xlsx_value
 from reports.version import temoin_version
@@ -77,6 +85,12 @@ class Sink:
     def write_values(self, values: list[Any]) -> None:
         """One contact row: values in column order, instants as µs since the epoch (UTC)."""
         self.write(_with_datetimes(self._columns, values))
+
+    def write_columns(self, columns: Sequence[Sequence[Any]]) -> None:
+        """Contact rows a partition at a time: one sequence per column (``write_values``'
+        values, column-wise)."""
+        for values in zip(*columns, strict=True):
+            self.write_values(list(values))
 
     def close(self) -> None:
         raise NotImplementedError
@@ -149,6 +163,8 @@ class _CsvSink(Sink):
             self._fh, delimiter=profile.delimiter(t.locale), lineterminator="\r\n"
         )
         self._writer.writerow([csv_value(name) for name in names])
+        self._delimiter = profile.delimiter(t.locale)
+        self._texts_of = [self._column_text(c, profile, t) for c in columns]
 
     def write(self, row: dict[str, Any]) -> None:
         values = [row[name] for name in self._names]
@@ -179,9 +195,80 @@ class _CsvSink(Sink):
         self._writer.writerow(values)
         self.rows += 1
 
+    def write_columns(self, columns: Sequence[Sequence[Any]]) -> None:
+        """``write_values`` of every row, a column at a time: each column becomes its CSV
+        fields (the same text the csv module writes for ``write_values``' cells, quoted
+        where it must be), then the rows are joined and written at once."""
+        if not columns or not columns[0]:
+            return
+        fields = [text(column) for text, column in zip(self._texts_of, columns, strict=True)]
+        self._fh.write("\r\n".join(map(self._delimiter.join, zip(*fields, strict=True))))
+        self._fh.write("\r\n")
+        self.rows += len(columns[0])
+
+    def _column_text(
+        self, column: Column, profile: Profile, t: Translator
+    ) -> Callable[[Sequence[Any]], list[str]]:
+        """How one column's values become CSV fields (``write_columns``)."""
+        shown = column_format(column.name, column.kind, t) if profile.readable else None
+        if column.kind == "str":
+            # Texts repeat (codes, a few thousand names): each distinct one is neutralised,
+            # labelled and quoted once.
+            label = shown.text if shown is not None else None
+            return _TextFields(self._delimiter, label)
+        if column.kind == "datetime":
+            return local_texts if profile.readable else paris_texts
+        if column.kind == "bool":
+            yes, no = (t("report.value.yes"), t("report.value.no")) if shown else ("true", "false")
+            return lambda values: ["" if v is None else yes if v else no for v in values]
+        if shown is not None and shown.text is not None:
+            return partial(_mapped, shown.text)
+        return _plain
+
     def close(self) -> None:
         self._fh.flush()
         self._fh.detach()  # the stream belongs to open_output, which closes it
+
+
+def _mapped(text: Callable[[Any], str], values: Sequence[Any]) -> list[str]:
+    return list(map(text, values))
+
+
+def _plain(values: Sequence[Any]) -> list[str]:
+    """Numbers as the csv module writes them (``str``, the shortest round-trip for a float;
+    nothing for ``None``)."""
+    if None in values:
+        return ["" if v is None else str(v) for v in values]
+    return list(map(str, values))
+
+
+_QUOTED: Final = frozenset('"\r\n')
+
+
+class _TextFields(dict[Any, str]):
+    """A text column's CSV fields, remembered per distinct value (``_SEEN_TEXTS`` at most):
+    neutralised (``csv_value``), then labelled (excel profile), then quoted as the csv module
+    quotes (a delimiter, a quote, CR or LF inside; quotes doubled)."""
+
+    def __init__(self, delimiter: str, label: Callable[[Any], Any] | None) -> None:
+        super().__init__()
+        self._special = _QUOTED | {delimiter}
+        self._label = label
+
+    def __call__(self, values: Sequence[Any]) -> list[str]:
+        if len(self) >= _SEEN_TEXTS:
+            self.clear()
+        return list(map(self.__getitem__, values))
+
+    def __missing__(self, value: Any) -> str:
+        shown = csv_value(value)
+        if self._label is not None:
+            shown = self._label(shown)
+        text = "" if shown is None else str(shown)
+        if not self._special.isdisjoint(text):
+            text = '"' + text.replace('"', '""') + '"'
+        self[value] = text
+        return text
 
 
 class _JsonSink(Sink):

@@ -73,7 +73,16 @@ class TrackingConfig:
 
 
 class TriageError(Exception):
-    """A triage decision that cannot be applied (unknown ids, wrong persona, too early)."""
+    """A triage decision that cannot be applied (unknown ids, wrong persona, too early).
+
+    ``code`` and ``params`` name the case for the reader (``cli.triage.error.<code>``):
+    ``unknown_kind``, ``no_message``, ``matched``, ``classified``, ``quarantined``,
+    ``no_contact``, ``other_persona``, ``too_early``, ``changed``."""
+
+    def __init__(self, message: str, code: str = "", /, **params: str | int) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 # -- the sink: one per persona mailbox -------------------------------------------------------
@@ -449,34 +458,46 @@ class Tracker:
         ``kind``, is of that class whatever the classifier said). Its effects are recorded as for
         an automatic match (method ``manual``, confidence 1.0), at the message's INTERNALDATE."""
         if kind is not None and kind not in KINDS:
-            raise TriageError(f"unknown class {kind!r}: one of {', '.join(KINDS)}")
+            raise TriageError(
+                f"unknown class {kind!r}: one of {', '.join(KINDS)}", "unknown_kind", kind=kind,
+                kinds=", ".join(KINDS),
+            )  # fmt: skip
         async with self.database.session() as session:
             rows = await triage.triage_rows(session, message_id=message_id)
             stored = await mail.raw_of(session, message_id)
         if not rows or stored is None:
-            raise TriageError(f"no message {message_id}")
+            raise TriageError(f"no message {message_id}", "no_message", message=message_id)
         row = rows[0]
         if row.triage_state not in (mail.PENDING, "ignored"):
             where = f"contact {row.contact_id}" if row.contact_id else row.classification
-            raise TriageError(f"message {message_id} is not in triage (already {where})")
+            raise TriageError(
+                f"message {message_id} is not in triage (already {where})",
+                "matched" if row.contact_id else "classified",
+                message=message_id, contact=row.contact_id or 0, kind=row.classification or "",
+            )  # fmt: skip
         analysis = await asyncio.to_thread(analyse, stored.raw)
         if analysis.parsed is None or analysis.classification is None:
-            raise TriageError(f"message {message_id} is quarantined: {analysis.quarantine_reason}")
+            raise TriageError(
+                f"message {message_id} is quarantined: {analysis.quarantine_reason}",
+                "quarantined", message=message_id, reason=str(analysis.quarantine_reason),
+            )  # fmt: skip
         persona = next((p for p in await self.personas_all() if p.id == row.persona_id), None)
         async with self.database.session() as session:
             before = await mail.lock_contacts(session, [contact_id])
             view = before.get(contact_id)
             if view is None:
-                raise TriageError(f"no contact {contact_id}")
+                raise TriageError(f"no contact {contact_id}", "no_contact", contact=contact_id)
             if view.persona_id != row.persona_id or persona is None:
                 raise TriageError(
                     f"contact {contact_id} was written by another persona than the mailbox "
-                    f"message {message_id} arrived in"
-                )
+                    f"message {message_id} arrived in",
+                    "other_persona", contact=contact_id, message=message_id,
+                )  # fmt: skip
             if view.sent_at is None or stored.internal_date < view.sent_at:
                 raise TriageError(
-                    f"message {message_id} was received before contact {contact_id} was sent"
-                )
+                    f"message {message_id} was received before contact {contact_id} was sent",
+                    "too_early", contact=contact_id, message=message_id,
+                )  # fmt: skip
             classified = analysis.classification
             reply = Reply(message_id, contact_id, kind or classified.kind,
                           stored.internal_date, analysis.parsed.date, "manual", 1.0,
@@ -492,7 +513,10 @@ class Tracker:
                 contact_id=contact_id, method="manual", confidence=1.0, evidence=evidence,
                 classification=kind,
             ):  # fmt: skip
-                raise TriageError(f"message {message_id} changed meanwhile; try again")
+                raise TriageError(
+                    f"message {message_id} changed meanwhile; try again", "changed",
+                    message=message_id,
+                )  # fmt: skip
             await self._apply(session, persona, [(reply, analysis.parsed, None)], locked=before)
         return reply
 

@@ -148,7 +148,11 @@ def assign_personas(
             continue
         candidates = pool[c.channel]
         if not candidates:
-            raise InfeasiblePlan(f"no persona writes {c.channel}s, and the mix asks for some")
+            raise InfeasiblePlan(
+                f"no persona writes {c.channel}s, and the mix asks for some",
+                code="no_persona",
+                params={"channel": c.channel.value},
+            )
         tally = counts[c.channel]
         on_service = by_service.setdefault(c.service_id, [])
         on_coll = by_coll.setdefault(c.collectivity_id, [])

@@ -59,7 +59,7 @@ import codecs
 import csv
 import io
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -85,6 +85,8 @@ from scenarios.directory_fields import (
     region_for,
 )
 from scenarios.domain import CollectivityKind
+from scenarios.formatting import Formats
+from scenarios.i18n import Translator
 from scenarios.service_kinds import service_kind
 from scenarios.text import fold_key
 
@@ -128,9 +130,14 @@ def service_identity(name: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class RowError:
+    """One problem of the file. ``reason`` is English (logs, programmers); ``code`` and
+    ``params`` say it to the reader: ``said(t)``, from ``directory.error.<code>``."""
+
     line: int
     column: str | None  # the header as written in the file; None for file-wide problems
     reason: str
+    code: str = ""
+    params: Mapping[str, str | int] = field(default_factory=dict)
 
     def __str__(self) -> str:
         where = (
@@ -139,6 +146,28 @@ class RowError:
             else f"line {self.line}, column {self.column}"
         )
         return f"{where}: {self.reason}"
+
+    def said(self, t: Translator, number: Callable[[int], str] | None = None) -> str:
+        """The reason in ``t``'s language (its English words when it has no code); numbers
+        written by ``number``, by default in the language's way (« 20 000 000 »)."""
+        if not self.code:
+            return self.reason
+        if number is None:
+            number = Formats(t.locale, "UTC").number
+        params = {k: number(v) if isinstance(v, int) else v for k, v in self.params.items()}
+        if "field" in params:
+            params["field"] = t(f"directory.field.{params['field']}")
+        return t(f"directory.error.{self.code}", **params)
+
+
+def _error(
+    line: int, column: str | None, reason: str, code: str, /, **params: str | int
+) -> RowError:
+    return RowError(line, column, reason, code, params)
+
+
+def _field_error(line: int, column: str, exc: FieldError) -> RowError:
+    return RowError(line, column, str(exc), exc.code, exc.params)
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,13 +257,17 @@ def resolve_header(text: str) -> str | None:
 
 
 class _FileProblem(Exception):
-    pass
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def decode(data: bytes) -> tuple[str, str]:
     """Text and encoding name: UTF-8 (BOM or not) first, Windows-1252 when UTF-8 fails."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise _FileProblem("the file is UTF-16: export it as CSV UTF-8 or CSV (point-virgule)")
+        raise _FileProblem(
+            "the file is UTF-16: export it as CSV UTF-8 or CSV (point-virgule)", "utf16"
+        )
     try:
         text = data.decode("utf-8-sig")
         encoding = "UTF-8 with BOM" if data.startswith(codecs.BOM_UTF8) else "UTF-8"
@@ -242,9 +275,11 @@ def decode(data: bytes) -> tuple[str, str]:
         try:
             text, encoding = data.decode("cp1252"), "Windows-1252"
         except UnicodeDecodeError as exc:
-            raise _FileProblem("the file is neither UTF-8 nor Windows-1252 text") from exc
+            raise _FileProblem(
+                "the file is neither UTF-8 nor Windows-1252 text", "encoding"
+            ) from exc
     if "\x00" in text:
-        raise _FileProblem("the file holds NUL bytes: it is not a CSV export")
+        raise _FileProblem("the file holds NUL bytes: it is not a CSV export", "nul")
     return text, encoding
 
 
@@ -262,19 +297,25 @@ def _map_headers(header: Sequence[str]) -> tuple[dict[int, str], list[RowError]]
     for index, name in enumerate(header):
         shown = name.strip()
         if not shown:
-            errors.append(RowError(1, f"#{index + 1}", "column without a header"))
+            errors.append(_error(1, f"#{index + 1}", "column without a header", "no_header"))
             continue
         target = resolve_header(shown)
         if target is None:
-            errors.append(RowError(1, shown, f"unknown column (known: {', '.join(_COLUMNS)})"))
+            known = ", ".join(_COLUMNS)
+            errors.append(
+                _error(1, shown, f"unknown column (known: {known})", "unknown_column", known=known)
+            )
         elif target in seen:
-            errors.append(RowError(1, shown, f"{target} is already given by {seen[target]!r}"))
+            errors.append(
+                _error(1, shown, f"{target} is already given by {seen[target]!r}",
+                       "column_twice", target=target, first=seen[target])
+            )  # fmt: skip
         else:
             seen[target] = shown
             fields[index] = target
     for name, (required, _) in _COLUMNS.items():
         if required and name not in seen:
-            errors.append(RowError(1, name, "missing required column"))
+            errors.append(_error(1, name, "missing required column", "missing_column"))
     return fields, errors
 
 
@@ -283,9 +324,10 @@ def parse_directory(data: bytes) -> ImportResult:
     try:
         text, encoding = decode(data)
     except _FileProblem as exc:
-        return ImportResult(errors=(RowError(1, None, str(exc)),))
+        return ImportResult(errors=(_error(1, None, str(exc), exc.code),))
     if not text.strip():
-        return ImportResult(errors=(RowError(1, None, "the file is empty"),), encoding=encoding)
+        empty = _error(1, None, "the file is empty", "empty")
+        return ImportResult(errors=(empty,), encoding=encoding)
     delimiter = sniff_delimiter(text.splitlines()[0])
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     builder = _Builder()
@@ -307,7 +349,10 @@ def parse_directory(data: bytes) -> ImportResult:
                     f"{len(row)} cells but {len(header)} columns"
                     f" (a value holding {delimiter!r} must be in double quotes)"
                 )
-                builder.errors.append(RowError(line, None, reason))
+                builder.errors.append(
+                    _error(line, None, reason, "cells", cells=len(row), columns=len(header),
+                           delimiter=delimiter)
+                )  # fmt: skip
                 continue
             # A short row (trailing empty cells trimmed by the exporter) reads as empty cells.
             cells = {
@@ -316,9 +361,11 @@ def parse_directory(data: bytes) -> ImportResult:
             }
             builder.add_row(line, cells)
     except csv.Error as exc:
-        builder.errors.append(RowError(reader.line_num, None, f"malformed CSV: {exc}"))
+        builder.errors.append(
+            _error(reader.line_num, None, f"malformed CSV: {exc}", "malformed", detail=str(exc))
+        )
     if not builder.rows and not builder.errors:
-        builder.errors.append(RowError(1, None, "the file has a header but no rows"))
+        builder.errors.append(_error(1, None, "the file has a header but no rows", "no_rows"))
     return builder.result(encoding, delimiter)
 
 
@@ -358,7 +405,11 @@ class _Builder:
                 f"service {service.name!r} ({service.kind}) of {collectivity.insee_code}"
                 f" is already on line {known.line}{same}"
             )
-            self.errors.append(RowError(line, header, reason))
+            self.errors.append(
+                _error(line, header, reason, "service_twice" if not same else "service_twice_as",
+                       name=service.name, kind=service.kind, code=collectivity.insee_code,
+                       first=known.line, known=known.name)
+            )  # fmt: skip
             return
         self.services[key] = service
 
@@ -368,16 +419,18 @@ class _Builder:
         header, value = cells.get(name, (name, ""))
         if not value:
             if required:
-                self.errors.append(RowError(line, header, "empty (required)"))
+                self.errors.append(_error(line, header, "empty (required)", "required"))
             return None
         limit = _MAX_LENGTH.get(name)
         if limit is not None and len(value) > limit:
-            self.errors.append(RowError(line, header, f"longer than {limit} characters"))
+            self.errors.append(
+                _error(line, header, f"longer than {limit} characters", "too_long", most=limit)
+            )
             return None
         try:
             return parse(value)
         except FieldError as exc:
-            self.errors.append(RowError(line, header, str(exc)))
+            self.errors.append(_field_error(line, header, exc))
             return None
 
     def _collectivity(self, line: int, cells: Cells) -> CollectivityRecord | None:
@@ -394,7 +447,10 @@ class _Builder:
                     f"département {departement} does not match INSEE code {identifier}"
                     f" (département {derived})"
                 )
-                self.errors.append(RowError(line, cells["departement"][0], reason))
+                self.errors.append(
+                    _error(line, cells["departement"][0], reason, "departement_mismatch",
+                           given=departement, code=str(identifier), derived=derived)
+                )  # fmt: skip
             departement = derived
         if len(self.errors) > before:
             return None
@@ -412,7 +468,11 @@ class _Builder:
                     f"collectivity {identifier} has {attr} {new!r} here"
                     f" but {old!r} on line {known.line}"
                 )
-                self.errors.append(RowError(line, cells[column][0], reason))
+                self.errors.append(
+                    _error(line, cells[column][0], reason, "collectivity_differs",
+                           code=identifier, field=attr, value=new, first_value=old,
+                           first=known.line)
+                )  # fmt: skip
         return None
 
     def _service(
@@ -432,7 +492,9 @@ class _Builder:
         lon = self._check(line, cells, "longitude", lambda v: parse_coordinate(v, 180), False)
         if (lat is None) != (lon is None) and len(self.errors) == before:
             header = cells.get("latitude" if lat is None else "longitude", ("latitude", ""))[0]
-            self.errors.append(RowError(line, header, "give latitude and longitude together"))
+            self.errors.append(
+                _error(line, header, "give latitude and longitude together", "coordinates_pair")
+            )
         if len(self.errors) > before or collectivity is None or kind is None:
             return None
         name = name or service_kind(kind).label_fr
@@ -447,25 +509,29 @@ class _Builder:
         """(identifier, SIREN, département derived from an INSEE code)."""
         header, value = cells["insee_code"]
         if not value:
-            self.errors.append(RowError(line, header, "empty (required)"))
+            self.errors.append(_error(line, header, "empty (required)", "required"))
             return None, None, None
         compact = re.sub(r"[\s\u00a0\u202f]", "", value)
         try:
             if kind is CollectivityKind.COMMUNE and re.fullmatch(r"\d{9}", compact):
                 raise FieldError(
-                    f"a commune is identified by its INSEE code (5 characters), not {value!r}"
+                    f"a commune is identified by its INSEE code (5 characters), not {value!r}",
+                    "commune_siren",
+                    value=value,
                 )
             if kind is CollectivityKind.COMMUNE or (kind is None and len(compact) <= 5):
                 code = parse_insee_code(value)
                 return code, None, departement_of_insee(code)
             if len(compact) != 9 and kind is not None:
                 raise FieldError(
-                    f"{KIND_NAMES[kind]} is identified by its SIREN (9 digits), not {value!r}"
+                    f"{KIND_NAMES[kind]} is identified by its SIREN (9 digits), not {value!r}",
+                    f"needs_siren_{kind.value}",
+                    value=value,
                 )
             siren = parse_siren(value)
             return siren, siren, None
         except FieldError as exc:
-            self.errors.append(RowError(line, header, str(exc)))
+            self.errors.append(_field_error(line, header, exc))
             return None, None, None
 
 

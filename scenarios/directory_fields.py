@@ -25,7 +25,14 @@ from scenarios.service_kinds import fold, known_codes, resolve_service_kind, ser
 
 
 class FieldError(ValueError):
-    """One cell's value is not acceptable; the message says why, in a few words."""
+    """One cell's value is not acceptable; the message says why, in a few words (English,
+    for logs and programmers). ``code`` and ``params`` name the case for the reader:
+    ``directory.error.<code>`` in the catalogue, with ``params`` as its placeholders."""
+
+    def __init__(self, message: str, code: str, /, **params: str | int) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 def fold_header(text: str) -> str:
@@ -61,7 +68,9 @@ def parse_collectivity_kind(text: str) -> CollectivityKind:
     kind = _KIND_LABELS.get(fold_header(text))
     if kind is None:
         raise FieldError(
-            f"unknown collectivity kind {text!r} (use commune, EPCI, département or région)"
+            f"unknown collectivity kind {text!r} (use commune, EPCI, département or région)",
+            "collectivity_kind",
+            value=text,
         )
     return kind
 
@@ -77,7 +86,7 @@ def parse_departement(text: str) -> str:
     try:
         return normalise_departement(text)
     except UnknownDepartement as exc:
-        raise FieldError(f"unknown département code {text!r}") from exc
+        raise FieldError(f"unknown département code {text!r}", "departement", value=text) from exc
 
 
 def region_for(departement: str) -> str:
@@ -99,19 +108,32 @@ def parse_insee_code(text: str) -> str:
     if code[:2] in ("97", "98") and re.fullmatch(r"\d{5}", code):
         if code[:3] not in REGION_OF_DEPARTEMENT:
             raise FieldError(
-                f"INSEE code {text!r} is in no overseas département or collectivity ({_OVERSEAS})"
+                f"INSEE code {text!r} is in no overseas département or collectivity ({_OVERSEAS})",
+                "insee_overseas",
+                value=text,
+                known=_OVERSEAS,
             )
         if code[3:] == "00":
-            raise FieldError(f"INSEE code {text!r} has no commune number")
+            raise FieldError(f"INSEE code {text!r} has no commune number", "insee_no_commune",
+                             value=text)  # fmt: skip
         return code
     if not re.fullmatch(r"(\d\d|2[AB])\d{3}", code):
-        raise FieldError(f"INSEE code {text!r} is not 5 characters like 57463, 2A004 or 97411")
+        raise FieldError(
+            f"INSEE code {text!r} is not 5 characters like 57463, 2A004 or 97411",
+            "insee_format",
+            value=text,
+        )
     if code[:2] == "20":
-        raise FieldError(f"INSEE code {text!r}: Corsican codes start with 2A or 2B")
+        raise FieldError(
+            f"INSEE code {text!r}: Corsican codes start with 2A or 2B", "insee_corsica", value=text
+        )
     if code[:2] not in REGION_OF_DEPARTEMENT:
-        raise FieldError(f"INSEE code {text!r} starts with no département")
+        raise FieldError(
+            f"INSEE code {text!r} starts with no département", "insee_departement", value=text
+        )
     if code[2:] == "000":
-        raise FieldError(f"INSEE code {text!r} has no commune number")
+        raise FieldError(f"INSEE code {text!r} has no commune number", "insee_no_commune",
+                         value=text)  # fmt: skip
     return code
 
 
@@ -131,9 +153,9 @@ def parse_siren(text: str) -> str:
     """A SIREN: 9 digits (spaces allowed) whose Luhn check digit is right."""
     siren = re.sub(r"[\s\u00a0\u202f]", "", text)
     if not re.fullmatch(r"\d{9}", siren):
-        raise FieldError(f"SIREN {text!r} is not 9 digits")
+        raise FieldError(f"SIREN {text!r} is not 9 digits", "siren_format", value=text)
     if not luhn_ok(siren):
-        raise FieldError(f"SIREN {text!r} has a wrong check digit")
+        raise FieldError(f"SIREN {text!r} has a wrong check digit", "siren_check", value=text)
     return siren
 
 
@@ -145,12 +167,21 @@ def parse_population(text: str) -> int:
     """A whole number ≥ 0, French thousands separators allowed (``"12 345"``)."""
     value = text.strip()
     if not re.fullmatch(rf"\d+|\d{{1,3}}({_THOUSANDS}\d{{3}})+", value):
-        raise FieldError(f"population {text!r} is not a whole number ≥ 0 (e.g. 12 345)")
+        raise FieldError(
+            f"population {text!r} is not a whole number ≥ 0 (e.g. 12 345)",
+            "population_format",
+            value=text,
+        )
     digits = re.sub(_THOUSANDS, "", value).lstrip("0") or "0"
     # checked before int(): Python refuses to read more than 4,300 digits at all
     if len(digits) > len(str(MAX_POPULATION)) or int(digits) > MAX_POPULATION:
         shown = text if len(text) <= 20 else text[:20] + "…"
-        raise FieldError(f"population {shown!r} is more than {MAX_POPULATION:,}".replace(",", " "))
+        raise FieldError(
+            f"population {shown!r} is more than {MAX_POPULATION:,}".replace(",", " "),
+            "population_too_big",
+            value=shown,
+            most=MAX_POPULATION,
+        )
     return int(digits)
 
 
@@ -160,10 +191,38 @@ def parse_service_kind(text: str) -> str:
         hint = ""
         names = [*known_codes(), *(service_kind(c).label_fr for c in known_codes())]
         close = difflib.get_close_matches(text.strip(), names, n=1, cutoff=0.75)
+        known = ", ".join(known_codes())
         if close:
             hint = f"; did you mean {close[0]!r}?"
-        raise FieldError(f"unknown service kind {text!r}{hint} (known: {', '.join(known_codes())})")
+            raise FieldError(
+                f"unknown service kind {text!r}{hint} (known: {known})",
+                "service_kind_close",
+                value=text,
+                close=close[0],
+                known=known,
+            )
+        raise FieldError(
+            f"unknown service kind {text!r} (known: {known})",
+            "service_kind",
+            value=text,
+            known=known,
+        )
     return code
+
+
+def _email_code(detail: str) -> str:
+    """The case of email_validator's English message we can say in the reader's words."""
+    if "must have an @-sign" in detail:
+        return "email_at"
+    if "something before the @-sign" in detail:
+        return "email_before_at"
+    if "something after the @-sign" in detail:
+        return "email_after_at"
+    if "invalid characters" in detail:
+        return "email_characters"
+    if "should have a period" in detail:
+        return "email_period"
+    return "email"
 
 
 def parse_email(text: str) -> str:
@@ -171,7 +230,8 @@ def parse_email(text: str) -> str:
     try:
         checked = validate_email(text.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
-        raise FieldError(f"email {text!r} is not valid: {exc}") from exc
+        raise FieldError(f"email {text!r} is not valid: {exc}", _email_code(str(exc)),
+                         value=text) from exc  # fmt: skip
     return checked.normalized
 
 
@@ -209,14 +269,22 @@ def parse_phone(text: str, departement: str | None = None) -> str:
         try:
             number = phonenumbers.parse(raw, region)
         except phonenumbers.NumberParseException as exc:
-            raise FieldError(f"phone {text!r} is not a phone number") from exc
+            raise FieldError(
+                f"phone {text!r} is not a phone number", "phone_not_number", value=text
+            ) from exc
         if number.extension:
-            raise FieldError(f"phone {text!r} has an extension; give the direct number")
+            raise FieldError(
+                f"phone {text!r} has an extension; give the direct number",
+                "phone_extension",
+                value=text,
+            )
         if phonenumbers.is_valid_number(number):
             if phonenumbers.region_code_for_number(number) not in _FRENCH_REGIONS:
-                raise FieldError(f"phone {text!r} is not a French number")
+                raise FieldError(
+                    f"phone {text!r} is not a French number", "phone_not_french", value=text
+                )
             return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    raise FieldError(f"phone {text!r} is not a valid French number")
+    raise FieldError(f"phone {text!r} is not a valid French number", "phone_invalid", value=text)
 
 
 def parse_postal_code(text: str) -> str:
@@ -224,7 +292,7 @@ def parse_postal_code(text: str) -> str:
     if re.fullmatch(r"\d{4}", code):
         code = "0" + code  # the spreadsheet's dropped leading zero, as for INSEE codes
     if not re.fullmatch(r"\d{5}", code):
-        raise FieldError(f"postal code {text!r} is not 5 digits")
+        raise FieldError(f"postal code {text!r} is not 5 digits", "postal_code", value=text)
     return code
 
 
@@ -233,9 +301,16 @@ def parse_coordinate(text: str, limit: float) -> float:
     try:
         value = float(text.strip().replace(",", ".").replace("\u2212", "-"))
     except ValueError:
-        raise FieldError(f"{text!r} is not decimal degrees (like 45.8936)") from None
+        raise FieldError(
+            f"{text!r} is not decimal degrees (like 45.8936)", "coordinate_format", value=text
+        ) from None
     if not -limit <= value <= limit:
-        raise FieldError(f"{text!r} is outside -{limit:g} to {limit:g} degrees")
+        raise FieldError(
+            f"{text!r} is outside -{limit:g} to {limit:g} degrees",
+            "coordinate_range",
+            value=text,
+            limit=int(limit),
+        )
     return value
 
 
@@ -243,5 +318,8 @@ def parse_opening_hours(text: str) -> str | None:
     try:
         hours = parse_hours(text)
     except OpeningHoursError as exc:
-        raise FieldError(f"opening hours {text!r}: {exc}") from exc
+        code = f"hours_{exc.code}" if exc.code else "hours"
+        raise FieldError(
+            f"opening hours {text!r}: {exc}", code, value=text, reason=str(exc), **exc.params
+        ) from exc
     return None if hours.is_empty else format_hours(hours)

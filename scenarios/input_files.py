@@ -31,19 +31,35 @@ LIMITS: Final = {
 
 
 class InputFileError(ValueError):
-    """The file cannot be read as input; the message says why (without the path)."""
+    """The file cannot be read as input; the message says why (without the path), in
+    English. ``code`` and ``params`` say it to the reader (``input_file.<code>``):
+    ``missing``, ``directory``, ``fifo``, ``device``, ``socket``, ``not_regular``,
+    ``denied``, ``unreadable`` (``reason``), ``too_large`` (``limit``)."""
+
+    def __init__(self, message: str, code: str = "", /, **params: str | int) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
-def _not_regular(mode: int) -> str:
+def _not_regular(mode: int) -> InputFileError:
     if stat.S_ISDIR(mode):
-        return "is a directory"
+        return InputFileError("is a directory", "directory")
     if stat.S_ISFIFO(mode):
-        return "is a FIFO, not a regular file"
+        return InputFileError("is a FIFO, not a regular file", "fifo")
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "is a device, not a regular file"
+        return InputFileError("is a device, not a regular file", "device")
     if stat.S_ISSOCK(mode):
-        return "is a socket, not a regular file"
-    return "is not a regular file"
+        return InputFileError("is a socket, not a regular file", "socket")
+    return InputFileError("is not a regular file", "not_regular")
+
+
+def _unreadable(exc: OSError) -> InputFileError:
+    if isinstance(exc, PermissionError):
+        return InputFileError(f"cannot be read ({exc.strerror})", "denied")
+    return InputFileError(
+        f"cannot be read ({exc.strerror})", "unreadable", reason=str(exc.strerror)
+    )
 
 
 def _size(limit: int) -> str:
@@ -56,23 +72,26 @@ def read_input(path: Path, limit: int) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except FileNotFoundError:
-        raise InputFileError("no such file") from None
+        raise InputFileError("no such file", "missing") from None
     except IsADirectoryError:
-        raise InputFileError("is a directory") from None
+        raise InputFileError("is a directory", "directory") from None
     except OSError as exc:
-        raise InputFileError(f"cannot be read ({exc.strerror})") from None
+        raise _unreadable(exc) from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise InputFileError(_not_regular(info.st_mode))
+            raise _not_regular(info.st_mode)
         if info.st_size > limit:
-            raise InputFileError(f"is larger than {_size(limit)} ({info.st_size} bytes)")
+            raise InputFileError(
+                f"is larger than {_size(limit)} ({info.st_size} bytes)", "too_large",
+                limit=limit // 2**20,
+            )  # fmt: skip
         with os.fdopen(os.dup(fd), "rb") as stream:
             data = stream.read(limit + 1)
     except OSError as exc:
-        raise InputFileError(f"cannot be read ({exc.strerror})") from None
+        raise _unreadable(exc) from None
     finally:
         os.close(fd)
     if len(data) > limit:
-        raise InputFileError(f"is larger than {_size(limit)}")
+        raise InputFileError(f"is larger than {_size(limit)}", "too_large", limit=limit // 2**20)
     return data

@@ -62,7 +62,16 @@ _DAYS_HINT = "use lu ma me je ve sa di or mo tu we th fr sa su"
 
 
 class OpeningHoursError(ValueError):
-    """The text does not follow the documented opening-hours format."""
+    """The text does not follow the documented opening-hours format.
+
+    ``code`` and ``params`` name the case for a caller that says it in the reader's
+    language (the directory import: ``directory.error.hours_<code>``); the message is
+    English, for logs and programmers. An empty code: a programming error, not a text."""
+
+    def __init__(self, message: str, code: str = "", /, **params: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,14 +141,21 @@ def _parse_time(hour: str, minute: str | None, chunk: str) -> time:
     if h == 24 and m == 0:
         return END_OF_DAY
     if not (0 <= h <= 23 and 0 <= m <= 59):
-        raise OpeningHoursError(f"invalid time in {chunk!r} (hours 00-24, minutes 00-59)")
+        raise OpeningHoursError(
+            f"invalid time in {chunk!r} (hours 00-24, minutes 00-59)", "bad_time", chunk=chunk
+        )
     return time(h, m)
 
 
 def _day(name: str, part: str) -> int:
     index = _DAY_INDEX.get(name.strip().rstrip("."))
     if index is None:
-        raise OpeningHoursError(f"unknown day {name.strip()!r} in {part!r} ({_DAYS_HINT})")
+        raise OpeningHoursError(
+            f"unknown day {name.strip()!r} in {part!r} ({_DAYS_HINT})",
+            "unknown_day",
+            day=name.strip(),
+            part=part,
+        )
     return index
 
 
@@ -152,7 +168,9 @@ def _parse_days(text: str) -> list[int]:
             a, b = _day(first, part), _day(last, part)
             if b < a:
                 raise OpeningHoursError(
-                    f"day range {part!r} goes backwards (a range never wraps around the week)"
+                    f"day range {part!r} goes backwards (a range never wraps around the week)",
+                    "backwards",
+                    part=part,
                 )
             days.extend(range(a, b + 1))
         else:
@@ -166,21 +184,34 @@ def _parse_times(text: str, rule: str) -> list[Interval]:
         chunk = raw.strip()
         tm = _TIME_RANGE.match(chunk)
         if tm is None:
-            raise OpeningHoursError(f"time range {chunk!r} in {rule!r} is not HH:MM-HH:MM")
+            raise OpeningHoursError(
+                f"time range {chunk!r} in {rule!r} is not HH:MM-HH:MM",
+                "not_range",
+                chunk=chunk,
+                rule=rule,
+            )
         h1, m1a, m1b, h2, m2a, m2b = tm.groups()
         start = _parse_time(h1, m1a or m1b, chunk)
         end = _parse_time(h2, m2a or m2b, chunk)
         if start == END_OF_DAY:
-            raise OpeningHoursError(f"time range {chunk!r}: 24:00 can only end a range")
+            raise OpeningHoursError(
+                f"time range {chunk!r}: 24:00 can only end a range", "midnight_start", chunk=chunk
+            )
         if end <= start:
-            raise OpeningHoursError(f"time range {chunk!r} does not end after it starts")
+            raise OpeningHoursError(
+                f"time range {chunk!r} does not end after it starts", "not_after", chunk=chunk
+            )
         intervals.append(Interval(start, end))
     intervals.sort(key=lambda iv: iv.start)
     for before, after in itertools.pairwise(intervals):
         if after.start < before.end:
+            first, second = _format_interval(before), _format_interval(after)
             raise OpeningHoursError(
-                f"time ranges {_format_interval(before)} and {_format_interval(after)} "
-                f"overlap in {rule!r}"
+                f"time ranges {first} and {second} overlap in {rule!r}",
+                "overlap",
+                first=first,
+                second=second,
+                rule=rule,
             )
     return intervals
 
@@ -194,12 +225,19 @@ def parse_hours(text: str) -> WeeklyHours:
             continue
         match = _RULE.match(rule)
         if match is None:
-            raise OpeningHoursError(f"rule {rule!r} is not 'DAYS HH:MM-HH:MM[,HH:MM-HH:MM]'")
+            raise OpeningHoursError(
+                f"rule {rule!r} is not 'DAYS HH:MM-HH:MM[,HH:MM-HH:MM]'", "bad_rule", rule=rule
+            )
         days = _parse_days(match.group(1))
         intervals = tuple(_parse_times(match.group(2), rule))
         for day in days:
             if day in seen:
-                raise OpeningHoursError(f"day {FR_DAYS[day]!r} is given twice (in {rule!r})")
+                raise OpeningHoursError(
+                    f"day {FR_DAYS[day]!r} is given twice (in {rule!r})",
+                    "day_twice",
+                    day=FR_DAYS[day],
+                    rule=rule,
+                )
             seen.add(day)
             per_day[day] = intervals
     return WeeklyHours(tuple(per_day))

@@ -161,7 +161,7 @@ def place_days(
         fixed_by_coll.setdefault(f.collectivity_id, []).append(f)
 
     result = [0] * len(requests)
-    problems: list[str] = []
+    problems: list[InfeasiblePlan] = []
     for coll_id, indices in by_coll.items():
         first = requests[indices[0]].service
         dept = dept_of(first)
@@ -171,14 +171,17 @@ def place_days(
             [requests[i] for i in indices], fixed_by_coll.get(coll_id, []), dept, rules, coll_rng
         )
         if placed is None:
+            assert problem is not None
             problems.append(problem)
             continue
         for i, day in zip(indices, placed, strict=True):
             result[i] = day
     if problems:
-        more = len(problems) - 1
+        worst, more = problems[0], len(problems) - 1
         tail = f" (and {more} other collectivit{'ies' if more > 1 else 'y'})" if more else ""
-        raise InfeasiblePlan(problems[0] + tail)
+        raise InfeasiblePlan(
+            f"{worst}{tail}", code=worst.code, params={**worst.params, "more": more}
+        )
     return result
 
 
@@ -188,9 +191,10 @@ def _place_collectivity(
     dept: Dept,
     rules: Rules,
     rng: random.Random,
-) -> tuple[list[int] | None, str]:
+) -> tuple[list[int] | None, InfeasiblePlan | None]:
     coll = reqs[0].service
     who = f"collectivity {coll.collectivity_code} {coll.collectivity_name}"
+    whose = {"code": coll.collectivity_code, "name": coll.collectivity_name}
     n_days = len(dept.days)
     per_day = rules.max_per_collectivity_per_day
     gap = rules.lockout_business_days + 1
@@ -211,10 +215,14 @@ def _place_collectivity(
         need = math.ceil(len(reqs) / per_day)
         have = len(usable)
         left = " left" if fixed else ""
-        return None, (
+        short = max(1, need - have)
+        return None, InfeasiblePlan(
             f"rule '{per_day_rule(per_day)}': {who} needs {need} days, the window has "
-            f"{have} business days{left} (short by {max(1, need - have)})"
-        )
+            f"{have} business days{left} (short by {short})",
+            code="cap",
+            params={**whose, "per_day": per_day, "need": need, "have": have, "short": short,
+                    "left": bool(fixed)},
+        )  # fmt: skip
 
     # Lockout, service by service: greedy earliest placement is optimal for one service.
     by_service: dict[int, list[Request]] = {}
@@ -231,12 +239,17 @@ def _place_collectivity(
             total = len(sreqs) + len(taken)
             need = (total - 1) * gap + 1
             svc = sreqs[0].service
-            return None, (
+            short = max(1, need - have)
+            return None, InfeasiblePlan(
                 f"rule '{lockout_rule(rules.lockout_business_days)}': service {svc.id} "
                 f"({svc.kind}) of {who} needs a span of {need} business days for {total} "
                 f"contacts, the window has {have} usable business days "
-                f"(short by {max(1, need - have)})"
-            )
+                f"(short by {short})",
+                code="lockout",
+                params={**whose, "lockout": rules.lockout_business_days, "service": svc.id,
+                        "kind": svc.kind, "need": need, "total": total, "have": have,
+                        "short": short},
+            )  # fmt: skip
 
     order = interleave(reqs, rng)
     placed = spread_days(order, reqs, usable, cap, masks, fixed_days, gap, rng)
@@ -247,12 +260,15 @@ def _place_collectivity(
         placed, exhausted = search_days(reqs, usable, cap, masks, fixed_days, gap)
     if placed is None:
         verdict = "no plan was found in the search budget" if exhausted else "they cannot all hold"
-        return None, (
+        return None, InfeasiblePlan(
             f"rules '{per_day_rule(per_day)}', '{lockout_rule(rules.lockout_business_days)}' "
             f"and the opening hours: {verdict} for {who} ({len(reqs)} contacts in "
-            f"{len(usable)} business days)"
-        )
-    return placed, ""
+            f"{len(usable)} business days)",
+            code="fitting",
+            params={**whose, "per_day": per_day, "lockout": rules.lockout_business_days,
+                    "contacts": len(reqs), "days": len(usable), "exhausted": exhausted},
+        )  # fmt: skip
+    return placed, None
 
 
 # --------------------------------------------------------------------------------------

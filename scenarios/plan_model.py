@@ -15,7 +15,7 @@ Everything here is re-exported by ``scenarios.planning``, the import path caller
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -50,11 +50,34 @@ class InfeasiblePlan(ValueError):
 
     ``shortfalls`` carries the numbers of an auditor capacity problem, for a caller that
     words them itself (« il faudrait 120 journées d'auditeur en Moselle, 40 sont
-    disponibles »)."""
+    disponibles »). ``code`` and ``params`` do the same for the other cases, so that the
+    command line says them from the catalogue (``cli.plan.infeasible.<code>``):
 
-    def __init__(self, message: str, shortfalls: Sequence[FieldShortfall] = ()) -> None:
+    - ``window``: the window ends before it starts;
+    - ``no_capacity``: at most 0 contacts per collectivity per day;
+    - ``cap`` (``per_day``, ``code``, ``name``, ``need``, ``have``, ``short``, ``left``): a
+      collectivity needs more days than the window has at the daily cap;
+    - ``lockout`` (``lockout``, ``service``, ``kind``, ``code``, ``name``, ``need``,
+      ``total``, ``have``, ``short``): a service's contacts cannot be spaced in the window;
+    - ``fitting`` (``per_day``, ``lockout``, ``code``, ``name``, ``contacts``, ``days``,
+      ``exhausted``): both rules and the opening hours together cannot hold;
+    - ``no_persona`` (``channel``): the mix asks for written contacts nobody writes.
+
+    ``more`` is how many other collectivities are short as well (``cap``, ``lockout``,
+    ``fitting``)."""
+
+    def __init__(
+        self,
+        message: str,
+        shortfalls: Sequence[FieldShortfall] = (),
+        *,
+        code: str = "",
+        params: Mapping[str, str | int | bool] | None = None,
+    ) -> None:
         super().__init__(message)
         self.shortfalls = tuple(shortfalls)
+        self.code = code
+        self.params: dict[str, str | int | bool] = dict(params or {})
 
 
 class SkipReason(StrEnum):

@@ -131,9 +131,12 @@ def plan(request: PlanRequest) -> Plan:
     """Plan the contacts of a campaign; raise ``InfeasiblePlan`` when the rules cannot hold."""
     rules = request.rules
     if request.window_end < request.window_start:
-        raise InfeasiblePlan("the window ends before it starts")
+        raise InfeasiblePlan("the window ends before it starts", code="window")
     if rules.max_per_collectivity_per_day < 1:
-        raise InfeasiblePlan("at most 0 contacts per collectivity per day: nothing can be planned")
+        raise InfeasiblePlan(
+            "at most 0 contacts per collectivity per day: nothing can be planned",
+            code="no_capacity",
+        )
     rng = random.Random(request.seed)
     slots = Slots(request.not_before)
     dispatch = slots.profile(rules.dispatch_hours, 0)

@@ -7,16 +7,18 @@ Only an invite code's hash is stored.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy import BigInteger, Integer, and_, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scenarios.clock import require_utc
+from storage import bot as task_bot
 from storage import contact_status
 from storage.bot import OPEN_STATUSES
 from storage.models import (
@@ -169,25 +171,66 @@ async def redeem_invite(
 # --------------------------------------------------------------------------- state
 
 
+@functools.cache
+def _identify_query() -> Any:
+    """The user's state row, its active auditor and, in the same round trip, the task an
+    update is about (``storage.bot.owned_task_with_history``'s reading): the contact
+    ``contact_id`` or, when that is NULL, the one of the state row, only if it is that
+    auditor's. Built once; bound ``telegram_user_id`` and ``contact_id``."""
+    user = bindparam("telegram_user_id", type_=BigInteger)
+    asked = bindparam("contact_id", type_=Integer)
+    # The derived table of the history cannot see the state row (no LATERAL in SQLite): it
+    # reads the state's contact with a scalar subquery.
+    target = func.coalesce(
+        asked,
+        select(BotState.contact_id).where(BotState.telegram_user_id == user).scalar_subquery(),
+    )
+    history = task_bot.task_history_of(target)
+    query = (
+        select(BotState, Auditor, *task_bot.task_columns(), *history.c)
+        .outerjoin(
+            Auditor,
+            (Auditor.telegram_user_id == BotState.telegram_user_id) & Auditor.active.is_(True),
+        )
+        .outerjoin(
+            Contact,
+            (Contact.id == func.coalesce(asked, BotState.contact_id))
+            & (Contact.auditor_id == Auditor.id),
+        )
+    )
+    return (
+        task_bot.task_joins(query, outer=True)
+        .outerjoin(history, Contact.id.is_not(None))
+        .where(BotState.telegram_user_id == user)
+        .order_by(history.c.src, history.c.at, history.c.event_id)
+    )
+
+
 async def identify(
-    session: AsyncSession, telegram_user_id: int, now: datetime
+    session: AsyncSession, telegram_user_id: int, now: datetime, *, task: int | None = None
 ) -> tuple[Auditor | None, BotState | None]:
     """The active auditor bound to this Telegram user (or None) and the user's state row,
     in one query for a known user. A user with neither gets no row (a stranger writes
     nothing: ``stranger_state`` makes one when it must count wrong codes); an auditor gets
-    one on first contact."""
-    found = (
+    one on first contact.
+
+    The same query reads the task ``task`` (or, when None, the state row's task) with its
+    answers and events, if it is the auditor's: the next ``owned_task_with_history`` of
+    that task in this unit of work takes that reading instead of another round trip."""
+    rows = (
         await session.execute(
-            select(BotState, Auditor)
-            .outerjoin(
-                Auditor,
-                (Auditor.telegram_user_id == BotState.telegram_user_id) & Auditor.active.is_(True),
-            )
-            .where(BotState.telegram_user_id == telegram_user_id)
+            _identify_query(), {"telegram_user_id": telegram_user_id, "contact_id": task}
         )
-    ).first()
-    if found is not None:
-        return found[1], found[0]
+    ).all()
+    if rows:
+        state, auditor = rows[0][0], rows[0][1]
+        contact_id = task if task is not None else state.contact_id
+        if auditor is not None and contact_id is not None:
+            session.info[task_bot.READ_AHEAD] = (
+                (auditor.id, contact_id),
+                task_bot.task_with_history(rows, start=2),
+            )
+        return auditor, state
     auditor = await auditor_by_telegram(session, telegram_user_id)
     if auditor is None:
         return None, None

@@ -11,13 +11,25 @@ to the auditor asking, so forged callback data reaches nothing else.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, literal, null, select, true, union_all, update
+from sqlalchemy import (
+    Integer,
+    bindparam,
+    delete,
+    func,
+    literal,
+    null,
+    select,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -73,34 +85,44 @@ class TaskRow:
     departement: str
 
 
-def _task_query() -> Any:
+def task_columns() -> tuple[Any, ...]:
+    """The columns of a ``TaskRow``, in order (from the contact and ``task_joins``'s tables)."""
     return (
-        select(
-            Contact.id,
-            Contact.channel,
-            Contact.status,
-            Contact.scenario_id,
-            Contact.wording,
-            Contact.planned_at,
-            Contact.auditor_id,
-            Campaign.name,
-            Campaign.window_end,
-            Service.name,
-            Service.kind,
-            Service.phone,
-            Service.address,
-            Service.postal_code,
-            Service.city,
-            Service.opening_hours,
-            Service.latitude,
-            Service.longitude,
-            Collectivity.name,
-            Collectivity.departement,
-        )
-        .join(Service, Contact.service_id == Service.id)
-        .join(Collectivity, Contact.collectivity_id == Collectivity.id)
-        .join(Campaign, Contact.campaign_id == Campaign.id)
+        Contact.id,
+        Contact.channel,
+        Contact.status,
+        Contact.scenario_id,
+        Contact.wording,
+        Contact.planned_at,
+        Contact.auditor_id,
+        Campaign.name,
+        Campaign.window_end,
+        Service.name,
+        Service.kind,
+        Service.phone,
+        Service.address,
+        Service.postal_code,
+        Service.city,
+        Service.opening_hours,
+        Service.latitude,
+        Service.longitude,
+        Collectivity.name,
+        Collectivity.departement,
     )
+
+
+def task_joins(query: Any, *, outer: bool = False) -> Any:
+    """``query`` (which has the contact) joined to its service, collectivity and campaign."""
+    join = query.outerjoin if outer else query.join
+    query = join(Service, Contact.service_id == Service.id)
+    join = query.outerjoin if outer else query.join
+    query = join(Collectivity, Contact.collectivity_id == Collectivity.id)
+    join = query.outerjoin if outer else query.join
+    return join(Campaign, Contact.campaign_id == Campaign.id)
+
+
+def _task_query() -> Any:
+    return task_joins(select(*task_columns()))
 
 
 async def owned_task(session: AsyncSession, auditor_id: int, contact_id: int) -> TaskRow | None:
@@ -221,13 +243,12 @@ class AnswerRow:
     photo_sha256: str | None
 
 
-async def owned_task_with_history(
-    session: AsyncSession, auditor_id: int, contact_id: int
-) -> tuple[TaskRow, dict[str, AnswerRow], list[EventRow]] | None:
-    """``owned_task``, ``answers_of`` and ``events_of`` in one round trip (what every update
-    of the bot reads): the task's columns beside each of its answers and events, UNION ALL
-    of the two; ownership is checked in the same WHERE, so nothing of a contact that is not
-    the auditor's comes back. None when the task is not theirs."""
+TaskHistory = tuple[TaskRow, dict[str, "AnswerRow"], list["EventRow"]]
+
+
+def task_history_of(contact_id: Any) -> Any:
+    """The events and answers of the contact ``contact_id`` (a bound parameter or an SQL
+    expression), as one subquery: UNION ALL of the two, ``src`` 1 for events, 0 for answers."""
     events = select(
         literal(1).label("src"),
         ContactEvent.id.label("event_id"),
@@ -248,28 +269,70 @@ async def owned_task_with_history(
         Observation.review_note,
         Observation.photo_sha256,
     ).where(Observation.contact_id == contact_id)
-    history = union_all(events, answers).subquery("history")
-    query = (
+    return union_all(events, answers).subquery("history")
+
+
+@functools.cache
+def _task_with_history_query() -> Any:
+    """The statement of ``owned_task_with_history``, built once: bound parameters
+    ``contact_id`` and ``auditor_id`` (SQLAlchemy then keeps its cache key and compiled form
+    instead of building a union and its subquery for every update)."""
+    contact_id = bindparam("contact_id", type_=Integer)
+    history = task_history_of(contact_id)
+    return (
         _task_query()
         .add_columns(*history.c)
         .outerjoin(history, true())
-        .where(Contact.id == contact_id, Contact.auditor_id == auditor_id)
+        .where(
+            Contact.id == contact_id, Contact.auditor_id == bindparam("auditor_id", type_=Integer)
+        )
         .order_by(history.c.src, history.c.at, history.c.event_id)
     )
-    rows = (await session.execute(query)).all()
-    if not rows:
-        return None
+
+
+def task_with_history(rows: Sequence[Any], start: int = 0) -> TaskHistory | None:
+    """Rows of the task's columns (from ``start``) then ``task_history_of``'s, read back;
+    None when there is none or the task's id is NULL (an outer join that found nothing)."""
     width = len(TaskRow.__slots__)
-    task = TaskRow(*rows[0][:width])
+    if not rows or rows[0][start] is None:
+        return None
+    task = TaskRow(*rows[0][start : start + width])
     found_answers: dict[str, AnswerRow] = {}
     found_events: list[EventRow] = []
     for row in rows:
-        src, event_id, name, at, data, review_state, review_note, photo = row[width:]
+        src, event_id, name, at, data, review_state, review_note, photo = row[start + width :]
         if src == 1:
             found_events.append(EventRow(event_id, name, at, data or {}))
         elif src == 0:
             found_answers[name] = AnswerRow(name, data, review_state, review_note, photo)
     return task, found_answers, found_events
+
+
+# ``session.info`` key: a task read ahead with the user's state (``storage.auditors``'s
+# ``identify``, same round trip), for the next ``owned_task_with_history`` of that task.
+READ_AHEAD = "storage.bot.task_read_ahead"
+
+
+async def owned_task_with_history(
+    session: AsyncSession, auditor_id: int, contact_id: int
+) -> TaskHistory | None:
+    """``owned_task``, ``answers_of`` and ``events_of`` in one round trip (what every update
+    of the bot reads): the task's columns beside each of its answers and events, UNION ALL
+    of the two; ownership is checked in the same WHERE, so nothing of a contact that is not
+    the auditor's comes back. None when the task is not theirs.
+
+    When ``identify`` read this very task ahead in the same unit of work, and nothing was
+    written since, its reading is used (once) instead of another round trip."""
+    ahead = session.info.pop(READ_AHEAD, None)
+    fresh = not session.dirty and not session.new
+    if ahead is not None and ahead[0] == (auditor_id, contact_id) and fresh:
+        return ahead[1]  # type: ignore[no-any-return]
+    rows = (
+        await session.execute(
+            _task_with_history_query(), {"contact_id": contact_id, "auditor_id": auditor_id}
+        )
+    ).all()
+    return task_with_history(rows)
 
 
 async def answers_of(session: AsyncSession, contact_id: int) -> dict[str, AnswerRow]:
@@ -298,6 +361,8 @@ async def upsert_answer(
 ) -> None:
     """Store the answer, replacing an earlier one (one INSERT … ON CONFLICT statement)."""
     values: dict[str, Any] = {
+        "contact_id": contact_id,
+        "question_id": question_id,
         "value": value,
         "auditor_id": auditor_id,
         "answered_at": require_utc(at),
@@ -305,12 +370,28 @@ async def upsert_answer(
     }
     if review_state is not None:
         values["review_state"] = review_state
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(Observation).values(contact_id=contact_id, question_id=question_id, **values)
-    statement = statement.on_conflict_do_update(
-        index_elements=["contact_id", "question_id"], set_=values
+    dialect = session.get_bind().dialect.name
+    await session.execute(_upsert_answer_statement(dialect, review_state is not None), values)
+
+
+@functools.cache
+def _upsert_answer_statement(dialect: str, with_review_state: bool) -> Any:
+    """INSERT … ON CONFLICT (contact, question) DO UPDATE, built once per dialect; the
+    values are bound parameters named after the columns."""
+    columns = ["value", "auditor_id", "answered_at", "photo_sha256"]
+    if with_review_state:
+        columns.append("review_state")
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(Observation).values(
+        {
+            Observation.__table__.c[name]: bindparam(name)
+            for name in ["contact_id", "question_id", *columns]
+        }
     )
-    await session.execute(statement)
+    return statement.on_conflict_do_update(
+        index_elements=["contact_id", "question_id"],
+        set_={name: statement.excluded[name] for name in columns},
+    )
 
 
 async def delete_answers(

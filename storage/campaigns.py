@@ -31,7 +31,12 @@ _REPLACEABLE = sorted(s.value for s in REPLACEABLE_STATUSES)
 
 
 class PersonaConflict(ValueError):
-    """A persona's email already belongs to another persona key."""
+    """A persona's email already belongs to another persona key (``key``, ``email``,
+    ``other``: for the reader's words)."""
+
+    def __init__(self, key: str, email: str, other: str) -> None:
+        super().__init__(f"persona {key!r}: email {email} already belongs to persona {other!r}")
+        self.key, self.email, self.other = key, email, other
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,9 +171,7 @@ async def upsert_personas(
     for spec in personas:
         other = by_email.get(spec.email.casefold())
         if other is not None and other.key != spec.key:
-            raise PersonaConflict(
-                f"persona {spec.key!r}: email {spec.email} already belongs to persona {other.key!r}"
-            )
+            raise PersonaConflict(spec.key, spec.email, other.key)
         persona = by_key.get(spec.key)
         if persona is None:
             persona = Persona(key=spec.key, created_at=now, active=True)

@@ -39,7 +39,15 @@ MAX_AUTHOR: Final = 200
 
 
 class CommentError(ValueError):
-    """A comment that cannot be stored (empty, too long, unknown channel)."""
+    """A comment that cannot be stored (empty, too long, unknown channel); the message in
+    English, ``code`` and ``params`` for the reader's words (``cli.comment.error.<code>``):
+    ``channel`` (``channel``, ``known``), ``empty``, ``too_long`` (``n``, ``most``),
+    ``unsigned``, ``author_too_long`` (``most``)."""
+
+    def __init__(self, message: str, code: str = "", /, **params: str | int) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,17 +68,26 @@ class CommentInfo:
 def _check(channel: str | None, text: str, author: str) -> tuple[str, str]:
     if channel is not None and channel not in {c.value for c in Channel}:
         known = ", ".join(c.value for c in Channel)
-        raise CommentError(f"unknown channel {channel!r}: one of {known}, or none for the report")
+        raise CommentError(
+            f"unknown channel {channel!r}: one of {known}, or none for the report", "channel",
+            channel=channel, known=known,
+        )  # fmt: skip
     text = text.strip()
     author = " ".join(author.split())
     if not text:
-        raise CommentError("the comment is empty")
+        raise CommentError("the comment is empty", "empty")
     if len(text) > MAX_TEXT:
-        raise CommentError(f"the comment has {len(text)} characters, at most {MAX_TEXT}")
+        raise CommentError(
+            f"the comment has {len(text)} characters, at most {MAX_TEXT}", "too_long",
+            n=len(text), most=MAX_TEXT,
+        )  # fmt: skip
     if not author:
-        raise CommentError("a comment is signed: give the author's name")
+        raise CommentError("a comment is signed: give the author's name", "unsigned")
     if len(author) > MAX_AUTHOR:
-        raise CommentError(f"the author's name has more than {MAX_AUTHOR} characters")
+        raise CommentError(
+            f"the author's name has more than {MAX_AUTHOR} characters", "author_too_long",
+            most=MAX_AUTHOR,
+        )  # fmt: skip
     return text, author
 
 

@@ -48,6 +48,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.business_days import DAY_US, TABLE, epoch_us
 
 __all__ = [
+    "RANGE_ROWS",
     "SKEW_US",
     "Targets",
     "facts_sql",
@@ -127,6 +128,7 @@ def facts_sql(
     targets: Targets,
     with_planned: bool = False,
     channel: str | None = None,
+    id_range: bool = False,
 ) -> tuple[str, dict[str, Any]]:
     """The per-contact facts SELECT (a subquery's text) and its parameters.
 
@@ -137,7 +139,9 @@ def facts_sql(
     censor_bd ans_within ack_within waiting_us service_us picked pickup_us transfers
     phone_attempts skew unmapped`` (``*_us``
     integers; ``*_bd`` business days; flags are booleans on PostgreSQL, 0/1 on SQLite).
-    ``planned_us`` is NULL unless ``with_planned``; ``channel`` keeps only that channel.
+    ``planned_us`` is NULL unless ``with_planned``; ``channel`` keeps only that channel;
+    ``id_range`` only the contacts with ``:id_lo <= id < :id_hi`` (parameters the caller
+    binds: ``stream_facts``), their events read by range too.
     """
 
     def us(column: str) -> str:
@@ -178,6 +182,9 @@ def facts_sql(
     ack_bd = f"({_ord('t.ack_at', 'bk')} - {_ord('t.sent_us', 'bs')})"
     censor_bd = f"({_ord('t.censor_at', 'bc')} - {_ord('t.sent_us', 'bs')})"
     planned = us("t.planned_at") if with_planned else "NULL"
+    in_range = ""
+    if id_range:
+        in_range = " AND c.id >= CAST(:id_lo AS BIGINT) AND c.id < CAST(:id_hi AS BIGINT)"
     only_channel = ""
     if channel is not None:
         only_channel = " AND c.channel = :only_channel"
@@ -205,7 +212,7 @@ WITH {targets_cte}base AS (
     LEFT JOIN service s ON s.id = c.service_id
     JOIN collectivity k ON k.id = c.collectivity_id
     {targets_join}
-  WHERE c.campaign_id = :campaign{only_channel}
+  WHERE c.campaign_id = :campaign{only_channel}{in_range}
 )
 SELECT t.id, t.channel, t.scenario_id, t.status, t.wording, t.service_id, t.service_kind,
   t.service_name, t.collectivity_id, t.coll_code, t.coll_name, t.coll_kind, t.population,
@@ -251,6 +258,16 @@ FROM (
     return sql, params
 
 
+# Contacts per range query of ``stream_facts``.
+RANGE_ROWS = 50_000
+_BOUNDS_SQL = """
+SELECT id FROM (
+  SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS n FROM contact WHERE campaign_id = :campaign
+) r WHERE n % :step = 1 ORDER BY id
+"""
+_NO_END = 2**62  # past any contact id
+
+
 async def stream_facts(
     session: AsyncSession,
     *,
@@ -260,10 +277,17 @@ async def stream_facts(
     strata: Sequence[int],
     targets: Targets,
     chunk: int = 5000,
+    range_rows: int | None = None,
 ) -> AsyncIterator[Sequence[Row[Any]]]:
     """The facts of every contact (``planned_us`` included), by contact id, in partitions
     of ``chunk`` rows read from a server-side cursor. Needs the business-day table
-    (``storage.business_days.load_business_days``) in the same session."""
+    (``storage.business_days.load_business_days``) in the same session.
+
+    One query per range of ``range_rows`` (default ``RANGE_ROWS``) consecutive contacts
+    (by id; the bounds read first): the first rows come after one range's work, not the
+    whole campaign's, and each range's joins stay small (at a million contacts on
+    PostgreSQL, 20 ranges took a third of the time of the single query, whose hash of
+    every contact outgrew the caches)."""
     dialect = session.get_bind().dialect.name
     sql, params = facts_sql(
         dialect,
@@ -273,20 +297,31 @@ async def stream_facts(
         strata=strata,
         targets=targets,
         with_planned=True,
+        id_range=True,
     )
     if dialect == "postgresql":
-        # The rows come sorted by contact id: a sort of every contact's facts, kept in
-        # memory rather than spilled; and a cursor is planned for its first 10 % of rows by
-        # default (nested loops), where every row is read (for this transaction only).
+        # A cursor is planned for its first 10 % of rows by default (nested loops), where
+        # every row is read; each range is planned for its own bounds (a prepared
+        # statement's generic plan, chosen after five runs, knows no bounds and scans
+        # everything); a range's sort stays in memory (for this transaction only).
         await session.execute(text("SET LOCAL work_mem = '256MB'"))
         await session.execute(text("SET LOCAL cursor_tuple_fraction = 1.0"))
+        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     connection = await session.connection()
-    result = await connection.stream(
-        text(f"{sql} ORDER BY t.id").execution_options(yield_per=chunk), params
+    bounds = list(
+        (
+            await connection.execute(
+                text(_BOUNDS_SQL),
+                {"campaign": campaign_id, "step": max(1, range_rows or RANGE_ROWS)},
+            )
+        ).scalars()
     )
-    try:
-        async for partition in result.partitions(chunk):
-            if partition:
-                yield partition
-    finally:
-        await result.close()
+    query = text(f"{sql} ORDER BY t.id").execution_options(yield_per=chunk)
+    for lo, hi in zip(bounds, [*bounds[1:], _NO_END], strict=True):
+        result = await connection.stream(query, {**params, "id_lo": lo, "id_hi": hi})
+        try:
+            async for partition in result.partitions(chunk):
+                if partition:
+                    yield partition
+        finally:
+            await result.close()

@@ -12,7 +12,7 @@ the result on ``contact`` (columns ``ev_*``), in the writer's own transaction::
 Every writer (bot, letters, dispatch, mail, reviews, demo, simulators, a bulk load followed
 by ``backfill_sql``) is covered without knowing about it. ``event_facts_select`` is the one
 formulation of the rules (no CTE: SQLite refuses them inside triggers); the backfill of
-migration 0005 and the tests' check (stored columns = the SELECT over the events) run it
+migration 0006 and the tests' check (stored columns = the SELECT over the events) run it
 over many contacts.
 
 Columns (instants as integer microseconds since 1970-01-01 UTC, raw: the window and clamp
@@ -206,7 +206,7 @@ def _update(dialect: str, *, contacts: str, events: str) -> str:
 
 def backfill_sql(dialect: str, *, campaign: bool = False) -> str:
     """The UPDATE that recomputes the columns of every contact (of the campaign
-    ``:campaign`` if ``campaign``) from its events: for migration 0005 and bulk loads."""
+    ``:campaign`` if ``campaign``) from its events: for migration 0006 and bulk loads."""
     contacts = "c.campaign_id = :campaign" if campaign else "1 = 1"
     return _update(dialect, contacts=contacts, events="1 = 1")
 

@@ -446,7 +446,29 @@ class ReportComment(Base):
     created_at: Mapped[datetime]
 
 
+class BarometerFigures(Base):
+    """A closed campaign's national and peer figures, computed once for every collectivity's
+    barometer (``reports.figures_store``; the data is ``reports.figures_json``'s compressed
+    JSON, never pickle).
+
+    One row per campaign and report options (``options``: the instant figures are as of,
+    ``min_cell``, the strata bounds); ``version`` is the data version they were computed on
+    (the code's, the catalogue's and ``storage.backoffice.campaign_stamp``'s): a reader whose
+    version differs computes them again rather than show stale figures.
+    """
+
+    __tablename__ = "barometer_figures"
+    __table_args__ = (UniqueConstraint("campaign_id", "options"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    options: Mapped[str] = mapped_column(String(400))
+    version: Mapped[str] = mapped_column(Text)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    computed_at: Mapped[datetime]
+
+
 # The ev_* columns of contact are the triggers' (storage.event_facts): created with the
-# tables (tests, benchmarks, ``temoin`` on a fresh database) as migration 0005 creates them.
+# tables (tests, benchmarks, ``temoin`` on a fresh database) as migration 0006 creates them.
 event.listen(Base.metadata, "after_create", install_triggers)
 event.listen(Base.metadata, "before_drop", drop_triggers)

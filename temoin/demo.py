@@ -36,7 +36,7 @@ from rich.console import Console
 from scenarios.campaign_file import CampaignSpec
 from scenarios.catalog import load_catalog
 from scenarios.clock import Clock, SteppedClock
-from scenarios.directory import ImportResult, parse_directory
+from scenarios.directory import ImportResult, RowError, parse_directory
 from sim.demo.check import CheckResult, check
 from sim.demo.loop import LoopStats, Simulation
 from sim.demo.progress import ProgressDisplay
@@ -85,13 +85,20 @@ def fresh_sqlite(out_dir: Path) -> str:
     return f"sqlite:///{db_file}"
 
 
+class ServicesRefused(DemoError):
+    """The services file (the example, or ``--services``) does not import: ``errors`` has
+    every problem, for the command line to say in the reader's language."""
+
+    def __init__(self, errors: tuple[RowError, ...]) -> None:
+        problems = "; ".join(str(e) for e in errors[:5])
+        super().__init__(f"the example services do not import: {problems}")
+        self.errors = errors
+
+
 def parse_services(services_data: bytes) -> ImportResult:
     parsed = parse_directory(services_data)
     if not parsed.ok:
-        problems = "; ".join(
-            f"line {e.line}, column {e.column}: {e.reason}" for e in parsed.errors[:5]
-        )
-        raise DemoError(f"the example services do not import: {problems}")
+        raise ServicesRefused(parsed.errors)
     return parsed
 
 

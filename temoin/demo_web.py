@@ -65,9 +65,12 @@ def web_lines(
     out: Path,
     default_out: bool,
     w: Words,
+    schema: str | None = None,
 ) -> list[str]:
-    env = (
-        f"TEMOIN_DATABASE_URL={shlex.quote(database_url)} "
+    env = f"TEMOIN_DATABASE_URL={shlex.quote(database_url)} "
+    if schema:
+        env += f"TEMOIN_DATABASE_SCHEMA={shlex.quote(schema)} "
+    env += (
         f"TEMOIN_WEB__SECRET_KEY=file:{shlex.quote(str(out / 'web_secret_key'))} "
         "TEMOIN_WEB__SECURE_COOKIES=false"
     )

@@ -44,16 +44,43 @@ from temoin.errors import UserError
 
 
 class PlanRefused(UserError):
-    """The auditors' days cannot hold the field plan; ``shortfalls`` has the numbers, for
-    a caller that words them in the reader's language (``temoin.cli.plan_refusal``)."""
+    """The rules cannot hold: ``problem`` (the planner's ``InfeasiblePlan``) has the case
+    and its numbers, ``shortfalls`` those of the auditors' days, for a caller that words
+    them in the reader's language (``temoin.cli.plan_refusal``)."""
 
     def __init__(
-        self, message: str, name: str, shortfalls: Sequence[FieldShortfall], rules: Rules
+        self,
+        message: str,
+        name: str,
+        shortfalls: Sequence[FieldShortfall],
+        rules: Rules,
+        problem: InfeasiblePlan | None = None,
     ) -> None:
         super().__init__(message)
         self.name = name
         self.shortfalls = tuple(shortfalls)
         self.rules = rules
+        self.problem = problem
+
+
+class CampaignExists(UserError):
+    """A campaign of that name is planned already (``--replace`` re-plans it)."""
+
+    def __init__(self, name: str, planned_at: datetime) -> None:
+        super().__init__(
+            f"campaign {name!r} already exists (planned {planned_at:%Y-%m-%d}):"
+            " use --replace to re-plan what has not started yet, or another name"
+        )
+        self.name = name
+        self.planned_at = planned_at
+
+
+class PersonaTaken(UserError):
+    """A persona's address already belongs to another persona (``conflict`` has which)."""
+
+    def __init__(self, conflict: repo.PersonaConflict) -> None:
+        super().__init__(str(conflict))
+        self.conflict = conflict
 
 
 @dataclass
@@ -151,10 +178,7 @@ async def plan_campaign(
     async with database.session() as session:
         existing = await repo.find_campaign(session, spec.name)
         if existing is not None and not replace:
-            raise UserError(
-                f"campaign {spec.name!r} already exists (planned {existing.planned_at:%Y-%m-%d}):"
-                " use --replace to re-plan what has not started yet, or another name"
-            )
+            raise CampaignExists(spec.name, existing.planned_at)
         persona_keys = [p.key for p in spec.personas]
         auditor_keys = [a.key for a in spec.auditors]
         deleted = 0
@@ -173,7 +197,7 @@ async def plan_campaign(
             try:
                 personas = await repo.upsert_personas(session, spec.personas, now)
             except repo.PersonaConflict as exc:
-                raise UserError(str(exc)) from exc
+                raise PersonaTaken(exc) from exc
             auditors = await repo.upsert_auditors(session, spec.auditors, now)
             campaign_id = await repo.save_campaign(
                 session,
@@ -243,9 +267,7 @@ async def plan_campaign(
             result = plan(request)
         except InfeasiblePlan as exc:
             message = f"cannot plan {spec.name!r}: {exc}"
-            if exc.shortfalls:
-                raise PlanRefused(message, spec.name, exc.shortfalls, request.rules) from exc
-            raise UserError(message) from exc
+            raise PlanRefused(message, spec.name, exc.shortfalls, request.rules, exc) from exc
         if not dry_run:
             await repo.insert_contacts(session, campaign_id, result.contacts, now)
     return PlanOutcome(

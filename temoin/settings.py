@@ -237,6 +237,8 @@ class WebSettings(BaseModel):
     argon2_time_cost: int = Field(3, ge=1, le=20)
     argon2_memory_kib: int = Field(65536, ge=8192, le=4 * 1024 * 1024)
     argon2_parallelism: int = Field(4, ge=1, le=64)
+    # A campaign dashboard's progress block reloads itself this often (HTMX polling).
+    progress_refresh_seconds: int = Field(15, ge=1, le=3600)
     # Optional single sign-on ([web.oidc]); password log-in stays available.
     oidc: OidcSettings | None = None
 

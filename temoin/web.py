@@ -45,6 +45,7 @@ def web_config(settings: Settings) -> WebConfig:
         argon2_time_cost=conf.argon2_time_cost,
         argon2_memory_kib=conf.argon2_memory_kib,
         argon2_parallelism=conf.argon2_parallelism,
+        progress_refresh_seconds=conf.progress_refresh_seconds,
         oidc=_oidc(conf.oidc),
     )
 

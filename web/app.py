@@ -17,10 +17,17 @@ Routes (French paths, what people see in the address bar):
     /sante                  "ok", for health checks
 
 The app holds no state between requests but the database: several processes can serve it.
+At start-up (the ASGI lifespan, which uvicorn runs) it makes sure, in the background, that the
+newest closed campaigns' barometer figures are kept for their current data and held
+(``web.barometers``); pages asked meanwhile wait for that work rather than repeat it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 from starlette.applications import Starlette
@@ -56,6 +63,8 @@ from web.pages import STATIC_DIR, LoginRequired, WebState, make_templates, rende
 from web.security import SecurityHeaders
 
 SESSION_COOKIE = "temoin_session"
+
+log = logging.getLogger(__name__)
 
 
 async def health(_request: Request) -> Response:
@@ -105,14 +114,39 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return render(request, "error.html.j2", status_code=code, code=code)
 
 
+async def _warm(state: WebState) -> None:
+    try:
+        await state.barometers.warm(
+            state.database, min_cell=state.config.min_cell, strata=state.config.strata,
+            catalog=state.scenario_catalog(), now=state.clock.now,
+        )  # fmt: skip
+    except Exception:  # the pages compute what was not warmed: never a reason to stop
+        log.exception("warming the closed campaigns' barometer figures failed")
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: Starlette) -> AsyncIterator[None]:
+    state = app.state.web
+    task = asyncio.create_task(_warm(state)) if state.warm_up else None
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
 def create_app(
     database: Database,
     config: WebConfig,
     clock: Clock,
     *,
     catalog: Catalog | None = None,
+    warm_up: bool = True,
 ) -> Starlette:
-    """The app for one database; ``catalog`` defaults to the shipped scenarios (loaded once)."""
+    """The app for one database; ``catalog`` defaults to the shipped scenarios (loaded once);
+    ``warm_up``: hold the closed campaigns' figures at start-up (module docstring)."""
     t = Translator(config.locale)
     f = Formats(config.locale, config.timezone)
     app = Starlette(
@@ -129,6 +163,7 @@ def create_app(
             ),
         ],
         exception_handlers={LoginRequired: _login_required, HTTPException: _http_error},
+        lifespan=_lifespan,
     )
     passwords = auth.Passwords(
         config.argon2_time_cost, config.argon2_memory_kib, config.argon2_parallelism
@@ -145,5 +180,6 @@ def create_app(
         templates,
         passwords,
         sso=web_sso.make_client(config),
+        warm_up=warm_up,
     )
     return app

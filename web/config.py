@@ -42,6 +42,8 @@ class WebConfig:
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 4
+    # the dashboard's progress block polls this often (``hx-trigger="every …s"``)
+    progress_refresh_seconds: int = 15
     oidc: OidcConfig | None = None
 
     def __post_init__(self) -> None:

@@ -50,6 +50,7 @@ class WebState:
     passwords: auth.Passwords
     barometers: BarometerCache = field(default_factory=BarometerCache)
     sso: Any | None = None  # Authlib's client of the OpenID Connect provider (web.sso)
+    warm_up: bool = True  # hold the closed campaigns' figures at start-up (web.app)
 
     def scenario_catalog(self) -> Catalog:
         """The app's scenario catalogue (the shipped one unless given), loaded once."""

@@ -3,8 +3,12 @@
 Coordinators and consultants read every page; only coordinators decide in triage. Everything
 that came by mail (senders, subjects, texts, evidence) is shown as text, escaped by the
 templates' autoescape: no message HTML is ever put in a page, so no remote content loads.
-The progress block of a campaign refreshes itself every 15 seconds (HTMX), so a dashboard
-left open follows the worker.
+The progress block of a campaign refreshes itself every ``progress_refresh_seconds`` (HTMX
+polling, 15 s by default), so a dashboard left open follows the worker. Polling rather than
+server-sent events: the figures come from the database, which tells nobody when the worker
+writes (SQLite cannot, and the worker may run elsewhere), so a stream would poll it too, while
+holding one connection per open dashboard in each web worker; a poll is one short request
+that any proxy passes. Without JavaScript the page is read as served, and reloaded by hand.
 """
 
 from __future__ import annotations
@@ -91,6 +95,7 @@ async def _progress_context(request: Request, campaign_id: int) -> dict[str, Any
         "held_total": sum(held_kinds.values()),
         "held_kinds": sorted(held_kinds.items()),
         "as_of": now(request),
+        "refresh": st.config.progress_refresh_seconds,
     }
 
 

@@ -4,12 +4,14 @@ alternative is that same table.
     GET /admin/campagnes/{id}/comparaison[?avec=ID][&fragment=1]
 
 ``avec`` is one of the closed campaigns that began before this one (the newest by default);
-any other id is a 404. The figures are ``reports.campaign_stats.compute_stats``' (the
-database's GROUP BY), overall and per channel, as of each campaign's close (now for one still
-open): response rate and share answered within target for the written channels (as the
-national report compares them), pick-up rate for the phone. The dashboard loads the fragment
-after the page (htmx, ``hx-trigger="load"``), so the progress block never waits for it; without
-JavaScript the dashboard links to the whole page.
+any other id is a 404. The figures are overall and per channel, as of each campaign's close
+(now for one still open): a closed campaign's are its national cells kept for the portal
+(``web.barometers``: computed once, then read from the database and held in memory while the
+campaign's data do not change), an open one's ``reports.campaign_stats.compute_stats``' (the
+database's GROUP BY, the same numbers); response rate and share answered within target for
+the written channels (as the national report compares them), pick-up rate for the phone. The
+dashboard loads the fragment after the page (htmx, ``hx-trigger="load"``), so the progress
+block never waits for it; without JavaScript the dashboard links to the whole page.
 
 The chart is SVG drawn with presentation attributes only (the CSP allows no inline style),
 ``role="img"`` and named by the table's caption, which a screen reader reads instead.
@@ -108,7 +110,13 @@ def chart(found: list[Line]) -> list[dict[str, Any]]:
 
 async def _cells(request: Request, campaign: CampaignInfo) -> dict[str | None, Cell]:
     st = state(request)
-    as_of = campaign.closed_at or now(request)
+    if campaign.closed_at is not None:  # the portal's kept figures: the same cells
+        figures = await st.barometers.figures(
+            st.database, campaign, min_cell=st.config.min_cell, strata=st.config.strata,
+            catalog=st.scenario_catalog(), now=st.clock.now,
+        )  # fmt: skip
+        return figures.national
+    as_of = now(request)
     async with st.database.session() as db:
         tables = await compute_stats(
             db, campaign, ((), ("channel",)), as_of=as_of, min_cell=st.config.min_cell,

@@ -70,7 +70,7 @@ async def kept_figures(request: Request, campaign: CampaignInfo) -> CampaignFigu
         return None
     return await st.barometers.figures(
         st.database, campaign, min_cell=st.config.min_cell, strata=st.config.strata,
-        catalog=st.scenario_catalog(),
+        catalog=st.scenario_catalog(), now=st.clock.now,
     )  # fmt: skip
 
 

@@ -27,10 +27,17 @@ from pathlib import Path
 from typing import Any
 
 from scenarios import events as ev
-from sim.truth.field import FieldComparison, MeasuredField, compare_field
+from sim.truth.field import FieldComparison, FieldDifference, MeasuredField, compare_field
 from sim.truth.journal import Truth
-from sim.truth.replies import Comparison, Measured, MeasuredContact, MeasuredMessage, compare
-from sim.truth.sends import MeasuredSend, SendComparison, compare_sends
+from sim.truth.replies import (
+    Comparison,
+    ContactDifference,
+    Measured,
+    MeasuredContact,
+    MeasuredMessage,
+    compare,
+)
+from sim.truth.sends import MeasuredSend, SendComparison, SendDifference, compare_sends
 from storage import demo as repo
 from storage.db import Database
 
@@ -83,11 +90,17 @@ class CheckResult:
     accounting: Accounting
 
     @property
+    def timing_found(self) -> list[ContactDifference | SendDifference | FieldDifference]:
+        """The timing differences themselves, for a caller that says them in its language."""
+        return [
+            *self.emails.contact_differences,
+            *self.sends.timing_differences,
+            *self.field.timing_differences,
+        ]
+
+    @property
     def timing_differences(self) -> list[str]:
-        found = [str(d) for d in self.emails.contact_differences]
-        found += [str(d) for d in self.sends.timing_differences]
-        found += [str(d) for d in self.field.timing_differences]
-        return found
+        return [str(d) for d in self.timing_found]
 
     @property
     def ok(self) -> bool:

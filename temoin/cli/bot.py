@@ -7,7 +7,6 @@ logged: the HTTP client's request log, which would show it in every URL, is held
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import sys
@@ -83,7 +82,7 @@ def bot(
     log_level: str = typer.Option("info", "--log-level", help="cli.help.bot.bot.log_level"),
 ) -> None:
     """Run the auditors' Telegram bot (long polling, or the configured webhook)."""
-    from bot.app import run
+    from bot.app import run, serve
     from runners.secrets import SecretError
 
     app = app_context(ctx)
@@ -102,6 +101,6 @@ def bot(
             await database.dispose()
 
     try:
-        asyncio.run(main())
+        serve(main())
     except DatabaseUnreachable as exc:
         fail_database(app.settings, exc)

@@ -183,7 +183,13 @@ def plan_command(
     """Create a campaign's contacts from its file and print a summary."""
     from scenarios.campaign_file import CampaignFileError, load_campaign_file
     from temoin.cli.plan_refusal import refusal_message
-    from temoin.planning import PlanRefused, catalog_scenarios, plan_campaign
+    from temoin.planning import (
+        CampaignExists,
+        PersonaTaken,
+        PlanRefused,
+        catalog_scenarios,
+        plan_campaign,
+    )
 
     try:
         spec = load_campaign_file(file)
@@ -205,6 +211,15 @@ def plan_command(
             raise UserError(str(exc).replace("campaign file:", f"{file}:", 1)) from exc
         except PlanRefused as exc:
             raise UserError(refusal_message(exc, words(app_ctx))) from exc
+        except PersonaTaken as exc:
+            c = exc.conflict
+            said = words(app_ctx)("cli.campaign.persona_taken", key=c.key, email=c.email,
+                                  other=c.other)  # fmt: skip
+            raise UserError(said) from exc
+        except CampaignExists as exc:
+            w = words(app_ctx)
+            said = w("cli.campaign.exists", name=exc.name, day=w.f.date(exc.planned_at))
+            raise UserError(said) from exc
 
     outcome = run_with_db(ctx, work)
     app_ctx = app_context(ctx)
@@ -247,14 +262,29 @@ def close_command(
         if not FIRST_YEAR <= when.year <= LAST_YEAR:
             fail(said("cli.campaign.at_out_of_range", at=at, first=FIRST_YEAR, last=LAST_YEAR))
 
-    async def work(database: Database, app_ctx: AppContext) -> repo.CloseResult:
+    async def work(database: Database, app_ctx: AppContext) -> tuple[repo.CloseResult, bool]:
+        from reports.figures_store import ensure_kept
+        from storage.stats import campaign_info
+        from temoin.cli.reports import _catalog
+
         async with database.session() as session:
             found = await repo.find_campaign(session, name)
             if found is None:
                 raise UserError(await unknown_campaign(session, name, words(app_ctx)))
-            return await repo.close_campaign(session, found.id, when or app_ctx.clock.now())
+            closed = await repo.close_campaign(session, found.id, when or app_ctx.clock.now())
+        # The barometer's national and peer figures, computed once now for the portal
+        # (reports.figures_store) rather than by its first visitor.
+        async with database.session() as session:
+            info = await campaign_info(session, campaign_id=found.id)
+        assert info is not None
+        reports = app_ctx.settings.reports
+        kept = await ensure_kept(
+            database, info, min_cell=reports.min_cell, strata=reports.strata,
+            catalog=_catalog(), at=app_ctx.clock.now(),
+        )  # fmt: skip
+        return closed, kept
 
-    result = run_with_db(ctx, work)
+    result, kept = run_with_db(ctx, work)
     w = words(app_context(ctx))
     local = w.f.datetime(result.closed_at)
     if result.already_closed:
@@ -263,3 +293,4 @@ def close_command(
         w("cli.campaign.closed", name=name, date=local, censored=w.f.number(result.censored),
           never_sent=w.f.number(result.never_sent), tasks=w.f.number(result.tasks))
     )  # fmt: skip
+    console.print(w("cli.campaign.figures_kept" if kept else "cli.campaign.figures_moved"))

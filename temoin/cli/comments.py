@@ -95,7 +95,11 @@ def add(
                     now=app.clock.now(),
                 )
             except CommentError as exc:
-                raise UserError(str(exc)) from exc
+                if not exc.code:
+                    raise UserError(str(exc)) from exc
+                params = {k: w.f.number(v) if isinstance(v, int) else v
+                          for k, v in exc.params.items()}  # fmt: skip
+                raise UserError(w(f"cli.comment.error.{exc.code}", **params)) from exc
 
     comment = run_with_db(ctx, work)
     console.print(w("cli.comment.added", id=comment.id, name=printable(comment.collectivity_name)))

@@ -19,6 +19,7 @@ import contextlib
 import signal
 import sys
 from collections.abc import Coroutine
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -69,10 +70,12 @@ def demo(
     from scenarios.clock import SteppedClock
     from scenarios.planning import InfeasiblePlan
     from temoin.cli.campaign import plan_summary, print_plan_summary
+    from temoin.cli.importer import error_line, refused_line
     from temoin.cli.plan_refusal import refusal_message
     from temoin.demo import (
         DemoError,
         DemoOptions,
+        ServicesRefused,
         default_paths,
         display_zone,
         fresh_sqlite,
@@ -101,7 +104,7 @@ def demo(
             try:
                 services_data = read_input(services_csv, LIMITS["services"])
             except InputFileError as exc:
-                fail(w("cli.demo.failed", reason=f"{services_csv}: {exc}"))
+                fail(w("cli.demo.failed", reason=w.input_error(services_csv, exc)))
             planned = asyncio.run(
                 run_demo(clock, services_data=services_data, spec=spec,
                          database_url=url, schema=schema)
@@ -140,6 +143,10 @@ def demo(
         fail(w("cli.demo.terminated"), 143)
     except PlanRefused as exc:  # the auditors' days cannot hold the plan: say it with numbers
         fail(w("cli.demo.failed", reason=refusal_message(exc, w)))
+    except ServicesRefused as exc:  # --services: the file's problems, as the import says them
+        for error in exc.errors:
+            typer.echo(error_line(services_csv, error, w), err=True)
+        fail(w("cli.demo.failed", reason=refused_line(services_csv, exc.errors, w)))
     except (DemoError, CampaignFileError, InfeasiblePlan, UserError, OSError) as exc:
         fail(w("cli.demo.failed", reason=exc))
     except DBAPIError as exc:  # --database unreachable, or refusing us
@@ -147,19 +154,22 @@ def demo(
         fail(w("cli.demo.database_failed", reason=reason[0] if reason else type(exc).__name__))
     for line in summary_lines(result, w):
         console.print(line)
-    web_url = database or f"sqlite:///{out_dir / 'temoin.db'}"
-    for line in _web_lines(web_url, schema, spec.name, out_dir, out is None, w):
-        console.print(line)
     timing = result.check.timing_differences
     differences = w.count("cli.demo.differences", len(timing))
     if check:
         console.print(w("cli.demo.check_title"))
         for line in check_lines(result.check, w):
             console.print(f"  {line}")
-        if timing:
-            fail(w("cli.demo.check_failed", differences=differences))
     else:
         console.print(w("cli.demo.measured", differences=differences, path=result.paths.check))
+    # Last, so a newcomer's screen ends on it: how to serve the back office on these data.
+    web_url = database or f"sqlite:///{out_dir / 'temoin.db'}"
+    # `make web` serves var/demo/temoin.db: only when the demo wrote there
+    default = out is None and database is None
+    for line in _web_lines(web_url, schema, spec.name, out_dir, default, w):
+        console.print(line)
+    if check and timing:
+        fail(w("cli.demo.check_failed", differences=differences))
 
 
 def _web_lines(
@@ -177,7 +187,7 @@ def _web_lines(
         finally:
             await database.dispose()
 
-    return web_lines(asyncio.run(work()), url, out, default, w)
+    return web_lines(asyncio.run(work()), url, out, default, w, schema)
 
 
 def check_lines(check: CheckResult, w: Words) -> list[str]:
@@ -237,5 +247,38 @@ def check_lines(check: CheckResult, w: Words) -> list[str]:
     ):
         if items:
             lines.append(w(f"{said}.{key}", items=", ".join(str(i) for i in items[:10])))
-    lines += [f"  {d}" for d in check.timing_differences[:30]]
+    lines += [f"  {difference_line(d, w)}" for d in check.timing_found[:30]]
     return lines
+
+
+def difference_line(d: Any, w: Words) -> str:
+    """One timing difference of the check (``sim.truth``: a send, a reply, a button press),
+    to the second: « contact 7 : envoi attendu 2026-04-24T08:00:00+00:00, mesuré … (+3 s) »."""
+    contact = getattr(d, "contact", None)
+    if contact is None:
+        contact = getattr(d, "contact_id", "?")
+    base = d.fact.split("[", 1)[0]
+    fact = w(f"cli.demo.check.fact.{base}") if w.t.has(f"cli.demo.check.fact.{base}") else base
+    if base != d.fact:  # event[3]: the fourth button press
+        fact = f"{fact} {d.fact[len(base) :]}"
+    off = ""
+    if isinstance(d.expected, datetime) and isinstance(d.measured, datetime):
+        off = w("cli.demo.check.off", s=f"{(d.measured - d.expected).total_seconds():+.0f}")
+    return w(
+        "cli.demo.check.difference", contact=contact, fact=fact,
+        expected=_value(d.expected, w), measured=_value(d.measured, w), off=off,
+    )  # fmt: skip
+
+
+def _value(value: Any, w: Words) -> str:
+    if value is None:
+        return w("cli.demo.check.nothing")
+    if isinstance(value, bool):
+        return w.yes_no(value).lower()  # within a sentence
+    if isinstance(value, datetime):
+        return value.isoformat()  # to the second, in UTC: what the checker compares
+    if isinstance(value, str):
+        return value
+    if isinstance(value, tuple):  # a button press: (kind, instant)
+        return " ".join(_value(part, w) for part in value)
+    return repr(value)

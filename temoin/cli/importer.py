@@ -3,11 +3,13 @@
 ``temoin import services FILE.csv [--dry-run]`` reads the file, validates every row
 (``scenarios.directory``) and, only when no row has a problem, upserts everything in one
 unit of work (``storage.directory``). Problems go to stderr, one per line in file order,
-as ``line N, column C: reason``; the command then exits 1 and writes nothing.
+as ``FILE, ligne N, colonne C : raison`` in the reader's language (``directory.*`` in the
+catalogue); the command then exits 1 and writes nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -19,7 +21,7 @@ from temoin.cli.common import AppContext, app_context, console, printable, run_w
 from temoin.cli.words import Words, words
 
 if TYPE_CHECKING:
-    from scenarios.directory import ImportResult
+    from scenarios.directory import ImportResult, RowError
     from storage.db import Database
     from storage.directory import ImportCounts
 
@@ -36,23 +38,30 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
-def _read(path: Path) -> bytes:
+def _read(path: Path, w: Words) -> bytes:
     try:
         return read_input(path, LIMITS["services"])
     except InputFileError as exc:
-        _fail(f"{path}: {exc}")
+        _fail(printable(w.input_error(path, exc)))
+
+
+def error_line(path: Path, error: RowError, w: Words) -> str:
+    """« services.csv, ligne 13, colonne Code INSEE : le code INSEE « 2C247 » n’a pas… »"""
+    reason = error.said(w.t, w.f.number)
+    where = "directory.where_line" if error.column is None else "directory.where_column"
+    line = w(where, path=path, line=w.f.number(error.line), column=error.column, reason=reason)
+    return printable(line)
+
+
+def refused_line(path: Path, errors: Sequence[RowError], w: Words) -> str:
+    problems = w.count("cli.import.problems", len(errors))
+    return w("cli.import.refused", path=path, problems=problems)
 
 
 def _report_errors(path: Path, result: ImportResult, w: Words) -> NoReturn:
     for error in result.errors:  # one problem per line, already in file order
-        typer.echo(str(error), err=True)
-    _fail(
-        w(
-            "cli.import.refused",
-            path=path,
-            problems=w.count("cli.import.problems", len(result.errors)),
-        )
-    )
+        typer.echo(error_line(path, error, w), err=True)
+    _fail(refused_line(path, result.errors, w))
 
 
 def _summary(counts: ImportCounts, w: Words) -> Table:
@@ -89,7 +98,7 @@ def import_services(
     from storage.directory import upsert_directory
 
     w = words(app_context(ctx))
-    result = parse_directory(_read(file))
+    result = parse_directory(_read(file, w))
     if not result.ok:
         _report_errors(file, result, w)
     source = w("cli.import.source", path=file, encoding=result.encoding, delimiter=result.delimiter)

@@ -2,9 +2,11 @@
 
     temoin ARGS --(LocalizedGroup.make_context)--> help_locale(ARGS)
         --> localize(root, Translator(locale)): every command's, argument's and option's
-            ``help`` (written in the code as a ``cli.help.*`` key) becomes its text
+            ``help`` (written in the code as a ``cli.help.*`` key) becomes its text,
+            and the usage line's [OPTIONS] COMMAND [ARGS]... its words
         --> the usual parsing; ``--help`` prints with LocalizedFormatter (« Utilisation : »,
-            « Options », « Commandes », « [par défaut : …] »)
+            « Options », « Commandes », « [par défaut : …] »); a command line the parser
+            refuses is said from the catalogue (``temoin.cli.usage_errors``)
 
 The help is printed while the arguments are parsed, before any setting is read, so the
 locale is decided here the way the settings will decide it, without loading them (``--help``
@@ -22,10 +24,12 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from typer._click import exceptions as click_errors
 from typer.core import TyperGroup
 
 from scenarios.i18n import DEFAULT_LOCALE, SUPPORTED, Translator
 from scenarios.input_files import LIMITS, InputFileError, read_input
+from temoin.cli import usage_errors
 from temoin.config_path import config_path
 
 HELP_PREFIX = "cli.help."
@@ -96,6 +100,9 @@ def localize(root: Any, t: Translator) -> None:
         _resolve(command, "help", t)
         _resolve(command, "short_help", t)
         command.context_class = LocalizedContext
+        command.options_metavar = t("cli.help.options_metavar")
+        if hasattr(command, "subcommand_metavar"):
+            command.subcommand_metavar = t("cli.help.subcommand_metavar")
         command._temoin_translator = t
         help_option = command.get_help_option(typer.Context(command))
         if help_option is not None:
@@ -114,13 +121,27 @@ class LocalizedGroup(TyperGroup):
         parent: Any = None,  # click's Context (typer vendors click: its class is private)
         **extra: Any,
     ) -> Any:
-        if parent is None:
-            locale = help_locale(args)
-            # The demo runs many commands on one tree: localise it once per language.
-            if getattr(self, "_temoin_locale", None) != locale:
-                localize(self, Translator(locale))
-                self._temoin_locale = locale
-        return super().make_context(info_name, args, parent=parent, **extra)
+        if parent is not None:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        locale = help_locale(args)
+        # The demo runs many commands on one tree: localise it once per language.
+        if getattr(self, "_temoin_locale", None) != locale:
+            localize(self, Translator(locale))
+            self._temoin_locale = locale
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click_errors.UsageError as exc:
+            raise usage_errors.localized(exc, Translator(locale)) from exc
+
+    def invoke(self, ctx: Any) -> Any:
+        # The subcommands' contexts are made (and their arguments parsed) in here.
+        try:
+            return super().invoke(ctx)
+        except click_errors.UsageError as exc:
+            if ctx.parent is not None:
+                raise
+            t = Translator(getattr(self, "_temoin_locale", DEFAULT_LOCALE))
+            raise usage_errors.localized(exc, t) from exc
 
 
 _BaseFormatter: Any = typer.Context.formatter_class  # click's HelpFormatter (typer vendors it)

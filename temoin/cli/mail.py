@@ -45,7 +45,8 @@ def inspect(
             raw = read_input(path, LIMITS["message"])
         except InputFileError as exc:
             # plain echo, not rich: a long path must not wrap at the terminal's width
-            typer.echo(f"temoin: {printable(f'{path}: {exc}')}", err=True)
+            said = words(app_context(ctx)).input_error(path, exc)
+            typer.echo(f"temoin: {printable(said)}", err=True)
             unreadable += 1
             continue
         typer.echo(json_text(inspect_report(str(path), raw, elements), indent=None))

@@ -76,6 +76,14 @@ def command(
                     catalog=load_catalog(),
                 )  # fmt: skip
             except ReviewError as exc:
+                w = words(app_ctx)
+                if exc.code == "no_contact":
+                    raise UserError(w("cli.contact.unknown", id=contact)) from exc
+                if exc.code == "unknown_check" and exc.__cause__ is not None:
+                    name = str(exc.__cause__.args[0])
+                    said = w("cli.review.unknown_check", check=name, id=contact,
+                             known=", ".join(exc.known))  # fmt: skip
+                    raise UserError(said) from exc
                 raise UserError(str(exc)) from exc
             source = done.source_message
             texts = await message_texts(session, [source]) if source is not None else {}

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.table import Table
 
-from temoin.cli.common import console, fail, json_text
+from temoin.cli.common import app_context, console, fail, json_text
+from temoin.cli.words import Words, words
 
 if TYPE_CHECKING:
     from scenarios.catalog import Scenario, Targets
@@ -22,23 +23,25 @@ app = typer.Typer(rich_markup_mode=None, no_args_is_help=True, help="cli.help.sc
 
 @app.command("check", help="cli.help.scenarios.check.about")
 def check(
+    ctx: typer.Context,
     directory: Path | None = typer.Argument(None, help="cli.help.scenarios.check.directory"),
 ) -> None:
     """Check every scenario file: YAML, keys, service kinds, templates, audit grids."""
     from scenarios.catalog import CatalogError, load_catalog
 
+    w = words(app_context(ctx))
     try:
         count = len(load_catalog(directory))
     except CatalogError as exc:
-        for problem in exc.problems:
+        for problem in exc.problems:  # for the scenarios' authors: file, path, reason
             typer.echo(str(problem))
-        count = len(exc.problems)
-        fail(f"{count} problem{'s' if count > 1 else ''} in the catalogue")
-    typer.echo(f"{count} scenario{'s' if count > 1 else ''} OK")
+        fail(w.count("cli.scenarios.problems", len(exc.problems)))
+    typer.echo(w.count("cli.scenarios.ok", count))
 
 
 @app.command("list", help="cli.help.scenarios.list_scenarios.about")
 def list_scenarios(
+    ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="cli.help.scenarios.list_scenarios.as_json"),
     directory: Path | None = typer.Option(
         None, "--dir", help="cli.help.scenarios.list_scenarios.directory"
@@ -47,31 +50,29 @@ def list_scenarios(
     """List the scenarios: id, channel, service kinds, wordings, timing targets."""
     from scenarios.catalog import CatalogError, load_catalog
 
+    w = words(app_context(ctx))
     try:
         catalog = load_catalog(directory)
     except CatalogError as exc:
-        count = len(exc.problems)
-        fail(
-            f"the catalogue has {count} problem{'s' if count > 1 else ''}; "
-            "run 'temoin scenarios check' to see them"
-        )
+        fail(w("cli.scenarios.broken", problems=w.count("cli.scenarios.problems_n",
+                                                         len(exc.problems))))  # fmt: skip
     if as_json:
         typer.echo(json_text([_as_dict(s) for s in catalog]))
         return
     widest = max((len(scenario.id) for scenario in catalog), default=2)
-    table = Table(caption="bd: business days")
-    table.add_column("id", no_wrap=True, min_width=widest)
-    table.add_column("channel")
-    table.add_column("service kinds")
-    table.add_column("wordings", justify="right")
-    table.add_column("targets")
+    table = Table(caption=w("cli.scenarios.caption"))
+    table.add_column(w("cli.scenarios.id"), no_wrap=True, min_width=widest)
+    for heading in ("channel", "service_kinds"):
+        table.add_column(w(f"cli.scenarios.{heading}"))
+    table.add_column(w("cli.scenarios.wordings"), justify="right")
+    table.add_column(w("cli.scenarios.targets"))
     for scenario in catalog:
         table.add_row(
             scenario.id,
-            scenario.channel.value,
+            w.channel(scenario.channel.value),
             "\n".join(scenario.service_kinds),
-            str(len(scenario.wordings)),
-            _targets_text(scenario.targets),
+            w.f.number(len(scenario.wordings)),
+            _targets_text(scenario.targets, w),
         )
     console.print(table)
 
@@ -90,14 +91,7 @@ def _as_dict(scenario: Scenario) -> dict[str, Any]:
     }
 
 
-_TARGET_TEXT = {
-    "answer_days": "answer {} bd",
-    "acknowledgement_days": "ack {} bd",
-    "pickup_before_ring": "ring < {}",
-    "followup_after_days": "follow-up {} bd",
-}
-
-
-def _targets_text(targets: Targets) -> str:
+def _targets_text(targets: Targets, w: Words) -> str:
     given = targets.model_dump(exclude_none=True)
-    return "\n".join(_TARGET_TEXT[name].format(value) for name, value in given.items()) or "-"
+    said = [w(f"cli.scenarios.target.{name}", n=w.f.number(v)) for name, v in given.items()]
+    return "\n".join(said) or "–"

@@ -29,6 +29,7 @@ from temoin.cli.inspect import kind_label
 from temoin.cli.words import Words, words
 
 if TYPE_CHECKING:
+    from runners.tracker import TriageError
     from storage import triage as triage_repo
     from storage.db import Database
 
@@ -184,7 +185,7 @@ def match_command(
         try:
             reply = await tracker.match_manually(message, contact, actor=_who(), kind=kind)
         except TriageError as exc:
-            raise UserError(str(exc)) from exc
+            raise UserError(_refusal(exc, words(app_ctx))) from exc
         return reply.kind
 
     kind = run_with_db(ctx, work)
@@ -206,10 +207,21 @@ def ignore_command(
     async def work(database: Database, app_ctx: AppContext) -> None:
         async with database.session() as session:
             rows = await triage_repo.triage_rows(session, message_id=message)
+            w = words(app_ctx)
             if not rows:
-                raise UserError(f"no message {message}")
+                raise UserError(w("cli.triage.error.no_message", message=message))
             if not await triage_repo.ignore_message(session, message, _who(), app_ctx.clock.now()):
-                raise UserError(f"message {message} is not pending in triage")
+                raise UserError(w("cli.triage.error.not_pending", message=message))
 
     run_with_db(ctx, work)
     console.print(words(app_context(ctx))("cli.triage.ignored", message=message))
+
+
+def _refusal(exc: TriageError, w: Words) -> str:
+    """A ``TriageError`` in the reader's language (its English words when it has no code)."""
+    if not exc.code:
+        return str(exc)
+    params = dict(exc.params)
+    if exc.code == "classified":
+        params["kind"] = kind_label(w, str(params["kind"]))
+    return w(f"cli.triage.error.{exc.code}", **params)

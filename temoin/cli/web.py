@@ -27,6 +27,7 @@ from temoin.cli.common import (
     fail_settings,
     run_with_db,
 )
+from temoin.cli.words import Words, words
 
 if TYPE_CHECKING:
     from storage.db import Database
@@ -38,12 +39,6 @@ app = typer.Typer(
 )
 users = typer.Typer(rich_markup_mode=None, no_args_is_help=True, help="cli.help.web.users")
 app.add_typer(users, name="users")
-
-
-def _t(key: str, **params: object) -> str:
-    from scenarios.i18n import Translator
-
-    return Translator()(key, **params)
 
 
 @app.callback(help="cli.help.web.serve.about")
@@ -82,6 +77,11 @@ def serve(
     )
 
 
+def _hours(w: Words, hours: float) -> str:
+    """« 72 », « 1,5 »: ``invite_hours`` is a float, shown without a useless ``.0``."""
+    return w.f.number(hours, 0 if hours == int(hours) else 1)
+
+
 async def _invite(database: Database, app_ctx: AppContext, account_id: int) -> str:
     from web import auth
 
@@ -107,9 +107,10 @@ def add(
     from storage import web_accounts
     from web import auth
 
+    w = words(app_context(ctx))  # the configured locale, French by default
     folded = auth.fold_login(login)
     if folded is None:
-        fail(_t("web.cli.bad_login", login=login), 2)
+        fail(w("web.cli.bad_login", login=login), 2)
 
     async def work(database: Database, app_ctx: AppContext) -> str:
         async with database.session() as session:
@@ -119,12 +120,13 @@ def add(
                     collectivity_code=collectivity, now=app_ctx.clock.now(),
                 )  # fmt: skip
             except web_accounts.AccountError as exc:
-                raise UserError(str(exc)) from exc
+                said = w(f"web.accounts.error.{exc.reason}", login=folded, code=collectivity)
+                raise UserError(said) from exc
         return await _invite(database, app_ctx, account.id)
 
     link = run_with_db(ctx, work)
-    console.print(_t("web.cli.added", login=folded))
-    console.print(_t("web.cli.link", hours=app_context(ctx).settings.web.invite_hours))
+    console.print(w("web.cli.added", login=folded))
+    console.print(w("web.cli.link", hours=_hours(w, app_context(ctx).settings.web.invite_hours)))
     typer.echo(link)
 
 
@@ -135,15 +137,17 @@ def invite(
     """Print a new invitation link for an account (to set or reset its password)."""
     from storage import web_accounts
 
+    w = words(app_context(ctx))  # the configured locale, French by default
+
     async def work(database: Database, app_ctx: AppContext) -> str:
         async with database.session() as session:
             account = await web_accounts.account_by_login(session, login.strip().lower())
         if account is None or not account.active:
-            raise UserError(_t("web.cli.unknown", login=login))
+            raise UserError(w("web.cli.unknown", login=login))
         return await _invite(database, app_ctx, account.id)
 
     link = run_with_db(ctx, work)
-    console.print(_t("web.cli.link", hours=app_context(ctx).settings.web.invite_hours))
+    console.print(w("web.cli.link", hours=_hours(w, app_context(ctx).settings.web.invite_hours)))
     typer.echo(link)
 
 
@@ -154,16 +158,18 @@ def disable(
     """Refuse an account from now on; its open sessions end at their next request."""
     from storage import web_accounts
 
+    w = words(app_context(ctx))  # the configured locale, French by default
+
     async def work(database: Database, app_ctx: AppContext) -> None:
         async with database.session() as session:
             done = await web_accounts.disable_account(
                 session, login.strip().lower(), app_ctx.clock.now()
             )
         if not done:
-            raise UserError(_t("web.cli.unknown", login=login))
+            raise UserError(w("web.cli.unknown", login=login))
 
     run_with_db(ctx, work)
-    console.print(_t("web.cli.disabled", login=login.strip().lower()))
+    console.print(w("web.cli.disabled", login=login.strip().lower()))
 
 
 @users.command("list", help="cli.help.web.list_command.about")
@@ -171,23 +177,25 @@ def list_command(ctx: typer.Context) -> None:
     """List the accounts."""
     from storage import web_accounts
 
+    w = words(app_context(ctx))  # the configured locale, French by default
+
     async def work(database: Database, _app: AppContext) -> list[web_accounts.AccountInfo]:
         async with database.session() as session:
             return await web_accounts.list_accounts(session)
 
     accounts = run_with_db(ctx, work)
     if not accounts:
-        console.print(_t("web.cli.none"))
+        console.print(w("web.cli.none"))
         return
-    console.print(_t("web.cli.title", n=len(accounts)))
+    console.print(w("web.cli.title", n=w.f.number(len(accounts))))
     for a in accounts:
         if not a.active:
-            state = _t("web.cli.state.disabled")
+            state = w("web.cli.state.disabled")
         elif not a.has_password:
-            state = _t("web.cli.state.invited")
+            state = w("web.cli.state.invited")
         else:
-            state = _t("web.cli.state.active")
+            state = w("web.cli.state.active")
         where = f"{a.collectivity_name} ({a.collectivity_code})" if a.collectivity_code else ""
-        last = a.last_login_at.isoformat(timespec="minutes") if a.last_login_at else "–"
-        fields = [a.login, a.name, _t(f"web.role.{a.role}"), where, state, last]
+        last = w.when(a.last_login_at)
+        fields = [a.login, a.name, w(f"web.role.{a.role}"), where, state, last]
         console.print(" · ".join(x for x in fields if x), soft_wrap=True)

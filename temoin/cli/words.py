@@ -19,6 +19,7 @@ from scenarios.i18n import Translator
 
 if TYPE_CHECKING:
     from reports.outputs import OutputError
+    from scenarios.input_files import InputFileError
     from temoin.cli.common import AppContext
 
 
@@ -63,6 +64,11 @@ class Words:
         from temoin.cli.common import output_refusal
 
         return output_refusal(self.t, exc)
+
+    def input_error(self, path: object, exc: InputFileError) -> str:
+        """``services.csv : fichier introuvable``: why an input file cannot be read."""
+        reason = self.t(f"input_file.{exc.code}", **exc.params) if exc.code else str(exc)
+        return self.t("input_file.refused", path=path, reason=reason)
 
     def one_of(self, option: str, choices: Iterable[str]) -> str:
         """``--format : l’un de csv, json, xlsx``."""

@@ -7,21 +7,29 @@ PostgreSQL: every value with its type, then the CSV and JSON files byte for byte
 
 from __future__ import annotations
 
+import csv
+import io
 import random
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from reports import exports
 from reports.campaign_stats import contact_records, shipped_catalog
-from reports.contact_rows import PARIS, contact_values, paris_text
+from reports.contact_rows import PARIS, contact_values, paris_text, paris_texts
 from reports.db_stats import epoch_us
+from reports.export_profiles import PROFILES, local_texts
 from reports.export_tables import CONTACT_COLUMNS, contact_row
+from reports.spreadsheet import csv_value
 from reports.strata import DEFAULT_STRATA
-from reports.writers import flat_sink
+from reports.writers import _TextFields, flat_sink
+from scenarios.i18n import Translator
+from storage import contact_facts
 from storage.db import Database
+from storage.models import Collectivity, Service
 from storage.stats import CampaignInfo, campaign_info
 from tests.reports.random_campaigns import random_campaign
 
@@ -90,18 +98,132 @@ async def test_streamed_rows_equal_the_python_rules(
         assert mine == theirs
         assert [type(v) for v in mine] == [type(v) for v in theirs], mine[0]
 
-    for fmt in ("csv", "json"):
-        out = tmp_path / f"contacts.{fmt}"
+    for fmt, profile in (("csv", "raw"), ("csv", "excel"), ("json", "raw")):
+        await _same_file(database, info, tmp_path, fmt, profile)
+
+
+async def _same_file(
+    database: Database, info: CampaignInfo, tmp_path: Path, fmt: str, profile: str
+) -> bytes:
+    """The export (streamed, column-wise) and the Python rules' rows written one at a time
+    through the sink's ``write`` (dict rows): the same bytes."""
+    out = tmp_path / f"contacts-{profile}.{fmt}"
+    async with database.session() as s:
+        await exports.export(
+            s, info, fmt=fmt, level="contacts", out=out, generated_at=AS_OF, profile=profile
+        )
+    reference = tmp_path / f"reference-{profile}.{fmt}"
+    meta = exports.ExportMeta(info, AS_OF, AS_OF, "contacts", fmt, profile=profile).as_dict(
+        CONTACT_COLUMNS
+    )
+    with reference.open("wb") as stream:  # the sinks write to a stream (reports.outputs)
+        sink = flat_sink(stream, fmt, CONTACT_COLUMNS, meta, PROFILES[profile], Translator("fr"))
         async with database.session() as s:
-            await exports.export(s, info, fmt=fmt, level="contacts", out=out, generated_at=AS_OF)
-        reference = tmp_path / f"reference.{fmt}"
-        meta = exports.ExportMeta(info, AS_OF, AS_OF, "contacts", fmt).as_dict(CONTACT_COLUMNS)
-        with reference.open("wb") as stream:  # the sinks write to a stream (reports.outputs)
-            sink = flat_sink(stream, fmt, CONTACT_COLUMNS, meta)
-            async with database.session() as s:
-                async for row, facts in contact_records(
-                    s, info, as_of=AS_OF, catalog=shipped_catalog()
-                ):
-                    sink.write(contact_row(row, facts))
-            sink.close()
-        assert out.read_bytes() == reference.read_bytes()
+            async for row, facts in contact_records(
+                s, info, as_of=AS_OF, catalog=shipped_catalog()
+            ):
+                sink.write(contact_row(row, facts))
+        sink.close()
+    assert out.read_bytes() == reference.read_bytes(), (fmt, profile)
+    return out.read_bytes()
+
+
+# Texts a spreadsheet would run, or that the CSV must quote, or both.
+HOSTILE = (
+    '=HYPERLINK("http://x";"clic")',
+    "+cmd|' /C calc'!A0",
+    "  -2+3",
+    "@SUM(A1)",
+    "\t=1",
+    "\uff1d1",
+    "Saint-Jean; « Bourg »",
+    'La "Mairie", annexe',
+    "ligne\r\nsuivante",
+    "fin\r",
+    "",
+    " ",
+    "Î",
+)
+
+
+async def test_ranges_and_hostile_texts_give_the_same_files(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Facts read in many small id ranges (``stream_facts``), names that need neutralising
+    and quoting: the CSV of both profiles and the JSON are the Python rules' rows, byte for
+    byte; and the file does not depend on the range size."""
+    async with database.session() as s:
+        await random_campaign(s, shipped_catalog(), 5, contacts=150)
+        await random_campaign(s, shipped_catalog(), 6, contacts=40)  # ids interleaved below
+        colls = (await s.execute(select(Collectivity).order_by(Collectivity.id))).scalars()
+        for index, coll in enumerate(colls):
+            coll.name = HOSTILE[index % len(HOSTILE)]
+        services = (await s.execute(select(Service).order_by(Service.id))).scalars()
+        for index, service in enumerate(services):
+            service.name = HOSTILE[(index + 5) % len(HOSTILE)]
+        await s.commit()
+    async with database.session() as s:
+        info = await campaign_info(s, "random-5")
+        assert info is not None
+    whole = {
+        (fmt, profile): await _same_file(database, info, tmp_path, fmt, profile)
+        for fmt, profile in (("csv", "raw"), ("csv", "excel"), ("json", "raw"))
+    }
+    monkeypatch.setattr(contact_facts, "RANGE_ROWS", 7)
+    for (fmt, profile), data in whole.items():
+        assert await _same_file(database, info, tmp_path, fmt, profile) == data
+    text = whole[("csv", "raw")].decode()
+    assert text.count("\r\n") == 151 + text.count("ligne\r\n")  # header, rows, quoted CRLFs
+    assert "'=HYPERLINK" in text and '"La ""Mairie"", annexe"' in text
+
+
+def test_text_fields_are_what_the_csv_module_writes() -> None:
+    rnd = random.Random(8)
+    pieces = [*HOSTILE, "a", "é", ",", ";", '"', "\n", "\r", "-", "=", "\x00", None]
+    for delimiter in (",", ";"):
+        fields = _TextFields(delimiter, None)
+        rows = [
+            [
+                None if (p := rnd.choice(pieces)) is None else p + (rnd.choice(pieces) or "")
+                for _ in range(6)
+            ]
+            for _ in range(400)
+        ]
+        mine = "".join(
+            delimiter.join(row) + "\r\n"
+            for row in zip(*map(fields, zip(*rows, strict=True)), strict=True)
+        )
+        theirs = io.StringIO()
+        writer = csv.writer(theirs, delimiter=delimiter, lineterminator="\r\n")
+        for row in rows:
+            writer.writerow([csv_value(v) for v in row])
+        assert mine == theirs.getvalue()
+
+
+def test_instant_columns_are_zoneinfo_across_both_changes_of_time() -> None:
+    rnd = random.Random(4)
+    spring = datetime(2026, 3, 29, 1, tzinfo=UTC)
+    autumn = datetime(2026, 10, 25, 1, tzinfo=UTC)
+    instants = [
+        change + timedelta(microseconds=rnd.randrange(-36 * 3600 * 10**6, 36 * 3600 * 10**6))
+        for change in (spring, autumn)
+        for _ in range(3000)
+    ]
+    instants += [
+        change + timedelta(microseconds=d) for change in (spring, autumn) for d in (-1, 0, 1)
+    ]
+    instants += [
+        datetime(1900, 1, 1, tzinfo=UTC) + timedelta(seconds=rnd.randrange(5 * 10**9))
+        for _ in range(3000)
+    ]  # 1900 to 2058, Paris's LMT and wartime offsets included
+    values: list[int | None] = [epoch_us(at) for at in instants]
+    values.insert(17, None)
+    iso = paris_texts(values)
+    local = local_texts(values)
+    assert iso[17] == local[17] == ""
+    for us, mine, minute in zip(values, iso, local, strict=True):
+        if us is None:
+            continue
+        at = (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)).astimezone(PARIS)
+        assert mine == at.isoformat()
+        assert minute == at.strftime("%d/%m/%Y %H:%M")

@@ -593,7 +593,11 @@ def clean_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
 def test_cli_check_shipped_catalogue(clean_cli: CliRunner) -> None:
     result = clean_cli.invoke(temoin.cli.app.app, ["scenarios", "check"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == f"{len(CATALOG)} scenarios OK"
+    assert result.stdout.strip() == f"{len(CATALOG)} scénarios valides"
+    english = clean_cli.invoke(
+        temoin.cli.app.app, ["scenarios", "check"], env={"TEMOIN_LOCALE": "en"}
+    )
+    assert english.stdout.strip() == f"{len(CATALOG)} scenarios OK"
 
 
 def test_cli_check_broken_catalogue(clean_cli: CliRunner, tmp_path: Path) -> None:
@@ -608,7 +612,7 @@ def test_cli_check_broken_catalogue(clean_cli: CliRunner, tmp_path: Path) -> Non
     lines = result.stdout.splitlines()
     assert f"{written}: service_kinds[1]: unknown service kind 'sauna'" in "\n".join(lines)
     assert any(line.startswith(f"{written}: grid[2].relevant: ") for line in lines)
-    assert "2 problems in the catalogue" in result.stderr
+    assert result.stderr == "temoin: 2 problèmes dans le catalogue\n"
 
 
 def test_cli_list_json(clean_cli: CliRunner) -> None:
@@ -645,7 +649,12 @@ def test_cli_list_table_and_dir(clean_cli: CliRunner, tmp_path: Path) -> None:
     )
     assert result.exit_code == 0 and "phone-piscine-horaires" in result.stdout
     assert "email-acte-naissance" not in result.stdout
+    assert "décroché < 5 sonneries" in result.stdout and "Téléphone" in result.stdout
+    assert "j.o.\u202f: jours ouvrés" in result.stdout and "formulations" in result.stdout
     (folder / "broken.yaml").write_text("id: [", encoding="utf-8")
     result = clean_cli.invoke(temoin.cli.app.app, ["scenarios", "list", "--dir", str(folder)])
     assert result.exit_code == 1
-    assert "temoin scenarios check" in result.stderr
+    assert result.stderr == (
+        "temoin: le catalogue a 1 problème\u202f; lancez «\u202ftemoin scenarios check\u202f» "
+        "pour les voir\n"
+    )

@@ -78,9 +78,10 @@ def test_a_population_of_5000_digits(cli_env: DbTarget, tmp_path: Path) -> None:
     result = _run("import", "services", str(path))
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
-    assert "line 2, column population: population '99999999999999999999…' is more than" in (
-        result.output.replace("Population", "population")
-    )
+    assert (
+        "ligne 2, colonne population\u202f: la population «\u202f99999999999999999999…\u202f» "
+        "dépasse 20\u202f000\u202f000"
+    ) in result.output.replace("Population", "population")
 
 
 def test_dates_out_of_range_on_the_command_line(cli_env: DbTarget) -> None:
@@ -110,14 +111,18 @@ def test_devices_and_fifos_are_refused_as_input_files(
     env = {**os.environ, "TEMOIN_DATABASE_URL": f"sqlite:///{tmp_path}/unused.db"}
     inspected = _limited(["mail", "inspect", "/dev/zero", str(fifo)], env)
     assert inspected.returncode == 1, inspected.stderr[-2000:]
+    device = "c’est un périphérique, pas un fichier ordinaire"
+    pipe = "c’est un tube nommé (FIFO), pas un fichier ordinaire"
     assert inspected.stderr.splitlines() == [
-        "temoin: /dev/zero: is a device, not a regular file",
-        f"temoin: {fifo}: is a FIFO, not a regular file",
+        f"temoin: /dev/zero\u202f: {device}",
+        f"temoin: {fifo}\u202f: {pipe}",
     ]
-    for source, reason in (("/dev/zero", "is a device"), (str(fifo), "is a FIFO")):
+    for source, reason in (("/dev/zero", device), (str(fifo), pipe)):
         imported = _limited(["import", "services", source], env)
         assert imported.returncode == 1, imported.stderr[-2000:]
-        assert imported.stderr.splitlines() == [f"temoin: {source}: {reason}, not a regular file"]
+        assert imported.stderr.splitlines() == [f"temoin: {source}\u202f: {reason}"]
+    english = _limited(["import", "services", str(fifo)], {**env, "TEMOIN_LOCALE": "en"})
+    assert english.stderr.splitlines() == [f"temoin: {fifo}: is a FIFO, not a regular file"]
     campaign = tmp_path / "campaign.toml"
     os.mkfifo(campaign)
     _clean(_run("campaign", "plan", str(campaign)), "is a FIFO", lines=2)

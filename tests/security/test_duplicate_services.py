@@ -53,8 +53,9 @@ def test_names_differing_in_case_accents_and_spaces_are_one_service(
     first, second = "Accueil de l'Hôtel-de-Ville", "ACCUEIL  DE L’HOTEL DE VILLE"
     result = _import(tmp_path, _row(first), _row(second, email="autre@ville-riom.example"))
     assert result.exit_code == 1, result.output
-    assert "line 3, column Nom du service: service 'ACCUEIL DE L’HOTEL DE VILLE'" in result.output
-    assert 'is already on line 2 as "Accueil de l\'Hôtel-de-Ville"' in result.output
+    said = result.output
+    assert "ligne 3, colonne Nom du service\u202f: le service «\u202fACCUEIL DE L’HOTEL" in said
+    assert "figure déjà ligne 2 sous le nom «\u202fAccueil de l'Hôtel-de-Ville\u202f»" in said
     assert _names(cli_env) == []
 
     assert _import(tmp_path, _row("Accueil")).exit_code == 0

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 import temoin.cli.app
+from scenarios.typography import violations
 from storage.comments import CommentError, add_comment, list_comments, remove_comment
 from storage.db import Database
 from tests import factories as f
@@ -113,7 +114,16 @@ def test_comment_cli(cli_env: DbTarget, tmp_path: object) -> None:
     result = runner.invoke(
         app, ["comment", "add", "barometre-2026", "63300", "--author", "A", "--text", " "]
     )
-    assert result.exit_code == 1 and "empty" in result.output
+    assert result.exit_code == 1
+    assert result.stderr == "temoin: le commentaire est vide\n"
+    result = runner.invoke(
+        app, ["comment", "add", "barometre-2026", "63300", "--author", "A", "--text", "T",
+              "--channel", "fax"],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    said = result.stderr.removeprefix("temoin: ")
+    assert said.startswith("canal inconnu «\u202ffax\u202f»\u202f: l’un de email, letter")
+    assert not violations(said), said
     result = runner.invoke(app, ["comment", "add", "barometre-2026", "63300", "--author", "A"])
     assert result.exit_code == 2
     assert "donnez le commentaire avec --text ou --file" in result.output

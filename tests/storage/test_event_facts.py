@@ -5,7 +5,7 @@ answers. After a random campaign (letters, visits, calls with several attempts a
 grid answers), and after every other kind of write a timeline gets (events deleted,
 changed, moved to another contact; grid answers removed and added), no contact's stored
 columns differ from it, and the statistics still equal the Python rules. The backfill of
-migration 0005 gives the same columns from scratch.
+migration 0006 gives the same columns from scratch.
 """
 
 from __future__ import annotations

@@ -320,7 +320,7 @@ def test_cli_downgrade_needs_an_explicit_revision(empty_cli_env: DbTarget) -> No
     assert _temoin("db", "upgrade").exit_code == 0
     refused = _temoin("db", "downgrade")
     assert refused.exit_code == 2
-    assert "Missing argument" in refused.output
+    assert "argument manquant\u202f: revision" in refused.output
     assert migrate.current(empty_cli_env.url, empty_cli_env.schema) == migrate.head()
 
     back = _temoin("db", "downgrade", "-1")  # a negative number, not an option

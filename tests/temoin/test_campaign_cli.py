@@ -22,6 +22,7 @@ from scenarios.calendar import BusinessCalendar
 from scenarios.campaign_file import CampaignFileError, load_campaign_file, parse_campaign
 from scenarios.domain import ContactStatus
 from scenarios.opening_hours import parse_hours
+from scenarios.typography import violations
 from storage.db import Database
 from storage.models import Auditor, Campaign, Collectivity, Contact, Persona, Service
 from tests.conftest import DbTarget
@@ -189,8 +190,13 @@ def test_replan_is_refused_and_replace_keeps_what_started(
 
     again = invoke("campaign", "plan", str(path))
     assert again.exit_code == 1
-    assert f"campaign '{NAME}' already exists" in again.output
-    assert "--replace" in again.output
+    said = again.stderr.removeprefix("temoin: ")
+    assert re.fullmatch(
+        rf"la campagne «\u202f{NAME}\u202f» existe déjà \(planifiée le \d\d/\d\d/\d{{4}}\)"
+        r"\u202f: --replace replanifie ce qui n’a pas commencé, ou choisissez un autre nom\n",
+        said,
+    ), said
+    assert not violations(said), said
     assert contacts(imported) == before
 
     sent, done = before[0], next(r for r in before if r.channel == "visit")
@@ -285,11 +291,14 @@ def test_rules_that_cannot_hold_are_explained_and_write_nothing(
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     result = invoke("campaign", "plan", str(path))
     assert result.exit_code == 1
-    assert re.search(
-        r"cannot plan '.+': rule 'at most 1 contact per collectivity per day': "
-        r"collectivity \w+ .+ needs \d+ days, the window has [01] business days",
-        result.output,
+    said = result.stderr.removeprefix("temoin: ")
+    assert re.match(
+        r"Impossible de planifier la campagne \S+\u202f: la règle «\u202fau plus 1 contact par "
+        r"collectivité et par jour\u202f» ne tient pas\u202f: la collectivité .+ \(\w+\) a "
+        r"besoin de \d+ jours ouvrés, la période en compte [01] jour ouvré \(il en manque \d+\)\.",
+        said,
     ), result.output
+    assert not violations(said), said
     for model in (Campaign, Contact, Persona, Auditor):
         assert count(imported, model) == 0
 
@@ -431,3 +440,27 @@ def test_campaign_times_are_stored_as_aware_utc(imported: DbTarget, tmp_path: Pa
     assert created.tzinfo is UTC and planned.tzinfo is UTC
     assert abs((datetime.now(UTC) - planned).total_seconds()) < 120
     assert name == NAME and start > date.today()
+
+
+def test_a_persona_address_taken_by_another_is_refused_in_the_reader_language(
+    imported: DbTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert invoke("campaign", "plan", str(example_file(tmp_path))).exit_code == 0
+    data = tomllib.loads(EXAMPLE_CAMPAIGN.read_text(encoding="utf-8"))
+    personas = data["personas"]
+    personas[0] = {**personas[0], "key": "claire-bis"}  # Claire's address, another key
+    path = example_file(tmp_path, name="autre-campagne", personas=personas)
+    refused = invoke("campaign", "plan", str(path))
+    assert refused.exit_code == 1
+    said = refused.stderr.removeprefix("temoin: ").rstrip("\n")
+    assert said == (
+        "la persona «\u202fclaire-bis\u202f»\u202f: l’adresse claire.martin@temoin.example "
+        "appartient déjà à la persona «\u202fclaire-martin\u202f»"
+    )
+    assert not violations(said), said
+    monkeypatch.setenv("TEMOIN_LOCALE", "en")
+    english = invoke("campaign", "plan", str(path))
+    assert english.stderr == (
+        "temoin: persona 'claire-bis': email claire.martin@temoin.example already belongs to "
+        "persona 'claire-martin'\n"
+    )

@@ -138,3 +138,32 @@ def test_show_speaks_english_when_the_locale_is_en(
     assert shown.exit_code == 0, shown.output
     assert "2 Mar 2026 to 27 Mar 2026 — running — 3 contacts" in shown.output
     assert "Late: 1 email, 1 phone." in shown.output
+
+
+async def _kept(target: DbTarget) -> tuple[str | None, str]:
+    from reports.figures_store import data_version, figure_options
+    from storage.barometer_figures import kept_version
+
+    db = target.database()
+    try:
+        async with db.session() as s:
+            camp = (await s.execute(select(Campaign))).scalar_one()
+            assert camp.closed_at is not None
+            options = figure_options(camp.closed_at, 5, (2000, 10000, 50000))
+            kept = await kept_version(s, camp.id, options)
+        return kept, await data_version(db, camp.id, None)
+    finally:
+        await db.dispose()
+
+
+def test_close_keeps_the_barometer_figures_for_the_portal(cli_env: DbTarget) -> None:
+    """The national and peer figures are computed at the close and kept under the campaign's
+    data version (reports.figures_store), so the portal's first visitor does not wait."""
+    asyncio.run(_setup(cli_env))
+    result = CliRunner().invoke(
+        app, ["campaign", "close", "printemps", "--at", "2026-04-03T18:00:00+02:00"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Chiffres nationaux et des pairs prêts pour le portail" in result.output
+    kept, current = asyncio.run(_kept(cli_env))
+    assert kept is not None and kept == current

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 import temoin.cli.app
 from scenarios.i18n import load_catalogue
+from scenarios.typography import violations
 from temoin.cli.localized import help_locale
 
 
@@ -162,3 +163,113 @@ def test_one_tree_run_twice_follows_the_language_each_time(
         root.main(args=["db", "--help"], prog_name="temoin", standalone_mode=False)
         out = capsys.readouterr().out
         assert said in out, out
+
+
+# --- a command line the parser refuses ------------------------------------------------------
+
+# click's own English, none of which may reach a French reader
+_TOOLKIT_ERRORS = ("Error:", "Try '", "Missing ", "No such", "Invalid value", "Got unexpected",
+                   "requires an argument", "Possible options", "[ARGS]")  # fmt: skip
+
+
+def refused(args: list[str], locale: str, monkeypatch: pytest.MonkeyPatch, where: Path) -> str:
+    monkeypatch.setenv("TEMOIN_LOCALE", locale)
+    monkeypatch.delenv("TEMOIN_CONFIG", raising=False)
+    monkeypatch.chdir(where)  # were a command to run, it would touch nothing of the tree
+    result = CliRunner().invoke(temoin.cli.app.app, args)
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.stderr
+
+
+def _error_line(out: str, prefix: str) -> str:
+    lines = [line for line in out.splitlines() if line.startswith(prefix)]
+    assert len(lines) == 1, out
+    return lines[0]
+
+
+def _strict(command: Any) -> bool:
+    """A command that refuses unknown options (``db downgrade`` takes ``-1`` as a revision)."""
+    settings = getattr(command, "context_settings", None) or {}
+    return not getattr(command, "commands", None) and not settings.get("ignore_unknown_options")
+
+
+@pytest.mark.parametrize("path", [p for p, c in COMMANDS if p and _strict(c)], ids=" ".join)
+def test_every_command_refuses_an_unknown_option_in_french(
+    path: tuple[str, ...], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    out = refused([*path, "--pas-une-option"], "fr", monkeypatch, tmp_path)
+    line = _error_line(out, "Erreur\u202f:")
+    assert line.startswith("Erreur\u202f: option inconnue\u202f: --pas-une-option"), out
+    assert f"Essayez «\u202ftemoin {' '.join(path)} --help\u202f» pour l’aide." in out
+    assert "Utilisation\u202f: temoin " + " ".join(path) in out
+    assert not [w for w in _TOOLKIT_ERRORS if w in out], out
+    assert not violations(out), out
+
+
+def _required(command: Any) -> bool:
+    return any(p.required for p in command.params)
+
+
+@pytest.mark.parametrize("path", [p for p, c in COMMANDS if p and _required(c)], ids=" ".join)
+def test_every_missing_parameter_is_said_in_french(
+    path: tuple[str, ...], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    command = dict(COMMANDS)[path]
+    first = next(p for p in command.params if p.required)
+    out = refused(list(path), "fr", monkeypatch, tmp_path)
+    line = _error_line(out, "Erreur\u202f:")
+    if first.param_type_name == "option":
+        assert line == f"Erreur\u202f: option manquante\u202f: {first.opts[0]}", out
+    else:
+        assert line.startswith("Erreur\u202f: argument manquant\u202f: "), out
+    assert not [w for w in _TOOLKIT_ERRORS if w in out], out
+    assert not violations(out), out
+
+
+@pytest.mark.parametrize(
+    ("args", "fr", "en"),
+    [
+        (["pas-une-commande"], "commande inconnue\u202f: pas-une-commande",
+         "no such command: pas-une-commande"),
+        (["web", "--port", "abc"],
+         "valeur invalide pour --port\u202f: un nombre entier est attendu («\u202fabc\u202f»)",
+         "invalid value for --port: a whole number is expected ('abc')"),
+        (["web", "--port", "0"], "valeur invalide pour --port\u202f: au moins 1 («\u202f0\u202f»)",
+         "invalid value for --port: at least 1 ('0')"),
+        (["web", "--port"], "l’option --port attend une valeur", "option --port requires a value"),
+        (["--version=1"], "l’option --version ne prend pas de valeur",
+         "option --version does not take a value"),
+        (["web", "users", "add", "x@y.example"], "option manquante\u202f: --name",
+         "missing option: --name"),
+        (["web", "users", "add"], "argument manquant\u202f: login", "missing argument: login"),
+        (["import", "services", "a.csv", "b.csv"], "argument(s) en trop\u202f: b.csv",
+         "unexpected extra argument(s): b.csv"),
+        (["web", "--bogus"], "option inconnue\u202f: --bogus (options possibles\u202f: --host)",
+         "no such option: --bogus (possible options: --host)"),
+    ],
+)  # fmt: skip
+def test_usage_errors_in_french_and_in_english(
+    args: list[str], fr: str, en: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    out = refused(args, "fr", monkeypatch, tmp_path)
+    assert _error_line(out, "Erreur") == f"Erreur\u202f: {fr}", out
+    assert not [w for w in _TOOLKIT_ERRORS if w in out], out
+    assert not violations(out), out
+    out = refused(args, "en", monkeypatch, tmp_path)
+    assert _error_line(out, "Error") == f"Error: {en}", out
+    assert "Utilisation" not in out and "Erreur" not in out
+
+
+def test_the_settings_file_chooses_the_usage_error_language(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    english = tmp_path / "english.toml"
+    english.write_text('locale = "en"\n', encoding="utf-8")
+    monkeypatch.delenv("TEMOIN_LOCALE", raising=False)
+    monkeypatch.setenv("TEMOIN_CONFIG", str(english))
+    result = CliRunner().invoke(temoin.cli.app.app, ["db", "upgrade", "--nope"])
+    assert result.exit_code == 2
+    assert "Error: no such option: --nope" in result.stderr
+    assert "Usage: temoin db upgrade [OPTIONS]" in result.stderr
+    assert "Try 'temoin db upgrade --help' for help." in result.stderr

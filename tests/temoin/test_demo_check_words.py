@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from scenarios.typography import violations
 from sim.demo.check import Accounting, CheckResult
 from sim.truth.field import FieldComparison, FieldDifference
-from sim.truth.replies import ClassScore, Comparison, FormScore
+from sim.truth.replies import ClassScore, Comparison, ContactDifference, FormScore
 from sim.truth.sends import SendComparison, SendDifference
-from temoin.cli.demo import check_lines
+from temoin.cli.demo import check_lines, difference_line
 from temoin.cli.words import Words
 
 SENT = datetime(2026, 4, 24, 8, 0, tzinfo=UTC)
@@ -49,10 +50,15 @@ def test_the_check_is_said_in_french() -> None:
         "  answer\u202f: précision 98,8\u202f%, rappel 95,2\u202f% (vp 800, fp 10, fn 40)" in lines
     )
     assert "réponses perdues\u202f: <lost@x.example>" in lines
-    # the difference itself, as the checker says it, once, at the end
-    assert lines[-1] == f"  {check.timing_differences[0]}"
-    assert sum(str(check.timing_differences[0]) in line for line in lines) == 1
+    # the difference itself, to the second, once, at the end
+    assert lines[-1] == (
+        "  contact 7\u202f: envoi attendu 2026-04-24T08:00:00+00:00, mesuré "
+        "2026-04-24T08:00:03+00:00 (+3\u202fs)"
+    )
+    assert sum("contact 7" in line for line in lines) == 1
     assert not any("grid.q1" in line for line in lines)  # not a timing: counted, not listed
+    for line in lines:
+        assert not violations(line), line
 
 
 def test_the_check_is_said_in_english_when_asked() -> None:
@@ -60,3 +66,29 @@ def test_the_check_is_said_in_english_when_asked() -> None:
     assert lines[0].startswith("Timing differences: 1 (emails: 1 over 1,200 contacts")
     assert "classification accuracy: 100.0% of 1,046 delivered messages" in lines
     assert "replies lost: <lost@x.example>" in lines
+    assert lines[-1] == (
+        "  contact 7: sending expected 2026-04-24T08:00:00+00:00, measured "
+        "2026-04-24T08:00:03+00:00 (+3 s)"
+    )
+
+
+def test_every_kind_of_timing_difference_is_said() -> None:
+    """A reply, a send, a button press and a missing event, each from the checker's classes."""
+    press = (
+        FieldDifference(9, "event[2]", ("start", SENT), ("start", SENT.replace(second=5))),
+        ContactDifference("c-12", "first_ack_at", SENT, None),
+        FieldDifference(4, "presence", True, False),
+    )
+    fr = [difference_line(d, Words("fr")) for d in press]
+    assert fr == [
+        "contact 9\u202f: appui de bouton [2] attendu start 2026-04-24T08:00:00+00:00, mesuré "
+        "start 2026-04-24T08:00:05+00:00",
+        "contact c-12\u202f: premier accusé de réception attendu 2026-04-24T08:00:00+00:00, "
+        "mesuré aucun",
+        "contact 4\u202f: présence attendu oui, mesuré non",
+    ]
+    en = [difference_line(d, Words("en")) for d in press]
+    assert en[1] == (
+        "contact c-12: first acknowledgement expected 2026-04-24T08:00:00+00:00, measured none"
+    )
+    assert en[2] == "contact 4: presence expected yes, measured no"

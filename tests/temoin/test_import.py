@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import codecs
 import csv
 import io
+import os
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +18,8 @@ from typer.testing import CliRunner, Result
 
 import temoin.cli.app
 from scenarios.directory import ImportResult, parse_directory
+from scenarios.input_files import LIMITS
+from scenarios.typography import violations
 from storage.db import Database
 from storage.directory import (
     ImportCounts,
@@ -179,56 +183,108 @@ def test_encodings_and_separators(
     assert "Rue Schœlcher" in addresses and "1 place de l'Église" in addresses
 
 
-# (line, column, new value, expected message); line 1 is the header.
+# (line, column, new value, expected message in French and in English); line 1 is the header.
 BAD_VALUES = [
     (13, "Code INSEE", "2C247",
+     "le code INSEE « 2C247 » n’a pas 5 caractères comme 57463, 2A004 ou 97411",
      "INSEE code '2C247' is not 5 characters like 57463, 2A004 or 97411"),
-    (22, "Département", "67", "département 67 does not match INSEE code 57712 (département 57)"),
+    (22, "Département", "67",
+     "le département 67 ne correspond pas au code INSEE 57712 (département 57)",
+     "département 67 does not match INSEE code 57712 (département 57)"),
     (10, "Population", "6,2 mille",
-     "population '6,2 mille' is not a whole number ≥ 0 (e.g. 12 345)"),
-    (29, "Population", "-31000", "population '-31000' is not a whole number ≥ 0 (e.g. 12 345)"),
+     "la population « 6,2 mille » n’est pas un nombre entier positif ou nul "
+     "(par exemple 12 345)",
+     "population '6,2 mille' is not a whole number ≥ 0 (e.g. 12,345)"),
+    (29, "Population", "-31000",
+     "la population « -31000 » n’est pas un nombre entier positif ou nul "
+     "(par exemple 12 345)",
+     "population '-31000' is not a whole number ≥ 0 (e.g. 12,345)"),
+    (29, "Population", "25000000",
+     "la population « 25000000 » dépasse 20 000 000",
+     "population '25000000' is more than 20,000,000"),
     (7, "Type de service", "Cimetière",
+     "type de service inconnu « Cimetière » (connus : accueil_mairie, etat_civil, "
+     "ccas, bibliotheque, piscine, police_municipale, urbanisme, scolaire, elections, dechets, "
+     "accueil_departement, action_sociale_departement)",
      "unknown service kind 'Cimetière' (known: accueil_mairie, etat_civil, ccas, bibliotheque,"
      " piscine, police_municipale, urbanisme, scolaire, elections, dechets, accueil_departement,"
      " action_sociale_departement)"),
     (4, "Type de collectivité", "Village",
+     "type de collectivité inconnu « Village » (commune, EPCI, département ou région)",
      "unknown collectivity kind 'Village' (use commune, EPCI, département or région)"),
     (18, "Courriel", "etat-civil@@villeneuve.example",
-     "email 'etat-civil@@villeneuve.example' is not valid: The part after the @-sign contains"
-     " invalid characters: '@'."),
-    (26, "Téléphone", "0590 12", "phone '0590 12' is not a valid French number"),
-    (30, "Téléphone", "+1 202 555 0100", "phone '+1 202 555 0100' is not a French number"),
-    (11, "Code postal", "672700", "postal code '672700' is not 5 digits"),
+     "l’adresse électronique « etat-civil@@villeneuve.example » n’est pas valide : "
+     "elle contient des caractères interdits",
+     "email 'etat-civil@@villeneuve.example' is not valid: it holds characters that are not "
+     "allowed"),
+    (18, "Courriel", "etat-civil.villeneuve.example",
+     "l’adresse électronique « etat-civil.villeneuve.example » n’est pas valide : "
+     "il y manque le signe @",
+     "email 'etat-civil.villeneuve.example' is not valid: it has no @-sign"),
+    (26, "Téléphone", "0590 12", "le téléphone « 0590 12 » n’est pas un numéro français valide",
+     "phone '0590 12' is not a valid French number"),
+    (30, "Téléphone", "+1 202 555 0100",
+     "le téléphone « +1 202 555 0100 » n’est pas un numéro français",
+     "phone '+1 202 555 0100' is not a French number"),
+    (11, "Code postal", "672700", "le code postal « 672700 » n’a pas 5 chiffres",
+     "postal code '672700' is not 5 digits"),
     (9, "Nom de la collectivité", "Sérignac",
+     "la collectivité 34299 a ici le nom « Sérignac » mais « Sérignac-le-Vieux » "
+     "ligne 8",
      "collectivity 34299 has name 'Sérignac' here but 'Sérignac-le-Vieux' on line 8"),
+    (57, "Horaires d'ouverture", "lu-ve 8-12",
+     "horaires « lu-ve 8-12 » : « 8-12 » dans « lu-ve 8-12 » "
+     "n’est pas une plage HH:MM-HH:MM",
+     "opening hours 'lu-ve 8-12': time range '8-12' in 'lu-ve 8-12' is not HH:MM-HH:MM"),
+    (57, "Horaires d'ouverture", "lu-ve 09:00-12:00; lu 14:00-17:00",
+     "horaires « lu-ve 09:00-12:00; lu 14:00-17:00 » : le jour « lu » est "
+     "donné deux fois (dans « lu 14:00-17:00 »)",
+     "opening hours 'lu-ve 09:00-12:00; lu 14:00-17:00': day 'lu' is given twice "
+     "(in 'lu 14:00-17:00')"),
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("line", "column", "value", "message"), BAD_VALUES)
+@pytest.mark.parametrize(("line", "column", "value", "message", "_en"), BAD_VALUES)
 def test_bad_value_is_reported_and_nothing_written(
-    cli_env: DbTarget, tmp_path: Path, line: int, column: str, value: str, message: str
+    cli_env: DbTarget, tmp_path: Path, line: int, column: str, value: str, message: str, _en: str
 ) -> None:
     rows = example_rows()
     rows[line - 1][rows[0].index(column)] = value
-    result = invoke(str(write_rows(tmp_path / "bad.csv", rows)))
+    bad = write_rows(tmp_path / "bad.csv", rows)
+    result = invoke(str(bad))
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
-        f"line {line}, column {column}: {message}",
-        f"temoin: {tmp_path / 'bad.csv'}\u202f: 1 problème\u202f; rien n\u2019a été importé.",
+        f"{bad}, ligne {line}, colonne {column} : {message}",
+        f"temoin: {bad} : 1 problème ; rien n’a été importé.",
     ]
+    # the typography of what we wrote (the file's own text, quoted, is not ours)
+    assert not violations(message.replace(value, "X")), message
     assert result.stdout == ""
     assert snapshot(cli_env) == {"collectivity": [], "service": []}
 
 
-def test_bad_opening_hours(cli_env: DbTarget, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("line", "column", "value", "_fr", "message"), BAD_VALUES[::3])
+def test_bad_value_is_reported_in_english_with_locale_en(
+    cli_env: DbTarget,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    line: int,
+    column: str,
+    value: str,
+    _fr: str,
+    message: str,
+) -> None:
+    (tmp_path / "temoin.toml").write_text('locale = "en"\n', encoding="utf-8")
+    monkeypatch.setenv("TEMOIN_CONFIG", str(tmp_path / "temoin.toml"))
     rows = example_rows()
-    rows[56][rows[0].index("Horaires d'ouverture")] = "lu-ve 8-12"
-    result = invoke(str(write_rows(tmp_path / "bad.csv", rows)))
+    rows[line - 1][rows[0].index(column)] = value
+    bad = write_rows(tmp_path / "bad.csv", rows)
+    result = invoke(str(bad))
     assert result.exit_code == 1
-    assert result.stderr.startswith(
-        "line 57, column Horaires d'ouverture: opening hours 'lu-ve 8-12': "
-    )
-    assert snapshot(cli_env)["service"] == []
+    assert result.stderr.splitlines() == [
+        f"{bad}, line {line}, column {column}: {message}",
+        f"temoin: {bad}: 1 problem; nothing was imported.",
+    ]
 
 
 def test_errors_are_all_listed_in_file_order(cli_env: DbTarget, tmp_path: Path) -> None:
@@ -238,20 +294,23 @@ def test_errors_are_all_listed_in_file_order(cli_env: DbTarget, tmp_path: Path) 
     rows[40][header.index("Courriel")] = "nobody"
     rows[3][header.index("Population")] = "beaucoup"
     rows.append(list(rows[1]))  # the same service twice
-    result = invoke(str(write_rows(tmp_path / "bad.csv", rows)))
+    bad = write_rows(tmp_path / "bad.csv", rows)
+    result = invoke(str(bad))
     assert result.exit_code == 1
-    lines = result.stderr.splitlines()
-    assert [line.split(":")[0] for line in lines[:-1]] == [
-        "line 4, column Population",
-        "line 41, column Courriel",
-        "line 41, column Téléphone",
-        "line 66, column Nom du service",
+    lines = [line.removeprefix(f"{bad}, ") for line in result.stderr.splitlines()]
+    assert [line.split(" :")[0] for line in lines[:-1]] == [
+        "ligne 4, colonne Population",
+        "ligne 41, colonne Courriel",
+        "ligne 41, colonne Téléphone",
+        "ligne 66, colonne Nom du service",
     ]
     assert lines[3] == (
-        "line 66, column Nom du service: service 'Accueil de la mairie' (accueil_mairie) of"
-        " 35291 is already on line 2"
+        "ligne 66, colonne Nom du service : le service « Accueil de la mairie » "
+        "(accueil_mairie) de 35291 figure déjà ligne 2"
     )
-    assert lines[-1].endswith("4 problèmes\u202f; rien n\u2019a été importé.")
+    assert lines[-1].endswith("4 problèmes ; rien n’a été importé.")
+    for line in lines[:-1]:
+        assert not violations(line), line
     assert snapshot(cli_env) == {"collectivity": [], "service": []}
 
 
@@ -260,26 +319,60 @@ def test_missing_and_unknown_columns(cli_env: DbTarget, tmp_path: Path) -> None:
     kind = rows[0].index("Type de service")
     rows = [[*r[:kind], *r[kind + 1 :], "x"] for r in rows]
     rows[0][-1] = "Remarques"
-    result = invoke(str(write_rows(tmp_path / "bad.csv", rows)))
+    bad = write_rows(tmp_path / "bad.csv", rows)
+    result = invoke(str(bad))
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
-    assert lines[0].startswith("line 1, column Remarques: unknown column (known: insee_code,")
-    assert lines[1] == "line 1, column service_kind: missing required column"
+    assert lines[0].startswith(
+        f"{bad}, ligne 1, colonne Remarques : colonne inconnue (connues : insee_code,"
+    )
+    assert lines[1] == f"{bad}, ligne 1, colonne service_kind : colonne obligatoire absente"
     assert snapshot(cli_env) == {"collectivity": [], "service": []}
 
 
+def test_file_wide_problems_name_the_file_and_line(
+    cli_env: DbTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = example_rows()
+    rows[5] = [*rows[5], "de trop"]
+    cases = [
+        (b"", "ligne 1 : le fichier est vide", "line 1: the file is empty"),
+        (write_rows(tmp_path / "header.csv", example_rows()[:1]).read_bytes(),
+         "ligne 1 : le fichier a une ligne d’en-tête mais aucune ligne de données",
+         "line 1: the file has a header but no rows"),
+        (codecs.BOM_UTF16_LE + "a;b".encode("utf-16-le"),
+         "ligne 1 : le fichier est en UTF-16 : exportez-le en « CSV UTF-8 » ou "
+         "« CSV (point-virgule) »",
+         "line 1: the file is UTF-16: export it as CSV UTF-8 or CSV (point-virgule)"),
+        (write_rows(tmp_path / "extra.csv", rows).read_bytes(),
+         f"ligne 6 : {len(rows[5])} cellules pour {len(rows[0])} colonnes (une valeur "
+         "contenant « ; » doit être entre guillemets droits)",
+         f"line 6: {len(rows[5])} cells but {len(rows[0])} columns (a value holding ';' must be "
+         "in double quotes)"),
+    ]  # fmt: skip
+    for i, (data, fr, en) in enumerate(cases):
+        path = tmp_path / f"case{i}.csv"
+        path.write_bytes(data)
+        monkeypatch.delenv("TEMOIN_LOCALE", raising=False)
+        result = invoke(str(path))
+        assert result.exit_code == 1
+        assert result.stderr.splitlines()[0] == f"{path}, {fr}"
+        assert not violations(fr.replace("CSV (point-virgule)", "CSV")), fr
+        monkeypatch.setenv("TEMOIN_LOCALE", "en")
+        result = invoke(str(path))
+        assert result.stderr.splitlines()[0] == f"{path}, {en}"
+
+
 def test_empty_and_missing_files(cli_env: DbTarget, tmp_path: Path) -> None:
-    empty = tmp_path / "empty.csv"
-    empty.write_bytes(b"")
-    result = invoke(str(empty))
-    assert result.exit_code == 1
-    assert result.stderr.splitlines()[0] == "line 1: the file is empty"
-    header_only = write_rows(tmp_path / "header.csv", example_rows()[:1])
-    result = invoke(str(header_only))
-    assert result.stderr.splitlines()[0] == "line 1: the file has a header but no rows"
     result = invoke(str(tmp_path / "nowhere.csv"))
     assert result.exit_code == 1
-    assert "nowhere.csv: no such file" in result.stderr
+    assert result.stderr == f"temoin: {tmp_path / 'nowhere.csv'}\u202f: fichier introuvable\n"
+    big = tmp_path / "big.csv"
+    with big.open("wb") as f:
+        f.truncate(LIMITS["services"] + 1)  # sparse: nothing written, nothing read
+    result = invoke(str(big))
+    assert result.exit_code == 1
+    assert result.stderr == f"temoin: {big}\u202f: fichier trop gros (plus de 128\u202fMo)\n"
 
 
 def test_reimport_changes_nothing(cli_env: DbTarget) -> None:
@@ -337,7 +430,10 @@ def test_a_bad_file_does_not_half_update(cli_env: DbTarget, tmp_path: Path) -> N
     rows[50][rows[0].index("Courriel")] = "pas-un-courriel"  # and a bad row further down
     result = invoke(str(write_rows(tmp_path / "mixed.csv", rows)))
     assert result.exit_code == 1
-    assert result.stderr.startswith("line 51, column Courriel: email 'pas-un-courriel'")
+    assert result.stderr.startswith(
+        f"{tmp_path / 'mixed.csv'}, ligne 51, colonne Courriel : l’adresse électronique"
+        " « pas-un-courriel » n’est pas valide"
+    )
     assert snapshot(cli_env) == before
 
 
@@ -457,3 +553,25 @@ async def test_a_few_thousand_rows(database: Database) -> None:
     async with database.session() as s:
         counts = await upsert_directory(s, records, T0 + timedelta(hours=1))
     assert (counts.collectivities_unchanged, counts.services_unchanged) == (396, 1980)
+
+
+def test_the_demo_says_a_bad_services_file_as_the_import_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``temoin demo --services FILE``: the same lines, in French, nothing planned."""
+    for key in [k for k in os.environ if k.startswith("TEMOIN_") and "TEST" not in k]:
+        monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    rows = example_rows()
+    rows[12][rows[0].index("Code INSEE")] = "2C247"
+    bad = write_rows(tmp_path / "bad.csv", rows)
+    result = CliRunner().invoke(
+        temoin.cli.app.app, ["demo", "--plan-only", "--services", str(bad), "--out",
+                             str(tmp_path / "out")],
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert result.stderr.splitlines() == [
+        f"{bad}, ligne 13, colonne Code INSEE\u202f: le code INSEE «\u202f2C247\u202f» n’a pas 5 "
+        "caractères comme 57463, 2A004 ou 97411",
+        f"temoin: démo\u202f: {bad}\u202f: 1 problème\u202f; rien n’a été importé.",
+    ]

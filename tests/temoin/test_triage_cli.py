@@ -13,6 +13,7 @@ from sqlalchemy import delete, select
 from typer.testing import CliRunner
 
 import temoin.cli.app
+from scenarios.typography import violations
 from sim.dovecot import DovecotServer
 from storage.models import Contact, Message
 from tests.conftest import DbTarget
@@ -83,7 +84,10 @@ def _db(target: DbTarget, query: Any) -> Any:
 
 
 def test_triage_list_match_ignore(
-    cli_env: DbTarget, dovecot_server: DovecotServer, mail_user: str
+    cli_env: DbTarget,
+    dovecot_server: DovecotServer,
+    mail_user: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     world = _setup(cli_env, dovecot_server, mail_user)
     result = cli("triage", "list", "--json")
@@ -114,17 +118,39 @@ def test_triage_list_match_ignore(
 
     # Not the persona's contact? Too early? Refused, nothing changes.
     other = cli("triage", "match", str(news["message"]), "999999")
-    assert other.exit_code == 1 and "no contact 999999" in other.output
+    assert other.exit_code == 1
+    assert other.stderr == "temoin: aucun contact n°\u00a0999999\n"
 
     done = cli("triage", "match", str(ccas["message"]), str(world.contacts["ccas_b"]))
     assert done.exit_code == 0, done.output
     contact = _db(cli_env, lambda s: s.get(Contact, world.contacts["ccas_b"]))
     assert (contact.status, contact.first_answer_at) == ("answered", SENT + timedelta(days=1))
     again = cli("triage", "match", str(ccas["message"]), str(world.contacts["ccas_a"]))
-    assert again.exit_code == 1 and "not in triage" in again.output
+    assert again.exit_code == 1
+    said = again.stderr.removeprefix("temoin: ").rstrip("\n")
+    assert said == (
+        f"le message n°\u00a0{ccas['message']} n’est plus à trier\u202f: il est déjà rattaché "
+        f"au contact {world.contacts['ccas_b']}"
+    )
+    assert not violations(said), said
 
     assert cli("triage", "ignore", str(news["message"])).exit_code == 0
-    assert cli("triage", "ignore", str(news["message"])).exit_code == 1
+    ignored = cli("triage", "ignore", str(news["message"]))
+    assert ignored.exit_code == 1
+    assert ignored.stderr == (
+        f"temoin: le message n°\u00a0{news['message']} n’est pas en attente de tri\n"
+    )
+    missing = cli("triage", "ignore", "999999")
+    assert missing.exit_code == 1 and missing.stderr == "temoin: aucun message n°\u00a0999999\n"
+    monkeypatch.setenv("TEMOIN_LOCALE", "en")
+    english = cli("triage", "match", str(ccas["message"]), str(world.contacts["ccas_a"]))
+    assert english.exit_code == 1
+    assert english.stderr == (
+        f"temoin: message {ccas['message']} is not in triage any more: it already belongs to "
+        f"contact {world.contacts['ccas_b']}\n"
+    )
+    assert cli("triage", "ignore", "999999").stderr == "temoin: no message 999999\n"
+    monkeypatch.delenv("TEMOIN_LOCALE")
     assert json.loads(cli("triage", "list", "--json").output) == []
     everything = json.loads(cli("triage", "list", "--json", "--all").output)
     assert {e["state"] for e in everything} == {"matched", "ignored"}
@@ -172,7 +198,15 @@ def test_review_overrides_kept_beside_automatic_values(
     assert stored["expected"]["gratuite"]["override"]["note"] == "price given, after all"
 
     bad = cli("review", acte, "--check", "nonsense=yes")
-    assert bad.exit_code == 1 and "unknown check" in bad.output
+    assert bad.exit_code == 1
+    said = bad.stderr.removeprefix("temoin: ")
+    assert said.startswith(
+        f"contrôle inconnu «\u202fnonsense\u202f» pour le contact {acte} (connus\u202f: "
+    )
+    assert "gratuite" in said and not violations(said), said
+    assert cli("review", "999999", "--check", "gratuite=yes").stderr == (
+        "temoin: aucun contact 999999\n"
+    )
     assert cli("review", acte, "--check", "gratuite=maybe").exit_code == 1
     # No answer yet: the scenario's items, no automatic value, an override still possible.
     piscine = cli("review", str(world.contacts["piscine"]), "--check", "greeting=no", "--json")

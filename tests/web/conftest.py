@@ -6,10 +6,14 @@ in progress, and one account of each role with a known password.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,6 +23,7 @@ from scenarios.clock import FixedClock
 from storage import web_accounts
 from storage.db import Database
 from tests import factories as f
+from tests.conftest import REQUIRE_SERVERS
 from tests.reports.statsworld import Fixture, build_campaign
 from web import auth
 from web.app import create_app
@@ -32,6 +37,7 @@ A_CODE, B_CODE = "63903", "63904"  # Chanonat-la-Haute, Durtol-Village
 CHEAP = {"argon2_time_cost": 1, "argon2_memory_kib": 8192, "argon2_parallelism": 1}
 PASSWORDS = auth.Passwords(1, 8192, 1)
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+CHROMIUM = os.environ.get("TEMOIN_TEST_CHROMIUM") or shutil.which("chromium") or ""
 
 
 @dataclass
@@ -142,3 +148,32 @@ async def _collectivity(s, code):  # type: ignore[no-untyped-def]
     return (
         await s.execute(select(Collectivity).where(Collectivity.insee_code == code))
     ).scalar_one()
+
+
+def need_chromium() -> None:
+    if not CHROMIUM or not Path(CHROMIUM).exists():
+        reason = "Debian's chromium is not installed (make servers, or apt-get install chromium)"
+        if REQUIRE_SERVERS:
+            pytest.fail(f"{reason} (TEMOIN_TEST_REQUIRE_SERVERS=1)")
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+async def chromium() -> AsyncIterator[Any]:
+    """Debian's chromium under Playwright, launched once for the run (seconds each time on
+    two shared cores); each test opens its own contexts and closes them."""
+    need_chromium()
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+async def close_contexts(browser: Any) -> None:
+    """End of a test: its contexts closed, the shared browser left running."""
+    for context in list(browser.contexts):
+        await context.close()

@@ -2,34 +2,36 @@
 uvicorn in its own process, on SQLite and PostgreSQL.
 
 A coordinator logs in, opens a campaign's dashboard and the triage queue; a collectivity logs
-in and sees its own barometer and nobody else's. Every page is checked for console errors (a
-Content-Security-Policy violation is one: htmx and the style sheet must load from the site)
-and screenshots are written to ``var/screenshots/``. Kept to one test per database: the
-browser costs seconds on two shared cores.
+in, sees its own barometer and nobody else's, and downloads it as a PDF. Every page is
+checked for console errors (a Content-Security-Policy violation is one: htmx and the style
+sheet must load from the site), axe-core runs on each page visited, and screenshots are
+written to ``var/screenshots/``. Kept to one test per database: the browser costs seconds on
+two shared cores.
 """
 
 from __future__ import annotations
 
+import io
 import os
-import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from pypdf import PdfReader
 
 from sim.dovecot import free_port
-from tests.conftest import REQUIRE_SERVERS, DbTarget
+from tests.conftest import DbTarget
 from tests.reports.statsworld import COLLECTIVITIES
-from tests.web.conftest import A_CODE, CHEAP, PASSWORD, WebWorld
+from tests.web.conftest import A_CODE, CHEAP, PASSWORD, WebWorld, close_contexts, need_chromium
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "var" / "screenshots"
-CHROMIUM = os.environ.get("TEMOIN_TEST_CHROMIUM") or shutil.which("chromium") or ""
 NAMES = {code: name for name, code, _population in COLLECTIVITIES}
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 
@@ -68,18 +70,11 @@ async def accessibility_problems(page: Any) -> list[str]:
     ]
 
 
-def _need_chromium() -> None:
-    if not CHROMIUM or not Path(CHROMIUM).exists():
-        reason = "Debian's chromium is not installed (make servers, or apt-get install chromium)"
-        if REQUIRE_SERVERS:
-            pytest.fail(f"{reason} (TEMOIN_TEST_REQUIRE_SERVERS=1)")
-        pytest.skip(reason)
-
-
-@pytest.fixture
-def served(db_target: DbTarget, web_world: WebWorld, tmp_path: Path) -> Iterator[str]:
-    """`temoin web` on a free loopback port, on the test's database; its base URL."""
-    _need_chromium()
+@contextmanager
+def serve(db_target: DbTarget, tmp_path: Path, **web: object) -> Iterator[str]:
+    """`temoin web` on a free loopback port, on the test's database, with ``[web]`` settings
+    overridden by ``web``; its base URL."""
+    need_chromium()
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TEMOIN_")}
     env |= db_target.env()
@@ -89,8 +84,9 @@ def served(db_target: DbTarget, web_world: WebWorld, tmp_path: Path) -> Iterator
         "TEMOIN_WEB__SECURE_COOKIES": "false",
         "TEMOIN_WEB__PUBLIC_URL": f"http://127.0.0.1:{port}",
     }
-    env |= {f"TEMOIN_WEB__{k.upper()}": str(v) for k, v in CHEAP.items()}
-    log = (tmp_path / "web.log").open("wb")
+    env |= {f"TEMOIN_WEB__{k.upper()}": str(v) for k, v in (CHEAP | web).items()}
+    log_path = tmp_path / f"web-{port}.log"
+    log = log_path.open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "temoin", "web", "--host", "127.0.0.1", "--port", str(port)],
         cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -106,7 +102,7 @@ def served(db_target: DbTarget, web_world: WebWorld, tmp_path: Path) -> Iterator
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
                 log.flush()
-                pytest.fail("temoin web did not start:\n" + (tmp_path / "web.log").read_text())
+                pytest.fail("temoin web did not start:\n" + log_path.read_text())
             time.sleep(0.2)
         yield base
     finally:
@@ -119,63 +115,88 @@ def served(db_target: DbTarget, web_world: WebWorld, tmp_path: Path) -> Iterator
         log.close()
 
 
-async def test_coordinator_and_collectivity_in_a_browser(served: str, web_world: WebWorld) -> None:
-    from playwright.async_api import async_playwright
+@pytest.fixture
+def served(db_target: DbTarget, web_world: WebWorld, tmp_path: Path) -> Iterator[str]:
+    """`temoin web` on the ``web_world``'s database; its base URL."""
+    with serve(db_target, tmp_path) as base:
+        yield base
 
+
+async def log_in(page: Any, base: str, login_name: str, password: str = PASSWORD) -> None:
+    """Through the log-in form, as a person would."""
+    await page.goto(f"{base}/connexion")
+    await page.get_by_label("Identifiant").fill(login_name)
+    await page.get_by_label("Mot de passe").fill(password)
+    await page.get_by_role("button", name="Se connecter").click()
+    await page.wait_for_url(lambda url: "/connexion" not in url)
+
+
+async def test_coordinator_and_collectivity_in_a_browser(
+    served: str, web_world: WebWorld, chromium: Any
+) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     errors: list[str] = []
     backend = web_world.database.engine.dialect.name
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            context = await browser.new_context(
-                locale="fr-FR", viewport={"width": 1280, "height": 900}
+    browser = chromium
+    try:
+        context = await browser.new_context(
+            locale="fr-FR", viewport={"width": 1280, "height": 900}, accept_downloads=True
+        )
+        page = await context.new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+
+        await page.goto(f"{served}/admin")
+        assert "/connexion" in page.url
+        problems = await audit(browser, context, [page.url])
+        await page.get_by_label("Identifiant").fill("coord@example.org")
+        await page.get_by_label("Mot de passe").fill(PASSWORD)
+        await page.get_by_role("button", name="Se connecter").click()
+        await page.get_by_role("heading", name="Campagnes", level=1).wait_for()
+        await page.get_by_role("link", name="Baromètre 2026").click()
+        await page.get_by_role("heading", name="Avancement par canal").wait_for()
+        assert await page.evaluate("typeof window.htmx") == "object"
+        # the progress block reloads itself through htmx (with the CSRF header)
+        async with page.expect_response(lambda r: r.url.endswith("/avancement")) as info:
+            await page.evaluate(
+                "htmx.ajax('GET', location.pathname + '/avancement', '#avancement')"
             )
-            page = await context.new_page()
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
+        assert (await info.value).status == 200
+        await page.get_by_role("heading", name="Avancement par canal").wait_for()
+        await page.screenshot(path=str(SHOTS / f"admin-campaign-{backend}.png"), full_page=True)
+        coordinator_pages = [page.url, f"{served}/admin"]
+        await page.get_by_role("link", name="Tri des réponses").first.click()
+        await page.get_by_role("heading", name="Tri des réponses", level=1).wait_for()
+        coordinator_pages.append(page.url)
+        problems += await audit(browser, context, coordinator_pages)
+        await page.get_by_role("button", name="Se déconnecter").click()
+        await page.get_by_role("heading", name="Connexion").wait_for()
 
-            await page.goto(f"{served}/admin")
-            assert "/connexion" in page.url
-            problems = await audit(browser, context, [page.url])
-            await page.get_by_label("Identifiant").fill("coord@example.org")
-            await page.get_by_label("Mot de passe").fill(PASSWORD)
-            await page.get_by_role("button", name="Se connecter").click()
-            await page.get_by_role("heading", name="Campagnes", level=1).wait_for()
-            await page.get_by_role("link", name="Baromètre 2026").click()
-            await page.get_by_role("heading", name="Avancement par canal").wait_for()
-            assert await page.evaluate("typeof window.htmx") == "object"
-            # the progress block reloads itself through htmx (with the CSRF header)
-            async with page.expect_response(lambda r: r.url.endswith("/avancement")) as info:
-                await page.evaluate(
-                    "htmx.ajax('GET', location.pathname + '/avancement', '#avancement')"
-                )
-            assert (await info.value).status == 200
-            await page.get_by_role("heading", name="Avancement par canal").wait_for()
-            await page.screenshot(path=str(SHOTS / f"admin-campaign-{backend}.png"), full_page=True)
-            coordinator_pages = [page.url, f"{served}/admin"]
-            await page.get_by_role("link", name="Tri des réponses").first.click()
-            await page.get_by_role("heading", name="Tri des réponses", level=1).wait_for()
-            coordinator_pages.append(page.url)
-            problems += await audit(browser, context, coordinator_pages)
-            await page.get_by_role("button", name="Se déconnecter").click()
-            await page.get_by_role("heading", name="Connexion").wait_for()
-
-            await page.get_by_label("Identifiant").fill("a@mairie.example")
-            await page.get_by_label("Mot de passe").fill(PASSWORD)
-            await page.keyboard.press("Enter")
-            await page.get_by_role("heading", name=f"Résultats\u202f: {NAMES[A_CODE]}").wait_for()
-            await page.get_by_role("link", name="Baromètre 2026").click()
-            await page.get_by_role("heading", name="Vos résultats, comparés").wait_for()
-            text = await page.locator("body").inner_text()
-            assert NAMES[A_CODE] in text
-            assert [n for c, n in NAMES.items() if c != A_CODE and n in text] == []
-            await page.screenshot(path=str(SHOTS / f"portal-report-{backend}.png"), full_page=True)
-            problems += await audit(browser, context, [page.url, f"{served}/portail"])
-            assert problems == []
-            assert errors == []
-            refused = await page.goto(f"{served}/admin")
-            assert refused is not None and refused.status == 403
-            assert "Accès refusé" in await page.locator("h1").inner_text()
-        finally:
-            await browser.close()
+        await page.get_by_label("Identifiant").fill("a@mairie.example")
+        await page.get_by_label("Mot de passe").fill(PASSWORD)
+        await page.keyboard.press("Enter")
+        await page.get_by_role("heading", name=f"Résultats\u202f: {NAMES[A_CODE]}").wait_for()
+        await page.get_by_role("link", name="Baromètre 2026").click()
+        await page.get_by_role("heading", name="Vos résultats, comparés").wait_for()
+        text = await page.locator("body").inner_text()
+        assert NAMES[A_CODE] in text
+        assert [n for c, n in NAMES.items() if c != A_CODE and n in text] == []
+        await page.screenshot(path=str(SHOTS / f"portal-report-{backend}.png"), full_page=True)
+        # its barometer as a PDF: the same content, its own name, nobody else's
+        async with page.expect_download() as info:
+            await page.get_by_role("link", name="Télécharger le rapport (PDF)").click()
+        download = await info.value
+        assert download.suggested_filename.endswith(".pdf")
+        pdf = (await download.path()).read_bytes()
+        assert pdf.startswith(b"%PDF")
+        text = "\n".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(pdf)).pages)
+        assert NAMES[A_CODE] in text
+        assert [n for c, n in NAMES.items() if c != A_CODE and n in text] == []
+        problems += await audit(browser, context, [page.url, f"{served}/portail"])
+        assert problems == []
+        assert errors == []
+        refused = await page.goto(f"{served}/admin")
+        assert refused is not None and refused.status == 403
+        assert "Accès refusé" in await page.locator("h1").inner_text()
+    finally:
+        await close_contexts(browser)

@@ -23,6 +23,8 @@ async def test_demo_accounts_log_in(database: Database, tmp_path: Path) -> None:
     lines = web_lines(made, "sqlite:///var/demo/temoin.db", tmp_path, True, Words())
     assert "make web" in lines[0] and all(p in "\n".join(lines) for _l, p, _w in made)
     assert lines[0].startswith("Le back-office et le portail") and "(coordination)" in lines[2]
+    elsewhere = web_lines(made, "postgresql://db.example/temoin", tmp_path, False, Words(), "demo")
+    assert "make web" not in elsewhere[0] and "TEMOIN_DATABASE_SCHEMA=demo " in elsewhere[0]
     english = web_lines(made, "sqlite:///var/demo/temoin.db", tmp_path, True, Words("en"))
     assert english[0].startswith("The back office and the portal") and "(coordinator)" in english[2]
 

@@ -7,8 +7,8 @@ columns of the existing contacts are computed here by the same SQL
 (``storage.event_facts``; the module is imported, not copied, so that the backfill and the
 triggers are the rules the statistics read).
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-06 19:00:00+00:00
 """
 
@@ -21,8 +21,8 @@ from alembic import op
 
 from storage.event_facts import backfill_sql, drop_ddl, trigger_ddl
 
-revision: str = "0005"
-down_revision: str | Sequence[str] | None = "0004"
+revision: str = "0006"
+down_revision: str | Sequence[str] | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
