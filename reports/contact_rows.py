@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, TypeVar
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reports.db_stats import epoch_us, load_calendar, targets_of
@@ -47,8 +48,8 @@ T = TypeVar("T")
 PARIS: Final = ZoneInfo("Europe/Paris")
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _HOUR_US: Final = 3_600_000_000
-# Partitions of facts read ahead (``_read_ahead``): 8 x 5,000 contacts.
-AHEAD: Final = 8
+# Partitions of facts read ahead (``_read_ahead``): 4 x 5,000 contacts.
+AHEAD: Final = 4
 _HOURS: dict[int, tuple[str, str] | tuple[()]] = {}
 
 
@@ -123,11 +124,13 @@ async def contact_values(
 ) -> AsyncIterator[list[Any]]:
     """Every contact's export values, by contact id, one row at a time (``contact_columns``
     turned into rows)."""
-    async for partition in contact_columns(
+    partitions = contact_columns(
         session, campaign, as_of=as_of, catalog=catalog, strata=strata, columns=columns
-    ):
-        for row in zip(*partition, strict=True):
-            yield list(row)
+    )
+    async with contextlib.aclosing(partitions):  # its reading task ends with this
+        async for partition in partitions:
+            for row in zip(*partition, strict=True):
+                yield list(row)
 
 
 async def contact_columns(
@@ -138,7 +141,7 @@ async def contact_columns(
     catalog: Catalog,
     strata: Sequence[int],
     columns: Sequence[str],
-) -> AsyncIterator[list[list[Any]]]:
+) -> AsyncGenerator[list[list[Any]], None]:
     """Every contact's export values, by contact id, a partition at a time: one list per
     column (``columns``' order, which must be ``CONTACT_COLUMNS``'), one value per contact
     (module docstring)."""
@@ -159,14 +162,11 @@ async def contact_columns(
         targets=targets_of(catalog),
     )
     connection = asyncio.Lock()  # one query at a time on the session's connection
-    ahead = _read_ahead(facts, connection, AHEAD)
+    ahead = _read_ahead(_by_column(facts), connection, AHEAD)
     try:
-        async for partition in ahead:
+        async for fact in ahead:
             # Detailed contacts, and any the database flags for the Python rules to refuse
             # (clock skew) or could not map to a business day, go the reference way.
-            fact = dict(
-                zip(partition[0]._fields, map(list, zip(*partition, strict=True)), strict=True)
-            )
             detailed = [
                 contact_id
                 for contact_id, flagged, skew, unmapped in zip(
@@ -200,22 +200,39 @@ async def contact_columns(
                         if values[index] is not None:
                             values[index] = epoch_us(values[index])
                     reference[row.id] = values
-            yield _columns(fact, len(partition), reference, labels, personas, auditors)
+            yield _columns(fact, len(fact["id"]), reference, labels, personas, auditors)
     finally:
-        await ahead.aclose()  # type: ignore[attr-defined]  # its reading task stopped first
+        await ahead.aclose()  # its reading task stopped first
         await drop_business_days(session)
 
 
-async def _read_ahead(source: AsyncIterator[T], lock: asyncio.Lock, depth: int) -> AsyncIterator[T]:
+async def _by_column(
+    partitions: AsyncGenerator[Sequence[Row[Any]], None],
+) -> AsyncGenerator[dict[str, list[Any]], None]:
+    """Each partition as a list of values per facts column: rows are dropped as soon as
+    read (5,000 row objects waiting in ``_read_ahead``'s queue would survive into the
+    garbage collector's older generations, and every full collection would walk them)."""
+    async with contextlib.aclosing(partitions):  # its cursor closed with this
+        async for partition in partitions:
+            columns = map(list, zip(*partition, strict=True))
+            yield dict(zip(partition[0]._fields, columns, strict=True))
+
+
+async def _read_ahead(
+    source: AsyncGenerator[T, None], lock: asyncio.Lock, depth: int
+) -> AsyncGenerator[T, None]:
     """``source``'s items, read up to ``depth`` ahead by a task of their own: the database
     computes the next partitions while this one is written. ``lock`` is held while the
-    task reads; hold it too for any other query on the same connection."""
+    task reads; hold it too for any other query on the same connection. Closed early, it
+    lets the task finish the read under way (cancelling it mid-query would break the
+    connection), then closes ``source``."""
     queue: asyncio.Queue[tuple[bool, Any]] = asyncio.Queue(depth)
     end = object()
+    stop = asyncio.Event()
 
     async def read() -> None:
         try:
-            while True:
+            while not stop.is_set():
                 async with lock:
                     item = await anext(source, end)
                 if item is end:
@@ -238,10 +255,12 @@ async def _read_ahead(source: AsyncIterator[T], lock: asyncio.Lock, depth: int) 
             await asyncio.sleep(0)
             yield item
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await source.aclose()  # type: ignore[attr-defined]
+        stop.set()
+        while not task.done():
+            while not queue.empty():  # a task waiting to put goes on, sees stop, ends
+                queue.get_nowait()
+            await asyncio.wait({task}, timeout=0.05)
+        await source.aclose()
 
 
 def _seconds(values: Sequence[int | None]) -> list[float | None]:
