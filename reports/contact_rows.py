@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import Any, Final, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -141,7 +142,7 @@ async def contact_columns(
     catalog: Catalog,
     strata: Sequence[int],
     columns: Sequence[str],
-) -> AsyncGenerator[list[list[Any]], None]:
+) -> AsyncGenerator[list[Sequence[Any]], None]:
     """Every contact's export values, by contact id, a partition at a time: one list per
     column (``columns``' order, which must be ``CONTACT_COLUMNS``'), one value per contact
     (module docstring)."""
@@ -208,14 +209,19 @@ async def contact_columns(
 
 async def _by_column(
     partitions: AsyncGenerator[Sequence[Row[Any]], None],
-) -> AsyncGenerator[dict[str, list[Any]], None]:
+) -> AsyncGenerator[dict[str, tuple[Any, ...]], None]:
     """Each partition as a list of values per facts column: rows are dropped as soon as
     read (5,000 row objects waiting in ``_read_ahead``'s queue would survive into the
     garbage collector's older generations, and every full collection would walk them)."""
     async with contextlib.aclosing(partitions):  # its cursor closed with this
         async for partition in partitions:
-            columns = map(list, zip(*partition, strict=True))
-            yield dict(zip(partition[0]._fields, columns, strict=True))
+            # A column at a time (zip(*partition) would make an iterator of every row), as
+            # tuples: the collector stops tracking a tuple of plain values once it has seen
+            # it, where a list's items would be walked at every collection while it lives.
+            yield {
+                name: tuple(map(itemgetter(index), partition))
+                for index, name in enumerate(partition[0]._fields)
+            }
 
 
 async def _read_ahead(
@@ -272,14 +278,14 @@ def _flags(values: Sequence[Any]) -> list[bool | None]:
 
 
 def _columns(
-    fact: dict[str, list[Any]],
+    fact: dict[str, tuple[Any, ...]],
     n: int,
     reference: dict[int, list[Any]],
     labels: Sequence[str],
     personas: dict[int, str],
     auditors: dict[int, str],
-) -> list[list[Any]]:
-    """The export columns of one partition of ``n`` contacts' facts (``fact``: a list of
+) -> list[Sequence[Any]]:
+    """The export columns of one partition of ``n`` contacts' facts (``fact``: a tuple of
     values per facts column): each column computed over the whole partition at once
     (comprehensions, no per-row function), then the rows of the contacts the Python rules
     computed (``reference``, by id) put in place."""
@@ -314,12 +320,12 @@ def _columns(
         # criteria assessed, met, score, missed; content found, missing; photos
         zero, zero, nothing, nothing, nothing, nothing, zero,
     ]  # fmt: skip
-    if reference:
-        shared = {id(nothing), id(zero)}
-        columns = [list(c) if id(c) in shared else c for c in columns]
+    if reference:  # the rows of the Python rules, in place (columns made lists to be set)
+        settable = [list(column) for column in columns]
         for index, contact_id in enumerate(fact["id"]):
             values = reference.get(contact_id)
             if values is not None:
-                for column, value in zip(columns, values, strict=True):
+                for column, value in zip(settable, values, strict=True):
                     column[index] = value
+        return list(settable)
     return columns

@@ -199,7 +199,7 @@ def _contact_columns(
     as_of: datetime,
     catalog: Catalog | None,
     bounds: tuple[int, ...],
-) -> AsyncGenerator[list[list[Any]], None]:
+) -> AsyncGenerator[list[Sequence[Any]], None]:
     return contact_columns(
         session,
         campaign,
