@@ -1,12 +1,17 @@
 """Contact-level export rows straight from the database's per-contact facts.
 
-    storage.contact_facts.stream_facts (server-side cursor, partitions by contact id)
-      |-- not detailed: one tuple per contact from the row's own values (a few conversions)
+    storage.contact_facts.stream_facts (one query per range of contact ids, server-side
+    cursor, partitions of 5,000 rows), read ahead by a task of its own (``_read_ahead``:
+    the database computes the next partitions while these are written)
+      --> each partition column-wise (a tuple per facts column)
+      |-- not detailed: each export column computed over the whole partition at once
+      |   (comprehensions, no per-row function)
       '-- detailed (phone, grid answers, content checks): storage.stats.stream_contact_rows
           for those ids, then reports.stored_facts.contact_facts +
-          reports.export_tables.contact_row, the rules as written
-      --> values in ``CONTACT_COLUMNS`` order; instants as integer microseconds since
-          1970-01-01 UTC (each writer renders them: ``paris_text`` for CSV and JSON)
+          reports.export_tables.contact_row, the rules as written, set in place
+      --> ``contact_columns``: a partition's columns in ``CONTACT_COLUMNS`` order
+          (``contact_values``: the same row by row); instants as integer microseconds
+          since 1970-01-01 UTC (each writer renders them: ``paris_texts`` for CSV and JSON)
 
 Same rows as ``contact_row(row, contact_facts(row))`` for every contact
 (``tests/reports/test_contact_rows.py`` compares whole files on random campaigns). A contact

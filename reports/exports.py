@@ -1,7 +1,8 @@
 """Export a campaign at one level in one format, with its metadata (CSV, XLSX, Parquet, JSON).
 
     level contacts: reports.contact_rows (the database's per-contact facts, streamed)
-        --> values in CONTACT_COLUMNS order --> writer, one row at a time
+        --> columns in CONTACT_COLUMNS order, a partition at a time --> writer
+        (``Sink.write_columns``: the CSV column-wise, the others row by row)
     level stats: reports.campaign_stats.compute_stats per grouping --> stats and criteria rows
     --> reports.writers (CSV, JSON lines, Parquet; XLSX: one workbook) into reports.outputs
 
