@@ -209,7 +209,11 @@ class Recorder:
             self.mark_handled(item, report)
             report.retried += 1
             report.lost_lease += not ok
-            report.errors.append(f"contact {item.contact_id}: {outcome.summary()}")
+            report.error(
+                f"contact {item.contact_id}: {outcome.summary()}", "contact",
+                contact=item.contact_id, decision=outcome.verdict.value, reason=outcome.reason,
+                stage=outcome.stage.value, reply=outcome.reply,
+            )  # fmt: skip
             report.note(
                 route.provider,
                 f"retry:{outcome.reason}",
@@ -286,7 +290,11 @@ class Recorder:
         self.mark_handled(item, report)
         report.held += 1
         report.lost_lease += not ok
-        report.errors.append(f"contact {item.contact_id}: {outcome.summary('held')}")
+        report.error(
+            f"contact {item.contact_id}: {outcome.summary('held')}", "contact",
+            contact=item.contact_id, decision="held", reason=outcome.reason,
+            stage=outcome.stage.value, reply=outcome.reply,
+        )  # fmt: skip
         where = route.provider if route is not None else item.persona.key
         probing = f", probe {probe}" if probe else ""
         report.note(

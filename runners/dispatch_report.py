@@ -63,6 +63,9 @@ def said(t: Any, key: str, params: dict[str, Any]) -> str:
     """``dispatch.<key>`` with ``params``; a ``reason`` said from the catalogue when it has
     words there (kept as is otherwise)."""
     shown = dict(params)
+    for name in ("decision", "stage"):
+        if name in shown and t.has(f"dispatch.{name}.{shown[name]}"):
+            shown[name] = t(f"dispatch.{name}.{shown[name]}")
     if "reason" in shown and t.has(reason_key(str(shown["reason"]))):
         shown["reason"] = t(reason_key(str(shown["reason"])))
     return str(t(f"dispatch.{key}", **shown))
@@ -83,11 +86,14 @@ class DispatchReport:
     handled: set[int] = field(default_factory=set, repr=False)
     notes: dict[tuple[str, str], _Note] = field(default_factory=dict)
     events: list[Said] = field(default_factory=list)  # recoveries, sweeps: in order
+    # The errors for a reader, beside ``errors`` (English, for the log): one per error.
+    said_errors: list[Said] = field(default_factory=list, repr=False)
 
     def add(self, other: DispatchReport) -> None:
         for name in COUNTS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.errors.extend(other.errors)
+        self.said_errors.extend(other.said_errors)
         self.handled |= other.handled
         for key, note in other.notes.items():
             mine = self.notes.setdefault(key, _Note(note.text))
@@ -101,6 +107,24 @@ class DispatchReport:
         entry = self.notes.setdefault((provider, what), _Note(text))
         entry.text, entry.key, entry.params = text, key, params
         entry.contacts += 1
+
+    def error(self, text: str, key: str = "", **params: Any) -> None:
+        """An error of the run: ``text`` for the log, ``dispatch.error.<key>`` for a reader."""
+        self.errors.append(text)
+        self.said_errors.append(Said(text, f"error.{key}" if key else "", params))
+
+    def reader_errors(self) -> list[Said]:
+        """The errors as a reader is told them (those appended as text: their text)."""
+        said = iter(self.said_errors)  # in the order of ``errors``, some of them
+        pending = next(said, None)
+        out = []
+        for text in self.errors:
+            if pending is not None and pending.text == text:
+                out.append(pending)
+                pending = next(said, None)
+            else:
+                out.append(Said(text))
+        return out
 
     def event(self, text: str, key: str = "", **params: Any) -> None:
         """Something that happened once in the run (``dispatch.event.<key>``)."""

@@ -71,7 +71,7 @@ def report_lines(report: DispatchReport, w: Words) -> list[str]:
     counts = [w(f"cli.worker.count.{name}", n=w.f.number(getattr(report, name))) for name in COUNTS]
     lines = [", ".join(counts)]
     lines.extend(f"  {line}" for line in report.lines(w.t))
-    lines.extend(f"  {error}" for error in report.errors)
+    lines.extend(f"  {error.said(w.t)}" for error in report.reader_errors())
     return lines
 
 

@@ -19,6 +19,8 @@ from sim.smtp_provider import SmtpProvider
 from storage.models import Campaign, ContactEvent
 from temoin.cli.campaign_show import gather_show
 from temoin.cli.waiting import waiting_lines
+from temoin.cli.words import Words
+from temoin.cli.worker import report_lines
 from tests.runners.dispatchworld import MONDAY_10H, World
 
 PROVIDER_500 = "500 Error: (ConnectionRefusedError) [Errno 111] Connection refused"
@@ -116,6 +118,12 @@ async def test_a_provider_down_for_20_seconds_delays_the_sends_by_seconds(world:
     ), french
     assert not violations(french), french
     assert first.lines(Translator("en")) == [line]
+    shown = report_lines(first, Words("fr"))  # all `temoin worker --once` prints
+    assert "5 retenus" in shown[0] and shown[1] == f"  {french}", shown
+    lead = f"  contact {ids[0]}\u202f: en attente (fournisseur injoignable, connexion)\u202f: "
+    assert any(line.startswith(lead) for line in shown), shown
+    english = report_lines(first, Words("en"))
+    assert [s.strip() for s in english[2:]] == first.errors
     # Still down at the probes: 5 s, then 10 s further.
     world.clock.set(t0 + timedelta(seconds=5))
     assert (await dispatcher.run_once()).held == 5
