@@ -57,6 +57,7 @@ from reports.exports import export
 from reports.facts import CountingCalendar, delays_for
 from scenarios.calendar import BusinessCalendar
 from storage.db import Database, sync_url
+from storage.event_facts import backfill_sql, drop_ddl, trigger_ddl
 from storage.models import Base
 from storage.stats import campaign_info
 
@@ -183,6 +184,10 @@ def load_postgresql(url: str, schema: str, n: int) -> None:
     try:
         cur = raw.cursor()
         colls, services = directory_rows()
+        # A bulk load as an import would do it: without the per-event triggers that keep
+        # the contacts' timeline columns, then those columns computed at once (not timed).
+        for statement in drop_ddl("postgresql"):
+            cur.execute(statement)
 
         def copy(table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
             buf = io.StringIO()
@@ -219,6 +224,9 @@ def load_postgresql(url: str, schema: str, n: int) -> None:
         if batch:
             copy("contact", CONTACT_COLUMNS, batch)
             copy("contact_event", ("contact_id", "kind", "at", "detail"), events)
+        cur.execute(backfill_sql("postgresql"))
+        for statement in trigger_ddl("postgresql"):
+            cur.execute(statement)
         raw.commit()
         # VACUUM as well as ANALYZE: otherwise autovacuum wakes up on the freshly copied
         # tables in the middle of the timed queries (and the first reads set hint bits).
@@ -236,6 +244,8 @@ def load_sqlite(path: Path, n: int) -> None:
     conn = sqlite3.connect(path)
     try:
         colls, services = directory_rows()
+        for statement in drop_ddl("sqlite"):  # as for PostgreSQL
+            conn.execute(statement)
 
         def conv(row: tuple[Any, ...]) -> tuple[Any, ...]:
             return tuple(_iso(v) if isinstance(v, datetime) else v for v in row)
@@ -272,6 +282,9 @@ def load_sqlite(path: Path, n: int) -> None:
                 batch, events = [], []
         conn.executemany(insert_contact, batch)
         conn.executemany(insert_event, events)
+        conn.execute(backfill_sql("sqlite"))
+        for statement in trigger_ddl("sqlite"):
+            conn.execute(statement)
         conn.commit()
         conn.execute("ANALYZE")
     finally:

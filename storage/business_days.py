@@ -21,7 +21,6 @@ It lives in the caller's transaction (SQLite: the connection's temp schema; Post
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +29,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scenarios import events as ev
+from storage.event_facts import epoch_us
 from storage.models import Collectivity, Contact, ContactEvent
 
 __all__ = [
@@ -57,23 +57,6 @@ class BusinessDayRow:
     split_us: int  # microseconds after 00:00 UTC where the local date changes
     ord_before: int
     ord_after: int
-
-
-def epoch_us(dialect: str, column: str) -> str:
-    """SQL for the microseconds since 1970-01-01 UTC of a stored ``UTCDateTime`` column."""
-    if dialect == "sqlite":
-        # Stored as naive UTC text 'YYYY-MM-DD HH:MM:SS.ffffff' (SQLAlchemy's format);
-        # unixepoch (SQLite 3.38) parses it three times faster than strftime('%s').
-        seconds = (
-            f"unixepoch({column})"
-            if sqlite3.sqlite_version_info >= (3, 38)
-            else f"CAST(strftime('%s', {column}) AS INTEGER)"
-        )
-        return f"({seconds} * 1000000 + CAST(substr({column}, 21, 6) AS INTEGER))"
-    # date_part is a double: the nearest double to us / 1e6 (error under 0.12 µs until
-    # 2255), times 1e6 (under 0.125 µs more), rounded: the exact integer, at half the cost
-    # of the numeric EXTRACT.
-    return f"CAST(round(date_part('epoch', {column}) * 1000000) AS BIGINT)"
 
 
 async def instant_span(

@@ -5,10 +5,9 @@ statistics (``storage.cell_stats``) group and the contact export streams
 (``stream_facts``: a server-side cursor, partitions of rows)::
 
     contact ⋈ service ⋈ collectivity
-      ⟕ ev   first origin / reply / visit events per contact (one GROUP BY over the events)
-      ⟕ lv   first ``visit.left`` at or after ``visit.served``
-      ⟕ pp   calls: per attempt (pa), per call (pc), the attempt picked up first
-      -> instants as integer microseconds since 1970-01-01 UTC (``*_us``)
+      -> the timeline's instants and call outcome as the contact row keeps them (``ev_*``,
+         maintained by triggers: ``storage.event_facts``), the rest of the instants as
+         integer microseconds since 1970-01-01 UTC (``*_us``)
       -> window and clamps (the rules of ``reports.facts.delays_for``, restated below)
       ⟕ tmp_business_day ×4  (``storage.business_days``: ordinal of sent, answer, ack, close)
       -> delays in µs and business days, within-target flags
@@ -27,26 +26,25 @@ there; the equivalence tests in ``tests/reports/`` hold the two together):
   clamped up to ``sent``; ``censor_*`` only without an answer.
 - ``skew``: an end, answer or acknowledgement more than 120 s before ``sent`` — the Python
   rules refuse it with an error, so a caller seeing it hands over to them.
-- calls: per attempt (``detail["attempt"]``), the first attempt picked up is the call
-  (seconds to pick-up from its first start, its transfers; hold 0); else not picked up if
-  an attempt ended in voicemail, no answer or busy; else unknown.
-- ``detailed``: grid answers, content checks, or a call whose timeline the SQL does not
-  read (a hold, an event without an integer attempt, a non-call event): what only the
-  Python rules compute.
+- calls (``storage.event_facts``): per attempt (``detail["attempt"]``), the first attempt
+  picked up is the call (seconds to pick-up from its first start, its transfers; hold 0);
+  else not picked up if an attempt ended in voicemail, no answer or busy; else unknown.
+- ``detailed``: content checks, or (``ev_detailed``) grid answers or a call whose timeline
+  the SQL does not read (a hold, an event without an integer attempt, a non-call event):
+  what only the Python rules compute.
 
 Targets come in as literals from the caller (``Targets``); strata bounds as parameters.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from scenarios import events as ev
 from storage.business_days import DAY_US, TABLE, epoch_us
 
 __all__ = [
@@ -59,42 +57,9 @@ __all__ = [
 
 SKEW_US = 120_000_000
 
-# IN rather than EXISTS so that PostgreSQL hashes the observations once instead of
-# probing them once per contact (SQLite builds one ephemeral index either way).
 # A JSON column given Python's None holds the JSON text 'null' (SQLAlchemy's default),
 # which is no checks at all.
-_DETAILED_SQL = (
-    "((c.checks IS NOT NULL AND {checks_text} <> 'null')"
-    " OR c.id IN (SELECT o.contact_id FROM observation o)"
-    " OR (c.channel = 'phone' AND COALESCE(pp.odd, 0) > 0))"
-)
-# Call events whose attempts the SQL reads; any other timeline event of the statistics
-# (storage.stats.FIELD_EVENT_KINDS) on a call, or one without an integer attempt, makes
-# the call ``detailed``.
-_CALL_KINDS = (
-    ev.CALL_STARTED,
-    ev.CALL_PICKED_UP,
-    ev.CALL_VOICEMAIL,
-    ev.CALL_NO_ANSWER,
-    ev.CALL_BUSY,
-    ev.CALL_TRANSFERRED,
-    ev.CALL_HUNG_UP,
-)
-_FIELD_KINDS = (ev.LETTER_PRINTED, *ev.FIELD_EVENTS)
-
-
-def _attempt(dialect: str) -> str:
-    """SQL for ``detail["attempt"]`` when it is a JSON integer, else NULL."""
-    if dialect == "sqlite":
-        return (
-            "(CASE WHEN json_type(e.detail, '$.attempt') = 'integer'"
-            " THEN json_extract(e.detail, '$.attempt') END)"
-        )
-    return (
-        "(CASE WHEN json_typeof(e.detail -> 'attempt') = 'number'"
-        " AND (e.detail ->> 'attempt') ~ '^-?[0-9]{1,15}$'"
-        " THEN CAST(e.detail ->> 'attempt' AS BIGINT) END)"
-    )
+_DETAILED_SQL = "((c.checks IS NOT NULL AND {checks_text} <> 'null') OR c.ev_detailed)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,21 +160,9 @@ def facts_sql(
     for i, bound in enumerate(strata):
         params[f"b{i}"] = int(bound)
     targets_cte, targets_join, answer_target, ack_target = _targets(targets, params)
-    kinds = (
-        ev.LETTER_POSTED,
-        ev.LETTER_REPLY_RECEIVED,
-        ev.CALL_STARTED,
-        ev.VISIT_ARRIVED,
-        ev.VISIT_SERVED,
-    )
-    kind_list = ", ".join(f"'{k}'" for k in kinds)
-    attempt = _attempt(dialect)
     detailed = _DETAILED_SQL.format(
         checks_text="c.checks" if dialect == "sqlite" else "CAST(c.checks AS TEXT)"
     )
-    missed_kinds = f"'{ev.CALL_VOICEMAIL}', '{ev.CALL_NO_ANSWER}', '{ev.CALL_BUSY}'"
-    call_kinds = ", ".join(f"'{k}'" for k in _CALL_KINDS)
-    field_kinds = ", ".join(f"'{k}'" for k in _FIELD_KINDS)
     closed_null = "CAST(:campaign_closed_us AS BIGINT)"
     # Stage expressions over the base columns (each base column is computed once, behind
     # a fence; these are plain integer arithmetic, cheap to repeat).
@@ -229,59 +182,15 @@ def facts_sql(
     ack_bd = f"({_ord('t.ack_at', 'bk')} - {_ord('t.sent_us', 'bs')})"
     censor_bd = f"({_ord('t.censor_at', 'bc')} - {_ord('t.sent_us', 'bs')})"
     planned = us("t.planned_at") if with_planned else "NULL"
-    in_range = events_in_range = ""
+    in_range = ""
     if id_range:
-        lo, hi = "CAST(:id_lo AS BIGINT)", "CAST(:id_hi AS BIGINT)"
-        in_range = f" AND c.id >= {lo} AND c.id < {hi}"
-        events_in_range = f" AND e.contact_id >= {lo} AND e.contact_id < {hi}"
+        in_range = " AND c.id >= CAST(:id_lo AS BIGINT) AND c.id < CAST(:id_hi AS BIGINT)"
     only_channel = ""
     if channel is not None:
         only_channel = " AND c.channel = :only_channel"
         params["only_channel"] = channel
     sql = f"""
-WITH {targets_cte}ev AS (
-  SELECT e.contact_id AS id,
-    MIN(CASE WHEN e.kind = '{ev.LETTER_POSTED}' THEN e.at END) AS posted,
-    MIN(CASE WHEN e.kind = '{ev.LETTER_REPLY_RECEIVED}' THEN e.at END) AS replied,
-    MIN(CASE WHEN e.kind = '{ev.CALL_STARTED}' THEN e.at END) AS started,
-    MIN(CASE WHEN e.kind = '{ev.VISIT_ARRIVED}' THEN e.at END) AS arrived,
-    MIN(CASE WHEN e.kind = '{ev.VISIT_SERVED}' THEN e.at END) AS served
-  FROM contact_event e JOIN contact c ON c.id = e.contact_id
-  WHERE c.campaign_id = :campaign AND e.kind IN ({kind_list}){in_range}{events_in_range}
-  GROUP BY e.contact_id
-),
-pa AS (
-  SELECT e.contact_id AS id, {attempt} AS attempt,
-    MIN(CASE WHEN e.kind = '{ev.CALL_STARTED}' THEN e.at END) AS started,
-    MIN(CASE WHEN e.kind = '{ev.CALL_PICKED_UP}' THEN e.at END) AS picked,
-    SUM(CASE WHEN e.kind = '{ev.CALL_TRANSFERRED}' THEN 1 ELSE 0 END) AS transfers,
-    MAX(CASE WHEN e.kind IN ({missed_kinds}) THEN 1 ELSE 0 END) AS missed,
-    SUM(CASE WHEN e.kind = '{ev.CALL_STARTED}' THEN 1 ELSE 0 END) AS starts,
-    SUM(CASE WHEN {attempt} IS NULL OR e.kind NOT IN ({call_kinds}) THEN 1 ELSE 0 END) AS odd
-  FROM contact_event e JOIN contact c ON c.id = e.contact_id
-  WHERE c.campaign_id = :campaign AND c.channel = 'phone' AND e.kind IN ({field_kinds}){in_range}{
-        events_in_range
-    }
-  GROUP BY e.contact_id, {attempt}
-),
-pc AS (
-  SELECT id, COUNT(*) AS attempts, SUM(CASE WHEN attempt > 0 THEN 1 ELSE 0 END) AS positive,
-    CAST(SUM(starts) AS BIGINT) AS starts, MAX(missed) AS missed,
-    CAST(SUM(odd) AS BIGINT) AS odd,
-    MIN(CASE WHEN picked IS NOT NULL THEN attempt END) AS p
-  FROM pa GROUP BY id
-),
-pp AS (
-  SELECT pc.*, pa.started AS p_started, pa.picked AS p_picked, pa.transfers AS p_transfers
-  FROM pc LEFT JOIN pa ON pa.id = pc.id AND pa.attempt = pc.p
-),
-lv AS (
-  SELECT e.contact_id AS id, MIN(e.at) AS left_at
-  FROM contact_event e JOIN ev ON ev.id = e.contact_id
-  WHERE e.kind = '{ev.VISIT_LEFT}' AND ev.served IS NOT NULL AND e.at >= ev.served{events_in_range}
-  GROUP BY e.contact_id
-),
-base AS (
+WITH {targets_cte}base AS (
   SELECT c.id, c.channel, c.scenario_id, c.status, c.wording, c.service_id,
     s.kind AS service_kind, s.name AS service_name, c.collectivity_id,
     k.insee_code AS coll_code, k.name AS coll_name, k.kind AS coll_kind, k.population,
@@ -289,34 +198,20 @@ base AS (
     CASE {strata_case} ELSE {len(strata)} END AS stratum,
     c.persona_id, c.auditor_id,
     c.planned_at,
-    {
-        us(
-            "COALESCE(CASE c.channel WHEN 'letter' THEN ev.posted WHEN 'phone' THEN ev.started"
-            " WHEN 'visit' THEN ev.arrived END, c.sent_at)"
-        )
-    } AS sent_us,
-    {us("COALESCE(CASE WHEN c.channel = 'letter' THEN ev.replied END, c.first_answer_at)")}
-      AS answer_us,
+    COALESCE(c.ev_origin_us, {us("c.sent_at")}) AS sent_us,
+    COALESCE(c.ev_reply_us, {us("c.first_answer_at")}) AS answer_us,
     {us("c.first_ack_at")} AS ack_us,
     COALESCE({us("c.closed_at")}, {closed_null}) AS closed0_us,
-    CASE WHEN c.channel = 'visit' THEN {us("ev.served")} - {us("ev.arrived")} END AS waiting_us,
-    CASE WHEN c.channel = 'visit' THEN {us("lv.left_at")} - {us("ev.served")} END AS service_us,
-    CASE WHEN c.channel = 'phone' THEN
-      CASE WHEN pp.p IS NOT NULL THEN 1 WHEN pp.missed = 1 THEN 0 END END AS picked,
-    CASE WHEN pp.p IS NOT NULL THEN {us("pp.p_picked")} - {us("pp.p_started")} END
-      AS pickup_us,
-    CASE WHEN pp.p IS NOT NULL THEN pp.p_transfers END AS transfers,
-    CASE WHEN c.channel = 'phone' THEN CASE WHEN pp.p IS NOT NULL THEN pp.attempts
-      ELSE COALESCE(NULLIF(pp.positive, 0), pp.starts, 0) END END AS phone_attempts,
+    c.ev_waiting_us AS waiting_us, c.ev_service_us AS service_us, c.ev_picked AS picked,
+    c.ev_pickup_us AS pickup_us, c.ev_transfers AS transfers,
+    CASE WHEN c.channel = 'phone' THEN COALESCE(c.ev_attempts, 0) END AS phone_attempts,
     {answer_target} AS answer_target,
     {ack_target} AS ack_target,
     {detailed} AS detailed
   FROM contact c
-    JOIN service s ON s.id = c.service_id
+    LEFT JOIN service s ON s.id = c.service_id
     JOIN collectivity k ON k.id = c.collectivity_id
-    LEFT JOIN ev ON ev.id = c.id
-    LEFT JOIN lv ON lv.id = c.id
-    LEFT JOIN pp ON pp.id = c.id{targets_join}
+    {targets_join}
   WHERE c.campaign_id = :campaign{only_channel}{in_range}
 )
 SELECT t.id, t.channel, t.scenario_id, t.status, t.wording, t.service_id, t.service_kind,
@@ -383,7 +278,7 @@ async def stream_facts(
     targets: Targets,
     chunk: int = 5000,
     range_rows: int | None = None,
-) -> AsyncIterator[Sequence[Row[Any]]]:
+) -> AsyncGenerator[Sequence[Row[Any]], None]:
     """The facts of every contact (``planned_us`` included), by contact id, in partitions
     of ``chunk`` rows read from a server-side cursor. Needs the business-day table
     (``storage.business_days.load_business_days``) in the same session.

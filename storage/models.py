@@ -22,12 +22,16 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
+    event,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from storage.event_facts import drop_triggers, install_triggers
 from storage.types import UTCDateTime
 
 NAMING = {
@@ -190,6 +194,17 @@ class Contact(Base):
     closed_at: Mapped[datetime | None]
     outcome_reason: Mapped[str | None] = mapped_column(Text)
     checks: Mapped[JSONDict | None]
+    # What the statistics read of the timeline and grid answers, kept by the database's
+    # triggers in the writer's transaction (storage.event_facts): never written by Python.
+    ev_origin_us: Mapped[int | None] = mapped_column(BigInteger)
+    ev_reply_us: Mapped[int | None] = mapped_column(BigInteger)
+    ev_waiting_us: Mapped[int | None] = mapped_column(BigInteger)
+    ev_service_us: Mapped[int | None] = mapped_column(BigInteger)
+    ev_picked: Mapped[int | None] = mapped_column(SmallInteger)
+    ev_pickup_us: Mapped[int | None] = mapped_column(BigInteger)
+    ev_transfers: Mapped[int | None] = mapped_column(BigInteger)
+    ev_attempts: Mapped[int | None] = mapped_column(BigInteger)
+    ev_detailed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ContactEvent(Base):
@@ -451,3 +466,9 @@ class BarometerFigures(Base):
     version: Mapped[str] = mapped_column(Text)
     data: Mapped[bytes] = mapped_column(LargeBinary)
     computed_at: Mapped[datetime]
+
+
+# The ev_* columns of contact are the triggers' (storage.event_facts): created with the
+# tables (tests, benchmarks, ``temoin`` on a fresh database) as migration 0006 creates them.
+event.listen(Base.metadata, "after_create", install_triggers)
+event.listen(Base.metadata, "before_drop", drop_triggers)
