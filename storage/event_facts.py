@@ -242,8 +242,10 @@ def trigger_ddl(dialect: str) -> list[str]:
     return [
         f"CREATE OR REPLACE FUNCTION {_FUNCTION}(cid BIGINT) RETURNS void"
         f" LANGUAGE sql AS $$ {refresh} $$",
+        # the tables of the schema the trigger was created in, whatever the writer's
+        # search_path
         f"""CREATE OR REPLACE FUNCTION {_FUNCTION}_trigger() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
   IF TG_OP IN ('DELETE', 'UPDATE') THEN PERFORM {_FUNCTION}(OLD.contact_id); END IF;
   IF TG_OP IN ('INSERT', 'UPDATE') AND (TG_OP = 'INSERT' OR OLD.contact_id <> NEW.contact_id)
