@@ -106,7 +106,24 @@ def main() -> None:
     asyncio.run(run(args, name))
 
 
+_GC = {"s": 0.0, "n": 0, "start": 0.0}
+
+
+def _gc_timer(phase: str, info: dict[str, int]) -> None:
+    if phase == "start":
+        _GC["start"] = time.process_time()
+    else:
+        _GC["s"] += time.process_time() - _GC["start"]
+        _GC["n"] += 1
+        if info["generation"] == 2:
+            _GC["full"] = _GC.get("full", 0) + 1
+            _GC["full_s"] = _GC.get("full_s", 0.0) + time.process_time() - _GC["start"]
+
+
 async def run(args: argparse.Namespace, name: str) -> None:
+    import gc
+
+    gc.callbacks.append(_gc_timer)
     from sqlalchemy import text
 
     from reports.exports import export
@@ -126,6 +143,7 @@ async def run(args: argparse.Namespace, name: str) -> None:
                 out = Path(tmp) / f"contacts-{profile}.csv"
                 profiler = cProfile.Profile(time.process_time) if args.cprofile else None
                 reset_peak()
+                _GC.update(s=0.0, n=0, full=0, full_s=0.0)
                 start, cpu = time.perf_counter(), time.process_time()
                 if profiler is not None:
                     profiler.enable()
@@ -146,7 +164,9 @@ async def run(args: argparse.Namespace, name: str) -> None:
                 where = sys.modules["reports.exports"].__file__
                 print(
                     f"{args.backend} {profile}: {rows:,} rows in {wall:.1f} s (CPU {used:.1f} s, "
-                    f"database server CPU {db_cpu:.1f} s),"
+                    f"database server CPU {db_cpu:.1f} s, garbage collector {_GC['s']:.1f} s in "
+                    f"{_GC['n']} runs, {_GC.get('full', 0)} full ones "
+                    f"{_GC.get('full_s', 0):.1f} s),"
                     f" peak {peak_mb():.0f} MB, load {os.getloadavg()[0]:.1f} on "
                     f"{os.cpu_count()} CPUs, {out.stat().st_size / 1e6:.0f} MB sha256 {digest}"
                     f"  [{where}]"

@@ -141,6 +141,10 @@ class MatchResult:
         return self.contact_id is not None
 
 
+# Open contacts (in ``MatchIndex.contacts`` order) and the latest of their sending times.
+_Pool = tuple[list[ContactRef], datetime | None]
+
+
 @dataclass
 class MatchIndex:
     """The persona's contacts, indexed for one batch of messages."""
@@ -171,7 +175,7 @@ class MatchIndex:
         local, _, domain = self.persona_email.strip().lower().rpartition("@")
         self._local, self._domain = local, domain
         self._by_subject: dict[str, list[int]] | None = None
-        self._alike: dict[str, frozenset[str]] = {}
+        self._pools: dict[str, tuple[_Pool, _Pool]] = {}
 
     def _subject_positions(self) -> dict[str, list[int]]:
         """Positions in ``contacts`` (ascending) of the contacts that sent each subject."""
@@ -189,19 +193,38 @@ class MatchIndex:
         ``contacts`` order, open ones only. Similar subjects are looked for among all the
         persona's subjects, once per subject; a contact's own subjects are among them, so it
         qualifies exactly when it would among the open contacts' subjects."""
-        positions = self._subject_positions()
-        exact = [self.contacts[p] for p in positions.get(subject, ())]
-        found = self._open(exact, received_at)
-        if found:
+        exact, near = self._subject_pools(subject)
+        found = self._sent_by(exact, received_at)
+        if found or not near[0]:
             return found
-        alike = self._alike.get(subject)
-        if alike is None:
-            alike = frozenset(s for s in positions if similar_subjects(subject, s))
-            self._alike[subject] = alike
-        if not alike:
-            return []
-        near = sorted({p for s in alike for p in positions[s]})
-        return self._open((self.contacts[p] for p in near), received_at)
+        return self._sent_by(near, received_at)
+
+    def _subject_pools(self, subject: str) -> tuple[_Pool, _Pool]:
+        """The open contacts that sent ``subject``, and those that sent a similar one."""
+        pools = self._pools.get(subject)
+        if pools is None:
+            positions = self._subject_positions()
+            alike = [s for s in positions if similar_subjects(subject, s)]
+            near = sorted({p for s in alike for p in positions[s]})
+            pools = (
+                self._pool(self.contacts[p] for p in positions.get(subject, ())),
+                self._pool(self.contacts[p] for p in near),
+            )
+            self._pools[subject] = pools
+        return pools
+
+    @staticmethod
+    def _pool(contacts: Iterable[ContactRef]) -> _Pool:
+        found = [c for c in contacts if c.status in OPEN_STATUSES and c.sent_at is not None]
+        return found, max((c.sent_at for c in found if c.sent_at is not None), default=None)
+
+    @staticmethod
+    def _sent_by(pool: _Pool, received_at: datetime) -> list[ContactRef]:
+        """``_open`` of the pool's contacts: all of them when the last was sent in time."""
+        contacts, last_sent = pool
+        if last_sent is not None and last_sent <= received_at:
+            return list(contacts)
+        return [c for c in contacts if c.sent_at is not None and c.sent_at <= received_at]
 
     # -- own copies --------------------------------------------------------------------------
 

@@ -1,12 +1,17 @@
 """Contact-level export rows straight from the database's per-contact facts.
 
-    storage.contact_facts.stream_facts (server-side cursor, partitions by contact id)
-      |-- not detailed: one tuple per contact from the row's own values (a few conversions)
+    storage.contact_facts.stream_facts (one query per range of contact ids, server-side
+    cursor, partitions of 5,000 rows), read ahead by a task of its own (``_read_ahead``:
+    the database computes the next partitions while these are written)
+      --> each partition column-wise (a tuple per facts column)
+      |-- not detailed: each export column computed over the whole partition at once
+      |   (comprehensions, no per-row function)
       '-- detailed (phone, grid answers, content checks): storage.stats.stream_contact_rows
           for those ids, then reports.stored_facts.contact_facts +
-          reports.export_tables.contact_row, the rules as written
-      --> values in ``CONTACT_COLUMNS`` order; instants as integer microseconds since
-          1970-01-01 UTC (each writer renders them: ``paris_text`` for CSV and JSON)
+          reports.export_tables.contact_row, the rules as written, set in place
+      --> ``contact_columns``: a partition's columns in ``CONTACT_COLUMNS`` order
+          (``contact_values``: the same row by row); instants as integer microseconds
+          since 1970-01-01 UTC (each writer renders them: ``paris_texts`` for CSV and JSON)
 
 Same rows as ``contact_row(row, contact_facts(row))`` for every contact
 (``tests/reports/test_contact_rows.py`` compares whole files on random campaigns). A contact
@@ -18,11 +23,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import Any, Final, TypeVar
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reports.db_stats import epoch_us, load_calendar, targets_of
@@ -47,8 +54,8 @@ T = TypeVar("T")
 PARIS: Final = ZoneInfo("Europe/Paris")
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _HOUR_US: Final = 3_600_000_000
-# Partitions of facts read ahead (``_read_ahead``): 8 x 5,000 contacts.
-AHEAD: Final = 8
+# Partitions of facts read ahead (``_read_ahead``): 4 x 5,000 contacts.
+AHEAD: Final = 4
 _HOURS: dict[int, tuple[str, str] | tuple[()]] = {}
 
 
@@ -123,11 +130,13 @@ async def contact_values(
 ) -> AsyncIterator[list[Any]]:
     """Every contact's export values, by contact id, one row at a time (``contact_columns``
     turned into rows)."""
-    async for partition in contact_columns(
+    partitions = contact_columns(
         session, campaign, as_of=as_of, catalog=catalog, strata=strata, columns=columns
-    ):
-        for row in zip(*partition, strict=True):
-            yield list(row)
+    )
+    async with contextlib.aclosing(partitions):  # its reading task ends with this
+        async for partition in partitions:
+            for row in zip(*partition, strict=True):
+                yield list(row)
 
 
 async def contact_columns(
@@ -138,7 +147,7 @@ async def contact_columns(
     catalog: Catalog,
     strata: Sequence[int],
     columns: Sequence[str],
-) -> AsyncIterator[list[list[Any]]]:
+) -> AsyncGenerator[list[Sequence[Any]], None]:
     """Every contact's export values, by contact id, a partition at a time: one list per
     column (``columns``' order, which must be ``CONTACT_COLUMNS``'), one value per contact
     (module docstring)."""
@@ -159,14 +168,11 @@ async def contact_columns(
         targets=targets_of(catalog),
     )
     connection = asyncio.Lock()  # one query at a time on the session's connection
-    ahead = _read_ahead(facts, connection, AHEAD)
+    ahead = _read_ahead(_by_column(facts), connection, AHEAD)
     try:
-        async for partition in ahead:
+        async for fact in ahead:
             # Detailed contacts, and any the database flags for the Python rules to refuse
             # (clock skew) or could not map to a business day, go the reference way.
-            fact = dict(
-                zip(partition[0]._fields, map(list, zip(*partition, strict=True)), strict=True)
-            )
             detailed = [
                 contact_id
                 for contact_id, flagged, skew, unmapped in zip(
@@ -200,22 +206,44 @@ async def contact_columns(
                         if values[index] is not None:
                             values[index] = epoch_us(values[index])
                     reference[row.id] = values
-            yield _columns(fact, len(partition), reference, labels, personas, auditors)
+            yield _columns(fact, len(fact["id"]), reference, labels, personas, auditors)
     finally:
-        await ahead.aclose()  # type: ignore[attr-defined]  # its reading task stopped first
+        await ahead.aclose()  # its reading task stopped first
         await drop_business_days(session)
 
 
-async def _read_ahead(source: AsyncIterator[T], lock: asyncio.Lock, depth: int) -> AsyncIterator[T]:
+async def _by_column(
+    partitions: AsyncGenerator[Sequence[Row[Any]], None],
+) -> AsyncGenerator[dict[str, tuple[Any, ...]], None]:
+    """Each partition as a list of values per facts column: rows are dropped as soon as
+    read (5,000 row objects waiting in ``_read_ahead``'s queue would survive into the
+    garbage collector's older generations, and every full collection would walk them)."""
+    async with contextlib.aclosing(partitions):  # its cursor closed with this
+        async for partition in partitions:
+            # A column at a time (zip(*partition) would make an iterator of every row), as
+            # tuples: the collector stops tracking a tuple of plain values once it has seen
+            # it, where a list's items would be walked at every collection while it lives.
+            yield {
+                name: tuple(map(itemgetter(index), partition))
+                for index, name in enumerate(partition[0]._fields)
+            }
+
+
+async def _read_ahead(
+    source: AsyncGenerator[T, None], lock: asyncio.Lock, depth: int
+) -> AsyncGenerator[T, None]:
     """``source``'s items, read up to ``depth`` ahead by a task of their own: the database
     computes the next partitions while this one is written. ``lock`` is held while the
-    task reads; hold it too for any other query on the same connection."""
+    task reads; hold it too for any other query on the same connection. Closed early, it
+    lets the task finish the read under way (cancelling it mid-query would break the
+    connection), then closes ``source``."""
     queue: asyncio.Queue[tuple[bool, Any]] = asyncio.Queue(depth)
     end = object()
+    stop = asyncio.Event()
 
     async def read() -> None:
         try:
-            while True:
+            while not stop.is_set():
                 async with lock:
                     item = await anext(source, end)
                 if item is end:
@@ -238,10 +266,12 @@ async def _read_ahead(source: AsyncIterator[T], lock: asyncio.Lock, depth: int) 
             await asyncio.sleep(0)
             yield item
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await source.aclose()  # type: ignore[attr-defined]
+        stop.set()
+        while not task.done():
+            while not queue.empty():  # a task waiting to put goes on, sees stop, ends
+                queue.get_nowait()
+            await asyncio.wait({task}, timeout=0.05)
+        await source.aclose()
 
 
 def _seconds(values: Sequence[int | None]) -> list[float | None]:
@@ -253,14 +283,14 @@ def _flags(values: Sequence[Any]) -> list[bool | None]:
 
 
 def _columns(
-    fact: dict[str, list[Any]],
+    fact: dict[str, tuple[Any, ...]],
     n: int,
     reference: dict[int, list[Any]],
     labels: Sequence[str],
     personas: dict[int, str],
     auditors: dict[int, str],
-) -> list[list[Any]]:
-    """The export columns of one partition of ``n`` contacts' facts (``fact``: a list of
+) -> list[Sequence[Any]]:
+    """The export columns of one partition of ``n`` contacts' facts (``fact``: a tuple of
     values per facts column): each column computed over the whole partition at once
     (comprehensions, no per-row function), then the rows of the contacts the Python rules
     computed (``reference``, by id) put in place."""
@@ -295,12 +325,12 @@ def _columns(
         # criteria assessed, met, score, missed; content found, missing; photos
         zero, zero, nothing, nothing, nothing, nothing, zero,
     ]  # fmt: skip
-    if reference:
-        shared = {id(nothing), id(zero)}
-        columns = [list(c) if id(c) in shared else c for c in columns]
+    if reference:  # the rows of the Python rules, in place (columns made lists to be set)
+        settable = [list(column) for column in columns]
         for index, contact_id in enumerate(fact["id"]):
             values = reference.get(contact_id)
             if values is not None:
-                for column, value in zip(columns, values, strict=True):
+                for column, value in zip(settable, values, strict=True):
                     column[index] = value
+        return list(settable)
     return columns

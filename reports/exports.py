@@ -1,7 +1,8 @@
 """Export a campaign at one level in one format, with its metadata (CSV, XLSX, Parquet, JSON).
 
     level contacts: reports.contact_rows (the database's per-contact facts, streamed)
-        --> values in CONTACT_COLUMNS order --> writer, one row at a time
+        --> columns in CONTACT_COLUMNS order, a partition at a time --> writer
+        (``Sink.write_columns``: the CSV column-wise, the others row by row)
     level stats: reports.campaign_stats.compute_stats per grouping --> stats and criteria rows
     --> reports.writers (CSV, JSON lines, Parquet; XLSX: one workbook) into reports.outputs
 
@@ -34,8 +35,9 @@ byte-identical; at different times they differ only where that time is written.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -198,7 +200,7 @@ def _contact_columns(
     as_of: datetime,
     catalog: Catalog | None,
     bounds: tuple[int, ...],
-) -> AsyncIterator[list[list[Any]]]:
+) -> AsyncGenerator[list[Sequence[Any]], None]:
     return contact_columns(
         session,
         campaign,
@@ -271,8 +273,10 @@ async def export(
             if level == "contacts":
                 title = t("report.header.contacts") if shape.readable else "contacts"
                 sink = book.sheet(title, columns, level)
-                async for part in _contact_columns(session, campaign, as_of, catalog, bounds):
-                    sink.write_columns(part)
+                parts = _contact_columns(session, campaign, as_of, catalog, bounds)
+                async with contextlib.aclosing(parts):  # its reading task ends with it
+                    async for part in parts:
+                        sink.write_columns(part)
             else:
                 tables = await compute_stats(
                     session, campaign, groupings, as_of=as_of, min_cell=min_cell,

@@ -3,8 +3,10 @@
 Writers stream: CSV and JSON lines are written as rows come, XLSX with openpyxl's
 write-only mode, Parquet with a ``ParquetWriter`` in row groups of ``ROW_GROUP`` rows, so a
 million contacts take constant memory. Contact rows may come as values in column order
-with instants as integer microseconds (``Sink.write_values``, from
-``reports.contact_rows``), which each writer renders.
+with instants as integer microseconds (``Sink.write_values``, or a partition's columns:
+``Sink.write_columns``, from ``reports.contact_rows``), which each writer renders; the CSV
+sink turns each column into its fields at once and joins the rows itself (the bytes the
+csv module writes: ``tests/reports/test_contact_rows.py``).
 
 Values below are the ``raw`` profile's (for scripts). The ``excel`` profile
 (``reports.export_profiles``, the default for French readers) changes the CSV (``;``, BOM,

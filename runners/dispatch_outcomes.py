@@ -209,12 +209,17 @@ class Recorder:
             self.mark_handled(item, report)
             report.retried += 1
             report.lost_lease += not ok
-            report.errors.append(f"contact {item.contact_id}: {outcome.summary()}")
+            report.error(
+                f"contact {item.contact_id}: {outcome.summary()}", "contact",
+                contact=item.contact_id, decision=outcome.verdict.value, reason=outcome.reason,
+                stage=outcome.stage.value, reply=outcome.reply,
+            )  # fmt: skip
             report.note(
                 route.provider,
                 f"retry:{outcome.reason}",
                 f"to retry (attempt {attempts}) — {outcome.reason}: {outcome.reply}",
-            )
+                "retry", attempt=attempts, reason=outcome.reason, reply=outcome.reply,
+            )  # fmt: skip
             return
         # Ours: the provider's or the account's breaker decides when to try again.
         key, kind = self.breaker_of(route, outcome)
@@ -285,7 +290,11 @@ class Recorder:
         self.mark_handled(item, report)
         report.held += 1
         report.lost_lease += not ok
-        report.errors.append(f"contact {item.contact_id}: {outcome.summary('held')}")
+        report.error(
+            f"contact {item.contact_id}: {outcome.summary('held')}", "contact",
+            contact=item.contact_id, decision="held", reason=outcome.reason,
+            stage=outcome.stage.value, reply=outcome.reply,
+        )  # fmt: skip
         where = route.provider if route is not None else item.persona.key
         probing = f", probe {probe}" if probe else ""
         report.note(
@@ -293,7 +302,10 @@ class Recorder:
             f"held:{outcome.reason}",
             f"held until {hhmmss(until)} — {outcome.reason} since {hhmmss(since)} "
             f"({cause}){probing}",
-        )
+            "held_probe" if probe else "held",
+            until=hhmmss(until), reason=outcome.reason, since=hhmmss(since), cause=cause,
+            probe=probe,
+        )  # fmt: skip
 
     async def recovered(self, recovery: Recovery, route: Route, report: DispatchReport) -> None:
         """A breaker closed: what it held goes out now (at the next claim, in hours)."""
@@ -303,10 +315,12 @@ class Recorder:
             async with self.database.session() as session:
                 released = await repo.release_held(session, recovery.held, now=now)
         seconds = (now - recovery.since).total_seconds()
-        report.events.append(
+        report.event(
             f"{route.provider}: accepts again after {seconds:.0f} s ({recovery.cause.reason} "
-            f"since {hhmmss(recovery.since)}); {len(released)} held contacts released"
-        )
+            f"since {hhmmss(recovery.since)}); {len(released)} held contacts released",
+            "recovered", provider=route.provider, seconds=round(seconds),
+            reason=recovery.cause.reason, since=hhmmss(recovery.since), released=len(released),
+        )  # fmt: skip
 
     async def defer(
         self, item: repo.Claimed, when: datetime, why: str, report: DispatchReport

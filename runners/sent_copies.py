@@ -134,7 +134,8 @@ class SentCopies:
                 continue
             report.add(await self._file(account, jobs, lease_until))
         if due:
-            report.events.append(f"Sent-folder sweep: {len(due)} copies looked after")
+            report.event(f"Sent-folder sweep: {len(due)} copies looked after", "swept",
+                         n=len(due))  # fmt: skip
 
     async def _file(
         self, account: ImapAccount, jobs: list[CopyJob], lease_until: datetime

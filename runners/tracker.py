@@ -53,6 +53,7 @@ from runners.tracking_rows import (
 )
 from scenarios.catalog import Catalog, Scenario, UnknownScenario
 from scenarios.clock import Clock
+from scenarios.i18n import Translator
 from scenarios.render import CollectivityView, PersonaView, ServiceView, render_wording
 from storage import mail, mail_census, mail_match, triage
 from storage.db import Database
@@ -83,6 +84,17 @@ class TriageError(Exception):
         super().__init__(message)
         self.code = code
         self.params = params
+
+    def said(self, t: Translator) -> str:
+        """The refusal in the reader's language (``cli.triage.error.<code>``, a class by its
+        catalogue label); its English words when it has no code."""
+        if not self.code:
+            return str(self)
+        params = dict(self.params)
+        if self.code == "classified":
+            key = f"cli.kind.{params['kind'] or 'unknown'}"
+            params["kind"] = t(key) if t.has(key) else str(params["kind"])
+        return t(f"cli.triage.error.{self.code}", **params)
 
 
 # -- the sink: one per persona mailbox -------------------------------------------------------

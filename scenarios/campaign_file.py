@@ -82,6 +82,7 @@ from __future__ import annotations
 import itertools
 import re
 import tomllib
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -97,9 +98,11 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from scenarios.calendar import UnknownDepartement, normalise_departement
 from scenarios.domain import Channel
+from scenarios.i18n import Translator
 from scenarios.input_files import LIMITS, InputFileError, read_input
 from scenarios.opening_hours import OpeningHoursError, parse_hours
 from scenarios.planning import (
@@ -118,15 +121,88 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _INSEE = re.compile(r"^(?:\d{5}|2[AB]\d{3}|\d{9})$")
 
 
-class CampaignFileError(Exception):
-    """The campaign file cannot be used; ``problems`` lists ``key.path: reason`` lines."""
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a campaign file: where (a key path, ``""`` for the whole file, and
+    the line and column when the format tells them), what (``code``: a pydantic error type
+    or one of ours, said by ``campaign_file.problem.<code>``) and its English sentence."""
 
-    def __init__(self, source: str, problems: list[str]) -> None:
+    where: str
+    english: str
+    code: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.english}" if self.where else self.english
+
+
+def _problem(code: str, english: str, where: str = "", **params: Any) -> Problem:
+    return Problem(where, english, code, params)
+
+
+class CampaignFileError(Exception):
+    """The campaign file cannot be used; ``problems`` lists ``key.path: reason`` lines
+    (``str``: English, for logs; ``said(t)``: in the reader's language)."""
+
+    def __init__(self, source: str, problems: list[Problem]) -> None:
         self.source = source
         self.problems = problems
         count = len(problems)
         head = f"{source}: {count} problem{'s' if count > 1 else ''}"
         super().__init__(head + "".join(f"\n  {p}" for p in problems))
+
+    def at(self, path: Path) -> CampaignFileError:
+        """The same problems, said of the campaign file at ``path`` (problems found after it
+        was read, as unknown scenarios): with their lines and columns when it reads again."""
+        try:
+            text = read_input(path, LIMITS["campaign"]).decode("utf-8-sig")
+            places = toml_places(text) if path.suffix.lower() == ".toml" else yaml_places(text)
+        except (InputFileError, UnicodeDecodeError):
+            places = {}
+        return CampaignFileError(str(path), [_placed(p, places) for p in self.problems])
+
+    def said(self, t: Translator) -> str:
+        """``campagne.toml : 2 problèmes`` then one indented line per problem."""
+        count = len(self.problems)
+        head = t(f"campaign_file.problems_{'one' if count == 1 else 'many'}",
+                 path=self.source, n=count)  # fmt: skip
+        return head + "".join(f"\n  {problem_said(t, p)}" for p in self.problems)
+
+
+def problem_said(t: Translator, problem: Problem) -> str:
+    """One problem in the reader's language; an unknown code falls back to a sentence that
+    still says where."""
+    key = f"campaign_file.problem.{problem.code}"
+    params = {k: _shown(v) for k, v in problem.params.items()}
+    for name in ("found", "channel"):
+        if t.has(f"channel.{params.get(name)}"):
+            params[name] = t(f"channel.{params[name]}").lower()
+    if problem.code == "bad_hours" and t.has(f"directory.error.hours_{params.get('code')}"):
+        reason = t(f"directory.error.hours_{params['code']}", **params)
+    elif problem.code == "input" and t.has(f"input_file.{params.get('code')}"):
+        reason = t(f"input_file.{params['code']}", **params)
+    elif problem.code and t.has(key):
+        try:
+            reason = t(key, **params)
+        except (KeyError, IndexError):
+            reason = t("campaign_file.problem.unknown")
+    else:
+        reason = t("campaign_file.problem.unknown")
+    where = problem.where or t("campaign_file.whole_file")
+    if problem.line is not None:
+        return t("campaign_file.at_line", where=where, line=problem.line,
+                 column=problem.column or 1, reason=reason)  # fmt: skip
+    return t("campaign_file.at", where=where, reason=reason)
+
+
+def _shown(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return value
 
 
 def strata_labels(bounds: tuple[int, ...] | list[int]) -> list[str]:
@@ -159,7 +235,9 @@ def _departements(values: list[str]) -> list[str]:
         try:
             code = normalise_departement(value)
         except UnknownDepartement:
-            raise ValueError(f"unknown département code {value!r}") from None
+            raise PydanticCustomError(
+                "unknown_departement", "unknown département code '{value}'", {"value": value}
+            ) from None
         if code not in out:
             out.append(code)
     return out
@@ -169,9 +247,13 @@ def _hours(value: str) -> str:
     try:
         parse_hours(value)
     except OpeningHoursError as exc:
-        raise ValueError(f"opening hours {value!r}: {exc}") from None
+        raise PydanticCustomError(
+            "bad_hours",
+            "opening hours '{value}': {reason}",
+            {"value": value, "reason": str(exc), "code": exc.code, **exc.params},
+        ) from None
     if not value.strip():
-        raise ValueError("must not be empty")
+        raise PydanticCustomError("empty", "must not be empty")
     return value
 
 
@@ -198,11 +280,19 @@ class Window(_Model):
     def _order(self) -> Window:
         for day in (self.start, self.end):
             if not FIRST_YEAR <= day.year <= LAST_YEAR:
-                raise ValueError(f"{day} is not between {FIRST_YEAR} and {LAST_YEAR}")
+                raise PydanticCustomError(
+                    "year_range", "{day} is not between {first} and {last}",
+                    {"day": day.isoformat(), "first": FIRST_YEAR, "last": LAST_YEAR},
+                )  # fmt: skip
         if self.end < self.start:
-            raise ValueError(f"end {self.end} is before start {self.start}")
+            raise PydanticCustomError(
+                "end_before_start", "end {end} is before start {start}",
+                {"end": self.end.isoformat(), "start": self.start.isoformat()},
+            )  # fmt: skip
         if (self.end - self.start).days > 731:
-            raise ValueError("a campaign window cannot be longer than two years")
+            raise PydanticCustomError(
+                "window_too_long", "a campaign window cannot be longer than two years"
+            )
         return self
 
 
@@ -220,9 +310,10 @@ class Selection(_Model):
         for value in values:
             code = resolve_service_kind(value)
             if code is None:
-                raise ValueError(
-                    f"unknown service kind {value!r} (known: {', '.join(known_codes())})"
-                )
+                raise PydanticCustomError(
+                    "unknown_kind", "unknown service kind '{value}' (known: {known})",
+                    {"value": value, "known": ", ".join(known_codes())},
+                )  # fmt: skip
             if code not in out:
                 out.append(code)
         return out
@@ -231,7 +322,7 @@ class Selection(_Model):
     @classmethod
     def _bounds(cls, values: list[int]) -> list[int]:
         if any(v <= 0 for v in values) or any(b <= a for a, b in itertools.pairwise(values)):
-            raise ValueError("must be positive and strictly increasing")
+            raise PydanticCustomError("bounds_order", "must be positive and strictly increasing")
         return values
 
     @field_validator("insee")
@@ -241,7 +332,10 @@ class Selection(_Model):
         for value in values:
             code = value.strip().upper()
             if not _INSEE.match(code):
-                raise ValueError(f"{value!r} is not an INSEE code (5 characters) or a SIREN")
+                raise PydanticCustomError(
+                    "not_insee", "'{value}' is not an INSEE code (5 characters) or a SIREN",
+                    {"value": value},
+                )  # fmt: skip
             if code not in out:
                 out.append(code)
         return out
@@ -251,7 +345,10 @@ class Selection(_Model):
         known = strata_labels(self.population_bounds)
         for label in self.strata:
             if label not in known:
-                raise ValueError(f"strata: unknown stratum {label!r} (known: {', '.join(known)})")
+                raise PydanticCustomError(
+                    "unknown_stratum", "strata: unknown stratum '{value}' (known: {known})",
+                    {"value": label, "known": ", ".join(known)},
+                )  # fmt: skip
         return self
 
 
@@ -279,7 +376,9 @@ class Mix(_Model):
     @model_validator(mode="after")
     def _something(self) -> Mix:
         if not any((m := self.of(ch)) is not None and m.per_service > 0 for ch in CHANNEL_ORDER):
-            raise ValueError("no channel asks for any contact (set per_service on one)")
+            raise PydanticCustomError(
+                "no_contacts", "no channel asks for any contact (set per_service on one)"
+            )
         return self
 
 
@@ -296,13 +395,18 @@ class PersonaSpec(_Model):
     @classmethod
     def _email(cls, value: str) -> str:
         if not _EMAIL.match(value):
-            raise ValueError(f"{value!r} is not an email address")
+            raise PydanticCustomError(
+                "not_email", "'{value}' is not an email address", {"value": value}
+            )
         return value
 
     @model_validator(mode="after")
     def _letters_need_an_address(self) -> PersonaSpec:
         if "letter" in self.channels and not (self.address and self.postal_code and self.city):
-            raise ValueError("a persona writing letters needs address, postal_code and city")
+            raise PydanticCustomError(
+                "letters_need_address",
+                "a persona writing letters needs address, postal_code and city",
+            )
         return self
 
 
@@ -341,7 +445,7 @@ class CampaignSpec(_Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> CampaignSpec:
-        problems: list[str] = []
+        problems: list[Problem] = []
         keys: list[tuple[str, list[str]]] = [
             ("personas", [p.key for p in self.personas]),
             ("auditors", [a.key for a in self.auditors]),
@@ -350,25 +454,33 @@ class CampaignSpec(_Model):
             seen: dict[str, int] = {}
             for i, key in enumerate(names):
                 if key in seen:
-                    problems.append(f"{what}[{i}].key: {key!r} is already {what}[{seen[key]}]")
+                    problems.append(_problem(
+                        "duplicate", f"{key!r} is already {what}[{seen[key]}]", f"{what}[{i}].key",
+                        value=key, first=f"{what}[{seen[key]}]",
+                    ))  # fmt: skip
                 seen.setdefault(key, i)
         emails: dict[str, int] = {}
         for i, persona in enumerate(self.personas):
             folded = persona.email.casefold()
             if folded in emails:
-                problems.append(
-                    f"personas[{i}].email: {persona.email!r} is already personas[{emails[folded]}]"
-                )
+                first = f"personas[{emails[folded]}]"
+                problems.append(_problem(
+                    "duplicate", f"{persona.email!r} is already {first}", f"personas[{i}].email",
+                    value=persona.email, first=first,
+                ))  # fmt: skip
             emails.setdefault(folded, i)
         for channel in (Channel.EMAIL, Channel.LETTER):
             mix = self.mix.of(channel)
             wanted = mix is not None and mix.per_service > 0
             if wanted and not any(channel.value in p.channels for p in self.personas):
-                problems.append(
-                    f"mix.{channel}: needs at least one persona with '{channel}' in channels"
-                )
+                problems.append(_problem(
+                    "needs_persona", f"needs at least one persona with '{channel}' in channels",
+                    f"mix.{channel}", channel=channel.value,
+                ))  # fmt: skip
         if problems:
-            raise ValueError("; ".join(problems))
+            raise PydanticCustomError(
+                "consistency", "; ".join(map(str, problems)), {"problems": problems}
+            )
         return self
 
     # Mapping to the planner ----------------------------------------------------------
@@ -407,16 +519,20 @@ class CampaignSpec(_Model):
 
 def check_scenarios(spec: CampaignSpec, channels: dict[str, Channel]) -> None:
     """Every scenario of the mix exists (``channels``: id -> channel) on the right channel."""
-    problems: list[str] = []
+    problems: list[Problem] = []
     for channel in CHANNEL_ORDER:
         mix = spec.mix.of(channel)
         for scenario_id in mix.scenarios if mix is not None else {}:
             found = channels.get(scenario_id)
             where = f"mix.{channel}.scenarios.{scenario_id}"
             if found is None:
-                problems.append(f"{where}: no such scenario in the catalogue")
+                problems.append(_problem("no_scenario", "no such scenario in the catalogue",
+                                         where, value=scenario_id))  # fmt: skip
             elif found is not channel:
-                problems.append(f"{where}: is a {found} scenario, not {channel}")
+                problems.append(_problem(
+                    "wrong_channel", f"is a {found} scenario, not {channel}", where,
+                    value=scenario_id, found=found.value, channel=channel.value,
+                ))  # fmt: skip
     if problems:
         raise CampaignFileError("campaign file", problems)
 
@@ -433,20 +549,27 @@ def _loc(loc: tuple[int | str, ...]) -> str:
     return out
 
 
-def _problems(exc: ValidationError) -> list[str]:
-    problems: list[str] = []
+def _problems(exc: ValidationError) -> list[Problem]:
+    problems: list[Problem] = []
     for error in exc.errors():
-        message = str(error["msg"]).removeprefix("Value error, ")
         where = _loc(error["loc"])
-        for piece in message.split("; ") if not where else [message]:
-            problems.append(f"{where}: {piece}" if where else piece)
+        ctx = dict(error.get("ctx") or {})
+        if error["type"] == "consistency":
+            problems += ctx["problems"]
+            continue
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if "expected" in ctx:  # literal_error: "'email' or 'letter'"
+            ctx["expected"] = str(ctx["expected"]).replace("'", "").replace(" or ", ", ")
+        problems.append(Problem(where, message, error["type"], ctx))
     return problems
 
 
 def parse_campaign(data: Any, source: str = "campaign file") -> CampaignSpec:
     """Validate already-read data (a dict from TOML, YAML or JSON)."""
     if not isinstance(data, dict):
-        raise CampaignFileError(source, ["the file must hold a table of keys (name, window...)"])
+        raise CampaignFileError(source, [_problem(
+            "not_table", "the file must hold a table of keys (name, window...)"
+        )])  # fmt: skip
     try:
         return CampaignSpec.model_validate(data)
     except ValidationError as exc:
@@ -454,31 +577,145 @@ def parse_campaign(data: Any, source: str = "campaign file") -> CampaignSpec:
 
 
 def load_campaign_file(path: Path) -> CampaignSpec:
-    """Read and validate a campaign file; ``CampaignFileError`` says what is wrong."""
+    """Read and validate a campaign file; ``CampaignFileError`` says what is wrong, with the
+    line and column of each key it names (TOML and YAML)."""
     source = str(path)
     suffix = path.suffix.lower()
     if suffix not in (".toml", ".yaml", ".yml"):
-        raise CampaignFileError(source, ["the file name must end in .toml, .yaml or .yml"])
+        raise CampaignFileError(source, [_problem(
+            "suffix", "the file name must end in .toml, .yaml or .yml"
+        )])  # fmt: skip
     try:
         raw = read_input(path, LIMITS["campaign"])
     except InputFileError as exc:
-        raise CampaignFileError(source, [str(exc)]) from None
+        said = Problem("", str(exc), "input", {"code": exc.code, **exc.params})
+        raise CampaignFileError(source, [said]) from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise CampaignFileError(source, ["is not UTF-8 text"]) from None
+        raise CampaignFileError(source, [_problem("not_utf8", "is not UTF-8 text")]) from None
     language = "TOML" if suffix == ".toml" else "YAML"
     try:
         data = tomllib.loads(text) if suffix == ".toml" else yaml.safe_load(text)
     except tomllib.TOMLDecodeError as exc:
-        raise CampaignFileError(source, [f"not valid TOML: {exc}"]) from None
+        found = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line, column = (int(found[1]), int(found[2])) if found else (None, None)
+        if "(at end of document)" in str(exc):
+            lines = text.split("\n")
+            line, column = len(lines), len(lines[-1]) + 1
+        raise CampaignFileError(source, [Problem(
+            "", f"not valid TOML: {exc}", "syntax", {"language": "TOML"}, line, column
+        )]) from None  # fmt: skip
     except yaml.YAMLError as exc:
-        raise CampaignFileError(source, [f"not valid YAML: {exc}".replace("\n", " ")]) from None
+        mark = getattr(exc, "problem_mark", None)
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
+        raise CampaignFileError(source, [Problem(
+            "", f"not valid YAML: {exc}".replace("\n", " "), "syntax", {"language": "YAML"},
+            line, column,
+        )]) from None  # fmt: skip
     except RecursionError:
         # arrays or tables nested thousands deep: the parsers recurse once per level
-        raise CampaignFileError(source, [f"not valid {language}: nested too deeply"]) from None
+        raise CampaignFileError(source, [_problem(
+            "too_deep", f"not valid {language}: nested too deeply", language=language
+        )]) from None  # fmt: skip
     except ValueError as exc:
         # Python refuses to read an integer of more than 4,300 digits (a seed, a count)
-        reason = "a number is too long" if "integer string conversion" in str(exc) else exc
-        raise CampaignFileError(source, [f"not valid {language}: {reason}"]) from None
-    return parse_campaign(data, source)
+        too_long = "integer string conversion" in str(exc)
+        reason = "a number is too long" if too_long else exc
+        raise CampaignFileError(source, [_problem(
+            "number_too_long" if too_long else "syntax", f"not valid {language}: {reason}",
+            language=language,
+        )]) from None  # fmt: skip
+    try:
+        return parse_campaign(data, source)
+    except CampaignFileError as exc:
+        places = toml_places(text) if suffix == ".toml" else yaml_places(text)
+        raise CampaignFileError(source, [_placed(p, places) for p in exc.problems]) from None
+
+
+def _placed(problem: Problem, places: dict[str, tuple[int, int]]) -> Problem:
+    """The problem with the line and column of its key, or of the nearest enclosing one."""
+    where = problem.where
+    while where:
+        if where in places:
+            line, column = places[where]
+            return replace(problem, line=line, column=column)
+        cut = max(where.rfind("."), where.rfind("["))
+        where = where[:cut] if cut > 0 else ""
+    return problem
+
+
+_TOML_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
+_TOML_KEY = re.compile(
+    r"""^(\s*)((?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+)(?:\s*\.\s*(?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+))*)\s*="""
+)
+
+_TOML_INLINE = re.compile(r"\s*\{(.*)\}\s*(?:#.*)?$")
+_TOML_INNER = re.compile(r"""(?:^|,)\s*("[^"]*"|'[^']*'|[A-Za-z0-9_-]+)\s*=""")
+
+
+def _toml_parts(dotted: str) -> list[str]:
+    return [p.strip().strip("\"'") for p in re.findall(r""""[^"]*"|'[^']*'|[^.]+""", dotted)]
+
+
+def toml_places(text: str) -> dict[str, tuple[int, int]]:
+    """Key path (as the problems name them: ``personas[1].email``) -> (line, column), from a
+    line scan of the TOML text: ``tomllib`` keeps no positions. Best effort: keys inside
+    multi-line strings or arrays may be missed; a problem then names an enclosing key."""
+    places: dict[str, tuple[int, int]] = {}
+    arrays: dict[str, int] = {}
+    table = ""
+    in_string = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.count('"""') % 2 or line.count("'''") % 2:
+            in_string = not in_string
+            if not in_string:
+                continue
+        if in_string:
+            continue
+        header = _TOML_HEADER.match(line)
+        if header:
+            path = ".".join(_toml_parts(header[2]))
+            if header[1] == "[[":
+                arrays[path] = arrays.get(path, -1) + 1
+                path = f"{path}[{arrays[path]}]"
+            table = path
+            places.setdefault(table, (number, line.index(header[1]) + 1))
+            continue
+        key = _TOML_KEY.match(line)
+        if key:
+            path = ".".join(_toml_parts(key[2]))
+            full = f"{table}.{path}" if table else path
+            places.setdefault(full, (number, len(key[1]) + 1))
+            inline = _TOML_INLINE.match(line, key.end())
+            if inline is None:
+                continue
+            for inner in _TOML_INNER.finditer(inline[1]):
+                name = _toml_parts(inner[1])[0]
+                places.setdefault(f"{full}.{name}", (number, inline.start(1) + inner.start(1) + 1))
+    return places
+
+
+def yaml_places(text: str) -> dict[str, tuple[int, int]]:
+    """Key path -> (line, column) from the YAML node tree (``yaml.compose`` keeps marks)."""
+    places: dict[str, tuple[int, int]] = {}
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except (yaml.YAMLError, RecursionError, ValueError):
+        return places
+
+    def walk(node: yaml.Node, path: str) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                name = f"{path}.{key.value}" if path else str(key.value)
+                places.setdefault(name, (key.start_mark.line + 1, key.start_mark.column + 1))
+                walk(value, name)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                name = f"{path}[{i}]"
+                places.setdefault(name, (item.start_mark.line + 1, item.start_mark.column + 1))
+                walk(item, name)
+
+    if root is not None:
+        walk(root, "")
+    return places

@@ -361,8 +361,12 @@ def parse_directory(data: bytes) -> ImportResult:
             }
             builder.add_row(line, cells)
     except csv.Error as exc:
+        # The csv module's only error with our dialect (non-strict, newline=""): a cell over
+        # its size limit, most often a quote never closed. Its words are English: a kind.
+        limit = re.search(r"field larger than field limit \((\d+)\)", str(exc))
+        code, params = ("malformed", {"limit": int(limit[1])}) if limit else ("malformed_other", {})
         builder.errors.append(
-            _error(reader.line_num, None, f"malformed CSV: {exc}", "malformed", detail=str(exc))
+            _error(reader.line_num, None, f"malformed CSV: {exc}", code, **params)
         )
     if not builder.rows and not builder.errors:
         builder.errors.append(_error(1, None, "the file has a header but no rows", "no_rows"))

@@ -12,6 +12,7 @@ what each file holds (``LIMITS``).
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -34,7 +35,8 @@ class InputFileError(ValueError):
     """The file cannot be read as input; the message says why (without the path), in
     English. ``code`` and ``params`` say it to the reader (``input_file.<code>``):
     ``missing``, ``directory``, ``fifo``, ``device``, ``socket``, ``not_regular``,
-    ``denied``, ``unreadable`` (``reason``), ``too_large`` (``limit``)."""
+    ``denied``, ``unreadable`` (``errno``) or ``unreadable_<kind>`` (``io``, ``loop``…),
+    ``too_large`` (``limit``)."""
 
     def __init__(self, message: str, code: str = "", /, **params: str | int) -> None:
         super().__init__(message)
@@ -54,12 +56,29 @@ def _not_regular(mode: int) -> InputFileError:
     return InputFileError("is not a regular file", "not_regular")
 
 
+# The operating system's reasons a reader may meet, said from the catalogue
+# (``input_file.unreadable_<kind>``); any other is said with its number, which every
+# language reads the same way, rather than the C library's English.
+_OS_REASONS = {
+    errno.EIO: "io",
+    errno.ELOOP: "loop",
+    errno.ENAMETOOLONG: "name_too_long",
+    errno.ENOTDIR: "not_directory",
+    errno.EMFILE: "too_many_open",
+    errno.ENFILE: "too_many_open",
+    errno.ENXIO: "no_device",
+    errno.ENODEV: "no_device",
+    errno.EAGAIN: "busy",
+    errno.ESTALE: "stale",
+}
+
+
 def _unreadable(exc: OSError) -> InputFileError:
     if isinstance(exc, PermissionError):
         return InputFileError(f"cannot be read ({exc.strerror})", "denied")
-    return InputFileError(
-        f"cannot be read ({exc.strerror})", "unreadable", reason=str(exc.strerror)
-    )
+    kind = _OS_REASONS.get(exc.errno or 0)
+    code = f"unreadable_{kind}" if kind else "unreadable"
+    return InputFileError(f"cannot be read ({exc.strerror})", code, errno=exc.errno or 0)
 
 
 def _size(limit: int) -> str:

@@ -39,6 +39,7 @@ from storage.models import (
     Observation,
     Persona,
     Service,
+    WebAccount,
 )
 from storage.stats import (
     CampaignInfo,
@@ -90,8 +91,9 @@ class ContactSummary:
 class EventLine:
     kind: str
     at: datetime
-    actor: str | None
+    actor: str | None  # as recorded: ``auditor:ID``, ``web:LOGIN``, a program's name
     detail: dict[str, Any]
+    actor_name: str | None = None  # the auditor's or web account's name, when still known
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +228,34 @@ async def contact_events(session: AsyncSession, contact_id: int) -> list[EventLi
         .where(ContactEvent.contact_id == contact_id)
         .order_by(ContactEvent.at, ContactEvent.id)
     )
-    return [EventLine(kind, at, actor, dict(detail or {})) for kind, at, actor, detail in rows]
+    lines = [(kind, at, actor, dict(detail or {})) for kind, at, actor, detail in rows]
+    names = await actor_names(session, {line[2] for line in lines if line[2]})
+    return [EventLine(*line, actor_name=names.get(line[2] or "")) for line in lines]
+
+
+async def actor_names(session: AsyncSession, actors: set[str]) -> dict[str, str]:
+    """The people behind recorded actors: ``auditor:ID`` -> the auditor's name, ``web:LOGIN``
+    -> the coordinator's or consultant's account name. Others (a program, someone since
+    removed) are left out: the caller shows the actor as recorded."""
+    auditor_ids = {
+        int(a.removeprefix("auditor:"))
+        for a in actors
+        if a.startswith("auditor:") and a.removeprefix("auditor:").isdigit()
+        and len(a) < 30
+    }  # fmt: skip
+    logins = {a.removeprefix("web:") for a in actors if a.startswith("web:")}
+    found: dict[str, str] = {}
+    if auditor_ids:
+        rows = await session.execute(
+            select(Auditor.id, Auditor.name).where(Auditor.id.in_(sorted(auditor_ids)))
+        )
+        found.update({f"auditor:{i}": name for i, name in rows})
+    if logins:
+        rows = await session.execute(
+            select(WebAccount.login, WebAccount.name).where(WebAccount.login.in_(sorted(logins)))
+        )
+        found.update({f"web:{login}": name for login, name in rows})
+    return found
 
 
 def _message_query() -> Select[*tuple[Any, ...]]:

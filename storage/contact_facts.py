@@ -38,7 +38,7 @@ Targets come in as literals from the caller (``Targets``); strata bounds as para
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -278,7 +278,7 @@ async def stream_facts(
     targets: Targets,
     chunk: int = 5000,
     range_rows: int | None = None,
-) -> AsyncIterator[Sequence[Row[Any]]]:
+) -> AsyncGenerator[Sequence[Row[Any]], None]:
     """The facts of every contact (``planned_us`` included), by contact id, in partitions
     of ``chunk`` rows read from a server-side cursor. Needs the business-day table
     (``storage.business_days.load_business_days``) in the same session.

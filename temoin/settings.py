@@ -31,6 +31,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -49,7 +50,57 @@ ENV_NESTED_DELIMITER = "__"
 
 
 class SettingsError(Exception):
-    """A missing or invalid setting; the message is one line naming it."""
+    """A missing or invalid setting; the message is one line naming it, in English for logs.
+
+    ``said()`` is that line in the reader's language (``settings.error.<code>``): the
+    configured locale when it could be read (``TEMOIN_LOCALE``, then the file), else French."""
+
+    def __init__(self, message: str, code: str = "", /, locale: str = "fr", **params: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.locale = locale
+        self.params = params
+
+    def said(self) -> str:
+        from scenarios.i18n import Translator
+
+        if not self.code:
+            return str(self)
+        t = Translator(self.locale)
+        params = dict(self.params)
+        if "problem" in params:
+            params["reason"] = _problem_said(t, params.pop("problem"), params.pop("ctx", {}))
+        if "input" in params:
+            code = params.pop("input")
+            key = f"input_file.{code}"
+            params["reason"] = t(key, **params) if t.has(key) else t("settings.problem.unknown")
+        origin = ""
+        if params.get("env"):
+            origin = t("settings.error.from_env", env=params["env"])
+        elif params.get("file"):
+            origin = t("settings.error.in_file", path=params["file"])
+        return t(f"settings.error.{self.code}", **params) + origin
+
+
+def _problem_said(t: Any, code: str, ctx: dict[str, Any]) -> str:
+    """A pydantic error type or one of our validator codes, said from the catalogue (the
+    campaign file's words for pydantic's own types); a generic sentence otherwise."""
+    ctx = {k: ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v for k, v in ctx.items()}
+    for key in (f"settings.problem.{code}", f"campaign_file.problem.{code}"):
+        if t.has(key):
+            try:
+                return str(t(key, **ctx))
+            except (KeyError, IndexError):
+                break
+    return str(t("settings.problem.unknown"))
+
+
+def _reader_locale(data: dict[str, Any] | None = None) -> str:
+    """The locale setting when it can be read (environment first, as the settings do)."""
+    for value in (os.environ.get(f"{ENV_PREFIX}LOCALE"), (data or {}).get("locale")):
+        if value in ("fr", "en"):
+            return str(value)
+    return "fr"
 
 
 SecretRef = Annotated[str, AfterValidator(check_secret_ref)]
@@ -59,9 +110,13 @@ def _check_database_url(value: str) -> str:
     try:
         url = make_url(value)
     except (ArgumentError, ValueError) as exc:
-        raise ValueError("must look like sqlite:///path or postgresql://user@host/db") from exc
+        raise PydanticCustomError(
+            "database_url_form", "must look like sqlite:///path or postgresql://user@host/db"
+        ) from exc
     if url.get_backend_name() not in ("sqlite", "postgresql", "postgres"):
-        raise ValueError("must start with sqlite:/// or postgresql://")
+        raise PydanticCustomError(
+            "database_url_scheme", "must start with sqlite:/// or postgresql://"
+        )
     return value
 
 
@@ -71,7 +126,9 @@ _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 def _check_schema(value: str | None) -> str | None:
     if value is not None and not _SCHEMA_NAME.fullmatch(value):
-        raise ValueError("must be a lower-case SQL name (letters, digits, underscore)")
+        raise PydanticCustomError(
+            "schema_name", "must be a lower-case SQL name (letters, digits, underscore)"
+        )
     return value
 
 
@@ -145,12 +202,15 @@ class BotSettings(BaseModel):
         # Without the secret token anyone who reaches the endpoint can post updates as any
         # auditor (Telegram sends it in X-Telegram-Bot-Api-Secret-Token; PTB checks it).
         if self.webhook_url and not self.webhook_secret:
-            raise ValueError(
+            raise PydanticCustomError(
+                "webhook_secret",
                 "webhook_url is set but webhook_secret is not: give a secret reference "
-                "(env:VAR or file:/path) for the X-Telegram-Bot-Api-Secret-Token check"
+                "(env:VAR or file:/path) for the X-Telegram-Bot-Api-Secret-Token check",
             )
         if self.webhook_url and not self.webhook_url.startswith("https://"):
-            raise ValueError("webhook_url must be an https:// URL (Telegram posts over TLS)")
+            raise PydanticCustomError(
+                "webhook_https", "webhook_url must be an https:// URL (Telegram posts over TLS)"
+            )
         return self
 
 
@@ -170,9 +230,11 @@ class ReportSettings(BaseModel):
     @classmethod
     def _increasing(cls, value: tuple[int, ...]) -> tuple[int, ...]:
         if not value or any(b <= 0 for b in value):
-            raise ValueError("strata bounds must be positive, e.g. [2000, 10000, 50000]")
+            raise PydanticCustomError(
+                "strata_positive", "strata bounds must be positive, e.g. [2000, 10000, 50000]"
+            )
         if list(value) != sorted(set(value)):
-            raise ValueError("strata bounds must increase strictly")
+            raise PydanticCustomError("strata_increasing", "strata bounds must increase strictly")
         return value
 
 
@@ -183,7 +245,9 @@ def _local_or_https(value: str) -> str:
         return value
     if parts.scheme == "http" and loopback:
         return value
-    raise ValueError("must be an https:// URL (http:// only on this machine's loopback)")
+    raise PydanticCustomError(
+        "https_url", "must be an https:// URL (http:// only on this machine's loopback)"
+    )
 
 
 class OidcSettings(BaseModel):
@@ -271,20 +335,25 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
+            raise PydanticCustomError(
+                "unknown_zone", "unknown time zone '{value}'", {"value": value}
+            ) from exc
         return value
 
     @field_validator("locale")
     @classmethod
     def _known_locale(cls, value: str) -> str:
         if value not in ("fr", "en"):
-            raise ValueError("must be 'fr' or 'en'")
+            raise PydanticCustomError("locale", "must be 'fr' or 'en'")
         return value
 
     @model_validator(mode="after")
     def _one_password_source(self) -> Settings:
         if self.database_password is not None and make_url(self.database_url).password:
-            raise ValueError("database_password is set but database_url already carries a password")
+            raise PydanticCustomError(
+                "two_passwords",
+                "database_password is set but database_url already carries a password",
+            )
         return self
 
     def connection_url(self) -> str:
@@ -309,6 +378,7 @@ class _TomlSource(PydanticBaseSettingsSource):
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    locale = _reader_locale()
     try:
         # a regular file of sane size only: a FIFO would block, /dev/zero never end
         return tomllib.loads(read_input(path, LIMITS["campaign"]).decode("utf-8"))
@@ -318,13 +388,27 @@ def _read_toml(path: Path) -> dict[str, Any]:
             reason = "does not exist"
         elif not reason.startswith("cannot be read"):
             reason = f"cannot be read: it {reason}"
-        raise SettingsError(f"config file {path} {reason}") from exc
+        raise SettingsError(
+            f"config file {path} {reason}", "file", locale=locale, path=str(path),
+            input=exc.code or "unreadable", **{"reason": reason, **exc.params},
+        ) from exc  # fmt: skip
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise SettingsError(f"config file {path} is not valid TOML: {exc}") from exc
+        found = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        english = f"config file {path} is not valid TOML: {exc}"
+        if found:
+            raise SettingsError(english, "syntax_at", locale=locale, path=str(path),
+                                line=int(found[1]), column=int(found[2])) from exc  # fmt: skip
+        raise SettingsError(english, "syntax", locale=locale, path=str(path)) from exc
     except RecursionError as exc:
-        raise SettingsError(f"config file {path} is not valid TOML: nested too deeply") from exc
+        raise SettingsError(
+            f"config file {path} is not valid TOML: nested too deeply", "too_deep",
+            locale=locale, path=str(path),
+        ) from exc  # fmt: skip
     except ValueError as exc:  # an integer of more than 4,300 digits
-        raise SettingsError(f"config file {path} is not valid TOML: a number is too long") from exc
+        raise SettingsError(
+            f"config file {path} is not valid TOML: a number is too long", "number_too_long",
+            locale=locale, path=str(path),
+        ) from exc  # fmt: skip
 
 
 def _env_name(loc: tuple[str, ...]) -> str | None:
@@ -337,22 +421,26 @@ def _env_name(loc: tuple[str, ...]) -> str | None:
     return None
 
 
-def _describe(error: Any, data: dict[str, Any], path: Path | None) -> str:
+def _describe(error: Any, data: dict[str, Any], path: Path | None) -> SettingsError:
     loc = tuple(str(p) for p in error["loc"])
     name = ".".join(loc)
     env = _env_name(loc) if loc else None
+    file = str(path) if env is None and path is not None and (not loc or loc[0] in data) else ""
     if env is not None:
         origin = f" (from {env})"
-    elif path is not None and (not loc or loc[0] in data):
+    elif file:
         origin = f" (in {path})"
     else:
         origin = ""
     message = str(error["msg"]).removeprefix("Value error, ")
+    ctx = dict(error.get("ctx") or {})
+    said: dict[str, Any] = {"env": env or "", "file": file, "name": name,
+                            "problem": error["type"], "ctx": ctx}  # fmt: skip
     if not loc:
-        return f"settings: {message}{origin}"
+        return SettingsError(f"settings: {message}{origin}", "whole", **said)
     if error["type"] == "extra_forbidden":
-        return f"unknown setting {name}{origin}"
-    return f"setting {name}: {message}{origin}"
+        return SettingsError(f"unknown setting {name}{origin}", "unknown", **said)
+    return SettingsError(f"setting {name}: {message}{origin}", "invalid", **said)
 
 
 def load_settings(config: Path | None = None) -> Settings:
@@ -375,15 +463,19 @@ def load_settings(config: Path | None = None) -> Settings:
     try:
         loaded = _Loaded()
     except ValidationError as exc:
-        raise SettingsError(_describe(exc.errors()[0], data, path)) from exc
+        described = _describe(exc.errors()[0], data, path)
+        described.locale = _reader_locale(data)
+        raise described from exc
     except _SourceError as exc:
         # pydantic-settings could not decode a variable (e.g. TEMOIN_DISPATCH='{bad').
         found = re.search(r'field "(\w+)"', str(exc))
         field = found.group(1) if found else "?"
         cause = exc.__cause__ or exc
         raise SettingsError(
-            f"setting {field}: {ENV_PREFIX}{field.upper()} is not valid JSON ({cause})"
-        ) from exc
+            f"setting {field}: {ENV_PREFIX}{field.upper()} is not valid JSON ({cause})",
+            "bad_json", locale=_reader_locale(data), name=field,
+            variable=f"{ENV_PREFIX}{field.upper()}",
+        ) from exc  # fmt: skip
     # Copy into a plain ``Settings`` without validating again: validation through
     # ``Settings.__init__`` would read the environment a second time.
     values = {name: getattr(loaded, name) for name in Settings.model_fields}

@@ -23,11 +23,12 @@ def web_config(settings: Settings) -> WebConfig:
     if conf.secret_key is None:
         raise SecretError(
             "web.secret_key is not set (give a reference: env:VAR or file:/path, "
-            "to at least 32 random characters)"
+            "to at least 32 random characters)",
+            "web_key_unset",
         )
     key = resolve_secret(conf.secret_key)
     if len(key) < 32:
-        raise SecretError("web.secret_key must resolve to at least 32 characters")
+        raise SecretError("web.secret_key must resolve to at least 32 characters", "web_key_short")
     return WebConfig(
         secret_key=key,
         public_url=conf.public_url.rstrip("/"),

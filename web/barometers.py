@@ -66,6 +66,11 @@ class BarometerCache:
             gone, _ = self._found.popitem(last=False)
             self._checked.pop(gone, None)
 
+    def held_version(self, campaign_id: int) -> str | None:
+        """The data version of the figures held for the campaign (None: none held)."""
+        hit = self._found.get(campaign_id)
+        return None if hit is None else hit[0][1]
+
     def forget(self, campaign_id: int) -> None:
         self._found.pop(campaign_id, None)
         self._checked.pop(campaign_id, None)

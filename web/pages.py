@@ -31,6 +31,7 @@ from storage.web_accounts import AccountInfo
 from web import auth
 from web.barometers import BarometerCache
 from web.config import WebConfig
+from web.pdf_cache import PdfCache
 from web.security import CSRF_FIELD, csrf_token
 
 HERE = Path(__file__).resolve().parent
@@ -49,6 +50,7 @@ class WebState:
     templates: Jinja2Templates
     passwords: auth.Passwords
     barometers: BarometerCache = field(default_factory=BarometerCache)
+    pdfs: PdfCache = field(default_factory=PdfCache)  # closed campaigns' rendered PDFs
     sso: Any | None = None  # Authlib's client of the OpenID Connect provider (web.sso)
     warm_up: bool = True  # hold the closed campaigns' figures at start-up (web.app)
 

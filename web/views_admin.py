@@ -174,7 +174,7 @@ async def triage_queue(request: Request) -> Response:
     pages = max(1, -(-total // TRIAGE_PAGE))
     return render(
         request, "admin/triage.html.j2", items=items, total=total, page=min(page, pages),
-        pages=pages, kinds=KINDS, bulk=views_bulk.outcome(request),
+        pages=pages, kinds=KINDS, bulk=await views_bulk.outcome(request),
     )  # fmt: skip
 
 
@@ -229,8 +229,8 @@ async def triage_match(request: Request) -> Response:
             await tracker.match_manually(
                 message_id, contact_id, actor=f"web:{account.login}", kind=kind
             )
-        except TriageError:
-            error = st.t("web.triage.refused", contact=contact_id)
+        except TriageError as exc:
+            error = st.t("web.triage.refused", reason=exc.said(st.t))
     if error is not None:
         context = await _triage_context(request, message_id)
         return render(request, "admin/message.html.j2", status_code=400, error=error, **context)
@@ -250,7 +250,8 @@ async def triage_ignore(request: Request) -> Response:
         context = await _triage_context(request, message_id)
         return render(
             request, "admin/message.html.j2", status_code=409,
-            error=st.t("web.triage.not_pending"), **context,
+            error=st.t("web.triage.refused", reason=await views_bulk.why_decided(st, message_id)),
+            **context,
         )  # fmt: skip
     return RedirectResponse("/admin/tri", status_code=303)
 

@@ -22,11 +22,13 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from channels.classify import KINDS
-from storage import triage
-from web.pages import now, require_coordinator, state
+from runners.tracker import TriageError
+from storage import mail, triage
+from web.pages import WebState, now, require_coordinator, state
 from web.security import checked_form
 
 MAX_BULK = 100
+SAID_SKIPPED = 10  # skipped messages told one by one, at most
 ACTIONS = ("ignore", "classify")
 
 
@@ -54,19 +56,41 @@ async def bulk(request: Request) -> Response:
         reason = "none" if not ids else ("kind" if action == "classify" else "action")
         return RedirectResponse(f"/admin/tri?{urlencode({'lot': reason})}", status_code=303)
     actor, at = f"web:{account.login}", now(request)
-    done = 0
+    done, skipped = 0, []
     async with st.database.session() as db:
         for message_id in ids:
             if action == "ignore":
-                done += await triage.ignore_message(db, message_id, actor, at)
+                moved = await triage.ignore_message(db, message_id, actor, at)
             else:
-                done += await triage.classify_message(db, message_id, kind, actor, at)
-    query = {"lot": action, "faits": done, "ecartes": len(ids) - done}
+                moved = await triage.classify_message(db, message_id, kind, actor, at)
+            done += moved
+            if not moved:
+                skipped.append(message_id)
+    query = {"lot": action, "faits": done, "ecartes": len(skipped),
+             "lesquels": ",".join(map(str, skipped[:SAID_SKIPPED]))}  # fmt: skip
     return RedirectResponse(f"/admin/tri?{urlencode(query)}", status_code=303)
 
 
-def outcome(request: Request) -> str | None:
-    """The sentence saying what the last bulk decision did, from the redirect's query."""
+async def why_decided(st: WebState, message_id: int) -> str:
+    """Why a message can no longer be decided: no such message, matched to a contact,
+    classified or ignored, in the words of ``temoin triage`` (``cli.triage.error.*``)."""
+    async with st.database.session() as db:
+        rows = await triage.triage_rows(db, message_id=message_id)
+    row = rows[0] if rows else None
+    if row is None:
+        exc = TriageError("", "no_message", message=message_id)
+    elif row.contact_id:
+        exc = TriageError("", "matched", message=message_id, contact=row.contact_id)
+    elif row.triage_state not in (mail.PENDING, "ignored") and row.classification:
+        exc = TriageError("", "classified", message=message_id, kind=row.classification)
+    else:
+        exc = TriageError("", "not_pending", message=message_id)
+    return exc.said(st.t)
+
+
+async def outcome(request: Request) -> str | None:
+    """The sentence saying what the last bulk decision did, from the redirect's query: how
+    many messages moved, and which were skipped and why (read again, so only ids are sent)."""
     t = state(request).t
     params = request.query_params
     action = params.get("lot")
@@ -80,5 +104,11 @@ def outcome(request: Request) -> str | None:
     f = state(request).f
     text = t(f"web.bulk.done.{action}", n=f.number(int(done)))
     if int(skipped):
-        text += " " + t("web.bulk.skipped", n=f.number(int(skipped)))
+        named = [int(i) for i in params.get("lesquels", "").split(",") if i.isdigit()]
+        reasons = [await why_decided(state(request), i) for i in named[:SAID_SKIPPED] if i < 10**9]
+        if reasons:
+            text += " " + t("web.bulk.skipped_why", n=f.number(int(skipped)),
+                            reasons=" ; ".join(reasons))  # fmt: skip
+        else:
+            text += " " + t("web.bulk.skipped", n=f.number(int(skipped)))
     return text

@@ -10,8 +10,10 @@ An export is written to a private temporary directory (``reports.outputs``: mode
 link followed) by a thread with its own loop and connection (so the app keeps serving other
 requests meanwhile), then streamed from there in chunks and deleted: a 100,000-contact export
 never sits in memory. A campaign still open is exported as of now, a closed one as of its
-close. Collectivity accounts never reach these routes (403): their own barometer is the
-portal's (``views_portal``), which no id can turn into another's.
+close. A collectivity's PDF is the portal's (``views_portal.collectivity_pdf``): a closed
+campaign's is held once rendered, for its data version (``web.pdf_cache``), and shared with
+the portal. Collectivity accounts never reach these routes (403): their own barometer is the
+portal's, which no id can turn into another's.
 """
 
 from __future__ import annotations
@@ -30,12 +32,13 @@ from starlette.routing import BaseRoute, Route
 
 from reports.export_profiles import default_profile
 from reports.exports import export
-from reports.render import collectivity_report, national_report, pdf_bytes
+from reports.render import national_report, pdf_bytes
 from storage import backoffice, web_reports
 from storage.db import Database
 from storage.stats import CampaignInfo, collectivity_info
+from web import views_portal
 from web.pages import int_param, not_found, now, require_back_office, state
-from web.views_portal import kept_figures, report_options
+from web.views_portal import report_options
 
 LEVELS = ("contacts", "stats")
 MEDIA = {
@@ -155,7 +158,6 @@ async def national_pdf(request: Request) -> Response:
 async def collectivity_pdf(request: Request) -> Response:
     campaign = await _campaign(request)
     st = state(request)
-    at = now(request)
     code = request.query_params.get("insee", "").strip()[:10]
     async with st.database.session() as db:
         collectivity = await collectivity_info(db, code) if code else None
@@ -163,10 +165,5 @@ async def collectivity_pdf(request: Request) -> Response:
             db, campaign.id, collectivity.id
         ):
             not_found()
-        figures = await kept_figures(request, campaign)
-        html = await collectivity_report(
-            db, campaign, collectivity, generated_at=at, as_of=campaign.closed_at or at,
-            options=report_options(request), catalog=st.scenario_catalog(), figures=figures,
-        )  # fmt: skip
-    data = await asyncio.to_thread(pdf_bytes, html)
+    data = await views_portal.collectivity_pdf(request, campaign, collectivity)
     return _pdf(data, file_name("barometre", campaign.name, collectivity.insee_code) + ".pdf")

@@ -18,10 +18,12 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from reports.barometer import CampaignFigures
+from reports.figures_store import data_version
 from reports.render import ReportOptions, collectivity_context, collectivity_report, pdf_bytes
 from storage import backoffice
 from storage.stats import CampaignInfo, CollectivityInfo
 from web.pages import int_param, not_found, now, render, require_portal, state
+from web.pdf_cache import PdfKey
 
 
 def routes() -> list[BaseRoute]:
@@ -90,16 +92,49 @@ async def campaign_report(request: Request) -> Response:
     )  # fmt: skip
 
 
+async def collectivity_pdf(
+    request: Request, campaign: CampaignInfo, collectivity: CollectivityInfo
+) -> bytes:
+    """A collectivity's barometer as a PDF, for the portal and the back office: a closed
+    campaign's is held once rendered, for its data version (``web.pdf_cache``)."""
+    st = state(request)
+    options = report_options(request)
+    locale = st.config.locale
+
+    async def render() -> bytes:
+        figures = await kept_figures(request, campaign)
+        at = now(request)
+        async with st.database.session() as db:
+            html = await collectivity_report(
+                db, campaign, collectivity, generated_at=at, as_of=campaign.closed_at or at,
+                options=options, catalog=st.scenario_catalog(), locale=locale,
+                figures=figures,
+            )  # fmt: skip
+        return await asyncio.to_thread(pdf_bytes, html)
+
+    if campaign.closed_at is None:  # figures move with every step: never held
+        return await render()
+    catalog = st.scenario_catalog()
+    version = await data_version(st.database, campaign.id, catalog)
+
+    async def render_and_check() -> tuple[bytes, bool]:
+        held = st.barometers.held_version(campaign.id)
+        if held is not None and held != version:  # changed since: read the figures anew
+            st.barometers.forget(campaign.id)
+        data = await render()
+        same = (
+            st.barometers.held_version(campaign.id) == version
+            and await data_version(st.database, campaign.id, catalog) == version
+        )
+        return data, same
+
+    key = PdfKey(campaign.id, collectivity.id, version, locale, options)
+    return await st.pdfs.pdf(key, render_and_check)
+
+
 async def campaign_pdf(request: Request) -> Response:
     collectivity, campaign = await _campaign(request)
-    st = state(request)
-    figures = await kept_figures(request, campaign)
-    async with st.database.session() as db:
-        html = await collectivity_report(
-            db, campaign, collectivity, generated_at=now(request), as_of=campaign.closed_at,
-            options=report_options(request), catalog=st.scenario_catalog(), figures=figures,
-        )  # fmt: skip
-    data = await asyncio.to_thread(pdf_bytes, html)
+    data = await collectivity_pdf(request, campaign, collectivity)
     name = f"barometre-{campaign.id}-{collectivity.insee_code}.pdf"
     return Response(
         data,

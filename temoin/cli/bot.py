@@ -40,17 +40,27 @@ def bot_config(settings: Settings) -> BotConfig:
     from bot.app import BotConfig
     from runners.secrets import SecretError, resolve_secret
 
+    def resolved(ref: str, setting: str) -> str:
+        try:
+            return resolve_secret(ref)
+        except SecretError as exc:  # said with the setting's name (cli.bot: bot_cmd)
+            raise SecretError(str(exc), exc.code, **exc.params, setting=setting) from exc
+
     if settings.bot_token is None:
-        raise SecretError("bot_token is not set (give a reference: env:VAR or file:/path)")
+        raise SecretError(
+            "bot_token is not set (give a reference: env:VAR or file:/path)", "token_unset",
+            setting="bot_token",
+        )  # fmt: skip
     conf = settings.bot
-    secret = resolve_secret(conf.webhook_secret) if conf.webhook_secret else None
+    secret = resolved(conf.webhook_secret, "bot.webhook_secret") if conf.webhook_secret else None
     if conf.webhook_url and (secret is None or not _WEBHOOK_SECRET.fullmatch(secret)):
         # never echo the value: it is the secret
         raise SecretError(
-            "bot.webhook_secret must resolve to 16 to 256 characters among A-Z a-z 0-9 _ -"
-        )
+            "bot.webhook_secret must resolve to 16 to 256 characters among A-Z a-z 0-9 _ -",
+            "webhook_secret_form", setting="bot.webhook_secret",
+        )  # fmt: skip
     return BotConfig(
-        token=resolve_secret(settings.bot_token),
+        token=resolved(settings.bot_token, "bot_token"),
         timezone=settings.timezone,
         base_url=conf.base_url,
         base_file_url=conf.base_file_url,
@@ -84,12 +94,15 @@ def bot(
     """Run the auditors' Telegram bot (long polling, or the configured webhook)."""
     from bot.app import run, serve
     from runners.secrets import SecretError
+    from scenarios.i18n import Translator
 
     app = app_context(ctx)
     try:
         conf = bot_config(app.settings)
     except SecretError as exc:
-        fail_settings(f"bot settings: {exc}")
+        t = Translator(app.settings.locale)
+        name = exc.params.get("setting", "bot_token")
+        fail_settings(t("settings.error.secret", name=name, reason=exc.said(t)))
     setup_logging(log_level)
 
     async def main() -> None:

@@ -194,7 +194,7 @@ def plan_command(
     try:
         spec = load_campaign_file(file)
     except CampaignFileError as exc:
-        fail(str(exc))
+        fail(exc.said(words(app_context(ctx)).t))
 
     async def work(database: Database, app_ctx: AppContext) -> PlanOutcome:
         scenarios = catalog_scenarios()
@@ -208,7 +208,7 @@ def plan_command(
                 dry_run=dry_run,
             )
         except CampaignFileError as exc:
-            raise UserError(str(exc).replace("campaign file:", f"{file}:", 1)) from exc
+            raise UserError(exc.at(file).said(words(app_ctx).t)) from exc
         except PlanRefused as exc:
             raise UserError(refusal_message(exc, words(app_ctx))) from exc
         except PersonaTaken as exc:

@@ -115,7 +115,7 @@ class AppContext:
             try:
                 self._settings = load_settings(self.config)
             except SettingsError as exc:
-                fail_settings(str(exc))
+                fail_settings(exc.said())
         return self._settings
 
 
@@ -241,7 +241,10 @@ def run_with_db(ctx: typer.Context, work: Callable[[Database, AppContext], Await
     except DatabaseUnreachable as exc:
         fail_database(app.settings, exc)
     except SecretError as exc:
-        fail_settings(f"setting database_password: {exc}")
+        from scenarios.i18n import Translator
+
+        t = Translator(app.settings.locale)
+        fail_settings(t("settings.error.secret", name="database_password", reason=exc.said(t)))
 
 
 def _missing_table(exc: Exception) -> bool:

@@ -55,7 +55,10 @@ def _run(ctx: typer.Context, step: Callable[[str, str | None], T]) -> T:
     try:
         url = settings.connection_url()
     except SecretError as exc:
-        fail_settings(f"setting database_password: {exc}")
+        from scenarios.i18n import Translator
+
+        t = Translator(settings.locale)
+        fail_settings(t("settings.error.secret", name="database_password", reason=exc.said(t)))
     try:
         return step(url, settings.database_schema)
     except CommandError as exc:

@@ -147,7 +147,9 @@ def demo(
         for error in exc.errors:
             typer.echo(error_line(services_csv, error, w), err=True)
         fail(w("cli.demo.failed", reason=refused_line(services_csv, exc.errors, w)))
-    except (DemoError, CampaignFileError, InfeasiblePlan, UserError, OSError) as exc:
+    except CampaignFileError as exc:  # the file's problems, line by line
+        fail(w("cli.demo.failed", reason=exc.at(campaign_file).said(w.t)))
+    except (DemoError, InfeasiblePlan, UserError, OSError) as exc:
         fail(w("cli.demo.failed", reason=exc))
     except DBAPIError as exc:  # --database unreachable, or refusing us
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()

@@ -147,7 +147,7 @@ def add(
         try:
             resolve_secret(persona.password_ref)
         except SecretError as exc:
-            typer.echo(w("cli.personas.secret_here", reason=exc), err=True)
+            typer.echo(w("cli.personas.secret_here", reason=exc.said(w.t)), err=True)
 
 
 def _fill_defaults(changes: dict[str, Any], current: repo.PersonaInfo | None) -> None:
@@ -410,7 +410,8 @@ async def check_persona(p: repo.PersonaInfo, wait: float, w: Words) -> list[Chec
         try:
             password = accounts.password(p)
         except SecretError as exc:
-            checks.append(Check("fail", "password", f"{p.password_ref}: {exc}"))
+            said = w("secret.ref_failed", ref=p.password_ref, reason=exc.said(w.t))
+            checks.append(Check("fail", "password", said))
         else:
             checks.append(Check("ok", "password", w("cli.personas.readable", ref=p.password_ref)))
     smtp, imap = await asyncio.gather(

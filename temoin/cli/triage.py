@@ -219,9 +219,4 @@ def ignore_command(
 
 def _refusal(exc: TriageError, w: Words) -> str:
     """A ``TriageError`` in the reader's language (its English words when it has no code)."""
-    if not exc.code:
-        return str(exc)
-    params = dict(exc.params)
-    if exc.code == "classified":
-        params["kind"] = kind_label(w, str(params["kind"]))
-    return w(f"cli.triage.error.{exc.code}", **params)
+    return exc.said(w.t)

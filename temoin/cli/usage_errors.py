@@ -45,6 +45,7 @@ _VALUES = (
     (re.compile(r"Input should be greater than (?P<n>\S+)\Z"), "above"),
     (re.compile(r"Input should be less than (?P<n>\S+)\Z"), "below"),
     (re.compile(r"(?P<value>.*) is not one of (?P<choices>.*)\.\Z", re.S), "choice"),
+    (re.compile(r"(?P<value>.*) does not match the formats (?P<formats>.*)\.\Z", re.S), "formats"),
     (re.compile(r"\w+ (?P<path>'.*') does not exist\.\Z", re.S), "missing_path"),
     (re.compile(r"\w+ (?P<path>'.*') is a file\.\Z", re.S), "is_file"),
     (re.compile(r"\w+ (?P<path>'.*') is a directory\.\Z", re.S), "is_directory"),
@@ -73,15 +74,36 @@ def _given(exc: BaseException) -> str | None:
     return None
 
 
+_QUOTED = re.compile(r"'([^']*)'")
+# strftime's directives as a reader writes them (« AAAA-MM-JJ », "YYYY-MM-DD")
+_DIRECTIVES = ("%Y", "%m", "%d", "%H", "%M", "%S")
+
+
+def _unquoted(text: str) -> str:
+    """``'a', 'b'`` -> ``a, b``: the catalogue puts its own quotes."""
+    return _QUOTED.sub(r"\1", text)
+
+
+def _formats(text: str, t: Translator) -> str:
+    for directive in _DIRECTIVES:
+        text = text.replace(directive, t(f"{_KEY}.value.directive.{directive[1]}"))
+    return _unquoted(text)
+
+
 def _value_reason(exc: click_errors.BadParameter, t: Translator) -> str:
-    message = exc.message.rstrip()
+    # typer reports its own checks through pydantic, which prefixes them
+    message = exc.message.rstrip().removeprefix("Value error, ")
     for pattern, key in _VALUES:
         found = pattern.match(message)
         if found:
-            params = {k: v.strip("'") for k, v in found.groupdict().items()}
+            params = {k: _unquoted(v) for k, v in found.groupdict().items()}
+            if "formats" in params:
+                params["formats"] = _formats(found["formats"], t)
             reason = t(f"{_KEY}.value.{key}", **params)
             given = _given(exc)
-            return reason if given is None else t(f"{_KEY}.value.given", reason=reason, value=given)
+            if given is None or "value" in params:  # the value said once
+                return reason
+            return t(f"{_KEY}.value.given", reason=reason, value=given)
     return message  # our own checks raise BadParameter with catalogue text already
 
 

@@ -61,7 +61,8 @@ def serve(
     try:
         web_config(settings)  # fail here, in one line, rather than in each worker
     except SecretError as exc:
-        fail_settings(f"web settings: {exc}")
+        w = words(app_ctx)
+        fail_settings(w("settings.error.secret", name="web.secret_key", reason=exc.said(w.t)))
     if app_ctx.config is not None:
         os.environ["TEMOIN_CONFIG"] = str(app_ctx.config)
     uvicorn.run(

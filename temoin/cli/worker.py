@@ -65,13 +65,13 @@ def setup_logging(level: str) -> None:
 
 
 def report_lines(report: DispatchReport, w: Words) -> list[str]:
-    """The counts in the reader's words; the lines per provider are the log's, as logged."""
+    """The counts, the lines per provider and the run's events in the reader's words."""
     from runners.dispatch_report import COUNTS
 
     counts = [w(f"cli.worker.count.{name}", n=w.f.number(getattr(report, name))) for name in COUNTS]
     lines = [", ".join(counts)]
-    lines.extend(f"  {line}" for line in report.lines())
-    lines.extend(f"  {error}" for error in report.errors)
+    lines.extend(f"  {line}" for line in report.lines(w.t))
+    lines.extend(f"  {error.said(w.t)}" for error in report.reader_errors())
     return lines
 
 
@@ -142,7 +142,10 @@ def worker(
     try:
         settings.connection_url()
     except SecretError as exc:
-        fail_settings(f"setting database_password: {exc}")
+        from scenarios.i18n import Translator
+
+        t = Translator(settings.locale)
+        fail_settings(t("settings.error.secret", name="database_password", reason=exc.said(t)))
     if sum(x is not None for x in (as_of, clock_offset, clock_file)) > 1:
         fail(w("cli.worker.clocks"), 2)
 

@@ -93,7 +93,8 @@ async def test_assign_and_coordinate(database: Database, cli_env: DbTarget) -> N
 
 def test_bot_command_needs_a_token(cli_env: DbTarget) -> None:
     code, out = cli("bot")
-    assert code == 2 and "bot_token is not set" in out and "Traceback" not in out
+    assert code == 2 and "Traceback" not in out
+    assert "réglage bot_token\u202f: n’est pas réglé (donnez une référence" in out, out
 
 
 async def test_campaign_show_lists_the_observations(database: Database, cli_env: DbTarget) -> None:

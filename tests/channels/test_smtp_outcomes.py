@@ -13,6 +13,7 @@ from channels.smtp_outcomes import (
     Verdict,
     enhanced_code,
     format_table,
+    setup_problem,
     short_cause,
     sort_reply,
     sort_transport,
@@ -132,3 +133,25 @@ def test_the_printed_table_is_the_functions_own() -> None:
     text = format_table()
     assert text.splitlines()[0].split(" | ")[0].strip() == "stage"
     assert len(text.splitlines()) == len(rows) + 2
+
+
+def test_every_reason_has_words_for_the_coordinator() -> None:
+    """Each reason the sorting can give is said from the catalogue by ``temoin worker``."""
+    from runners.dispatch_report import reason_key
+    from scenarios.i18n import Translator
+    from scenarios.typography import violations
+
+    texts = ["", "5.1.1 x", "4.2.2 x", "5.7.8 x", "5.1.7 x", "5.1.8 x", "5.7.0 x", "5.7.1 x",
+             "5.2.3 x", "5.3.4 x", "5.9.9 x"]  # fmt: skip
+    codes = [421, 450, 451, 452, 500, 501, 530, 535, 550, 551, 552, 553, 554, 556]
+    found = {sort_reply(stage, code, text).reason
+             for stage in Stage for code in codes for text in texts}  # fmt: skip
+    found |= {
+        sort_transport(stage, "x", tls=tls).reason for stage in Stage for tls in (False, True)
+    }
+    found.add(setup_problem("x").reason)
+    fr, en = Translator("fr"), Translator("en")
+    for reason in found:
+        assert fr.has(reason_key(reason)) and en.has(reason_key(reason)), reason
+        assert not violations(fr(reason_key(reason))), reason
+    assert len(found) >= 20

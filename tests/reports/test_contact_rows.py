@@ -227,3 +227,33 @@ def test_instant_columns_are_zoneinfo_across_both_changes_of_time() -> None:
         at = (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)).astimezone(PARIS)
         assert mine == at.isoformat()
         assert minute == at.strftime("%d/%m/%Y %H:%M")
+
+
+async def test_a_reader_that_stops_early_leaves_the_session_usable(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The facts are read ahead by a task of their own (``reports.contact_rows``): a writer
+    that stops after a few rows (a full disk, a closed download) stops that task, and the
+    session's connection then serves the next query."""
+    monkeypatch.setattr(contact_facts, "RANGE_ROWS", 7)
+    async with database.session() as s:
+        await random_campaign(s, shipped_catalog(), 2, contacts=80)
+    async with database.session() as s:
+        info = await campaign_info(s, "random-2")
+        assert info is not None
+        rows = contact_values(
+            s, info, as_of=AS_OF, catalog=shipped_catalog(), strata=DEFAULT_STRATA, columns=NAMES
+        )
+        first = [await anext(rows) for _ in range(10)]
+        await rows.aclose()  # type: ignore[attr-defined]
+        assert [values[0] for values in first] == sorted(values[0] for values in first)
+        again = await campaign_info(s, "random-2")
+        assert again is not None and again.id == info.id
+        every = [
+            values
+            async for values in contact_values(
+                s, info, as_of=AS_OF, catalog=shipped_catalog(), strata=DEFAULT_STRATA,
+                columns=NAMES,
+            )
+        ]  # fmt: skip
+    assert len(every) == 80 and every[:10] == first

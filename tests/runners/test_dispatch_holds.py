@@ -12,11 +12,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from scenarios.i18n import Translator
+from scenarios.typography import violations
 from sim.dovecot import free_port
 from sim.smtp_provider import SmtpProvider
 from storage.models import Campaign, ContactEvent
 from temoin.cli.campaign_show import gather_show
 from temoin.cli.waiting import waiting_lines
+from temoin.cli.words import Words
+from temoin.cli.worker import report_lines
 from tests.runners.dispatchworld import MONDAY_10H, World
 
 PROVIDER_500 = "500 Error: (ConnectionRefusedError) [Errno 111] Connection refused"
@@ -106,6 +110,20 @@ async def test_a_provider_down_for_20_seconds_delays_the_sends_by_seconds(world:
     [line] = first.lines()
     assert line.startswith(f"127.0.0.1:{port}: 5 contacts held until 09:00:12Z — provider ")
     assert "(connection refused)" in line
+    # As `temoin worker --once` shows it to a coordinator: French by default, English with en.
+    [french] = first.lines(Translator("fr"))
+    assert french.startswith(
+        f"127.0.0.1:{port}\u202f: 5 contacts en attente jusqu’à 09:00:12Z — fournisseur "
+        "injoignable depuis 09:00:07Z (connection refused)"
+    ), french
+    assert not violations(french), french
+    assert first.lines(Translator("en")) == [line]
+    shown = report_lines(first, Words("fr"))  # all `temoin worker --once` prints
+    assert "5 retenus" in shown[0] and shown[1] == f"  {french}", shown
+    lead = f"  contact {ids[0]}\u202f: en attente (fournisseur injoignable, connexion)\u202f: "
+    assert any(line.startswith(lead) for line in shown), shown
+    english = report_lines(first, Words("en"))
+    assert [s.strip() for s in english[2:]] == first.errors
     # Still down at the probes: 5 s, then 10 s further.
     world.clock.set(t0 + timedelta(seconds=5))
     assert (await dispatcher.run_once()).held == 5
@@ -213,6 +231,9 @@ async def test_when_the_provider_accepts_again_what_its_breaker_held_goes_out_at
     assert back.sent == 5
     assert any("accepts again after 60 s" in line and "2 held contacts released" in line
                for line in back.lines())  # fmt: skip
+    assert any("accepte de nouveau après 60 s (erreur chez notre fournisseur depuis" in line
+               and "\u202f; 2 contacts retenus libérés" in line
+               for line in back.lines(Translator("fr")))  # fmt: skip
     assert sorted(world.sink_ids()) == sorted([(await world.get(c)).message_id for c in ids])
 
 

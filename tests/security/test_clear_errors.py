@@ -53,15 +53,16 @@ def test_hostile_campaign_files(cli_env: DbTarget, tmp_path: Path) -> None:
     seed = "\n".join(
         f"seed = {HUGE}" if line.startswith("seed =") else line for line in example.splitlines()
     )
+    deep = "imbrication trop profonde"
     cases = {
-        "seed.toml": (seed, "number is too long"),
-        "seed.yaml": (f"name: x\nseed: {HUGE}\n", "number is too long"),
-        "deep.toml": ('name = "x"\nseed = 1\na = ' + "[" * 5000 + "]" * 5000, "nested too deeply"),
-        "deep.yaml": ("name: x\nseed: 1\na: " + "[" * 5000 + "]" * 5000, "nested too deeply"),
+        "seed.toml": (seed, "un nombre est trop long"),
+        "seed.yaml": (f"name: x\nseed: {HUGE}\n", "un nombre est trop long"),
+        "deep.toml": ('name = "x"\nseed = 1\na = ' + "[" * 5000 + "]" * 5000, deep),
+        "deep.yaml": ("name: x\nseed: 1\na: " + "[" * 5000 + "]" * 5000, deep),
         "year.toml": (
             re.sub(r"(?m)^end = .*$", "end = 9999-12-31",
                    re.sub(r"(?m)^start = .*$", "start = 9999-12-01", example)),
-            "9999-12-01 is not between 2000 and 2100",
+            "le 9999-12-01 n’est pas entre 2000 et 2100",
         ),
     }  # fmt: skip
     for name, (text, reason) in cases.items():
@@ -125,7 +126,7 @@ def test_devices_and_fifos_are_refused_as_input_files(
     assert english.stderr.splitlines() == [f"temoin: {fifo}: is a FIFO, not a regular file"]
     campaign = tmp_path / "campaign.toml"
     os.mkfifo(campaign)
-    _clean(_run("campaign", "plan", str(campaign)), "is a FIFO", lines=2)
+    _clean(_run("campaign", "plan", str(campaign)), "c’est un tube nommé (FIFO)", lines=2)
 
 
 UNREACHABLE = "postgresql://temoin@127.0.0.1:1/temoin"

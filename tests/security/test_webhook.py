@@ -46,7 +46,7 @@ def test_a_webhook_url_without_a_secret_is_refused(env: pytest.MonkeyPatch) -> N
     env.setenv("TEMOIN_BOT__WEBHOOK_URL", HOOK)
     with pytest.raises(SettingsError, match="webhook_url is set but webhook_secret is not"):
         load_settings()
-    _bot_refused("temoin: setting bot: webhook_url is set but webhook_secret is not")
+    _bot_refused("temoin: réglage bot\u202f: webhook_url est réglé mais pas webhook_secret")
 
 
 def test_a_plain_http_webhook_is_refused(env: pytest.MonkeyPatch) -> None:
@@ -60,7 +60,7 @@ def test_a_weak_secret_is_refused_without_being_shown(env: pytest.MonkeyPatch) -
     env.setenv("TEMOIN_BOT__WEBHOOK_URL", HOOK)
     env.setenv("TEMOIN_BOT__WEBHOOK_SECRET", "env:HOOK_SECRET")
     env.setenv("HOOK_SECRET", "abc")
-    _bot_refused("webhook_secret must resolve to 16 to 256 characters")
+    _bot_refused("réglage bot.webhook_secret\u202f: doit donner de 16 à 256 caractères")
     result = CliRunner().invoke(temoin.cli.app.app, ["bot"])
     assert "abc" not in result.output.replace("A-Z a-z", "")
 

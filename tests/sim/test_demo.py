@@ -92,6 +92,25 @@ def test_plan_only_with_an_undersized_team_says_why_in_words(
     assert "il faudrait" in result.output and "journées d’enquêteur" in result.output
 
 
+def test_a_bad_campaign_file_is_said_line_by_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TEMOIN_DATABASE_URL", raising=False)
+    text = default_paths()[1].read_text(encoding="utf-8")
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("[rules]", "[rules]\nvisit_minutez = 3", 1), encoding="utf-8")
+    line = text[: text.index("[rules]")].count("\n") + 2
+    result = CliRunner().invoke(
+        app, ["demo", "--out", str(tmp_path / "demo"), "--plan-only", "--campaign", str(bad)]
+    )
+    assert result.exit_code == 1, result.output
+    assert (
+        f"ligne {line}, colonne 1, rules.visit_minutez\u202f: clé inconnue (une faute de "
+        "frappe\u202f?)" in result.output
+    ), result.output
+
+
 def test_plan_only_on_the_configured_database(empty_db: DbTarget, tmp_path: Path) -> None:
     env = {"TEMOIN_DATABASE_SCHEMA": empty_db.schema} if empty_db.schema else {}
     result = CliRunner().invoke(

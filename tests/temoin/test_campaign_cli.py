@@ -307,7 +307,13 @@ def test_unknown_scenario_in_the_mix_is_named(imported: DbTarget, tmp_path: Path
     path = example_file(tmp_path, mix={"email": {"per_service": 1, "scenarios": ["nope"]}})
     result = invoke("campaign", "plan", str(path))
     assert result.exit_code == 1
-    assert "mix.email.scenarios.nope: no such scenario in the catalogue" in result.output
+    said = result.stderr.removeprefix("temoin: ")
+    assert re.search(
+        r"ligne \d+, colonne \d+, mix\.email\.scenarios\.nope\u202f: aucun scénario "
+        r"«\u00a0nope\u00a0» dans le catalogue",
+        said,
+    ), said
+    assert not violations(said), said
 
 
 # --------------------------------------------------------------------------------------
@@ -419,14 +425,53 @@ def test_plan_command_reports_file_errors_with_exit_1(cli_env: DbTarget, tmp_pat
     path.write_text('name = "x"\nseed = "one"\n', encoding="utf-8")
     result = invoke("campaign", "plan", str(path))
     assert result.exit_code == 1
-    assert "seed: Input should be a valid integer" in result.output
-    assert "window: Field required" in result.output
+    said = result.stderr.removeprefix("temoin: ")
+    assert "ligne 2, colonne 1, seed\u202f: un nombre entier est attendu" in said
+    assert "le fichier\u202f: clé obligatoire absente" not in said
+    assert "window\u202f: clé obligatoire absente" in said  # absent: no line to name
+    assert not violations(said), said
     other = tmp_path / "c.json"
     other.write_text("{}", encoding="utf-8")
-    assert "must end in .toml, .yaml or .yml" in invoke("campaign", "plan", str(other)).output
+    said = invoke("campaign", "plan", str(other)).output
+    assert "le nom du fichier doit finir par .toml, .yaml ou .yml" in said
     broken = tmp_path / "b.toml"
-    broken.write_text("name = ", encoding="utf-8")
-    assert "not valid TOML" in invoke("campaign", "plan", str(broken)).output
+    broken.write_text('name = "x"\nseed = ', encoding="utf-8")
+    said = invoke("campaign", "plan", str(broken)).output
+    assert "ligne 2, colonne 8, le fichier\u202f: syntaxe TOML invalide" in said, said
+
+
+def test_campaign_file_problems_with_lines_in_french_and_english(
+    cli_env: DbTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        'name = "x"\nseed = 1\n[window]\nstart = 2026-03-02\nend = 2026-03-20\n'
+        '[mix.email]\nper_service = 1\n[[personas]]\nkey = "a"\ndisplay_name = "A"\n'
+        'email = "a@x.example"\nchannels = ["fax"]\nbogus = 1\n',
+        encoding="utf-8",
+    )
+    said = invoke("campaign", "plan", str(path)).stderr.removeprefix("temoin: ")
+    assert f"{path}\u202f: 2 problèmes" in said
+    assert (
+        "ligne 12, colonne 1, personas[0].channels[0]\u202f: l’une de email, letter est "
+        "attendue" in said
+    ), said
+    assert (
+        "ligne 13, colonne 1, personas[0].bogus\u202f: clé inconnue (une faute de frappe\u202f?)"
+        in said
+    ), said
+    assert not violations(said), said
+    yml = tmp_path / "bad.yaml"
+    yml.write_text(
+        yaml.safe_dump(tomllib.loads(path.read_text(encoding="utf-8"))), encoding="utf-8"
+    )
+    said = invoke("campaign", "plan", str(yml)).output
+    assert re.search(r"ligne \d+, colonne \d+, personas\[0\]\.bogus\u202f: clé inconnue", said)
+    monkeypatch.setenv("TEMOIN_LOCALE", "en")
+    said = invoke("campaign", "plan", str(path)).output
+    assert f"{path}: 2 problems" in said
+    assert "line 12, column 1, personas[0].channels[0]: one of email, letter is expected" in said
+    assert "line 13, column 1, personas[0].bogus: unknown key (a typo?)" in said
 
 
 def test_campaign_times_are_stored_as_aware_utc(imported: DbTarget, tmp_path: Path) -> None:

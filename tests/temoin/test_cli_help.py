@@ -8,6 +8,7 @@ help text or the toolkit's English words when the locale is French.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -247,6 +248,14 @@ def test_every_missing_parameter_is_said_in_french(
          "unexpected extra argument(s): b.csv"),
         (["web", "--bogus"], "option inconnue\u202f: --bogus (options possibles\u202f: --host)",
          "no such option: --bogus (possible options: --host)"),
+        (["auditors", "invite", "x", "y", "--role", "chef"],
+         "valeur invalide pour --role\u202f: «\u202fchef\u202f» n’est pas l’un de auditor, "
+         "coordinator",
+         "invalid value for --role: 'chef' is not one of auditor, coordinator"),
+        (["letters", "print", "x", "--out", "o", "--until", "demain"],
+         "valeur invalide pour --until\u202f: «\u202fdemain\u202f» n’est pas de la forme "
+         "AAAA-MM-JJ",
+         "invalid value for --until: 'demain' is not of the form YYYY-MM-DD"),
     ],
 )  # fmt: skip
 def test_usage_errors_in_french_and_in_english(
@@ -273,3 +282,32 @@ def test_the_settings_file_chooses_the_usage_error_language(
     assert "Error: no such option: --nope" in result.stderr
     assert "Usage: temoin db upgrade [OPTIONS]" in result.stderr
     assert "Try 'temoin db upgrade --help' for help." in result.stderr
+
+
+def _typed(command: Any) -> Iterator[Any]:
+    """The options of ``command`` whose value typer checks: numbers, choices, dates."""
+    for param in command.params:
+        d = getattr(param, "type_descriptor", None)
+        if param.param_type_name != "option" or d is None or not param.opts:
+            continue
+        if d.is_choice or d.is_datetime or d.annotation in (int, float):
+            yield param
+
+
+TYPED = [(path, param.opts[0]) for path, c in COMMANDS if path for param in _typed(c)]
+
+
+@pytest.mark.parametrize(
+    ("path", "option"), TYPED, ids=lambda x: " ".join(x) if isinstance(x, tuple) else x
+)
+def test_every_checked_value_is_refused_in_french(
+    path: tuple[str, ...], option: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No value typer checks says its reason in English (pydantic's or typer's words)."""
+    assert len(TYPED) > 15  # numbers, choices and dates all over the tree
+    out = refused([*path, option, "zzz"], "fr", monkeypatch, tmp_path)
+    line = _error_line(out, "Erreur\u202f:")
+    assert line.startswith(f"Erreur\u202f: valeur invalide pour {option}\u202f: "), out
+    assert "zzz" in line
+    assert not re.search(r"\b(?:Input|should|Value error|is not|does not)\b", line), line
+    assert not violations(out), out

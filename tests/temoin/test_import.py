@@ -375,6 +375,39 @@ def test_empty_and_missing_files(cli_env: DbTarget, tmp_path: Path) -> None:
     assert result.stderr == f"temoin: {big}\u202f: fichier trop gros (plus de 128\u202fMo)\n"
 
 
+def test_malformed_csv_and_unreadable_paths_said_without_english(
+    cli_env: DbTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = example_rows()
+    path = tmp_path / "quote.csv"
+    path.write_bytes(write_rows(tmp_path / "ok.csv", rows[:2]).read_bytes()
+                     + b'57463;"Valmont' + b"x" * 200_000 + b"\r\n")  # fmt: skip
+    said = invoke(str(path)).stderr.splitlines()[0]
+    assert re.fullmatch(
+        rf"{re.escape(str(path))}, ligne \d+\u202f: CSV mal formé\u202f: une cellule dépasse "
+        r"131\u202f072 caractères \(un guillemet jamais refermé\u202f\?\)",
+        said,
+    ), said
+    assert "field larger" not in said
+    loop = tmp_path / "loop.csv"
+    loop.symlink_to(loop)
+    not_dir = tmp_path / "ok.csv" / "services.csv"
+    cases = [
+        (loop, "illisible (trop de liens symboliques en boucle)",
+         "cannot be read (too many levels of symbolic links)"),
+        (not_dir, "illisible (un élément du chemin n’est pas un répertoire)",
+         "cannot be read (a part of the path is not a directory)"),
+        (tmp_path / ("x" * 300), "illisible (nom de fichier trop long)",
+         "cannot be read (file name too long)"),
+    ]  # fmt: skip
+    for where, fr, en in cases:
+        monkeypatch.delenv("TEMOIN_LOCALE", raising=False)
+        assert invoke(str(where)).stderr == f"temoin: {where}\u202f: {fr}\n"
+        assert not violations(fr)
+        monkeypatch.setenv("TEMOIN_LOCALE", "en")
+        assert invoke(str(where)).stderr == f"temoin: {where}: {en}\n"
+
+
 def test_reimport_changes_nothing(cli_env: DbTarget) -> None:
     assert invoke(str(EXAMPLE)).exit_code == 0
     before = snapshot(cli_env)

@@ -195,7 +195,10 @@ def test_check_says_what_fails_and_why(account: list[str], monkeypatch: pytest.M
     assert code == 1
     got = lines(out)
     assert got["mot de passe"].startswith("ÉCHEC")
-    assert "TEST_PERSONA_PW is not set" in got["mot de passe"]
+    assert (
+        "env:TEST_PERSONA_PW\u202f: la variable d’environnement TEST_PERSONA_PW n’est pas définie"
+        in got["mot de passe"]
+    ), got["mot de passe"]
     assert got["smtp"].startswith("ÉCHEC") and "connexion refusée" in got["smtp"]
     assert got["imap"].startswith("omis")  # no password: no login to try
     # Implicit TLS spoken to a plain-text SMTP server.

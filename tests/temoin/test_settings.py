@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from runners.secrets import SecretError, resolve_secret
+from scenarios.typography import violations
 from temoin.settings import Settings, SettingsError, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -148,20 +149,51 @@ def bad_config_cases(tmp: Path) -> dict[str, tuple[list[str], dict[str, str], li
     zone = write(tmp / "zone.toml", 'timezone = "Europe/Pariss"\n')
     token = write(tmp / "token.toml", 'bot_token = "123:abc"\n')
     return {
-        "missing file": (["--config", str(missing)], {}, [str(missing), "does not exist"]),
+        "missing file": (
+            ["--config", str(missing)],
+            {},
+            [str(missing), "\u202f: fichier introuvable"],
+        ),
         "missing TEMOIN_CONFIG": ([], {"TEMOIN_CONFIG": str(missing)}, [str(missing)]),
-        "invalid TOML": (["--config", str(invalid)], {}, [str(invalid), "not valid TOML"]),
-        "unknown key": (["--config", str(unknown)], {}, ["unknown setting colour"]),
-        "unknown nested key": (["--config", str(nested)], {}, ["dispatch.batchsize"]),
+        "invalid TOML": (
+            ["--config", str(invalid)],
+            {},
+            [str(invalid), "ligne 1, colonne 16\u202f: ce n’est pas du TOML valide"],
+        ),
+        "unknown key": (["--config", str(unknown)], {}, ["réglage inconnu colour (dans "]),
+        "unknown nested key": (
+            ["--config", str(nested)],
+            {},
+            ["réglage inconnu dispatch.batchsize"],
+        ),
         "bad URL scheme": (
             [],
             {"TEMOIN_DATABASE_URL": "mysql://db/temoin"},
-            ["database_url", "TEMOIN_DATABASE_URL"],
+            [
+                "réglage database_url\u202f: doit commencer par sqlite:///",
+                "(variable TEMOIN_DATABASE_URL)",
+            ],
         ),
-        "bad time zone": (["--config", str(zone)], {}, ["timezone", "Europe/Pariss"]),
-        "plain secret": (["--config", str(token)], {}, ["bot_token", "must be a reference"]),
-        "bad number": ([], {"TEMOIN_DISPATCH__BATCH_SIZE": "many"}, ["dispatch.batch_size"]),
-        "bad schema": ([], {"TEMOIN_DATABASE_SCHEMA": "Robert'); DROP"}, ["database_schema"]),
+        "bad time zone": (
+            ["--config", str(zone)],
+            {},
+            ["réglage timezone\u202f: fuseau horaire inconnu «\u00a0Europe/Pariss\u00a0»"],
+        ),
+        "plain secret": (
+            ["--config", str(token)],
+            {},
+            ["réglage bot_token\u202f: doit être une référence"],
+        ),
+        "bad number": (
+            [],
+            {"TEMOIN_DISPATCH__BATCH_SIZE": "many"},
+            ["réglage dispatch.batch_size\u202f: un nombre entier est attendu"],
+        ),
+        "bad schema": (
+            [],
+            {"TEMOIN_DATABASE_SCHEMA": "Robert'); DROP"},
+            ["réglage database_schema\u202f: doit être un nom SQL en minuscules"],
+        ),
     }
 
 
@@ -192,7 +224,25 @@ def test_bad_configuration_exits_2_naming_the_setting(case: str, tmp_path: Path)
     assert line.startswith("temoin: ")
     for word in words:
         assert word in line
+    assert not violations(line.removeprefix("temoin: ")), line
     assert "123:abc" not in done.stderr  # a secret given inline is not echoed
+
+
+def test_bad_configuration_in_english_when_the_locale_says_so(tmp_path: Path) -> None:
+    zone = write(tmp_path / "zone.toml", 'locale = "en"\ntimezone = "Europe/Pariss"\n')
+    done = run_temoin("--config", str(zone), "db", "current")
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"temoin: setting timezone: unknown time zone 'Europe/Pariss' (in {zone})\n"
+    )
+    missing = tmp_path / "nowhere.toml"
+    done = run_temoin("--config", str(missing), "db", "current", env={"TEMOIN_LOCALE": "en"})
+    assert done.stderr == f"temoin: config file {missing}: no such file\n"
+    # the locale itself wrong: said in French, the default
+    done = run_temoin("db", "current", env={"TEMOIN_LOCALE": "de"})
+    assert (
+        done.stderr == "temoin: réglage locale\u202f: doit être fr ou en (variable TEMOIN_LOCALE)\n"
+    )
 
 
 def test_messages_name_setting_and_origin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

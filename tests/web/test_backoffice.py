@@ -98,7 +98,8 @@ async def test_triage_match_and_ignore_from_the_web(mail_web: MailWeb) -> None:
             f"/admin/tri/{mail_web.ccas}/associer",
             data={"csrf_token": token, "contact": "999999", "kind": "answer"},
         )
-        assert wrong.status_code == 400 and "contact 999999" in wrong.text
+        assert wrong.status_code == 400
+        assert "Décision refusée\u202f: aucun contact n°\u00a0999999." in wrong.text
         bad_kind = await client.post(
             f"/admin/tri/{mail_web.ccas}/associer",
             data={"csrf_token": token, "contact": str(world.contacts["ccas_b"]), "kind": "x"},
@@ -131,6 +132,10 @@ async def test_triage_match_and_ignore_from_the_web(mail_web: MailWeb) -> None:
             data={"csrf_token": token, "contact": str(world.contacts["ccas_a"])},
         )
         assert again.status_code == 400  # decided already: nothing changes
+        assert (
+            f"Décision refusée\u202f: le message n°\u00a0{mail_web.ccas} n’est plus à trier\u202f: "
+            f"il est déjà rattaché au contact {world.contacts['ccas_b']}." in again.text
+        )
 
         ignored = await client.post(
             f"/admin/tri/{mail_web.hostile}/ignorer", data={"csrf_token": token}
@@ -141,6 +146,10 @@ async def test_triage_match_and_ignore_from_the_web(mail_web: MailWeb) -> None:
             f"/admin/tri/{mail_web.hostile}/ignorer", data={"csrf_token": token}
         )
         assert twice.status_code == 409
+        assert (
+            f"Décision refusée\u202f: le message n°\u00a0{mail_web.hostile} n’est pas en "
+            "attente de tri." in twice.text
+        )
 
     async with web.client() as client:
         await login(client, "consult@example.org")

@@ -74,7 +74,10 @@ async def test_bulk_ignore_and_classify(database: Database) -> None:
         assert done.status_code == 303
         after = await client.get(done.headers["location"])
         assert "Messages ignorés\u202f: 3." in after.text
-        assert "Écartés, car déjà traités entre-temps\u202f: 1." in after.text  # 999999
+        assert (
+            "Écartés, car déjà traités entre-temps\u202f: 1 (aucun message n°\u00a0999999)."
+            in after.text
+        )
         assert "Messages à trier (3)" in after.text
         states = await _states(database)
         for i in ids[:3]:
@@ -88,8 +91,10 @@ async def test_bulk_ignore_and_classify(database: Database) -> None:
                   "action": "classify", "kind": "out_of_office"},
         )  # fmt: skip
         after = await client.get(classified.headers["location"])
+        assert "Messages reclassés\u202f: 2." in after.text
         assert (
-            "Messages reclassés\u202f: 2." in after.text and "entre-temps\u202f: 1." in after.text
+            f"entre-temps\u202f: 1 (le message n°\u00a0{ids[0]} n’est pas en attente de tri)."
+            in after.text
         )
         states = await _states(database)
         for i in ids[3:5]:
@@ -112,3 +117,25 @@ async def test_bulk_ignore_and_classify(database: Database) -> None:
         assert await _states(database) == before
         forged = await client.get("/admin/tri", params={"lot": "ignore", "faits": "<b>x</b>"})
         assert forged.status_code == 200 and "<b>x</b>" not in forged.text
+
+
+async def test_bulk_skipped_said_in_english(database: Database) -> None:
+    ids = await _queue(database, 2)
+    await add_account(database, "coord@example.org", "coordinator")
+    config = make_config(locale="en")
+    app = create_app(database, config, FixedClock(AT + timedelta(days=1)))
+    web = WebWorld(app, database, FixedClock(AT), config, None, 0, 0)  # type: ignore[arg-type]
+    async with web.client() as client:
+        await login(client, "coord@example.org")
+        token = csrf_of((await client.get("/admin/tri")).text)
+        data = {"csrf_token": token, "message": [str(ids[0])], "action": "ignore"}
+        assert (await client.post("/admin/tri/lot", data=data)).status_code == 303
+        again = await client.post("/admin/tri/lot", data=data)
+        after = (await client.get(again.headers["location"])).text
+        assert f"Skipped, as decided meanwhile: 1 (message {ids[0]} is not pending" in after
+        page = await client.get(f"/admin/tri/{ids[0]}")
+        refused = await client.post(
+            f"/admin/tri/{ids[0]}/ignorer", data={"csrf_token": csrf_of(page.text)}
+        )
+        assert refused.status_code == 409
+        assert f"Decision refused: message {ids[0]} is not pending in triage." in refused.text

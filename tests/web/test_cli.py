@@ -112,11 +112,23 @@ def test_users_speak_the_configured_locale(
 def test_serving_needs_a_secret_key(cli_env: DbTarget, monkeypatch: pytest.MonkeyPatch) -> None:
     result = runner.invoke(temoin.cli.app.app, ["web", "--port", "8999"])
     assert result.exit_code == 2
-    assert "web.secret_key is not set" in result.stderr
+    said = result.stderr.removeprefix("temoin: ").strip()
+    assert said.startswith("réglage web.secret_key\u202f: n’est pas réglé (donnez une référence")
+    assert not violations(said), said
     monkeypatch.setenv("TEMOIN_WEB__SECRET_KEY", "env:TEMOIN_TEST_WEB_KEY")
+    missing = runner.invoke(temoin.cli.app.app, ["web", "--port", "8999"])
+    assert missing.stderr == (
+        "temoin: réglage web.secret_key\u202f: la variable d’environnement TEMOIN_TEST_WEB_KEY "
+        "n’est pas définie\n"
+    )
     monkeypatch.setenv("TEMOIN_TEST_WEB_KEY", "too short")
     short = runner.invoke(temoin.cli.app.app, ["web", "--port", "8999"])
-    assert short.exit_code == 2 and "at least 32 characters" in short.stderr
+    assert short.exit_code == 2 and "doit donner au moins 32 caractères" in short.stderr
+    monkeypatch.setenv("TEMOIN_LOCALE", "en")
+    short = runner.invoke(temoin.cli.app.app, ["web", "--port", "8999"])
+    assert short.stderr == (
+        "temoin: setting web.secret_key: must resolve to at least 32 characters\n"
+    )
     monkeypatch.setenv("TEMOIN_WEB__SECRET_KEY", "s3cr3t-value-written-inline-xxxxxxxxxxxx")
     inline = runner.invoke(temoin.cli.app.app, ["web", "--port", "8999"])
     assert inline.exit_code == 2 and "never the secret itself" in inline.stderr

@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from scenarios import events as ev
-from storage.models import Auditor, Contact, ContactEvent, Observation
+from storage.models import Auditor, Contact, ContactEvent, Observation, WebAccount
 from tests.web.conftest import NOW, WebWorld, csrf_of, login
 from tests.web.test_backoffice import MailWeb, mail_web  # noqa: F401  (the fixture)
 
@@ -78,8 +78,9 @@ async def test_override_a_check_of_a_real_answer(mail_web: MailWeb) -> None:  # 
         assert again.status_code == 303
         page = await client.get(page_path)
         history = page.text[page.text.index('id="historique"') :]
-        assert "web:consult@example.org" in history and "web:coord@example.org" in history
-        assert history.index("web:consult@example.org") < history.index("web:coord@example.org")
+        assert "<td>Consult</td>" in history and "<td>Coord</td>" in history  # names
+        assert "web:" not in history
+        assert history.index("<td>Consult</td>") < history.index("<td>Coord</td>")
         assert "Signé « Le service » : pas de formule d’appel" in history.replace("&#39;", "’")
 
     async with web.database.session() as s:
@@ -139,7 +140,7 @@ async def test_send_an_answer_back_and_see_the_auditors_load(web_world: WebWorld
         assert done.status_code == 303 and done.headers["location"] == path
         page = await client.get(path)
         assert "à corriger" in page.text and "en attente de l’enquêteur" in page.text
-        assert "Correction demandée" in page.text and "web:coord@example.org" in page.text
+        assert "Correction demandée" in page.text and "<td>Coord</td>" in page.text
 
         loads = await client.get("/admin/enqueteurs")
         assert loads.status_code == 200
@@ -193,3 +194,29 @@ async def test_reviews_are_for_the_back_office(web_world: WebWorld) -> None:
         assert (await client.get("/admin/contacts/999999/observations")).status_code == 404
         page = await client.get(paths[0])  # checks stored by hand: no message behind them
         assert page.status_code == 200 and "Démarche" in page.text
+
+
+async def test_history_names_the_auditor_and_the_accounts(web_world: WebWorld) -> None:
+    """The bot records ``auditor:ID``, the web ``web:LOGIN``: the history shows their names,
+    escaped; an actor nobody answers to any more (or a program) is shown as recorded."""
+    phone = web_world.fx.contact_ids["phone"]
+    ana = await _auditor(web_world, phone)
+    async with web_world.database.session() as s:
+        found = await s.get(Auditor, ana)
+        assert found is not None
+        found.name = "Ana <b>Lopes</b>"
+        coord = await s.scalar(select(WebAccount).where(WebAccount.login == "coord@example.org"))
+        assert coord is not None
+        coord.name = "Léa & <i>Coordinatrice</i>"
+        detail = {"question": "rings", "previous": 3, "value": 4}
+        for actor in (f"auditor:{ana}", "web:coord@example.org", "auditor:999999", "web:gone@x"):
+            s.add(ContactEvent(contact_id=phone, kind=ev.REVIEW_FIXED, at=NOW, actor=actor,
+                               detail=detail))  # fmt: skip
+    async with web_world.client() as client:
+        await login(client, "consult@example.org")
+        for path in (f"/admin/contacts/{phone}/observations", f"/admin/contacts/{phone}"):
+            page = (await client.get(path)).text
+            assert "<td>Ana &lt;b&gt;Lopes&lt;/b&gt;</td>" in page, path
+            assert "<td>Léa &amp; &lt;i&gt;Coordinatrice&lt;/i&gt;</td>" in page, path
+            assert f"auditor:{ana}<" not in page and "web:coord@example.org<" not in page
+            assert "<td>auditor:999999</td>" in page and "<td>web:gone@x</td>" in page, path

@@ -283,3 +283,39 @@ async def test_the_comparison_reads_closed_campaigns_from_the_kept_figures(
     assert first.text == again.text and "Baromètre 2025" in first.text
     cache = app.state.web.barometers
     assert (cache.computed, cache.loaded) == (0, 2)  # both campaigns read once, then held
+
+
+async def test_the_server_start_keeps_and_holds_the_closed_campaigns_figures(
+    web_world: WebWorld,
+) -> None:
+    """The app's lifespan (which uvicorn runs) computes and keeps, in the background, the
+    figures of the closed campaigns; a later start reads them; pages then wait for nothing."""
+    import asyncio
+
+    async def started(app: Any) -> Any:
+        cache = app.state.web.barometers
+        async with app.router.lifespan_context(app):
+            for _ in range(1200):  # a bounded wait for the background task, not a timing
+                if cache.computed + cache.loaded:
+                    break
+                await asyncio.sleep(0.05)
+        return cache
+
+    first = _restarted(web_world)
+    cache = await started(first)
+    assert (cache.computed, cache.loaded) == (1, 0)  # one closed campaign in this world
+    async with web_world.database.session() as s:
+        kept = await barometer_figures.kept_version(
+            s, web_world.fx.campaign.id, figure_options(CLOSE, 5, STRATA)
+        )
+    assert kept == await data_version(web_world.database, web_world.fx.campaign.id, None)
+    await _page(first, web_world, "a@mairie.example")
+    assert (cache.computed, cache.loaded) == (1, 0)  # held since the start
+
+    second = _restarted(web_world)
+    cache = await started(second)
+    assert (cache.computed, cache.loaded) == (0, 1)
+    no_warm = create_app(web_world.database, make_config(), web_world.clock, warm_up=False)
+    async with no_warm.router.lifespan_context(no_warm):
+        pass
+    assert (no_warm.state.web.barometers.computed, no_warm.state.web.barometers.loaded) == (0, 0)
