@@ -36,11 +36,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from sim.dovecot import DovecotServer
 from sim.truth.journal import Truth
 from storage import demo as repo
+from storage.event_facts import stale_contacts
+from storage.models import Contact
 from temoin.cli.app import app
 from tests.conftest import DbTarget
 from tests.security.peers import PeerCheck, check_peer_cells
@@ -78,6 +81,20 @@ async def _channel_statuses(target: DbTarget) -> Counter[tuple[str, str]]:
             campaign = await repo.campaign_id(session, "barometre-demo-e2e")
             assert campaign is not None
             return Counter(await repo.status_counts(session, campaign))
+    finally:
+        await database.dispose()
+
+
+async def _timeline_columns(target: DbTarget) -> tuple[int, list[tuple[Any, ...]]]:
+    """(contacts with a stored origin event, contacts whose stored timeline columns differ
+    from what their events give now: ``storage.event_facts.stale_contacts``)."""
+    database = target.database()
+    try:
+        async with database.session() as session:
+            stored = await session.scalar(
+                select(func.count()).where(Contact.ev_origin_us.is_not(None))
+            )
+            return int(stored or 0), await stale_contacts(session)
     finally:
         await database.dispose()
 
@@ -131,6 +148,10 @@ def test_a_reduced_demo_measures_what_the_simulators_did(
     channels = {channel for channel, _ in statuses}
     assert channels == {"email", "letter", "phone", "visit"}
     assert statuses[("phone", "done")] > 10 and statuses[("visit", "done")] >= 3
+    # What the statistics read of the timelines (kept on the contact rows by triggers) is
+    # what the events the bot, the letters commands and the workers wrote give.
+    stored, stale = asyncio.run(_timeline_columns(empty_db))
+    assert stale == [] and stored > 20
 
     # Each request and follow-up reached its service exactly once; no stray message.
     sends = check["sends"]
