@@ -172,9 +172,15 @@ def _delay(
         None if v is None else float(v)
         for v in quantiles_sorted(ordered, _LEVELS)  # type: ignore[arg-type]
     )
-    times, inverse = np.unique(np.concatenate((ordered, censored)), return_inverse=True)
-    counts_e = np.bincount(inverse[: len(ordered)], minlength=len(times))
-    counts_c = np.bincount(inverse[len(ordered) :], minlength=len(times))
+    # Distinct times and their counts per sample, then merged (no argsort of every value
+    # for an inverse: the few distinct times are placed by a binary search).
+    times_e, n_e = np.unique(ordered, return_counts=True)
+    times_c, n_c = np.unique(censored, return_counts=True)
+    times = np.union1d(times_e, times_c)
+    counts_e = np.zeros(len(times), dtype=np.int64)
+    counts_c = np.zeros(len(times), dtype=np.int64)
+    counts_e[np.searchsorted(times, times_e)] = n_e
+    counts_c[np.searchsorted(times, times_c)] = n_c
     km = km_median_counts(times, counts_e, counts_c, confidence=confidence)
     return DelaySummary(
         len(events),
