@@ -212,7 +212,7 @@ def bot_process(
     Counts its SQL statements, transactions and pool checkouts and its CPU time, written to
     ``STATS.json``; with ``profile``, also a cProfile of the whole run in ``STATS.prof``."""
     database = Database(url, schema=schema)
-    counts: dict[str, float] = {"statements": 0, "commits": 0, "checkouts": 0}
+    counts: dict[str, Any] = {"statements": 0, "commits": 0, "checkouts": 0}
     watch_database(database, counts)
     profiler = cProfile.Profile() if profile else None
     cpu = time.process_time()
@@ -233,24 +233,64 @@ def bot_process(
     Path(f"{stats}.json").write_text(json.dumps(counts))
 
 
-def watch_database(database: Database, counts: dict[str, float]) -> None:
-    """Count statements, commits and pool checkouts of ``database``'s engine."""
+def watch_database(database: Database, counts: dict[str, Any]) -> None:
+    """Count statements, commits and pool checkouts of ``database``'s engine, and time them:
+    each statement (the driver's execute: a round trip, and a prepare on a cache miss), each
+    commit (to the connection's return to the pool, which follows it) and the pool's
+    occupancy at each checkout (a checkout waits only when all connections are out)."""
     engine = database.engine.sync_engine
+    started: dict[int, tuple[str, float]] = {}
+    timings: dict[str, list[float]] = counts.setdefault("timings", {})
 
-    def on_statement(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+    def on_statement(conn: Any, _cursor: object, statement: str, *_: object) -> None:
         counts["statements"] += 1
         kind = "sql: " + " ".join(statement.split()[:6])[:90]
         counts[kind] = counts.get(kind, 0) + 1
+        started[id(conn)] = (kind, time.perf_counter())
 
-    def on_commit(*_: object) -> None:
+    def after_statement(conn: Any, *_: object) -> None:
+        kind, at = started.pop(id(conn), ("?", time.perf_counter()))
+        timings.setdefault(kind, []).append(time.perf_counter() - at)
+
+    def on_commit(conn: Any) -> None:
         counts["commits"] += 1
+        started[id(conn.connection.dbapi_connection)] = ("commit", time.perf_counter())
 
     def on_checkout(*_: object) -> None:
         counts["checkouts"] += 1
+        out = engine.pool.checkedout()  # type: ignore[attr-defined]
+        counts["max_checked_out"] = max(counts.get("max_checked_out", 0), out)
+
+    def on_connect(*_: object) -> None:
+        counts["connects"] = counts.get("connects", 0) + 1
+
+    def on_checkin(dbapi: Any, *_: object) -> None:
+        kind, at = started.pop(id(dbapi), ("", 0.0))
+        if kind == "commit":
+            timings.setdefault("commit (to check-in)", []).append(time.perf_counter() - at)
 
     event.listen(engine, "before_cursor_execute", on_statement)
+    event.listen(engine, "after_cursor_execute", after_statement)
     event.listen(engine, "commit", on_commit)
     event.listen(engine.pool, "checkout", on_checkout)
+    event.listen(engine.pool, "checkin", on_checkin)
+    event.listen(engine.pool, "connect", on_connect)
+
+
+def print_timings(found: dict[str, Any]) -> None:
+    """p50 / p99 / max of each statement kind and of the commits, in ms."""
+    print(
+        f"  pool: at most {found.get('max_checked_out', 0)} connections out at once, "
+        f"{found.get('connects', 0)} opened"
+    )
+    for kind, values in sorted(found.get("timings", {}).items(), key=lambda kv: -len(kv[1])):
+        if len(values) < 20:
+            continue
+        ms = sorted(v * 1000 for v in values)
+        print(
+            f"    {len(ms):>6} x {kind[:70]:<70} p50 {ms[len(ms) // 2]:6.2f} ms, "
+            f"p99 {ms[int(len(ms) * 0.99)]:7.2f} ms, max {ms[-1]:7.1f} ms"
+        )
 
 
 def baseline_process(conf: BotConfig, stats: str) -> None:
@@ -415,6 +455,7 @@ async def run_backend(
                     f"{found['commits'] / per:.2f} commits, {found['checkouts'] / per:.2f} "
                     f"pool checkouts, bot CPU {found['cpu_s'] / per * 1000:.1f} ms ({profiled})"
                 )
+                print_timings(found)
                 errors, in_server = await stamping_errors(database, result[3], result[4])
                 s_p50, s_p99 = quantile(errors, 0.50) * 1000, quantile(errors, 0.99) * 1000
                 s_verdict = "met" if s_p99 < 50 else "MISSED"

@@ -68,9 +68,10 @@ class Runtime:
     morning_hour: int = 8
     evening_hour: int = 18
     digest_hour: int = 19
-    # SQLite has one writer: units of work of this process queue here instead of failing
-    # with "database is locked" when a read transaction tries to become a write one.
-    write_lock: asyncio.Lock | None = field(default=None)
+    # Units of work in progress at once (``bot.app.units_at_once``); the others queue here,
+    # in order, before taking a connection. SQLite has one writer: one at a time, instead of
+    # failing with "database is locked" when a read transaction tries to become a write one.
+    unit_slots: asyncio.Semaphore | None = field(default=None)
     # Photos downloaded and decoded at once: with 64 concurrent updates, 64 large photos
     # would hold gigabytes; the others wait their turn.
     photo_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
@@ -90,11 +91,11 @@ class Runtime:
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[AsyncSession]:
-        if self.write_lock is None:
+        if self.unit_slots is None:
             async with self.database.session() as session:
                 yield session
             return
-        async with self.write_lock, self.database.session() as session:
+        async with self.unit_slots, self.database.session() as session:
             yield session
 
 

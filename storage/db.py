@@ -73,13 +73,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-# PostgreSQL connections kept open by a process. SQLAlchemy's default (5, and 10 more
-# opened and closed on demand) churns under the bot's 64 concurrent updates: every extra
-# connection is a server process forked, a login, the search path set and each statement
-# prepared again (asyncpg's cache is per connection), all round trips. Kept connections
-# cost an idle server process each.
-PG_POOL_SIZE = 16
-PG_MAX_OVERFLOW = 16
+# PostgreSQL connections kept open by a process, opened on demand (none until needed) and
+# never more. SQLAlchemy's default (5, and 10 more opened and closed on demand) churns under
+# the bot's 64 concurrent updates: every extra connection is a server process forked, a
+# login, the dialect's type set-up and each statement prepared again (asyncpg's cache is per
+# connection), all round trips: 15-30 ms added to the update that opens it. An earlier
+# 16 kept + 16 overflow still churned: in bench/bot.py (200 auditors, 4 s pauses) all 32
+# were out at once at peaks and the pool opened 120 connections for 3,200 updates, one
+# update in 30 paying for a connection, enough to make the p99. Keeping all 32 costs an
+# idle server process each, the same ceiling on the server's ``max_connections`` as before;
+# a unit of work beyond 32 waits for a connection instead of opening one.
+PG_POOL_SIZE = 32
+PG_MAX_OVERFLOW = 0
 
 # A pooled PostgreSQL connection idle for longer than this is pinged before it is handed out.
 # SQLAlchemy's ``pool_pre_ping`` pings at every checkout: one more round trip per unit of
