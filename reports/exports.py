@@ -48,7 +48,7 @@ import holidays
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reports.campaign_stats import compute_stats, shipped_catalog
-from reports.contact_rows import contact_columns
+from reports.contact_rows import contact_columns, cycles_uncollected
 from reports.evolution import previous_cells
 from reports.export_profiles import PROFILES, header, sheet_title
 from reports.export_tables import (
@@ -275,8 +275,9 @@ async def export(
                 sink = book.sheet(title, columns, level)
                 parts = _contact_columns(session, campaign, as_of, catalog, bounds)
                 async with contextlib.aclosing(parts):  # its reading task ends with it
-                    async for part in parts:
-                        sink.write_columns(part)
+                    with cycles_uncollected():
+                        async for part in parts:
+                            sink.write_columns(part)
             else:
                 tables = await compute_stats(
                     session, campaign, groupings, as_of=as_of, min_cell=min_cell,
@@ -296,8 +297,11 @@ async def export(
             flat = flat_sink(stream, fmt, columns, meta, shape, t)
             try:
                 if level == "contacts":
-                    async for part in _contact_columns(session, campaign, as_of, catalog, bounds):
-                        flat.write_columns(part)
+                    parts = _contact_columns(session, campaign, as_of, catalog, bounds)
+                    async with contextlib.aclosing(parts):  # its reading task ends with it
+                        with cycles_uncollected():
+                            async for part in parts:
+                                flat.write_columns(part)
                 else:
                     tables = await compute_stats(
                         session, campaign, groupings, as_of=as_of, min_cell=min_cell,
