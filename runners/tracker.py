@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -181,7 +181,6 @@ class Tracker:
         self.config = config or TrackingConfig()
         self._subjects: dict[int, str | None] = {}
         self._refs: dict[int, tuple[tuple[Any, ...], ContactRef]] = {}
-        self._known: dict[int, _KnownContacts] = {}
         self.watchers: dict[int, MailboxWatcher] = {}
         self.analyser = AnalysisPool(self.config.parse_workers)
 
@@ -299,10 +298,7 @@ class Tracker:
         try:
             async with self.database.session() as session:
                 return await self._record(session, persona, items, analyses)
-        except BaseException as exc:
-            self._known.pop(persona.id, None)  # what it kept may not have been committed
-            if not isinstance(exc, SQLAlchemyError):
-                raise
+        except SQLAlchemyError as exc:
             if len(items) == 1:
                 return await self._quarantine_unrecordable(items[0], exc)
             log.warning("persona %s: batch not recorded (%s); one by one", persona.key, exc)
@@ -311,10 +307,7 @@ class Tracker:
             try:
                 async with self.database.session() as session:
                     one = await self._record(session, persona, [item], [analysis])
-            except BaseException as exc:
-                self._known.pop(persona.id, None)
-                if not isinstance(exc, SQLAlchemyError):
-                    raise
+            except SQLAlchemyError as exc:
                 one = await self._quarantine_unrecordable(item, exc)
             add_report(report, one)
         return report
@@ -338,7 +331,13 @@ class Tracker:
         todo = [(i, a) for i, a in zip(items, analyses, strict=True) if i.id in claimed]
         if not todo:
             return report
-        index, known = await self._index(session, persona)
+        contacts = await mail_match.persona_contacts(session, persona.id)
+        own_subjects = await mail_match.own_copy_subjects(session, persona.id)
+        index = MatchIndex(
+            persona.email,
+            persona.subaddress_separator,
+            [self._ref(persona, c, own_subjects.get(c.id, ())) for c in contacts],
+        )
         seen = await mail_match.seen_before(
             session, persona.id, [i.sha256 for i, _ in todo],
             [mid for _, a in todo if a.analysis.parsed and (mid := a.analysis.parsed.message_id)],
@@ -419,55 +418,9 @@ class Tracker:
                 by_mid[(parsed.message_id, sender)] = (item.id, row.contact_id)
             report.by_kind[row.classification] = report.by_kind.get(row.classification, 0) + 1
             results.append(row)
-        written = await self._apply(session, persona, replies)
+        await self._apply(session, persona, replies)
         await mail.save_results(session, results)
-        await self._keep_index(session, persona, known, written, own_copies=report.own_copies)
         return report
-
-    async def _index(
-        self, session: AsyncSession, persona: PersonaInfo
-    ) -> tuple[MatchIndex, _KnownContacts]:
-        """The persona's match index: the contacts and own-copy subjects kept from the last
-        batch while the database's fingerprint of them (mail_match.match_fingerprint) is the
-        one this process left, else read again. Matching sees exactly what a fresh read gives."""
-        fingerprint = (persona, await mail_match.match_fingerprint(session, persona.id))
-        known = self._known.get(persona.id)
-        if known is None or known.fingerprint != fingerprint:
-            contacts = await mail_match.persona_contacts(session, persona.id)
-            own = await mail_match.own_copy_subjects(session, persona.id)
-            known = _KnownContacts(fingerprint, {c.id: c for c in contacts}, own)
-            self._known[persona.id] = known
-        if known.index is None:
-            known.index = MatchIndex(
-                persona.email,
-                persona.subaddress_separator,
-                [self._ref(persona, c, known.own.get(c.id, ())) for c in known.rows.values()],
-            )
-        return known.index, known
-
-    async def _keep_index(
-        self, session: AsyncSession, persona: PersonaInfo, known: _KnownContacts,
-        written: dict[int, ContactView], *, own_copies: int,
-    ) -> None:  # fmt: skip
-        """After this batch's writes: keep what ``_index`` read, with the statuses this batch
-        wrote, under the fingerprint they give, when the fingerprint moved by those writes
-        alone; otherwise (own copies recorded, another process's change) forget it."""
-        if self._known.get(persona.id) is not known:
-            return
-        after = await mail_match.match_fingerprint(session, persona.id)
-        before = known.fingerprint[1]
-        stamps = [before[2], *(view.status_at for view in written.values())]
-        expected = (*before[:2], max((s for s in stamps if s is not None), default=None),
-                    *before[3:])  # fmt: skip
-        if own_copies or after != expected:
-            del self._known[persona.id]
-            return
-        for contact_id, view in written.items():
-            row = known.rows.get(contact_id)
-            if row is not None and row.status != view.status:
-                known.rows[contact_id] = replace(row, status=view.status)
-                known.index = None
-        known.fingerprint = (persona, after)
 
     async def _apply(
         self,
@@ -476,11 +429,10 @@ class Tracker:
         replies: Sequence[tuple[Reply, ParsedMessage, AnswerText | None]],
         *,
         locked: dict[int, ContactView] | None = None,
-    ) -> dict[int, ContactView]:
-        """Lock the contacts concerned, apply each reply in receipt order, write the changes;
-        return the contacts written, as written."""
+    ) -> None:
+        """Lock the contacts concerned, apply each reply in receipt order, write the changes."""
         if not replies:
-            return {}
+            return
         if locked is None:
             locked = await mail.lock_contacts(session, {reply[0].contact_id for reply in replies})
         before = locked
@@ -508,7 +460,6 @@ class Tracker:
             events.extend(new_events)
         await mail.save_contacts(session, before, after)
         await mail.add_events(session, events)
-        return {cid: view for cid, view in after.items() if view != before[cid]}
 
     # -- triage ------------------------------------------------------------------------------
 
@@ -579,7 +530,6 @@ class Tracker:
                     message=message_id,
                 )  # fmt: skip
             await self._apply(session, persona, [(reply, analysis.parsed, None)], locked=before)
-            self._known.clear()
         return reply
 
     async def personas_all(self) -> list[PersonaInfo]:
@@ -637,16 +587,6 @@ class Tracker:
         normalised = normalise_subject(subject) if subject else None
         self._subjects[view.id] = normalised
         return normalised
-
-
-@dataclass
-class _KnownContacts:
-    """What ``Tracker._index`` read for a persona, under the fingerprint it was read at."""
-
-    fingerprint: tuple[Any, ...]
-    rows: dict[int, MatchRow]
-    own: dict[int, list[str]]
-    index: MatchIndex | None = None
 
 
 def _key(persona: PersonaInfo) -> tuple[Any, ...]:

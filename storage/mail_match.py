@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scenarios.domain import Channel
@@ -60,40 +60,6 @@ async def persona_contacts(session: AsyncSession, persona_id: int) -> list[Match
         )
     )
     return [MatchRow(*row) for row in rows.all()]
-
-
-async def match_fingerprint(session: AsyncSession, persona_id: int) -> tuple[Any, ...]:
-    """One aggregate row that changes when what ``persona_contacts`` and ``own_copy_subjects``
-    return may have changed: a contact sent or followed up, a status moved (``status_at``),
-    a service or collectivity edited (``updated_at``), an own copy recorded. Lets the tracker
-    keep those two reads across batches and read them again only when this changes."""
-    own = (
-        select(func.count(Message.id), func.max(Message.id))
-        .where(
-            Message.persona_id == persona_id,
-            Message.classification == OWN_COPY,
-            Message.contact_id.is_not(None),
-        )
-        .subquery()
-    )
-    query: Any = select(
-        func.count(Contact.id), func.max(Contact.id), func.max(Contact.status_at),
-        func.count(Contact.followup_message_id), func.max(Service.updated_at),
-        func.max(Collectivity.updated_at),
-    )  # fmt: skip
-    contacts = (
-        await session.execute(
-            query.join(Service, Service.id == Contact.service_id)
-            .join(Collectivity, Collectivity.id == Contact.collectivity_id)
-            .where(
-                Contact.persona_id == persona_id,
-                Contact.channel == Channel.EMAIL.value,
-                Contact.message_id.is_not(None),
-            )
-        )
-    ).one()
-    copies = (await session.execute(select(own.c[0], own.c[1]))).one()
-    return (*contacts, *copies)
 
 
 async def own_copy_subjects(session: AsyncSession, persona_id: int) -> dict[int, list[str]]:

@@ -17,7 +17,6 @@ from runners.effects import delays
 from scenarios.calendar import BusinessCalendar
 from sim.dovecot import DovecotServer
 from storage.db import Database
-from storage.models import Contact
 from tests.conftest import DbTarget
 from tests.mailworld import (
     PASSWORD_ENV,
@@ -366,47 +365,3 @@ def bounce(original_id: str, recipient: str, status: str, persona: str) -> bytes
         f"From: {persona}\r\nTo: {recipient}\r\nMessage-ID: {original_id}\r\n"
         "Subject: Demande\r\n\r\n--B--\r\n"
     ).encode()
-
-
-async def test_contacts_kept_across_batches_see_what_changed_elsewhere(
-    database: Database, dovecot_server: DovecotServer, mail_user: str
-) -> None:
-    """The tracker keeps the persona's contacts from one batch to the next; a contact sent
-    meanwhile and a follow-up Message-ID given meanwhile (by the dispatcher, elsewhere) are
-    matched in the next batch as a fresh read would match them."""
-    world = await make_world(database, dovecot_server, mail_user)
-    at = SENT + timedelta(days=1)
-    acte = world.services["acte"]
-    dovecot_server.append(
-        mail_user,
-        reply(sender=acte, to=world.persona_email, in_reply_to=world.message_ids["acte"]),
-        when=at,
-    )
-    t = tracker(database)
-    assert await t.sync_all() == {}
-    async with database.session() as s:
-        first = await s.get(Contact, world.contacts["acte"])
-        ccas_a = await s.get(Contact, world.contacts["ccas_a"])
-        assert first is not None and ccas_a is not None
-        late = Contact(
-            campaign_id=first.campaign_id, service_id=first.service_id,
-            collectivity_id=first.collectivity_id, scenario_id=first.scenario_id,
-            channel="email", wording=0, persona_id=world.persona_id, planned_at=SENT,
-            status="sent", status_at=SENT, sent_at=SENT, message_id="<late@persona.example>",
-            reply_token="toklate",
-        )  # fmt: skip
-        s.add(late)
-        ccas_a.followup_message_id = "<followup@persona.example>"  # status_at unchanged
-        await s.flush()
-        late_id = late.id
-    for parent, subject in (("<late@persona.example>", "Re: tardif"),
-                            ("<followup@persona.example>", "Re: relance")):  # fmt: skip
-        dovecot_server.append(
-            mail_user,
-            reply(sender=acte, to=world.persona_email, subject=subject, in_reply_to=parent),
-            when=at + timedelta(hours=1),
-        )
-    assert await t.sync_all() == {}
-    rows = await messages(database, world.persona_id)
-    assert _by_subject(rows, "Re: tardif").contact_id == late_id
-    assert _by_subject(rows, "Re: relance").contact_id == world.contacts["ccas_a"]
