@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, TypeVar
@@ -59,19 +60,34 @@ AHEAD: Final = 4
 _HOURS: dict[int, tuple[str, str] | tuple[()]] = {}
 
 
+_GC_LOCK: Final = threading.Lock()
+_gc_holders = 0  # exports running with the collector paused (threads of the web server)
+_gc_was_enabled = True
+
+
 @contextlib.contextmanager
 def cycles_uncollected() -> Iterator[None]:
     """The cyclic garbage collector off for the block, back as it was after: an export
     makes millions of acyclic objects (rows, texts) that reference counting frees, and
     each collection the allocations trigger walks every object alive in the process (at a
-    million contacts: 5 to 6 s of collections, none freeing anything of the export's)."""
-    enabled = gc.isenabled()
-    gc.disable()
+    million contacts: 5 to 6 s of collections, none freeing anything of the export's).
+
+    The collector's switch is process-wide and the web server runs downloads in threads:
+    the first export to enter pauses it and the last to leave puts it back as the first
+    found it, so overlapping exports never leave it off."""
+    global _gc_holders, _gc_was_enabled
+    with _GC_LOCK:
+        if _gc_holders == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_holders += 1
     try:
         yield
     finally:
-        if enabled:
-            gc.enable()
+        with _GC_LOCK:
+            _gc_holders -= 1
+            if _gc_holders == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 def utc_datetime(us: int) -> datetime:

@@ -257,3 +257,44 @@ async def test_a_reader_that_stops_early_leaves_the_session_usable(
             )
         ]  # fmt: skip
     assert len(every) == 80 and every[:10] == first
+
+
+def test_overlapping_exports_leave_the_collector_as_they_found_it() -> None:
+    """Two exports in threads (the web server's downloads) overlap: the collector stays
+    off while either runs and is back on once both are done, whichever ends first."""
+    import gc
+    import threading
+
+    from reports.contact_rows import cycles_uncollected
+
+    assert gc.isenabled()
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    seen: list[bool] = []
+
+    def first() -> None:
+        with cycles_uncollected():
+            first_in.set()
+            second_in.wait(5)
+        first_out.set()
+
+    def second() -> None:
+        first_in.wait(5)
+        with cycles_uncollected():
+            second_in.set()
+            first_out.wait(5)
+            seen.append(gc.isenabled())  # the first has left: still off for this one
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert seen == [False]
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with cycles_uncollected():
+            pass
+        assert not gc.isenabled()  # found off, left off
+    finally:
+        gc.enable()
