@@ -141,6 +141,15 @@ def _class_sql() -> str:
     return " + ".join(parts)
 
 
+# The facts the class and the packs read (besides the grouping keys).
+_FACTS: Final = (
+    "id", "channel", "status", "population", "sent_us", "delivered", "detailed",
+    "ans_delay_us", "ans_bd", "censor_us", "censor_bd", "ack_delay_us", "ack_bd",
+    "ans_within", "ack_within", "skew", "unmapped", "picked", "pickup_us", "transfers",
+    "waiting_us", "service_us",
+)  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class _Class:
     flags: dict[str, bool]
@@ -274,6 +283,7 @@ async def cell_aggregates(
     here: whether a known flag makes a contact scored).
     """
     dialect = session.get_bind().dialect.name
+    keys = [KEY_COLUMNS[name] for name in by]
     facts, params = facts_sql(
         dialect,
         campaign_id=campaign_id,
@@ -281,8 +291,8 @@ async def cell_aggregates(
         campaign_closed_us=campaign_closed_us,
         strata=strata,
         targets=targets,
+        columns=sorted({*keys, *_FACTS, *(["coll_name"] if "collectivity" in by else [])}),
     )
-    keys = [KEY_COLUMNS[name] for name in by]
     columns = [f"{k} AS key{i}" for i, k in enumerate(keys)]
     columns.append("MIN(coll_name) AS coll_name" if "collectivity" in by else "NULL AS coll_name")
     columns += ["cls", "COUNT(*) AS n", "SUM(transfers) AS transfers"]

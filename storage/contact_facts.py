@@ -39,6 +39,7 @@ Targets come in as literals from the caller (``Targets``); strata bounds as para
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,14 +73,32 @@ class Targets:
     channels: Mapping[str, tuple[int | None, int | None]] = field(default_factory=dict)
 
 
+# Output columns copied from the stages as they are (the rest are computed at the end).
+_PASSTHROUGH = (
+    "id", "channel", "scenario_id", "status", "wording", "service_id", "service_kind",
+    "service_name", "collectivity_id", "coll_code", "coll_name", "coll_kind", "population",
+    "departement", "region", "stratum", "persona_id", "auditor_id",  # then planned_us
+    "sent_us", "answer_us", "ack_us", "closed_us", "delivered", "written", "detailed",
+    "answer_target", "ack_target",
+)  # fmt: skip
+_PASSTHROUGH_TAIL = (
+    "waiting_us", "service_us", "picked", "pickup_us", "transfers", "phone_attempts", "skew",
+)  # fmt: skip
+# Base columns the stages read whatever the output.
+_STAGE_INPUTS = frozenset(
+    ("sent_us", "answer_us", "ack_us", "closed0_us", "status", "channel", "departement")
+)
+
+
 def _literal(value: int | None) -> str:
     return "NULL" if value is None else str(int(value))
 
 
-def _targets(targets: Targets, params: dict[str, Any]) -> tuple[str, str, str, str]:
-    """(CTE, join, answer target, ack target): a VALUES table of the scenarios' targets joined
-    by scenario id (one hash lookup, not a CASE over every scenario), the channel defaults
-    for a scenario not listed."""
+def _targets(dialect: str, targets: Targets, params: dict[str, Any]) -> tuple[str, str, str, str]:
+    """(CTE, join, answer target, ack target): on PostgreSQL a VALUES table of the
+    scenarios' targets joined by scenario id (one hash lookup, not a CASE over every
+    scenario); on SQLite, which scans such a table for every contact (no index on a CTE),
+    a CASE over the scenario ids; the channel defaults for a scenario not listed."""
 
     def by_channel(index: int) -> str:
         whens = " ".join(
@@ -90,6 +109,17 @@ def _targets(targets: Targets, params: dict[str, Any]) -> tuple[str, str, str, s
 
     if not targets.scenarios:
         return "", "", by_channel(0), by_channel(1)
+    if dialect == "sqlite":
+        cases: list[list[str]] = [[], []]
+        for i, (sid, pair) in enumerate(sorted(targets.scenarios.items())):
+            params[f"sc{i}"] = sid
+            for index in (0, 1):
+                cases[index].append(f"WHEN :sc{i} THEN {_literal(pair[index])}")
+        answer_sql, ack_sql = (
+            f"(CASE c.scenario_id {' '.join(c)} ELSE {by_channel(i)} END)"
+            for i, c in enumerate(cases)
+        )
+        return "", "", answer_sql, ack_sql
     rows = []
     for i, (sid, (answer, ack)) in enumerate(sorted(targets.scenarios.items())):
         params[f"sc{i}"] = sid
@@ -130,6 +160,7 @@ def facts_sql(
     with_planned: bool = False,
     channel: str | None = None,
     id_range: bool = False,
+    columns: Sequence[str] | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """The per-contact facts SELECT (a subquery's text) and its parameters.
 
@@ -142,7 +173,8 @@ def facts_sql(
     integers; ``*_bd`` business days; flags are booleans on PostgreSQL, 0/1 on SQLite).
     ``planned_us`` is NULL unless ``with_planned``; ``channel`` keeps only that channel;
     ``id_range`` only the contacts with ``:id_lo <= id < :id_hi`` (parameters the caller
-    binds: ``stream_facts``), their events read by range too.
+    binds: ``stream_facts``), their events read by range too. ``columns``: only these
+    output columns, in this order (and only the base columns they need computed).
     """
 
     def us(column: str) -> str:
@@ -160,7 +192,7 @@ def facts_sql(
     strata_case = " ".join(f"WHEN k.population < :b{i} THEN {i}" for i in range(len(strata)))
     for i, bound in enumerate(strata):
         params[f"b{i}"] = int(bound)
-    targets_cte, targets_join, answer_target, ack_target = _targets(targets, params)
+    targets_cte, targets_join, answer_target, ack_target = _targets(dialect, targets, params)
     detailed = _DETAILED_SQL.format(
         checks_text="c.checks" if dialect == "sqlite" else "CAST(c.checks AS TEXT)"
     )
@@ -190,52 +222,91 @@ def facts_sql(
     if channel is not None:
         only_channel = " AND c.channel = :only_channel"
         params["only_channel"] = channel
+    base_columns = {
+        "id": "c.id",
+        "channel": "c.channel",
+        "scenario_id": "c.scenario_id",
+        "status": "c.status",
+        "wording": "c.wording",
+        "service_id": "c.service_id",
+        "service_kind": "s.kind",
+        "service_name": "s.name",
+        "collectivity_id": "c.collectivity_id",
+        "coll_code": "k.insee_code",
+        "coll_name": "k.name",
+        "coll_kind": "k.kind",
+        "population": "k.population",
+        "departement": "k.departement",
+        "region": "k.region",
+        "stratum": f"CASE {strata_case} ELSE {len(strata)} END",
+        "persona_id": "c.persona_id",
+        "auditor_id": "c.auditor_id",
+        "planned_at": "c.planned_at",
+        "sent_us": f"COALESCE(c.ev_origin_us, {us('c.sent_at')})",
+        "answer_us": f"COALESCE(c.ev_reply_us, {us('c.first_answer_at')})",
+        "ack_us": us("c.first_ack_at"),
+        "closed0_us": f"COALESCE({us('c.closed_at')}, {closed_null})",
+        "waiting_us": "c.ev_waiting_us",
+        "service_us": "c.ev_service_us",
+        "picked": "c.ev_picked",
+        "pickup_us": "c.ev_pickup_us",
+        "transfers": "c.ev_transfers",
+        "phone_attempts": "CASE WHEN c.channel = 'phone' THEN COALESCE(c.ev_attempts, 0) END",
+        "answer_target": answer_target,
+        "ack_target": ack_target,
+        "detailed": detailed,
+    }
+    final_columns = {
+        **{name: f"t.{name}" for name in _PASSTHROUGH[:18]},
+        "planned_us": planned,
+        **{name: f"t.{name}" for name in _PASSTHROUGH[18:]},
+        "ans_delay_us": "t.ans_at - t.sent_us",
+        "ans_bd": ans_bd,
+        "ack_delay_us": "t.ack_at - t.sent_us",
+        "ack_bd": ack_bd,
+        "censor_us": "t.censor_at - t.sent_us",
+        "censor_bd": censor_bd,
+        "ans_within": f"""CASE WHEN t.answer_target IS NULL THEN NULL
+       WHEN t.ans_at IS NOT NULL THEN {ans_bd} <= t.answer_target
+       WHEN t.censor_at IS NOT NULL AND {censor_bd} > t.answer_target THEN FALSE
+  END""",
+        "ack_within": f"""CASE WHEN t.ack_target IS NULL THEN NULL
+       WHEN t.ack_at IS NOT NULL THEN {ack_bd} <= t.ack_target
+       WHEN t.censor_at IS NOT NULL AND {censor_bd} > t.ack_target THEN FALSE
+  END""",
+        **{name: f"t.{name}" for name in _PASSTHROUGH_TAIL},
+        "unmapped": """(t.end_us IS NOT NULL AND (bs.departement IS NULL
+    OR (t.ans_at IS NOT NULL AND ba.departement IS NULL)
+    OR (t.ack_at IS NOT NULL AND bk.departement IS NULL)
+    OR (t.censor_at IS NOT NULL AND bc.departement IS NULL)))""",
+    }
+    if columns is not None:
+        final_columns = {name: final_columns[name] for name in columns}
+    # Only the base columns the stages or the chosen output read travel through the
+    # fences (SQLite copies every column of a fenced subquery at each stage).
+    used = " ".join(final_columns.values())
+    base_columns = {
+        name: expr
+        for name, expr in base_columns.items()
+        if name in _STAGE_INPUTS or re.search(rf"\bt\.{name}\b", used)
+    }
+    base_select = ",\n    ".join(f"{expr} AS {name}" for name, expr in base_columns.items())
+    final_select = ",\n  ".join(f"{expr} AS {name}" for name, expr in final_columns.items())
+    service_join = (
+        "LEFT JOIN service s ON s.id = c.service_id"
+        if any(name.startswith("service_") for name in base_columns if name != "service_us")
+        else ""
+    )
     sql = f"""
 WITH {targets_cte}base AS (
-  SELECT c.id, c.channel, c.scenario_id, c.status, c.wording, c.service_id,
-    s.kind AS service_kind, s.name AS service_name, c.collectivity_id,
-    k.insee_code AS coll_code, k.name AS coll_name, k.kind AS coll_kind, k.population,
-    k.departement, k.region,
-    CASE {strata_case} ELSE {len(strata)} END AS stratum,
-    c.persona_id, c.auditor_id,
-    c.planned_at,
-    COALESCE(c.ev_origin_us, {us("c.sent_at")}) AS sent_us,
-    COALESCE(c.ev_reply_us, {us("c.first_answer_at")}) AS answer_us,
-    {us("c.first_ack_at")} AS ack_us,
-    COALESCE({us("c.closed_at")}, {closed_null}) AS closed0_us,
-    c.ev_waiting_us AS waiting_us, c.ev_service_us AS service_us, c.ev_picked AS picked,
-    c.ev_pickup_us AS pickup_us, c.ev_transfers AS transfers,
-    CASE WHEN c.channel = 'phone' THEN COALESCE(c.ev_attempts, 0) END AS phone_attempts,
-    {answer_target} AS answer_target,
-    {ack_target} AS ack_target,
-    {detailed} AS detailed
+  SELECT {base_select}
   FROM contact c
-    LEFT JOIN service s ON s.id = c.service_id
+    {service_join}
     JOIN collectivity k ON k.id = c.collectivity_id
     {targets_join}
   WHERE c.campaign_id = :campaign{only_channel}{in_range}
 )
-SELECT t.id, t.channel, t.scenario_id, t.status, t.wording, t.service_id, t.service_kind,
-  t.service_name, t.collectivity_id, t.coll_code, t.coll_name, t.coll_kind, t.population,
-  t.departement, t.region, t.stratum, t.persona_id, t.auditor_id, {planned} AS planned_us,
-  t.sent_us, t.answer_us, t.ack_us, t.closed_us, t.delivered, t.written, t.detailed,
-  t.answer_target, t.ack_target,
-  t.ans_at - t.sent_us AS ans_delay_us, {ans_bd} AS ans_bd,
-  t.ack_at - t.sent_us AS ack_delay_us, {ack_bd} AS ack_bd,
-  t.censor_at - t.sent_us AS censor_us, {censor_bd} AS censor_bd,
-  CASE WHEN t.answer_target IS NULL THEN NULL
-       WHEN t.ans_at IS NOT NULL THEN {ans_bd} <= t.answer_target
-       WHEN t.censor_at IS NOT NULL AND {censor_bd} > t.answer_target THEN FALSE
-  END AS ans_within,
-  CASE WHEN t.ack_target IS NULL THEN NULL
-       WHEN t.ack_at IS NOT NULL THEN {ack_bd} <= t.ack_target
-       WHEN t.censor_at IS NOT NULL AND {censor_bd} > t.ack_target THEN FALSE
-  END AS ack_within,
-  t.waiting_us, t.service_us, t.picked, t.pickup_us, t.transfers, t.phone_attempts, t.skew,
-  (t.end_us IS NOT NULL AND (bs.departement IS NULL
-    OR (t.ans_at IS NOT NULL AND ba.departement IS NULL)
-    OR (t.ack_at IS NOT NULL AND bk.departement IS NULL)
-    OR (t.censor_at IS NOT NULL AND bc.departement IS NULL))) AS unmapped
+SELECT {final_select}
 FROM (
   SELECT a.*,
     CASE WHEN answer_in_us IS NOT NULL THEN {big}(answer_in_us, sent_us) END AS ans_at,
