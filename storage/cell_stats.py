@@ -35,6 +35,7 @@ from numpy.typing import NDArray
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.business_days import day_arrays
 from storage.contact_facts import Targets, facts_sql
 
 __all__ = [
@@ -292,6 +293,7 @@ async def cell_aggregates(
         strata=strata,
         targets=targets,
         columns=sorted({*keys, *_FACTS, *(["coll_name"] if "collectivity" in by else [])}),
+        days=day_arrays(session),
     )
     columns = [f"{k} AS key{i}" for i, k in enumerate(keys)]
     columns.append("MIN(coll_name) AS coll_name" if "collectivity" in by else "NULL AS coll_name")
@@ -299,8 +301,8 @@ async def cell_aggregates(
     columns += [f"{_pack(dialect, column, wide)} AS {name}" for name, column, wide in _PACKS]
     group = ", ".join([*keys, "cls"])
     sql = (
-        f"WITH f AS ({facts}) SELECT {', '.join(columns)}"
-        f" FROM (SELECT f.*, {_class_sql()} AS cls FROM f) g GROUP BY {group}"
+        f"SELECT {', '.join(columns)}"
+        f" FROM (SELECT f.*, {_class_sql()} AS cls FROM ({facts}) f) g GROUP BY {group}"
     )
     if dialect == "postgresql":
         # A few dozen classes per cell, but the planner cannot know it of an expression

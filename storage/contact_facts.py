@@ -9,7 +9,8 @@ statistics (``storage.cell_stats``) group and the contact export streams
          maintained by triggers: ``storage.event_facts``), the rest of the instants as
          integer microseconds since 1970-01-01 UTC (``*_us``)
       -> window and clamps (the rules of ``reports.facts.delays_for``, restated below)
-      ⟕ tmp_business_day ×4  (``storage.business_days``: ordinal of sent, answer, ack, close)
+      ⟕ tmp_business_day ×4 (SQLite) / subscripts of three arrays (PostgreSQL)
+         (``storage.business_days``: ordinal of sent, answer, ack, close)
       -> delays in µs and business days, within-target flags
 
 The rules, mirrored from ``reports.facts`` and ``reports.stored_facts`` (module docstrings
@@ -47,7 +48,7 @@ from typing import Any
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from storage.business_days import DAY_US, TABLE, epoch_us
+from storage.business_days import DAY_US, TABLE, DayArrays, day_arrays, epoch_us
 
 __all__ = [
     "RANGE_ROWS",
@@ -149,6 +150,24 @@ def _ord(instant: str, alias: str) -> str:
     )
 
 
+# The instants whose business-day ordinal the delays read: sent, answer, ack, censoring.
+_ORD_INSTANTS = {"s": "sent_us", "a": "ans_at", "k": "ack_at", "c": "censor_at"}
+
+
+def _ord_array(instant: str, days: DayArrays, guard: str) -> str:
+    """PostgreSQL: the ordinal of ``instant`` from the ``DayArrays`` parameters (NULL for
+    a département or a day they do not cover, as a missing row of the SQLite table)."""
+    day = f"({instant} / {DAY_US})"
+    first, stop = days.first_day, days.first_day + days.days
+    index = f"((o.dept_n - 1) * {days.days} + {day} - {first} + 1)"
+    return (
+        f"(CASE WHEN {guard}{day} >= {first} AND {day} < {stop} THEN"
+        f" CASE WHEN ({instant} % {DAY_US}) >= (CAST(:bd_split AS BIGINT[]))[{index}]"
+        f" THEN (CAST(:bd_after AS INTEGER[]))[{index}]"
+        f" ELSE (CAST(:bd_before AS INTEGER[]))[{index}] END END)"
+    )
+
+
 def facts_sql(
     dialect: str,
     *,
@@ -161,6 +180,7 @@ def facts_sql(
     channel: str | None = None,
     id_range: bool = False,
     columns: Sequence[str] | None = None,
+    days: DayArrays | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """The per-contact facts SELECT (a subquery's text) and its parameters.
 
@@ -175,15 +195,27 @@ def facts_sql(
     ``id_range`` only the contacts with ``:id_lo <= id < :id_hi`` (parameters the caller
     binds: ``stream_facts``), their events read by range too. ``columns``: only these
     output columns, in this order (and only the base columns they need computed).
+    Business days: SQLite joins the session's temporary table, PostgreSQL subscripts
+    ``days`` (required there; ``storage.business_days.day_arrays``).
     """
 
     def us(column: str) -> str:
         return epoch_us(dialect, column)
 
     big = "MAX" if dialect == "sqlite" else "GREATEST"
+    sqlite = dialect == "sqlite"
+    if not sqlite and days is None:
+        raise ValueError("PostgreSQL reads the business days as arrays: pass days")
     # A fence keeps each stage's columns computed once per row: without it both planners
     # inline the stages and copy every expression into every use (exponential here).
-    fence = "LIMIT -1 OFFSET 0" if dialect == "sqlite" else "OFFSET 0"
+    # PostgreSQL: a volatile column rather than OFFSET 0, which stops the planner from
+    # handing the stage's rows up from parallel workers (a subquery with a volatile
+    # output is not pulled up either, and clock_timestamp() is parallel safe).
+    fence = "LIMIT -1 OFFSET 0" if sqlite else ""
+
+    def vol(n: int) -> str:
+        return "" if sqlite else f", clock_timestamp() AS fence{n}"
+
     params: dict[str, Any] = {
         "campaign": campaign_id,
         "as_of_us": as_of_us,
@@ -211,9 +243,39 @@ def facts_sql(
         f" OR b.ack_us < b.answer_us) THEN b.ack_us"
         f" WHEN b.answer_us <= {end} THEN b.answer_us END)"
     )
-    ans_bd = f"({_ord('t.ans_at', 'ba')} - {_ord('t.sent_us', 'bs')})"
-    ack_bd = f"({_ord('t.ack_at', 'bk')} - {_ord('t.sent_us', 'bs')})"
-    censor_bd = f"({_ord('t.censor_at', 'bc')} - {_ord('t.sent_us', 'bs')})"
+    if sqlite:
+        ords = {a: _ord(f"t.{col}", f"b{a}") for a, col in _ORD_INSTANTS.items()}
+        missing = {a: f"b{a}.departement IS NULL" for a in _ORD_INSTANTS}
+        bd_joins = f"""
+  LEFT JOIN {TABLE} bs ON t.end_us IS NOT NULL AND bs.departement = t.departement
+    AND bs.utc_day = t.sent_us / {DAY_US}
+  LEFT JOIN {TABLE} ba ON ba.departement = t.departement AND ba.utc_day = t.ans_at / {DAY_US}
+  LEFT JOIN {TABLE} bk ON bk.departement = t.departement AND bk.utc_day = t.ack_at / {DAY_US}
+  LEFT JOIN {TABLE} bc ON bc.departement = t.departement AND bc.utc_day = t.censor_at / {DAY_US}
+"""
+        dept_join = ""
+        ord_stage = ""
+    else:
+        assert days is not None
+        ords = {a: f"t.ord_{a}" for a in _ORD_INSTANTS}
+        missing = {a: f"t.ord_{a} IS NULL" for a in _ORD_INSTANTS}
+        bd_joins = ""
+        params["bd_depts"] = list(days.departements)
+        params["bd_split"] = list(days.split_us)
+        params["bd_before"] = list(days.ord_before)
+        params["bd_after"] = list(days.ord_after)
+        dept_join = (
+            "LEFT JOIN unnest(CAST(:bd_depts AS TEXT[])) WITH ORDINALITY"
+            " bdd(departement, n) ON bdd.departement = k.departement"
+        )
+        guards = {"s": "o.end_us IS NOT NULL AND "}
+        ord_stage = ", ".join(
+            f"{_ord_array(f'o.{col}', days, guards.get(a, ''))} AS ord_{a}"
+            for a, col in _ORD_INSTANTS.items()
+        )
+    ans_bd = f"({ords['a']} - {ords['s']})"
+    ack_bd = f"({ords['k']} - {ords['s']})"
+    censor_bd = f"({ords['c']} - {ords['s']})"
     planned = us("t.planned_at") if with_planned else "NULL"
     in_range = ""
     if id_range:
@@ -256,6 +318,8 @@ def facts_sql(
         "ack_target": ack_target,
         "detailed": detailed,
     }
+    if not sqlite:
+        base_columns["dept_n"] = "bdd.n"
     final_columns = {
         **{name: f"t.{name}" for name in _PASSTHROUGH[:18]},
         "planned_us": planned,
@@ -275,10 +339,10 @@ def facts_sql(
        WHEN t.censor_at IS NOT NULL AND {censor_bd} > t.ack_target THEN FALSE
   END""",
         **{name: f"t.{name}" for name in _PASSTHROUGH_TAIL},
-        "unmapped": """(t.end_us IS NOT NULL AND (bs.departement IS NULL
-    OR (t.ans_at IS NOT NULL AND ba.departement IS NULL)
-    OR (t.ack_at IS NOT NULL AND bk.departement IS NULL)
-    OR (t.censor_at IS NOT NULL AND bc.departement IS NULL)))""",
+        "unmapped": f"""(t.end_us IS NOT NULL AND ({missing["s"]}
+    OR (t.ans_at IS NOT NULL AND {missing["a"]})
+    OR (t.ack_at IS NOT NULL AND {missing["k"]})
+    OR (t.censor_at IS NOT NULL AND {missing["c"]})))""",
     }
     if columns is not None:
         final_columns = {name: final_columns[name] for name in columns}
@@ -288,7 +352,7 @@ def facts_sql(
     base_columns = {
         name: expr
         for name, expr in base_columns.items()
-        if name in _STAGE_INPUTS or re.search(rf"\bt\.{name}\b", used)
+        if name in _STAGE_INPUTS or name == "dept_n" or re.search(rf"\bt\.{name}\b", used)
     }
     base_select = ",\n    ".join(f"{expr} AS {name}" for name, expr in base_columns.items())
     final_select = ",\n  ".join(f"{expr} AS {name}" for name, expr in final_columns.items())
@@ -297,35 +361,35 @@ def facts_sql(
         if any(name.startswith("service_") for name in base_columns if name != "service_us")
         else ""
     )
-    sql = f"""
-WITH {targets_cte}base AS (
-  SELECT {base_select}
-  FROM contact c
-    {service_join}
-    JOIN collectivity k ON k.id = c.collectivity_id
-    {targets_join}
-  WHERE c.campaign_id = :campaign{only_channel}{in_range}
-)
-SELECT {final_select}
-FROM (
-  SELECT a.*,
+    stages = f"""(
+  SELECT a.*{vol(2)},
     CASE WHEN answer_in_us IS NOT NULL THEN {big}(answer_in_us, sent_us) END AS ans_at,
     CASE WHEN ack_in_us IS NOT NULL THEN {big}(ack_in_us, sent_us) END AS ack_at,
     CASE WHEN end_us IS NOT NULL AND answer_in_us IS NULL THEN end_us END AS censor_at,
     (end_us IS NOT NULL AND (closed_us < sent_us - {SKEW_US}
       OR answer_in_us < sent_us - {SKEW_US} OR ack_in_us < sent_us - {SKEW_US})) AS skew
   FROM (
-    SELECT b.*, {closed} AS closed_us, {end} AS end_us, {delivered} AS delivered,
+    SELECT b.*{vol(1)}, {closed} AS closed_us, {end} AS end_us, {delivered} AS delivered,
       b.channel IN ('email', 'letter') AS written,
       {answer_in} AS answer_in_us, {ack_in} AS ack_in_us
-    FROM (SELECT * FROM base {fence}) b {fence}
+    FROM (SELECT *{vol(0)} FROM base {fence}) b {fence}
   ) a {fence}
-) t
-  LEFT JOIN {TABLE} bs ON t.end_us IS NOT NULL AND bs.departement = t.departement
-    AND bs.utc_day = t.sent_us / {DAY_US}
-  LEFT JOIN {TABLE} ba ON ba.departement = t.departement AND ba.utc_day = t.ans_at / {DAY_US}
-  LEFT JOIN {TABLE} bk ON bk.departement = t.departement AND bk.utc_day = t.ack_at / {DAY_US}
-  LEFT JOIN {TABLE} bc ON bc.departement = t.departement AND bc.utc_day = t.censor_at / {DAY_US}
+)"""
+    if ord_stage:
+        # the four ordinals once per contact (each is three subscripts)
+        stages = f"(SELECT o.*{vol(3)}, {ord_stage} FROM {stages} o)"
+    sql = f"""
+WITH {targets_cte}base AS (
+  SELECT {base_select}
+  FROM contact c
+    {service_join}
+    JOIN collectivity k ON k.id = c.collectivity_id
+    {dept_join}
+    {targets_join}
+  WHERE c.campaign_id = :campaign{only_channel}{in_range}
+)
+SELECT {final_select}
+FROM {stages} t{bd_joins}
 """
     return sql, params
 
@@ -375,6 +439,7 @@ async def stream_facts(
         targets=targets,
         with_planned=True,
         id_range=True,
+        days=day_arrays(session),
     )
     if dialect == "postgresql":
         # A cursor is planned for its first 10 % of rows by default (nested loops), where
