@@ -158,6 +158,9 @@ class MatchIndex:
     by_domain: dict[str, list[ContactRef]] = field(init=False)
 
     def __post_init__(self) -> None:
+        self._contacts = list(self.contacts)
+        self.contacts = self._contacts
+        self._positions = {contact.id: n for n, contact in enumerate(self.contacts)}
         self.by_message_id = {}
         self.by_token = {}
         self.by_service_email = defaultdict(list)
@@ -176,6 +179,33 @@ class MatchIndex:
         self._local, self._domain = local, domain
         self._by_subject: dict[str, list[int]] | None = None
         self._pools: dict[str, tuple[_Pool, _Pool]] = {}
+
+    def contact(self, contact_id: int) -> ContactRef | None:
+        position = self._positions.get(contact_id)
+        return None if position is None else self._contacts[position]
+
+    def update(self, contact: ContactRef) -> None:
+        """Put a contact's new state in place of its old one (its status moved, or one of our
+        sent copies showed another subject): the index is then the one built over the
+        contacts as they are now, for the messages that follow in the same batch."""
+        position = self._positions.get(contact.id)
+        if position is None:
+            return
+        old = self._contacts[position]
+        self._contacts[position] = contact
+        for mid in (old.message_id, old.followup_message_id):
+            if mid and self.by_message_id.get(key := mid.strip().lower()) is old:
+                self.by_message_id[key] = contact
+        if old.reply_token and self.by_token.get(key := old.reply_token.lower()) is old:
+            self.by_token[key] = contact
+        if old.service_email:
+            email = old.service_email.strip().lower()
+            for found in (self.by_service_email.get(email), self.by_domain.get(domain_of(email))):
+                if found is not None:
+                    found[:] = [contact if ref is old else ref for ref in found]
+        if contact.subjects != old.subjects:
+            self._by_subject = None
+        self._pools.clear()
 
     def _subject_positions(self) -> dict[str, list[int]]:
         """Positions in ``contacts`` (ascending) of the contacts that sent each subject."""

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -31,7 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.analysis import analyse
-from channels.classify import KINDS
+from channels.classify import KINDS, Classification
 from channels.content_checks import AnswerText, check_answer
 from channels.imap_session import FetchedMessage, ImapAccount
 from channels.imap_watcher import MailboxWatcher, WatchConfig
@@ -39,7 +39,7 @@ from channels.matching import ContactRef, MatchIndex, normalise_subject
 from channels.mime import ParsedMessage
 from runners import accounts
 from runners.analysis_pool import Analysed, AnalysisPool
-from runners.effects import Reply, reply_effect
+from runners.effects import Reply, reply_effect, status_after
 from runners.secrets import SecretError
 from runners.tracking_rows import (
     Item,
@@ -51,6 +51,7 @@ from runners.tracking_rows import (
     only_confirmed,
     result_row,
 )
+from scenarios.calendar import BusinessCalendar
 from scenarios.catalog import Catalog, Scenario, UnknownScenario
 from scenarios.clock import Clock
 from scenarios.i18n import Translator
@@ -184,6 +185,14 @@ class Tracker:
         self.watchers: dict[int, MailboxWatcher] = {}
         self.analyser = AnalysisPool(self.config.parse_workers)
 
+    async def start(self) -> None:
+        """What the first batch would otherwise pay for, done once beforehand, as ``temoin
+        worker`` starts: the parser processes, and the holiday calendars (the first read
+        imports the holidays library's data, a few tenths of a second)."""
+        await self.analyser.start()
+        year = self.clock.now().year
+        await asyncio.to_thread(BusinessCalendar.for_departement("75").holidays, year)
+
     def close(self) -> None:
         """Stop the parser processes (started again when needed)."""
         self.analyser.close()
@@ -226,6 +235,7 @@ class Tracker:
         """A watcher per persona mailbox until ``stop``; the persona list is re-read regularly."""
         running: dict[int, tuple[asyncio.Task[None], asyncio.Event, tuple[Any, ...]]] = {}
         try:
+            await self.start()
             while not stop.is_set():
                 try:
                     personas = await self.personas()
@@ -397,6 +407,9 @@ class Tracker:
                     report.by_kind[row.classification] = (
                         report.by_kind.get(row.classification, 0) + 1
                     )
+                    by_sha[item.sha256] = (item.id, row.contact_id)  # as stored: seen before
+                    if parsed.message_id:
+                        by_mid[(parsed.message_id, sender)] = (item.id, row.contact_id)
                     results.append(row)
                     continue
             if match.contact_id is None:
@@ -413,6 +426,7 @@ class Tracker:
                                   parsed.date, match.method or "", match.confidence or 0.0,
                                   result.bounce)  # fmt: skip
                     replies.append((reply, parsed, analysed.answer))
+                _landed(index, match.contact_id, result, parsed.subject, own_copy=match.own_copy)
             by_sha[item.sha256] = (item.id, row.contact_id)
             if parsed.message_id:
                 by_mid[(parsed.message_id, sender)] = (item.id, row.contact_id)
@@ -587,6 +601,25 @@ class Tracker:
         normalised = normalise_subject(subject) if subject else None
         self._subjects[view.id] = normalised
         return normalised
+
+
+def _landed(index: MatchIndex, contact_id: int, result: Classification, subject: str | None,
+            *, own_copy: bool) -> None:  # fmt: skip
+    """A message of this batch was tied to ``contact_id``: the messages after it are matched
+    against the contact as that message left it, as if each batch held one message (its
+    reply may have closed the contact; our own copy adds the subject it was sent with)."""
+    ref = index.contact(contact_id)
+    if ref is None:
+        return
+    if own_copy:
+        stored = mail.own_copy_subject(subject)
+        normalised = normalise_subject(stored) if stored else ""
+        if normalised and normalised not in ref.subjects:
+            index.update(replace(ref, subjects=(*ref.subjects, normalised)))
+        return
+    status = status_after(ref.status, result.kind, result.bounce)
+    if status != ref.status:
+        index.update(replace(ref, status=status))
 
 
 def _key(persona: PersonaInfo) -> tuple[Any, ...]:
