@@ -72,6 +72,9 @@ class TrackingConfig:
     persona_refresh_seconds: float = 600.0
     # Processes that parse and classify (runners/analysis_pool.py); 0: a thread of this one.
     parse_workers: int = 0
+    # At most this many messages in one recording transaction (several fetched batches when
+    # recording falls behind); as many may wait, parsed or being parsed, behind it.
+    record_batch: int = 1000
 
 
 class TriageError(Exception):
@@ -102,12 +105,22 @@ class TriageError(Exception):
 
 
 class PersonaSink:
-    """The ``MailboxSink`` of one persona: storage first, then processing."""
+    """The ``MailboxSink`` of one persona: storage first, then processing.
+
+    Each delivered batch is stored, handed to the parsers, and queued; one recorder task takes
+    the queue in order, as many batches at once as wait there (up to ``record_batch``
+    messages): when recording falls behind, the next transaction holds several fetched
+    batches, and what each transaction costs whatever its size (the persona's contacts read,
+    the match index built, the claims, the commit) is paid once for all of them. A batch's
+    matches see its earlier messages as they land (``_landed``), so where batches start and
+    end changes nothing that is stored."""
 
     def __init__(self, tracker: Tracker, persona: PersonaInfo) -> None:
         self.tracker = tracker
         self.persona = persona
-        self._recording: asyncio.Task[ProcessReport] | None = None
+        self._queue: list[tuple[list[Item], asyncio.Future[list[Analysed]]]] = []
+        self._taken = asyncio.Event()
+        self._recording: asyncio.Task[None] | None = None
 
     async def last_uid(self, folder: str, uidvalidity: int) -> int:
         async with self.tracker.database.session() as session:
@@ -130,21 +143,50 @@ class PersonaSink:
         ]
         if not batch:
             return
+        task = self._recording
+        if task is not None and task.done():
+            self._recording = None
+            task.result()  # the recorder failed: raise it (the queue was dropped)
         analysing = asyncio.ensure_future(self.tracker.analyser.analyse([i.raw for i in batch]))
-        try:
-            await self.settle()  # batches are recorded in order, one at a time
-        except BaseException:
-            analysing.cancel()
-            raise
-        self._recording = asyncio.create_task(self._record(batch, analysing))
+        self._queue.append((batch, analysing))
+        if self._recording is None:
+            self._recording = asyncio.create_task(self._record_queue())
+        limit = self.tracker.config.record_batch
+        while sum(len(b) for b, _ in self._queue) >= limit and not self._recording.done():
+            self._taken.clear()  # enough waits already: let the recorder take some first
+            taken = asyncio.ensure_future(self._taken.wait())
+            await asyncio.wait({self._recording, taken}, return_when=asyncio.FIRST_COMPLETED)
+            taken.cancel()
 
-    async def _record(
-        self, batch: Sequence[Item], analysing: asyncio.Future[list[Analysed]]
-    ) -> ProcessReport:
-        return await self.tracker.record(self.persona, batch, await analysing)
+    async def _record_queue(self) -> None:
+        """Record the queue in order, all that waits at once (up to ``record_batch``)."""
+        limit = self.tracker.config.record_batch
+        try:
+            while self._queue:
+                taken: list[tuple[list[Item], asyncio.Future[list[Analysed]]]] = []
+                size = 0
+                while self._queue and (not taken or size + len(self._queue[0][0]) <= limit):
+                    taken.append(self._queue.pop(0))
+                    size += len(taken[-1][0])
+                self._taken.set()
+                try:
+                    analyses = [a for _batch, future in taken for a in await future]
+                except BaseException:
+                    for _batch, future in taken:
+                        future.cancel()
+                    raise
+                items = [item for batch, _future in taken for item in batch]
+                await self.tracker.record(self.persona, items, analyses)
+        except BaseException:
+            # What is left stays stored, unprocessed: ``pending()`` takes it up later.
+            for _batch, future in self._queue:
+                future.cancel()
+            self._queue.clear()
+            self._taken.set()
+            raise
 
     async def settle(self) -> None:
-        """Wait until what deliver() started is recorded; raise what it raised."""
+        """Wait until what deliver() queued is recorded; raise what recording raised."""
         task, self._recording = self._recording, None
         if task is not None:
             await task
