@@ -74,7 +74,7 @@ class TrackingConfig:
     parse_workers: int = 0
     # At most this many messages in one recording transaction (several fetched batches when
     # recording falls behind); as many may wait, parsed or being parsed, behind it.
-    record_batch: int = 1000
+    record_batch: int = 400
 
 
 class TriageError(Exception):

@@ -209,20 +209,21 @@ def _clean_json(value: Any) -> Any:
     return value
 
 
+_RESULT_COLUMNS = tuple(f.name for f in fields(MessageResult) if f.name != "extra")
+
+
 def _row_values(result: MessageResult) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    for f in fields(MessageResult):
-        if f.name == "extra":
-            continue
-        value = getattr(result, f.name)
+    for name in _RESULT_COLUMNS:
+        value = getattr(result, name)
         if isinstance(value, str):
             value = clean_text(value)
-            limit = _LIMITS.get(f.name)
+            limit = _LIMITS.get(name)
             if limit is not None:
                 value = value[:limit]
         elif isinstance(value, dict):
             value = clean_json(value)
-        values[f.name] = value
+        values[name] = value
     return values
 
 
