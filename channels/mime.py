@@ -1,7 +1,7 @@
 """Raw message bytes to a ``ParsedMessage``: offline, best effort, never crashing.
 
     raw bytes --looks like mail?--> UnparsableMessage(reason)      (empty, no header block)
-              --email (compat32)--> Message tree        (too deep: headers only + defect)
+              --mime_tree--> compat32 Message tree      (too deep: headers only + defect)
               --headers--> ids, subject (RFC 2047), addresses, date (aware UTC or None)
               --walk (iterative, depth-capped, embedded messages not entered)-->
                   text/plain and text/html parts ....... body (charset guessing: charsets.py)
@@ -15,7 +15,9 @@
 ``compat32`` rather than ``policy.default``: the default policy's header objects parse lazily
 and raise on malformed addresses deep inside unrelated code, and cost several times more per
 header. Here every header is decoded by hand (RFC 2047 words, raw 8-bit bytes) inside a guard,
-which is both faster (a benchmark pushes 10,000 messages through this) and predictable.
+which is both faster (a benchmark pushes 10,000 messages through this) and predictable. The
+tree itself comes from ``channels.mime_tree``: the feed parser's tree, found by searching for
+boundary lines instead of reading every line (the feed parser reads the shapes it does not).
 
 Sizes are capped (headers, parts, HTML before sanitising, text before classifying) so one
 hostile message costs well under a second; whatever is cut is said in ``defects`` and
@@ -44,6 +46,7 @@ from email import policy
 
 from channels.charsets import decode_bytes, recover_header
 from channels.html_text import MAX_HTML_CHARS, html_to_text, sanitise_html
+from channels.mime_tree import parse_tree
 from channels.quotes import split_reply
 
 MAX_DEPTH = 30  # MIME nesting we walk; real mail stays under 6
@@ -204,11 +207,11 @@ class _Defects(list[str]):
 
 def _parse(data: bytes) -> ParsedMessage:
     defects = _Defects()
-    parser = email.parser.BytesParser(policy=policy.compat32)
     try:
-        msg = _message_from_bytes(parser, data)
+        msg = parse_tree(data)
     except RecursionError:
         defects.add("MIME structure nested too deeply: body not read")
+        parser = email.parser.BytesParser(policy=policy.compat32)
         msg = parser.parsebytes(data, headersonly=True)
         msg.set_payload("")
     headers = _headers(msg, defects)
@@ -250,42 +253,6 @@ def _parse(data: bytes) -> ParsedMessage:
         report_parts=tuple(walk.reports),
         embedded_headers=walk.embedded_headers,
     )
-
-
-_FIRST_BLANK_LINE = re.compile(rb"\n\r?\n")
-_NESTED_TYPES = frozenset({"multipart", "message"})
-
-
-def _message_from_bytes(parser: email.parser.BytesParser, data: bytes) -> email.message.Message:
-    """``parser.parsebytes(data)``, the same ``Message`` to the last attribute, without the
-    feed parser's line-by-line pass over the body of a single-part message.
-
-    The header block (up to the first blank line) is parsed with ``headersonly``, which keeps
-    every line after the headers as the payload, exactly as the full parse keeps the body of
-    a type that is neither ``multipart/*`` nor ``message/*``: whether a line ends the headers
-    depends on that line alone, and a cut just after a newline is a line boundary for both
-    parses, so both read the same headers (and defects); the rest of the bytes are appended
-    to the payload as ``parsebytes`` decodes them (ASCII, surrogate escapes: byte by byte).
-    Multipart and message types, whose bodies the feed parser does read, take the full parse.
-    """
-    blank = _FIRST_BLANK_LINE.search(data)
-    if blank is None:
-        return parser.parsebytes(data)
-    cut = blank.end()
-    head = parser.parsebytes(data[:cut], headersonly=True)
-    try:
-        nested = head.get_content_maintype() in _NESTED_TYPES
-    except Exception:  # the full parse asks the same question and meets the same error
-        nested = True
-    if nested:
-        return parser.parsebytes(data)
-    # The stored payload itself: compat32's get_payload() re-decodes it with the declared
-    # charset and raises on some labels.
-    kept = head._payload  # type: ignore[attr-defined]
-    if not isinstance(kept, str):
-        return parser.parsebytes(data)
-    head.set_payload(kept + data[cut:].decode("ascii", "surrogateescape"))
-    return head
 
 
 def _joined(parts: list[str], separator: str, limit: int, what: str, defects: _Defects) -> str:

@@ -1,11 +1,12 @@
 """The ingest fast paths give what the slow definitions give, to the character.
 
 ``scenarios.text.fold_lines`` against ``_fold_whole`` (NFKD over the whole text, the
-definition), ``channels.mime._message_from_bytes`` against the standard library's
-``parsebytes`` and the matcher's subject index against a pass over every contact; over
-every code point below U+3000, the real-mail corpus, the example mail and generated hostile
-shapes (lone CR, missing blank line, 8-bit bytes, combining marks, similar subjects); and
-the cheap tests that let a slow pattern or a pass over every character be skipped.
+definition), ``channels.mime_tree.parse_tree`` against the standard library's
+``parsebytes`` (more in test_mime_tree.py) and the matcher's subject index against a pass
+over every contact; over every code point below U+3000, the real-mail corpus, the example
+mail and generated hostile shapes (lone CR, missing blank line, 8-bit bytes, combining
+marks, similar subjects); and the cheap tests that let a slow pattern or a pass over every
+character be skipped.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from channels import mime
 from channels.charsets import _has_c1, _has_c1_utf8
 from channels.content_checks import _EMAIL, _URL, _may_hold_url
 from channels.matching import OPEN_STATUSES, ContactRef, MatchIndex, similar_subjects
-from channels.mime import _header_block_start, _message_from_bytes, parse_message
+from channels.mime import _header_block_start, parse_message
+from channels.mime_tree import parse_tree
 from scenarios.text import _fold_whole, fold_lines
 from tests.corpus.loader import load_corpus
 
@@ -91,7 +93,7 @@ def _same_parse(raw: bytes) -> None:
         data = _header_block_start(raw)
     except Exception:
         data = raw
-    assert _shape(_message_from_bytes(parser, data)) == _shape(parser.parsebytes(data))
+    assert _shape(parse_tree(data)) == _shape(parser.parsebytes(data))
 
 
 def test_parse_same_as_stdlib_on_real_and_example_mail() -> None:
