@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from channels import mime
 from channels.charsets import _has_c1, _has_c1_utf8
 from channels.content_checks import _EMAIL, _URL, _may_hold_url
+from channels.html_text import _feed_simple, _TextWriter, html_to_text, sanitise_html
 from channels.matching import OPEN_STATUSES, ContactRef, MatchIndex, similar_subjects
 from channels.mime import _header_block_start, parse_message
 from channels.mime_tree import parse_tree
@@ -254,3 +255,35 @@ def test_addresses_remembered_with_their_defects(header: str) -> None:
     again = parse_message(raw)  # from the cache, when the value is short enough
     assert repr(again) == repr(first)
     assert again.defects == first.defects
+
+
+# -- HTML to text: the tokenizer of sanitised HTML against html.parser ----------------------
+
+HTML_PIECES = st.sampled_from(
+    ["<p>", "</p>", "<br>", "<br/>", "<div>", "</div>", "<ul>", "<ol>", "<li>", "</li>", "</ul>",
+     "</ol>", "<blockquote>", "</blockquote>", "<pre>", "</pre>", "<td>", "<th>", "<tr>",
+     "</tr>", "<table>", "</table>", "<h1>", "</H1>", "<B>", "</b>", '<td colspan="2">',
+     '<a href="https://x.example/?a=1&amp;b=2">', "</a>", "<script>", "</script>", "<style>",
+     "<!-- c -->", "<!DOCTYPE html>", "<?pi?>", "< p>", "<p", "</p >", "<td nowrap>", "a < b",
+     "&amp;", "&lt;", "&gt;", "&nbsp;", "&eacute;", "&#233;", "&#x20AC;", "&amp", "&", "&unknown;",
+     "Bonjour", " ", "  ", "\n", "\r\n", "\t", "\xa0", "Madame,", "> cité", "é", "x" * 30]
+)  # fmt: skip
+
+
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(HTML_PIECES, max_size=40), st.sampled_from([None, 5, 40, 200]))
+def test_html_tokenizer_same_text_as_html_parser(pieces: list[str], limit: int | None) -> None:
+    source = "".join(pieces)
+    for html in (source, sanitise_html(source)):
+        assert html_to_text(html, limit) == html_to_text(html, limit, tokenizer=False)
+
+
+def test_html_tokenizer_same_text_on_real_mail_and_takes_it() -> None:
+    messages = [parse_message(m.raw()) for m in load_corpus()]
+    messages += [parse_message(p.read_bytes()) for p in sorted(SAMPLES.glob("*.eml"))]
+    sources = [m.html for m in messages if m.html]
+    assert sources
+    for html in sources:
+        for limit in (None, 300):
+            assert html_to_text(html, limit) == html_to_text(html, limit, tokenizer=False)
+        assert _feed_simple(_TextWriter(None), html), html[:200]  # sanitised: the fast path
