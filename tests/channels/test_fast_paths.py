@@ -11,6 +11,7 @@ character be skipped.
 
 from __future__ import annotations
 
+import email
 import email.message
 import email.parser
 import itertools
@@ -19,10 +20,15 @@ from email import policy
 from pathlib import Path
 
 import pytest
+from flufl.bounce import scan_message
+from flufl.bounce._detectors.simplematch import SimpleMatch
+from flufl.bounce._detectors.simplewarning import SimpleWarning
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from channels import mime
+from channels.bounce_scan import scan
+from channels.bounces import flufl_message
 from channels.charsets import _has_c1, _has_c1_utf8
 from channels.content_checks import _EMAIL, _URL, _may_hold_url
 from channels.html_text import _feed_simple, _TextWriter, html_to_text, sanitise_html
@@ -287,3 +293,47 @@ def test_html_tokenizer_same_text_on_real_mail_and_takes_it() -> None:
         for limit in (None, 300):
             assert html_to_text(html, limit) == html_to_text(html, limit, tokenizer=False)
         assert _feed_simple(_TextWriter(None), html), html[:200]  # sanitised: the fast path
+
+
+# -- flufl.bounce's scan with its line loops skipped where they cannot match -----------------
+
+
+def _flufl_fragments() -> list[str]:
+    """Pieces of the texts flufl's line heuristics look for, in both cases."""
+    pieces = []
+    for group in (*SimpleMatch.PATTERNS, *SimpleWarning.PATTERNS):
+        for pattern in group:
+            literal = pattern.pattern.replace("\\s*", " ").replace("^", "").replace("$", "")
+            literal = literal.split("(?P<addr>")[0].replace("\\", "")
+            pieces += [literal, literal.upper()]
+    return pieces
+
+
+FLUFL_LINES = st.one_of(
+    st.sampled_from(_flufl_fragments()),
+    st.sampled_from(
+        ["<a@b.example>", "  x@y.example  ", "c@d.example:", "--- ", "---", "", " ", "because:",
+         "[e@f.example]", '"g@h.example"', "rcpt to: <i@j.example>", "-- k@l.example", "x=20@m.fr",
+         "Delivery to the following recipients failed.", "failed: n@o.example", "\t", ">"]
+    ),
+)  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(FLUFL_LINES, st.sampled_from([" ", "", " p@q.example"])), max_size=25))
+def test_bounce_scan_same_as_flufl_on_generated_text(lines: list[tuple[str, str]]) -> None:
+    raw = "From: MAILER-DAEMON@x.example\nSubject: Undelivered Mail\n\n" + "".join(
+        f"{line}{tail}\n" for line, tail in lines
+    )
+    message = email.message_from_string(raw)
+    assert scan(message) == scan_message(message)
+
+
+def test_bounce_scan_same_as_flufl_on_real_mail() -> None:
+    found = 0
+    for corpus_message in load_corpus():
+        message = flufl_message(parse_message(corpus_message.raw()))
+        expected = scan_message(message)
+        assert scan(message) == expected, corpus_message.path
+        found += bool(expected)
+    assert found  # some bounces of the corpus are read by flufl
