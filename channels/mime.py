@@ -293,6 +293,8 @@ def _raw(value: object, name: str, defects: _Defects) -> str:
     if len(text) > MAX_HEADER_CHARS:
         defects.add(f"header {name[:60]} longer than {MAX_HEADER_CHARS} characters, truncated")
         text = text[:MAX_HEADER_CHARS]
+    if "\n" not in text and "\r" not in text:
+        return text  # a one-line value: nothing to unfold
     return _FOLDING.sub("", text).replace("\r", "").replace("\n", " ")
 
 
@@ -494,10 +496,60 @@ def _date(value: str | None, defects: _Defects) -> datetime | None:
 
 
 def _safe_content_type(part: email.message.Message) -> str:
+    value = part.get("Content-Type")
+    key = None
+    if _common_value(value):
+        key = ("type", value, part.get_default_type())
+        known = _PART_FACTS.get(key)
+        if known is not None:
+            return known
     try:
-        return part.get_content_type()
+        ctype = part.get_content_type()
     except Exception:
-        return "text/plain"
+        ctype = "text/plain"
+    if key is not None:
+        _remember(key, ctype)
+    return ctype
+
+
+def _content_charset(part: email.message.Message) -> str | None:
+    """``part.get_content_charset()``, None when that raises."""
+    value = part.get("Content-Type")
+    key = None
+    if _common_value(value):
+        key = ("charset", value, "")
+        if key in _PART_FACTS:
+            return _PART_FACTS[key]
+    try:
+        charset = part.get_content_charset()
+    except Exception:
+        charset = None
+    if key is not None:
+        _remember(key, charset)
+    return charset
+
+
+# What the email package reads in a part's Content-Type, remembered by value: its reading is
+# a function of the value alone (and of the default type), and mail repeats the values of its
+# text parts ("text/plain; charset=utf-8") from message to message. Only short ASCII values
+# without a boundary or a name (which make each value unique) are remembered.
+_PART_FACTS: dict[tuple[str, str | None, str], str | None] = {}
+_PART_FACTS_SIZE = 1024
+
+
+def _common_value(value: object) -> bool:
+    if value is None:
+        return True
+    if not isinstance(value, str) or len(value) > 120 or not value.isascii():
+        return False
+    lower = value.lower()
+    return "boundary" not in lower and "name" not in lower
+
+
+def _remember(key: tuple[str, str | None, str], fact: str | None) -> None:
+    if len(_PART_FACTS) >= _PART_FACTS_SIZE:
+        _PART_FACTS.clear()
+    _PART_FACTS[key] = fact
 
 
 def _param(part: email.message.Message, name: str) -> str | None:
@@ -578,11 +630,7 @@ class _Walk:
 
     def _text(self, part: email.message.Message, ctype: str) -> None:
         data = self._payload_bytes(part)
-        try:
-            charset = part.get_content_charset()
-        except Exception:
-            charset = None
-        text = decode_bytes(data, charset, self.defects)
+        text = decode_bytes(data, _content_charset(part), self.defects)
         if ctype == "text/html":
             self.html_parts.append(text)
         else:
@@ -643,13 +691,26 @@ def _header_only(text: str) -> email.message.Message:
 
 
 def _is_attachment(part: email.message.Message) -> bool:
-    disposition = str(part.get("Content-Disposition", "")).split(";", 1)[0].strip().lower()
+    value = part.get("Content-Disposition")
+    disposition = str("" if value is None else value).split(";", 1)[0].strip().lower()
     if disposition == "attachment":
         return True
+    if _nameless(value) and _nameless(part.get("Content-Type")):
+        # get_filename() looks for a "filename" or "name" parameter: with no "name" in
+        # either value there is none.
+        return False
     try:
         return bool(part.get_filename())
     except Exception:
         return False
+
+
+def _nameless(value: object) -> bool:
+    """No parameter of ``value`` can be called "name" or "filename" (an ASCII value, which
+    the email package reads as it stands, without those letters)."""
+    return value is None or (
+        isinstance(value, str) and value.isascii() and "name" not in value.lower()
+    )
 
 
 # -- last resort -----------------------------------------------------------------------------

@@ -337,3 +337,52 @@ def test_bounce_scan_same_as_flufl_on_real_mail() -> None:
         assert scan(message) == expected, corpus_message.path
         found += bool(expected)
     assert found  # some bounces of the corpus are read by flufl
+
+
+# -- part facts remembered by header value, and the file-name precheck -----------------------
+
+PART_VALUES = st.sampled_from(
+    [None, "text/plain", "text/plain; charset=utf-8", "TEXT/HTML; Charset=\"ISO-8859-1\"",
+     "text/plain; charset*=utf-8''%E9", "text/plain; charset=\"\"", "text", "a/b/c",
+     "text/plain; NAME=x.txt", "text/plain; name*0=a; name*1=b", 'text/plain; filename="y"',
+     "application/pdf; name=\"=?utf-8?q?r=C3=A9ponse.pdf?=\"", "multipart/mixed; boundary=z",
+     "text/plain; charset=\udce9", "inline", "attachment", "inline; filename=z.txt",
+     "inline; FILENAME*=utf-8''%C3%A9.txt", "Inline;name=q", "text/plain; charset=x-inconnu",
+     "text/plain; charset=utf-8; format=flowed", "inline;", "attachment; size=3"]
+)  # fmt: skip
+
+
+def _reference_facts(part: email.message.Message) -> tuple[object, ...]:
+    """The three readings as the walk made them before they were remembered."""
+    try:
+        ctype = part.get_content_type()
+    except Exception:
+        ctype = "text/plain"
+    try:
+        charset = part.get_content_charset()
+    except Exception:
+        charset = None
+    disposition = str(part.get("Content-Disposition", "")).split(";", 1)[0].strip().lower()
+    try:
+        attachment = disposition == "attachment" or bool(part.get_filename())
+    except Exception:
+        attachment = False
+    return ctype, charset, attachment
+
+
+@settings(max_examples=400, deadline=None)
+@given(PART_VALUES, PART_VALUES, st.booleans())
+def test_part_facts_same_as_the_email_package(
+    ctype: str | None, disposition: str | None, digest: bool
+) -> None:
+    part = email.message.Message()
+    if ctype is not None:
+        part["Content-Type"] = ctype
+    if disposition is not None:
+        part["Content-Disposition"] = disposition
+    if digest:
+        part.set_default_type("message/rfc822")
+    expected = _reference_facts(part)
+    for _ in range(2):  # the second time from what was remembered
+        facts = (mime._safe_content_type(part), mime._content_charset(part))
+        assert (*facts, mime._is_attachment(part)) == expected
