@@ -553,6 +553,12 @@ def _remember(key: tuple[str, str | None, str], fact: str | None) -> None:
 
 
 def _param(part: email.message.Message, name: str) -> str | None:
+    """Parameter ``name`` (ASCII, lower case) of the part's Content-Type, cleaned."""
+    header = part.get("Content-Type")
+    if header is None or (
+        isinstance(header, str) and header.isascii() and name not in header.lower()
+    ):
+        return None  # no parameter of that name: no need to parse them
     try:
         value = part.get_param(name)
     except Exception:

@@ -121,7 +121,7 @@ def _entity(text: str, start: int, end: int, msg: _Message, depth: int) -> tuple
             (name, value.rstrip("\r\n"))
             for name, value in _HEADER_ITEM.findall(text, start, head_end)
         ]
-    ctype = msg.get_content_type()
+    ctype = _content_type(msg)
     if ctype == "message/delivery-status":
         return _delivery_status(text, body, end, msg), False
     maintype = ctype.partition("/")[0]
@@ -132,6 +132,17 @@ def _entity(text: str, start: int, end: int, msg: _Message, depth: int) -> tuple
         return msg, True
     msg._payload = text[body:end]  # type: ignore[attr-defined]
     return msg, False
+
+
+def _content_type(msg: _Message) -> str:
+    """``msg.get_content_type()``, read from the first Content-Type header at hand."""
+    for name, value in msg._headers:  # type: ignore[attr-defined]
+        if name.lower() == "content-type":
+            if not value.isascii():  # the email package reads 8-bit values its own way
+                return msg.get_content_type()
+            ctype: str = value.partition(";")[0].strip().lower()
+            return ctype if ctype.count("/") == 1 else "text/plain"
+    return msg.get_default_type()
 
 
 def _body_start(text: str, head_end: int, end: int, msg: _Message) -> int:

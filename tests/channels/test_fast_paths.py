@@ -339,7 +339,7 @@ def test_bounce_scan_same_as_flufl_on_real_mail() -> None:
     assert found  # some bounces of the corpus are read by flufl
 
 
-# -- part facts remembered by header value, and the file-name precheck -----------------------
+# -- part facts remembered by header value, and the parameter-name prechecks -----------------
 
 PART_VALUES = st.sampled_from(
     [None, "text/plain", "text/plain; charset=utf-8", "TEXT/HTML; Charset=\"ISO-8859-1\"",
@@ -348,12 +348,15 @@ PART_VALUES = st.sampled_from(
      "application/pdf; name=\"=?utf-8?q?r=C3=A9ponse.pdf?=\"", "multipart/mixed; boundary=z",
      "text/plain; charset=\udce9", "inline", "attachment", "inline; filename=z.txt",
      "inline; FILENAME*=utf-8''%C3%A9.txt", "Inline;name=q", "text/plain; charset=x-inconnu",
-     "text/plain; charset=utf-8; format=flowed", "inline;", "attachment; size=3"]
+     "text/plain; charset=utf-8; format=flowed", "inline;", "attachment; size=3",
+     "multipart/report; report-type=delivery-status; boundary=b", "multipart/report",
+     'multipart/report; REPORT-TYPE="Disposition-Notification"', "x/y; report-type*=utf-8''%41",
+     "multipart/report; report-type=", "multipart/report; report-type=\udce9"]
 )  # fmt: skip
 
 
 def _reference_facts(part: email.message.Message) -> tuple[object, ...]:
-    """The three readings as the walk made them before they were remembered."""
+    """The readings as the parser made them before they were remembered or prechecked."""
     try:
         ctype = part.get_content_type()
     except Exception:
@@ -367,7 +370,17 @@ def _reference_facts(part: email.message.Message) -> tuple[object, ...]:
         attachment = disposition == "attachment" or bool(part.get_filename())
     except Exception:
         attachment = False
-    return ctype, charset, attachment
+    try:
+        report: object = part.get_param("report-type")
+    except Exception:
+        report = None
+    if isinstance(report, tuple):
+        report = report[2]
+    if not isinstance(report, str) or not report:
+        report = None
+    else:
+        report = report.strip().strip('"').lower()[:100]
+    return ctype, charset, attachment, report
 
 
 @settings(max_examples=400, deadline=None)
@@ -385,4 +398,5 @@ def test_part_facts_same_as_the_email_package(
     expected = _reference_facts(part)
     for _ in range(2):  # the second time from what was remembered
         facts = (mime._safe_content_type(part), mime._content_charset(part))
-        assert (*facts, mime._is_attachment(part)) == expected
+        report = mime._param(part, "report-type")
+        assert (*facts, mime._is_attachment(part), report) == expected
