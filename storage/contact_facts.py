@@ -378,12 +378,16 @@ def facts_sql(
     if ord_stage:
         # the four ordinals once per contact (each is three subscripts)
         stages = f"(SELECT o.*{vol(3)}, {ord_stage} FROM {stages} o)"
+    # SQLite: CROSS JOIN keeps the contacts as the outer loop (their campaign's index or a
+    # scan, each collectivity then found by its rowid), as the baseline GROUP BY does; its
+    # planner otherwise walked every collectivity and looked its contacts up through the
+    # collectivity index, three times slower on a campaign of 200,000.
     sql = f"""
 WITH {targets_cte}base AS (
   SELECT {base_select}
   FROM contact c
     {service_join}
-    JOIN collectivity k ON k.id = c.collectivity_id
+    {"CROSS JOIN" if sqlite else "JOIN"} collectivity k ON k.id = c.collectivity_id
     {dept_join}
     {targets_join}
   WHERE c.campaign_id = :campaign{only_channel}{in_range}
