@@ -400,3 +400,31 @@ def test_part_facts_same_as_the_email_package(
         facts = (mime._safe_content_type(part), mime._content_charset(part))
         report = mime._param(part, "report-type")
         assert (*facts, mime._is_attachment(part), report) == expected
+
+
+HEADER_VALUES = st.lists(
+    st.sampled_from(["a", " ", "\t", "=?", "=?utf-8?q?=C3=A9?=", "?=", "\r\n ", "\n\t", "\r",
+                     "\udce9", "é", "<x@y.example>", ",", "(", "x" * 50]),
+    max_size=12,
+).map("".join)  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["Subject", " To", "X-\udce9", "Cc "]), HEADER_VALUES),
+                max_size=6))  # fmt: skip
+def test_plain_headers_read_as_the_general_reading_reads_them(
+    items: list[tuple[str, str]],
+) -> None:
+    msg = email.message.Message()
+    for name, value in items:
+        msg.set_raw(name, value)
+    fast_defects, slow_defects = mime._Defects(), mime._Defects()
+    general = [
+        (
+            mime.recover_header(name, slow_defects).strip(),
+            mime.decode_header_value(mime._raw(value, name, slow_defects), slow_defects),
+        )
+        for name, value in items
+    ]
+    assert mime._headers(msg, fast_defects) == general
+    assert fast_defects == slow_defects
