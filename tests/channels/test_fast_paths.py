@@ -314,7 +314,11 @@ FLUFL_LINES = st.one_of(
     st.sampled_from(
         ["<a@b.example>", "  x@y.example  ", "c@d.example:", "--- ", "---", "", " ", "because:",
          "[e@f.example]", '"g@h.example"', "rcpt to: <i@j.example>", "-- k@l.example", "x=20@m.fr",
-         "Delivery to the following recipients failed.", "failed: n@o.example", "\t", ">"]
+         "Delivery to the following recipients failed.", "failed: n@o.example", "\t", ">",
+         # the non-ASCII letters re.IGNORECASE matches with ASCII ones
+         "\u017forry, unable to deliver your me\u017f\u017fage to", "D\u0130d not reach the",
+         "DELIVERY HAS FA\u0131LED", "\u212aind regards",
+         "D\u0131d not reach the following recipient"]
     ),
 )  # fmt: skip
 
