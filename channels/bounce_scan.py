@@ -71,7 +71,7 @@ def _lower_needles(pattern: re.Pattern[str]) -> frozenset[str] | None:
     return frozenset(needle.lower() for needle in found)
 
 
-_ASCII_FOLDS = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s", "\u212a": "k"})
+_ASCII_FOLDS = (("\u0130", "i"), ("\u0131", "i"), ("\u017f", "s"), ("\u212a", "k"))
 _Prepared = tuple[_Group, re.Pattern[str] | None, frozenset[str] | None]
 
 
@@ -87,7 +87,12 @@ def _simple_match(groups: list[_Prepared], msg: Message) -> frozenset[bytes]:
     # looked for in the lower-cased text first, where the four non-ASCII letters that
     # re.IGNORECASE matches with ASCII letters (U+0130, U+0131, U+017F, U+212A) are read
     # as those letters.
-    lowered = (text if text.isascii() else text.translate(_ASCII_FOLDS)).lower()
+    lowered = text
+    if not text.isascii():
+        for char, letter in _ASCII_FOLDS:
+            if char in lowered:
+                lowered = lowered.replace(char, letter)
+    lowered = lowered.lower()
     addresses: set[bytes] = set()
     for (scre, ecre, acre), whole, required in groups:
         if required is not None and not any(needle in lowered for needle in required):
