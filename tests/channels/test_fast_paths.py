@@ -15,6 +15,7 @@ import email
 import email.message
 import email.parser
 import itertools
+import re
 from datetime import UTC, datetime, timedelta
 from email import policy
 from pathlib import Path
@@ -31,7 +32,15 @@ from channels.bounce_scan import scan
 from channels.bounces import flufl_message
 from channels.charsets import _has_c1, _has_c1_utf8
 from channels.content_checks import _EMAIL, _URL, _may_hold_url
-from channels.html_text import _feed_simple, _TextWriter, html_to_text, sanitise_html
+from channels.html_text import (
+    _NOT_NESTING,
+    MAX_DEPTH,
+    _feed_simple,
+    _TextWriter,
+    html_to_text,
+    nesting_depth,
+    sanitise_html,
+)
 from channels.matching import OPEN_STATUSES, ContactRef, MatchIndex, similar_subjects
 from channels.mime import _header_block_start, parse_message
 from channels.mime_tree import parse_tree
@@ -432,3 +441,32 @@ def test_plain_headers_read_as_the_general_reading_reads_them(
     ]
     assert mime._headers(msg, fast_defects) == general
     assert fast_defects == slow_defects
+
+
+def _nesting_depth_reference(source: str) -> int:
+    """html_text.nesting_depth as it read match objects, before it read findall's tuples."""
+    if source.count("<") < MAX_DEPTH:
+        return source.count("<")
+    depth = deepest = 0
+    for match in re.finditer(r"<(/?)([a-zA-Z][a-zA-Z0-9:-]*)[^<>]*>", source):
+        closing, name = match.groups()
+        if match.group()[-2] == "/" or name.lower() in _NOT_NESTING:
+            continue
+        if closing:
+            if depth:
+                depth -= 1
+        else:
+            depth += 1
+            deepest = max(deepest, depth)
+    return deepest
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["<div>", "</div>", "<b/>", "<B >", "</b>", "<br>", "<p>", "<x:y>",
+                                 "<LI>", "</ul>", "<a href='/'>", "<a/ >", "</>", "<>", "<1>", "x",
+                                 "<divK>", "</div/>", "<img src=x/>"]),
+                min_size=0, max_size=60),
+       st.integers(0, 8))  # fmt: skip
+def test_nesting_depth_same_as_match_reading(pieces: list[str], repeat: int) -> None:
+    source = "".join(pieces) * (repeat * 10)  # past MAX_DEPTH "<" for the loop to run
+    assert nesting_depth(source) == _nesting_depth_reference(source)
