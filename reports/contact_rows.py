@@ -111,6 +111,9 @@ def _hour(hour: int) -> tuple[str, str] | tuple[()]:
 
 # "MM:SS" of every second of an hour
 _MMSS: Final = tuple(f"{m:02d}:{s:02d}" for m in range(60) for s in range(60))
+# ".fff" and "fff": the milliseconds and the microseconds past them
+_MILLI: Final = tuple(f".{n:03d}" for n in range(1000))
+_DIGITS: Final = tuple(f"{n:03d}" for n in range(1000))
 
 
 def paris_text(us: int) -> str:
@@ -123,13 +126,18 @@ def paris_texts(values: Sequence[int | None]) -> list[str]:
     """``paris_text`` of every instant of a column, ``""`` for ``None``."""
     hours = _HOURS
     mmss = _MMSS
-    # whole seconds of an hour already seen: one expression per value; the others after
+    milli, micro = _MILLI, _DIGITS
+    # Instants of an hour already seen: one expression per value, on the whole seconds
+    # since the epoch (``s``: smaller integers than the microseconds, divided once) and
+    # the microseconds left (``r``); the others after.
     texts: list[str | None] = [
         ""
         if us is None
         else None
-        if us % 1_000_000 or not (pieces := hours.get(us // _HOUR_US))
-        else pieces[0] + mmss[us % _HOUR_US // 1_000_000] + pieces[1]
+        if not (pieces := hours.get((s := us // 1_000_000) // 3600))
+        else pieces[0] + mmss[s % 3600] + pieces[1]
+        if not (r := us - s * 1_000_000)
+        else pieces[0] + mmss[s % 3600] + milli[r // 1000] + micro[r % 1000] + pieces[1]
         for us in values
     ]
     if None in texts:

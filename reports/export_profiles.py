@@ -167,23 +167,26 @@ def local_text(us: int) -> str:
     return (_EPOCH + timedelta(microseconds=us)).astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
 
 
+# Texts of the UTC minutes already seen (whole-hour offsets only), ``_SEEN_MINUTES`` at most.
+_MINUTES: dict[int, str] = {}
+_SEEN_MINUTES: Final = 200_000
+
+
 def local_texts(values: Sequence[int | None]) -> list[str]:
     """``local_text`` of every instant of a column, ``""`` for ``None``."""
-    hours = _LOCAL
-    minutes = _MM
-    # instants of an hour already seen: one expression per value; the others after
-    texts: list[str | None] = [
-        ""
-        if us is None
-        else prefix + minutes[us % _HOUR_US // 60_000_000]
-        if (prefix := hours.get(us // _HOUR_US))
-        else None
-        for us in values
-    ]
+    seen = _MINUTES
+    # instants of a minute already seen: one lookup per value; the others after
+    texts: list[str | None] = ["" if us is None else seen.get(us // 60_000_000) for us in values]
     if None in texts:
+        if len(seen) > _SEEN_MINUTES:
+            seen.clear()
         for index, text in enumerate(texts):
             if text is None:
-                texts[index] = local_text(values[index])  # type: ignore[arg-type]
+                us: int = values[index]  # type: ignore[assignment]
+                text = texts[index] = local_text(us)
+                # a whole-hour offset: the same text for the whole UTC minute
+                if _LOCAL.get(us // _HOUR_US):
+                    seen[us // 60_000_000] = text
     return texts  # type: ignore[return-value]
 
 

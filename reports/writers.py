@@ -225,7 +225,7 @@ class _CsvSink(Sink):
             return lambda values: ["" if v is None else yes if v else no for v in values]
         if shown is not None and shown.text is not None:
             return partial(_mapped, shown.text)
-        return _plain
+        return _NumberFields() if column.kind == "int" else _plain
 
     def close(self) -> None:
         self._fh.flush()
@@ -242,6 +242,35 @@ def _plain(values: Sequence[Any]) -> list[str]:
     if None in values:
         return ["" if v is None else str(v) for v in values]
     return list(map(str, values))
+
+
+class _NumberFields(dict[Any, str]):
+    """An integer column's CSV fields (``_plain``'s), remembered per distinct value while
+    values repeat (codes, counts, business days: a lookup where ``str`` would build each
+    text again); once a partition brings more new values than known ones (identifiers),
+    ``_plain`` for the rest of the export. Integers only: a float equal to an integer
+    would find the integer's text (``1.0`` written ``1``)."""
+
+    def __init__(self) -> None:
+        super().__init__({None: ""})
+        self._repeating = True
+
+    def __call__(self, values: Sequence[Any]) -> list[str]:
+        if not self._repeating:
+            return _plain(values)
+        known = len(self)
+        texts = list(map(self.__getitem__, values))
+        if (len(self) - known) * 2 > len(values):
+            self._repeating = False
+            self.clear()
+        elif len(self) >= _SEEN_TEXTS:
+            self.clear()
+            self[None] = ""
+        return texts
+
+    def __missing__(self, value: Any) -> str:
+        text = self[value] = str(value)
+        return text
 
 
 _QUOTED: Final = frozenset('"\r\n')

@@ -35,6 +35,7 @@ from numpy.typing import NDArray
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.business_days import day_arrays
 from storage.contact_facts import Targets, facts_sql
 
 __all__ = [
@@ -139,6 +140,15 @@ def _class_sql() -> str:
         "(CASE WHEN picked = 1 THEN 1 WHEN picked = 0 THEN 2 ELSE 0 END) * 131072",
     ]
     return " + ".join(parts)
+
+
+# The facts the class and the packs read (besides the grouping keys).
+_FACTS: Final = (
+    "id", "channel", "status", "population", "sent_us", "delivered", "detailed",
+    "ans_delay_us", "ans_bd", "censor_us", "censor_bd", "ack_delay_us", "ack_bd",
+    "ans_within", "ack_within", "skew", "unmapped", "picked", "pickup_us", "transfers",
+    "waiting_us", "service_us",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +284,7 @@ async def cell_aggregates(
     here: whether a known flag makes a contact scored).
     """
     dialect = session.get_bind().dialect.name
+    keys = [KEY_COLUMNS[name] for name in by]
     facts, params = facts_sql(
         dialect,
         campaign_id=campaign_id,
@@ -281,16 +292,17 @@ async def cell_aggregates(
         campaign_closed_us=campaign_closed_us,
         strata=strata,
         targets=targets,
+        columns=sorted({*keys, *_FACTS, *(["coll_name"] if "collectivity" in by else [])}),
+        days=day_arrays(session),
     )
-    keys = [KEY_COLUMNS[name] for name in by]
     columns = [f"{k} AS key{i}" for i, k in enumerate(keys)]
     columns.append("MIN(coll_name) AS coll_name" if "collectivity" in by else "NULL AS coll_name")
     columns += ["cls", "COUNT(*) AS n", "SUM(transfers) AS transfers"]
     columns += [f"{_pack(dialect, column, wide)} AS {name}" for name, column, wide in _PACKS]
     group = ", ".join([*keys, "cls"])
     sql = (
-        f"WITH f AS ({facts}) SELECT {', '.join(columns)}"
-        f" FROM (SELECT f.*, {_class_sql()} AS cls FROM f) g GROUP BY {group}"
+        f"SELECT {', '.join(columns)}"
+        f" FROM (SELECT f.*, {_class_sql()} AS cls FROM ({facts}) f) g GROUP BY {group}"
     )
     if dialect == "postgresql":
         # A few dozen classes per cell, but the planner cannot know it of an expression

@@ -19,13 +19,13 @@ from sqlalchemy import select
 
 from reports import exports
 from reports.campaign_stats import contact_records, shipped_catalog
-from reports.contact_rows import PARIS, contact_values, paris_text, paris_texts
+from reports.contact_rows import PARIS, contact_values, paris_text, paris_texts, utc_datetime
 from reports.db_stats import epoch_us
 from reports.export_profiles import PROFILES, local_texts
 from reports.export_tables import CONTACT_COLUMNS, contact_row
 from reports.spreadsheet import csv_value
 from reports.strata import DEFAULT_STRATA
-from reports.writers import _TextFields, flat_sink
+from reports.writers import _NumberFields, _plain, _TextFields, flat_sink
 from scenarios.i18n import Translator
 from storage import contact_facts
 from storage.db import Database
@@ -216,17 +216,48 @@ def test_instant_columns_are_zoneinfo_across_both_changes_of_time() -> None:
         datetime(1900, 1, 1, tzinfo=UTC) + timedelta(seconds=rnd.randrange(5 * 10**9))
         for _ in range(3000)
     ]  # 1900 to 2058, Paris's LMT and wartime offsets included
+    instants += [
+        datetime(1900, 1, 1, tzinfo=UTC) + timedelta(microseconds=rnd.randrange(5 * 10**15))
+        for _ in range(3000)
+    ]
+    # whole seconds and milliseconds about both changes (the texts without microseconds)
+    instants += [at.replace(microsecond=0) for at in instants[:6000:3]]
+    instants += [at.replace(microsecond=at.microsecond // 1000 * 1000) for at in instants[1::3]]
     values: list[int | None] = [epoch_us(at) for at in instants]
     values.insert(17, None)
-    iso = paris_texts(values)
-    local = local_texts(values)
-    assert iso[17] == local[17] == ""
-    for us, mine, minute in zip(values, iso, local, strict=True):
-        if us is None:
-            continue
-        at = (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)).astimezone(PARIS)
-        assert mine == at.isoformat()
-        assert minute == at.strftime("%d/%m/%Y %H:%M")
+    rnd.shuffle(values)
+    # twice: the first call fills the caches per hour and per minute, the second reads them
+    for _ in range(2):
+        iso = paris_texts(values)
+        local = local_texts(values)
+        for us, mine, minute in zip(values, iso, local, strict=True):
+            if us is None:
+                assert mine == minute == ""
+                continue
+            at = utc_datetime(us).astimezone(PARIS)
+            assert mine == at.isoformat() == paris_text(us)
+            assert minute == at.strftime("%d/%m/%Y %H:%M")
+
+
+def test_integer_fields_are_what_the_csv_module_writes() -> None:
+    rnd = random.Random(9)
+    columns: list[list[int | None]] = [
+        [rnd.choice([None, 0, 1, 2, -3, 10**20]) for _ in range(500)],  # repeating
+        [rnd.randrange(10**9) for _ in range(500)],  # identifiers: the cache let go
+        [None] * 500,
+    ]
+    for values in columns:
+        fields = _NumberFields()
+        for partition in (values, values[::-1], values[:7], []):
+            theirs = io.StringIO()
+            csv.writer(theirs, lineterminator="\n").writerows([v] for v in partition)
+            expected = ['""' if v is None else str(v) for v in partition]
+            assert theirs.getvalue().split() == expected
+            assert (
+                fields(partition)
+                == _plain(partition)
+                == ["" if v is None else str(v) for v in partition]
+            )
 
 
 async def test_a_reader_that_stops_early_leaves_the_session_usable(
