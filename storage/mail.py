@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -209,11 +209,12 @@ def _clean_json(value: Any) -> Any:
     return value
 
 
-_RESULT_COLUMNS = tuple(f.name for f in fields(MessageResult) if f.name != "extra")
+_RESULT_COLUMNS = tuple(f.name for f in fields(MessageResult) if f.name not in ("id", "extra"))
 
 
 def _row_values(result: MessageResult) -> dict[str, Any]:
-    values: dict[str, Any] = {}
+    """The parameters of ``_UPDATE_MESSAGE`` for one result: ``_id`` and every column."""
+    values: dict[str, Any] = {"_id": result.id}
     for name in _RESULT_COLUMNS:
         value = getattr(result, name)
         if isinstance(value, str):
@@ -230,10 +231,20 @@ def _row_values(result: MessageResult) -> dict[str, Any]:
 # -- raw storage ---------------------------------------------------------------------------
 
 
-def _insert(session: AsyncSession, table: Any) -> Any:
+def _insert(session: AsyncSession, model: Any) -> Any:
+    """A Core INSERT into ``model``'s table: executed with a list of plain dicts it is one
+    executemany, without the ORM's bulk machinery (per-row insert commands) in between."""
+    table = model.__table__
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+def _update_by_id(model: Any) -> Any:
+    """A Core UPDATE of ``model``'s table by primary key, for an executemany of dicts: the key
+    in ``_id``, the columns set named by the dicts' other keys (all alike in one call)."""
+    table = model.__table__
+    return update(table).where(table.c.id == bindparam("_id"))
 
 
 def chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -493,6 +504,10 @@ async def lock_contacts(session: AsyncSession, ids: Iterable[int]) -> dict[int, 
     return views
 
 
+_UPDATE_CONTACT = _update_by_id(Contact)
+_UPDATE_MESSAGE = _update_by_id(Message)
+
+
 async def save_contacts(
     session: AsyncSession, before: dict[int, ContactView], after: dict[int, ContactView]
 ) -> int:
@@ -509,9 +524,9 @@ async def save_contacts(
         if values:
             if values.get("checks") is not None:
                 values["checks"] = clean_json(values["checks"])
-            groups.setdefault(tuple(sorted(values)), []).append({"id": contact_id, **values})
+            groups.setdefault(tuple(sorted(values)), []).append({"_id": contact_id, **values})
     for rows in groups.values():
-        await session.execute(update(Contact), rows)
+        await session.execute(_UPDATE_CONTACT, rows)
     return sum(len(rows) for rows in groups.values())
 
 
@@ -533,9 +548,9 @@ async def add_events(session: AsyncSession, events: Sequence[EventRow]) -> None:
 
 
 async def save_results(session: AsyncSession, results: Sequence[MessageResult]) -> None:
-    """ORM bulk UPDATE by primary key (one executemany per batch)."""
+    """Core UPDATE by primary key (one executemany per batch)."""
     if results:
-        await session.execute(update(Message), [_row_values(r) for r in results])
+        await session.execute(_UPDATE_MESSAGE, [_row_values(r) for r in results])
 
 
 def own_copy_subject(subject: str | None) -> str | None:
