@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import all_, any_, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -247,6 +247,22 @@ def _update_by_id(model: Any) -> Any:
     return update(table).where(table.c.id == bindparam("_id"))
 
 
+def among(session: AsyncSession, column: Any, values: Sequence[Any]) -> Any:
+    """``column IN values``; on PostgreSQL ``column = ANY(array)``, one array parameter: an
+    expanding IN is rendered again on every execution, one bound parameter per value (about
+    a third of the tracker's SQLAlchemy time). ``values`` holds no NULL: both mean the same."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
+    return column.in_(values)
+
+
+def not_among(session: AsyncSession, column: Any, values: Sequence[Any]) -> Any:
+    """``column NOT IN values`` (``column <> ALL(array)`` on PostgreSQL), as ``among``."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column != all_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
+    return column.not_in(values)
+
+
 def chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
     for start in range(0, len(values), _CHUNK):
         yield values[start : start + _CHUNK]
@@ -289,7 +305,7 @@ async def store_raw(
                     Message.persona_id == persona_id,
                     Message.mailbox == mailbox,
                     Message.uidvalidity == uidvalidity,
-                    Message.uid.in_(part),
+                    among(session, Message.uid, part),
                 )
             )
         )
@@ -304,7 +320,9 @@ async def store_raw(
         stored: set[str] = set()
         hashes = list(blobs)
         for part in chunks(hashes):
-            stored.update(await session.scalars(select(Blob.sha256).where(Blob.sha256.in_(part))))
+            stored.update(
+                await session.scalars(select(Blob.sha256).where(among(session, Blob.sha256, part)))
+            )
         new_blobs = [row for sha, row in blobs.items() if sha not in stored]
         for part in chunks(new_blobs):
             await session.execute(
@@ -352,7 +370,7 @@ async def store_raw(
                 Message.persona_id == persona_id,
                 Message.mailbox == mailbox,
                 Message.uidvalidity == uidvalidity,
-                Message.uid.in_(part),
+                among(session, Message.uid, part),
                 Message.classification.is_(None),
             )
             .order_by(Message.uid)
@@ -382,11 +400,15 @@ async def _relink(
     )
     for part in chunks(hashes):
         old.extend(
-            await session.scalars(select(Message).where(*base, Message.raw_sha256.in_(part)))
+            await session.scalars(
+                select(Message).where(*base, among(session, Message.raw_sha256, part))
+            )
         )
     for part in chunks(ids):
         old.extend(
-            await session.scalars(select(Message).where(*base, Message.message_id.in_(part)))
+            await session.scalars(
+                select(Message).where(*base, among(session, Message.message_id, part))
+            )
         )
     if not old:
         return set()
@@ -456,7 +478,7 @@ async def claim(session: AsyncSession, ids: Sequence[int]) -> set[int]:
     for part in chunks(list(ids)):
         result = await session.execute(
             update(Message)
-            .where(Message.id.in_(part), Message.classification.is_(None))
+            .where(among(session, Message.id, part), Message.classification.is_(None))
             .values(classification=PROCESSING)
             .returning(Message.id)
         )
@@ -496,7 +518,7 @@ async def lock_contacts(session: AsyncSession, ids: Iterable[int]) -> dict[int, 
     wanted = sorted(set(ids))
     views: dict[int, ContactView] = {}
     for part in chunks(wanted):
-        query = _contact_query().where(Contact.id.in_(part)).order_by(Contact.id)
+        query = _contact_query().where(among(session, Contact.id, part)).order_by(Contact.id)
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(of=Contact.__table__)
         for row in (await session.execute(query)).all():

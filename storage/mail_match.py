@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scenarios.domain import Channel
-from storage.mail import OWN_COPY, PROCESSING, QUARANTINED, chunks
+from storage.mail import OWN_COPY, PROCESSING, QUARANTINED, among, chunks, not_among
 from storage.models import Collectivity, Contact, Message, Service
 
 
@@ -101,7 +101,7 @@ async def seen_before(
         Message.persona_id == persona_id,
         Message.classification.is_not(None),
         Message.classification.not_in([PROCESSING, QUARANTINED]),
-        Message.id.not_in(list(exclude)) if exclude else Message.id.is_not(None),
+        not_among(session, Message.id, list(exclude)) if exclude else Message.id.is_not(None),
     )
     columns = (
         Message.id,
@@ -113,7 +113,9 @@ async def seen_before(
     )
     for column, values in ((Message.raw_sha256, hashes), (Message.message_id, message_ids)):
         for part in chunks(list(values)):
-            rows = await session.execute(select(*columns).where(*base, column.in_(part)))
+            rows = await session.execute(
+                select(*columns).where(*base, among(session, column, part))
+            )
             for id_, contact_id, kind, sender, mid, sha in rows.all():
                 found[id_] = SeenMessage(id_, contact_id, kind or "", sender, mid, sha)
     return sorted(found.values(), key=lambda seen: seen.id)

@@ -162,3 +162,31 @@ async def test_contacts_and_events_stored_as_by_the_orm(database: Database) -> N
     written = [tuple(e[1:]) for e in events if e[0] in ours]
     reference = [tuple(e[1:]) for e in events if e[0] in theirs]
     assert written == reference and len(written) == N
+
+
+async def test_among_selects_what_in_selects(database: Database) -> None:
+    """``among``/``not_among`` (one array parameter on PostgreSQL) against IN / NOT IN."""
+    rng = random.Random(5)
+    async with database.session() as s:
+        s.add(Blob(sha256="1" * 64, size=1, data=b"y", created_at=NOW))
+        await s.flush()
+        rows = [{"direction": "in", "raw_sha256": "1" * 64, "created_at": NOW, "uid": n,
+                 "message_id": f"<m{n % 7}@x>"} for n in range(60)]  # fmt: skip
+        await s.execute(insert(Message), rows)
+        ids = list(await s.scalars(select(Message.id)))
+        pools: list[tuple[Any, list[Any]]] = [
+            (Message.id, ids),
+            (Message.uid, list(range(90))),
+            (Message.message_id, [f"<m{n}@x>" for n in range(9)]),
+        ]
+        for _ in range(20):
+            for column, pool in pools:
+                values = rng.sample(pool, rng.randrange(1, len(pool)))
+                pairs = (
+                    (mail.among(s, column, values), column.in_(values)),
+                    (mail.not_among(s, column, values), column.not_in(values)),
+                )
+                for ours, theirs in pairs:
+                    query = select(Message.id).order_by(Message.id)
+                    found = list(await s.scalars(query.where(ours)))
+                    assert found == list(await s.scalars(query.where(theirs)))
