@@ -314,7 +314,7 @@ async def pipeline(
         watch=WatchConfig(fetch_batch=batch, timeout=120), parse_workers=workers
     )
     tracker = Tracker(database, load_catalog(), FixedClock(SENT + timedelta(days=1)), config)
-    await tracker.analyser.start()  # `temoin worker` starts its parser processes once
+    await tracker.start()  # `temoin worker` starts its parser processes (and the rest) once
     profiler = cProfile.Profile() if profile else None
     started, cpu = time.perf_counter(), time.process_time()
     if profiler:

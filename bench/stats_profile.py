@@ -38,6 +38,7 @@ from bench.stats import BARE_PG, BARE_SQLITE, CLOSE, loaded_campaign
 from reports.campaign_stats import shipped_catalog
 from reports.db_stats import load_calendar, targets_of
 from storage import cell_stats
+from storage.business_days import day_arrays
 from storage.contact_facts import facts_sql
 from storage.db import Database
 from storage.stats import campaign_info
@@ -73,6 +74,7 @@ async def profile(url: str, schema: str | None, backend: str, explain: bool) -> 
                 campaign_closed_us=_us(info.closed_at) if info.closed_at else None,
                 strata=STRATA,
                 targets=targets,
+                days=day_arrays(s),
             )
             base = facts.split("\n)\nSELECT", 1)[0].split("base AS (", 1)[1]
             with_cte = facts.split("base AS (", 1)[0]
@@ -81,7 +83,7 @@ async def profile(url: str, schema: str | None, backend: str, explain: bool) -> 
 
             async def capture(statement, parameters=None, *a, **k):  # type: ignore[no-untyped-def]
                 nonlocal cells_sql
-                if "WITH f AS" in str(statement):
+                if "AS cls FROM (" in str(statement):
                     cells_sql = str(statement)
                 return await original(statement, parameters, *a, **k)
 

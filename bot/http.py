@@ -6,12 +6,19 @@ connection on each request and each response (``has_expired``: a ``getpeername``
 ``poll`` system call per idle connection), anyio builds a dictionary of attributes for
 each of those looks, and the HTTP/1.1 parser is pure Python. aiohttp keeps its pool in a
 few dictionaries and parses in C. Same contract as ``HTTPXRequest`` (PTB's ``BaseRequest``):
-form-encoded parameters, multipart when files are sent, PTB's timeouts and errors
-(``TimedOut``, ``NetworkError``), a bounded pool of kept-alive connections.
+the parameters, multipart when files are sent, PTB's timeouts and errors (``TimedOut``,
+``NetworkError``), a bounded pool of kept-alive connections.
+
+Without files the parameters go as one JSON body, which the Bot API takes for every method
+(« application/json (except for uploading files) »): one ``json.dumps`` of PTB's typed
+parameters instead of one per parameter, then a form built and percent-encoded by aiohttp
+(a multipart writer made and dropped, every byte quoted): a tenth of the bot's CPU per
+update went to building those forms.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import aiohttp
@@ -19,6 +26,8 @@ from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+JSON_BODY = {"Content-Type": "application/json"}
 
 
 class AiohttpRequest(BaseRequest):
@@ -81,10 +90,11 @@ class AiohttpRequest(BaseRequest):
         if session is None or session.closed:
             raise RuntimeError("This AiohttpRequest is not initialized!")
         files = request_data.multipart_data if request_data else None
-        fields = request_data.json_parameters if request_data else None
-        body: Any = fields
+        body: Any = None
+        headers: dict[str, str] | None = None
         if files:
-            form = aiohttp.FormData(fields or {})
+            assert request_data is not None
+            form = aiohttp.FormData(request_data.json_parameters)
             for name, part in files.items():
                 if isinstance(part, tuple):
                     filename, content, mime = (*part, None)[:3]
@@ -92,6 +102,11 @@ class AiohttpRequest(BaseRequest):
                 else:
                     form.add_field(name, part)
             body = form
+        elif request_data is not None:
+            parameters = request_data.parameters
+            if parameters:
+                body = json.dumps(parameters, ensure_ascii=False).encode()
+                headers = JSON_BODY
         read = self._read_timeout if isinstance(read_timeout, DefaultValue) else read_timeout
         connect = (
             self._connect_timeout if isinstance(connect_timeout, DefaultValue) else connect_timeout
@@ -110,7 +125,9 @@ class AiohttpRequest(BaseRequest):
             sock_read=read,
         )
         try:
-            async with session.request(method, url, data=body, timeout=timeout) as answer:
+            async with session.request(
+                method, url, data=body, headers=headers, timeout=timeout
+            ) as answer:
                 return answer.status, await answer.read()
         except TimeoutError as err:  # aiohttp's timeouts are TimeoutError too
             raise TimedOut from err

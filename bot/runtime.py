@@ -152,15 +152,22 @@ async def persist(
     contact_id: int | None,
     now: datetime,
 ) -> None:
-    """Write the outcome of one update: state, events, answers, status."""
+    """Write the outcome of one update: state, events, answers, status (Core statements on
+    the session's connection, ``row`` kept as stored; tests/bot/test_persist.py holds the
+    ORM version as the reference)."""
     new = outcome.state
-    row.stage, row.contact_id, row.question_id = new.stage, new.contact_id, new.question_id
-    row.attempt, row.data, row.updated_at = new.attempt, new.data or None, now
+    # Whatever this unit read ahead (``storage.bot.READ_AHEAD``) is stale from here on: the
+    # ORM's « nothing dirty » test it relies on does not see Core statements.
+    session.info.pop(repo.READ_AHEAD, None)
+    await repo.save_state(
+        session, row, stage=new.stage, contact_id=new.contact_id, question_id=new.question_id,
+        attempt=new.attempt, data=new.data or None, updated_at=now,
+    )  # fmt: skip
     if contact_id is None:
         return
     actor = f"auditor:{auditor_id}"
     for event in outcome.events:
-        await repo.add_event(session, contact_id, event.kind, event.at, actor, event.detail)
+        await repo.insert_event(session, contact_id, event.kind, event.at, actor, event.detail)
     for event_id, detail in outcome.event_updates:
         await repo.update_event_detail(session, event_id, detail)
     for answer in outcome.answers:

@@ -11,7 +11,8 @@
 
 The recipient of a bounce without a DSN is looked for in its headers and wording first; when
 none is found, ``flufl.bounce`` (GNU Mailman's bounce detectors, 40-odd MTA formats) reads
-the text. It costs a full parse, so it only runs on messages already known to be bounces.
+the text (through ``channels.bounce_scan``, which skips its line loops that cannot match). It
+costs a full parse, so it only runs on messages already known to be bounces.
 """
 
 from __future__ import annotations
@@ -21,8 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from flufl.bounce import scan_message
-
+from channels.bounce_scan import scan
 from channels.content import fold
 from channels.mime import ParsedMessage
 from channels.wording import BOUNCE_SUBJECT, BOUNCE_TEXT, find
@@ -236,6 +236,18 @@ def _bounce_info(
 
 def _flufl_recipient(parsed: ParsedMessage) -> str | None:
     """The failed address as GNU Mailman's detectors read the bounce's text."""
+    message = flufl_message(parsed)
+    try:
+        found = scan(message)
+    except Exception:  # third-party detectors on hostile text: never fatal
+        return None
+    addresses = sorted(a.decode("ascii", "replace") if isinstance(a, bytes) else str(a)
+                       for a in found)  # fmt: skip
+    return addresses[0] if addresses else None
+
+
+def flufl_message(parsed: ParsedMessage) -> email.message.Message:
+    """What flufl's detectors are given: the bounce's text and a few of its headers."""
     message = email.message.Message()
     # The sender as we parsed it: a From that parses to no address at all makes one of the
     # detectors (Yale's) raise and log a traceback; this is a bounce, so name the bouncer.
@@ -245,13 +257,7 @@ def _flufl_recipient(parsed: ParsedMessage) -> str | None:
         if value is not None:
             message[name] = value
     message.set_payload(parsed.text[:TEXT_SCAN])
-    try:
-        found = scan_message(message)
-    except Exception:  # third-party detectors on hostile text: never fatal
-        return None
-    addresses = sorted(a.decode("ascii", "replace") if isinstance(a, bytes) else str(a)
-                       for a in found)  # fmt: skip
-    return addresses[0] if addresses else None
+    return message
 
 
 def _severity(status: str | None, action: str, text: str, folded_text: str) -> Severity:

@@ -60,9 +60,9 @@ def _defang_link(match: re.Match[str]) -> str:
 # "<div>" x 50,000 takes nh3 half a minute. Real mail nests a few dozen levels; past
 # MAX_DEPTH the markup is flattened to paragraphs and line breaks before sanitising.
 MAX_DEPTH = 200
-# "[^<>]*>" ends at the tag's first ">", as a lazy "[^<>]*?(/?)>" would, at half the cost; a
-# tag is self-closing when "/" comes right before that ">" (a name never holds a "/").
-_TAG_TOKEN = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9:-]*)[^<>]*>")
+# "([^<>]*)>" ends at the tag's first ">", as a lazy "[^<>]*?(/?)>" would, at half the cost;
+# a tag is self-closing when "/" comes right before that ">" (a name never holds a "/").
+_TAG_TOKEN = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9:-]*)([^<>]*)>")
 _NOT_NESTING = frozenset(
     {
         "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
@@ -77,9 +77,9 @@ def nesting_depth(source: str) -> int:
     if source.count("<") < MAX_DEPTH:
         return source.count("<")
     depth = deepest = 0
-    for match in _TAG_TOKEN.finditer(source):
-        closing, name = match.groups()
-        if match.group()[-2] == "/" or name.lower() in _NOT_NESTING:
+    # findall's tuples rather than match objects: this loop runs once per tag.
+    for closing, name, rest in _TAG_TOKEN.findall(source):
+        if rest.endswith("/") or name.lower() in _NOT_NESTING:
             continue
         if closing:
             if depth:
@@ -233,13 +233,52 @@ class _TextWriter(HTMLParser):
 _MANY_BLANKS = re.compile(r"\n(?:[ >]*\n){2,}")
 
 
-def html_to_text(source: str, limit: int | None = None) -> str:
+# The tokens of sanitised HTML (nh3 writes lower-case names, double-quoted attribute values
+# with "<" and ">" escaped, "<" escaped in text): text up to the next "<", a start tag, an end
+# tag; anything else ("<!", "<?", "/>", a stray "<") is left to html.parser.
+_SIMPLE_TOKEN = re.compile(
+    r'([^<]+)|<([a-zA-Z][a-zA-Z0-9]*)(?:\s+[a-zA-Z][a-zA-Z0-9_-]*="[^"<>]*")*\s*>'
+    r"|</([a-zA-Z][a-zA-Z0-9]*)>|(<)"
+)
+_CDATA_TAGS = frozenset({"script", "style"})  # html.parser reads their content raw
+
+
+def _feed_simple(writer: _TextWriter, source: str) -> bool:
+    """Feeds ``writer`` the calls ``HTMLParser.feed(source)`` + ``close()`` would make, as
+    long as every token is a plain one; False (the writer then half fed) at the first that
+    is not. html.parser calls ``handle_data`` once per stretch of text between two tags
+    (entities decoded: ``convert_charrefs``) and ``handle_starttag``/``handle_endtag`` with
+    lower-case names (the writer ignores attributes)."""
+    data, start, end = writer.handle_data, writer.handle_starttag, writer.handle_endtag
+    for text, opening, closing, other in _SIMPLE_TOKEN.findall(source):
+        if text:
+            data(html.unescape(text) if "&" in text else text)
+        elif opening:
+            name = opening.lower()
+            if name in _CDATA_TAGS:
+                return False
+            start(name, [])
+        elif closing:
+            end(closing.lower())
+        else:
+            assert other
+            return False
+    return True
+
+
+def html_to_text(source: str, limit: int | None = None, *, tokenizer: bool = True) -> str:
     """Plain text of (already sanitised) HTML; with ``limit``, reading stops once the text
-    is longer than ``limit`` characters (the caller cuts it and says so)."""
+    is longer than ``limit`` characters (the caller cuts it and says so).
+
+    Sanitised HTML is read by a tokenizer of its own (``_feed_simple``); the general parser
+    (html.parser) reads anything else, and everything with ``tokenizer=False`` (the
+    reference the tests hold the tokenizer to)."""
     writer = _TextWriter(limit)
     try:
-        writer.feed(source)
-        writer.close()
+        if not (tokenizer and _feed_simple(writer, source)):
+            writer = _TextWriter(limit)
+            writer.feed(source)
+            writer.close()
         writer.end_line()
     except _Full:
         pass

@@ -141,8 +141,9 @@ class MatchResult:
         return self.contact_id is not None
 
 
-# Open contacts (in ``MatchIndex.contacts`` order) and the latest of their sending times.
-_Pool = tuple[list[ContactRef], datetime | None]
+# Positions in ``MatchIndex.contacts`` (ascending) of contacts open when the pool was built,
+# and the latest of their sending times.
+_Pool = tuple[list[int], datetime | None]
 
 
 @dataclass
@@ -158,6 +159,9 @@ class MatchIndex:
     by_domain: dict[str, list[ContactRef]] = field(init=False)
 
     def __post_init__(self) -> None:
+        self._contacts = list(self.contacts)
+        self.contacts = self._contacts
+        self._positions = {contact.id: n for n, contact in enumerate(self.contacts)}
         self.by_message_id = {}
         self.by_token = {}
         self.by_service_email = defaultdict(list)
@@ -176,6 +180,36 @@ class MatchIndex:
         self._local, self._domain = local, domain
         self._by_subject: dict[str, list[int]] | None = None
         self._pools: dict[str, tuple[_Pool, _Pool]] = {}
+
+    def contact(self, contact_id: int) -> ContactRef | None:
+        position = self._positions.get(contact_id)
+        return None if position is None else self._contacts[position]
+
+    def update(self, contact: ContactRef) -> None:
+        """Put a contact's new state in place of its old one (its status moved, or one of our
+        sent copies showed another subject): the index is then the one built over the
+        contacts as they are now, for the messages that follow in the same batch."""
+        position = self._positions.get(contact.id)
+        if position is None:
+            return
+        old = self._contacts[position]
+        self._contacts[position] = contact
+        for mid in (old.message_id, old.followup_message_id):
+            if mid and self.by_message_id.get(key := mid.strip().lower()) is old:
+                self.by_message_id[key] = contact
+        if old.reply_token and self.by_token.get(key := old.reply_token.lower()) is old:
+            self.by_token[key] = contact
+        if old.service_email:
+            email = old.service_email.strip().lower()
+            for found in (self.by_service_email.get(email), self.by_domain.get(domain_of(email))):
+                if found is not None:
+                    found[:] = [contact if ref is old else ref for ref in found]
+        if contact.subjects != old.subjects:
+            self._by_subject = None
+            self._pools.clear()
+        elif contact.status in OPEN_STATUSES and old.status not in OPEN_STATUSES:
+            self._pools.clear()  # pools hold the contacts that were open when built
+        # Otherwise the pools stand: they are read through positions, statuses as they are.
 
     def _subject_positions(self) -> dict[str, list[int]]:
         """Positions in ``contacts`` (ascending) of the contacts that sent each subject."""
@@ -206,25 +240,31 @@ class MatchIndex:
             positions = self._subject_positions()
             alike = [s for s in positions if similar_subjects(subject, s)]
             near = sorted({p for s in alike for p in positions[s]})
-            pools = (
-                self._pool(self.contacts[p] for p in positions.get(subject, ())),
-                self._pool(self.contacts[p] for p in near),
-            )
+            pools = (self._pool(positions.get(subject, ())), self._pool(near))
             self._pools[subject] = pools
         return pools
 
-    @staticmethod
-    def _pool(contacts: Iterable[ContactRef]) -> _Pool:
-        found = [c for c in contacts if c.status in OPEN_STATUSES and c.sent_at is not None]
-        return found, max((c.sent_at for c in found if c.sent_at is not None), default=None)
+    def _pool(self, positions: Iterable[int]) -> _Pool:
+        contacts = self._contacts
+        found = [p for p in positions if contacts[p].status in OPEN_STATUSES]
+        found = [p for p in found if contacts[p].sent_at is not None]
+        sent = (contacts[p].sent_at for p in found)
+        return found, max((t for t in sent if t is not None), default=None)
 
-    @staticmethod
-    def _sent_by(pool: _Pool, received_at: datetime) -> list[ContactRef]:
-        """``_open`` of the pool's contacts: all of them when the last was sent in time."""
-        contacts, last_sent = pool
+    def _sent_by(self, pool: _Pool, received_at: datetime) -> list[ContactRef]:
+        """``_open`` of the pool's contacts: all of them (still open, see ``update``) when
+        the last was sent in time."""
+        positions, last_sent = pool
+        contacts = self._contacts
         if last_sent is not None and last_sent <= received_at:
-            return list(contacts)
-        return [c for c in contacts if c.sent_at is not None and c.sent_at <= received_at]
+            return [c for p in positions if (c := contacts[p]).status in OPEN_STATUSES]
+        return [
+            c
+            for p in positions
+            if (c := contacts[p]).status in OPEN_STATUSES
+            and c.sent_at is not None
+            and c.sent_at <= received_at
+        ]
 
     # -- own copies --------------------------------------------------------------------------
 

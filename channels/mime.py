@@ -1,7 +1,7 @@
 """Raw message bytes to a ``ParsedMessage``: offline, best effort, never crashing.
 
     raw bytes --looks like mail?--> UnparsableMessage(reason)      (empty, no header block)
-              --email (compat32)--> Message tree        (too deep: headers only + defect)
+              --mime_tree--> compat32 Message tree      (too deep: headers only + defect)
               --headers--> ids, subject (RFC 2047), addresses, date (aware UTC or None)
               --walk (iterative, depth-capped, embedded messages not entered)-->
                   text/plain and text/html parts ....... body (charset guessing: charsets.py)
@@ -15,7 +15,9 @@
 ``compat32`` rather than ``policy.default``: the default policy's header objects parse lazily
 and raise on malformed addresses deep inside unrelated code, and cost several times more per
 header. Here every header is decoded by hand (RFC 2047 words, raw 8-bit bytes) inside a guard,
-which is both faster (a benchmark pushes 10,000 messages through this) and predictable.
+which is both faster (a benchmark pushes 10,000 messages through this) and predictable. The
+tree itself comes from ``channels.mime_tree``: the feed parser's tree, found by searching for
+boundary lines instead of reading every line (the feed parser reads the shapes it does not).
 
 Sizes are capped (headers, parts, HTML before sanitising, text before classifying) so one
 hostile message costs well under a second; whatever is cut is said in ``defects`` and
@@ -44,6 +46,7 @@ from email import policy
 
 from channels.charsets import decode_bytes, recover_header
 from channels.html_text import MAX_HTML_CHARS, html_to_text, sanitise_html
+from channels.mime_tree import parse_tree
 from channels.quotes import split_reply
 
 MAX_DEPTH = 30  # MIME nesting we walk; real mail stays under 6
@@ -204,11 +207,11 @@ class _Defects(list[str]):
 
 def _parse(data: bytes) -> ParsedMessage:
     defects = _Defects()
-    parser = email.parser.BytesParser(policy=policy.compat32)
     try:
-        msg = _message_from_bytes(parser, data)
+        msg = parse_tree(data)
     except RecursionError:
         defects.add("MIME structure nested too deeply: body not read")
+        parser = email.parser.BytesParser(policy=policy.compat32)
         msg = parser.parsebytes(data, headersonly=True)
         msg.set_payload("")
     headers = _headers(msg, defects)
@@ -252,42 +255,6 @@ def _parse(data: bytes) -> ParsedMessage:
     )
 
 
-_FIRST_BLANK_LINE = re.compile(rb"\n\r?\n")
-_NESTED_TYPES = frozenset({"multipart", "message"})
-
-
-def _message_from_bytes(parser: email.parser.BytesParser, data: bytes) -> email.message.Message:
-    """``parser.parsebytes(data)``, the same ``Message`` to the last attribute, without the
-    feed parser's line-by-line pass over the body of a single-part message.
-
-    The header block (up to the first blank line) is parsed with ``headersonly``, which keeps
-    every line after the headers as the payload, exactly as the full parse keeps the body of
-    a type that is neither ``multipart/*`` nor ``message/*``: whether a line ends the headers
-    depends on that line alone, and a cut just after a newline is a line boundary for both
-    parses, so both read the same headers (and defects); the rest of the bytes are appended
-    to the payload as ``parsebytes`` decodes them (ASCII, surrogate escapes: byte by byte).
-    Multipart and message types, whose bodies the feed parser does read, take the full parse.
-    """
-    blank = _FIRST_BLANK_LINE.search(data)
-    if blank is None:
-        return parser.parsebytes(data)
-    cut = blank.end()
-    head = parser.parsebytes(data[:cut], headersonly=True)
-    try:
-        nested = head.get_content_maintype() in _NESTED_TYPES
-    except Exception:  # the full parse asks the same question and meets the same error
-        nested = True
-    if nested:
-        return parser.parsebytes(data)
-    # The stored payload itself: compat32's get_payload() re-decodes it with the declared
-    # charset and raises on some labels.
-    kept = head._payload  # type: ignore[attr-defined]
-    if not isinstance(kept, str):
-        return parser.parsebytes(data)
-    head.set_payload(kept + data[cut:].decode("ascii", "surrogateescape"))
-    return head
-
-
 def _joined(parts: list[str], separator: str, limit: int, what: str, defects: _Defects) -> str:
     """The parts joined and cut at ``limit`` characters (a defect says so), without
     building the whole when it is longer."""
@@ -316,6 +283,20 @@ def _headers(msg: email.message.Message, defects: _Defects) -> list[tuple[str, s
         defects.add(f"more than {MAX_HEADERS} headers, only the first {MAX_HEADERS} kept")
     result: list[tuple[str, str]] = []
     for name, value in items[:MAX_HEADERS]:
+        if (
+            type(name) is str
+            and type(value) is str
+            and name.isascii()
+            and value.isascii()
+            and len(value) <= MAX_HEADER_CHARS
+            and "\n" not in value
+            and "\r" not in value
+            and "=?" not in value
+        ):
+            # A plain one-line ASCII header, most of them: what the general reading below
+            # gives it (nothing to recover, unfold or decode), without its calls.
+            result.append((name.strip(), value.strip()))
+            continue
         clean_name = recover_header(str(name), defects).strip()
         result.append((clean_name, decode_header_value(_raw(value, name, defects), defects)))
     return result
@@ -326,6 +307,8 @@ def _raw(value: object, name: str, defects: _Defects) -> str:
     if len(text) > MAX_HEADER_CHARS:
         defects.add(f"header {name[:60]} longer than {MAX_HEADER_CHARS} characters, truncated")
         text = text[:MAX_HEADER_CHARS]
+    if "\n" not in text and "\r" not in text:
+        return text  # a one-line value: nothing to unfold
     return _FOLDING.sub("", text).replace("\r", "").replace("\n", " ")
 
 
@@ -527,13 +510,69 @@ def _date(value: str | None, defects: _Defects) -> datetime | None:
 
 
 def _safe_content_type(part: email.message.Message) -> str:
+    value = part.get("Content-Type")
+    key = None
+    if _common_value(value):
+        key = ("type", value, part.get_default_type())
+        known = _PART_FACTS.get(key)
+        if known is not None:
+            return known
     try:
-        return part.get_content_type()
+        ctype = part.get_content_type()
     except Exception:
-        return "text/plain"
+        ctype = "text/plain"
+    if key is not None:
+        _remember(key, ctype)
+    return ctype
+
+
+def _content_charset(part: email.message.Message) -> str | None:
+    """``part.get_content_charset()``, None when that raises."""
+    value = part.get("Content-Type")
+    key = None
+    if _common_value(value):
+        key = ("charset", value, "")
+        if key in _PART_FACTS:
+            return _PART_FACTS[key]
+    try:
+        charset = part.get_content_charset()
+    except Exception:
+        charset = None
+    if key is not None:
+        _remember(key, charset)
+    return charset
+
+
+# What the email package reads in a part's Content-Type, remembered by value: its reading is
+# a function of the value alone (and of the default type), and mail repeats the values of its
+# text parts ("text/plain; charset=utf-8") from message to message. Only short ASCII values
+# without a boundary or a name (which make each value unique) are remembered.
+_PART_FACTS: dict[tuple[str, str | None, str], str | None] = {}
+_PART_FACTS_SIZE = 1024
+
+
+def _common_value(value: object) -> bool:
+    if value is None:
+        return True
+    if not isinstance(value, str) or len(value) > 120 or not value.isascii():
+        return False
+    lower = value.lower()
+    return "boundary" not in lower and "name" not in lower
+
+
+def _remember(key: tuple[str, str | None, str], fact: str | None) -> None:
+    if len(_PART_FACTS) >= _PART_FACTS_SIZE:
+        _PART_FACTS.clear()
+    _PART_FACTS[key] = fact
 
 
 def _param(part: email.message.Message, name: str) -> str | None:
+    """Parameter ``name`` (ASCII, lower case) of the part's Content-Type, cleaned."""
+    header = part.get("Content-Type")
+    if header is None or (
+        isinstance(header, str) and header.isascii() and name not in header.lower()
+    ):
+        return None  # no parameter of that name: no need to parse them
     try:
         value = part.get_param(name)
     except Exception:
@@ -611,11 +650,7 @@ class _Walk:
 
     def _text(self, part: email.message.Message, ctype: str) -> None:
         data = self._payload_bytes(part)
-        try:
-            charset = part.get_content_charset()
-        except Exception:
-            charset = None
-        text = decode_bytes(data, charset, self.defects)
+        text = decode_bytes(data, _content_charset(part), self.defects)
         if ctype == "text/html":
             self.html_parts.append(text)
         else:
@@ -676,13 +711,26 @@ def _header_only(text: str) -> email.message.Message:
 
 
 def _is_attachment(part: email.message.Message) -> bool:
-    disposition = str(part.get("Content-Disposition", "")).split(";", 1)[0].strip().lower()
+    value = part.get("Content-Disposition")
+    disposition = str("" if value is None else value).split(";", 1)[0].strip().lower()
     if disposition == "attachment":
         return True
+    if _nameless(value) and _nameless(part.get("Content-Type")):
+        # get_filename() looks for a "filename" or "name" parameter: with no "name" in
+        # either value there is none.
+        return False
     try:
         return bool(part.get_filename())
     except Exception:
         return False
+
+
+def _nameless(value: object) -> bool:
+    """No parameter of ``value`` can be called "name" or "filename" (an ASCII value, which
+    the email package reads as it stands, without those letters)."""
+    return value is None or (
+        isinstance(value, str) and value.isascii() and "name" not in value.lower()
+    )
 
 
 # -- last resort -----------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Statistics cells computed by the database, finished in Python over aggregates.
 
-    business_day_rows ──> storage.business_days (temporary table, one row per département/day)
+    business_day_rows ──> storage.business_days (one row per département/day: a temporary
+        table on SQLite, arrays on PostgreSQL)
     storage.cell_stats.cell_aggregates, per grouping ──> counts, visit quantiles, score parts,
         packed delay samples (one GROUP BY per grouping)
     storage.stats.stream_contact_rows(the detailed ids) ──reports.facts──> _Acc per cell:

@@ -59,6 +59,21 @@ class Reply:
     classified_by: str | None = None  # a person who set the class in triage (else the rules)
 
 
+def status_after(status: str, kind: str, bounce: BounceInfo | None) -> str:
+    """The contact's status once a reply of ``kind`` is applied: the moves of ``reply_effect``
+    alone, for the matcher, which only asks whether a contact is still open (the tracker
+    keeps its index of a batch up to date as the batch's replies land, message by message)."""
+    if kind == "acknowledgement":
+        return "acknowledged" if status == "sent" else status
+    if status not in ("sent", "acknowledged"):
+        return status
+    if kind in ("answer", "redirect"):
+        return "answered"
+    if kind == "bounce" and bounce is not None and bounce.severity == "hard":
+        return "undeliverable"
+    return status
+
+
 def delays(
     sent_at: datetime | None, received_at: datetime, calendar: BusinessCalendar
 ) -> dict[str, Any]:

@@ -6,8 +6,12 @@
            channels/classify.py); not an email at all → quarantined with its reason
         3. one transaction: claim the rows, match (channels/matching.py), record the effects
     deliver() returns after step 1 with steps 2–3 under way, so the watcher fetches the next
-    batch meanwhile; batch n+1 is parsed while batch n is recorded, and recorded after it.
-    ``settle()`` waits for the last one and raises its error (the watcher then backs off; the
+    batch meanwhile; batch n+1 is parsed while batch n is recorded, and recorded after it —
+    with the batches that arrived meanwhile, in one transaction of up to ``record_batch``
+    messages when recording falls behind. Within a transaction each message is matched
+    against the contacts as the messages before it left them (``_landed``): where batches
+    start and end changes nothing that is stored (tests/runners/test_ingest_batches.py).
+    ``settle()`` waits for the queue and raises its error (the watcher then backs off; the
     rows stay stored, unprocessed, and ``pending()`` takes them up on the next connection).
 
 A class the rules are unsure of, and mail classified ``other`` (it answers nothing: a town's
@@ -23,7 +27,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -31,7 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from channels.analysis import analyse
-from channels.classify import KINDS
+from channels.classify import KINDS, Classification
 from channels.content_checks import AnswerText, check_answer
 from channels.imap_session import FetchedMessage, ImapAccount
 from channels.imap_watcher import MailboxWatcher, WatchConfig
@@ -39,7 +43,7 @@ from channels.matching import ContactRef, MatchIndex, normalise_subject
 from channels.mime import ParsedMessage
 from runners import accounts
 from runners.analysis_pool import Analysed, AnalysisPool
-from runners.effects import Reply, reply_effect
+from runners.effects import Reply, reply_effect, status_after
 from runners.secrets import SecretError
 from runners.tracking_rows import (
     Item,
@@ -51,6 +55,7 @@ from runners.tracking_rows import (
     only_confirmed,
     result_row,
 )
+from scenarios.calendar import BusinessCalendar
 from scenarios.catalog import Catalog, Scenario, UnknownScenario
 from scenarios.clock import Clock
 from scenarios.i18n import Translator
@@ -71,6 +76,9 @@ class TrackingConfig:
     persona_refresh_seconds: float = 600.0
     # Processes that parse and classify (runners/analysis_pool.py); 0: a thread of this one.
     parse_workers: int = 0
+    # At most this many messages in one recording transaction (several fetched batches when
+    # recording falls behind); as many may wait, parsed or being parsed, behind it.
+    record_batch: int = 400
 
 
 class TriageError(Exception):
@@ -101,12 +109,22 @@ class TriageError(Exception):
 
 
 class PersonaSink:
-    """The ``MailboxSink`` of one persona: storage first, then processing."""
+    """The ``MailboxSink`` of one persona: storage first, then processing.
+
+    Each delivered batch is stored, handed to the parsers, and queued; one recorder task takes
+    the queue in order, as many batches at once as wait there (up to ``record_batch``
+    messages): when recording falls behind, the next transaction holds several fetched
+    batches, and what each transaction costs whatever its size (the persona's contacts read,
+    the match index built, the claims, the commit) is paid once for all of them. A batch's
+    matches see its earlier messages as they land (``_landed``), so where batches start and
+    end changes nothing that is stored."""
 
     def __init__(self, tracker: Tracker, persona: PersonaInfo) -> None:
         self.tracker = tracker
         self.persona = persona
-        self._recording: asyncio.Task[ProcessReport] | None = None
+        self._queue: list[tuple[list[Item], asyncio.Future[list[Analysed]]]] = []
+        self._taken = asyncio.Event()
+        self._recording: asyncio.Task[None] | None = None
 
     async def last_uid(self, folder: str, uidvalidity: int) -> int:
         async with self.tracker.database.session() as session:
@@ -129,21 +147,50 @@ class PersonaSink:
         ]
         if not batch:
             return
+        task = self._recording
+        if task is not None and task.done():
+            self._recording = None
+            task.result()  # the recorder failed: raise it (the queue was dropped)
         analysing = asyncio.ensure_future(self.tracker.analyser.analyse([i.raw for i in batch]))
-        try:
-            await self.settle()  # batches are recorded in order, one at a time
-        except BaseException:
-            analysing.cancel()
-            raise
-        self._recording = asyncio.create_task(self._record(batch, analysing))
+        self._queue.append((batch, analysing))
+        if self._recording is None:
+            self._recording = asyncio.create_task(self._record_queue())
+        limit = self.tracker.config.record_batch
+        while sum(len(b) for b, _ in self._queue) >= limit and not self._recording.done():
+            self._taken.clear()  # enough waits already: let the recorder take some first
+            taken = asyncio.ensure_future(self._taken.wait())
+            await asyncio.wait({self._recording, taken}, return_when=asyncio.FIRST_COMPLETED)
+            taken.cancel()
 
-    async def _record(
-        self, batch: Sequence[Item], analysing: asyncio.Future[list[Analysed]]
-    ) -> ProcessReport:
-        return await self.tracker.record(self.persona, batch, await analysing)
+    async def _record_queue(self) -> None:
+        """Record the queue in order, all that waits at once (up to ``record_batch``)."""
+        limit = self.tracker.config.record_batch
+        try:
+            while self._queue:
+                taken: list[tuple[list[Item], asyncio.Future[list[Analysed]]]] = []
+                size = 0
+                while self._queue and (not taken or size + len(self._queue[0][0]) <= limit):
+                    taken.append(self._queue.pop(0))
+                    size += len(taken[-1][0])
+                self._taken.set()
+                try:
+                    analyses = [a for _batch, future in taken for a in await future]
+                except BaseException:
+                    for _batch, future in taken:
+                        future.cancel()
+                    raise
+                items = [item for batch, _future in taken for item in batch]
+                await self.tracker.record(self.persona, items, analyses)
+        except BaseException:
+            # What is left stays stored, unprocessed: ``pending()`` takes it up later.
+            for _batch, future in self._queue:
+                future.cancel()
+            self._queue.clear()
+            self._taken.set()
+            raise
 
     async def settle(self) -> None:
-        """Wait until what deliver() started is recorded; raise what it raised."""
+        """Wait until what deliver() queued is recorded; raise what recording raised."""
         task, self._recording = self._recording, None
         if task is not None:
             await task
@@ -183,6 +230,14 @@ class Tracker:
         self._refs: dict[int, tuple[tuple[Any, ...], ContactRef]] = {}
         self.watchers: dict[int, MailboxWatcher] = {}
         self.analyser = AnalysisPool(self.config.parse_workers)
+
+    async def start(self) -> None:
+        """What the first batch would otherwise pay for, done once beforehand, as ``temoin
+        worker`` starts: the parser processes, and the holiday calendars (the first read
+        imports the holidays library's data, a few tenths of a second)."""
+        await self.analyser.start()
+        year = self.clock.now().year
+        await asyncio.to_thread(BusinessCalendar.for_departement("75").holidays, year)
 
     def close(self) -> None:
         """Stop the parser processes (started again when needed)."""
@@ -226,6 +281,7 @@ class Tracker:
         """A watcher per persona mailbox until ``stop``; the persona list is re-read regularly."""
         running: dict[int, tuple[asyncio.Task[None], asyncio.Event, tuple[Any, ...]]] = {}
         try:
+            await self.start()
             while not stop.is_set():
                 try:
                     personas = await self.personas()
@@ -397,6 +453,9 @@ class Tracker:
                     report.by_kind[row.classification] = (
                         report.by_kind.get(row.classification, 0) + 1
                     )
+                    by_sha[item.sha256] = (item.id, row.contact_id)  # as stored: seen before
+                    if parsed.message_id:
+                        by_mid[(parsed.message_id, sender)] = (item.id, row.contact_id)
                     results.append(row)
                     continue
             if match.contact_id is None:
@@ -413,6 +472,7 @@ class Tracker:
                                   parsed.date, match.method or "", match.confidence or 0.0,
                                   result.bounce)  # fmt: skip
                     replies.append((reply, parsed, analysed.answer))
+                _landed(index, match.contact_id, result, parsed.subject, own_copy=match.own_copy)
             by_sha[item.sha256] = (item.id, row.contact_id)
             if parsed.message_id:
                 by_mid[(parsed.message_id, sender)] = (item.id, row.contact_id)
@@ -587,6 +647,25 @@ class Tracker:
         normalised = normalise_subject(subject) if subject else None
         self._subjects[view.id] = normalised
         return normalised
+
+
+def _landed(index: MatchIndex, contact_id: int, result: Classification, subject: str | None,
+            *, own_copy: bool) -> None:  # fmt: skip
+    """A message of this batch was tied to ``contact_id``: the messages after it are matched
+    against the contact as that message left it, as if each batch held one message (its
+    reply may have closed the contact; our own copy adds the subject it was sent with)."""
+    ref = index.contact(contact_id)
+    if ref is None:
+        return
+    if own_copy:
+        stored = mail.own_copy_subject(subject)
+        normalised = normalise_subject(stored) if stored else ""
+        if normalised and normalised not in ref.subjects:
+            index.update(replace(ref, subjects=(*ref.subjects, normalised)))
+        return
+    status = status_after(ref.status, result.kind, result.bounce)
+    if status != ref.status:
+        index.update(replace(ref, status=status))
 
 
 def _key(persona: PersonaInfo) -> tuple[Any, ...]:

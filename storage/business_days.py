@@ -2,7 +2,9 @@
 
     instant_span(campaign)  -> (first µs, last µs, départements) the statistics may look up
     caller (reports/)       -> one ``BusinessDayRow`` per département and UTC day in the span
-    load_business_days(rows) -> TEMPORARY TABLE tmp_business_day, dropped by drop_business_days
+    load_business_days(rows) -> SQLite: TEMPORARY TABLE tmp_business_day;
+                                PostgreSQL: arrays kept in the session (``day_arrays``)
+    drop_business_days       -> empties / forgets them
 
 A business-day delay is then a subtraction of two ordinals. For a UTC day ``D`` (days since
 1970-01-01) of a département, the local date changes once inside ``D`` (local midnight, at
@@ -13,10 +15,14 @@ the instants from the split on. With ``ordinal(t)`` read from the row of ``t``'s
 ``business_days_between(a, b) = ordinal(b) - ordinal(a)`` for ``a <= b``, which is the
 calendar's convention (business days ``d`` with ``local(a) < d <= local(b)``).
 
-A temporary table rather than a stored one: the holidays come from the ``holidays`` package,
-whose version may change between two reports; a table rebuilt per report can never be stale.
-It lives in the caller's transaction (SQLite: the connection's temp schema; PostgreSQL:
-``pg_temp``, ``ON COMMIT DROP``); ``drop_business_days`` empties it early.
+PostgreSQL reads the same rows as three arrays bound as parameters (``DayArrays``: one
+element per département and day, département-major), indexed by the contact's département
+position and the instant's UTC day: a temporary table would forbid parallel workers
+(the baseline GROUP BY gets two), and a subscript costs less than a hash join.
+
+Rebuilt per report rather than stored: the holidays come from the ``holidays`` package,
+whose version may change between two reports; rows rebuilt per report can never be stale.
+The SQLite table lives in the connection's temp schema; ``drop_business_days`` empties it.
 """
 
 from __future__ import annotations
@@ -37,7 +43,9 @@ __all__ = [
     "ORIGIN_KINDS",
     "TABLE",
     "BusinessDayRow",
+    "DayArrays",
     "all_departements",
+    "day_arrays",
     "drop_business_days",
     "epoch_us",
     "instant_span",
@@ -57,6 +65,51 @@ class BusinessDayRow:
     split_us: int  # microseconds after 00:00 UTC where the local date changes
     ord_before: int
     ord_after: int
+
+
+@dataclass(frozen=True, slots=True)
+class DayArrays:
+    """The rows for PostgreSQL: element ``i * days + (utc_day - first_day)`` (0-based) is
+    département ``departements[i]`` on ``utc_day``, for ``first_day <= utc_day <
+    first_day + days``; every département has every day of the span."""
+
+    departements: tuple[str, ...]
+    first_day: int
+    days: int
+    split_us: tuple[int, ...]
+    ord_before: tuple[int, ...]
+    ord_after: tuple[int, ...]
+
+    @staticmethod
+    def of(rows: Iterable[BusinessDayRow]) -> DayArrays:
+        by_dept: dict[str, dict[int, BusinessDayRow]] = {}
+        for row in rows:
+            by_dept.setdefault(row.departement, {})[row.utc_day] = row
+        departements = tuple(sorted(by_dept))
+        days_of = [set(by_dept[d]) for d in departements]
+        first = min((min(d) for d in days_of), default=0)
+        last = max((max(d) for d in days_of), default=-1)
+        span = range(first, last + 1)
+        if any(d != set(span) for d in days_of):
+            raise ValueError("business-day rows must cover the same days for every département")
+        ordered = [by_dept[d][day] for d in departements for day in span]
+        return DayArrays(
+            departements=departements,
+            first_day=first,
+            days=len(span),
+            split_us=tuple(r.split_us for r in ordered),
+            ord_before=tuple(r.ord_before for r in ordered),
+            ord_after=tuple(r.ord_after for r in ordered),
+        )
+
+
+_INFO_KEY = "temoin.business_days"
+
+
+def day_arrays(session: AsyncSession) -> DayArrays | None:
+    """The arrays ``load_business_days`` kept for PostgreSQL in this session, if any."""
+    found = session.info.get(_INFO_KEY)
+    return found if isinstance(found, DayArrays) else None
 
 
 async def instant_span(
@@ -110,9 +163,9 @@ async def all_departements(session: AsyncSession) -> list[str]:
 
 
 async def load_business_days(session: AsyncSession, rows: Iterable[BusinessDayRow]) -> None:
-    """(Re)create the temporary table in the session's transaction and fill it.
-
-    PostgreSQL: also ``SET LOCAL jit = off`` and ``work_mem = 64MB`` for the transaction."""
+    """SQLite: (re)create the temporary table in the session's transaction and fill it.
+    PostgreSQL: keep the rows as ``DayArrays`` in the session (``day_arrays``), and
+    ``SET LOCAL jit = off`` and ``work_mem = 64MB`` for the transaction."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         # For the rest of the transaction, which runs the statistics' big queries: no JIT
@@ -120,9 +173,11 @@ async def load_business_days(session: AsyncSession, rows: Iterable[BusinessDayRo
         # room to sort and hash the per-contact facts in memory rather than on disk.
         await session.execute(text("SET LOCAL jit = off"))
         await session.execute(text("SET LOCAL work_mem = '64MB'"))
-    # SQLite: WITHOUT ROWID, the primary key is the table (one B-tree descent per lookup
-    # instead of the key's index then the rowid table; four lookups per contact).
-    suffix = " ON COMMIT DROP" if dialect == "postgresql" else " WITHOUT ROWID"
+        session.info[_INFO_KEY] = DayArrays.of(rows)
+        return
+    # WITHOUT ROWID: the primary key is the table (one B-tree descent per lookup instead
+    # of the key's index then the rowid table; four lookups per contact).
+    suffix = " WITHOUT ROWID"
     await session.execute(
         text(
             f"CREATE TEMPORARY TABLE IF NOT EXISTS {TABLE} (departement VARCHAR(3) NOT NULL,"
@@ -142,11 +197,11 @@ async def load_business_days(session: AsyncSession, rows: Iterable[BusinessDayRo
             for i in range(1, 6)
         )
         await connection.exec_driver_sql(f"INSERT INTO {TABLE} VALUES ({marks})", batch)
-    if dialect == "postgresql":
-        await session.execute(text(f"ANALYZE {TABLE}"))
 
 
 async def drop_business_days(session: AsyncSession) -> None:
-    """Empty the table (a server-side cursor of PostgreSQL may still hold it until the end
-    of the transaction, which then drops it: DROP would be refused)."""
+    """Empty the table (SQLite), forget the arrays (PostgreSQL)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.info.pop(_INFO_KEY, None)
+        return
     await session.execute(text(f"DELETE FROM {TABLE}"))

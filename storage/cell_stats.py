@@ -35,6 +35,7 @@ from numpy.typing import NDArray
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.business_days import day_arrays
 from storage.contact_facts import Targets, facts_sql
 
 __all__ = [
@@ -141,6 +142,15 @@ def _class_sql() -> str:
     return " + ".join(parts)
 
 
+# The facts the class and the packs read (besides the grouping keys).
+_FACTS: Final = (
+    "id", "channel", "status", "population", "sent_us", "delivered", "detailed",
+    "ans_delay_us", "ans_bd", "censor_us", "censor_bd", "ack_delay_us", "ack_bd",
+    "ans_within", "ack_within", "skew", "unmapped", "picked", "pickup_us", "transfers",
+    "waiting_us", "service_us",
+)  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class _Class:
     flags: dict[str, bool]
@@ -235,12 +245,19 @@ class CellAggregate:
     samples: dict[str, NDArray[np.int64]]  # microseconds or business days, unsorted
 
 
-def _pack(dialect: str, column: str, wide: bool) -> str:
+def _pack_value(dialect: str, column: str, wide: bool) -> str:
+    """A contact's value as the pack holds it (computed per contact, before grouping)."""
     if dialect == "sqlite":
-        return f"group_concat({column})"
+        return column
     send = "int8send" if wide else "int4send"
     cast = "BIGINT" if wide else "INTEGER"
-    return f"string_agg({send}(CAST({column} AS {cast})), ''::bytea)"
+    return f"{send}(CAST({column} AS {cast}))"
+
+
+def _pack(dialect: str, value: str) -> str:
+    if dialect == "sqlite":
+        return f"group_concat({value})"
+    return f"string_agg({value}, ''::bytea)"
 
 
 def _unpack(dialect: str, value: Any, wide: bool) -> NDArray[np.int64]:
@@ -274,6 +291,7 @@ async def cell_aggregates(
     here: whether a known flag makes a contact scored).
     """
     dialect = session.get_bind().dialect.name
+    keys = [KEY_COLUMNS[name] for name in by]
     facts, params = facts_sql(
         dialect,
         campaign_id=campaign_id,
@@ -281,16 +299,27 @@ async def cell_aggregates(
         campaign_closed_us=campaign_closed_us,
         strata=strata,
         targets=targets,
+        columns=sorted({*keys, *_FACTS, *(["coll_name"] if "collectivity" in by else [])}),
+        days=day_arrays(session),
     )
-    keys = [KEY_COLUMNS[name] for name in by]
-    columns = [f"{k} AS key{i}" for i, k in enumerate(keys)]
-    columns.append("MIN(coll_name) AS coll_name" if "collectivity" in by else "NULL AS coll_name")
+    # Per contact (g): the keys, the class and each pack's value, only what the GROUP BY
+    # reads. On PostgreSQL the volatile column keeps g a subquery computed by the parallel
+    # workers, which hand only these columns to the one process that aggregates.
+    coll = "collectivity" in by
+    inner = [f"{k} AS key{i}" for i, k in enumerate(keys)]
+    inner += ["coll_name"] if coll else []
+    inner += [f"{_class_sql()} AS cls", "transfers"]
+    inner += [f"{_pack_value(dialect, column, wide)} AS p_{name}" for name, column, wide in _PACKS]
+    if dialect == "postgresql":
+        inner.append("clock_timestamp() AS fence")
+    columns = [f"key{i}" for i in range(len(keys))]
+    columns.append("MIN(coll_name) AS coll_name" if coll else "NULL AS coll_name")
     columns += ["cls", "COUNT(*) AS n", "SUM(transfers) AS transfers"]
-    columns += [f"{_pack(dialect, column, wide)} AS {name}" for name, column, wide in _PACKS]
-    group = ", ".join([*keys, "cls"])
+    columns += [f"{_pack(dialect, f'p_{name}')} AS {name}" for name, _column, _wide in _PACKS]
+    group = ", ".join([*(f"key{i}" for i in range(len(keys))), "cls"])
     sql = (
-        f"WITH f AS ({facts}) SELECT {', '.join(columns)}"
-        f" FROM (SELECT f.*, {_class_sql()} AS cls FROM f) g GROUP BY {group}"
+        f"SELECT {', '.join(columns)}"
+        f" FROM (SELECT {', '.join(inner)} FROM ({facts}) f) g GROUP BY {group}"
     )
     if dialect == "postgresql":
         # A few dozen classes per cell, but the planner cannot know it of an expression

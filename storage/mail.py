@@ -72,9 +72,10 @@ class RawMessage:
 
 def header_message_id(raw: bytes) -> str | None:
     """The Message-ID of the header block, read without parsing (for reconciliation)."""
-    end = raw.find(b"\n\n", 0, _HEAD_LIMIT)
-    end2 = raw.find(b"\r\n\r\n", 0, _HEAD_LIMIT)
-    stops = [e for e in (end, end2) if e >= 0]
+    crlf = raw.find(b"\r\n\r\n", 0, _HEAD_LIMIT)
+    # A bare blank line before it ends the head as well; none can start at crlf - 1.
+    end = raw.find(b"\n\n", 0, crlf if crlf >= 0 else _HEAD_LIMIT)
+    stops = [e for e in (end, crlf) if e >= 0]
     head = raw[: min(stops)] if stops else raw[:_HEAD_LIMIT]
     found = _MESSAGE_ID.search(head)
     return found.group(1).decode("ascii", "replace") if found else None
@@ -208,20 +209,21 @@ def _clean_json(value: Any) -> Any:
     return value
 
 
+_RESULT_COLUMNS = tuple(f.name for f in fields(MessageResult) if f.name != "extra")
+
+
 def _row_values(result: MessageResult) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    for f in fields(MessageResult):
-        if f.name == "extra":
-            continue
-        value = getattr(result, f.name)
+    for name in _RESULT_COLUMNS:
+        value = getattr(result, name)
         if isinstance(value, str):
             value = clean_text(value)
-            limit = _LIMITS.get(f.name)
+            limit = _LIMITS.get(name)
             if limit is not None:
                 value = value[:limit]
         elif isinstance(value, dict):
             value = clean_json(value)
-        values[f.name] = value
+        values[name] = value
     return values
 
 
@@ -534,6 +536,12 @@ async def save_results(session: AsyncSession, results: Sequence[MessageResult]) 
     """ORM bulk UPDATE by primary key (one executemany per batch)."""
     if results:
         await session.execute(update(Message), [_row_values(r) for r in results])
+
+
+def own_copy_subject(subject: str | None) -> str | None:
+    """The subject of our own copy as ``mail_match.own_copy_subjects`` reads it back once
+    stored (cleaned as every string column is); None when it reads nothing."""
+    return clean_text(subject) if subject else None
 
 
 def quarantine(message_id: int, reason: str) -> MessageResult:

@@ -240,6 +240,8 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("persona_id", "mailbox", "uidvalidity", "uid"),
         Index("ix_message_triage", "triage_state", "internal_date"),  # the triage queue
+        # The tracker's reads by class, for every batch: own copies, what is left unprocessed.
+        Index("ix_message_persona_class", "persona_id", "classification"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +14,7 @@ from channels.classify import BounceInfo, classify
 from channels.content_checks import carry_reviews, check_answer, effective, find_item, review
 from channels.matching import ContactRef, MatchIndex, normalise_subject, similar_subjects
 from channels.mime import ParsedMessage, parse_message
-from runners.effects import Reply, reply_effect
+from runners.effects import Reply, reply_effect, status_after
 from scenarios.catalog import load_catalog
 from storage.mail import ContactView
 from tests.mailworld import reply
@@ -226,3 +227,60 @@ def test_content_checks_and_reviews() -> None:
     assert find_item(reviewed, "form.greeting") == ("form", "greeting")
     recomputed = carry_reviews(reviewed, checks)
     assert recomputed["expected"]["procedure"]["override"]["note"] == "only the website"
+
+
+# -- a batch's index kept up to date -----------------------------------------------------------
+
+
+def test_status_after_is_the_status_reply_effect_leaves() -> None:
+    """``status_after`` (what the tracker tells its index) against ``reply_effect`` itself."""
+    scenario = load_catalog().get("email-acte-naissance")
+    bounces = [None, *(BounceInfo(s, "5.1.1", None, None, "x", True)  # type: ignore[arg-type]
+                       for s in ("hard", "soft", "unknown"))]  # fmt: skip
+    statuses = ("planned", "sent", "acknowledged", "answered", "undeliverable", "failed")
+    kinds = ("acknowledgement", "answer", "redirect", "bounce", "out_of_office",
+             "read_receipt", "other")  # fmt: skip
+    for status in statuses:
+        for kind in kinds:
+            for bounce in bounces:
+                after, _ = reply_effect(view(status=status), _reply(kind, LATER, bounce),
+                                        scenario=scenario)  # fmt: skip
+                assert status_after(status, kind, bounce) == after.status, (status, kind, bounce)
+
+
+def test_an_updated_index_matches_as_a_fresh_one() -> None:
+    """``MatchIndex.update`` against an index built anew over the changed contacts."""
+    rng = random.Random(3)
+    subjects = ["demande d acte", "tarifs piscine", "aide ccas", "inscription cantine"]
+    for _round in range(40):
+        contacts = [
+            ContactRef(
+                id=n,
+                status=rng.choice(["sent", "acknowledged", "answered"]),
+                sent_at=SENT + timedelta(minutes=rng.randrange(60)),
+                message_id=f"<c{n}@persona.example>",
+                followup_message_id=None,
+                reply_token=f"t{n}",
+                service_id=n % 3,
+                service_email=f"s{n % 3}@mairie{n % 2}.example",
+                collectivity_id=n % 2,
+                subjects=tuple(rng.sample(subjects, rng.randrange(2))),
+            )
+            for n in range(8)
+        ]
+        index = MatchIndex("p@persona.example", "+", contacts)
+        changed = list(contacts)
+        for _step in range(4):
+            n = rng.randrange(len(changed))
+            new = replace(changed[n], status=rng.choice(["sent", "answered", "undeliverable"]),
+                          subjects=(*changed[n].subjects, rng.choice(subjects)))  # fmt: skip
+            changed[n] = new
+            index.update(new)
+            fresh = MatchIndex("p@persona.example", "+", changed)
+            for sender in ("s0@mairie0.example", "s1@mairie1.example", "x@mairie0.example"):
+                for subject in (*subjects, "autre chose"):
+                    raw = reply(sender=sender, to="p@persona.example", subject=f"Re: {subject}")
+                    parsed = parse_message(raw)
+                    at = SENT + timedelta(hours=2)
+                    assert index.match(parsed, at) == fresh.match(parsed, at)
+            assert index.contacts == fresh.contacts

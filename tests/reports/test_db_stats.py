@@ -12,9 +12,17 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from reports.campaign_stats import compute_stats, compute_stats_reference, shipped_catalog
-from reports.db_stats import compute_stats_db, epoch_us, load_calendar, targets_of
+from reports.db_stats import (
+    business_day_rows,
+    compute_stats_db,
+    epoch_us,
+    load_calendar,
+    targets_of,
+)
+from storage.business_days import DayArrays
 from storage.cell_stats import cell_aggregates
 from storage.db import Database
 from storage.models import Contact
@@ -68,6 +76,30 @@ async def test_database_cells_equal_the_python_rules(database: Database, seed: i
                 assert sorted(mine.event_times) == sorted(theirs.event_times)
                 assert sorted(mine.censored_times) == sorted(theirs.censored_times)
                 assert mine.kaplan_meier() == theirs.kaplan_meier()
+
+
+async def test_parallel_workers_give_the_same_cells(database: Database) -> None:
+    """PostgreSQL: the facts query run by parallel workers (made free here, so the
+    planner uses them even on a small campaign; rows then reach the aggregates in any
+    order) gives the Python rules' cells. (SQLite: the same comparison, serial.)"""
+    async with database.session() as s:
+        await random_campaign(s, shipped_catalog(), 102, contacts=400)
+    catalog = shipped_catalog()
+    async with database.session() as s:
+        info = await campaign_info(s, "random-102")
+        assert info is not None
+        settings = (
+            "parallel_setup_cost = 0",
+            "parallel_tuple_cost = 0",
+            "min_parallel_table_scan_size = 0",
+            "max_parallel_workers_per_gather = 2",
+        )
+        for setting in settings if s.get_bind().dialect.name == "postgresql" else ():
+            await s.execute(text(f"SET LOCAL {setting}"))
+        fast = await compute_stats_db(s, info, GROUPINGS, as_of=AS_OF, catalog=catalog)
+        slow = await compute_stats_reference(s, info, GROUPINGS, as_of=AS_OF, catalog=catalog)
+    assert fast is not None
+    assert fast == slow
 
 
 async def test_many_contacts_in_few_cells(database: Database) -> None:
@@ -137,3 +169,24 @@ async def test_no_contacts_no_cells(database: Database) -> None:
         await random_campaign(s, shipped_catalog(), 5, contacts=0)
     fast, slow = await _both(database, "random-5")
     assert fast == slow == [(by, []) for by in GROUPINGS]
+
+
+def test_day_arrays_hold_the_rows_by_departement_and_day() -> None:
+    """PostgreSQL's business days: element (département position × days + day offset) is
+    that row, for every row; rows that do not cover the same days everywhere are refused
+    (a day missing for one département would be read from its neighbour's)."""
+    rows = business_day_rows(
+        ["75", "57", "971"], datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 10, tzinfo=UTC)
+    )
+    days = DayArrays.of(rows)
+    assert days.departements == ("57", "75", "971")
+    assert len(days.split_us) == len(rows) == 3 * days.days
+    for row in rows:
+        i = days.departements.index(row.departement) * days.days + row.utc_day - days.first_day
+        assert (days.split_us[i], days.ord_before[i], days.ord_after[i]) == (
+            row.split_us,
+            row.ord_before,
+            row.ord_after,
+        )
+    with pytest.raises(ValueError):
+        DayArrays.of(rows[1:])
