@@ -355,6 +355,34 @@ def load_sqlite(path: Path, n: int) -> None:
         conn.close()
 
 
+@contextlib.contextmanager
+def loaded_campaign(
+    backend: str, pg_url: str, contacts: int, directory: Path, prefix: str = "bench"
+) -> Iterator[tuple[str, str | None]]:
+    """(url, schema) of a database holding the synthetic campaign of ``contacts`` contacts
+    for the block (not timed): on PostgreSQL a schema ``PREFIX_xxxxxxxx`` of ``pg_url``,
+    dropped after the block even when loading or the block fails (schema ``None`` on
+    SQLite); on SQLite the file ``bench.db`` in ``directory``. The set-up of every bench
+    script that loads this campaign (stats, stats_profile, web, web_downloads)."""
+    if backend != "postgresql":
+        load_sqlite(directory / "bench.db", contacts)
+        yield f"sqlite:///{directory / 'bench.db'}", None
+        return
+    schema = f"{prefix}_{secrets.token_hex(4)}"
+    admin = create_engine(sync_url(pg_url))
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        try:
+            load_postgresql(pg_url, schema, contacts)
+            yield pg_url, schema
+        finally:
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    finally:
+        admin.dispose()
+
+
 # --------------------------------------------------------------------------- timing
 
 BARE_PG = """
@@ -488,29 +516,11 @@ def main() -> None:
     for backend in args.backends.split(","):
         with tempfile.TemporaryDirectory() as tmp:
             out_dir = Path(tmp)
-            schema = None
             start = time.perf_counter()
-            if backend == "postgresql":
-                schema = f"bench_{secrets.token_hex(4)}"
-                admin = create_engine(sync_url(args.pg_url))
-                with admin.begin() as conn:
-                    conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-                url = args.pg_url
-            else:
-                url = f"sqlite:///{out_dir / 'bench.db'}"
-            try:
-                if schema is not None:
-                    load_postgresql(url, schema, args.contacts)
-                else:
-                    load_sqlite(out_dir / "bench.db", args.contacts)
+            with loaded_campaign(backend, args.pg_url, args.contacts, out_dir) as (url, schema):
                 print(f"{backend}: loaded {args.contacts:,} contacts in "
                       f"{time.perf_counter() - start:.1f} s (not timed)")  # fmt: skip
                 figures = asyncio.run(timed(url, schema, backend, out_dir))
-            finally:
-                if schema is not None:
-                    with admin.begin() as conn:
-                        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-                    admin.dispose()
             ratio = figures["stats_s"] / figures["bare_s"]
             print(
                 f"{backend}: statistics channel x stratum {figures['stats_s']:.2f} s "

@@ -24,24 +24,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import secrets
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.stats import BARE_PG, BARE_SQLITE, CLOSE, load_postgresql, load_sqlite
+from bench.stats import BARE_PG, BARE_SQLITE, CLOSE, loaded_campaign
 from reports.campaign_stats import shipped_catalog
 from reports.db_stats import load_calendar, targets_of
 from storage import cell_stats
 from storage.business_days import day_arrays
 from storage.contact_facts import facts_sql
-from storage.db import Database, sync_url
+from storage.db import Database
 from storage.stats import campaign_info
 
 STRATA = (2000, 10000, 50000)
@@ -143,26 +142,9 @@ def main() -> None:
     args = parser.parse_args()
     for backend in args.backends.split(","):
         with tempfile.TemporaryDirectory() as tmp:
-            schema = None
-            if backend == "postgresql":
-                schema = f"prof_{secrets.token_hex(4)}"
-                admin = create_engine(sync_url(args.pg_url))
-                with admin.begin() as conn:
-                    conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-                url = args.pg_url
-            else:
-                url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-            try:
-                if schema is not None:
-                    load_postgresql(url, schema, args.contacts)
-                else:
-                    load_sqlite(Path(tmp) / "bench.db", args.contacts)
+            loaded = loaded_campaign(backend, args.pg_url, args.contacts, Path(tmp), "prof")
+            with loaded as (url, schema):
                 asyncio.run(profile(url, schema, backend, args.explain))
-            finally:
-                if schema is not None:
-                    with admin.begin() as conn:
-                        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-                    admin.dispose()
 
 
 if __name__ == "__main__":

@@ -300,30 +300,13 @@ def main() -> None:
     args = parser.parse_args()
     for backend in args.backends.split(","):
         with tempfile.TemporaryDirectory() as tmp:
-            schema = None
             start = time.perf_counter()
-            if backend == "postgresql":
-                schema = f"bench_{secrets.token_hex(4)}"
-                admin = create_engine(sync_url(args.pg_url))
-                with admin.begin() as conn:
-                    conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-                url = args.pg_url
-            else:
-                url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-            try:
-                if schema is not None:
-                    stats_bench.load_postgresql(url, schema, args.contacts)
-                else:
-                    stats_bench.load_sqlite(Path(tmp) / "bench.db", args.contacts)
+            loaded = stats_bench.loaded_campaign(backend, args.pg_url, args.contacts, Path(tmp))
+            with loaded as (url, schema):
                 add_triage(url, schema, args.contacts)
                 print(f"{backend}: loaded {args.contacts:,} contacts and {TRIAGE} triage "
                       f"replies in {time.perf_counter() - start:.1f} s (not timed)")  # fmt: skip
                 figures = asyncio.run(timed_pages(url, schema, args.contacts, args.requests))
-            finally:
-                if schema is not None:
-                    with admin.begin() as conn:
-                        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-                    admin.dispose()
             load = os.getloadavg()[0]
             bare = figures.pop("bare")
             kept_bytes = figures.pop("kept bytes")

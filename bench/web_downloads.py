@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -39,7 +39,7 @@ from reports.campaign_stats import shipped_catalog  # noqa: E402
 from reports.exports import export  # noqa: E402
 from scenarios.clock import FixedClock  # noqa: E402
 from storage import backoffice, web_accounts  # noqa: E402
-from storage.db import Database, sync_url  # noqa: E402
+from storage.db import Database  # noqa: E402
 from web.app import create_app  # noqa: E402
 from web.auth import Passwords  # noqa: E402
 from web.config import WebConfig  # noqa: E402
@@ -163,29 +163,12 @@ def main() -> None:
     args = parser.parse_args()
     for backend in args.backends.split(","):
         with tempfile.TemporaryDirectory() as tmp:
-            schema = None
             start = time.perf_counter()
-            if backend == "postgresql":
-                schema = f"bench_{secrets.token_hex(4)}"
-                admin = create_engine(sync_url(args.pg_url))
-                with admin.begin() as conn:
-                    conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-                url = args.pg_url
-            else:
-                url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-            try:
-                if schema is not None:
-                    stats_bench.load_postgresql(url, schema, args.contacts)
-                else:
-                    stats_bench.load_sqlite(Path(tmp) / "bench.db", args.contacts)
+            loaded = stats_bench.loaded_campaign(backend, args.pg_url, args.contacts, Path(tmp))
+            with loaded as (url, schema):
                 print(f"{backend}: loaded {args.contacts:,} contacts in "
                       f"{time.perf_counter() - start:.1f} s (not timed)")  # fmt: skip
                 figures = asyncio.run(timed(url, schema, args.pdf_only, args.repeat))
-            finally:
-                if schema is not None:
-                    with admin.begin() as conn:
-                        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-                    admin.dispose()
             for name, (seconds, size) in figures.items():
                 print(f"{backend}: {name:<30} {seconds:7.2f} s  {size:>12,} bytes")
             load = f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"

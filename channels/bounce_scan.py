@@ -12,10 +12,11 @@ line until it matches, then the address and end patterns): about 2,500 regular-e
 calls for a bounce no specific detector knows, most of a bounce's classification time. A
 group whose start pattern matches no line finds nothing, and a start pattern that is a
 literal, optionally after ``^`` and before ``\\s*$`` or ``.*$``, matches the whole text
-(MULTILINE) whenever it matches one of its lines. Groups whose start pattern has another
-shape (a later flufl may add some) always run their line loop. ``scan`` gives what
-``scan_message`` gives: tests/channels/test_fast_paths.py holds it to that on the corpus's
-bounces and on generated texts.
+(MULTILINE) whenever it matches one of its lines; before that, a literal every match holds
+(``wording.needles``) is looked for in the lower-cased text, without any regex.
+Groups whose start pattern has another shape (a later flufl may add some) always run their
+line loop. ``scan`` gives what ``scan_message`` gives: tests/channels/test_fast_paths.py
+holds it to that on the corpus's bounces and on generated texts.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from flufl.bounce._interfaces import (
     Recipients,
 )
 from flufl.bounce._scan import _DETECTORS
+
+from channels.wording import needles
 
 __all__ = ["scan", "scan_message"]
 
@@ -59,18 +62,41 @@ def _whole_text_form(pattern: re.Pattern[str]) -> re.Pattern[str] | None:
     return re.compile(source, pattern.flags | re.MULTILINE)
 
 
-def _prepared(groups: Sequence[_Group]) -> list[tuple[_Group, re.Pattern[str] | None]]:
-    return [(group, _whole_text_form(group[0])) for group in groups]
+def _lower_needles(pattern: re.Pattern[str]) -> frozenset[str] | None:
+    """Lower-case ASCII literals one of which every match of ``pattern`` holds, in some
+    case (``wording.needles`` of its case-sensitive form); None when there are none."""
+    found = needles(re.compile(pattern.pattern, pattern.flags & ~re.IGNORECASE))
+    if not found or not all(needle.isascii() for needle in found):
+        return None
+    return frozenset(needle.lower() for needle in found)
 
 
-def _simple_match(
-    groups: list[tuple[_Group, re.Pattern[str] | None]], msg: Message
-) -> frozenset[bytes]:
+_ASCII_FOLDS = (("\u0130", "i"), ("\u0131", "i"), ("\u017f", "s"), ("\u212a", "k"))
+_Prepared = tuple[_Group, re.Pattern[str] | None, frozenset[str] | None]
+
+
+def _prepared(groups: Sequence[_Group]) -> list[_Prepared]:
+    return [(group, _whole_text_form(group[0]), _lower_needles(group[0])) for group in groups]
+
+
+def _simple_match(groups: list[_Prepared], msg: Message) -> frozenset[bytes]:
     """``SimpleMatch.process``'s permanent failures, its loops as flufl 6 writes them."""
     lines = list(body_line_iterator(msg))
     text = "".join(lines)
+    # A case-insensitive search is slow in Python's re: a case-insensitive ASCII literal is
+    # looked for in the lower-cased text first, where the four non-ASCII letters that
+    # re.IGNORECASE matches with ASCII letters (U+0130, U+0131, U+017F, U+212A) are read
+    # as those letters.
+    lowered = text
+    if not text.isascii():
+        for char, letter in _ASCII_FOLDS:
+            if char in lowered:
+                lowered = lowered.replace(char, letter)
+    lowered = lowered.lower()
     addresses: set[bytes] = set()
-    for (scre, ecre, acre), whole in groups:
+    for (scre, ecre, acre), whole, required in groups:
+        if required is not None and not any(needle in lowered for needle in required):
+            continue  # the start pattern is nowhere in the text, in any case
         if whole is not None and whole.search(text) is None:
             continue  # no line holds the start pattern: the loop would find nothing
         tag_seen = False

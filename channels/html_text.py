@@ -60,9 +60,9 @@ def _defang_link(match: re.Match[str]) -> str:
 # "<div>" x 50,000 takes nh3 half a minute. Real mail nests a few dozen levels; past
 # MAX_DEPTH the markup is flattened to paragraphs and line breaks before sanitising.
 MAX_DEPTH = 200
-# "[^<>]*>" ends at the tag's first ">", as a lazy "[^<>]*?(/?)>" would, at half the cost; a
-# tag is self-closing when "/" comes right before that ">" (a name never holds a "/").
-_TAG_TOKEN = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9:-]*)[^<>]*>")
+# "([^<>]*)>" ends at the tag's first ">", as a lazy "[^<>]*?(/?)>" would, at half the cost;
+# a tag is self-closing when "/" comes right before that ">" (a name never holds a "/").
+_TAG_TOKEN = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9:-]*)([^<>]*)>")
 _NOT_NESTING = frozenset(
     {
         "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
@@ -77,9 +77,9 @@ def nesting_depth(source: str) -> int:
     if source.count("<") < MAX_DEPTH:
         return source.count("<")
     depth = deepest = 0
-    for match in _TAG_TOKEN.finditer(source):
-        closing, name = match.groups()
-        if match.group()[-2] == "/" or name.lower() in _NOT_NESTING:
+    # findall's tuples rather than match objects: this loop runs once per tag.
+    for closing, name, rest in _TAG_TOKEN.findall(source):
+        if rest.endswith("/") or name.lower() in _NOT_NESTING:
             continue
         if closing:
             if depth:

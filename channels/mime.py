@@ -283,6 +283,20 @@ def _headers(msg: email.message.Message, defects: _Defects) -> list[tuple[str, s
         defects.add(f"more than {MAX_HEADERS} headers, only the first {MAX_HEADERS} kept")
     result: list[tuple[str, str]] = []
     for name, value in items[:MAX_HEADERS]:
+        if (
+            type(name) is str
+            and type(value) is str
+            and name.isascii()
+            and value.isascii()
+            and len(value) <= MAX_HEADER_CHARS
+            and "\n" not in value
+            and "\r" not in value
+            and "=?" not in value
+        ):
+            # A plain one-line ASCII header, most of them: what the general reading below
+            # gives it (nothing to recover, unfold or decode), without its calls.
+            result.append((name.strip(), value.strip()))
+            continue
         clean_name = recover_header(str(name), defects).strip()
         result.append((clean_name, decode_header_value(_raw(value, name, defects), defects)))
     return result

@@ -1,7 +1,7 @@
 """Raw message bytes to the standard library's ``Message`` tree, without its line-by-line pass.
 
     bytes --ASCII, surrogate escapes--> text
-          --lone CR anywhere?--> the feed parser (the reference)
+          --lone CR in a header block or a multipart body?--> the feed parser
           --headers: one regex per block--> name/value pairs, as compat32 stores them
           --body by type--> multipart: boundary lines found with str.find, each part read
                                        in its own region (a preamble, parts, an epilogue)
@@ -17,11 +17,11 @@ else the ingest does with a multipart message. Here a message's structure is fou
 searching for its boundary lines, and each region is sliced whole.
 
 Only the shapes whose reading is written out below take this path; on any other (a lone
-carriage return, a header line the feed parser would flag, a missing start boundary, a body
-line right after a part's headers, nesting deeper than ``MAX_NESTING``), the whole message
-goes to the feed parser, so hostile input gets the reference behaviour, recursion errors
-included. ``tests/channels/test_fast_paths.py`` checks both give the same tree on the real
-corpus, the example mail, the hostile shapes and generated messages.
+carriage return where lines are read: headers, multipart and report bodies; a header line
+the feed parser would flag; a missing start boundary; nesting deeper than ``MAX_NESTING``),
+the whole message goes to the feed parser, so hostile input gets the reference behaviour,
+recursion errors included. ``tests/channels/test_mime_tree.py`` checks both give the same
+tree on the real corpus, the example mail, the hostile shapes and generated messages.
 
 How the feed parser reads, as mirrored here (Python 3.11's ``email.feedparser``):
 
@@ -55,6 +55,7 @@ _Message = email.message.Message
 # the message (it marks those with defects or as an envelope line).
 _HEADER_BLOCK = re.compile(r"(?:[\041-\071\073-\176]+:[^\n]*\n(?:[ \t][^\n]*\n)*)*")
 _HEADER_ITEM = re.compile(r"([\041-\071\073-\176]+):[ \t]*([^\n]*\n(?:[ \t][^\n]*\n)*)")
+_LONE_CR = re.compile(r"\r(?!\n)")
 _FEED_HEADER_LINE = re.compile(r"From |[\041-\071\073-\176]*:|[\t ]")  # the feed parser's
 _BLANK_LINE = re.compile(r"^\r?\n", re.MULTILINE)
 _SAFE_MULTIPART_CTE = ("7bit", "8bit", "binary")
@@ -79,12 +80,9 @@ def read_tree(data: bytes) -> _Message | None:
     """The tree of ``data`` read region by region; None for a shape left to the feed
     parser."""
     text = data.decode("ascii", "surrogateescape")
-    # A lone CR ends a line for the feed parser: rare, and left to it.
-    if "\r" in text and text.count("\r") != text.count("\r\n"):
-        return None
     root = _Message()
     try:
-        _entity(text, 0, len(text), root, 0)
+        _entity(text, 0, len(text), root, 0, "\r" not in text)
     except Exception:  # _Fallback, or an error the feed parser is left to meet (or not)
         return None
     if root.get_content_maintype() == "multipart" and not root.is_multipart():
@@ -101,13 +99,16 @@ def _child(parent: _Message, digest: bool = False) -> _Message:
     return msg
 
 
-def _entity(text: str, start: int, end: int, msg: _Message, depth: int) -> tuple[_Message, bool]:
+def _entity(
+    text: str, start: int, end: int, msg: _Message, depth: int, clean: bool
+) -> tuple[_Message, bool]:
     """Reads into ``msg`` the message whose headers start at ``start`` and whose region
     ends at ``end`` (a line start, or the end of the text); returns the message read last
     inside it, whose final line break a following boundary takes, and whether that one is
-    a multipart."""
+    a multipart. ``clean``: the region is known to hold no lone CR."""
     if depth > MAX_NESTING:
         raise _Fallback
+    entity_start = start
     if text.startswith("From ", start, end):  # an envelope line first: the "unix from"
         line_end = _line_end(text, start, end)
         if line_end == end:
@@ -115,6 +116,13 @@ def _entity(text: str, start: int, end: int, msg: _Message, depth: int) -> tuple
         msg.set_unixfrom(_strip_line_end(text[start:line_end]))
         start = line_end
     head_end = _HEADER_BLOCK.match(text, start, end).end()  # type: ignore[union-attr]
+    if not clean and (
+        _LONE_CR.search(text, entity_start, head_end)
+        or (text.startswith("\r", head_end, end) and not text.startswith("\r\n", head_end))
+    ):
+        # A lone CR ends a line for the feed parser: in the headers (or as the line after
+        # them), rare, and left to it. In a body that is sliced whole it changes nothing.
+        raise _Fallback
     body = _body_start(text, head_end, end, msg)
     if head_end > start:
         msg._headers = [  # type: ignore[attr-defined]
@@ -123,15 +131,24 @@ def _entity(text: str, start: int, end: int, msg: _Message, depth: int) -> tuple
         ]
     ctype = _content_type(msg)
     if ctype == "message/delivery-status":
+        _check_lines(text, body, end, clean)
         return _delivery_status(text, body, end, msg), False
     maintype = ctype.partition("/")[0]
     if maintype == "message":
-        return _entity(text, body, end, _child(msg), depth + 1)
+        return _entity(text, body, end, _child(msg), depth + 1, clean)
     if maintype == "multipart":
+        _check_lines(text, body, end, clean)
         _multipart(text, body, end, msg, depth, ctype == "multipart/digest")
         return msg, True
     msg._payload = text[body:end]  # type: ignore[attr-defined]
     return msg, False
+
+
+def _check_lines(text: str, start: int, end: int, clean: bool) -> None:
+    """A region read line by line (boundaries, report blocks) must hold no lone CR, which
+    ends a line for the feed parser."""
+    if not clean and _LONE_CR.search(text, start, end):
+        raise _Fallback
 
 
 def _content_type(msg: _Message) -> str:
@@ -251,7 +268,7 @@ def _multipart(text: str, body: int, end: int, msg: _Message, depth: int, digest
             pos = again[0]
         following = _next_boundary(text, pos, end, separator)
         part_end = end if following is None else following[0]
-        last, last_multipart = _entity(text, pos, part_end, _child(msg, digest), depth + 1)
+        last, last_multipart = _entity(text, pos, part_end, _child(msg, digest), depth + 1, True)
         # The line break before the boundary line is the boundary's.
         if last_multipart:
             epilogue = last.epilogue

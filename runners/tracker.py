@@ -6,8 +6,12 @@
            channels/classify.py); not an email at all → quarantined with its reason
         3. one transaction: claim the rows, match (channels/matching.py), record the effects
     deliver() returns after step 1 with steps 2–3 under way, so the watcher fetches the next
-    batch meanwhile; batch n+1 is parsed while batch n is recorded, and recorded after it.
-    ``settle()`` waits for the last one and raises its error (the watcher then backs off; the
+    batch meanwhile; batch n+1 is parsed while batch n is recorded, and recorded after it —
+    with the batches that arrived meanwhile, in one transaction of up to ``record_batch``
+    messages when recording falls behind. Within a transaction each message is matched
+    against the contacts as the messages before it left them (``_landed``): where batches
+    start and end changes nothing that is stored (tests/runners/test_ingest_batches.py).
+    ``settle()`` waits for the queue and raises its error (the watcher then backs off; the
     rows stay stored, unprocessed, and ``pending()`` takes them up on the next connection).
 
 A class the rules are unsure of, and mail classified ``other`` (it answers nothing: a town's

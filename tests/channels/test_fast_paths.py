@@ -15,6 +15,7 @@ import email
 import email.message
 import email.parser
 import itertools
+import re
 from datetime import UTC, datetime, timedelta
 from email import policy
 from pathlib import Path
@@ -31,7 +32,15 @@ from channels.bounce_scan import scan
 from channels.bounces import flufl_message
 from channels.charsets import _has_c1, _has_c1_utf8
 from channels.content_checks import _EMAIL, _URL, _may_hold_url
-from channels.html_text import _feed_simple, _TextWriter, html_to_text, sanitise_html
+from channels.html_text import (
+    _NOT_NESTING,
+    MAX_DEPTH,
+    _feed_simple,
+    _TextWriter,
+    html_to_text,
+    nesting_depth,
+    sanitise_html,
+)
 from channels.matching import OPEN_STATUSES, ContactRef, MatchIndex, similar_subjects
 from channels.mime import _header_block_start, parse_message
 from channels.mime_tree import parse_tree
@@ -314,7 +323,11 @@ FLUFL_LINES = st.one_of(
     st.sampled_from(
         ["<a@b.example>", "  x@y.example  ", "c@d.example:", "--- ", "---", "", " ", "because:",
          "[e@f.example]", '"g@h.example"', "rcpt to: <i@j.example>", "-- k@l.example", "x=20@m.fr",
-         "Delivery to the following recipients failed.", "failed: n@o.example", "\t", ">"]
+         "Delivery to the following recipients failed.", "failed: n@o.example", "\t", ">",
+         # the non-ASCII letters re.IGNORECASE matches with ASCII ones
+         "\u017forry, unable to deliver your me\u017f\u017fage to", "D\u0130d not reach the",
+         "DELIVERY HAS FA\u0131LED", "\u212aind regards",
+         "D\u0131d not reach the following recipient"]
     ),
 )  # fmt: skip
 
@@ -400,3 +413,60 @@ def test_part_facts_same_as_the_email_package(
         facts = (mime._safe_content_type(part), mime._content_charset(part))
         report = mime._param(part, "report-type")
         assert (*facts, mime._is_attachment(part), report) == expected
+
+
+HEADER_VALUES = st.lists(
+    st.sampled_from(["a", " ", "\t", "=?", "=?utf-8?q?=C3=A9?=", "?=", "\r\n ", "\n\t", "\r",
+                     "\udce9", "é", "<x@y.example>", ",", "(", "x" * 50]),
+    max_size=12,
+).map("".join)  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["Subject", " To", "X-\udce9", "Cc "]), HEADER_VALUES),
+                max_size=6))  # fmt: skip
+def test_plain_headers_read_as_the_general_reading_reads_them(
+    items: list[tuple[str, str]],
+) -> None:
+    msg = email.message.Message()
+    for name, value in items:
+        msg.set_raw(name, value)
+    fast_defects, slow_defects = mime._Defects(), mime._Defects()
+    general = [
+        (
+            mime.recover_header(name, slow_defects).strip(),
+            mime.decode_header_value(mime._raw(value, name, slow_defects), slow_defects),
+        )
+        for name, value in items
+    ]
+    assert mime._headers(msg, fast_defects) == general
+    assert fast_defects == slow_defects
+
+
+def _nesting_depth_reference(source: str) -> int:
+    """html_text.nesting_depth as it read match objects, before it read findall's tuples."""
+    if source.count("<") < MAX_DEPTH:
+        return source.count("<")
+    depth = deepest = 0
+    for match in re.finditer(r"<(/?)([a-zA-Z][a-zA-Z0-9:-]*)[^<>]*>", source):
+        closing, name = match.groups()
+        if match.group()[-2] == "/" or name.lower() in _NOT_NESTING:
+            continue
+        if closing:
+            if depth:
+                depth -= 1
+        else:
+            depth += 1
+            deepest = max(deepest, depth)
+    return deepest
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["<div>", "</div>", "<b/>", "<B >", "</b>", "<br>", "<p>", "<x:y>",
+                                 "<LI>", "</ul>", "<a href='/'>", "<a/ >", "</>", "<>", "<1>", "x",
+                                 "<divK>", "</div/>", "<img src=x/>"]),
+                min_size=0, max_size=60),
+       st.integers(0, 8))  # fmt: skip
+def test_nesting_depth_same_as_match_reading(pieces: list[str], repeat: int) -> None:
+    source = "".join(pieces) * (repeat * 10)  # past MAX_DEPTH "<" for the loop to run
+    assert nesting_depth(source) == _nesting_depth_reference(source)
