@@ -52,6 +52,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import create_engine, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -154,28 +155,34 @@ async def login(client: httpx.AsyncClient, login_name: str) -> None:
     assert answer.status_code == 303, answer.status_code
 
 
+async def add_accounts(s: AsyncSession, passwords: Passwords) -> None:
+    """The bench's accounts, password ``PASSWORD``: ``coord@bench.example`` (coordinator)
+    and ``mairie@bench.example``, the town hall of the collectivity with the most contacts
+    (also web_downloads.py's)."""
+    coll = await s.scalar(
+        text("SELECT collectivity_id FROM contact GROUP BY collectivity_id"
+             " ORDER BY count(*) DESC LIMIT 1")
+    )  # fmt: skip
+    code = await s.scalar(text("SELECT insee_code FROM collectivity WHERE id = :i"),
+                          {"i": coll})  # fmt: skip
+    for login_name, role, insee in (
+        ("coord@bench.example", "coordinator", None),
+        ("mairie@bench.example", "collectivity", code),
+    ):
+        account = await web_accounts.add_account(
+            s, login=login_name, name=login_name, role=role, collectivity_code=insee, now=NOW
+        )
+        await web_accounts.set_password_hash(
+            s, account.id, passwords.hash(PASSWORD), end_sessions=False
+        )
+
+
 async def timed_pages(url: str, schema: str | None, contacts: int, n: int) -> dict[str, Any]:
     database = Database(url, schema=schema)
     passwords = Passwords(1, 8192, 1)
     try:
         async with database.session() as s:
-            coll = await s.scalar(
-                text("SELECT collectivity_id FROM contact GROUP BY collectivity_id"
-                     " ORDER BY count(*) DESC LIMIT 1")
-            )  # fmt: skip
-            code = await s.scalar(text("SELECT insee_code FROM collectivity WHERE id = :i"),
-                                  {"i": coll})  # fmt: skip
-            for login_name, role, insee in (
-                ("coord@bench.example", "coordinator", None),
-                ("mairie@bench.example", "collectivity", code),
-            ):
-                account = await web_accounts.add_account(
-                    s, login=login_name, name=login_name, role=role, collectivity_code=insee,
-                    now=NOW,
-                )  # fmt: skip
-                await web_accounts.set_password_hash(
-                    s, account.id, passwords.hash(PASSWORD), end_sessions=False
-                )
+            await add_accounts(s, passwords)
             first_message = await s.scalar(text("SELECT min(id) FROM message"))
         config = WebConfig(
             secret_key=secrets.token_urlsafe(40), secure_cookies=False,

@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -38,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 from reports.campaign_stats import shipped_catalog  # noqa: E402
 from reports.exports import export  # noqa: E402
 from scenarios.clock import FixedClock  # noqa: E402
-from storage import backoffice, web_accounts  # noqa: E402
+from storage import backoffice  # noqa: E402
 from storage.db import Database  # noqa: E402
 from web.app import create_app  # noqa: E402
 from web.auth import Passwords  # noqa: E402
@@ -68,23 +67,7 @@ async def timed(
     figures: dict[str, tuple[float, int]] = {}
     try:
         async with database.session() as s:
-            coll = await s.scalar(
-                text("SELECT collectivity_id FROM contact GROUP BY collectivity_id"
-                     " ORDER BY count(*) DESC LIMIT 1")
-            )  # fmt: skip
-            code = await s.scalar(text("SELECT insee_code FROM collectivity WHERE id = :i"),
-                                  {"i": coll})  # fmt: skip
-            for login_name, role, insee in (
-                ("coord@bench.example", "coordinator", None),
-                ("mairie@bench.example", "collectivity", code),
-            ):
-                account = await web_accounts.add_account(
-                    s, login=login_name, name=login_name, role=role, collectivity_code=insee,
-                    now=NOW,
-                )  # fmt: skip
-                await web_accounts.set_password_hash(
-                    s, account.id, passwords.hash(PASSWORD), end_sessions=False
-                )
+            await web_bench.add_accounts(s, passwords)
             campaign = await backoffice.campaign_by_id(s, 1)
             assert campaign is not None
         catalog = shipped_catalog()  # loaded once, before any timing

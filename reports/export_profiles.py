@@ -36,6 +36,7 @@ __all__ = [
     "column_format",
     "converters",
     "default_profile",
+    "float_fields",
     "header",
     "local_text",
     "local_texts",
@@ -215,6 +216,23 @@ def _float_text(spec: str, factor: float, comma: bool) -> Callable[[Any], str]:
         return shown.replace(".", ",") if comma else shown
 
     return text
+
+
+def float_fields(name: str, t: Translator) -> Callable[[Sequence[Any]], list[str]]:
+    """``column_format(name, "float", t).text`` of every value of a column at once (the
+    excel CSV): one format per value, the decimal commas of the whole column put in by
+    one replace (the texts hold no newline)."""
+    decimals, factor = _digits(name)
+    spec = f".{decimals}f"
+    comma = t.locale == "fr"
+
+    def fields(values: Sequence[Any]) -> list[str]:
+        texts = ["" if v is None else format(v * factor, spec) for v in values]
+        if comma and texts:
+            return "\n".join(texts).replace(".", ",").split("\n")
+        return texts
+
+    return fields
 
 
 @dataclass(frozen=True, slots=True)

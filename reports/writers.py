@@ -54,6 +54,7 @@ from reports.export_profiles import (
     Profile,
     column_format,
     converters,
+    float_fields,
     header,
     local_texts,
 )
@@ -223,6 +224,8 @@ class _CsvSink(Sink):
         if column.kind == "bool":
             yes, no = (t("report.value.yes"), t("report.value.no")) if shown else ("true", "false")
             return lambda values: ["" if v is None else yes if v else no for v in values]
+        if column.kind == "float" and shown is not None:
+            return float_fields(column.name, t)
         if shown is not None and shown.text is not None:
             return partial(_mapped, shown.text)
         return _NumberFields() if column.kind == "int" else _plain

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import random
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from reports.export_profiles import header
+from reports.export_profiles import column_format, float_fields, header
 from reports.export_tables import CONTACT_COLUMNS, stats_columns
 from reports.exports import export
 from scenarios.i18n import Translator
@@ -163,3 +164,35 @@ async def test_excel_workbook_has_formats_widths_and_filters(
     assert answer.value == 90000.0 and answer.number_format == "#,##0"
     assert _cell(sheet, "Réponse reçue").value is True  # an Excel boolean (VRAI)
     assert sheet.auto_filter.ref == f"A1:{openpyxl.utils.get_column_letter(len(CONTACT_COLUMNS))}13"
+
+
+def test_float_columns_at_once_are_the_converter_of_each_value() -> None:
+    rnd = random.Random(5)
+    values: list[Any] = [
+        rnd.choice(
+            [
+                None,
+                rnd.uniform(-1e6, 1e6),
+                rnd.random(),
+                rnd.randrange(-(10**6), 10**6),
+                rnd.uniform(-1, 1) * 10 ** rnd.randrange(-30, 30),
+            ]
+        )
+        for _ in range(3000)
+    ]
+    values += [0.0, -0.0, 0.5, 1.5, 2.5, -0.05, float("nan"), float("inf"), -float("inf"), 10**20]
+    for locale in ("fr", "en"):
+        t = Translator(locale)
+        for name in (
+            "ack_seconds",
+            "criteria_score",
+            "response_rate",
+            "ack_rate_low",
+            "answer_hours_median",
+        ):
+            text = column_format(name, "float", t).text
+            assert text is not None
+            fields = float_fields(name, t)
+            assert fields(values) == [text(v) for v in values]
+            assert fields([]) == []
+            assert fields([None]) == [""]
