@@ -35,7 +35,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
 from scenarios.clock import require_utc
 from scenarios.domain import Channel, ContactStatus
@@ -437,7 +436,7 @@ def _upsert_answer_statement(dialect: str, with_review_state: bool) -> Any:
 
 async def save_state(
     session: AsyncSession,
-    row: BotState,
+    telegram_user_id: int,
     *,
     stage: str,
     contact_id: int | None,
@@ -446,15 +445,12 @@ async def save_state(
     data: dict[str, Any] | None,
     updated_at: datetime,
 ) -> None:
-    """Write the flow's part of a stored state row (``row``, loaded in this session) in one
-    Core UPDATE, and give ``row`` those values as already stored: the ORM has nothing left
-    to flush for them (its flush cost the bot more CPU per update than the statement)."""
+    """Write the flow's part of the user's stored state row in one Core UPDATE (the bot
+    reads that row as plain values: ``storage.auditors.StateRow``)."""
     values = {"stage": stage, "contact_id": contact_id, "question_id": question_id,
               "attempt": attempt, "data": data, "updated_at": require_utc(updated_at)}  # fmt: skip
     connection = await session.connection()
-    await connection.execute(_save_state_statement(), {**values, "user": row.telegram_user_id})
-    for name, value in values.items():
-        set_committed_value(row, name, value)
+    await connection.execute(_save_state_statement(), {**values, "user": telegram_user_id})
 
 
 @functools.cache
