@@ -169,8 +169,8 @@ async def persist(
     if contact_id is None:
         return
     actor = f"auditor:{auditor_id}"
-    for event in outcome.events:
-        await repo.insert_event(session, contact_id, event.kind, event.at, actor, event.detail)
+    events = [(event.kind, event.at, event.detail) for event in outcome.events]
+    await repo.insert_events(session, contact_id, actor, events)
     for event_id, detail in outcome.event_updates:
         await repo.update_event_detail(session, event_id, detail)
     for answer in outcome.answers:
