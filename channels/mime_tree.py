@@ -235,6 +235,10 @@ def _multipart(text: str, body: int, end: int, msg: _Message, depth: int, digest
     if str(msg.get("content-transfer-encoding", "8bit")).lower() not in _SAFE_MULTIPART_CTE:
         msg.defects.append(email.errors.InvalidMultipartContentTransferEncodingDefect())
     separator = "--" + boundary
+    if "\n" in boundary or "\r" in boundary:
+        # A folded parameter ("boundary=b" + CRLF + " more"): no line can hold it.
+        _no_start_boundary(msg, text[body:end])
+        return
     line = body
     boundary_line = _boundary_at(text, body, end, separator)
     if boundary_line is None:

@@ -104,6 +104,9 @@ def _nested(depth: int, kind: bytes = b"multipart/mixed") -> bytes:
         HEAD + b"Content-Type: text/plain\r\n\r\n\xff\xfe\x00\x85\x0b\x0c\x1c\r\n",
         HEAD + b"Content-Type: text/plain\r\nX: a\rb\r\n\r\nlone CR\r",
         HEAD + b"Content-Type: text/plain\r\n\rbody after a CR line\r\n",
+        # a boundary parameter folded onto the next line: no line holds it
+        HEAD + b"Content-Type: multipart/mixed; boundary=b\r\n folded\r\n\r\n--b\r\n folded\r\n",
+        HEAD + b"Content-Type: multipart/mixed; boundary=b\r\n\tx\r\n--b\r\n\tx\r\n--b--\r\n",
         HEAD + b"Content-Type: text/plain\r\n\r\nlone\rCR\rin a body sliced whole\r",
         HEAD + b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n\r\na\r--x\r\nb\r\n",
         HEAD + b"Content-Type: message/delivery-status\r\n\r\nA: b\r\rC: d\r\n",
