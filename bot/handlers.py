@@ -62,7 +62,8 @@ from scenarios.domain import Channel
 from scenarios.i18n import Translator, pick_locale
 from storage import auditors as auditor_repo
 from storage import bot as repo
-from storage.models import Auditor, BotState
+from storage.auditors import AuditorRow
+from storage.models import BotState
 
 log = logging.getLogger(__name__)
 
@@ -86,14 +87,16 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if auditor is not None:
             replies = [Reply(t("bot.welcome_back", name=auditor.name), menu=True)]
         elif not code:
-            replies = refusal(rt, row, now, t)
+            replies = await refusal(session, rt, row, now, t)
         else:
-            if row not in session:  # a stranger's first code: the count needs a row
-                row = await auditor_repo.stranger_state(
+            # Enrolment (rare) goes through the ORM row.
+            stored = await session.get(BotState, user.id) if row.stored else None
+            if stored is None:  # a stranger's first code: the count needs a row
+                stored = await auditor_repo.stranger_state(
                     session, user.id, now, stale_before=now - WRONG_CODES_WINDOW
                 )
-                row.refused_at = rt.refused.get(user.id)
-            replies = await _enrol(session, row, code, user.id, user.language_code, now, t)
+                stored.refused_at = rt.refused.get(user.id)
+            replies = await _enrol(session, stored, code, user.id, user.language_code, now, t)
     await send(context, user.id, replies, t)
 
 
@@ -213,7 +216,7 @@ async def on_callback(turn: Turn) -> list[Reply]:
 
 
 async def _fix_list(
-    session: AsyncSession, rt: Runtime, auditor: Auditor, t: Translator
+    session: AsyncSession, rt: Runtime, auditor: AuditorRow, t: Translator
 ) -> list[Reply]:
     fixes = await repo.open_fixes(session, auditor.id)
     if not fixes:

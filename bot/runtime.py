@@ -46,8 +46,8 @@ from scenarios.clock import Clock
 from scenarios.i18n import Translator, pick_locale
 from storage import auditors as auditor_repo
 from storage import bot as repo
+from storage.auditors import AuditorRow, StateRow
 from storage.db import Database
-from storage.models import Auditor, BotState
 
 STRANGERS_REMEMBERED = 10_000
 MENU_KEYS = ("bot.menu.tasks", "bot.menu.progress", "bot.menu.help")
@@ -140,34 +140,37 @@ async def send(context: ContextTypes.DEFAULT_TYPE, chat_id: int, replies: list[R
 # --------------------------------------------------------------------------- writing
 
 
-def state_of(row: BotState) -> State:
+def state_of(row: StateRow) -> State:
     return State(row.stage, row.contact_id, row.question_id, row.attempt, dict(row.data or {}))
 
 
 async def persist(
     session: AsyncSession,
-    row: BotState,
+    row: StateRow,
     outcome: Outcome,
     auditor_id: int,
     contact_id: int | None,
     now: datetime,
 ) -> None:
     """Write the outcome of one update: state, events, answers, status (Core statements on
-    the session's connection, ``row`` kept as stored; tests/bot/test_persist.py holds the
-    ORM version as the reference)."""
+    the session's connection; ``row`` given the state as stored; tests/bot/test_persist.py
+    holds the ORM version as the reference)."""
     new = outcome.state
     # Whatever this unit read ahead (``storage.bot.READ_AHEAD``) is stale from here on: the
     # ORM's « nothing dirty » test it relies on does not see Core statements.
     session.info.pop(repo.READ_AHEAD, None)
+    data = new.data or None
     await repo.save_state(
-        session, row, stage=new.stage, contact_id=new.contact_id, question_id=new.question_id,
-        attempt=new.attempt, data=new.data or None, updated_at=now,
+        session, row.telegram_user_id, stage=new.stage, contact_id=new.contact_id,
+        question_id=new.question_id, attempt=new.attempt, data=data, updated_at=now,
     )  # fmt: skip
+    row.stage, row.contact_id, row.question_id = new.stage, new.contact_id, new.question_id
+    row.attempt, row.data, row.updated_at = new.attempt, data, now
     if contact_id is None:
         return
     actor = f"auditor:{auditor_id}"
-    for event in outcome.events:
-        await repo.insert_event(session, contact_id, event.kind, event.at, actor, event.detail)
+    events = [(event.kind, event.at, event.detail) for event in outcome.events]
+    await repo.insert_events(session, contact_id, actor, events)
     for event_id, detail in outcome.event_updates:
         await repo.update_event_detail(session, event_id, detail)
     for answer in outcome.answers:
@@ -195,7 +198,7 @@ async def persist(
 
 
 async def snapshot(
-    session: AsyncSession, rt: Runtime, auditor: Auditor, contact_id: int, now: datetime,
+    session: AsyncSession, rt: Runtime, auditor: AuditorRow, contact_id: int, now: datetime,
     t: Translator,
 ) -> Snapshot | None:  # fmt: skip
     """The task as its owner sees it; None when it is not this auditor's (or does not exist)."""
@@ -221,26 +224,31 @@ async def snapshot(
     )
 
 
-def refusal(rt: Runtime, row: BotState, now: datetime, t: Translator) -> list[Reply]:
+async def refusal(
+    session: AsyncSession, rt: Runtime, row: StateRow, now: datetime, t: Translator
+) -> list[Reply]:
     """One polite refusal per unknown Telegram user, then silence."""
     if row.refused_at is not None:
         return []
-    row.refused_at = now  # kept when the row is stored (a disabled auditor's), else:
+    row.refused_at = now
+    if row.stored:  # a disabled auditor's row, or a stranger's counting wrong codes
+        await auditor_repo.set_refused(session, row.telegram_user_id, now)
     rt.remember_refusal(row.telegram_user_id, now)
     return [Reply(t("bot.refused"))]
 
 
 async def identify(
     session: AsyncSession, rt: Runtime, user_id: int, now: datetime, task: int | None = None
-) -> tuple[Auditor | None, BotState]:
-    """The active auditor of this Telegram user and their state row; for a user without a
-    stored row (a stranger), a row that is never added to the session. The task ``task``
-    (by default the state row's) is read in the same round trip, for ``snapshot``."""
+) -> tuple[AuditorRow | None, StateRow]:
+    """The active auditor of this Telegram user and their state row, as plain values; for a
+    user without a stored row (a stranger), a row marked not stored. The task ``task`` (by
+    default the state row's) is read in the same round trip, for ``snapshot``."""
     auditor, row = await auditor_repo.identify(session, user_id, now, task=task)
     if row is None:
-        row = BotState(
-            telegram_user_id=user_id, stage=flows.IDLE, attempt=0, failed_codes=0,
-            refused_at=rt.refused.get(user_id), updated_at=now,
+        row = StateRow(
+            telegram_user_id=user_id, auditor_id=None, stage=flows.IDLE, contact_id=None,
+            question_id=None, attempt=0, data=None, failed_codes=0, failed_since=None,
+            refused_at=rt.refused.get(user_id), updated_at=now, stored=False,
         )  # fmt: skip
     return auditor, row
 
@@ -254,8 +262,8 @@ class Turn:
     rt: Runtime
     t: Translator
     session: AsyncSession
-    auditor: Auditor
-    row: BotState  # the auditor's state row
+    auditor: AuditorRow
+    row: StateRow  # the auditor's state row
     now: datetime  # the bot's clock when the update is handled
     arrived: datetime  # when the update reached us (``now`` when it was not stamped)
     toast: str | None = None  # the answer to a button press (shown briefly by the client)
@@ -283,7 +291,7 @@ async def as_auditor(update: Update, context: ContextTypes.DEFAULT_TYPE, step: S
     async with rt.unit() as session:
         auditor, row = await identify(session, rt, user.id, now, task)
         if auditor is None:
-            replies = refusal(rt, row, now, t)
+            replies = await refusal(session, rt, row, now, t)
         else:
             turn = Turn(update, context, rt, t, session, auditor, row, now, arrived)
             replies = await step(turn)

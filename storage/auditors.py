@@ -11,9 +11,21 @@ import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, Integer, and_, bindparam, case, delete, func, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -171,70 +183,142 @@ async def redeem_invite(
 # --------------------------------------------------------------------------- state
 
 
+@dataclass(frozen=True, slots=True)
+class AuditorRow:
+    """The active auditor of an update, as plain values (what the bot's steps read)."""
+
+    id: int
+    key: str
+    name: str
+    role: str
+    language: str
+
+
+AUDITOR_COLUMNS = tuple(AuditorRow.__slots__)
+
+
+@dataclass(slots=True)
+class StateRow:
+    """A user's ``bot_state`` row as plain values; ``stored`` False for a stranger's row
+    that was never written (``bot.runtime.identify`` makes one). The bot writes it back
+    with Core statements (``storage.bot.save_state``, ``set_refused``), never the ORM."""
+
+    telegram_user_id: int
+    auditor_id: int | None
+    stage: str
+    contact_id: int | None
+    question_id: str | None
+    attempt: int
+    data: dict[str, Any] | None
+    failed_codes: int
+    failed_since: datetime | None
+    refused_at: datetime | None
+    updated_at: datetime
+    stored: bool = True
+
+
+STATE_COLUMNS = tuple(name for name in StateRow.__slots__ if name != "stored")
+_AUDITOR = cast(Table, Auditor.__table__)
+_STATE = cast(Table, BotState.__table__)
+
+
+def auditor_values(auditor: Auditor) -> AuditorRow:
+    return AuditorRow(*(getattr(auditor, name) for name in AUDITOR_COLUMNS))
+
+
+def state_values(state: BotState) -> StateRow:
+    return StateRow(*(getattr(state, name) for name in STATE_COLUMNS))
+
+
 @functools.cache
 def _identify_query() -> Any:
     """The user's state row, its active auditor and, in the same round trip, the task an
     update is about (``storage.bot.owned_task_with_history``'s reading): the contact
     ``contact_id`` or, when that is NULL, the one of the state row, only if it is that
-    auditor's. Built once; bound ``telegram_user_id`` and ``contact_id``."""
+    auditor's. Columns only (a Core statement, read into plain values); built once; bound
+    ``telegram_user_id`` and ``contact_id``."""
     user = bindparam("telegram_user_id", type_=BigInteger)
     asked = bindparam("contact_id", type_=Integer)
+    state, auditor = _STATE, _AUDITOR
     # The derived table of the history cannot see the state row (no LATERAL in SQLite): it
     # reads the state's contact with a scalar subquery.
     target = func.coalesce(
         asked,
-        select(BotState.contact_id).where(BotState.telegram_user_id == user).scalar_subquery(),
+        select(state.c.contact_id).where(state.c.telegram_user_id == user).scalar_subquery(),
     )
     history = task_bot.task_history_of(target)
     query = (
-        select(BotState, Auditor, *task_bot.task_columns(), *history.c)
+        select(
+            *(state.c[name] for name in STATE_COLUMNS),
+            *(auditor.c[name] for name in AUDITOR_COLUMNS),
+            *task_bot.task_columns(),
+            *history.c,
+        )
+        .select_from(state)
         .outerjoin(
-            Auditor,
-            (Auditor.telegram_user_id == BotState.telegram_user_id) & Auditor.active.is_(True),
+            auditor,
+            (auditor.c.telegram_user_id == state.c.telegram_user_id) & auditor.c.active.is_(True),
         )
         .outerjoin(
             Contact,
-            (Contact.id == func.coalesce(asked, BotState.contact_id))
-            & (Contact.auditor_id == Auditor.id),
+            (Contact.id == func.coalesce(asked, state.c.contact_id))
+            & (Contact.auditor_id == auditor.c.id),
         )
     )
     return (
         task_bot.task_joins(query, outer=True)
         .outerjoin(history, Contact.id.is_not(None))
-        .where(BotState.telegram_user_id == user)
+        .where(state.c.telegram_user_id == user)
         .order_by(history.c.src, history.c.at, history.c.event_id)
     )
 
 
 async def identify(
     session: AsyncSession, telegram_user_id: int, now: datetime, *, task: int | None = None
-) -> tuple[Auditor | None, BotState | None]:
+) -> tuple[AuditorRow | None, StateRow | None]:
     """The active auditor bound to this Telegram user (or None) and the user's state row,
-    in one query for a known user. A user with neither gets no row (a stranger writes
-    nothing: ``stranger_state`` makes one when it must count wrong codes); an auditor gets
-    one on first contact.
+    as plain values, in one Core statement for a known user. A user with neither gets no
+    row (a stranger writes nothing: ``stranger_state`` makes one when it must count wrong
+    codes); an auditor gets one on first contact.
 
-    The same query reads the task ``task`` (or, when None, the state row's task) with its
-    answers and events, if it is the auditor's: the next ``owned_task_with_history`` of
-    that task in this unit of work takes that reading instead of another round trip."""
+    The same statement reads the task ``task`` (or, when None, the state row's task) with
+    its answers and events, if it is the auditor's: the next ``owned_task_with_history`` of
+    that task in this unit of work takes that reading instead of another round trip.
+    (tests/bot/test_identify.py keeps the ORM version as the reference.)"""
+    connection = await session.connection()
     rows = (
-        await session.execute(
+        await connection.execute(
             _identify_query(), {"telegram_user_id": telegram_user_id, "contact_id": task}
         )
     ).all()
     if rows:
-        state, auditor = rows[0][0], rows[0][1]
+        first = rows[0]
+        width = len(STATE_COLUMNS)
+        state = StateRow(*first[:width])
+        auditor = None
+        if first[width] is not None:
+            auditor = AuditorRow(*first[width : width + len(AUDITOR_COLUMNS)])
         contact_id = task if task is not None else state.contact_id
         if auditor is not None and contact_id is not None:
             session.info[task_bot.READ_AHEAD] = (
                 (auditor.id, contact_id),
-                task_bot.task_with_history(rows, start=2),
+                task_bot.task_with_history(rows, start=width + len(AUDITOR_COLUMNS)),
             )
         return auditor, state
-    auditor = await auditor_by_telegram(session, telegram_user_id)
-    if auditor is None:
+    found = await auditor_by_telegram(session, telegram_user_id)
+    if found is None:
         return None, None
-    return auditor, await load_state(session, telegram_user_id, now)
+    return auditor_values(found), state_values(await load_state(session, telegram_user_id, now))
+
+
+async def set_refused(session: AsyncSession, telegram_user_id: int, at: datetime) -> None:
+    """Remember on the stored state row that this user was refused (one Core UPDATE)."""
+    connection = await session.connection()
+    await connection.execute(
+        update(_STATE)
+        .where(_STATE.c.telegram_user_id == telegram_user_id)
+        .values(refused_at=require_utc(at))
+    )
 
 
 async def stranger_state(

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Integer,
     Table,
     bindparam,
+    case,
     delete,
     func,
     literal,
@@ -35,7 +36,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
 from scenarios.clock import require_utc
 from scenarios.domain import Channel, ContactStatus
@@ -183,25 +183,41 @@ async def set_status(
     first_answer_at: datetime | None = None,
     closed: bool = False,
 ) -> None:
-    """Move the contact to ``status`` (``status_at`` only when it changes), in one UPDATE.
+    """Move the contact to ``status`` (``status_at`` only when it changes), closing it or
+    stamping its first answer too, in one UPDATE.
 
     Core statements on the session's connection: the ORM's bulk UPDATE would also look for
     loaded contacts to synchronise, and the bot loads none (it reads ``TaskRow`` tuples)."""
     now = require_utc(now)
-    table = _CONTACT
+    values = {"contact": contact_id, "to": status, "at": now, "answered": first_answer_at}
     connection = await session.connection()
-    await connection.execute(
-        update(table)
-        .where(table.c.id == contact_id, table.c.status != status)
-        .values(status=status, status_at=now)
+    await connection.execute(_set_status_statement(closed, first_answer_at is not None), values)
+
+
+@functools.cache
+def _set_status_statement(closed: bool, first_answer: bool) -> Any:
+    """The UPDATE of ``set_status``, built once per shape; bound ``contact``, ``to``, ``at``
+    and ``answered``. A change of status alone touches only a contact whose status
+    differs; with more to write, ``status_at`` is kept when the status is the same (SET
+    expressions read the row as it was)."""
+    table = _CONTACT
+    status, now = (
+        bindparam("to", type_=table.c.status.type),
+        bindparam("at", type_=table.c.status_at.type),
     )
-    extra: dict[str, Any] = {}
+    statement = update(table).where(table.c.id == bindparam("contact", type_=Integer))
+    if not closed and not first_answer:
+        return statement.where(table.c.status != status).values(status=status, status_at=now)
+    values: dict[str, Any] = {
+        "status": status,
+        "status_at": case((table.c.status == status, table.c.status_at), else_=now),
+    }
     if closed:
-        extra["closed_at"] = now
-    if first_answer_at is not None:
-        extra["first_answer_at"] = func.coalesce(table.c.first_answer_at, first_answer_at)
-    if extra:
-        await connection.execute(update(table).where(table.c.id == contact_id).values(**extra))
+        values["closed_at"] = now
+    if first_answer:
+        answered = bindparam("answered", type_=table.c.first_answer_at.type)
+        values["first_answer_at"] = func.coalesce(table.c.first_answer_at, answered)
+    return statement.values(values)
 
 
 # --------------------------------------------------------------------------- events
@@ -254,6 +270,22 @@ async def insert_event(
     values = {"contact_id": contact_id, "kind": kind, "at": require_utc(at), "actor": actor,
               "detail": detail}  # fmt: skip
     await connection.execute(_insert_event_statement(), values)
+
+
+async def insert_events(
+    session: AsyncSession,
+    contact_id: int,
+    actor: str | None,
+    events: Sequence[tuple[str, datetime, dict[str, Any] | None]],
+) -> None:
+    """``insert_event`` for several (kind, at, detail) at once: one execute of the same
+    INSERT with a row of parameters each (a single hand-off to the driver), in order."""
+    if not events:
+        return
+    connection = await session.connection()
+    rows = [{"contact_id": contact_id, "kind": kind, "at": require_utc(at), "actor": actor,
+             "detail": detail} for kind, at, detail in events]  # fmt: skip
+    await connection.execute(_insert_event_statement(), rows)
 
 
 @functools.cache
@@ -437,7 +469,7 @@ def _upsert_answer_statement(dialect: str, with_review_state: bool) -> Any:
 
 async def save_state(
     session: AsyncSession,
-    row: BotState,
+    telegram_user_id: int,
     *,
     stage: str,
     contact_id: int | None,
@@ -446,15 +478,12 @@ async def save_state(
     data: dict[str, Any] | None,
     updated_at: datetime,
 ) -> None:
-    """Write the flow's part of a stored state row (``row``, loaded in this session) in one
-    Core UPDATE, and give ``row`` those values as already stored: the ORM has nothing left
-    to flush for them (its flush cost the bot more CPU per update than the statement)."""
+    """Write the flow's part of the user's stored state row in one Core UPDATE (the bot
+    reads that row as plain values: ``storage.auditors.StateRow``)."""
     values = {"stage": stage, "contact_id": contact_id, "question_id": question_id,
               "attempt": attempt, "data": data, "updated_at": require_utc(updated_at)}  # fmt: skip
     connection = await session.connection()
-    await connection.execute(_save_state_statement(), {**values, "user": row.telegram_user_id})
-    for name, value in values.items():
-        set_committed_value(row, name, value)
+    await connection.execute(_save_state_statement(), {**values, "user": telegram_user_id})
 
 
 @functools.cache

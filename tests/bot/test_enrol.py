@@ -96,3 +96,23 @@ async def test_wrong_codes_are_limited_per_user_in_the_database(
     running.clock.advance(timedelta(hours=1, minutes=1))
     guesser.send_command("/start", "GOODCODE2345")
     assert text_of(await guesser.wait_for_message()).startswith("Bienvenue Paul Durand")
+
+
+async def test_a_stored_strangers_refusal_is_kept_in_the_database(
+    api: LocalBotApi, database: Database, running: Bot
+) -> None:
+    await seed(database)
+    guesser = api.user(5007, "Devin")
+    guesser.send_command("/start", "WRONGCODE1")  # the wrong code is counted: a row
+    assert "n’est pas reconnu" in text_of(await guesser.wait_for_message())
+    guesser.send_text("Bonjour ?")
+    assert "réservé aux enquêteurs" in text_of(await guesser.wait_for_message())
+    await running.idle()
+    async with database.session() as s:
+        state = await s.get(BotState, 5007)
+        assert state is not None and state.refused_at == NOW and state.failed_codes == 1
+    # A restarted bot (nothing in memory) does not refuse them again.
+    await running.restart()
+    guesser.send_text("encore moi")
+    await running.idle()
+    assert len(guesser.messages) == 2

@@ -217,10 +217,14 @@ async def test_core_persist_writes_what_the_orm_version_wrote(database: Database
                 )
                 auditor, row = await auditor_repo.identify(s, user_id, now, task=contact_id)
                 assert auditor is not None and row is not None
-                await writer(s, row, mine, auditor_id, contact_id if touches_task else None, now)
-                assert (row.stage, row.attempt) == (mine.state.stage, mine.state.attempt)
-                if writer is reference_persist:
+                task = contact_id if touches_task else None
+                if writer is reference_persist:  # the ORM's own state row
+                    orm_row = await s.get(BotState, user_id)
+                    assert orm_row is not None
+                    await reference_persist(s, orm_row, mine, auditor_id, task, now)
                     continue
+                await persist(s, row, mine, auditor_id, task, now)
+                assert (row.stage, row.attempt) == (mine.state.stage, mine.state.attempt)
                 # The task read afterwards in the same unit of work is what was written:
                 # what ``identify`` read ahead is not served stale. (The ORM version would
                 # have served it: its final flush left the session clean. The bot never
